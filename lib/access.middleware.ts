@@ -1,0 +1,20 @@
+/**
+ * Broker middleware: enforces each action's `access` declaration on every call that
+ * carries a principal in `ctx.meta.user` or that declares a role, so a service never
+ * relies on the gateway alone. Calls between services (no HTTP in between) may reach
+ * `internal` actions; the gateway's authorize hook refuses those from HTTP.
+ */
+import type { Middleware } from "moleculer";
+import { assertAccess, type Access, type Principal } from "./access.ts";
+
+export const AccessMiddleware: Middleware = {
+  name: "Access",
+  localAction(next, action) {
+    const access = (action as { access?: Access }).access;
+    if (access === undefined || access === "public" || access === "internal") return next;
+    return function checkAccess(ctx) {
+      assertAccess(access, (ctx.meta as { user?: Principal }).user, false);
+      return next(ctx);
+    };
+  },
+};

@@ -1,0 +1,170 @@
+/**
+ * The one place that reads process.env. `loadConfig` is pure (env in, typed config out)
+ * so it is unit-tested without touching the real environment; `config` is the
+ * process-wide instance. A bad value throws a ConfigError whose message is one line
+ * naming the variable and what is wrong with it.
+ */
+
+/** Every service a node can run. `SERVICES` picks a subset; the default is all. */
+export const ALL_SERVICES = ["api", "products"] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Shipped so `npm start` works with nothing configured; refused when NODE_ENV=production. */
+export const DEV_JWT_SECRET = "insecure-development-secret-change-me-0123456789";
+
+export interface Config {
+  env: "development" | "production" | "test";
+  nodeID: string | undefined;
+  namespace: string;
+  services: ServiceName[];
+  transporter: { url: string; prefetch: number } | null;
+  cacher: { type: "memory" } | { type: "redis"; url: string } | null;
+  database:
+    | { dialect: "postgres"; url: string; poolMax: number }
+    | { dialect: "sqlite"; storage: string };
+  migrateOnStart: boolean;
+  http: { port: number; host: string; bodyLimit: string; corsOrigins: string[] };
+  log: { level: LogLevel; format: "json" | "pretty" };
+  metrics: { enabled: boolean; port: number };
+  requestTimeoutMs: number;
+  jwtSecret: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Small typed readers: each returns the parsed value or throws a ConfigError naming the variable. */
+function reader(env: Env) {
+  const raw = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === "" ? undefined : v;
+  };
+  const fail = (name: string, what: string, got: string): never => {
+    throw new ConfigError(`${name} ${what} (got ${JSON.stringify(got)})`);
+  };
+  return {
+    raw,
+    string(name: string, def: string): string {
+      return raw(name) ?? def;
+    },
+    int(name: string, def: number, min: number, max: number): number {
+      const v = raw(name);
+      if (v === undefined) return def;
+      const n = Number(v);
+      if (!/^-?\d+$/.test(v) || n < min || n > max) fail(name, `must be an integer from ${min} to ${max}`, v);
+      return n;
+    },
+    bool(name: string, def: boolean): boolean {
+      const v = raw(name)?.toLowerCase();
+      if (v === undefined) return def;
+      if (["1", "true", "yes", "on"].includes(v)) return true;
+      if (["0", "false", "no", "off"].includes(v)) return false;
+      return fail(name, "must be true or false", v);
+    },
+    oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
+      const v = raw(name);
+      if (v === undefined) return def;
+      if (!(allowed as readonly string[]).includes(v)) fail(name, `must be one of ${allowed.join(", ")}`, v);
+      return v as T;
+    },
+    url(name: string, protocols: string[]): string | undefined {
+      const v = raw(name);
+      if (v === undefined) return undefined;
+      let protocol = "";
+      try {
+        protocol = new URL(v).protocol.replace(/:$/, "");
+      } catch {
+        fail(name, `must be a URL (${protocols.map((p) => `${p}://`).join(" or ")})`, redact(v));
+      }
+      if (!protocols.includes(protocol)) fail(name, `must use ${protocols.map((p) => `${p}://`).join(" or ")}`, redact(v));
+      return v;
+    },
+    fail,
+  };
+}
+
+/** Hide the password of a URL before it goes into an error message. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = reader(env);
+  const nodeEnv = r.oneOf("NODE_ENV", ["development", "production", "test"] as const, "development");
+  const production = nodeEnv === "production";
+
+  const servicesRaw = r.raw("SERVICES");
+  let services: ServiceName[] = [...ALL_SERVICES];
+  if (servicesRaw !== undefined && servicesRaw !== "*" && servicesRaw !== "all") {
+    const names = servicesRaw.split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(ALL_SERVICES as readonly string[]).includes(n));
+    if (names.length === 0 || unknown.length > 0) {
+      r.fail("SERVICES", `must be a comma-separated list of ${ALL_SERVICES.join(", ")} (or "all")`, servicesRaw);
+    }
+    services = [...new Set(names)] as ServiceName[];
+  }
+
+  const transporterUrl = r.url("TRANSPORTER", ["amqp", "amqps"]);
+  const cacherRaw = r.raw("CACHER") ?? "memory";
+  let cacher: Config["cacher"];
+  if (cacherRaw === "memory") cacher = { type: "memory" };
+  else if (cacherRaw === "none") cacher = null;
+  else cacher = { type: "redis", url: r.url("CACHER", ["redis", "rediss"])! };
+
+  const databaseUrl = r.url("DATABASE_URL", ["postgres", "postgresql"]);
+  if (production && !databaseUrl) {
+    throw new ConfigError("DATABASE_URL is required when NODE_ENV=production (the SQLite default is for local use only)");
+  }
+  const database: Config["database"] = databaseUrl
+    ? { dialect: "postgres", url: databaseUrl, poolMax: r.int("DB_POOL_MAX", 10, 1, 1000) }
+    : { dialect: "sqlite", storage: r.string("SQLITE_PATH", "data/shop.sqlite") };
+
+  const jwtSecret = r.string("JWT_SECRET", DEV_JWT_SECRET);
+  if (Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError(`JWT_SECRET must be at least 32 bytes (got ${Buffer.byteLength(jwtSecret)})`);
+  }
+  if (production && jwtSecret === DEV_JWT_SECRET) {
+    throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production (the development default is public)");
+  }
+
+  const corsRaw = r.raw("CORS_ORIGINS");
+  const bodyLimit = r.string("BODY_LIMIT", "1mb");
+  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) r.fail("BODY_LIMIT", "must be a size such as 512kb or 1mb", bodyLimit);
+
+  return {
+    env: nodeEnv,
+    nodeID: r.raw("NODE_ID"),
+    namespace: r.string("NAMESPACE", "shop"),
+    services,
+    transporter: transporterUrl ? { url: transporterUrl, prefetch: r.int("AMQP_PREFETCH", 100, 1, 65535) } : null,
+    cacher,
+    database,
+    migrateOnStart: r.bool("MIGRATE_ON_START", database.dialect === "sqlite"),
+    http: {
+      port: r.int("PORT", 3000, 0, 65535),
+      host: r.string("HOST", "0.0.0.0"),
+      bodyLimit,
+      corsOrigins: corsRaw ? corsRaw.split(",").map((s) => s.trim()).filter(Boolean) : [],
+    },
+    log: {
+      level: r.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+      format: r.oneOf("LOG_FORMAT", ["json", "pretty"] as const, production ? "json" : "pretty"),
+    },
+    metrics: { enabled: r.bool("METRICS", true), port: r.int("METRICS_PORT", 3030, 0, 65535) },
+    requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
+    jwtSecret,
+  };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, read once. */
+export function getConfig(): Config {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,52 @@
+/**
+ * Sequelize connection options from the configuration: PostgreSQL when DATABASE_URL is
+ * set, otherwise the embedded SQLite file. Every pool retries the errors a restarting or
+ * failing-over database produces, so a Postgres restart costs a retry, not a crash.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Sequelize, type Options } from "sequelize";
+import type { Config } from "./config.ts";
+
+/** Errors worth one more try on a fresh connection (57P01 = admin shutdown, 57P03 = starting up). */
+const TRANSIENT = [/57P01/, /57P02/, /57P03/, /ECONNRESET/, /ECONNREFUSED/, /Connection terminated/i, /SQLITE_BUSY/];
+
+export function sequelizeOptions(db: Config["database"]): Options {
+  const common: Options = {
+    logging: false,
+    retry: { match: TRANSIENT, max: 3 },
+    define: { timestamps: true, freezeTableName: true },
+  };
+  if (db.dialect === "sqlite") {
+    fs.mkdirSync(path.dirname(path.resolve(db.storage)), { recursive: true });
+    return {
+      ...common,
+      dialect: "sqlite",
+      storage: db.storage,
+      // Several services of one node share the file: wait for a lock instead of failing.
+      hooks: {
+        afterConnect: (conn: unknown) => {
+          (conn as { configure(option: "busyTimeout", ms: number): void }).configure("busyTimeout", 5000);
+        },
+      },
+    };
+  }
+  const url = new URL(db.url);
+  const sslmode = url.searchParams.get("sslmode");
+  return {
+    ...common,
+    dialect: "postgres",
+    host: decodeURIComponent(url.hostname) || "127.0.0.1",
+    port: url.port ? Number(url.port) : 5432,
+    database: decodeURIComponent(url.pathname.replace(/^\//, "")) || undefined,
+    username: decodeURIComponent(url.username) || undefined,
+    password: decodeURIComponent(url.password) || undefined,
+    dialectOptions:
+      sslmode && sslmode !== "disable" ? { ssl: { rejectUnauthorized: sslmode === "verify-full" || sslmode === "verify-ca" } } : {},
+    pool: { max: db.poolMax, min: 0, idle: 10_000, acquire: 30_000, evict: 5_000 },
+  };
+}
+
+export function createSequelize(db: Config["database"], overrides: Options = {}): Sequelize {
+  return new Sequelize({ ...sequelizeOptions(db), ...overrides });
+}

@@ -1,0 +1,67 @@
+/**
+ * Turns any error that reaches the gateway into the HTTP status, headers and JSON body
+ * a client gets: moleculer-web's shape `{ name, message, code, type, data }`.
+ * Client errors (4xx) pass through; body-parser errors keep their status (400, 413, 415);
+ * a missing or stopping service is a 503 with Retry-After; anything else is a 500 whose
+ * details stay in the log, never in the response.
+ */
+export interface HttpError {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: { name: string; message: string; code: number; type?: string; data?: unknown };
+}
+
+type AnyError = Error & { code?: unknown; status?: unknown; statusCode?: unknown; type?: unknown; data?: unknown; expose?: boolean };
+
+export const WWW_AUTHENTICATE = ['Bearer realm="shop"', 'Basic realm="shop", charset="UTF-8"'];
+
+const BODY_PARSER_TYPES: Record<string, { type: string; message: string }> = {
+  "entity.parse.failed": { type: "MALFORMED_BODY", message: "The request body is not valid JSON." },
+  "entity.too.large": { type: "PAYLOAD_TOO_LARGE", message: "The request body is too large." },
+  "encoding.unsupported": { type: "UNSUPPORTED_ENCODING", message: "The request body encoding is not supported." },
+  "charset.unsupported": { type: "UNSUPPORTED_CHARSET", message: "The request body charset is not supported." },
+  "request.aborted": { type: "REQUEST_ABORTED", message: "The request was aborted." },
+  "request.size.invalid": { type: "MALFORMED_BODY", message: "The request body does not match its Content-Length." },
+};
+
+const UNAVAILABLE = new Set(["ServiceNotFoundError", "ServiceNotAvailableError", "ServiceUnavailableError", "RequestRejectedError", "BrokerDisconnectedError"]);
+
+export function toHttpError(err: unknown): HttpError {
+  const e = (err instanceof Error ? err : new Error(String(err))) as AnyError;
+  const headers: HttpError["headers"] = {};
+
+  // body-parser / raw-body errors: plain Errors with an HTTP status and a type string.
+  const parserType = typeof e.type === "string" ? BODY_PARSER_TYPES[e.type] : undefined;
+  if (parserType) {
+    const status = Number(e.status ?? e.statusCode ?? 400);
+    return { status, headers, body: { name: "RequestError", message: parserType.message, code: status, type: parserType.type } };
+  }
+
+  if (UNAVAILABLE.has(e.name)) {
+    headers["Retry-After"] = "5";
+    return {
+      status: 503,
+      headers,
+      body: { name: "ServiceUnavailableError", message: "The service is temporarily unavailable; try again shortly.", code: 503, type: "SERVICE_UNAVAILABLE" },
+    };
+  }
+
+  if (e.name === "RequestTimeoutError") {
+    return { status: 504, headers, body: { name: "GatewayTimeoutError", message: "The service did not answer in time.", code: 504, type: "GATEWAY_TIMEOUT" } };
+  }
+
+  const code = typeof e.code === "number" ? e.code : Number(e.status ?? e.statusCode);
+  if (Number.isInteger(code) && code >= 400 && code < 500) {
+    if (code === 401) headers["WWW-Authenticate"] = WWW_AUTHENTICATE;
+    const body: HttpError["body"] = { name: e.name, message: e.message, code };
+    if (e.type !== undefined) body.type = String(e.type);
+    if (e.data !== undefined) body.data = e.data;
+    return { status: code, headers, body };
+  }
+
+  return {
+    status: 500,
+    headers,
+    body: { name: "InternalServerError", message: "Something went wrong on our side; it has been logged.", code: 500, type: "INTERNAL_ERROR" },
+  };
+}

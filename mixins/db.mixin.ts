@@ -1,0 +1,280 @@
+/**
+ * The Sequelize db mixin: moleculer-db with the Sequelize adapter, configured from
+ * lib/config.ts (PostgreSQL with DATABASE_URL, else the embedded SQLite file).
+ *
+ * What a service gets:
+ *  - UUID primary keys (`idField: "id"`), createdAt/updatedAt, schema owned by migrations (no sync()).
+ *  - an explicit public field list: nothing else ever leaves the service.
+ *  - generic entity methods (findPage, getEntity, insertEntity, updateEntity, removeEntity,
+ *    inTransaction) so services hold no copy-pasted CRUD, only their rules.
+ *  - `<service>.created|updated|removed` events, emitted after the change is committed,
+ *    and cache cleaning on every node (`cache.clean.<service>` is broadcast).
+ *  - database errors mapped to client errors (unique → 409, check constraint → 409).
+ *  - an internal `ready` action used by the gateway's readiness probe.
+ */
+import DbService from "moleculer-db";
+import SqlAdapter from "moleculer-db-adapter-sequelize";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
+import {
+  DataTypes,
+  Op,
+  Sequelize,
+  UniqueConstraintError,
+  ValidationError as SequelizeValidationError,
+  DatabaseError,
+  type Model,
+  type ModelAttributes,
+  type ModelStatic,
+  type Transaction,
+  type WhereOptions,
+} from "sequelize";
+import { getConfig } from "../lib/config.ts";
+import { sequelizeOptions } from "../lib/database.ts";
+import { isUuid, likePattern, pageWindow, parseSort, SortError, toPage, type Page } from "../lib/listing.ts";
+
+export interface DbMixinOptions {
+  /** Table name; also the model name. */
+  table: string;
+  /** Columns besides id, createdAt and updatedAt. */
+  attributes: ModelAttributes;
+  /** The fields returned to callers. */
+  publicFields: readonly string[];
+  /** Fields allowed in `?sort=`; the first entry of `defaultSort` is used when none is given. */
+  sortable: readonly string[];
+  defaultSort: string;
+  /** Fields matched by `?search=` (case-insensitive substring). */
+  searchable?: readonly string[];
+}
+
+export interface PageQuery {
+  page?: number;
+  pageSize?: number;
+  sort?: string;
+  search?: string;
+  where?: WhereOptions;
+}
+
+type Entity = Record<string, unknown>;
+type EmitLater = (event: string, payload: unknown) => void;
+
+/** The methods the mixin adds, for services that want `this` typed. */
+export interface DbMethods {
+  adapter: { db: Sequelize; model: ModelStatic<Model> };
+  toPublic(row: Model | Entity): Entity;
+  findPage(query: PageQuery): Promise<Page<Entity>>;
+  findRow(id: unknown, transaction?: Transaction): Promise<Model | null>;
+  getEntity(id: unknown): Promise<Entity>;
+  insertEntity(ctx: Context, values: Entity): Promise<Entity>;
+  updateEntity(ctx: Context, id: unknown, changes: Entity): Promise<Entity>;
+  removeEntity(ctx: Context, id: unknown): Promise<Entity>;
+  inTransaction<T>(ctx: Context, work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>): Promise<T>;
+  searchWhere(text: string): WhereOptions;
+  mapDbError(err: unknown): unknown;
+}
+
+export class EntityNotFoundError extends Errors.MoleculerClientError {
+  constructor(entity: string, id: unknown) {
+    super(`${entity} not found.`, 404, "NOT_FOUND", { id });
+  }
+}
+
+export function DbMixin(opts: DbMixinOptions): ServiceSchema {
+  const cfg = getConfig();
+  const entityName = opts.table.replace(/s$/, "").replace(/^./, (c) => c.toUpperCase());
+  const publicFields = ["id", ...opts.publicFields.filter((f) => f !== "id")];
+
+  return {
+    name: opts.table,
+    mixins: [DbService as unknown as ServiceSchema],
+    adapter: new SqlAdapter({ ...sequelizeOptions(cfg.database), noSync: true }),
+    model: {
+      name: opts.table,
+      define: {
+        id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+        ...opts.attributes,
+      },
+      options: { tableName: opts.table, timestamps: true },
+    },
+    settings: {
+      idField: "id",
+      fields: publicFields,
+      maxPageSize: 100,
+    },
+
+    // moleculer-db's generic actions are switched off: each service declares its own,
+    // with validation, access and REST routes, on top of the methods below.
+    actions: {
+      find: false,
+      count: false,
+      list: false,
+      create: false,
+      insert: false,
+      get: false,
+      update: false,
+      remove: false,
+
+      /** Readiness: can this node reach its database? Used by the gateway, never by HTTP. */
+      ready: {
+        visibility: "public",
+        access: "internal",
+        async handler(this: DbMethods) {
+          await this.adapter.db.authenticate();
+          return { status: "ok" };
+        },
+      },
+    },
+
+    events: {
+      // moleculer-db broadcasts this after every change; every replica drops its cached reads.
+      [`cache.clean.${opts.table}`]: {
+        handler(this: { broker: { cacher?: { clean(m: string): Promise<unknown> } }; fullName: string }) {
+          return this.broker.cacher?.clean(`${this.fullName}.**`);
+        },
+      },
+    },
+
+    hooks: {
+      error: {
+        "*"(this: DbMethods, _ctx: Context, err: unknown) {
+          throw this.mapDbError(err);
+        },
+      },
+    },
+
+    methods: {
+      toPublic(row: Model | Entity): Entity {
+        const plain = typeof (row as Model).get === "function" ? (row as Model).get({ plain: true }) : row;
+        const out: Entity = {};
+        for (const f of publicFields) if (f in plain) out[f] = (plain as Entity)[f];
+        return out;
+      },
+
+      async findPage(this: DbMethods, query: PageQuery): Promise<Page<Entity>> {
+        const win = pageWindow(query.page, query.pageSize);
+        const filters: WhereOptions[] = [];
+        if (query.where) filters.push(query.where);
+        if (query.search?.trim()) filters.push(this.searchWhere(query.search.trim()));
+        let order;
+        try {
+          order = parseSort(query.sort, opts.sortable, opts.defaultSort);
+        } catch (err) {
+          if (err instanceof SortError) {
+            throw new Errors.ValidationError(err.message, "VALIDATION_ERROR", [
+              { type: "sort", field: "sort", message: err.message, actual: err.field },
+            ]);
+          }
+          throw err;
+        }
+        // A stable tie-breaker keeps pages from overlapping when sort values repeat.
+        if (!order.some(([f]) => f === "id")) order.push(["id", "ASC"]);
+        const { rows, count } = await this.adapter.model.findAndCountAll({
+          where: filters.length ? { [Op.and]: filters } : undefined,
+          order,
+          limit: win.limit,
+          offset: win.offset,
+        });
+        return toPage(rows.map((r) => this.toPublic(r)), count, win.page, win.pageSize);
+      },
+
+      searchWhere(this: DbMethods, text: string): WhereOptions {
+        const fields = opts.searchable ?? [];
+        const postgres = this.adapter.db.getDialect() === "postgres";
+        return {
+          [Op.or]: fields.map((f) =>
+            postgres
+              ? { [f]: { [Op.iLike]: likePattern(text) } }
+              : // SQLite: plain substring test, no wildcard characters to escape.
+                Sequelize.where(Sequelize.fn("instr", Sequelize.fn("lower", Sequelize.col(f)), text.toLowerCase()), Op.gt, 0),
+          ),
+        };
+      },
+
+      async findRow(this: DbMethods, id: unknown, transaction?: Transaction): Promise<Model | null> {
+        // Ids are UUIDs: anything else cannot exist (and must not reach Postgres as a uuid).
+        if (!isUuid(id)) return null;
+        return this.adapter.model.findByPk(id, { transaction });
+      },
+
+      async getEntity(this: DbMethods, id: unknown): Promise<Entity> {
+        const row = await this.findRow(id);
+        if (!row) throw new EntityNotFoundError(entityName, id);
+        return this.toPublic(row);
+      },
+
+      async insertEntity(this: DbMethods & DbServiceInternals, ctx: Context, values: Entity): Promise<Entity> {
+        const row = await this.adapter.model.create(values);
+        const entity = this.toPublic(row);
+        await this.entityChanged("created", entity, ctx);
+        ctx.emit(`${this.name}.created`, entity);
+        return entity;
+      },
+
+      async updateEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown, changes: Entity): Promise<Entity> {
+        const row = await this.findRow(id);
+        if (!row) throw new EntityNotFoundError(entityName, id);
+        await row.update(changes);
+        const entity = this.toPublic(row);
+        await this.entityChanged("updated", entity, ctx);
+        ctx.emit(`${this.name}.updated`, entity);
+        return entity;
+      },
+
+      async removeEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown): Promise<Entity> {
+        const row = await this.findRow(id);
+        if (!row) throw new EntityNotFoundError(entityName, id);
+        await row.destroy();
+        const entity = this.toPublic(row);
+        await this.entityChanged("removed", entity, ctx);
+        ctx.emit(`${this.name}.removed`, entity);
+        return entity;
+      },
+
+      /**
+       * Run `work` in one transaction; events queued with `emitAfterCommit` are sent only
+       * once the transaction has committed (never for a rolled-back change).
+       */
+      async inTransaction<T>(
+        this: DbMethods & DbServiceInternals,
+        ctx: Context,
+        work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>,
+      ): Promise<T> {
+        const queued: [string, unknown][] = [];
+        const result = await this.adapter.db.transaction((t) => work(t, (event, payload) => queued.push([event, payload])));
+        await this.clearCache();
+        for (const [event, payload] of queued) ctx.emit(event, payload);
+        return result;
+      },
+
+      mapDbError(err: unknown): unknown {
+        if (err instanceof UniqueConstraintError) {
+          const fields = Object.keys(err.fields ?? {});
+          return new Errors.MoleculerClientError(
+            `${entityName} with this ${fields.join(", ") || "key"} already exists.`,
+            409,
+            "CONFLICT",
+            { fields },
+          );
+        }
+        if (err instanceof SequelizeValidationError) {
+          return new Errors.ValidationError(
+            "Validation failed.",
+            "VALIDATION_ERROR",
+            err.errors.map((e) => ({ type: e.validatorKey ?? "invalid", field: e.path ?? "", message: e.message })),
+          );
+        }
+        // 23514 / SQLite CHECK: a rule such as "stock >= 0" would be broken.
+        if (err instanceof DatabaseError && /23514|CHECK constraint failed/.test(`${(err.parent as { code?: string })?.code} ${err.message}`)) {
+          return new Errors.MoleculerClientError("The change would break a rule of the data (a check constraint).", 409, "CONSTRAINT_VIOLATION");
+        }
+        return err;
+      },
+    },
+  } as ServiceSchema;
+}
+
+/** moleculer-db's own methods the mixin uses. */
+interface DbServiceInternals {
+  name: string;
+  entityChanged(type: "created" | "updated" | "removed", entity: unknown, ctx: Context): Promise<unknown>;
+  clearCache(): Promise<unknown>;
+}
