@@ -33,7 +33,8 @@ export function toHttpError(err: unknown): HttpError {
   // body-parser / raw-body errors: plain Errors with an HTTP status and a type string.
   const parserType = typeof e.type === "string" ? BODY_PARSER_TYPES[e.type] : undefined;
   if (parserType) {
-    const status = Number(e.status ?? e.statusCode ?? 400);
+    // moleculer-web wraps middleware errors: the HTTP status is then in `code`.
+    const status = Number(typeof e.code === "number" ? e.code : (e.status ?? e.statusCode ?? 400));
     return { status, headers, body: { name: "RequestError", message: parserType.message, code: status, type: parserType.type } };
   }
 
@@ -55,7 +56,7 @@ export function toHttpError(err: unknown): HttpError {
     if (code === 401) headers["WWW-Authenticate"] = WWW_AUTHENTICATE;
     const body: HttpError["body"] = { name: e.name, message: e.message, code };
     if (e.type !== undefined) body.type = String(e.type);
-    if (e.data !== undefined) body.data = e.data;
+    if (e.data !== undefined) body.data = Array.isArray(e.data) && code === 422 ? validationDetails(e.data) : e.data;
     return { status: code, headers, body };
   }
 
@@ -64,4 +65,25 @@ export function toHttpError(err: unknown): HttpError {
     headers,
     body: { name: "InternalServerError", message: "Something went wrong on our side; it has been logged.", code: 500, type: "INTERNAL_ERROR" },
   };
+}
+
+type ValidationItem = { type?: string; field?: string; message?: string; actual?: unknown; expected?: unknown; [k: string]: unknown };
+
+/**
+ * Field-level validation details for clients: one entry per field, without the node and
+ * action names the validator adds; "forbidden keys" becomes one entry per unknown field.
+ */
+export function validationDetails(items: ValidationItem[]): ValidationItem[] {
+  return items.flatMap((item) => {
+    const { nodeID: _n, action: _a, ...rest } = item;
+    if (item.type === "objectStrict" && typeof item.actual === "string") {
+      const prefix = item.field ? `${item.field}.` : "";
+      return item.actual.split(",").map((key) => ({
+        type: "forbidden",
+        field: `${prefix}${key.trim()}`,
+        message: `The field '${prefix}${key.trim()}' is not allowed here.`,
+      }));
+    }
+    return [rest];
+  });
 }

@@ -1,0 +1,72 @@
+import { loadConfig, ConfigError, ALL_SERVICES, DEV_JWT_SECRET, redact } from "../../lib/config.ts";
+
+const PG = "postgres://shop:secret@db.example:5432/shop";
+const STRONG = "x".repeat(40);
+
+describe("loadConfig", () => {
+  test("embedded defaults with nothing configured", () => {
+    const cfg = loadConfig({});
+    expect(cfg.services).toEqual([...ALL_SERVICES]);
+    expect(cfg.transporter).toBeNull();
+    expect(cfg.cacher).toEqual({ type: "memory" });
+    expect(cfg.database).toEqual({ dialect: "sqlite", storage: "data/shop.sqlite" });
+    expect(cfg.migrateOnStart).toBe(true);
+    expect(cfg.http.port).toBe(3000);
+    expect(cfg.log).toEqual({ level: "info", format: "pretty" });
+    expect(cfg.jwtSecret).toBe(DEV_JWT_SECRET);
+  });
+
+  test("cluster settings", () => {
+    const cfg = loadConfig({
+      SERVICES: "api, products",
+      TRANSPORTER: "amqp://guest:guest@127.0.0.1:5672",
+      CACHER: "redis://127.0.0.1:6379",
+      DATABASE_URL: PG,
+      PORT: "8080",
+      CORS_ORIGINS: "https://a.example, https://b.example",
+    });
+    expect(cfg.services).toEqual(["api", "products"]);
+    expect(cfg.transporter).toEqual({ url: "amqp://guest:guest@127.0.0.1:5672", prefetch: 100 });
+    expect(cfg.cacher).toEqual({ type: "redis", url: "redis://127.0.0.1:6379" });
+    expect(cfg.database).toEqual({ dialect: "postgres", url: PG, poolMax: 10 });
+    expect(cfg.migrateOnStart).toBe(false);
+    expect(cfg.http.port).toBe(8080);
+    expect(cfg.http.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+  });
+
+  test.each([
+    [{ PORT: "abc" }, /^PORT must be an integer from 0 to 65535 \(got "abc"\)$/],
+    [{ PORT: "70000" }, /^PORT must be an integer/],
+    [{ SERVICES: "api,billing" }, /^SERVICES must be a comma-separated list/],
+    [{ TRANSPORTER: "nats://127.0.0.1:4222" }, /^TRANSPORTER must use amqp:\/\/ or amqps:\/\//],
+    [{ TRANSPORTER: "not a url" }, /^TRANSPORTER must be a URL/],
+    [{ CACHER: "memcached://x" }, /^CACHER must use redis:\/\//],
+    [{ DATABASE_URL: "mysql://x/y" }, /^DATABASE_URL must use postgres:\/\//],
+    [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace/],
+    [{ METRICS: "maybe" }, /^METRICS must be true or false/],
+    [{ JWT_SECRET: "short" }, /^JWT_SECRET must be at least 32 bytes \(got 5\)$/],
+    [{ BODY_LIMIT: "lots" }, /^BODY_LIMIT must be a size/],
+    [{ NODE_ENV: "staging" }, /^NODE_ENV must be one of development, production, test/],
+  ])("%j is refused with one line naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test("production refuses the insecure defaults", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: STRONG })).toThrow(/^DATABASE_URL is required/);
+    expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: PG })).toThrow(/^JWT_SECRET must be set/);
+    const cfg = loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG });
+    expect(cfg.log.format).toBe("json");
+  });
+
+  test("a password never appears in an error message", () => {
+    expect(() => loadConfig({ TRANSPORTER: "http://user:hunter2@host" })).toThrow(/user:\*\*\*@/);
+    expect(() => loadConfig({ TRANSPORTER: "http://user:hunter2@host" })).not.toThrow(/hunter2/);
+    expect(redact("amqp://guest:guest@127.0.0.1:5672")).toBe("amqp://guest:***@127.0.0.1:5672");
+  });
+
+  test("SERVICES=all and duplicates", () => {
+    expect(loadConfig({ SERVICES: "all" }).services).toEqual([...ALL_SERVICES]);
+    expect(loadConfig({ SERVICES: "products,products" }).services).toEqual(["products"]);
+  });
+});
