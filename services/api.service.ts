@@ -102,9 +102,11 @@ const ApiService: ServiceSchema = {
 
     ready: {
       access: "public",
-      async handler(this: { logger: { warn(...a: unknown[]): void } }, ctx: Context<unknown, Meta>) {
+      async handler(this: { logger: { warn(...a: unknown[]): void }; aliases: { action?: string }[] }, ctx: Context<unknown, Meta>) {
         const results = await Promise.all(
           ROUTED_SERVICES.map(async (name) => {
+            // Discovered is not enough: its REST routes must be generated too.
+            if (!this.aliases.some((a) => a.action?.startsWith(`${name}.`))) return [name, "no routes yet"] as const;
             try {
               await ctx.call(`${name}.ready`, {}, { timeout: 2000, retries: 0 });
               return [name, "ok"] as const;

@@ -1,0 +1,36 @@
+/**
+ * The local multi-process topology (`npm run cluster`, the end-to-end tests, and the same
+ * roles docker-compose runs): one gateway node and one node per service, products twice.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface NodeSpec {
+  /** NODE_ID of the process, unique in the cluster. */
+  id: string;
+  /** SERVICES of the process. */
+  services: string;
+}
+
+export const LOCAL_CLUSTER: readonly NodeSpec[] = [
+  { id: "api-1", services: "api" },
+  { id: "products-1", services: "products" },
+  { id: "products-2", services: "products" },
+];
+
+export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../server.ts");
+
+/** Start one node as its own process (the Node running this code runs it too). */
+export function spawnNode(spec: NodeSpec, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [SERVER_ENTRY], {
+    env: { ...env, NODE_ID: spec.id, SERVICES: spec.services },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Resolves with the exit code once the process has ended. */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}

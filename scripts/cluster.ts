@@ -1,0 +1,88 @@
+/**
+ * npm run cluster [-- --products=3]
+ *
+ * A local cluster on this machine: migrates the database, then starts the gateway and one
+ * process per service node over RabbitMQ and PostgreSQL (the topology of lib/cluster.ts,
+ * the same roles docker-compose runs). Output is prefixed with each node's id.
+ * Ctrl-C stops every node gracefully.
+ */
+import readline from "node:readline";
+import pg from "pg";
+import { LOCAL_CLUSTER, spawnNode, exited, type NodeSpec } from "../lib/cluster.ts";
+import { loadConfig, redact, ConfigError } from "../lib/config.ts";
+import { migrateUp } from "../lib/migrator.ts";
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  TRANSPORTER: process.env.TRANSPORTER ?? "amqp://guest:guest@127.0.0.1:5672",
+  DATABASE_URL: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/shop",
+  MIGRATE_ON_START: "false",
+};
+
+let config;
+try {
+  config = loadConfig(env);
+} catch (err) {
+  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : err);
+  process.exit(1);
+}
+if (config.database.dialect !== "postgres") throw new Error("unreachable: DATABASE_URL is set above");
+
+/** Create the database on first use, so the cluster runs on a fresh PostgreSQL. */
+async function ensureDatabase(url: string) {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: maintenance.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      console.log(`Created database ${name}.`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+const productsArg = process.argv.find((a) => a.startsWith("--products="));
+const productReplicas = productsArg ? Number(productsArg.split("=")[1]) : 2;
+if (!Number.isInteger(productReplicas) || productReplicas < 1 || productReplicas > 16) {
+  console.error("--products must be an integer from 1 to 16");
+  process.exit(2);
+}
+const topology: NodeSpec[] = [
+  ...LOCAL_CLUSTER.filter((n) => n.services !== "products"),
+  ...Array.from({ length: productReplicas }, (_, i) => ({ id: `products-${i + 1}`, services: "products" })),
+];
+
+await ensureDatabase(config.database.url);
+const applied = await migrateUp(config.database);
+console.log(applied.length ? `Migrated: ${applied.join(", ")}` : "Database schema is up to date.");
+console.log(`Starting ${topology.length} nodes over ${redact(config.transporter!.url)}; gateway on http://localhost:${config.http.port}/api`);
+
+const metricsBase = config.metrics.port;
+const children = topology.map((spec, i) => {
+  const child = spawnNode(spec, { ...env, PORT: String(config.http.port), METRICS_PORT: String(metricsBase + i) });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    readline.createInterface({ input: stream }).on("line", (line) => console.log(`[${spec.id.padEnd(10)}] ${line}`));
+  }
+  child.once("exit", (code, signal) => {
+    if (!stopping) console.error(`[${spec.id}] exited (${signal ?? code}); stopping the cluster.`), stop(1);
+  });
+  return child;
+});
+
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log("Stopping the cluster...");
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(children.map(exited));
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());

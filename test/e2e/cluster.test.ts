@@ -1,0 +1,147 @@
+/**
+ * The cluster as real processes: a gateway node and two products nodes (lib/cluster.ts),
+ * discovering each other over RabbitMQ, on PostgreSQL. Driven over HTTP like a client;
+ * seeded through a client broker on the same transporter (writes need an admin, and the
+ * gateway has no back door). Own namespace and database, so runs never meet.
+ */
+import net from "node:net";
+import { randomBytes, randomUUID } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { ServiceBroker } from "moleculer";
+import { describeWithServers } from "../support/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { http } from "../support/node.ts";
+import { LOCAL_CLUSTER, spawnNode, exited } from "../../lib/cluster.ts";
+import { loadConfig } from "../../lib/config.ts";
+import { migrateUp } from "../../lib/migrator.ts";
+import { amqpTransporter } from "../../moleculer.config.ts";
+
+const suite = await describeWithServers("postgres", "rabbitmq");
+const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+const admin = { meta: { user: { id: randomUUID(), role: "admin" } } };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+suite("a multi-node cluster over RabbitMQ", () => {
+  const namespace = `e2e-${randomBytes(4).toString("hex")}`;
+  let db: TestDatabase;
+  let api: string;
+  let client: ServiceBroker;
+  const nodes = new Map<string, { child: ChildProcess; output: string[] }>();
+
+  beforeAll(async () => {
+    db = await createTestDatabase("e2e");
+    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}/api`;
+    const env = {
+      ...process.env,
+      NODE_ENV: "test",
+      NAMESPACE: namespace,
+      TRANSPORTER: AMQP,
+      DATABASE_URL: db.url,
+      CACHER: "memory",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      METRICS: "false",
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+    };
+    for (const spec of LOCAL_CLUSTER) {
+      const child = spawnNode(spec, env);
+      const output: string[] = [];
+      child.stdout!.on("data", (d) => output.push(String(d)));
+      child.stderr!.on("data", (d) => output.push(String(d)));
+      nodes.set(spec.id, { child, output });
+    }
+    client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
+    await client.start();
+    await until("the gateway to be ready", async () => ((await http(`${api}/health/ready`)).status === 200 ? true : undefined));
+    await client.waitForServices(["products"], 30_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.stop();
+    for (const { child } of nodes.values()) child.kill("SIGTERM");
+    await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
+    await db?.drop();
+  }, 30_000);
+
+  afterEach(() => {
+    // On failure, the nodes' own words are the first thing to read.
+    const state = expect.getState();
+    if (state.assertionCalls !== state.numPassingAsserts) {
+      for (const [id, { output }] of nodes) console.log(`--- ${id}\n${output.join("").slice(-4000)}`);
+    }
+  });
+
+  test("the gateway serves products from the other nodes", async () => {
+    const p = await client.call<any, any>("products.create", { sku: "E2E-1", name: "Remote mug", priceCents: 1200, currency: "EUR", stock: 4 }, admin);
+    const one = await http(`${api}/products/${p.id}`);
+    expect(one).toMatchObject({ status: 200, body: { id: p.id, name: "Remote mug" } });
+    const list = await http(`${api}/products?search=remote`);
+    expect(list.body).toMatchObject({ total: 1, rows: [{ sku: "E2E-1" }] });
+  });
+
+  test("access declarations travel with remote actions: a write without credentials is a 401", async () => {
+    const res = await http(`${api}/products`, { method: "POST", json: { sku: "X", name: "x", priceCents: 1, currency: "EUR" } });
+    expect(res.status).toBe(401);
+    const bad = await http(`${api}/products?page=abc`);
+    expect(bad.status).toBe(422);
+  });
+
+  test("a change on one replica cleans the cached reads of every replica", async () => {
+    const p = await client.call<any, any>("products.create", { sku: "E2E-CACHE", name: "v1", priceCents: 100, currency: "EUR" }, admin);
+    // Round robin: several reads fill the cache of both replicas.
+    for (let i = 0; i < 6; i++) expect((await http(`${api}/products/${p.id}`)).body.name).toBe("v1");
+    await client.call("products.update", { id: p.id, name: "v2" }, admin);
+    await new Promise((r) => setTimeout(r, 100)); // the broadcast crosses RabbitMQ
+    for (let i = 0; i < 6; i++) expect((await http(`${api}/products/${p.id}`)).body.name).toBe("v2");
+  });
+
+  test("stopping one products replica while requests flow loses no request", async () => {
+    const p = await client.call<any, any>("products.create", { sku: "E2E-FLOW", name: "steady", priceCents: 100, currency: "EUR" }, admin);
+    const statuses: number[] = [];
+    let stopAfter = 0;
+    const victim = nodes.get("products-2")!;
+    const deadline = Date.now() + 4000;
+    // 8 clients in parallel, each reading in a loop (uncached: distinct pages) for 4 s.
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; Date.now() < deadline; i++) {
+        const res = await http(`${api}/products?page=${1 + ((w * 1000 + i) % 5000)}&search=steady`);
+        statuses.push(res.status);
+        if (res.status !== 200) console.log("failed request:", res.status, res.body);
+      }
+    });
+    setTimeout(() => {
+      stopAfter = statuses.length;
+      victim.child.kill("SIGTERM");
+    }, 1000);
+    await Promise.all(workers);
+    expect(stopAfter).toBeGreaterThan(10);
+    expect(statuses.length - stopAfter).toBeGreaterThan(10);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(await exited(victim.child)).toBe(0);
+    // The remaining replica carries on; the cluster is still ready.
+    expect((await http(`${api}/products/${p.id}`)).status).toBe(200);
+    expect((await http(`${api}/health/ready`)).status).toBe(200);
+  }, 30_000);
+});
