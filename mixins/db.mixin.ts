@@ -246,6 +246,14 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
 
       mapDbError(err: unknown): unknown {
+        // 23514 / SQLite CHECK (which Sequelize reports as a unique error): a rule such as
+        // "stock >= 0" would be broken.
+        const parent = (err as { parent?: { code?: string; message?: string } })?.parent;
+        if (err instanceof DatabaseError || err instanceof UniqueConstraintError) {
+          if (parent?.code === "23514" || /CHECK constraint failed/.test(parent?.message ?? "")) {
+            return new Errors.MoleculerClientError("The change would break a rule of the data (a check constraint).", 409, "CONSTRAINT_VIOLATION");
+          }
+        }
         if (err instanceof UniqueConstraintError) {
           const fields = Object.keys(err.fields ?? {});
           return new Errors.MoleculerClientError(
@@ -261,10 +269,6 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
             "VALIDATION_ERROR",
             err.errors.map((e) => ({ type: e.validatorKey ?? "invalid", field: e.path ?? "", message: e.message })),
           );
-        }
-        // 23514 / SQLite CHECK: a rule such as "stock >= 0" would be broken.
-        if (err instanceof DatabaseError && /23514|CHECK constraint failed/.test(`${(err.parent as { code?: string })?.code} ${err.message}`)) {
-          return new Errors.MoleculerClientError("The change would break a rule of the data (a check constraint).", 409, "CONSTRAINT_VIOLATION");
         }
         return err;
       },

@@ -24,7 +24,19 @@ export async function startTestNode(env: Record<string, string>): Promise<TestNo
   await broker.start();
   const gateway = config.services.includes("api") ? (broker.getLocalService("api") as unknown as { server: { address(): AddressInfo } }) : null;
   const api = gateway ? `http://127.0.0.1:${gateway.server.address().port}/api` : "";
+  if (api) await waitUntilReady(api);
   return { broker, config, api, stop: () => broker.stop() };
+}
+
+/** Poll GET /health/ready until it answers 200 (routes generated, databases reachable). */
+export async function waitUntilReady(api: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await http(`${api}/health/ready`).catch(() => null);
+    if (res?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${api} not ready after ${timeoutMs} ms: ${JSON.stringify(res?.body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Small fetch wrapper: JSON in, status + headers + parsed JSON out. */
