@@ -4,7 +4,7 @@
  * relies on the gateway alone. Calls between services (no HTTP in between) may reach
  * `internal` actions; the gateway's authorize hook refuses those from HTTP.
  */
-import type { Middleware } from "moleculer";
+import type { Middleware, Service } from "moleculer";
 import { assertAccess, type Access, type Principal } from "./access.ts";
 
 export const AccessMiddleware: Middleware = {
@@ -12,9 +12,9 @@ export const AccessMiddleware: Middleware = {
   localAction(next, action) {
     const access = (action as { access?: Access }).access;
     if (access === undefined || access === "public" || access === "internal") return next;
-    return function checkAccess(ctx) {
+    return function checkAccess(this: Service, ctx) {
       assertAccess(access, (ctx.meta as { user?: Principal }).user, false);
-      return next(ctx);
+      return next.call(this, ctx);
     };
   },
 };

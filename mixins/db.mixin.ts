@@ -15,6 +15,7 @@
 import DbService from "moleculer-db";
 import SqlAdapter from "moleculer-db-adapter-sequelize";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { defineService } from "../lib/service-schema.ts";
 import {
   DataTypes,
   Op,
@@ -83,7 +84,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
   const entityName = opts.table.replace(/s$/, "").replace(/^./, (c) => c.toUpperCase());
   const publicFields = ["id", ...opts.publicFields.filter((f) => f !== "id")];
 
-  return {
+  return defineService<DbMethods & DbServiceInternals>({
     name: opts.table,
     mixins: [DbService as unknown as ServiceSchema],
     adapter: new SqlAdapter({ ...sequelizeOptions(cfg.database), noSync: true }),
@@ -117,7 +118,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       ready: {
         visibility: "public",
         access: "internal",
-        async handler(this: DbMethods) {
+        async handler() {
           await this.adapter.db.authenticate();
           return { status: "ok" };
         },
@@ -127,7 +128,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
     events: {
       // moleculer-db broadcasts this after every change; every replica drops its cached reads.
       [`cache.clean.${opts.table}`]: {
-        handler(this: { broker: { cacher?: { clean(m: string): Promise<unknown> } }; fullName: string }) {
+        handler() {
           return this.broker.cacher?.clean(`${this.fullName}.**`);
         },
       },
@@ -135,7 +136,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
 
     hooks: {
       error: {
-        "*"(this: DbMethods, _ctx: Context, err: unknown) {
+        "*"(_ctx: Context, err: unknown) {
           throw this.mapDbError(err);
         },
       },
@@ -273,7 +274,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         return err;
       },
     },
-  } as ServiceSchema;
+  });
 }
 
 /** moleculer-db's own methods the mixin uses. */

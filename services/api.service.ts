@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway from "moleculer-web";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
 import { toHttpError } from "../lib/http-errors.ts";
@@ -21,7 +22,12 @@ type Meta = { user?: Principal | null; $statusCode?: number };
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
 
-const ApiService: ServiceSchema = {
+/** What moleculer-web adds to the service that this file uses. */
+interface GatewayInternals {
+  aliases: { action?: string }[];
+}
+
+export default defineService<GatewayInternals>({
   name: "api",
   mixins: [ApiGateway as unknown as ServiceSchema],
 
@@ -102,7 +108,7 @@ const ApiService: ServiceSchema = {
 
     ready: {
       access: "public",
-      async handler(this: { logger: { warn(...a: unknown[]): void }; aliases: { action?: string }[] }, ctx: Context<unknown, Meta>) {
+      async handler(ctx: Context<unknown, Meta>) {
         const results = await Promise.all(
           ROUTED_SERVICES.map(async (name) => {
             // Discovered is not enough: its REST routes must be generated too.
@@ -159,6 +165,4 @@ const ApiService: ServiceSchema = {
       assertAccess(req.$action?.access, ctx.meta.user, true);
     },
   },
-};
-
-export default ApiService;
+});

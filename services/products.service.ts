@@ -2,10 +2,11 @@
  * products: the catalogue. Anyone may browse active products; admins manage them.
  * Thin actions: validate, authorize (declared `access`), delegate to the db mixin.
  */
-import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import { DbMixin, EntityNotFoundError, type DbMethods } from "../mixins/db.mixin.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
+import { defineService } from "../lib/service-schema.ts";
 import { isCurrency } from "../domain/currency.ts";
 import { productWhere, type ProductFilters } from "../domain/product-filters.ts";
 
@@ -25,7 +26,6 @@ const fields = {
 const optional = <T extends object>(rule: T) => ({ ...rule, optional: true });
 
 type Meta = { user?: Principal; $statusCode?: number; $location?: string };
-type Self = DbMethods;
 
 function assertCurrency(currency: unknown) {
   if (currency !== undefined && !isCurrency(currency)) {
@@ -35,7 +35,7 @@ function assertCurrency(currency: unknown) {
   }
 }
 
-const ProductsService: ServiceSchema = {
+export default defineService<DbMethods>({
   name: "products",
   mixins: [
     DbMixin({
@@ -77,7 +77,7 @@ const ProductsService: ServiceSchema = {
         active: { type: "boolean", convert: true, optional: true },
         currency: optional(fields.currency),
       },
-      handler(this: Self, ctx: Context<ProductFilters & { page?: number; pageSize?: number; sort?: string; search?: string }, Meta>) {
+      handler(ctx: Context<ProductFilters & { page?: number; pageSize?: number; sort?: string; search?: string }, Meta>) {
         const staff = hasRole(ctx.meta.user, "admin");
         const { page, pageSize, sort, search, ...filters } = ctx.params;
         return this.findPage({ page, pageSize, sort, search, where: productWhere(filters, staff) });
@@ -89,7 +89,7 @@ const ProductsService: ServiceSchema = {
       access: "public",
       cache: { keys: ["id", "#user.role"] },
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+      async handler(ctx: Context<{ id: string }, Meta>) {
         const product = await this.getEntity(ctx.params.id);
         // An inactive product does not exist for shoppers.
         if (!product.active && !hasRole(ctx.meta.user, "admin")) throw new EntityNotFoundError("Product", ctx.params.id);
@@ -110,7 +110,7 @@ const ProductsService: ServiceSchema = {
         stock: optional(fields.stock),
         active: optional(fields.active),
       },
-      async handler(this: Self, ctx: Context<Record<string, unknown>, Meta>) {
+      async handler(ctx: Context<Record<string, unknown>, Meta>) {
         assertCurrency(ctx.params.currency);
         const product = await this.insertEntity(ctx, ctx.params);
         ctx.meta.$statusCode = 201;
@@ -133,7 +133,7 @@ const ProductsService: ServiceSchema = {
         stock: optional(fields.stock),
         active: optional(fields.active),
       },
-      async handler(this: Self, ctx: Context<Record<string, unknown> & { id: string }, Meta>) {
+      async handler(ctx: Context<Record<string, unknown> & { id: string }, Meta>) {
         const { id, ...changes } = ctx.params;
         if (Object.keys(changes).length === 0) {
           throw new Errors.ValidationError("Nothing to update: send at least one field.", "VALIDATION_ERROR", [
@@ -149,13 +149,11 @@ const ProductsService: ServiceSchema = {
       rest: "DELETE /:id",
       access: "admin",
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+      async handler(ctx: Context<{ id: string }, Meta>) {
         await this.removeEntity(ctx, ctx.params.id);
         ctx.meta.$statusCode = 204;
         return null;
       },
     },
   },
-};
-
-export default ProductsService;
+});

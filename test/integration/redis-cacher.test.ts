@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
-import Redis from "ioredis";
+import { Redis } from "ioredis";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestNode, http, type TestNode } from "../support/node.ts";
 
