@@ -27,7 +27,8 @@ function logger(cfg: Config): BrokerOptions["logger"] {
   if (cfg.log.format === "json") {
     return {
       type: "Pino",
-      options: { level: cfg.log.level, pino: { options: { base: { ns: cfg.namespace } } } },
+      // moleculer adds ns, nodeID, mod and svc to every line; times are ISO-8601 UTC.
+      options: { level: cfg.log.level, pino: { options: { base: {}, timestamp: () => `,"time":"${new Date().toISOString()}"` } } },
     };
   }
   return { type: "Console", options: { level: cfg.log.level, formatter: "short", colors: true, moduleColors: false } };

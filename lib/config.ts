@@ -101,11 +101,13 @@ export function loadConfig(env: Env = process.env): Config {
 
   const servicesRaw = r.raw("SERVICES");
   let services: ServiceName[] = [...ALL_SERVICES];
-  if (servicesRaw !== undefined && servicesRaw !== "*" && servicesRaw !== "all") {
+  if (servicesRaw === "none") {
+    services = []; // a client-only node, e.g. a REPL joining a running cluster
+  } else if (servicesRaw !== undefined && servicesRaw !== "*" && servicesRaw !== "all") {
     const names = servicesRaw.split(",").map((s) => s.trim()).filter(Boolean);
     const unknown = names.filter((n) => !(ALL_SERVICES as readonly string[]).includes(n));
     if (names.length === 0 || unknown.length > 0) {
-      r.fail("SERVICES", `must be a comma-separated list of ${ALL_SERVICES.join(", ")} (or "all")`, servicesRaw);
+      r.fail("SERVICES", `must be a comma-separated list of ${ALL_SERVICES.join(", ")} (or "all", or "none")`, servicesRaw);
     }
     services = [...new Set(names)] as ServiceName[];
   }

@@ -99,6 +99,9 @@ export default defineService<GatewayInternals>({
   },
 
   actions: {
+    // moleculer-web publishes its alias list at GET /api/list-aliases: not for the public.
+    listAliases: false,
+
     live: {
       access: "public",
       handler() {

@@ -221,7 +221,7 @@ suite("products on PostgreSQL", () => {
     });
 
     test("nothing unaliased is reachable", async () => {
-      for (const path of ["/products.list", "/products/ready", "/products.ready", "/~node/list", "/$node/services", "/api/live", "/nothing"]) {
+      for (const path of ["/products.list", "/products/ready", "/api/list-aliases", "/list-aliases", "/products.ready", "/~node/list", "/$node/services", "/api/live", "/nothing"]) {
         const res = await http(`${node.api}${path}`);
         expect([404]).toContain(res.status);
         expect(res.body).toMatchObject({ code: 404 });

@@ -65,7 +65,8 @@ describe("loadConfig", () => {
     expect(redact("amqp://guest:guest@127.0.0.1:5672")).toBe("amqp://guest:***@127.0.0.1:5672");
   });
 
-  test("SERVICES=all and duplicates", () => {
+  test("SERVICES=all, none and duplicates", () => {
+    expect(loadConfig({ SERVICES: "none" }).services).toEqual([]);
     expect(loadConfig({ SERVICES: "all" }).services).toEqual([...ALL_SERVICES]);
     expect(loadConfig({ SERVICES: "products,products" }).services).toEqual(["products"]);
   });
