@@ -5,16 +5,28 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Sequelize, type Options } from "sequelize";
+import { ConnectionError, Sequelize, type Options } from "sequelize";
 import type { Config } from "./config.ts";
 
-/** Errors worth one more try on a fresh connection (57P01 = admin shutdown, 57P03 = starting up). */
-const TRANSIENT = [/57P01/, /57P02/, /57P03/, /ECONNRESET/, /ECONNREFUSED/, /Connection terminated/i, /SQLITE_BUSY/];
+/**
+ * Errors worth another try on a fresh connection. Sequelize matches these against the
+ * error's message, not its SQLSTATE: 57P01 "terminating connection due to administrator
+ * command" (a restart or failover), 57P03 "the database system is starting up", a socket
+ * closed under us, SQLite's busy lock. A killed connection never committed its statement.
+ */
+const TRANSIENT = [
+  /terminating connection/i,
+  /the database system is (starting up|shutting down|in recovery mode)/i,
+  /Connection terminated/i,
+  /ECONNRESET|ECONNREFUSED|EPIPE/,
+  /SQLITE_BUSY/,
+  ConnectionError,
+];
 
 export function sequelizeOptions(db: Config["database"]): Options {
   const common: Options = {
     logging: false,
-    retry: { match: TRANSIENT, max: 3 },
+    retry: { match: TRANSIENT, max: 4, backoffBase: 50, backoffExponent: 1.5 },
     define: { timestamps: true, freezeTableName: true },
   };
   if (db.dialect === "sqlite") {

@@ -197,6 +197,30 @@ suite("products on PostgreSQL", () => {
     });
   });
 
+  describe("database outages", () => {
+    test("connections killed by the server (57P01) cost a retry, not a crash or a 500", async () => {
+      const p = await create({ sku: "OUTAGE-1", name: "survivor" });
+      const pg = (await import("pg")).default;
+      const adminClient = new pg.Client({ connectionString: db.url });
+      await adminClient.connect();
+      try {
+        for (let round = 0; round < 3; round++) {
+          const { rowCount } = await adminClient.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+          );
+          expect(rowCount).toBeGreaterThan(0);
+          // uncached reads, so each one needs the database
+          const res = await http(`${node.api}/products?search=survivor&page=${round + 1}`);
+          expect(res.status).toBe(200);
+          const one = await node.broker.call<any, any>("products.update", { id: p.id, stock: round }, admin);
+          expect(one.stock).toBe(round);
+        }
+      } finally {
+        await adminClient.end();
+      }
+    });
+  });
+
   describe("the gateway's rules", () => {
     test("writes need credentials: 401 with WWW-Authenticate, never a back door", async () => {
       for (const [method, path] of [["POST", "/products"], ["PATCH", `/products/${randomUUID()}`], ["DELETE", `/products/${randomUUID()}`]]) {
