@@ -84,6 +84,19 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     },
     tracing: { enabled: false },
     middlewares: [AccessMiddleware],
+    replOptions: {
+      customCommands: [
+        {
+          command: "createsuperuser <email> <password> [name]",
+          description: "Create a superuser (same rules as npm run createsuperuser)",
+          async action(broker, args) {
+            const { email, password, name } = args as unknown as { email: string; password: string; name?: string };
+            const user = await broker.call<{ email: string; id: string }, object>("users.createSuperuser", { email, password, ...(name ? { name } : {}) });
+            console.log(`Superuser ${user.email} created (id ${user.id}).`);
+          },
+        },
+      ],
+    },
 
     started(broker) {
       broker.logger.info(

@@ -18,6 +18,10 @@ export interface Principal {
   id: string;
   role: Role;
   email?: string;
+  /** The sign-in session a bearer token belongs to (absent for Basic Auth and API clients). */
+  sid?: string;
+  /** An API client (OAuth 2.0 client credentials) rather than a person. */
+  client?: boolean;
 }
 
 export function roleRank(role: Role): number {

@@ -15,6 +15,7 @@ export interface NodeSpec {
 
 export const LOCAL_CLUSTER: readonly NodeSpec[] = [
   { id: "api-1", services: "api" },
+  { id: "users-1", services: "users" },
   { id: "products-1", services: "products" },
   { id: "products-2", services: "products" },
 ];

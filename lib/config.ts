@@ -6,7 +6,7 @@
  */
 
 /** Every service a node can run. `SERVICES` picks a subset; the default is all. */
-export const ALL_SERVICES = ["api", "products"] as const;
+export const ALL_SERVICES = ["api", "users", "products"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -14,6 +14,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Shipped so `npm start` works with nothing configured; refused when NODE_ENV=production. */
 export const DEV_JWT_SECRET = "insecure-development-secret-change-me-0123456789";
+export const DEV_SECRETS_KEY = "insecure-development-secrets-key-change-me-0123";
 
 export interface Config {
   env: "development" | "production" | "test";
@@ -31,6 +32,20 @@ export interface Config {
   metrics: { enabled: boolean; port: number };
   requestTimeoutMs: number;
   jwtSecret: string;
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTtlSec: number;
+    refreshTtlSec: number;
+    /** Key material for secrets at rest (TOTP secrets) and recovery-code hashing. */
+    secretsKey: string;
+    /** Where rate-limit counters live: shared Redis in a cluster, memory on one node. */
+    rateLimitRedis: string | null;
+    /** Multiplies every rate limit (e.g. 10 for load tests from one address). */
+    rateLimitFactor: number;
+  };
+  /** Public base URL of the shop, for links in e-mails. */
+  appUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +150,17 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production (the development default is public)");
   }
 
+  const secretsKey = r.string("SECRETS_KEY", DEV_SECRETS_KEY);
+  if (Buffer.byteLength(secretsKey) < 32) {
+    throw new ConfigError(`SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
+  }
+  if (production && secretsKey === DEV_SECRETS_KEY) {
+    throw new ConfigError("SECRETS_KEY must be set when NODE_ENV=production (the development default is public)");
+  }
+  const rateLimitRaw = r.raw("RATE_LIMIT_STORE");
+  const rateLimitRedis =
+    rateLimitRaw === undefined ? (cacher?.type === "redis" ? cacher.url : null) : rateLimitRaw === "memory" ? null : r.url("RATE_LIMIT_STORE", ["redis", "rediss"])!;
+
   const corsRaw = r.raw("CORS_ORIGINS");
   const bodyLimit = r.string("BODY_LIMIT", "1mb");
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) r.fail("BODY_LIMIT", "must be a size such as 512kb or 1mb", bodyLimit);
@@ -161,6 +187,16 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: { enabled: r.bool("METRICS", true), port: r.int("METRICS_PORT", 3030, 0, 65535) },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     jwtSecret,
+    auth: {
+      issuer: r.string("JWT_ISSUER", "moleculer-shop"),
+      audience: r.string("JWT_AUDIENCE", "moleculer-shop-api"),
+      accessTtlSec: r.int("ACCESS_TOKEN_TTL", 900, 60, 86_400),
+      refreshTtlSec: r.int("REFRESH_TOKEN_TTL", 30 * 86_400, 300, 365 * 86_400),
+      secretsKey,
+      rateLimitRedis,
+      rateLimitFactor: r.int("RATE_LIMIT_FACTOR", 1, 1, 10_000),
+    },
+    appUrl: (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, ""),
   };
 }
 

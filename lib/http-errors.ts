@@ -53,7 +53,15 @@ export function toHttpError(err: unknown): HttpError {
 
   const code = typeof e.code === "number" ? e.code : Number(e.status ?? e.statusCode);
   if (Number.isInteger(code) && code >= 400 && code < 500) {
+    if (e.type === "OAUTH_ERROR") {
+      // RFC 6749 §5.2: the token endpoint answers { error, error_description }, never cached.
+      Object.assign(headers, { "Cache-Control": "no-store", Pragma: "no-cache" });
+      if (code === 401) headers["WWW-Authenticate"] = 'Basic realm="shop"';
+      return { status: code, headers, body: e.data as HttpError["body"] };
+    }
     if (code === 401) headers["WWW-Authenticate"] = WWW_AUTHENTICATE;
+    const retryAfter = (e.data as { retryAfter?: unknown } | undefined)?.retryAfter;
+    if (code === 429 && typeof retryAfter === "number") headers["Retry-After"] = String(retryAfter);
     const body: HttpError["body"] = { name: e.name, message: e.message, code };
     if (e.type !== undefined) body.type = String(e.type);
     if (e.data !== undefined) body.data = Array.isArray(e.data) && code === 422 ? validationDetails(e.data) : e.data;

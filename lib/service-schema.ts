@@ -17,16 +17,21 @@ export interface ShopAction<TThis> extends Omit<ActionSchema, "handler" | "hooks
   access: Access;
   /** moleculer-web route, e.g. "GET /:id" (relative to the service's `settings.rest`). */
   rest?: string | string[];
+  /** The gateway leaves the Authorization header to the action (OAuth client authentication). */
+  clientAuthentication?: boolean;
   handler: (this: TThis, ctx: Context<any, any>) => unknown;
 }
 
 export interface ShopServiceSchema<TMethods>
-  extends Omit<ServiceSchema, "actions" | "methods" | "settings" | "events" | "hooks" | "mixins"> {
+  extends Omit<ServiceSchema, "actions" | "methods" | "settings" | "events" | "hooks" | "mixins" | "created" | "started" | "stopped"> {
   mixins?: ServiceSchema[];
   settings?: Record<string, unknown>;
   /** `false` switches off an action inherited from a mixin. */
   actions?: Record<string, ShopAction<ServiceThis<TMethods>> | false>;
-  methods?: { [K in keyof TMethods]?: TMethods[K] } & Record<string, (this: ServiceThis<TMethods>, ...args: any[]) => unknown>;
+  methods?: Record<string, (this: ServiceThis<TMethods>, ...args: any[]) => unknown>;
+  created?: (this: ServiceThis<TMethods>) => void;
+  started?: (this: ServiceThis<TMethods>) => Promise<void> | void;
+  stopped?: (this: ServiceThis<TMethods>) => Promise<void> | void;
   events?: Record<string, { handler: (this: ServiceThis<TMethods>, ctx: Context<any, any>) => unknown }>;
   hooks?: Record<string, Record<string, (this: ServiceThis<TMethods>, ...args: any[]) => unknown>>;
   adapter?: unknown;

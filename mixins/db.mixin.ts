@@ -71,6 +71,8 @@ export interface DbMethods {
   inTransaction<T>(ctx: Context, work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>): Promise<T>;
   searchWhere(text: string): WhereOptions;
   mapDbError(err: unknown): unknown;
+  /** moleculer-db: drop this service's cached reads on every node. */
+  clearCache(): Promise<unknown>;
 }
 
 export class EntityNotFoundError extends Errors.MoleculerClientError {

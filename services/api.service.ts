@@ -16,8 +16,8 @@ const cfg = getConfig();
 /** The domain services this gateway routes to; readiness needs each of them. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 
-type Req = IncomingMessage & { $action?: { name?: string; access?: Access }; $ctx?: Context; $params?: unknown };
-type Meta = { user?: Principal | null; $statusCode?: number };
+type Req = IncomingMessage & { $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
+type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
@@ -71,6 +71,9 @@ export default defineService<GatewayInternals>({
         callOptions: { timeout: cfg.requestTimeoutMs },
         onBeforeCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req, res: ServerResponse) {
           res.setHeader("X-Request-Id", ctx.requestID ?? ctx.id);
+          // Who is asking from where: rate limits and session records use these.
+          ctx.meta.ip = req.socket.remoteAddress ?? undefined;
+          ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
           const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
           if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
             throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {
@@ -144,6 +147,11 @@ export default defineService<GatewayInternals>({
     async authenticate(ctx: Context<unknown, Meta>, _route: unknown, req: Req): Promise<Principal | null> {
       const header = req.headers.authorization;
       if (!header) return null;
+      // The OAuth token endpoint authenticates clients, not users, with this header.
+      if (req.$action?.clientAuthentication) {
+        ctx.meta.authorization = header;
+        return null;
+      }
       const [scheme = "", credentials = ""] = header.trim().split(/\s+/, 2);
       if (!/^(bearer|basic)$/i.test(scheme) || !credentials) {
         throw new AccessError("Use Authorization: Bearer <token> or Basic <credentials>.", 401, "INVALID_AUTHORIZATION");
@@ -153,7 +161,7 @@ export default defineService<GatewayInternals>({
           scheme: scheme.toLowerCase(),
           credentials,
           totp: req.headers["x-totp"],
-          ip: req.socket.remoteAddress,
+          ip: ctx.meta.ip,
         });
       } catch (err) {
         if ((err as Error).name === "ServiceNotFoundError") {

@@ -16,7 +16,7 @@ import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 
-const suite = await describeWithServers("postgres", "rabbitmq");
+const suite = await describeWithServers("postgres", "rabbitmq", "redis");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 const admin = { meta: { user: { id: randomUUID(), role: "admin" } } };
 
@@ -59,6 +59,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
       TRANSPORTER: AMQP,
       DATABASE_URL: db.url,
       CACHER: "memory",
+      RATE_LIMIT_STORE: "redis://127.0.0.1:6379",
       PORT: String(port),
       HOST: "127.0.0.1",
       METRICS: "false",
@@ -75,7 +76,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();
     await until("the gateway to be ready", async () => ((await http(`${api}/health/ready`)).status === 200 ? true : undefined));
-    await client.waitForServices(["products"], 30_000);
+    await client.waitForServices(["products", "users"], 30_000);
   }, 60_000);
 
   afterAll(async () => {
@@ -99,6 +100,20 @@ suite("a multi-node cluster over RabbitMQ", () => {
     expect(one).toMatchObject({ status: 200, body: { id: p.id, name: "Remote mug" } });
     const list = await http(`${api}/products?search=remote`);
     expect(list.body).toMatchObject({ total: 1, rows: [{ sku: "E2E-1" }] });
+  });
+
+  test("users on their own node: register, sign in, Bearer and Basic across nodes", async () => {
+    const email = `e2e-${randomBytes(4).toString("hex")}@example.com`;
+    const password = "correct horse battery staple";
+    expect((await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: "E2E" } })).status).toBe(201);
+    const login = await http(`${api}/auth/login`, { method: "POST", json: { email, password } });
+    expect(login.status).toBe(200);
+    const me = await http(`${api}/users/me`, { headers: { authorization: `Bearer ${login.body.accessToken}` } });
+    expect(me).toMatchObject({ status: 200, body: { email } });
+    const viaBasic = await http(`${api}/users/me`, { headers: { authorization: `Basic ${Buffer.from(`${email}:${password}`).toString("base64")}` } });
+    expect(viaBasic).toMatchObject({ status: 200, body: { email } });
+    const refreshed = await http(`${api}/auth/refresh`, { method: "POST", json: { refreshToken: login.body.refreshToken } });
+    expect(refreshed.status).toBe(200);
   });
 
   test("access declarations travel with remote actions: a write without credentials is a 401", async () => {

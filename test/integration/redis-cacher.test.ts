@@ -27,7 +27,7 @@ suite("Redis cacher", () => {
       SQLITE_PATH: path.join(dir, "shop.sqlite"),
       CACHER: "redis://127.0.0.1:6379",
       NAMESPACE: namespace,
-      SERVICES: "api,products",
+      SERVICES: "api,users,products",
     });
     redis = new Redis("redis://127.0.0.1:6379");
   });

@@ -55,7 +55,8 @@ describe("loadConfig", () => {
   test("production refuses the insecure defaults", () => {
     expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: STRONG })).toThrow(/^DATABASE_URL is required/);
     expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: PG })).toThrow(/^JWT_SECRET must be set/);
-    const cfg = loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG });
+    expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG })).toThrow(/^SECRETS_KEY must be set/);
+    const cfg = loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG, SECRETS_KEY: "y".repeat(40) });
     expect(cfg.log.format).toBe("json");
   });
 
@@ -63,6 +64,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ TRANSPORTER: "http://user:hunter2@host" })).toThrow(/user:\*\*\*@/);
     expect(() => loadConfig({ TRANSPORTER: "http://user:hunter2@host" })).not.toThrow(/hunter2/);
     expect(redact("amqp://guest:guest@127.0.0.1:5672")).toBe("amqp://guest:***@127.0.0.1:5672");
+  });
+
+  test("auth settings: defaults, rate-limit store follows a Redis cacher unless set", () => {
+    const cfg = loadConfig({});
+    expect(cfg.auth).toMatchObject({ issuer: "moleculer-shop", audience: "moleculer-shop-api", accessTtlSec: 900, rateLimitRedis: null });
+    expect(cfg.appUrl).toBe("http://localhost:3000");
+    expect(loadConfig({ CACHER: "redis://r:6379" }).auth.rateLimitRedis).toBe("redis://r:6379");
+    expect(loadConfig({ CACHER: "redis://r:6379", RATE_LIMIT_STORE: "memory" }).auth.rateLimitRedis).toBeNull();
+    expect(() => loadConfig({ RATE_LIMIT_STORE: "mongodb://x" })).toThrow(/^RATE_LIMIT_STORE must use redis:\/\//);
+    expect(() => loadConfig({ SECRETS_KEY: "short" })).toThrow(/^SECRETS_KEY must be at least 32 bytes/);
+    expect(() => loadConfig({ ACCESS_TOKEN_TTL: "5" })).toThrow(/^ACCESS_TOKEN_TTL must be an integer from 60/);
+    expect(loadConfig({ APP_URL: "https://shop.example/" }).appUrl).toBe("https://shop.example");
   });
 
   test("SERVICES=all, none and duplicates", () => {

@@ -36,6 +36,17 @@ describe("toHttpError", () => {
     ]);
   });
 
+  test("429 carries Retry-After; OAuth errors keep the RFC 6749 shape", async () => {
+    const { tooManyRequests, OAuthError } = await import("../../lib/errors.ts");
+    expect(toHttpError(tooManyRequests(12.2))).toMatchObject({ status: 429, headers: { "Retry-After": "13" }, body: { code: 429, data: { retryAfter: 13 } } });
+    expect(toHttpError(new OAuthError("invalid_grant", "The refresh token is not valid."))).toEqual({
+      status: 400,
+      headers: { "Cache-Control": "no-store", Pragma: "no-cache" },
+      body: { error: "invalid_grant", error_description: "The refresh token is not valid." },
+    });
+    expect(toHttpError(new OAuthError("invalid_client", "Unknown client."))).toMatchObject({ status: 401, headers: { "WWW-Authenticate": 'Basic realm="shop"' } });
+  });
+
   test("a missing or stopping service is a 503 with Retry-After; a timeout is a 504", () => {
     const gone = toHttpError(new Errors.ServiceNotAvailableError({ action: "products.list", nodeID: "n1" }));
     expect(gone).toMatchObject({ status: 503, headers: { "Retry-After": "5" } });

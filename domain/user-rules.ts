@@ -1,0 +1,67 @@
+/**
+ * Who may change which user, and how. Plain rules, no I/O: the users service loads the
+ * facts (actor, target, how many active superusers exist) and asks.
+ *
+ *  - Nobody changes their own role, deactivates or deletes themselves through admin routes.
+ *  - Admins manage plain users only; superusers manage everyone.
+ *  - Only a superuser grants or revokes admin / superuser.
+ *  - The last active superuser cannot be demoted, deactivated or deleted.
+ */
+import { ROLES, roleRank, type Principal, type Role } from "../lib/access.ts";
+
+export interface UserFacts {
+  id: string;
+  role: Role;
+  active: boolean;
+}
+
+export interface Refusal {
+  status: 403 | 409;
+  type: "FORBIDDEN" | "LAST_SUPERUSER" | "SELF_CHANGE";
+  message: string;
+}
+
+export interface AdminChange {
+  role?: Role;
+  active?: boolean;
+  delete?: boolean;
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === "string" && (ROLES as readonly string[]).includes(value);
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Why `actor` may not make `change` to `target`, or null when allowed. */
+export function adminChangeRefusal(actor: Principal, target: UserFacts, change: AdminChange, activeSuperusers: number): Refusal | null {
+  const self = actor.id === target.id;
+  if (self && (change.role !== undefined && change.role !== target.role)) {
+    return { status: 403, type: "SELF_CHANGE", message: "You cannot change your own role." };
+  }
+  if (self && (change.delete || change.active === false)) {
+    return { status: 403, type: "SELF_CHANGE", message: "You cannot deactivate or delete your own account here." };
+  }
+  if (actor.role !== "superuser" && roleRank(target.role) >= roleRank("admin") && !self) {
+    return { status: 403, type: "FORBIDDEN", message: "Only a superuser can manage admins and superusers." };
+  }
+  const roleChanges = change.role !== undefined && change.role !== target.role;
+  if (roleChanges && actor.role !== "superuser" && (change.role !== "user" || target.role !== "user")) {
+    return { status: 403, type: "FORBIDDEN", message: "Only a superuser can grant or revoke the admin and superuser roles." };
+  }
+  const losesSuperuser = target.role === "superuser" && target.active && (change.delete || change.active === false || (roleChanges && change.role !== "superuser"));
+  if (losesSuperuser && activeSuperusers <= 1) {
+    return { status: 409, type: "LAST_SUPERUSER", message: "This is the last active superuser: promote another one first." };
+  }
+  return null;
+}
+
+/** An API client never gets a role above its creator's. */
+export function clientRoleRefusal(creator: Principal, role: Role): Refusal | null {
+  if (roleRank(role) > roleRank(creator.role)) {
+    return { status: 403, type: "FORBIDDEN", message: `A client cannot have a higher role (${role}) than its creator (${creator.role}).` };
+  }
+  return null;
+}

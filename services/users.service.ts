@@ -1,0 +1,79 @@
+/**
+ * users: accounts, authentication (Basic, JWT + rotating refresh tokens, OAuth 2.0 token
+ * endpoint, TOTP two-factor) and user administration. The actions live in services/users/
+ * by audience; this file assembles the service.
+ */
+import { Redis } from "ioredis";
+import { DataTypes, type Model } from "sequelize";
+import { getConfig } from "../lib/config.ts";
+import { DbMixin } from "../mixins/db.mixin.ts";
+import { defineService } from "../lib/service-schema.ts";
+import { createLimiter } from "../integrations/authentication/index.ts";
+import { defineUserModels } from "./users/models.ts";
+import { methods, type UsersMethods, type UserRow, type Limiters } from "./users/methods.ts";
+import { authActions } from "./users/auth.actions.ts";
+import { accountActions } from "./users/account.actions.ts";
+import { adminActions } from "./users/admin.actions.ts";
+
+const cfg = getConfig();
+
+export default defineService<UsersMethods>({
+  name: "users",
+  mixins: [
+    DbMixin({
+      table: "users",
+      attributes: {
+        email: { type: DataTypes.STRING(254), allowNull: false, unique: true },
+        name: { type: DataTypes.STRING(100), allowNull: false },
+        passwordHash: { type: DataTypes.STRING(255), allowNull: false },
+        role: { type: DataTypes.STRING(16), allowNull: false, defaultValue: "user" },
+        active: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
+        emailVerified: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        totpSecret: { type: DataTypes.TEXT },
+        totpEnabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        totpLastStep: { type: DataTypes.BIGINT },
+        recoveryCodes: { type: DataTypes.TEXT },
+      },
+      publicFields: ["id", "email", "name", "role", "active", "emailVerified", "totpEnabled", "createdAt", "updatedAt"],
+      sortable: ["email", "name", "role", "createdAt", "updatedAt"],
+      defaultSort: "-createdAt",
+      searchable: ["email", "name"],
+    }),
+  ],
+
+  settings: { rest: "/" },
+
+  actions: { ...authActions, ...accountActions, ...adminActions },
+
+  methods: {
+    ...methods,
+    /** Every user that leaves the service (lists, updates) has the same public shape. */
+    toPublic(row: Model | UserRow) {
+      return this.userView(row);
+    },
+  },
+
+  async started() {
+    this.models = defineUserModels(this.adapter.db);
+    this.redis = cfg.auth.rateLimitRedis ? new Redis(cfg.auth.rateLimitRedis, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : null;
+    const redis = this.redis ?? undefined;
+    const n = (points: number) => points * cfg.auth.rateLimitFactor;
+    // Per IP and per account; counters live in Redis when configured, so every replica shares them.
+    const limits: Limiters = {
+      loginIp: createLimiter(`${cfg.namespace}:login-ip`, { points: n(30), durationSec: 60 }, redis),
+      loginAccount: createLimiter(`${cfg.namespace}:login-account`, { points: n(10), durationSec: 15 * 60 }, redis),
+      basicIp: createLimiter(`${cfg.namespace}:basic-ip`, { points: n(120), durationSec: 60 }, redis),
+      basicAccount: createLimiter(`${cfg.namespace}:basic-account`, { points: n(10), durationSec: 15 * 60 }, redis),
+      secondFactor: createLimiter(`${cfg.namespace}:second-factor`, { points: n(5), durationSec: 5 * 60 }, redis),
+      tokenIp: createLimiter(`${cfg.namespace}:token-ip`, { points: n(60), durationSec: 60 }, redis),
+      forgotIp: createLimiter(`${cfg.namespace}:forgot-ip`, { points: n(20), durationSec: 60 * 60 }, redis),
+      forgotAccount: createLimiter(`${cfg.namespace}:forgot-account`, { points: n(3), durationSec: 60 * 60 }, redis),
+      registerIp: createLimiter(`${cfg.namespace}:register-ip`, { points: n(20), durationSec: 60 * 60 }, redis),
+    };
+    this.limits = limits;
+  },
+
+  async stopped() {
+    this.redis?.disconnect();
+  },
+});

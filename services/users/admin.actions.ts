@@ -1,0 +1,176 @@
+/**
+ * Staff routes: /api/users (admins manage users; only superusers manage roles) and
+ * /api/clients (API clients for the OAuth 2.0 client-credentials grant).
+ */
+import type { Context } from "moleculer";
+import { Op, type WhereOptions } from "sequelize";
+import { ROLES, type Role } from "../../lib/access.ts";
+import { Errors } from "moleculer";
+import { invalid, notFound } from "../../lib/errors.ts";
+import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
+import { pageWindow, toPage, isUuid } from "../../lib/listing.ts";
+import { adminChangeRefusal, clientRoleRefusal, type Refusal } from "../../domain/user-rules.ts";
+import { randomToken, hashToken, hashPassword, passwordProblem } from "../../integrations/authentication/index.ts";
+import { normalizeEmail } from "../../domain/user-rules.ts";
+import type { Meta, UsersMethods } from "./methods.ts";
+
+type Self = ServiceThis<UsersMethods>;
+type Action = ShopAction<Self>;
+const ID = { type: "string", max: 64 } as const;
+const ROLE = { type: "enum", values: [...ROLES] } as const;
+
+function refuse(refusal: Refusal): never {
+  throw new Errors.MoleculerClientError(refusal.message, refusal.status, refusal.type);
+}
+
+async function target(self: Self, id: string) {
+  const row = await self.findRow(id);
+  if (!row) throw notFound("User", id);
+  return self.plain(row);
+}
+
+export const adminActions: Record<string, Action> = {
+  /** Bootstrapping: `npm run createsuperuser` and the REPL's `createsuperuser` command. */
+  createSuperuser: {
+    access: "internal",
+    visibility: "public",
+    params: {
+      $$strict: true,
+      email: { type: "email", max: 254 },
+      password: { type: "string", min: 1, max: 1024 },
+      name: { type: "string", trim: true, min: 1, max: 100, optional: true },
+    },
+    async handler(this: Self, ctx: Context<{ email: string; password: string; name?: string }, Meta>) {
+      const email = normalizeEmail(ctx.params.email);
+      const name = ctx.params.name ?? "Administrator";
+      const problem = passwordProblem(ctx.params.password, { email, name });
+      if (problem) throw invalid("password", problem, "passwordPolicy");
+      return this.insertEntity(ctx, { email, name, passwordHash: await hashPassword(ctx.params.password), role: "superuser", emailVerified: true });
+    },
+  },
+
+  list: {
+    rest: "GET /users",
+    access: "admin",
+    params: {
+      $$strict: true,
+      page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
+      pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+      sort: { type: "string", max: 100, optional: true },
+      search: { type: "string", max: 200, optional: true },
+      role: { ...ROLE, optional: true },
+      active: { type: "boolean", convert: true, optional: true },
+    },
+    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number; sort?: string; search?: string; role?: Role; active?: boolean }>) {
+      const { page, pageSize, sort, search, role, active } = ctx.params;
+      const where: Record<string, unknown> = {};
+      if (role) where.role = role;
+      if (active !== undefined) where.active = active;
+      const result = await this.findPage({ page, pageSize, sort, search, where: where as WhereOptions });
+      return result;
+    },
+  },
+
+  get: {
+    rest: "GET /users/:id",
+    access: "admin",
+    params: { $$strict: true, id: ID },
+    async handler(this: Self, ctx: Context<{ id: string }>) {
+      return this.userView(await target(this, ctx.params.id));
+    },
+  },
+
+  update: {
+    rest: "PATCH /users/:id",
+    access: "admin",
+    params: {
+      $$strict: true,
+      id: ID,
+      name: { type: "string", trim: true, min: 1, max: 100, optional: true },
+      role: { ...ROLE, optional: true },
+      active: { type: "boolean", optional: true },
+      emailVerified: { type: "boolean", optional: true },
+    },
+    async handler(this: Self, ctx: Context<{ id: string; name?: string; role?: Role; active?: boolean; emailVerified?: boolean }, Meta>) {
+      const { id, ...changes } = ctx.params;
+      if (Object.keys(changes).length === 0) throw invalid("body", "Send at least one field to change.", "required");
+      const user = await target(this, id);
+      const refusal = adminChangeRefusal(ctx.meta.user!, user, changes, await this.activeSuperusers());
+      if (refusal) refuse(refusal);
+      const updated = await this.updateEntity(ctx, id, changes);
+      // Deactivation or a new role ends every session at once.
+      if (changes.active === false || (changes.role && changes.role !== user.role)) await this.revokeSessions(id);
+      return this.userView({ ...user, ...(updated as object) } as never);
+    },
+  },
+
+  remove: {
+    rest: "DELETE /users/:id",
+    access: "admin",
+    params: { $$strict: true, id: ID },
+    async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+      const user = await target(this, ctx.params.id);
+      const refusal = adminChangeRefusal(ctx.meta.user!, user, { delete: true }, await this.activeSuperusers());
+      if (refusal) refuse(refusal);
+      await this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
+        await this.models.sessions.destroy({ where: { userId: user.id }, transaction });
+        await this.models.userTokens.destroy({ where: { userId: user.id }, transaction });
+        await this.adapter.model.destroy({ where: { id: user.id }, transaction });
+        emitAfterCommit("users.removed", this.userView(user));
+      });
+      ctx.meta.$statusCode = 204;
+      return null;
+    },
+  },
+
+  createClient: {
+    rest: "POST /clients",
+    access: "admin",
+    params: { $$strict: true, name: { type: "string", trim: true, min: 1, max: 100 }, role: { ...ROLE, optional: true } },
+    async handler(this: Self, ctx: Context<{ name: string; role?: Role }, Meta>) {
+      const role = ctx.params.role ?? "user";
+      const refusal = clientRoleRefusal(ctx.meta.user!, role);
+      if (refusal) refuse(refusal);
+      const clientId = `cli_${randomToken(16)}`;
+      const clientSecret = randomToken(32);
+      const row = await this.models.clients.create({ name: ctx.params.name, clientId, secretHash: hashToken(clientSecret), role, createdBy: ctx.meta.user!.id });
+      const c = row.get({ plain: true }) as { id: string; name: string; role: string; active: boolean; createdAt: Date };
+      ctx.meta.$statusCode = 201;
+      // The secret is shown this once; only its hash is kept.
+      return { id: c.id, name: c.name, clientId, clientSecret, role: c.role, active: c.active, createdAt: c.createdAt };
+    },
+  },
+
+  listClients: {
+    rest: "GET /clients",
+    access: "admin",
+    params: {
+      $$strict: true,
+      page: { type: "number", integer: true, min: 1, convert: true, optional: true },
+      pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+    },
+    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
+      const win = pageWindow(ctx.params.page, ctx.params.pageSize);
+      const { rows, count } = await this.models.clients.findAndCountAll({
+        attributes: ["id", "name", "clientId", "role", "active", "createdBy", "lastUsedAt", "createdAt", "updatedAt"],
+        order: [["createdAt", "DESC"], ["id", "ASC"]],
+        limit: win.limit,
+        offset: win.offset,
+      });
+      return toPage(rows.map((r) => r.get({ plain: true })), count, win.page, win.pageSize);
+    },
+  },
+
+  removeClient: {
+    rest: "DELETE /clients/:id",
+    access: "admin",
+    params: { $$strict: true, id: ID },
+    async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+      const removed = isUuid(ctx.params.id) ? await this.models.clients.destroy({ where: { id: { [Op.eq]: ctx.params.id } } }) : 0;
+      if (!removed) throw notFound("Client", ctx.params.id);
+      await this.clearCache();
+      ctx.meta.$statusCode = 204;
+      return null;
+    },
+  },
+};

@@ -1,0 +1,231 @@
+/**
+ * What the users service's actions share: account views, sessions and token issuing,
+ * single-use tokens, the second factor, and rate limits. Each method does one thing;
+ * the rules themselves live in domain/user-rules.ts and integrations/authentication/.
+ */
+import { Op, type Model, type Transaction } from "sequelize";
+import type { Context, Service } from "moleculer";
+import type { Redis } from "ioredis";
+import { getConfig } from "../../lib/config.ts";
+import { tooManyRequests, unauthorized } from "../../lib/errors.ts";
+import type { Principal, Role } from "../../lib/access.ts";
+import type { DbMethods } from "../../mixins/db.mixin.ts";
+import type { UserModels } from "./models.ts";
+import {
+  signAccessToken,
+  randomToken,
+  hashToken,
+  verifyTotp,
+  openSecret,
+  deriveKey,
+  normalizeRecoveryCode,
+  hashRecoveryCode,
+  type Limiter,
+} from "../../integrations/authentication/index.ts";
+
+const cfg = getConfig();
+export const JWT = { secret: cfg.jwtSecret, issuer: cfg.auth.issuer, audience: cfg.auth.audience, ttlSeconds: cfg.auth.accessTtlSec };
+/** Seals TOTP secrets at rest. */
+export const SECRETS_KEY = deriveKey(cfg.auth.secretsKey, "shop totp secrets v1");
+/** Peppers recovery-code hashes (a key of its own: one purpose per key). */
+export const RECOVERY_PEPPER = deriveKey(cfg.auth.secretsKey, "shop recovery codes v1");
+
+export const TOKEN_TTL = { "verify-email": 3 * 86_400, "password-reset": 3600, mfa: 300 } as const;
+export type TokenPurpose = keyof typeof TOKEN_TTL;
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+  role: Role;
+  active: boolean;
+  emailVerified: boolean;
+  totpSecret: string | null;
+  totpEnabled: boolean;
+  totpLastStep: string | number | null;
+  recoveryCodes: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: "Bearer";
+  expiresIn: number;
+}
+
+export type Meta = { user?: Principal | null; ip?: string; userAgent?: string; authorization?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
+export type Limiters = Record<"loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp", Limiter>;
+
+export interface UsersMethods extends DbMethods {
+  models: UserModels;
+  limits: Limiters;
+  redis: Redis | null;
+  userView(row: Model | UserRow): Record<string, unknown>;
+  plain(row: Model): UserRow;
+  findByEmail(email: string): Promise<Model | null>;
+  limit(limiter: Limiter, key: string | undefined): Promise<void>;
+  openSession(ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair>;
+  rotateRefreshToken(ctx: Context<unknown, Meta>, raw: string): Promise<TokenPair>;
+  revokeSessions(userId: string, exceptSessionId?: string): Promise<number>;
+  createUserToken(userId: string, purpose: TokenPurpose): Promise<string>;
+  peekUserToken(raw: string, purpose: TokenPurpose): Promise<Model | null>;
+  consumeUserToken(raw: string, purpose: TokenPurpose, t?: Transaction): Promise<string | null>;
+  checkSecondFactor(user: UserRow, code: string): Promise<"totp" | "recovery" | null>;
+  activeSuperusers(): Promise<number>;
+}
+
+type Self = Service & UsersMethods;
+
+export const methods = {
+  /** The one shape of a user that ever leaves the service: no hashes, no secrets. */
+  userView(this: Self, row: Model | UserRow) {
+    const u = typeof (row as Model).get === "function" ? this.plain(row as Model) : (row as UserRow);
+    return {
+      id: u.id,
+      email: u.email,
+      name: u.name,
+      role: u.role,
+      active: u.active,
+      emailVerified: u.emailVerified,
+      twoFactorEnabled: u.totpEnabled,
+      createdAt: u.createdAt,
+      updatedAt: u.updatedAt,
+    };
+  },
+
+  plain(row: Model): UserRow {
+    return row.get({ plain: true }) as UserRow;
+  },
+
+  findByEmail(this: Self, email: string) {
+    return this.adapter.model.findOne({ where: { email: email.trim().toLowerCase() } });
+  },
+
+  /** Count an attempt against a limiter; a 429 with Retry-After once it is spent. */
+  async limit(limiter: Limiter, key: string | undefined) {
+    const verdict = await limiter.consume(key || "unknown");
+    if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
+  },
+
+  /** A new sign-in session: a short-lived access JWT and an opaque rotating refresh token. */
+  async openSession(this: Self, ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair> {
+    const refreshToken = randomToken();
+    const expiresAt = new Date(Date.now() + cfg.auth.refreshTtlSec * 1000);
+    const session = await this.models.sessions.create({
+      userId: user.id,
+      expiresAt,
+      ip: ctx.meta.ip?.slice(0, 64) ?? null,
+      userAgent: ctx.meta.userAgent?.slice(0, 255) ?? null,
+    });
+    const sid = session.get("id") as string;
+    await this.models.refreshTokens.create({ sessionId: sid, tokenHash: hashToken(refreshToken), expiresAt });
+    const { token, expiresIn } = signAccessToken({ sub: user.id, role: user.role, sid }, JWT);
+    return { accessToken: token, refreshToken, tokenType: "Bearer", expiresIn };
+  },
+
+  /**
+   * Refresh-token rotation: a token works once. Presenting an already-rotated token means
+   * it was copied: the whole session (every token of its family) is revoked.
+   */
+  async rotateRefreshToken(this: Self, _ctx: Context<unknown, Meta>, raw: string): Promise<TokenPair> {
+    const invalid = () => unauthorized("The refresh token is not valid.", "INVALID_REFRESH_TOKEN");
+    const row = await this.models.refreshTokens.findOne({ where: { tokenHash: hashToken(raw) } });
+    if (!row) throw invalid();
+    const token = row.get({ plain: true }) as { id: string; sessionId: string; expiresAt: Date; rotatedAt: Date | null };
+    const session = await this.models.sessions.findByPk(token.sessionId);
+    const s = session?.get({ plain: true }) as { revokedAt: Date | null; userId: string; expiresAt: Date } | undefined;
+    if (!s || s.revokedAt || new Date(s.expiresAt) < new Date()) throw invalid();
+    // Claim the token atomically: of two concurrent refreshes, exactly one wins.
+    const [claimed] = await this.models.refreshTokens.update({ rotatedAt: new Date() }, { where: { id: token.id, rotatedAt: null } });
+    if (claimed !== 1) {
+      await this.models.sessions.update({ revokedAt: new Date() }, { where: { id: token.sessionId, revokedAt: null } });
+      await this.clearCache();
+      this.logger.warn(`Refresh token reuse detected; session ${token.sessionId} revoked.`);
+      throw invalid();
+    }
+    if (new Date(token.expiresAt) < new Date()) throw invalid();
+    const userRow = await this.adapter.model.findByPk(s.userId);
+    const user = userRow ? this.plain(userRow) : null;
+    if (!user || !user.active) throw invalid();
+    const refreshToken = randomToken();
+    await this.models.refreshTokens.create({ sessionId: token.sessionId, tokenHash: hashToken(refreshToken), expiresAt: s.expiresAt });
+    const { token: accessToken, expiresIn } = signAccessToken({ sub: user.id, role: user.role, sid: token.sessionId }, JWT);
+    return { accessToken, refreshToken, tokenType: "Bearer", expiresIn };
+  },
+
+  /** Revoke every live session of a user (but one, when given); cached principals are dropped. */
+  async revokeSessions(this: Self, userId: string, exceptSessionId?: string) {
+    const where: Record<string | symbol, unknown> = { userId, revokedAt: null };
+    if (exceptSessionId) where.id = { [Op.ne]: exceptSessionId };
+    const [count] = await this.models.sessions.update({ revokedAt: new Date() }, { where });
+    await this.clearCache();
+    return count;
+  },
+
+  async createUserToken(this: Self, userId: string, purpose: TokenPurpose) {
+    const raw = randomToken();
+    await this.models.userTokens.create({ userId, purpose, tokenHash: hashToken(raw), expiresAt: new Date(Date.now() + TOKEN_TTL[purpose] * 1000) });
+    return raw;
+  },
+
+  /** The live token row, without using it up. */
+  peekUserToken(this: Self, raw: string, purpose: TokenPurpose) {
+    return this.models.userTokens.findOne({
+      where: { tokenHash: hashToken(raw), purpose, usedAt: null, expiresAt: { [Op.gt]: new Date() } },
+    });
+  },
+
+  /** Use a single-use token up, atomically; returns its user id, or null if it is not valid. */
+  async consumeUserToken(this: Self, raw: string, purpose: TokenPurpose, transaction?: Transaction) {
+    const row = await this.peekUserToken(raw, purpose);
+    if (!row) return null;
+    const [used] = await this.models.userTokens.update(
+      { usedAt: new Date() },
+      { where: { id: row.get("id") as string, usedAt: null }, transaction },
+    );
+    return used === 1 ? (row.get("userId") as string) : null;
+  },
+
+  /**
+   * The second factor: a TOTP code (each time step accepted once, RFC 6238 §5.2: the
+   * step is stored with a compare-and-set, so two concurrent uses cannot both pass) or
+   * one of the recovery codes (each usable once).
+   */
+  async checkSecondFactor(this: Self, user: UserRow, code: string): Promise<"totp" | "recovery" | null> {
+    if (!user.totpSecret) return null;
+    const compact = code.replace(/\s+/g, "");
+    if (/^\d{6}$/.test(compact)) {
+      const last = user.totpLastStep === null ? null : Number(user.totpLastStep);
+      const result = verifyTotp(openSecret(user.totpSecret, SECRETS_KEY), compact, last);
+      if (!result.ok) return null;
+      const [updated] = await this.adapter.model.update(
+        { totpLastStep: result.step },
+        { where: { id: user.id, [Op.or]: [{ totpLastStep: null }, { totpLastStep: { [Op.lt]: result.step } }] } },
+      );
+      return updated === 1 ? "totp" : null;
+    }
+    if (!user.recoveryCodes) return null;
+    const hashes = JSON.parse(user.recoveryCodes) as string[];
+    const hash = hashRecoveryCode(normalizeRecoveryCode(compact), RECOVERY_PEPPER);
+    if (!hashes.includes(hash)) return null;
+    const [updated] = await this.adapter.model.update(
+      { recoveryCodes: JSON.stringify(hashes.filter((h) => h !== hash)) },
+      { where: { id: user.id, recoveryCodes: user.recoveryCodes } },
+    );
+    return updated === 1 ? "recovery" : null;
+  },
+
+  activeSuperusers(this: Self) {
+    return this.adapter.model.count({ where: { role: "superuser", active: true } });
+  },
+};
+
+/** `users.principal` result: who a token or credentials stand for, right now. */
+export function principalOf(user: UserRow, sid?: string): Principal {
+  return { id: user.id, role: user.role, email: user.email, ...(sid ? { sid } : {}) } as Principal;
+}
+
+export { hashToken };
