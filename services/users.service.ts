@@ -8,7 +8,7 @@ import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { defineService } from "../lib/service-schema.ts";
-import { createLimiter } from "../integrations/authentication/index.ts";
+import { createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
 import { defineUserModels } from "./users/models.ts";
 import { methods, type UsersMethods, type UserRow, type Limiters } from "./users/methods.ts";
 import { authActions } from "./users/auth.actions.ts";
@@ -71,6 +71,9 @@ export default defineService<UsersMethods>({
       registerIp: createLimiter(`${cfg.namespace}:register-ip`, { points: n(20), durationSec: 60 * 60 }, redis),
     };
     this.limits = limits;
+    // The dummy hash is made on first use: make it now, so the first unknown-e-mail login
+    // costs what every other failed login costs.
+    await verifyAgainstDummy("warm-up");
   },
 
   async stopped() {
