@@ -1,0 +1,58 @@
+/**
+ * The order lifecycle as a plain state machine:
+ *
+ *   pending ──► paid ──► shipped ──► delivered
+ *      │          │
+ *      └──────────┴──► cancelled   (stock is restored)
+ *
+ * Shoppers may only cancel their own pending orders; staff move orders along any legal edge.
+ */
+export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+const NEXT: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ["paid", "cancelled"],
+  paid: ["shipped", "cancelled"],
+  shipped: ["delivered"],
+  delivered: [],
+  cancelled: [],
+};
+
+export function isOrderStatus(value: unknown): value is OrderStatus {
+  return typeof value === "string" && (ORDER_STATUSES as readonly string[]).includes(value);
+}
+
+export function allowedNext(from: OrderStatus): readonly OrderStatus[] {
+  return NEXT[from];
+}
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return NEXT[from].includes(to);
+}
+
+/** Statuses from which `to` can be reached in one step (for compare-and-set updates). */
+export function sourcesOf(to: OrderStatus): OrderStatus[] {
+  return ORDER_STATUSES.filter((from) => NEXT[from].includes(to));
+}
+
+/** Does leaving `from` for `to` give the reserved stock back? */
+export function releasesStock(from: OrderStatus, to: OrderStatus): boolean {
+  return to === "cancelled" && canTransition(from, to);
+}
+
+export function isFinal(status: OrderStatus): boolean {
+  return NEXT[status].length === 0;
+}
+
+/** A shopper may cancel a pending order of their own, nothing else. */
+export function shopperMay(from: OrderStatus, to: OrderStatus): boolean {
+  return from === "pending" && to === "cancelled";
+}
+
+export interface StatusChange {
+  from: OrderStatus | null;
+  to: OrderStatus;
+  at: string;
+  by: string;
+  reason?: string;
+}
