@@ -18,6 +18,8 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
   { id: "users-1", services: "users" },
   { id: "products-1", services: "products" },
   { id: "products-2", services: "products" },
+  { id: "orders-1", services: "orders" },
+  { id: "orders-2", services: "orders" },
 ];
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../server.ts");

@@ -17,7 +17,7 @@ const cfg = getConfig();
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 
 type Req = IncomingMessage & { $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
-type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string };
+type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
@@ -74,6 +74,8 @@ export default defineService<GatewayInternals>({
           // Who is asking from where: rate limits and session records use these.
           ctx.meta.ip = req.socket.remoteAddress ?? undefined;
           ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
+          const idempotencyKey = req.headers["idempotency-key"];
+          if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
           const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
           if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
             throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {

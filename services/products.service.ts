@@ -4,7 +4,8 @@
  */
 import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";
-import { DbMixin, EntityNotFoundError, type DbMethods } from "../mixins/db.mixin.ts";
+import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
+import { stockActions, defineReservations, type StockMethods } from "./products/stock.actions.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { defineService } from "../lib/service-schema.ts";
 import { isCurrency } from "../domain/currency.ts";
@@ -35,7 +36,7 @@ function assertCurrency(currency: unknown) {
   }
 }
 
-export default defineService<DbMethods>({
+export default defineService<StockMethods>({
   name: "products",
   mixins: [
     DbMixin({
@@ -60,7 +61,13 @@ export default defineService<DbMethods>({
     rest: "/products",
   },
 
+  async started() {
+    this.reservations = defineReservations(this.adapter.db);
+  },
+
   actions: {
+    ...stockActions,
+
     list: {
       rest: "GET /",
       access: "public",

@@ -288,6 +288,20 @@ export const authActions: Record<string, Action> = {
     },
   },
 
+  /** How to reach a user (for notifications about their orders). */
+  contact: {
+    access: "internal",
+    visibility: "public",
+    cache: { keys: ["id"], ttl: 300 },
+    params: { id: { type: "string", max: 64 } },
+    async handler(this: Self, ctx: Context<{ id: string }>) {
+      const row = await this.findRow(ctx.params.id);
+      if (!row) return null;
+      const u = this.plain(row);
+      return { id: u.id, email: u.email, name: u.name };
+    },
+  },
+
   /** The principal behind a token subject, right now (cached; cleaned on every change). */
   principal: {
     access: "internal",

@@ -13,7 +13,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-su-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function run(...args: string[]) {
-  const env = { ...process.env, SQLITE_PATH: path.join(dir, "shop.sqlite"), LOG_LEVEL: "warn", METRICS: "false" };
+  const env: NodeJS.ProcessEnv = { ...process.env, SQLITE_PATH: path.join(dir, "shop.sqlite"), LOG_LEVEL: "warn", METRICS: "false" };
   delete env.DATABASE_URL;
   delete env.TRANSPORTER;
   const res = spawnSync(process.execPath, [SCRIPT, ...args], { env, encoding: "utf8", timeout: 30_000 });

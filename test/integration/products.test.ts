@@ -25,7 +25,7 @@ suite("products on PostgreSQL", () => {
     const { migrateUp } = await import("../../lib/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "api,users,products", CACHER: "memory" });
+    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", CACHER: "memory" });
     node.broker.createService({
       name: "listener",
       events: {

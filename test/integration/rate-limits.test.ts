@@ -18,7 +18,7 @@ beforeAll(async () => {
   const { loadConfig } = await import("../../lib/config.ts");
   const env = { SQLITE_PATH: path.join(dir, "shop.sqlite") };
   await migrateUp(loadConfig(env).database);
-  node = await startTestNode({ ...env, SERVICES: "api,users,products", RATE_LIMIT_FACTOR: "1", NAMESPACE: `limits-${randomUUID().slice(0, 8)}` });
+  node = await startTestNode({ ...env, SERVICES: "all", RATE_LIMIT_FACTOR: "1", NAMESPACE: `limits-${randomUUID().slice(0, 8)}` });
 });
 
 afterAll(async () => {

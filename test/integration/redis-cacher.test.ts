@@ -27,7 +27,7 @@ suite("Redis cacher", () => {
       SQLITE_PATH: path.join(dir, "shop.sqlite"),
       CACHER: "redis://127.0.0.1:6379",
       NAMESPACE: namespace,
-      SERVICES: "api,users,products",
+      SERVICES: "all",
     });
     redis = new Redis("redis://127.0.0.1:6379");
   });

@@ -58,7 +58,7 @@ suite("users and authentication", () => {
     const { migrateUp } = await import("../../lib/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "api,users,products", CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
+    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
     node.broker.createService({
       name: "listener",
       events: {

@@ -1,0 +1,297 @@
+/**
+ * orders: checkout and the order lifecycle. Checkout is a small saga:
+ *   1. validate the cart and look the products up (422 for unknown, inactive, mixed currency);
+ *   2. products.reserve — all lines or none, keyed by the new order's id (409 INSUFFICIENT_STOCK);
+ *   3. save the order; if that fails, products.release gives the stock back (compensation).
+ * Status changes are compare-and-set on the status, so two concurrent changes cannot both
+ * win, and a cancellation releases the stock exactly once. Events go out after commit.
+ */
+import { randomUUID } from "node:crypto";
+import { Errors, type Context } from "moleculer";
+import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
+import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { defineService, type ServiceThis } from "../lib/service-schema.ts";
+import { hasRole, type Principal } from "../lib/access.ts";
+import { conflict, forbidden, notFound } from "../lib/errors.ts";
+import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../domain/checkout.ts";
+import { ORDER_STATUSES, allowedNext, canTransition, releasesStock, shopperMay, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
+import { IdempotencyStore } from "./orders/idempotency.ts";
+
+type Meta = { user?: Principal; idempotencyKey?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
+interface OrdersMethods extends DbMethods {
+  idempotency: IdempotencyStore;
+  loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
+  changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
+  announce(ctx: Context<unknown, Meta>, event: string, order: Order, extra?: Record<string, unknown>): Promise<void>;
+}
+type Self = ServiceThis<OrdersMethods>;
+
+interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  items: ReturnType<typeof priceOrder>["items"];
+  totalCents: number;
+  currency: string;
+  shippingAddress: Record<string, string>;
+  statusHistory: StatusChange[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const ADDRESS = {
+  type: "object",
+  strict: true,
+  props: {
+    name: { type: "string", trim: true, min: 1, max: 100 },
+    line1: { type: "string", trim: true, min: 1, max: 200 },
+    line2: { type: "string", trim: true, max: 200, optional: true },
+    city: { type: "string", trim: true, min: 1, max: 100 },
+    postalCode: { type: "string", trim: true, min: 1, max: 20 },
+    country: { type: "string", pattern: "^[A-Z]{2}$", messages: { stringPattern: "country must be an ISO 3166-1 alpha-2 code such as DE." } },
+    phone: { type: "string", trim: true, max: 40, optional: true },
+  },
+} as const;
+
+const ITEMS = {
+  type: "array",
+  min: 1,
+  max: 100,
+  items: {
+    type: "object",
+    strict: true,
+    props: {
+      productId: { type: "string", max: 64 },
+      quantity: { type: "number", integer: true, min: 1, max: 1000 },
+    },
+  },
+} as const;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
+  return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
+}
+
+export default defineService<OrdersMethods>({
+  name: "orders",
+  mixins: [
+    DbMixin({
+      table: "orders",
+      attributes: {
+        userId: { type: DataTypes.UUID, allowNull: false },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        items: { type: DataTypes.JSON, allowNull: false },
+        // BIGINT comes back from PostgreSQL as a string; amounts stay far below 2^53.
+        totalCents: {
+          type: DataTypes.BIGINT,
+          allowNull: false,
+          get(this: Model) {
+            return Number(this.getDataValue("totalCents"));
+          },
+        },
+        currency: { type: DataTypes.STRING(3), allowNull: false },
+        shippingAddress: { type: DataTypes.JSON, allowNull: false },
+        statusHistory: { type: DataTypes.JSON, allowNull: false },
+        idempotencyKey: { type: DataTypes.STRING(255) },
+      },
+      publicFields: ["id", "userId", "status", "items", "totalCents", "currency", "shippingAddress", "statusHistory", "createdAt", "updatedAt"],
+      sortable: ["createdAt", "updatedAt", "totalCents", "status"],
+      defaultSort: "-createdAt",
+    }),
+  ],
+
+  settings: { rest: "/orders" },
+  dependencies: [],
+
+  async started() {
+    this.idempotency = new IdempotencyStore(this.adapter.db);
+  },
+
+  actions: {
+    create: {
+      rest: "POST /",
+      access: "user",
+      params: { $$strict: true, items: ITEMS, shippingAddress: ADDRESS },
+      async handler(this: Self, ctx: Context<{ items: CartLine[]; shippingAddress: Record<string, string> }, Meta>) {
+        const user = ctx.meta.user!;
+        if (user.client) throw forbidden("Orders are placed by people, not API clients.");
+        const key = ctx.meta.idempotencyKey;
+        if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+          throw validation([{ field: "Idempotency-Key", message: "The Idempotency-Key header must be 1-255 visible ASCII characters.", type: "header" }]);
+        }
+
+        // Idempotent retries: the same key and body within 24 h get the first order back.
+        let claimed = false;
+        if (key) {
+          const claim = await this.idempotency.claim(user.id, key, requestFingerprint(ctx.params));
+          if (claim.state === "replay") {
+            const order = await this.getEntity(claim.orderId);
+            ctx.meta.$statusCode = 201;
+            ctx.meta.$location = `/api/orders/${order.id}`;
+            ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+            return order;
+          }
+          if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
+          if (claim.state === "mismatch") {
+            throw validation([{ field: "Idempotency-Key", message: "This Idempotency-Key was used with a different request body.", type: "idempotency" }]);
+          }
+          claimed = true;
+        }
+
+        const orderId = randomUUID();
+        let reserved = false;
+        try {
+          const lines = ctx.params.items;
+          const duplicates = cartProblems(lines);
+          if (duplicates.length) throw validation(duplicates);
+          const snapshots = await ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids: lines.map((l) => l.productId) });
+          const known = new Map(snapshots.map((s) => [s.productId, s]));
+          const unknown = lines.flatMap((l, i) => (known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }]));
+          if (unknown.length) throw validation(unknown);
+          const mixed = currencyProblems(lines, snapshots);
+          if (mixed.length) throw validation(mixed);
+
+          // Stock first: prices and names are the snapshot taken inside the reservation.
+          const reservedLines = await ctx.call<ProductSnapshot[], object>("products.reserve", { reservationId: orderId, items: lines });
+          reserved = true;
+          const priced = priceOrder(lines, reservedLines);
+          const now = new Date();
+          const order = await this.inTransaction(ctx, async (transaction) => {
+            const row = await this.adapter.model.create(
+              {
+                id: orderId,
+                userId: user.id,
+                status: "pending",
+                items: priced.items,
+                totalCents: priced.totalCents,
+                currency: priced.currency,
+                shippingAddress: ctx.params.shippingAddress,
+                statusHistory: [{ from: null, to: "pending", at: now.toISOString(), by: user.id }],
+                idempotencyKey: key ?? null,
+              },
+              { transaction },
+            );
+            if (key) await this.idempotency.complete(user.id, key, orderId, transaction);
+            return this.toPublic(row) as unknown as Order;
+          });
+          await this.announce(ctx, "order.created", order);
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = `/api/orders/${order.id}`;
+          return order;
+        } catch (err) {
+          if (reserved) {
+            // Compensation: the order was not saved, so its stock goes back.
+            this.logger.error(`Saving order ${orderId} failed after its stock was reserved; releasing it.`, err);
+            await ctx.call("products.release", { reservationId: orderId }).catch((releaseErr: unknown) => {
+              this.logger.error(`Releasing the stock of unsaved order ${orderId} failed; reservation ${orderId} needs reconciliation.`, releaseErr);
+            });
+          }
+          if (claimed && key) await this.idempotency.abandon(user.id, key).catch(() => undefined);
+          throw err;
+        }
+      },
+    },
+
+    list: {
+      rest: "GET /",
+      access: "authenticated",
+      params: {
+        $$strict: true,
+        page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
+        pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+        sort: { type: "string", max: 100, optional: true },
+        status: { type: "enum", values: [...ORDER_STATUSES], optional: true },
+        userId: { type: "uuid", optional: true },
+        from: { type: "date", convert: true, optional: true },
+        to: { type: "date", convert: true, optional: true },
+      },
+      async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number; sort?: string; status?: OrderStatus; userId?: string; from?: Date; to?: Date }, Meta>) {
+        const { page, pageSize, sort, status, userId, from, to } = ctx.params;
+        const staff = hasRole(ctx.meta.user, "admin");
+        const where: Record<string, unknown> = {};
+        // Shoppers see their own orders, whatever they ask for.
+        if (!staff) where.userId = ctx.meta.user!.id;
+        else if (userId) where.userId = userId;
+        if (status) where.status = status;
+        if (from || to) where.createdAt = { ...(from ? { [Op.gte]: from } : {}), ...(to ? { [Op.lte]: to } : {}) };
+        return this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+      },
+    },
+
+    get: {
+      rest: "GET /:id",
+      access: "authenticated",
+      params: { $$strict: true, id: { type: "string", max: 64 } },
+      handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+        return this.loadOwned(ctx, ctx.params.id);
+      },
+    },
+
+    cancel: {
+      rest: "POST /:id/cancel",
+      access: "authenticated",
+      params: { $$strict: true, id: { type: "string", max: 64 }, reason: { type: "string", trim: true, max: 500, optional: true } },
+      async handler(this: Self, ctx: Context<{ id: string; reason?: string }, Meta>) {
+        const order = await this.loadOwned(ctx, ctx.params.id);
+        if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
+          throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
+        }
+        return this.changeStatus(ctx, order, "cancelled", ctx.params.reason);
+      },
+    },
+
+    setStatus: {
+      rest: "PATCH /:id/status",
+      access: "admin",
+      params: {
+        $$strict: true,
+        id: { type: "string", max: 64 },
+        status: { type: "enum", values: [...ORDER_STATUSES] },
+        reason: { type: "string", trim: true, max: 500, optional: true },
+      },
+      async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
+        const order = await this.loadOwned(ctx, ctx.params.id);
+        return this.changeStatus(ctx, order, ctx.params.status, ctx.params.reason);
+      },
+    },
+  },
+
+  methods: {
+    /** The order, if the caller owns it or is staff; anyone else gets the same 404 as for a missing one. */
+    async loadOwned(this: Self, ctx: Context<unknown, Meta>, id: string): Promise<Order> {
+      const order = (await this.getEntity(id)) as unknown as Order;
+      if (order.userId !== ctx.meta.user?.id && !hasRole(ctx.meta.user, "admin")) throw notFound("Order", id);
+      return order;
+    },
+
+    async changeStatus(this: Self, ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order> {
+      const from = order.status;
+      if (!canTransition(from, to)) {
+        throw conflict(`An order cannot go from ${from} to ${to}.`, "ILLEGAL_TRANSITION", { from, to, allowed: allowedNext(from) });
+      }
+      const change: StatusChange = { from, to, at: new Date().toISOString(), by: ctx.meta.user!.id, ...(reason ? { reason } : {}) };
+      const [won] = await this.adapter.model.update(
+        { status: to, statusHistory: [...order.statusHistory, change] },
+        { where: { id: order.id, status: from } },
+      );
+      if (won !== 1) throw conflict("The order was changed at the same time; reload it and try again.", "CONCURRENT_CHANGE");
+      await this.clearCache();
+      if (releasesStock(from, to)) {
+        await ctx.call("products.release", { reservationId: order.id }).catch((err: unknown) => {
+          this.logger.error(`Order ${order.id} is cancelled but releasing its stock failed; reservation ${order.id} needs reconciliation.`, err);
+        });
+      }
+      const updated = (await this.getEntity(order.id)) as unknown as Order;
+      await this.announce(ctx, "order.status-changed", updated, { from, to, by: change.by, reason: reason ?? null });
+      if (to === "cancelled") await this.announce(ctx, "order.cancelled", updated, { from, by: change.by, reason: reason ?? null });
+      return updated;
+    },
+
+    /** Events carry everything a notification needs: the order and how to reach its customer. */
+    async announce(this: Self, ctx: Context<unknown, Meta>, event: string, order: Order, extra: Record<string, unknown> = {}) {
+      const customer = await ctx.call("users.contact", { id: order.userId }).catch(() => null);
+      ctx.emit(event, { order, customer, ...extra });
+    },
+  },
+});

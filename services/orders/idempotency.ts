@@ -1,0 +1,58 @@
+/**
+ * Idempotency-Key for checkout, per user, for 24 hours. `claim` inserts the key as
+ * "in-flight" (a unique index makes exactly one concurrent request the owner); the owner
+ * `complete`s it with the order in the order's own transaction, or `abandon`s it on failure
+ * so the client may retry. Everyone else learns: replay this order, still in flight, or
+ * the key was used with a different body.
+ */
+import { randomUUID } from "node:crypto";
+import { DataTypes, Op, UniqueConstraintError, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
+
+const TTL_MS = 24 * 3600 * 1000;
+
+export type Claim = { state: "owner" } | { state: "replay"; orderId: string } | { state: "in-flight" } | { state: "mismatch" };
+
+export class IdempotencyStore {
+  readonly model: ModelStatic<Model>;
+
+  constructor(db: Sequelize) {
+    this.model = db.define(
+      "order_idempotency_keys",
+      {
+        id: { type: DataTypes.UUID, primaryKey: true },
+        userId: { type: DataTypes.UUID, allowNull: false },
+        key: { type: DataTypes.STRING(255), allowNull: false },
+        fingerprint: { type: DataTypes.STRING(64), allowNull: false },
+        state: { type: DataTypes.STRING(16), allowNull: false },
+        orderId: { type: DataTypes.UUID },
+        expiresAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { tableName: "order_idempotency_keys", timestamps: true, freezeTableName: true },
+    );
+  }
+
+  async claim(userId: string, key: string, fingerprint: string): Promise<Claim> {
+    // An expired key is forgotten, so it can be used again.
+    await this.model.destroy({ where: { userId, key, expiresAt: { [Op.lt]: new Date() } } });
+    try {
+      await this.model.create({ id: randomUUID(), userId, key, fingerprint, state: "in-flight", expiresAt: new Date(Date.now() + TTL_MS) });
+      return { state: "owner" };
+    } catch (err) {
+      if (!(err instanceof UniqueConstraintError)) throw err;
+    }
+    const row = await this.model.findOne({ where: { userId, key } });
+    if (!row) return this.claim(userId, key, fingerprint); // abandoned meanwhile: try again
+    const r = row.get({ plain: true }) as { fingerprint: string; state: string; orderId: string | null };
+    if (r.fingerprint !== fingerprint) return { state: "mismatch" };
+    if (r.state === "done" && r.orderId) return { state: "replay", orderId: r.orderId };
+    return { state: "in-flight" };
+  }
+
+  async complete(userId: string, key: string, orderId: string, transaction: Transaction): Promise<void> {
+    await this.model.update({ state: "done", orderId }, { where: { userId, key }, transaction });
+  }
+
+  async abandon(userId: string, key: string): Promise<void> {
+    await this.model.destroy({ where: { userId, key, state: "in-flight" } });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Stock held for orders, for other services only (never over HTTP).
+ *
+ * reserve: all lines or none, in one transaction. Each line is one conditional update
+ *   `stock = stock - n WHERE id = ? AND active AND stock >= n`, which PostgreSQL re-checks on
+ *   the newest row version under Read Committed: no interleaving of concurrent checkouts on any
+ *   number of nodes can oversell. Lines are locked in id order (no deadlocks). The reservation
+ *   row is written in the same transaction, keyed by the order id: a retried reserve for the
+ *   same order returns the first reservation instead of taking stock twice.
+ * release: gives a reservation's stock back exactly once (compare-and-set on its status).
+ */
+import { Errors, type Context } from "moleculer";
+import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
+import { isUuid } from "../../lib/listing.ts";
+import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
+import type { DbMethods } from "../../mixins/db.mixin.ts";
+import type { ProductSnapshot } from "../../domain/checkout.ts";
+
+export interface StockMethods extends DbMethods {
+  reservations: ModelStatic<Model>;
+}
+
+/** The reservation ledger's model, on the products service's own connection. */
+export function defineReservations(db: Sequelize): ModelStatic<Model> {
+  return db.define(
+    "stock_reservations",
+    {
+      id: { type: DataTypes.UUID, primaryKey: true },
+      items: { type: DataTypes.JSON, allowNull: false },
+      status: { type: DataTypes.STRING(16), allowNull: false },
+    },
+    { tableName: "stock_reservations", timestamps: true, freezeTableName: true },
+  );
+}
+type Self = ServiceThis<StockMethods>;
+
+interface Line {
+  productId: string;
+  quantity: number;
+}
+interface ReservedLine extends ProductSnapshot {
+  quantity: number;
+}
+
+const LINES = {
+  type: "array",
+  min: 1,
+  max: 100,
+  items: {
+    type: "object",
+    strict: true,
+    props: { productId: { type: "uuid" }, quantity: { type: "number", integer: true, min: 1, max: 1000 } },
+  },
+} as const;
+
+function snapshotOf(row: Model): ProductSnapshot & { active: boolean; stock: number } {
+  const p = row.get({ plain: true }) as { id: string; sku: string; name: string; priceCents: number; currency: string; active: boolean; stock: number };
+  return { productId: p.id, sku: p.sku, name: p.name, unitPriceCents: p.priceCents, currency: p.currency, active: p.active, stock: p.stock };
+}
+
+export const stockActions: Record<string, ShopAction<Self>> = {
+  /** Current name, price, currency, availability of products (unknown ids are left out). */
+  snapshot: {
+    access: "internal",
+    visibility: "public",
+    params: { ids: { type: "array", min: 1, max: 100, items: "string" } },
+    async handler(this: Self, ctx: Context<{ ids: string[] }>) {
+      const ids = ctx.params.ids.filter(isUuid);
+      if (ids.length === 0) return [];
+      const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: ids } } });
+      return rows.map(snapshotOf);
+    },
+  },
+
+  reserve: {
+    access: "internal",
+    visibility: "public",
+    params: { reservationId: { type: "uuid" }, items: LINES },
+    async handler(this: Self, ctx: Context<{ reservationId: string; items: Line[] }>) {
+      const { reservationId } = ctx.params;
+      const existing = await this.reservations.findByPk(reservationId);
+      if (existing) return existing.get("items") as ReservedLine[];
+      const lines = [...ctx.params.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+      try {
+        const reserved = await this.adapter.db.transaction(async (transaction: Transaction) => {
+          const short: string[] = [];
+          for (const line of lines) {
+            const [updated] = await this.adapter.model.update(
+              { stock: Sequelize.literal(`stock - ${Number(line.quantity)}`) },
+              { where: { id: line.productId, active: true, stock: { [Op.gte]: line.quantity } }, transaction },
+            );
+            if (updated !== 1) short.push(line.productId);
+          }
+          if (short.length) {
+            throw new Errors.MoleculerClientError("Not enough stock for some products.", 409, "INSUFFICIENT_STOCK", { productIds: short });
+          }
+          const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: lines.map((l) => l.productId) } }, transaction });
+          const byId = new Map(rows.map((r) => [r.get("id") as string, snapshotOf(r)]));
+          const items: ReservedLine[] = lines.map((l) => {
+            const { active: _a, stock: _s, ...snap } = byId.get(l.productId)!;
+            return { ...snap, quantity: l.quantity };
+          });
+          await this.reservations.create({ id: reservationId, items, status: "reserved" }, { transaction });
+          return items;
+        });
+        await this.clearCache();
+        return reserved;
+      } catch (err) {
+        // The same order reserved concurrently: the first one stands, nothing was taken twice.
+        if (err instanceof UniqueConstraintError) {
+          const first = await this.reservations.findByPk(reservationId);
+          if (first) return first.get("items") as ReservedLine[];
+        }
+        throw err;
+      }
+    },
+  },
+
+  release: {
+    access: "internal",
+    visibility: "public",
+    params: { reservationId: { type: "uuid" } },
+    async handler(this: Self, ctx: Context<{ reservationId: string }>) {
+      const released = await this.adapter.db.transaction(async (transaction: Transaction) => {
+        const [flipped] = await this.reservations.update(
+          { status: "released" },
+          { where: { id: ctx.params.reservationId, status: "reserved" }, transaction },
+        );
+        if (flipped !== 1) return false;
+        const row = await this.reservations.findByPk(ctx.params.reservationId, { transaction });
+        const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+        for (const item of items) {
+          await this.adapter.model.update(
+            { stock: Sequelize.literal(`stock + ${Number(item.quantity)}`) },
+            { where: { id: item.productId }, transaction },
+          );
+        }
+        return true;
+      });
+      if (released) await this.clearCache();
+      return { released };
+    },
+  },
+};
+

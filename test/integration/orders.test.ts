@@ -1,0 +1,295 @@
+/**
+ * orders over HTTP on real PostgreSQL: checkout (validation, stock, snapshots, idempotency),
+ * lifecycle (who may move an order where, stock back exactly once), reads and ownership,
+ * events after commit, and the compensation when saving an order fails.
+ */
+import { randomUUID } from "node:crypto";
+import { describeWithServers } from "../support/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { startTestNode, http as rawHttp, type TestNode } from "../support/node.ts";
+
+const suite = await describeWithServers("postgres");
+const PASSWORD = "correct horse battery staple";
+const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
+
+suite("orders", () => {
+  let db: TestDatabase;
+  let node: TestNode;
+  const events: { event: string; payload: any }[] = [];
+  let admin: string;
+  let alice: { id: string; token: string };
+  let bob: { id: string; token: string };
+
+  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
+  const as = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
+
+  async function signUp(name: string) {
+    const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
+    const reg = await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name } });
+    const login = await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
+    return { id: reg.body.id as string, token: login.body.accessToken as string };
+  }
+  async function product(fields: Record<string, unknown> = {}) {
+    const res = await http("/products", { method: "POST", headers: as(admin), json: { sku: `SKU-${randomUUID().slice(0, 8)}`, name: "Teapot", priceCents: 2500, currency: "EUR", stock: 10, ...fields } });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; stock: number; priceCents: number };
+  }
+  const stockOf = async (id: string) => (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
+  const checkout = (token: string, items: unknown, headers: Record<string, string> = {}) =>
+    http("/orders", { method: "POST", headers: as(token, headers), json: { items, shippingAddress: ADDRESS } });
+
+  beforeAll(async () => {
+    db = await createTestDatabase("orders");
+    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { loadConfig } = await import("../../lib/config.ts");
+    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
+    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "api,users,products,orders", RATE_LIMIT_FACTOR: "100" });
+    node.broker.createService({
+      name: "listener",
+      events: {
+        "order.*"(ctx: any) {
+          events.push({ event: ctx.eventName, payload: ctx.params });
+        },
+      },
+    });
+    await node.broker.waitForServices(["listener"]);
+    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
+    admin = (await http("/auth/login", { method: "POST", json: { email: "boss@example.com", password: PASSWORD } })).body.accessToken;
+    alice = await signUp("alice");
+    bob = await signUp("bob");
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await db?.drop();
+  });
+
+  describe("checkout", () => {
+    test("201: snapshots, integer totals, stock taken, history, Location, event after commit", async () => {
+      const a = await product({ priceCents: 1999, stock: 5 });
+      const b = await product({ priceCents: 5, stock: 100, name: "Spoon" });
+      const res = await checkout(alice.token, [{ productId: a.id, quantity: 2 }, { productId: b.id, quantity: 3 }]);
+      expect(res.status).toBe(201);
+      expect(res.headers.get("location")).toBe(`/api/orders/${res.body.id}`);
+      expect(res.body).toMatchObject({
+        userId: alice.id,
+        status: "pending",
+        totalCents: 4013,
+        currency: "EUR",
+        shippingAddress: ADDRESS,
+        items: expect.arrayContaining([
+          expect.objectContaining({ productId: a.id, name: "Teapot", unitPriceCents: 1999, quantity: 2, lineTotalCents: 3998 }),
+          expect.objectContaining({ productId: b.id, name: "Spoon", unitPriceCents: 5, quantity: 3, lineTotalCents: 15 }),
+        ]),
+        statusHistory: [{ from: null, to: "pending", at: expect.any(String), by: alice.id }],
+      });
+      expect(await stockOf(a.id)).toBe(3);
+      expect(await stockOf(b.id)).toBe(97);
+      // A later price change does not touch the order: it keeps its snapshot.
+      await http(`/products/${a.id}`, { method: "PATCH", headers: as(admin), json: { priceCents: 9999 } });
+      expect((await http(`/orders/${res.body.id}`, { headers: as(alice.token) })).body.totalCents).toBe(4013);
+      const created = events.find((e) => e.event === "order.created" && e.payload.order.id === res.body.id)?.payload;
+      expect(created).toMatchObject({ order: { totalCents: 4013 }, customer: { id: alice.id, email: expect.stringContaining("alice") } });
+    });
+
+    test("not enough stock: 409 INSUFFICIENT_STOCK naming the products, and nothing taken from any line", async () => {
+      const plenty = await product({ stock: 10 });
+      const scarce = await product({ stock: 1 });
+      const res = await checkout(alice.token, [{ productId: plenty.id, quantity: 3 }, { productId: scarce.id, quantity: 2 }]);
+      expect(res).toMatchObject({ status: 409, body: { code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: [scarce.id] } } });
+      expect(await stockOf(plenty.id)).toBe(10);
+      expect(await stockOf(scarce.id)).toBe(1);
+    });
+
+    test.each([
+      ["no lines", [], "items"],
+      ["quantity 0", [{ productId: "P", quantity: 0 }], "items[0].quantity"],
+      ["quantity 1001", [{ productId: "P", quantity: 1001 }], "items[0].quantity"],
+      ["fractional quantity", [{ productId: "P", quantity: 1.5 }], "items[0].quantity"],
+      ["a price from the client", [{ productId: "P", quantity: 1, unitPriceCents: 1 }], "items[0].unitPriceCents"],
+      ["unknown product", [{ productId: "00000000-0000-4000-8000-000000000000", quantity: 1 }], "items[0].productId"],
+      ["not a product id", [{ productId: "'; DROP TABLE orders; --", quantity: 1 }], "items[0].productId"],
+      ["the same product twice", [{ productId: "P", quantity: 1 }, { productId: "P", quantity: 1 }], "items[1].productId"],
+    ])("%s → 422", async (_label, items, field) => {
+      const p = await product();
+      const res = await checkout(alice.token, (items as any[]).map((i) => ({ ...i, productId: i.productId === "P" ? p.id : i.productId })));
+      expect(res.status).toBe(422);
+      expect(res.body.data.map((d: any) => d.field)).toContain(field);
+      expect(await stockOf(p.id)).toBe(10);
+    });
+
+    test("101 lines, mixed currencies, inactive products and a bad address are 422 too", async () => {
+      const eur = await product();
+      const usd = await product({ currency: "USD" });
+      const inactive = await product({ active: false });
+      expect((await checkout(alice.token, Array.from({ length: 101 }, () => ({ productId: eur.id, quantity: 1 })))).status).toBe(422);
+      const mixed = await checkout(alice.token, [{ productId: eur.id, quantity: 1 }, { productId: usd.id, quantity: 1 }]);
+      expect(mixed).toMatchObject({ status: 422, body: { data: [{ field: "items[1].productId", type: "currency" }] } });
+      expect((await checkout(alice.token, [{ productId: inactive.id, quantity: 1 }])).status).toBe(422);
+      const noCountry = await http("/orders", { method: "POST", headers: as(alice.token), json: { items: [{ productId: eur.id, quantity: 1 }], shippingAddress: { ...ADDRESS, country: "Britain" } } });
+      expect(noCountry.status).toBe(422);
+      expect(await stockOf(eur.id)).toBe(10);
+    });
+
+    test("anonymous → 401, API clients → 403", async () => {
+      const p = await product();
+      expect((await http("/orders", { method: "POST", json: { items: [{ productId: p.id, quantity: 1 }], shippingAddress: ADDRESS } })).status).toBe(401);
+      const client = (await http("/clients", { method: "POST", headers: as(admin), json: { name: "bot" } })).body;
+      const token = (await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret } })).body.access_token;
+      expect((await checkout(token, [{ productId: p.id, quantity: 1 }])).status).toBe(403);
+    });
+  });
+
+  describe("Idempotency-Key", () => {
+    test("a retry with the same key and body returns the first order, marked as replayed", async () => {
+      const p = await product({ stock: 10 });
+      const key = randomUUID();
+      const first = await checkout(alice.token, [{ productId: p.id, quantity: 2 }], { "idempotency-key": key });
+      const again = await checkout(alice.token, [{ productId: p.id, quantity: 2 }], { "idempotency-key": key });
+      expect(first.status).toBe(201);
+      expect(again.status).toBe(201);
+      expect(again.body.id).toBe(first.body.id);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      expect(first.headers.get("idempotent-replayed")).toBeNull();
+      expect(await stockOf(p.id)).toBe(8);
+    });
+
+    test("the same key with another body → 422; keys are per user", async () => {
+      const p = await product();
+      const key = randomUUID();
+      expect((await checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": key })).status).toBe(201);
+      const other = await checkout(alice.token, [{ productId: p.id, quantity: 2 }], { "idempotency-key": key });
+      expect(other).toMatchObject({ status: 422, body: { data: [{ field: "Idempotency-Key" }] } });
+      const bobs = await checkout(bob.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": key });
+      expect(bobs.status).toBe(201);
+      expect(await stockOf(p.id)).toBe(8);
+    });
+
+    test("concurrent retries of one checkout: one order, the others replayed or told it is in flight", async () => {
+      const p = await product({ stock: 50 });
+      const key = randomUUID();
+      const results = await Promise.all(Array.from({ length: 12 }, () => checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": key })));
+      const ids = new Set(results.filter((r) => r.status === 201).map((r) => r.body.id));
+      expect(ids.size).toBe(1);
+      for (const r of results) expect([201, 409]).toContain(r.status);
+      for (const r of results.filter((x) => x.status === 409)) expect(r.body.type).toBe("IDEMPOTENCY_IN_FLIGHT");
+      expect(await stockOf(p.id)).toBe(49);
+    });
+
+    test("a failed checkout frees its key: the retry can succeed", async () => {
+      const p = await product({ stock: 1 });
+      const key = randomUUID();
+      expect((await checkout(alice.token, [{ productId: p.id, quantity: 2 }], { "idempotency-key": key })).status).toBe(409);
+      await http(`/products/${p.id}`, { method: "PATCH", headers: as(admin), json: { stock: 5 } });
+      expect((await checkout(alice.token, [{ productId: p.id, quantity: 2 }], { "idempotency-key": key })).status).toBe(201);
+    });
+  });
+
+  describe("lifecycle", () => {
+    async function order(token = alice.token, quantity = 2) {
+      const p = await product({ stock: 10 });
+      const res = await checkout(token, [{ productId: p.id, quantity }]);
+      expect(res.status).toBe(201);
+      return { order: res.body, product: p };
+    }
+    const setStatus = (id: string, status: string, token = admin) => http(`/orders/${id}/status`, { method: "PATCH", headers: as(token), json: { status, reason: "test" } });
+
+    test("pending → paid → shipped → delivered, with who and when in the history", async () => {
+      const { order: o } = await order();
+      for (const s of ["paid", "shipped", "delivered"]) expect(await setStatus(o.id, s)).toMatchObject({ status: 200, body: { status: s } });
+      const final = (await http(`/orders/${o.id}`, { headers: as(alice.token) })).body;
+      expect(final.statusHistory.map((h: any) => `${h.from}→${h.to}`)).toEqual(["null→pending", "pending→paid", "paid→shipped", "shipped→delivered"]);
+      expect(final.statusHistory[1]).toMatchObject({ by: expect.any(String), reason: "test", at: expect.any(String) });
+      expect(events.filter((e) => e.event === "order.status-changed" && e.payload.order.id === o.id).map((e) => e.payload.to)).toEqual(["paid", "shipped", "delivered"]);
+    });
+
+    test("illegal transitions → 409 with the allowed ones", async () => {
+      const { order: o } = await order();
+      expect(await setStatus(o.id, "shipped")).toMatchObject({ status: 409, body: { type: "ILLEGAL_TRANSITION", data: { from: "pending", to: "shipped", allowed: ["paid", "cancelled"] } } });
+      expect((await setStatus(o.id, "pending")).status).toBe(409);
+      expect((await setStatus(o.id, "refunded")).status).toBe(422);
+    });
+
+    test("a shopper cancels their own pending order once: stock back exactly once", async () => {
+      const { order: o, product: p } = await order(alice.token, 3);
+      expect(await stockOf(p.id)).toBe(7);
+      const results = await Promise.all([1, 2, 3].map(() => http(`/orders/${o.id}/cancel`, { method: "POST", headers: as(alice.token), json: { reason: "changed my mind" } })));
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      for (const r of results.filter((x) => x.status !== 200)) expect(r.status).toBe(409);
+      expect(await stockOf(p.id)).toBe(10);
+      expect((await setStatus(o.id, "paid")).status).toBe(409);
+      expect(events.filter((e) => e.event === "order.cancelled" && e.payload.order.id === o.id)).toHaveLength(1);
+    });
+
+    test("shoppers cannot cancel paid orders; admins can, and the stock comes back", async () => {
+      const { order: o, product: p } = await order();
+      await setStatus(o.id, "paid");
+      expect((await http(`/orders/${o.id}/cancel`, { method: "POST", headers: as(alice.token) })).status).toBe(409);
+      expect((await http(`/orders/${o.id}/cancel`, { method: "POST", headers: as(admin) })).status).toBe(200);
+      expect(await stockOf(p.id)).toBe(10);
+    });
+
+    test("shoppers cannot move orders through the states", async () => {
+      const { order: o } = await order();
+      expect((await setStatus(o.id, "paid", alice.token)).status).toBe(403);
+    });
+  });
+
+  describe("reads and ownership", () => {
+    test("a user sees only their own orders; another user's order is a 404", async () => {
+      const p = await product();
+      const mine = (await checkout(bob.token, [{ productId: p.id, quantity: 1 }])).body;
+      const list = await http("/orders?pageSize=100", { headers: as(bob.token) });
+      expect(list.status).toBe(200);
+      expect(list.body.rows.every((o: any) => o.userId === bob.id)).toBe(true);
+      expect(list.body.rows.map((o: any) => o.id)).toContain(mine.id);
+      // asking for someone else's orders changes nothing
+      const sneaky = await http(`/orders?userId=${alice.id}`, { headers: as(bob.token) });
+      expect(sneaky.body.rows.every((o: any) => o.userId === bob.id)).toBe(true);
+      for (const path of [`/orders/${mine.id}`, `/orders/${mine.id}/cancel`]) {
+        const res = await http(path, { method: path.endsWith("cancel") ? "POST" : "GET", headers: as(alice.token) });
+        expect(res).toMatchObject({ status: 404, body: { code: 404 } });
+      }
+      expect((await http(`/orders/${randomUUID()}`, { headers: as(alice.token) })).status).toBe(404);
+      expect((await http("/orders")).status).toBe(401);
+    });
+
+    test("admins see all orders, filtered by user, status and date, sorted", async () => {
+      const all = await http(`/orders?userId=${alice.id}&sort=-totalCents&pageSize=100`, { headers: as(admin) });
+      expect(all.status).toBe(200);
+      expect(all.body.total).toBeGreaterThan(3);
+      expect(all.body.rows.every((o: any) => o.userId === alice.id)).toBe(true);
+      const totals = all.body.rows.map((o: any) => o.totalCents);
+      expect(totals).toEqual([...totals].sort((a: number, b: number) => b - a));
+      const cancelled = await http("/orders?status=cancelled", { headers: as(admin) });
+      expect(cancelled.body.rows.length).toBeGreaterThan(0);
+      expect(cancelled.body.rows.every((o: any) => o.status === "cancelled")).toBe(true);
+      const future = await http(`/orders?from=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`, { headers: as(admin) });
+      expect(future.body.total).toBe(0);
+      expect((await http("/orders?status=lost", { headers: as(admin) })).status).toBe(422);
+    });
+  });
+
+  describe("failures", () => {
+  test("compensation: when saving the order fails after reserving, the stock is released", async () => {
+    const p = await product({ stock: 4 });
+    const orders = node.broker.getLocalService("orders") as any;
+    const original = orders.adapter.model.create;
+    orders.adapter.model.create = async () => {
+      throw new Error("simulated database failure while saving the order");
+    };
+    try {
+      const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
+      expect(res.status).toBe(500);
+      expect(JSON.stringify(res.body)).not.toMatch(/simulated/);
+    } finally {
+      orders.adapter.model.create = original;
+    }
+    expect(await stockOf(p.id)).toBe(4);
+    const ledger = (node.broker.getLocalService("products") as any).reservations;
+    // The ledger and the orders agree: every held reservation belongs to a live order.
+    expect(await ledger.count({ where: { status: "reserved" } })).toBe(await orders.adapter.model.count({ where: { status: ["pending", "paid", "shipped", "delivered"] } }));
+    expect(await ledger.count({ where: { status: "reserved" } })).toBeGreaterThan(5);
+  });
+  });
+});
