@@ -16,8 +16,8 @@ const quick = ["1", "true", "yes"].includes(process.env.BENCH_QUICK ?? "");
 const url = process.env.BENCH_AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
 
 const limits: Limits = quick
-  ? { warmup: 50, warmupMs: 1_000, sequential: 300, sequentialMs: 3_000, inFlight: 64, throughput: 2_000, throughputMs: 2_000 }
-  : { warmup: 200, warmupMs: 3_000, sequential: 2_000, sequentialMs: 10_000, inFlight: 64, throughput: 20_000, throughputMs: 5_000 };
+  ? { warmup: 50, warmupMs: 1_000, sequential: 300, sequentialMs: 3_000, inFlight: 64, throughput: 10_000, throughputMs: 2_000 }
+  : { warmup: 200, warmupMs: 3_000, sequential: 2_000, sequentialMs: 10_000, inFlight: 64, throughput: 100_000, throughputMs: 5_000 };
 
 const machine = {
   cpus: os.availableParallelism(),

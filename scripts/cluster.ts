@@ -1,5 +1,5 @@
 /**
- * npm run cluster [-- --products=3]
+ * npm run cluster [-- --products=3 --orders=2]
  *
  * A local cluster on this machine: migrates the database, then starts the gateway and one
  * process per service node over RabbitMQ and PostgreSQL (the topology of lib/cluster.ts,
@@ -47,16 +47,23 @@ async function ensureDatabase(url: string) {
   }
 }
 
-const productsArg = process.argv.find((a) => a.startsWith("--products="));
-const productReplicas = productsArg ? Number(productsArg.split("=")[1]) : 2;
-if (!Number.isInteger(productReplicas) || productReplicas < 1 || productReplicas > 16) {
-  console.error("--products must be an integer from 1 to 16");
-  process.exit(2);
+/** `--products=3 --orders=2`: replicas per service (the gateway stays one: it owns PORT). */
+function topologyFromArgs(args: string[]): NodeSpec[] {
+  const replicas = new Map<string, number>();
+  for (const spec of LOCAL_CLUSTER) replicas.set(spec.services, (replicas.get(spec.services) ?? 0) + 1);
+  for (const arg of args) {
+    const m = /^--([a-z]+)=(\d+)$/.exec(arg);
+    if (!m || !replicas.has(m[1]!) || m[1] === "api" || Number(m[2]) < 1 || Number(m[2]) > 16) {
+      console.error(`Unknown option ${arg}: use --<service>=<1..16> for ${[...replicas.keys()].filter((s) => s !== "api").join(", ")}`);
+      process.exit(2);
+    }
+    replicas.set(m[1]!, Number(m[2]));
+  }
+  return [...replicas].flatMap(([service, n]) =>
+    service === "api" ? [{ id: "api-1", services: "api" }] : Array.from({ length: n }, (_, i) => ({ id: `${service}-${i + 1}`, services: service })),
+  );
 }
-const topology: NodeSpec[] = [
-  ...LOCAL_CLUSTER.filter((n) => n.services !== "products"),
-  ...Array.from({ length: productReplicas }, (_, i) => ({ id: `products-${i + 1}`, services: "products" })),
-];
+const topology = topologyFromArgs(process.argv.slice(2));
 
 await ensureDatabase(config.database.url);
 const applied = await migrateUp(config.database);

@@ -60,6 +60,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
       DATABASE_URL: db.url,
       CACHER: "memory",
       RATE_LIMIT_STORE: "redis://127.0.0.1:6379",
+      RATE_LIMIT_FACTOR: "100",
       PORT: String(port),
       HOST: "127.0.0.1",
       METRICS: "false",
@@ -76,7 +77,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();
     await until("the gateway to be ready", async () => ((await http(`${api}/health/ready`)).status === 200 ? true : undefined));
-    await client.waitForServices(["products", "users"], 30_000);
+    await client.waitForServices(["products", "users", "orders"], 30_000);
   }, 60_000);
 
   afterAll(async () => {
@@ -115,6 +116,52 @@ suite("a multi-node cluster over RabbitMQ", () => {
     const refreshed = await http(`${api}/auth/refresh`, { method: "POST", json: { refreshToken: login.body.refreshToken } });
     expect(refreshed.status).toBe(200);
   });
+
+  test("200 simultaneous checkouts for 50 units: exactly 50 sold, stock 0, every loser a clean 409", async () => {
+    // Two orders nodes and two products nodes share the load (round robin).
+    const nodesOf = (name: string) =>
+      (client.registry.getServiceList({ onlyAvailable: true }) as { name: string; nodeID: string }[]).filter((s) => s.name === name).map((s) => s.nodeID).sort();
+    expect(nodesOf("orders")).toEqual(["orders-1", "orders-2"]);
+    expect(nodesOf("products")).toEqual(["products-1", "products-2"]);
+    const product = await client.call<any, any>("products.create", { sku: `RUSH-${randomBytes(3).toString("hex")}`, name: "Limited edition", priceCents: 4999, currency: "EUR", stock: 50 }, admin);
+    const password = "correct horse battery staple";
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const email = `rush-${i}-${randomBytes(4).toString("hex")}@example.com`;
+        await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: `Buyer ${i}` } });
+        return (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken as string;
+      }),
+    );
+    const shippingAddress = { name: "Buyer", line1: "1 Main St", city: "Berlin", postalCode: "10115", country: "DE" };
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        http(`${api}/orders`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${tokens[i % tokens.length]}` },
+          json: { items: [{ productId: product.id, quantity: 1 }], shippingAddress },
+        }),
+      ),
+    );
+    const byStatus = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    expect(byStatus).toEqual({ 201: 50, 409: 150 });
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ type: "INSUFFICIENT_STOCK", data: { productIds: [product.id] } });
+
+    // The database agrees: stock 0, 50 orders, and each held reservation is one of those orders.
+    const pg = (await import("pg")).default;
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      const stock = (await sql.query("SELECT stock FROM products WHERE id = $1", [product.id])).rows[0].stock;
+      expect(stock).toBe(0);
+      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
+      const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status = 'reserved' AND items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
+      expect(orders).toHaveLength(50);
+      expect(held).toEqual(orders);
+      expect(orders.sort()).toEqual(results.filter((r) => r.status === 201).map((r) => r.body.id).sort());
+    } finally {
+      await sql.end();
+    }
+  }, 60_000);
 
   test("access declarations travel with remote actions: a write without credentials is a 401", async () => {
     const res = await http(`${api}/products`, { method: "POST", json: { sku: "X", name: "x", priceCents: 1, currency: "EUR" } });
