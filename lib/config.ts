@@ -46,6 +46,28 @@ export interface Config {
   };
   /** Public base URL of the shop, for links in e-mails. */
   appUrl: string;
+  mail: {
+    /** smtp:// or smtps:// URL (auth in the URL); null: write .eml files to outboxDir. */
+    smtpUrl: string | null;
+    from: string;
+    outboxDir: string;
+    /** Delivery attempts before a message goes to the dead-letter queue. */
+    maxAttempts: number;
+    /** First retry delay; doubles on each further attempt. */
+    retryBaseMs: number;
+  };
+  storage: {
+    /** s3 when S3_BUCKET is set, else a local folder behind the same interface. */
+    driver: "s3" | "local";
+    bucket: string | null;
+    region: string;
+    endpoint: string | null;
+    forcePathStyle: boolean;
+    localDir: string;
+    maxBytes: number;
+    allowedTypes: string[];
+    presignTtlSec: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -195,6 +217,28 @@ export function loadConfig(env: Env = process.env): Config {
       secretsKey,
       rateLimitRedis,
       rateLimitFactor: r.int("RATE_LIMIT_FACTOR", 1, 1, 10_000),
+    },
+    mail: {
+      smtpUrl: r.url("SMTP_URL", ["smtp", "smtps"]) ?? null,
+      from: r.string("MAIL_FROM", "Moleculer Shop <no-reply@shop.localhost>"),
+      outboxDir: r.string("MAIL_OUTBOX_DIR", "data/outbox"),
+      maxAttempts: r.int("MAIL_MAX_ATTEMPTS", 5, 1, 100),
+      retryBaseMs: r.int("MAIL_RETRY_BASE_MS", 1000, 10, 3_600_000),
+    },
+    storage: {
+      driver: r.raw("S3_BUCKET") ? "s3" : "local",
+      bucket: r.raw("S3_BUCKET") ?? null,
+      region: r.string("S3_REGION", "us-east-1"),
+      endpoint: r.url("S3_ENDPOINT", ["http", "https"]) ?? null,
+      forcePathStyle: r.bool("S3_FORCE_PATH_STYLE", r.raw("S3_ENDPOINT") !== undefined),
+      localDir: r.string("STORAGE_DIR", "data/files"),
+      maxBytes: r.int("UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1, 5 * 1024 ** 4),
+      allowedTypes: r
+        .string("UPLOAD_ALLOWED_TYPES", "image/jpeg,image/png,image/webp,image/gif,application/pdf,text/plain")
+        .split(",")
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+      presignTtlSec: r.int("PRESIGN_TTL", 300, 10, 7 * 86_400),
     },
     appUrl: (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, ""),
   };

@@ -78,6 +78,17 @@ describe("loadConfig", () => {
     expect(loadConfig({ APP_URL: "https://shop.example/" }).appUrl).toBe("https://shop.example");
   });
 
+  test("mail and storage settings", () => {
+    const cfg = loadConfig({});
+    expect(cfg.mail).toMatchObject({ smtpUrl: null, outboxDir: "data/outbox", maxAttempts: 5 });
+    expect(cfg.storage).toMatchObject({ driver: "local", localDir: "data/files", bucket: null, forcePathStyle: false, presignTtlSec: 300 });
+    const s3 = loadConfig({ S3_BUCKET: "shop", S3_ENDPOINT: "http://127.0.0.1:9000", UPLOAD_ALLOWED_TYPES: "image/png, IMAGE/JPEG", SMTP_URL: "smtps://u:p@mail.example:465" });
+    expect(s3.storage).toMatchObject({ driver: "s3", bucket: "shop", endpoint: "http://127.0.0.1:9000", forcePathStyle: true, allowedTypes: ["image/png", "image/jpeg"] });
+    expect(s3.mail.smtpUrl).toBe("smtps://u:p@mail.example:465");
+    expect(() => loadConfig({ SMTP_URL: "http://mail" })).toThrow(/^SMTP_URL must use smtp:\/\/ or smtps:\/\//);
+    expect(() => loadConfig({ UPLOAD_MAX_BYTES: "0" })).toThrow(/^UPLOAD_MAX_BYTES must be an integer/);
+  });
+
   test("SERVICES=all, none and duplicates", () => {
     expect(loadConfig({ SERVICES: "none" }).services).toEqual([]);
     expect(loadConfig({ SERVICES: "all" }).services).toEqual([...ALL_SERVICES]);
