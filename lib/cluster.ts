@@ -20,6 +20,7 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
   { id: "products-2", services: "products" },
   { id: "orders-1", services: "orders" },
   { id: "orders-2", services: "orders" },
+  { id: "mail-1", services: "mail" },
 ];
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../server.ts");

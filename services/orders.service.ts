@@ -16,9 +16,10 @@ import { conflict, forbidden, notFound } from "../lib/errors.ts";
 import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../domain/checkout.ts";
 import { ORDER_STATUSES, allowedNext, canTransition, releasesStock, shopperMay, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
+import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
 
 type Meta = { user?: Principal; idempotencyKey?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
-interface OrdersMethods extends DbMethods {
+interface OrdersMethods extends DbMethods, DurableEventMethods {
   idempotency: IdempotencyStore;
   loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
   changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
@@ -76,6 +77,7 @@ function validation(problems: { field: string; message: string; type: string }[]
 export default defineService<OrdersMethods>({
   name: "orders",
   mixins: [
+    DurableEventsMixin as never,
     DbMixin({
       table: "orders",
       attributes: {
@@ -288,10 +290,14 @@ export default defineService<OrdersMethods>({
       return updated;
     },
 
-    /** Events carry everything a notification needs: the order and how to reach its customer. */
+    /**
+     * Events carry everything a notification needs: the order and how to reach its customer.
+     * They are durable (the mail node may be down); the id makes redeliveries recognisable.
+     */
     async announce(this: Self, ctx: Context<unknown, Meta>, event: string, order: Order, extra: Record<string, unknown> = {}) {
       const customer = await ctx.call("users.contact", { id: order.userId }).catch(() => null);
-      ctx.emit(event, { order, customer, ...extra });
+      const messageId = event === "order.status-changed" ? `${event}:${order.id}:${String(extra.to)}` : `${event}:${order.id}`;
+      await this.emitDurable(ctx, event, { order, customer, ...extra }, messageId);
     },
   },
 });

@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { DbMixin } from "../mixins/db.mixin.ts";
+import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { defineService } from "../lib/service-schema.ts";
 import { createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
 import { defineUserModels } from "./users/models.ts";
@@ -20,6 +21,7 @@ const cfg = getConfig();
 export default defineService<UsersMethods>({
   name: "users",
   mixins: [
+    DurableEventsMixin as never,
     DbMixin({
       table: "users",
       attributes: {

@@ -2,6 +2,7 @@
  * A signed-in person's own account: /api/users/me and two-factor authentication
  * (/api/auth/2fa/*). Only ever the caller's own record: there is no id to tamper with.
  */
+import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
 import { conflict, forbidden, invalid, notFound, unauthorized } from "../../lib/errors.ts";
@@ -77,7 +78,7 @@ export const accountActions: Record<string, Action> = {
       if (changes.passwordHash) {
         // Every other session ends; this one (if it is a session) carries on.
         await this.revokeSessions(user.id, ctx.meta.user?.sid);
-        ctx.emit("user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" });
+        await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" }, `user.password-changed:${randomUUID()}`);
       }
       return this.userView({ ...user, ...(updated as Partial<UserRow>) } as UserRow);
     },
@@ -110,7 +111,7 @@ export const accountActions: Record<string, Action> = {
       const recovery = newRecoveryCodes();
       await this.adapter.model.update({ totpEnabled: true, totpLastStep: result.step, recoveryCodes: recovery.stored }, { where: { id: user.id } });
       await this.clearCache();
-      ctx.emit("user.2fa-enabled", { user: this.userView({ ...user, totpEnabled: true }), at: new Date().toISOString() });
+      await this.emitDurable(ctx, "user.2fa-enabled", { user: this.userView({ ...user, totpEnabled: true }), at: new Date().toISOString() }, `user.2fa-enabled:${randomUUID()}`);
       return { enabled: true, recoveryCodes: recovery.codes };
     },
   },

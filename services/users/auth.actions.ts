@@ -3,6 +3,7 @@
  * rotation, logout, e-mail verification, password reset, the OAuth 2.0 token endpoint,
  * and the internal `authenticate` the gateway calls for every request with credentials.
  */
+import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
 import { invalid, unauthorized, OAuthError } from "../../lib/errors.ts";
@@ -59,7 +60,7 @@ export const authActions: Record<string, Action> = {
       });
       const user = this.userView(row);
       const token = await this.createUserToken(user.id as string, "verify-email");
-      ctx.emit("user.registered", { user, verificationToken: token, verifyUrl: `${cfg.appUrl}/verify-email?token=${token}` });
+      await this.emitDurable(ctx, "user.registered", { user, verificationToken: token, verifyUrl: `${cfg.appUrl}/verify-email?token=${token}` }, `user.registered:${user.id}`);
       ctx.meta.$statusCode = 201;
       ctx.meta.$location = "/api/users/me";
       return user;
@@ -161,7 +162,7 @@ export const authActions: Record<string, Action> = {
       const user = row ? this.plain(row) : null;
       if (user?.active) {
         const token = await this.createUserToken(user.id, "password-reset");
-        ctx.emit("user.password-reset-requested", { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` });
+        await this.emitDurable(ctx, "user.password-reset-requested", { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` }, `user.password-reset-requested:${randomUUID()}`);
       }
       // Always the same answer: whether an account exists is nobody's business.
       ctx.meta.$statusCode = 202;
@@ -184,7 +185,7 @@ export const authActions: Record<string, Action> = {
       if (!(await this.consumeUserToken(ctx.params.token, "password-reset"))) throw invalid("token", "The reset link was already used.", "token");
       await this.adapter.model.update({ passwordHash }, { where: { id: user.id } });
       await this.revokeSessions(user.id);
-      ctx.emit("user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "reset" });
+      await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "reset" }, `user.password-changed:${randomUUID()}`);
       return { status: "ok" };
     },
   },

@@ -10,6 +10,7 @@ import { getConfig } from "../../lib/config.ts";
 import { tooManyRequests, unauthorized } from "../../lib/errors.ts";
 import type { Principal, Role } from "../../lib/access.ts";
 import type { DbMethods } from "../../mixins/db.mixin.ts";
+import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
 import type { UserModels } from "./models.ts";
 import {
   signAccessToken,
@@ -59,7 +60,7 @@ export interface TokenPair {
 export type Meta = { user?: Principal | null; ip?: string; userAgent?: string; authorization?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
 export type Limiters = Record<"loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp", Limiter>;
 
-export interface UsersMethods extends DbMethods {
+export interface UsersMethods extends DbMethods, DurableEventMethods {
   models: UserModels;
   limits: Limiters;
   redis: Redis | null;

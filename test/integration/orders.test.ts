@@ -43,7 +43,7 @@ suite("orders", () => {
     const { migrateUp } = await import("../../lib/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "api,users,products,orders", RATE_LIMIT_FACTOR: "100" });
+    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", RATE_LIMIT_FACTOR: "100" });
     node.broker.createService({
       name: "listener",
       events: {

@@ -1,0 +1,3 @@
+export * from "./templates.ts";
+export * from "./notifications.ts";
+export * from "./transport.ts";

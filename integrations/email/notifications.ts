@@ -1,0 +1,55 @@
+/**
+ * Which event becomes which e-mail, to whom. Pure: the mail service feeds it event
+ * payloads and sends what comes back; null means "no e-mail for this event".
+ */
+import { templates, type OrderData, type Rendered } from "./templates.ts";
+
+export interface Notification extends Rendered {
+  to: string;
+  template: string;
+}
+
+type Person = { email?: string; name?: string } | null | undefined;
+
+function to(person: Person): { email: string; name: string } | null {
+  return person?.email ? { email: person.email, name: person.name ?? "there" } : null;
+}
+
+export const NOTIFIED_EVENTS = ["user.registered", "user.password-reset-requested", "user.2fa-enabled", "user.password-changed", "order.created", "order.status-changed", "order.cancelled"];
+
+export function notificationFor(event: string, payload: any): Notification | null {
+  switch (event) {
+    case "user.registered": {
+      const r = to(payload?.user);
+      return r && payload.verifyUrl ? { to: r.email, template: "welcome", ...templates.welcome({ name: r.name, verifyUrl: payload.verifyUrl }) } : null;
+    }
+    case "user.password-reset-requested": {
+      const r = to(payload?.user);
+      return r && payload.resetUrl ? { to: r.email, template: "password-reset", ...templates.passwordReset({ name: r.name, resetUrl: payload.resetUrl }) } : null;
+    }
+    case "user.2fa-enabled": {
+      const r = to(payload?.user);
+      return r ? { to: r.email, template: "2fa-enabled", ...templates.twoFactorEnabled({ name: r.name, at: payload.at }) } : null;
+    }
+    case "user.password-changed": {
+      const r = to(payload?.user);
+      return r ? { to: r.email, template: "password-changed", ...templates.passwordChanged({ name: r.name, at: payload.at }) } : null;
+    }
+    case "order.created": {
+      const r = to(payload?.customer);
+      return r ? { to: r.email, template: "order-confirmation", ...templates.orderConfirmation({ name: r.name, order: payload.order as OrderData }) } : null;
+    }
+    case "order.status-changed": {
+      const r = to(payload?.customer);
+      // A cancellation has its own e-mail (order.cancelled).
+      if (!r || payload.to === "cancelled") return null;
+      return { to: r.email, template: "order-status", ...templates.orderStatusChanged({ name: r.name, order: payload.order, from: payload.from, to: payload.to, reason: payload.reason }) };
+    }
+    case "order.cancelled": {
+      const r = to(payload?.customer);
+      return r ? { to: r.email, template: "order-cancelled", ...templates.orderCancelled({ name: r.name, order: payload.order, reason: payload.reason }) } : null;
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * mail: turns durable events (user.*, order.*) into e-mails (integrations/email).
+ *
+ * Delivery guarantee. In a cluster, producers publish these events persistently to
+ * RabbitMQ with publisher confirms; every mail replica consumes one shared durable queue
+ * with manual acks, so a message waits while no mail node runs and goes to exactly one
+ * replica at a time. A failed send is retried with exponential backoff, then parked in a
+ * dead-letter queue and listed at GET /api/mail/failed. Each message has an id, and the
+ * delivery log (mail_deliveries) records it as sent: a redelivered message is not sent
+ * again. The one window for a duplicate is a node dying after the SMTP server accepted the
+ * message and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
+ */
+import type { Context } from "moleculer";
+import { DataTypes, UniqueConstraintError, type Model } from "sequelize";
+import { getConfig } from "../lib/config.ts";
+import { defineService, type ServiceThis } from "../lib/service-schema.ts";
+import { conflict, notFound } from "../lib/errors.ts";
+import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import type { DurableMessage } from "../lib/durable-events.ts";
+import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
+import { pageWindow, toPage } from "../lib/listing.ts";
+
+const cfg = getConfig();
+
+interface MailMethods extends DbMethods, DurableEventMethods {
+  mailer: Mailer;
+  deliver(message: DurableMessage): Promise<void>;
+  deliverLocally(message: DurableMessage): Promise<void>;
+  markDead(message: DurableMessage, error: string): Promise<void>;
+}
+type Self = ServiceThis<MailMethods>;
+
+const FAILED_FIELDS = ["id", "event", "template", "recipient", "subject", "status", "attempts", "lastError", "createdAt", "updatedAt"];
+
+export default defineService<MailMethods>({
+  name: "mail",
+  mixins: [
+    DurableEventsMixin as never,
+    DbMixin({
+      table: "mail_deliveries",
+      attributes: {
+        id: { type: DataTypes.STRING(200), primaryKey: true },
+        event: { type: DataTypes.STRING(64), allowNull: false },
+        template: { type: DataTypes.STRING(64) },
+        recipient: { type: DataTypes.STRING(254) },
+        subject: { type: DataTypes.STRING(255) },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+        attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        lastError: { type: DataTypes.TEXT },
+        payload: { type: DataTypes.JSON, allowNull: false },
+        sentAt: { type: DataTypes.DATE },
+      },
+      publicFields: FAILED_FIELDS,
+      sortable: ["updatedAt", "createdAt"],
+      defaultSort: "-updatedAt",
+    }),
+  ],
+
+  settings: { rest: "/mail" },
+
+  async started() {
+    this.mailer = createMailer(cfg.mail);
+    if (this.durable) {
+      await this.durable.consume({
+        group: "mail",
+        patterns: NOTIFIED_EVENTS,
+        maxAttempts: cfg.mail.maxAttempts,
+        retryBaseMs: cfg.mail.retryBaseMs,
+        prefetch: 10,
+        handle: (message) => this.deliver(message),
+        onDead: (message, error) => this.markDead(message, error),
+        logger: this.logger,
+      });
+      this.logger.info(`Mail: consuming durable events from RabbitMQ; sending via ${this.mailer.kind}.`);
+    } else {
+      this.logger.info(`Mail: embedded delivery; ${this.mailer.kind === "outbox" ? `messages go to ${cfg.mail.outboxDir}` : "sending via SMTP"}.`);
+    }
+  },
+
+  async stopped() {
+    this.mailer?.close();
+  },
+
+  // Embedded mode only: in a cluster the durable queue is the one way in (no double sends).
+  events: Object.fromEntries(
+    NOTIFIED_EVENTS.map((event) => [
+      event,
+      {
+        handler(this: Self, ctx: Context<unknown>) {
+          if (this.durable) return;
+          const messageId = `${event}:${ctx.id}`;
+          void this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() });
+        },
+      },
+    ]),
+  ),
+
+  actions: {
+    failed: {
+      rest: "GET /failed",
+      access: "admin",
+      params: {
+        $$strict: true,
+        page: { type: "number", integer: true, min: 1, convert: true, optional: true },
+        pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+      },
+      async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
+        const win = pageWindow(ctx.params.page, ctx.params.pageSize);
+        const { rows, count } = await this.adapter.model.findAndCountAll({
+          where: { status: "dead" },
+          attributes: FAILED_FIELDS,
+          order: [["updatedAt", "DESC"], ["id", "ASC"]],
+          limit: win.limit,
+          offset: win.offset,
+        });
+        return toPage(rows.map((r: Model) => r.get({ plain: true })), count, win.page, win.pageSize);
+      },
+    },
+
+    retry: {
+      rest: "POST /failed/:id/retry",
+      access: "admin",
+      params: { $$strict: true, id: { type: "string", max: 200 } },
+      async handler(this: Self, ctx: Context<{ id: string }, { $statusCode?: number }>) {
+        const row = await this.adapter.model.findByPk(ctx.params.id);
+        if (!row) throw notFound("Failed message", ctx.params.id);
+        const d = row.get({ plain: true }) as { id: string; event: string; payload: unknown; status: string };
+        if (d.status !== "dead") throw conflict(`Only dead-lettered messages can be retried (this one is ${d.status}).`, "NOT_DEAD");
+        const [claimed] = await this.adapter.model.update({ status: "queued", attempts: 0, lastError: null }, { where: { id: d.id, status: "dead" } });
+        if (claimed !== 1) throw conflict("The message is being retried already.", "NOT_DEAD");
+        const message: DurableMessage = { event: d.event, payload: d.payload, messageId: d.id, attempt: 0, publishedAt: new Date().toISOString() };
+        if (this.durable) await this.durable.requeue("mail", message);
+        else void this.deliverLocally(message);
+        ctx.meta.$statusCode = 202;
+        return { id: d.id, status: "queued" };
+      },
+    },
+  },
+
+  methods: {
+    /** Send one message unless the delivery log says it went out already. Throws to retry. */
+    async deliver(this: Self, message: DurableMessage) {
+      const note = notificationFor(message.event, message.payload);
+      if (!note) return;
+      const log = this.adapter.model;
+      try {
+        await log.create({ id: message.messageId, event: message.event, template: note.template, recipient: note.to, subject: note.subject, status: "sending", attempts: 1, payload: message.payload });
+      } catch (err) {
+        if (!(err instanceof UniqueConstraintError)) throw err;
+        const existing = await log.findByPk(message.messageId);
+        if (existing?.get("status") === "sent") {
+          this.logger.info(`Mail ${message.messageId} was sent already; redelivery ignored.`);
+          return;
+        }
+        await log.update({ status: "sending", attempts: Number(existing?.get("attempts") ?? 0) + 1 }, { where: { id: message.messageId } });
+      }
+      try {
+        const info = await this.mailer.send({ id: message.messageId, to: note.to, subject: note.subject, text: note.text, html: note.html });
+        await log.update({ status: "sent", sentAt: new Date(), lastError: null }, { where: { id: message.messageId } });
+        this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
+      } catch (err) {
+        await log.update({ status: "failed", lastError: String((err as Error).message).slice(0, 2000) }, { where: { id: message.messageId } });
+        throw err;
+      }
+    },
+
+    /** Embedded mode: the same delivery with in-process retries and backoff. */
+    async deliverLocally(this: Self, message: DurableMessage) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.deliver(message);
+          return;
+        } catch (err) {
+          if (attempt >= cfg.mail.maxAttempts) {
+            await this.markDead({ ...message, attempt }, (err as Error).message);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, cfg.mail.retryBaseMs * 2 ** (attempt - 1)));
+        }
+      }
+    },
+
+    async markDead(this: Self, message: DurableMessage, error: string) {
+      const [updated] = await this.adapter.model.update(
+        { status: "dead", lastError: error.slice(0, 2000), attempts: message.attempt },
+        { where: { id: message.messageId } },
+      );
+      if (updated === 0) {
+        // It failed before it was logged (e.g. an unknown template): log it now so it can be seen.
+        await this.adapter.model.create({ id: message.messageId, event: message.event, status: "dead", attempts: message.attempt, lastError: error.slice(0, 2000), payload: message.payload });
+      }
+    },
+  },
+});
