@@ -53,6 +53,8 @@ export class DurableEvents {
   private connecting: Promise<ChannelModel> | null = null;
   private readonly consumers: ConsumerOptions[] = [];
   private consumerChannels: Channel[] = [];
+  private readonly consumerTags = new Map<Channel, string>();
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(url: string, namespace: string, logger: Logger = console) {
@@ -106,8 +108,27 @@ export class DurableEvents {
     return { ready, dead };
   }
 
-  async close(): Promise<void> {
+  /** Remove a namespace's exchange and a group's queues (test clean-up, decommissioning). */
+  async deleteTopology(group: string, maxAttempts: number): Promise<void> {
+    const channel = await this.confirmChannel();
+    const queue = this.queueName(group);
+    for (let n = 0; n < maxAttempts - 1; n++) await channel.deleteQueue(`${queue}.retry.${n}`);
+    await channel.deleteQueue(`${queue}.dead`);
+    await channel.deleteQueue(queue);
+    await channel.deleteExchange(this.exchange);
+  }
+
+  /**
+   * Graceful stop: stop taking messages, let the ones being handled finish (up to
+   * `drainMs`), then close. Anything unacknowledged goes back to the queue by itself.
+   */
+  async close(drainMs = 10_000): Promise<void> {
     this.closed = true;
+    for (const [ch, tag] of this.consumerTags) await ch.cancel(tag).catch(() => undefined);
+    this.consumerTags.clear();
+    if (this.inFlight.size) {
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, drainMs))]);
+    }
     for (const ch of this.consumerChannels) await ch.close().catch(() => undefined);
     this.consumerChannels = [];
     await this.publishChannel?.close().catch(() => undefined);
@@ -180,7 +201,17 @@ export class DurableEvents {
     }
     await channel.assertQueue(`${queue}.dead`, { durable: true, arguments: { "x-message-ttl": 14 * 86_400_000 } });
     await channel.prefetch(options.prefetch ?? 10);
-    await channel.consume(queue, (msg) => void this.deliver(channel, queue, options, msg), { noAck: false });
+    const { consumerTag } = await channel.consume(
+      queue,
+      (msg) => {
+        const work = this.deliver(channel, queue, options, msg)
+          .catch((err) => this.logger.warn(`Durable events: ${queue} delivery interrupted (the message will come again)`, (err as Error).message))
+          .finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
+      },
+      { noAck: false },
+    );
+    this.consumerTags.set(channel, consumerTag);
   }
 
   private async deliver(channel: ConfirmChannel, queue: string, options: ConsumerOptions, msg: ConsumeMessage | null): Promise<void> {

@@ -11,7 +11,7 @@
  * message and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
  */
 import type { Context } from "moleculer";
-import { DataTypes, UniqueConstraintError, type Model } from "sequelize";
+import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { conflict, notFound } from "../lib/errors.ts";
@@ -30,6 +30,9 @@ interface MailMethods extends DbMethods, DurableEventMethods {
   markDead(message: DurableMessage, error: string): Promise<void>;
 }
 type Self = ServiceThis<MailMethods>;
+
+/** A "sending" mark older than this belongs to a consumer that died mid-send. */
+const SENDING_TIMEOUT_MS = 5 * 60_000;
 
 const FAILED_FIELDS = ["id", "event", "template", "recipient", "subject", "status", "attempts", "lastError", "createdAt", "updatedAt"];
 
@@ -148,12 +151,22 @@ export default defineService<MailMethods>({
         await log.create({ id: message.messageId, event: message.event, template: note.template, recipient: note.to, subject: note.subject, status: "sending", attempts: 1, payload: message.payload });
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
-        const existing = await log.findByPk(message.messageId);
-        if (existing?.get("status") === "sent") {
-          this.logger.info(`Mail ${message.messageId} was sent already; redelivery ignored.`);
-          return;
+        // Seen before. Take it over only with a compare-and-set: after a failed attempt, after a
+        // retry from the dead letters, or from a consumer that died mid-send long ago.
+        const stale = new Date(Date.now() - SENDING_TIMEOUT_MS);
+        const [owned] = await log.update(
+          { status: "sending", attempts: Sequelize.literal("attempts + 1") },
+          { where: { id: message.messageId, [Op.or]: [{ status: ["failed", "queued"] }, { status: "sending", updatedAt: { [Op.lt]: stale } }] } },
+        );
+        if (owned !== 1) {
+          const status = (await log.findByPk(message.messageId))?.get("status");
+          if (status === "sent" || status === "dead") {
+            this.logger.info(`Mail ${message.messageId} is ${status} already; redelivery ignored.`);
+            return;
+          }
+          // Another replica is sending it right now: look again later (retry queue).
+          throw new Error(`mail ${message.messageId} is being sent by another consumer`);
         }
-        await log.update({ status: "sending", attempts: Number(existing?.get("attempts") ?? 0) + 1 }, { where: { id: message.messageId } });
       }
       try {
         const info = await this.mailer.send({ id: message.messageId, to: note.to, subject: note.subject, text: note.text, html: note.html });
@@ -184,9 +197,9 @@ export default defineService<MailMethods>({
     async markDead(this: Self, message: DurableMessage, error: string) {
       const [updated] = await this.adapter.model.update(
         { status: "dead", lastError: error.slice(0, 2000), attempts: message.attempt },
-        { where: { id: message.messageId } },
+        { where: { id: message.messageId, status: { [Op.ne]: "sent" } } },
       );
-      if (updated === 0) {
+      if (updated === 0 && !(await this.adapter.model.findByPk(message.messageId))) {
         // It failed before it was logged (e.g. an unknown template): log it now so it can be seen.
         await this.adapter.model.create({ id: message.messageId, event: message.event, status: "dead", attempts: message.attempt, lastError: error.slice(0, 2000), payload: message.payload });
       }

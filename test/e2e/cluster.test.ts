@@ -15,6 +15,8 @@ import { LOCAL_CLUSTER, spawnNode, exited } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
+import { startSmtp, type TestSmtp } from "../support/smtp.ts";
+import { DurableEvents } from "../../lib/durable-events.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq", "redis");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
@@ -45,14 +47,26 @@ suite("a multi-node cluster over RabbitMQ", () => {
   let db: TestDatabase;
   let api: string;
   let client: ServiceBroker;
+  let smtp: TestSmtp;
+  let env: NodeJS.ProcessEnv;
   const nodes = new Map<string, { child: ChildProcess; output: string[] }>();
+
+  function start(spec: (typeof LOCAL_CLUSTER)[number]) {
+    const child = spawnNode(spec, env);
+    const output: string[] = [];
+    child.stdout!.on("data", (d) => output.push(String(d)));
+    child.stderr!.on("data", (d) => output.push(String(d)));
+    nodes.set(spec.id, { child, output });
+    return child;
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase("e2e");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
     const port = await freePort();
     api = `http://127.0.0.1:${port}/api`;
-    const env = {
+    smtp = await startSmtp();
+    env = {
       ...process.env,
       NODE_ENV: "test",
       NAMESPACE: namespace,
@@ -61,29 +75,29 @@ suite("a multi-node cluster over RabbitMQ", () => {
       CACHER: "memory",
       RATE_LIMIT_STORE: "redis://127.0.0.1:6379",
       RATE_LIMIT_FACTOR: "100",
+      SMTP_URL: smtp.url,
+      MAIL_RETRY_BASE_MS: "200",
       PORT: String(port),
       HOST: "127.0.0.1",
       METRICS: "false",
       LOG_LEVEL: "warn",
       LOG_FORMAT: "json",
     };
-    for (const spec of LOCAL_CLUSTER) {
-      const child = spawnNode(spec, env);
-      const output: string[] = [];
-      child.stdout!.on("data", (d) => output.push(String(d)));
-      child.stderr!.on("data", (d) => output.push(String(d)));
-      nodes.set(spec.id, { child, output });
-    }
+    for (const spec of LOCAL_CLUSTER) start(spec);
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();
     await until("the gateway to be ready", async () => ((await http(`${api}/health/ready`)).status === 200 ? true : undefined));
-    await client.waitForServices(["products", "users", "orders"], 30_000);
+    await client.waitForServices(["products", "users", "orders", "mail"], 30_000);
   }, 60_000);
 
   afterAll(async () => {
     await client?.stop();
     for (const { child } of nodes.values()) child.kill("SIGTERM");
     await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
+    const durable = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
+    await durable.deleteTopology("mail", 5).catch(() => undefined);
+    await durable.close();
+    await smtp?.close();
     await db?.drop();
   }, 30_000);
 
@@ -161,6 +175,33 @@ suite("a multi-node cluster over RabbitMQ", () => {
     } finally {
       await sql.end();
     }
+  }, 60_000);
+
+  test("the order confirmation arrives exactly once, even though the mail node was down", async () => {
+    const mailNode = nodes.get("mail-1")!;
+    mailNode.child.kill("SIGTERM");
+    expect(await exited(mailNode.child)).toBe(0);
+
+    const email = `offline-${randomBytes(4).toString("hex")}@example.com`;
+    const password = "correct horse battery staple";
+    await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: "Patient" } });
+    const token = (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken;
+    const product = await client.call<any, any>("products.create", { sku: `MAIL-${randomBytes(3).toString("hex")}`, name: "Postcard", priceCents: 150, currency: "EUR", stock: 9 }, admin);
+    const order = await http(`${api}/orders`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      json: { items: [{ productId: product.id, quantity: 3 }], shippingAddress: { name: "P", line1: "1 Rue", city: "Lyon", postalCode: "69001", country: "FR" } },
+    });
+    expect(order.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(smtp.to(email)).toHaveLength(0); // nobody to send it yet
+
+    start(LOCAL_CLUSTER.find((n) => n.id === "mail-1")!);
+    const mails = await smtp.waitFor(email, 2, 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const subjects = smtp.to(email).map((m) => m.subject).sort();
+    expect(subjects).toEqual([`Order ${order.body.id.slice(0, 8).toUpperCase()} confirmed: €4.50`, expect.stringMatching(/^Welcome/)].sort());
+    expect(mails.length).toBe(2);
   }, 60_000);
 
   test("access declarations travel with remote actions: a write without credentials is a 401", async () => {

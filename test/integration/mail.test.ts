@@ -1,0 +1,131 @@
+/**
+ * mail with a real SMTP server (smtp-server, parsed with mailparser), RabbitMQ for durable
+ * delivery and PostgreSQL: the e-mails of the user and order flows, exactly-once handling of
+ * redelivered messages, and a poison message ending in the dead-letter queue.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { describeWithServers } from "../support/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { startTestNode, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startSmtp, type TestSmtp } from "../support/smtp.ts";
+import { DurableEvents } from "../../lib/durable-events.ts";
+
+const suite = await describeWithServers("postgres", "rabbitmq");
+const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+const PASSWORD = "correct horse battery staple";
+
+suite("mail", () => {
+  const namespace = `mail-${randomBytes(4).toString("hex")}`;
+  let db: TestDatabase;
+  let node: TestNode;
+  let smtp: TestSmtp;
+  let events: DurableEvents;
+  let admin: string;
+  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    db = await createTestDatabase("mail");
+    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { loadConfig } = await import("../../lib/config.ts");
+    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
+    node = await startTestNode({
+      DATABASE_URL: db.url,
+      SERVICES: "all",
+      TRANSPORTER: AMQP,
+      NAMESPACE: namespace,
+      SMTP_URL: smtp.url,
+      MAIL_MAX_ATTEMPTS: "3",
+      MAIL_RETRY_BASE_MS: "100",
+      RATE_LIMIT_FACTOR: "100",
+      APP_URL: "https://shop.example",
+    });
+    events = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
+    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
+    admin = (await http("/auth/login", { method: "POST", json: { email: "boss@example.com", password: PASSWORD } })).body.accessToken;
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await events?.deleteTopology("mail", 3).catch(() => undefined);
+    await events?.close();
+    await smtp?.close();
+    await db?.drop();
+  });
+
+  test("registration sends the welcome e-mail with a working verification link", async () => {
+    const email = `new-${randomUUID().slice(0, 6)}@example.com`;
+    await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "Newcomer <b>" } });
+    const [mail] = await smtp.waitFor(email);
+    expect(mail!.subject).toMatch(/^Welcome to Moleculer Shop/);
+    expect(mail!.from?.text).toMatch(/no-reply@/);
+    const link = /https:\/\/shop\.example\/verify-email\?token=([\w-]+)/.exec(mail!.text ?? "");
+    expect(link).not.toBeNull();
+    expect(mail!.html).toContain("Newcomer &lt;b&gt;");
+    expect((await http("/auth/verify-email", { method: "POST", json: { token: link![1] } })).status).toBe(200);
+  });
+
+  test("an order sends a confirmation with its lines and total; status changes and a cancellation follow", async () => {
+    const email = `buyer-${randomUUID().slice(0, 6)}@example.com`;
+    await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "Buyer" } });
+    const token = (await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } })).body.accessToken;
+    const product = (await http("/products", { method: "POST", headers: as(admin), json: { sku: `M-${randomUUID().slice(0, 6)}`, name: "Copper kettle", priceCents: 2499, currency: "EUR", stock: 5 } })).body;
+    const order = (await http("/orders", { method: "POST", headers: as(token), json: { items: [{ productId: product.id, quantity: 2 }], shippingAddress: { name: "Buyer", line1: "1 Main St", city: "Paris", postalCode: "75001", country: "FR" } } })).body;
+    const [, confirmation] = await smtp.waitFor(email, 2);
+    expect(confirmation!.subject).toBe(`Order ${order.id.slice(0, 8).toUpperCase()} confirmed: €49.98`);
+    expect(confirmation!.text).toContain("2 × Copper kettle");
+    expect(confirmation!.text).toContain("Total: €49.98");
+
+    await http(`/orders/${order.id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } });
+    await http(`/orders/${order.id}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled", reason: "warehouse fire" } });
+    const mails = await smtp.waitFor(email, 4);
+    expect(mails.map((m) => m.subject)).toEqual([
+      expect.stringMatching(/^Welcome/),
+      expect.stringMatching(/confirmed/),
+      expect.stringMatching(/is now paid$/),
+      expect.stringMatching(/cancelled$/),
+    ]);
+    expect(mails[3]!.text).toContain("warehouse fire");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(smtp.to(email)).toHaveLength(4); // no "is now cancelled" on top of the cancellation
+  });
+
+  test("a redelivered message is not sent twice", async () => {
+    const email = `twice-${randomUUID().slice(0, 6)}@example.com`;
+    const payload = { user: { id: randomUUID(), email, name: "Twice" }, at: new Date().toISOString() };
+    const messageId = `user.password-changed:${randomUUID()}`;
+    await events.publish("user.password-changed", payload, messageId);
+    await events.publish("user.password-changed", payload, messageId);
+    await smtp.waitFor(email);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(smtp.to(email)).toHaveLength(1);
+  });
+
+  test("a poison message is retried, then dead-lettered; admins see it and can retry it", async () => {
+    const email = `poison-${randomUUID().slice(0, 6)}@example.com`;
+    smtp.reject.add(email);
+    const messageId = `user.2fa-enabled:${randomUUID()}`;
+    await events.publish("user.2fa-enabled", { user: { id: randomUUID(), email, name: "Poison" }, at: new Date().toISOString() }, messageId);
+
+    const deadline = Date.now() + 15_000;
+    let failed: any;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      failed = (await http("/mail/failed", { headers: as(admin) })).body;
+    } while (!failed.rows?.some((r: any) => r.id === messageId) && Date.now() < deadline);
+    const row = failed.rows.find((r: any) => r.id === messageId);
+    expect(row).toMatchObject({ status: "dead", attempts: 3, recipient: email, lastError: expect.stringMatching(/550|Mailbox unavailable/) });
+    expect(JSON.stringify(failed)).not.toMatch(/payload/);
+    expect((await events.depth("mail")).dead).toBeGreaterThanOrEqual(1);
+
+    // Not for shoppers; and once the mailbox works, a retry delivers it.
+    expect((await http("/mail/failed")).status).toBe(401);
+    smtp.reject.delete(email);
+    const retried = await http(`/mail/failed/${encodeURIComponent(messageId)}/retry`, { method: "POST", headers: as(admin) });
+    expect(retried).toMatchObject({ status: 202, body: { status: "queued" } });
+    expect((await smtp.waitFor(email))[0]!.subject).toBe("Two-factor authentication is on");
+    expect((await http(`/mail/failed/${encodeURIComponent(messageId)}/retry`, { method: "POST", headers: as(admin) })).status).toBe(409);
+    expect((await http(`/mail/failed/nope/retry`, { method: "POST", headers: as(admin) })).status).toBe(404);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * A real SMTP server for tests (smtp-server), collecting parsed messages (mailparser).
+ * Recipients listed in `reject` are refused with a permanent 550, as a real server would.
+ */
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+import { simpleParser, type ParsedMail } from "mailparser";
+
+export interface TestSmtp {
+  url: string;
+  messages: ParsedMail[];
+  reject: Set<string>;
+  /** Resolves with the messages to `to` once there are at least `count`, or throws after `timeoutMs`. */
+  waitFor(to: string, count?: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  to(address: string): ParsedMail[];
+  close(): Promise<void>;
+}
+
+export async function startSmtp(): Promise<TestSmtp> {
+  const messages: ParsedMail[] = [];
+  const reject = new Set<string>();
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      if (reject.has(address.address.toLowerCase())) {
+        const err = Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 });
+        return callback(err);
+      }
+      callback();
+    },
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          messages.push(mail);
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.server.address() as AddressInfo;
+  const to = (address: string) => messages.filter((m) => JSON.stringify(m.to).toLowerCase().includes(address.toLowerCase()));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    reject,
+    to,
+    async waitFor(address, count = 1, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (to(address).length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} message(s) to ${address}, got ${to(address).length}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return to(address);
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
