@@ -5,6 +5,13 @@
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+/** The validation rules of `?page=&pageSize=&sort=` shared by every list action. */
+export const PAGE_PARAMS = {
+  page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
+  pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+  sort: { type: "string", max: 200, optional: true },
+} as const;
+
 export interface Page<T> {
   rows: T[];
   total: number;

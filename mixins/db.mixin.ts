@@ -25,6 +25,7 @@ import {
   DatabaseError,
   type Model,
   type ModelAttributes,
+  type Order,
   type ModelStatic,
   type Transaction,
   type WhereOptions,
@@ -63,6 +64,8 @@ export interface DbMethods {
   adapter: { db: Sequelize; model: ModelStatic<Model> };
   toPublic(row: Model | Entity): Entity;
   findPage(query: PageQuery): Promise<Page<Entity>>;
+  /** A page of any model of the service (rows as plain objects, only `attributes`). */
+  pageOf(model: ModelStatic<Model>, query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order }): Promise<Page<Entity>>;
   findRow(id: unknown, transaction?: Transaction): Promise<Model | null>;
   getEntity(id: unknown): Promise<Entity>;
   insertEntity(ctx: Context, values: Entity): Promise<Entity>;
@@ -177,6 +180,12 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           offset: win.offset,
         });
         return toPage(rows.map((r) => this.toPublic(r)), count, win.page, win.pageSize);
+      },
+
+      async pageOf(model: ModelStatic<Model>, query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order }) {
+        const win = pageWindow(query.page, query.pageSize);
+        const { rows, count } = await model.findAndCountAll({ where: query.where, attributes: query.attributes, order: query.order, limit: win.limit, offset: win.offset });
+        return toPage(rows.map((r) => r.get({ plain: true }) as Entity), count, win.page, win.pageSize);
       },
 
       searchWhere(this: DbMethods, text: string): WhereOptions {

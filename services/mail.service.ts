@@ -11,7 +11,7 @@
  * message and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
  */
 import type { Context } from "moleculer";
-import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model } from "sequelize";
+import { DataTypes, Op, Sequelize, UniqueConstraintError } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { conflict, notFound } from "../lib/errors.ts";
@@ -19,7 +19,7 @@ import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
 import type { DurableMessage } from "../lib/durable-events.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
-import { pageWindow, toPage } from "../lib/listing.ts";
+import { PAGE_PARAMS } from "../lib/listing.ts";
 
 const cfg = getConfig();
 
@@ -105,19 +105,11 @@ export default defineService<MailMethods>({
       access: "admin",
       params: {
         $$strict: true,
-        page: { type: "number", integer: true, min: 1, convert: true, optional: true },
-        pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+        page: PAGE_PARAMS.page,
+        pageSize: PAGE_PARAMS.pageSize,
       },
-      async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
-        const win = pageWindow(ctx.params.page, ctx.params.pageSize);
-        const { rows, count } = await this.adapter.model.findAndCountAll({
-          where: { status: "dead" },
-          attributes: FAILED_FIELDS,
-          order: [["updatedAt", "DESC"], ["id", "ASC"]],
-          limit: win.limit,
-          offset: win.offset,
-        });
-        return toPage(rows.map((r: Model) => r.get({ plain: true })), count, win.page, win.pageSize);
+      handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
+        return this.pageOf(this.adapter.model, { ...ctx.params, where: { status: "dead" }, attributes: FAILED_FIELDS, order: [["updatedAt", "DESC"], ["id", "ASC"]] });
       },
     },
 

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { PAGE_PARAMS } from "../lib/listing.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { conflict, forbidden, notFound } from "../lib/errors.ts";
@@ -200,9 +201,7 @@ export default defineService<OrdersMethods>({
       access: "authenticated",
       params: {
         $$strict: true,
-        page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
-        pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
-        sort: { type: "string", max: 100, optional: true },
+        ...PAGE_PARAMS,
         status: { type: "enum", values: [...ORDER_STATUSES], optional: true },
         userId: { type: "uuid", optional: true },
         from: { type: "date", convert: true, optional: true },

@@ -8,6 +8,7 @@ import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
 import { stockActions, defineReservations, type StockMethods } from "./products/stock.actions.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { defineService } from "../lib/service-schema.ts";
+import { PAGE_PARAMS } from "../lib/listing.ts";
 import { isCurrency } from "../domain/currency.ts";
 import { productWhere, type ProductFilters } from "../domain/product-filters.ts";
 
@@ -74,9 +75,7 @@ export default defineService<StockMethods>({
       cache: { keys: ["page", "pageSize", "sort", "search", "minPrice", "maxPrice", "inStock", "active", "currency", "#user.role"] },
       params: {
         $$strict: true,
-        page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
-        pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
-        sort: { type: "string", max: 200, optional: true },
+        ...PAGE_PARAMS,
         search: { type: "string", max: 200, optional: true },
         minPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
         maxPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },

@@ -8,7 +8,7 @@ import { ROLES, type Role } from "../../lib/access.ts";
 import { Errors } from "moleculer";
 import { invalid, notFound } from "../../lib/errors.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import { pageWindow, toPage, isUuid } from "../../lib/listing.ts";
+import { isUuid, PAGE_PARAMS } from "../../lib/listing.ts";
 import { adminChangeRefusal, clientRoleRefusal, type Refusal } from "../../domain/user-rules.ts";
 import { randomToken, hashToken, hashPassword, passwordProblem } from "../../integrations/authentication/index.ts";
 import { normalizeEmail } from "../../domain/user-rules.ts";
@@ -54,9 +54,7 @@ export const adminActions: Record<string, Action> = {
     access: "admin",
     params: {
       $$strict: true,
-      page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
-      pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
-      sort: { type: "string", max: 100, optional: true },
+      ...PAGE_PARAMS,
       search: { type: "string", max: 200, optional: true },
       role: { ...ROLE, optional: true },
       active: { type: "boolean", convert: true, optional: true },
@@ -146,18 +144,15 @@ export const adminActions: Record<string, Action> = {
     access: "admin",
     params: {
       $$strict: true,
-      page: { type: "number", integer: true, min: 1, convert: true, optional: true },
-      pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+      page: PAGE_PARAMS.page,
+      pageSize: PAGE_PARAMS.pageSize,
     },
-    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
-      const win = pageWindow(ctx.params.page, ctx.params.pageSize);
-      const { rows, count } = await this.models.clients.findAndCountAll({
+    handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
+      return this.pageOf(this.models.clients, {
+        ...ctx.params,
         attributes: ["id", "name", "clientId", "role", "active", "createdBy", "lastUsedAt", "createdAt", "updatedAt"],
         order: [["createdAt", "DESC"], ["id", "ASC"]],
-        limit: win.limit,
-        offset: win.offset,
       });
-      return toPage(rows.map((r) => r.get({ plain: true })), count, win.page, win.pageSize);
     },
   },
 

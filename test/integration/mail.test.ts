@@ -5,8 +5,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { startTestNode, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents } from "../../lib/durable-events.ts";
 
@@ -16,7 +15,6 @@ const PASSWORD = "correct horse battery staple";
 
 suite("mail", () => {
   const namespace = `mail-${randomBytes(4).toString("hex")}`;
-  let db: TestDatabase;
   let node: TestNode;
   let smtp: TestSmtp;
   let events: DurableEvents;
@@ -26,13 +24,7 @@ suite("mail", () => {
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    db = await createTestDatabase("mail");
-    const { migrateUp } = await import("../../lib/migrator.ts");
-    const { loadConfig } = await import("../../lib/config.ts");
-    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({
-      DATABASE_URL: db.url,
-      SERVICES: "all",
+    node = await startTestShop("mail", {
       TRANSPORTER: AMQP,
       NAMESPACE: namespace,
       SMTP_URL: smtp.url,
@@ -51,7 +43,6 @@ suite("mail", () => {
     await events?.deleteTopology("mail", 3).catch(() => undefined);
     await events?.close();
     await smtp?.close();
-    await db?.drop();
   });
 
   test("registration sends the welcome e-mail with a working verification link", async () => {

@@ -5,15 +5,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { startTestNode, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
 
 const suite = await describeWithServers("postgres");
 const PASSWORD = "correct horse battery staple";
 const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
 
 suite("orders", () => {
-  let db: TestDatabase;
   let node: TestNode;
   const events: { event: string; payload: any }[] = [];
   let admin: string;
@@ -39,11 +37,7 @@ suite("orders", () => {
     http("/orders", { method: "POST", headers: as(token, headers), json: { items, shippingAddress: ADDRESS } });
 
   beforeAll(async () => {
-    db = await createTestDatabase("orders");
-    const { migrateUp } = await import("../../lib/migrator.ts");
-    const { loadConfig } = await import("../../lib/config.ts");
-    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", RATE_LIMIT_FACTOR: "100" });
+    node = await startTestShop("orders", { RATE_LIMIT_FACTOR: "100" });
     node.broker.createService({
       name: "listener",
       events: {
@@ -61,7 +55,6 @@ suite("orders", () => {
 
   afterAll(async () => {
     await node?.stop();
-    await db?.drop();
   });
 
   describe("checkout", () => {

@@ -4,8 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { startTestNode, http, type TestNode } from "../support/node.ts";
+import { startTestShop, http, type TestNode } from "../support/node.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -13,19 +12,14 @@ const admin = { meta: { user: { id: randomUUID(), role: "admin" } } };
 const shopper = { meta: { user: { id: randomUUID(), role: "user" } } };
 
 suite("products on PostgreSQL", () => {
-  let db: TestDatabase;
-  let node: TestNode;
+  let node: TestNode & { databaseUrl: string };
   const events: { event: string; payload: any }[] = [];
 
   const create = (fields: Record<string, unknown>) =>
     node.broker.call<any, any>("products.create", { priceCents: 1000, currency: "EUR", stock: 5, ...fields }, admin);
 
   beforeAll(async () => {
-    db = await createTestDatabase("products");
-    const { migrateUp } = await import("../../lib/migrator.ts");
-    const { loadConfig } = await import("../../lib/config.ts");
-    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", CACHER: "memory" });
+    node = await startTestShop("products", { CACHER: "memory" });
     node.broker.createService({
       name: "listener",
       events: {
@@ -39,7 +33,6 @@ suite("products on PostgreSQL", () => {
 
   afterAll(async () => {
     await node?.stop();
-    await db?.drop();
   });
 
   describe("writes through the broker", () => {
@@ -201,7 +194,7 @@ suite("products on PostgreSQL", () => {
     test("connections killed by the server (57P01) cost a retry, not a crash or a 500", async () => {
       const p = await create({ sku: "OUTAGE-1", name: "survivor" });
       const pg = (await import("pg")).default;
-      const adminClient = new pg.Client({ connectionString: db.url });
+      const adminClient = new pg.Client({ connectionString: node.databaseUrl });
       await adminClient.connect();
       try {
         for (let round = 0; round < 3; round++) {

@@ -7,8 +7,7 @@
 import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { describeWithServers } from "../support/servers.ts";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { startTestNode, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
 import { totpCode } from "../../integrations/authentication/index.ts";
 import { DEV_JWT_SECRET } from "../../lib/config.ts";
 
@@ -18,7 +17,6 @@ const PASSWORD = "correct horse battery staple";
 const SECRET_FIELDS = /"(passwordHash|totpSecret|secretHash|tokenHash|totpLastStep)":|\$argon2|"[0-9a-f]{64}"/;
 
 suite("users and authentication", () => {
-  let db: TestDatabase;
   let node: TestNode;
   const bodies: string[] = [];
   const events: { event: string; payload: any }[] = [];
@@ -54,11 +52,7 @@ suite("users and authentication", () => {
   let admin: { email: string; token: string; id: string };
 
   beforeAll(async () => {
-    db = await createTestDatabase("users");
-    const { migrateUp } = await import("../../lib/migrator.ts");
-    const { loadConfig } = await import("../../lib/config.ts");
-    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
-    node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
+    node = await startTestShop("users", { CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
     node.broker.createService({
       name: "listener",
       events: {
@@ -77,7 +71,6 @@ suite("users and authentication", () => {
 
   afterAll(async () => {
     await node?.stop();
-    await db?.drop();
   });
 
   describe("registration", () => {

@@ -28,6 +28,32 @@ export async function startTestNode(env: Record<string, string>): Promise<TestNo
   return { broker, config, api, stop: () => broker.stop() };
 }
 
+/**
+ * A whole shop for one suite: its own PostgreSQL database, migrated, and an in-process node
+ * running every service (unless `env` says otherwise). `stop` stops the node and drops the database.
+ */
+export async function startTestShop(label: string, env: Record<string, string> = {}): Promise<TestNode & { databaseUrl: string }> {
+  const { createTestDatabase } = await import("./database.ts");
+  const { migrateUp } = await import("../../lib/migrator.ts");
+  const { loadConfig } = await import("../../lib/config.ts");
+  const db = await createTestDatabase(label);
+  try {
+    await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
+    const node = await startTestNode({ DATABASE_URL: db.url, SERVICES: "all", ...env });
+    return {
+      ...node,
+      databaseUrl: db.url,
+      stop: async () => {
+        await node.stop();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+}
+
 /** Poll GET /health/ready until it answers 200 (routes generated, databases reachable). */
 export async function waitUntilReady(api: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
