@@ -41,7 +41,7 @@ export interface Row extends Measurement {
 }
 
 function broker(namespace: string, nodeID: string, transporter?: Transporter): ServiceBroker {
-  return new ServiceBroker({ namespace, nodeID, transporter, logger: false, requestTimeout: REQUEST_TIMEOUT_MS });
+  return new ServiceBroker({ namespace, nodeID, transporter, logger: false, requestTimeout: REQUEST_TIMEOUT_MS, skipProcessEventRegistration: true });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

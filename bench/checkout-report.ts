@@ -1,0 +1,107 @@
+/** The checkout benchmark's results as plain-text tables (bench/checkout.ts). */
+import type { CheckoutResult } from "./checkout.ts";
+import { formatStatuses } from "./http-load.ts";
+import { formatTable } from "./table.ts";
+
+const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "-");
+const perSec = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : "-");
+const pct = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : `${Math.round(n)}%`);
+/** 12x, 1.00x, 0.21x: whole numbers when large, two significant digits when small. */
+export const ratio = (n: number) => (!Number.isFinite(n) ? "-" : n >= 10 ? `${n.toFixed(0)}x` : n >= 1 ? `${n.toFixed(2)}x` : `${n.toPrecision(2)}x`);
+
+export function checkoutTables(result: CheckoutResult): string {
+  const levels = result.limits.inFlight;
+  const main = formatTable(
+    [
+      "request",
+      "p50 ms",
+      "p90 ms",
+      "p99 ms",
+      ...levels.map((n) => `req/s @${n}`),
+      "failures",
+      "p50 vs base",
+      ...levels.map((n) => `req/s @${n} vs base`),
+      "statuses (all phases)",
+    ],
+    result.rows.map((r) => [
+      r.baseline ? `${r.request} = base` : r.request,
+      ms(r.sequential.p50),
+      ms(r.sequential.p90),
+      ms(r.sequential.p99),
+      ...r.load.map((l) => perSec(l.perSec)),
+      r.failures.toString(),
+      ratio(r.p50VsBaseline),
+      ...r.perSecVsBaseline.map(ratio),
+      formatStatuses(r.statuses),
+    ]),
+  );
+
+  const groups = ["api", "users", "products", "orders", "mail", "postgres", "rabbitmq", "bench", "other", "idle"];
+  const underLoad = formatTable(
+    ["request, in flight", "req/s", "p50 ms", "p99 ms", "failed", "CPU ms/req", ...groups],
+    result.rows.flatMap((r) =>
+      r.load.map((l) => [
+        `${r.request.replace(/ \(.*\)$/, "")} @${l.inFlight}`,
+        perSec(l.perSec),
+        ms(l.p50),
+        ms(l.p99),
+        (l.requests - l.ok).toString(),
+        l.cpuMsPerRequest === null ? "-" : l.cpuMsPerRequest.toFixed(2),
+        ...groups.map((g) => pct(l.cpu?.[g])),
+      ]),
+    ),
+  );
+
+  const lines: string[] = [main, "", "Under load: latency of the successful requests; CPU time of the cluster (nodes, PostgreSQL, RabbitMQ) per successful request; share of the machine's CPU (all cores) per process group:", "", underLoad, ""];
+
+  const checkoutRow = result.rows.find((r) => r.request.startsWith("POST"));
+  const uncached = result.rows.find((r) => r.request.includes("uncached"));
+  if (checkoutRow && uncached) {
+    lines.push(
+      `Checkout against the uncached read: p50 ${ratio(checkoutRow.sequential.p50 / uncached.sequential.p50)}, ` +
+        levels.map((n, i) => `req/s @${n} ${ratio(checkoutRow.load[i]!.perSec / uncached.load[i]!.perSec)}`).join(", ") + ".",
+    );
+    const backlog = checkoutRow.load[checkoutRow.load.length - 1]?.mailBacklog;
+    if (backlog) {
+      lines.push(
+        `Order confirmations queued for the mail node after the last phase: ${backlog.queued}` +
+          (backlog.queued === 0 ? "." : backlog.drainedSeconds === null ? ", not worked off in time." : `, worked off in ${backlog.drainedSeconds.toFixed(1)} s.`),
+      );
+    }
+  }
+
+  if (result.steps.length > 0) {
+    lines.push(
+      "",
+      "A checkout's steps, one call at a time from a client broker on the same RabbitMQ (no HTTP, no gateway):",
+      "",
+      formatTable(
+        ["step", "p50 ms", "p90 ms", "p99 ms", "calls", "failures"],
+        result.steps.map((s) => [s.step, ms(s.p50), ms(s.p90), ms(s.p99), s.calls.toString(), s.failures.toString()]),
+      ),
+      "",
+    );
+  }
+
+  const s = result.stock;
+  lines.push(
+    `Stock: ${s.initial} initial - ${s.successfulOrders} successful orders = ${s.expected} expected; database: ${s.actual}` +
+      ` (${s.ordersInDatabase} orders, ${s.reservationsHeld} reservations held): ${s.ok ? "OK" : "MISMATCH"}.`,
+  );
+
+  const noisy = Object.entries(result.nodeLogs).filter(([, l]) => l.warnings + l.errors > 0);
+  lines.push(
+    noisy.length === 0
+      ? "Node logs during the measurement: no warnings or errors."
+      : `Node logs during the measurement: ${noisy.map(([id, l]) => `${id} ${l.errors} errors, ${l.warnings} warnings`).join("; ")}. First lines:\n` +
+          noisy.flatMap(([id, l]) => l.samples.map((line) => `  ${id}: ${line}`)).join("\n"),
+  );
+  const unclean = Object.entries(result.shutdown).filter(([, n]) => n.exitCode !== 0 || n.log.errors + n.log.warnings > 0);
+  lines.push(
+    unclean.length === 0
+      ? `Shutdown (SIGTERM): ${Object.keys(result.shutdown).length} nodes exited with 0, nothing logged.`
+      : `Shutdown (SIGTERM): ${unclean.map(([id, n]) => `${id} exited with ${n.exitCode ?? n.signal}, ${n.log.errors} errors, ${n.log.warnings} warnings`).join("; ")}. First lines:\n` +
+          unclean.flatMap(([id, n]) => n.log.samples.map((line) => `  ${id}: ${line}`)).join("\n"),
+  );
+  return lines.join("\n");
+}
