@@ -224,12 +224,13 @@ export class DurableEvents {
       // Unreadable: straight to the dead-letter queue, never retried.
       channel.sendToQueue(`${queue}.dead`, msg.content, { persistent: true, headers: { "x-error": `unreadable: ${(err as Error).message}` } });
       await channel.waitForConfirms().catch(() => undefined);
-      channel.ack(msg);
+      settle(() => channel.ack(msg));
       return;
     }
+    let handled = false;
     try {
       await options.handle(message);
-      channel.ack(msg);
+      handled = true;
     } catch (err) {
       const error = (err as Error).message ?? String(err);
       const next = { ...message, attempt: message.attempt + 1 };
@@ -244,12 +245,26 @@ export class DurableEvents {
           await options.onDead?.(next, error);
         }
         await channel.waitForConfirms();
-        channel.ack(msg);
+        settle(() => channel.ack(msg));
       } catch (moveErr) {
         // Could not park it: give it back to the queue rather than lose it.
         options.logger?.error("Durable events: could not move a failed message; requeueing it", moveErr);
-        channel.nack(msg, false, true);
+        settle(() => channel.nack(msg, false, true));
       }
     }
+    if (handled) settle(() => channel.ack(msg));
+  }
+}
+
+/**
+ * Ack or nack on a channel that may be closing (node stopping, connection lost): amqplib
+ * throws IllegalOperationError then. Nothing is lost: RabbitMQ redelivers every unacknowledged
+ * message, and the handler's idempotency key makes the redelivery a no-op.
+ */
+function settle(op: () => void): void {
+  try {
+    op();
+  } catch {
+    /* the channel is gone; the message comes again */
   }
 }
