@@ -23,12 +23,14 @@ export interface ShopAction<TThis> extends Omit<ActionSchema, "handler" | "hooks
 }
 
 export interface ShopServiceSchema<TMethods>
-  extends Omit<ServiceSchema, "actions" | "methods" | "settings" | "events" | "hooks" | "mixins" | "created" | "started" | "stopped"> {
+  extends Omit<ServiceSchema, "actions" | "methods" | "settings" | "events" | "hooks" | "mixins" | "merged" | "created" | "started" | "stopped"> {
   mixins?: ServiceSchema[];
   settings?: Record<string, unknown>;
   /** `false` switches off an action inherited from a mixin. */
   actions?: Record<string, ShopAction<ServiceThis<TMethods>> | false>;
   methods?: Record<string, (this: ServiceThis<TMethods>, ...args: any[]) => unknown>;
+  /** Runs on the schema once the mixins are merged (the service's own name is known there). */
+  merged?: (schema: ServiceSchema) => void;
   created?: (this: ServiceThis<TMethods>) => void;
   started?: (this: ServiceThis<TMethods>) => Promise<void> | void;
   stopped?: (this: ServiceThis<TMethods>) => Promise<void> | void;

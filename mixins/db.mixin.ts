@@ -14,7 +14,7 @@
  */
 import DbService from "moleculer-db";
 import SqlAdapter from "moleculer-db-adapter-sequelize";
-import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import { defineService } from "../lib/service-schema.ts";
 import {
   DataTypes,
@@ -130,13 +130,21 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
     },
 
-    events: {
-      // moleculer-db broadcasts this after every change; every replica drops its cached reads.
-      [`cache.clean.${opts.table}`]: {
-        handler() {
-          return this.broker.cacher?.clean(`${this.fullName}.**`);
+    /**
+     * moleculer-db broadcasts `cache.clean.<service>` after every change (the service's name,
+     * not the table's): every replica drops its cached reads. Known only once the service
+     * schema is merged.
+     */
+    merged(schema: ServiceSchema) {
+      const fullName = schema.version === undefined ? schema.name : `v${schema.version}.${schema.name}`;
+      schema.events = {
+        ...schema.events,
+        [`cache.clean.${fullName}`]: {
+          handler(this: Service) {
+            return this.broker.cacher?.clean(`${this.fullName}.**`);
+          },
         },
-      },
+      };
     },
 
     hooks: {
