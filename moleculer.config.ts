@@ -6,6 +6,7 @@
 import type { BrokerOptions, Errors } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./lib/access.middleware.ts";
+import { TransitBackpressure } from "./lib/transit-backpressure.ts";
 
 /** AMQP transporter options. `noDelay` turns Nagle off: ~44 ms → ~1 ms per remote call. */
 export function amqpTransporter(url: string, prefetch: number) {
@@ -83,7 +84,8 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
       reporter: { type: "Prometheus", options: { port: cfg.metrics.port, path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) } },
     },
     tracing: { enabled: false },
-    middlewares: [AccessMiddleware],
+    // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (lib/transit-backpressure.ts).
+    middlewares: [AccessMiddleware, TransitBackpressure()],
     replOptions: {
       customCommands: [
         {

@@ -1,6 +1,6 @@
 /**
  * The local multi-process topology (`npm run cluster`, the end-to-end tests, and the same
- * roles docker-compose runs): one gateway node and one node per service, products twice.
+ * roles docker-compose runs): one gateway node and one node per service, products and orders twice.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -21,6 +21,7 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
   { id: "orders-1", services: "orders" },
   { id: "orders-2", services: "orders" },
   { id: "mail-1", services: "mail" },
+  { id: "storage-1", services: "storage" },
 ];
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../server.ts");

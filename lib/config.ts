@@ -6,7 +6,7 @@
  */
 
 /** Every service a node can run. `SERVICES` picks a subset; the default is all. */
-export const ALL_SERVICES = ["api", "users", "products", "orders", "mail"] as const;
+export const ALL_SERVICES = ["api", "users", "products", "orders", "mail", "storage"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;

@@ -18,6 +18,7 @@ const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 
 type Req = IncomingMessage & { $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
 type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
+type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
@@ -26,6 +27,108 @@ const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json
 interface GatewayInternals {
   aliases: { action?: string }[];
 }
+
+type Logger = { logger: { error(...a: unknown[]): void } };
+
+/** Every route: the request id back to the client, and who is asking from where (rate limits and session records use these). */
+function recordCaller(ctx: Context<unknown, Meta>, req: Req, res: ServerResponse) {
+  res.setHeader("X-Request-Id", ctx.requestID ?? ctx.id);
+  ctx.meta.ip = req.socket.remoteAddress ?? undefined;
+  ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
+  const idempotencyKey = req.headers["idempotency-key"];
+  if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
+}
+
+/** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */
+function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req, res: ServerResponse) {
+  recordCaller(ctx, req, res);
+  const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+  if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
+    throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {
+      contentType: req.headers["content-type"] ?? null,
+    });
+  }
+}
+
+/** Every route's onError: moleculer-web's JSON error shape with our status mapping (lib/http-errors.ts). */
+function sendJsonError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
+  const { status, headers, body } = toHttpError(err);
+  if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.url} failed:`, err);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (req.$ctx && !res.hasHeader("X-Request-Id")) res.setHeader("X-Request-Id", req.$ctx.requestID ?? req.$ctx.id);
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.writeHead(status);
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Uploads (route "upload"): the multipart parser streams the file part to storage.upload,
+ * on whichever node runs it; busboy stops the part at UPLOAD_MAX_BYTES, which ends the
+ * request with a 413 and aborts the object being written. Streamed calls are never retried
+ * (a stream cannot be sent twice) and get a longer timeout than JSON calls.
+ */
+const MULTIPART = /^multipart\/form-data\b/i;
+/** A whole upload, from the first byte to the stored object. The HTTP server's own request timeout (300 s) comes first. */
+export const UPLOAD_TIMEOUT_MS = Math.max(cfg.requestTimeoutMs, 6 * 60_000);
+
+function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, res: ServerResponse, alias: { type?: string }) {
+  recordCaller(ctx, req, res);
+  if (alias.type === "multipart" && !MULTIPART.test(req.headers["content-type"] ?? "")) {
+    throw new Errors.MoleculerClientError("Send the file as multipart/form-data.", 415, "UNSUPPORTED_MEDIA_TYPE", {
+      contentType: req.headers["content-type"] ?? null,
+    });
+  }
+  if (alias.type === "stream") {
+    // A raw body (signed-URL PUT): the action checks these against what the URL allows.
+    ctx.meta.uploadContentType = req.headers["content-type"];
+    ctx.meta.uploadContentLength = req.headers["content-length"];
+  }
+  endPipesOnAbort(req);
+}
+
+/**
+ * moleculer-web pipes the request into busboy, and a request that the client abandons never
+ * ends: the file part, and the storage node reading it, would wait for the next byte until
+ * the timeout. Ending the parser when the request closes early makes busboy fail the part
+ * ("terminated early"), so the storage side aborts its object at once.
+ */
+function endPipesOnAbort(req: Req) {
+  const pipe = req.pipe;
+  req.pipe = function pipeAndWatch<T extends NodeJS.WritableStream>(this: Req, dest: T, opts?: { end?: boolean }): T {
+    req.once("close", () => {
+      if (!req.complete) dest.end();
+    });
+    return pipe.call(this, dest, opts) as T;
+  };
+}
+
+/**
+ * After a failed upload busboy still finishes the form and moleculer-web then tries to send
+ * the (already answered) result: turn that into a silent no-op instead of a warning.
+ */
+function afterUploadCall(_ctx: Context, _route: unknown, _req: Req, res: ServerResponse, data: unknown) {
+  if (res.headersSent) throw ALREADY_ANSWERED;
+  return data;
+}
+const ALREADY_ANSWERED = new Error("The response has already been sent.");
+
+/** The upload route's onError: one answer per request (busboy may report a failure twice), and a clear 413. */
+function sendUploadError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
+  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  const e = err as { type?: unknown; code?: unknown; name?: unknown; message?: unknown };
+  if (e?.type === "PAYLOAD_TOO_LARGE") {
+    err = new Errors.MoleculerClientError(`The file is larger than the limit of ${cfg.storage.maxBytes} bytes.`, 413, "PAYLOAD_TOO_LARGE", {
+      maxBytes: cfg.storage.maxBytes,
+    });
+  } else if (e?.message === "File missing in the request") {
+    err = new Errors.MoleculerClientError("The form has no file part.", 400, "FILE_MISSING");
+  } else if (typeof e?.code !== "number" && typeof e?.message === "string" && BUSBOY_ERROR.test(e.message)) {
+    err = new Errors.MoleculerClientError("The multipart/form-data body is malformed or incomplete.", 400, "MALFORMED_BODY");
+  }
+  sendJsonError.call(this, req, res, err);
+}
+/** What @fastify/busboy throws for a broken body. */
+const BUSBOY_ERROR = /^(Multipart: Boundary not found|Unexpected end of multipart data|Unsupported Content-Type|Missing Content-Type|Malformed part header|(Part|Preamble) terminated early)/;
 
 export default defineService<GatewayInternals>({
   name: "api",
@@ -69,29 +172,28 @@ export default defineService<GatewayInternals>({
           urlencoded: { extended: false, limit: cfg.http.bodyLimit },
         },
         callOptions: { timeout: cfg.requestTimeoutMs },
-        onBeforeCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req, res: ServerResponse) {
-          res.setHeader("X-Request-Id", ctx.requestID ?? ctx.id);
-          // Who is asking from where: rate limits and session records use these.
-          ctx.meta.ip = req.socket.remoteAddress ?? undefined;
-          ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
-          const idempotencyKey = req.headers["idempotency-key"];
-          if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
-          const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-          if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
-            throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {
-              contentType: req.headers["content-type"] ?? null,
-            });
-          }
+        onBeforeCall: beforeJsonCall,
+        onError: sendJsonError,
+      },
+      {
+        // Multipart uploads and the local store's signed PUT URLs: raw bodies, streamed.
+        name: "upload",
+        path: "/files",
+        mappingPolicy: "restrict",
+        authentication: true,
+        authorization: true,
+        bodyParsers: false,
+        aliases: {
+          "POST /": "multipart:storage.upload",
+          "PUT /signed/:token": "stream:storage.signedPut",
         },
-        onError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: ServerResponse, err: unknown) {
-          const { status, headers, body } = toHttpError(err);
-          if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.url} failed:`, err);
-          for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-          if (req.$ctx && !res.hasHeader("X-Request-Id")) res.setHeader("X-Request-Id", req.$ctx.requestID ?? req.$ctx.id);
-          res.setHeader("Content-Type", "application/json; charset=utf-8");
-          res.writeHead(status);
-          res.end(JSON.stringify(body));
+        busboyConfig: {
+          limits: { fileSize: cfg.storage.maxBytes, files: 1, fields: 20, fieldSize: 4096, parts: 21, headerPairs: 50 },
         },
+        callOptions: { timeout: UPLOAD_TIMEOUT_MS, retries: 0 },
+        onBeforeCall: beforeUploadCall,
+        onAfterCall: afterUploadCall,
+        onError: sendUploadError,
       },
     ],
     onError(req: Req, res: ServerResponse, err: unknown) {

@@ -1,0 +1,534 @@
+/**
+ * storage: files that users upload (product images, avatars, documents) and their metadata.
+ *
+ * Contents live in an ObjectStore (integrations/s3_storage): S3 when S3_BUCKET is set, a local
+ * folder otherwise. The `files` table (migration 0005) holds who owns what under which
+ * server-generated key; the key never comes from a client and is never shown to one.
+ *
+ * Two ways in:
+ *  - `POST /api/files` (multipart): the gateway streams the file part to `upload`, possibly
+ *    on another node over the transporter; the type is checked on the first bytes, the size
+ *    while streaming (413 as soon as it is exceeded), the SHA-256 computed on the way to the
+ *    store. Nothing is buffered beyond one S3 part.
+ *  - `POST /api/files/presign` + PUT to the returned URL + `POST /api/files/:id/complete`:
+ *    the content goes straight to S3 (or, with the local store, to an HMAC-signed gateway
+ *    URL); completing checks the size, the type and computes the SHA-256 by reading it once.
+ *
+ * A file is `pending` until its content is complete, then `ready`; only ready files are
+ * listed, downloaded or described. Pending files that were never completed are swept.
+ * Events after the change: `files.ready` and `files.removed` ({ file }).
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import { Errors, type Context } from "moleculer";
+import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
+import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { defineService, type ServiceThis } from "../lib/service-schema.ts";
+import { hasRole, type Principal } from "../lib/access.ts";
+import { conflict, notFound } from "../lib/errors.ts";
+import { getConfig } from "../lib/config.ts";
+import { isUuid } from "../lib/listing.ts";
+import {
+  contentDisposition,
+  createObjectStore,
+  LocalObjectStore,
+  ObjectNotFoundError,
+  PresignUnsupportedError,
+  SignedUrlError,
+  type ObjectStore,
+} from "../integrations/s3_storage/index.ts";
+import { decideType, normalizeType, SNIFF_BYTES } from "./storage/content-types.ts";
+import { sanitizeFilename } from "./storage/filenames.ts";
+import { peek, UploadGuard } from "./storage/streams.ts";
+import { signedUrlRefused, storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
+
+const cfg = getConfig();
+
+/** No byte for this long: the upload is given up (a sender that died never ends its stream). */
+export const UPLOAD_IDLE_MS = 120_000;
+/** Lifetime of the presigned URL a download is redirected to (it is used at once). */
+export const DOWNLOAD_URL_TTL_SEC = Math.min(60, cfg.storage.presignTtlSec);
+/** Pending files older than this are abandoned uploads: swept with their objects. */
+export const STALE_PENDING_MS = Math.max(cfg.storage.presignTtlSec * 1000, 3_600_000) + 3_600_000;
+const SWEEP_EVERY_MS = 15 * 60_000;
+
+export const FILE_STATUSES = ["pending", "ready"] as const;
+type FileStatus = (typeof FILE_STATUSES)[number];
+
+export interface FileRecord {
+  id: string;
+  ownerId: string;
+  filename: string;
+  contentType: string;
+  size: number | null;
+  sha256: string | null;
+  key: string;
+  status: FileStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+type Meta = {
+  user?: Principal | null;
+  $statusCode?: number;
+  $location?: string;
+  $responseType?: string;
+  $responseHeaders?: Record<string, string>;
+  /** Set by the gateway's upload route for raw (signed URL) uploads. */
+  uploadContentType?: string;
+  uploadContentLength?: string;
+};
+type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
+
+interface StorageMethods extends DbMethods {
+  store: ObjectStore;
+  sweepTimer: NodeJS.Timeout | undefined;
+  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean }): Promise<FileRecord>;
+  guard(source: Readable): Readable;
+  receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<Record<string, unknown>>;
+  putSigned(ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void>;
+  markReady(ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }): Promise<Record<string, unknown>>;
+  verifyContent(file: FileRecord): Promise<{ size: number; sha256: string }>;
+  dropQuietly(key: string): Promise<void>;
+  sweep(): Promise<number>;
+}
+type Self = ServiceThis<StorageMethods>;
+
+const ID = { type: "string", max: 64 } as const;
+
+function plain(row: Model): FileRecord {
+  return row.get({ plain: true }) as FileRecord;
+}
+
+function localStore(store: ObjectStore): LocalObjectStore {
+  // Signed gateway URLs exist only for the local store; with S3 the URLs point at S3 itself.
+  if (!(store instanceof LocalObjectStore)) throw notFound("File");
+  return store;
+}
+
+function verifySigned(store: LocalObjectStore, token: string, method: "GET" | "PUT") {
+  try {
+    return store.verify(token, method);
+  } catch (err) {
+    if (err instanceof SignedUrlError) {
+      throw signedUrlRefused(err.message, err.reason === "expired" ? "URL_EXPIRED" : "SIGNATURE_MISMATCH");
+    }
+    throw err;
+  }
+}
+
+/** Response headers of a download: never cached by shared caches, never sniffed by browsers. */
+function downloadHeaders(file: { filename: string; size: number; sha256?: string | null }): Record<string, string> {
+  return {
+    "Content-Length": String(file.size),
+    "Content-Disposition": contentDisposition(file.filename),
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    ...(file.sha256 ? { "Repr-Digest": `sha-256=:${Buffer.from(file.sha256, "hex").toString("base64")}:` } : {}),
+  };
+}
+
+export default defineService<StorageMethods>({
+  name: "storage",
+  mixins: [
+    DbMixin({
+      table: "files",
+      attributes: {
+        ownerId: { type: DataTypes.UUID, allowNull: false },
+        filename: { type: DataTypes.STRING(255), allowNull: false },
+        contentType: { type: DataTypes.STRING(255), allowNull: false },
+        // BIGINT comes back from PostgreSQL as a string; sizes stay far below 2^53.
+        size: {
+          type: DataTypes.BIGINT,
+          allowNull: true,
+          get(this: Model) {
+            const v = this.getDataValue("size");
+            return v === null || v === undefined ? null : Number(v);
+          },
+        },
+        sha256: { type: DataTypes.STRING(64), allowNull: true },
+        key: { type: DataTypes.STRING(512), allowNull: false, unique: true },
+        status: { type: DataTypes.STRING(16), allowNull: false },
+      },
+      publicFields: ["id", "ownerId", "filename", "contentType", "size", "sha256", "createdAt"],
+      sortable: ["createdAt", "filename", "size"],
+      defaultSort: "-createdAt",
+      searchable: ["filename"],
+    }),
+  ],
+
+  settings: { rest: "/files" },
+
+  created() {
+    this.store = createObjectStore(cfg);
+  },
+
+  started() {
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.logger.warn("Sweeping abandoned uploads failed:", err));
+    }, SWEEP_EVERY_MS);
+    this.sweepTimer.unref();
+  },
+
+  stopped() {
+    clearInterval(this.sweepTimer);
+  },
+
+  actions: {
+    /**
+     * The multipart upload (POST /api/files, aliased in the gateway's upload route): the file
+     * part arrives as `ctx.stream`, with the part's name and type in `$filename`/`$mimetype`.
+     */
+    upload: {
+      access: "authenticated",
+      params: {
+        $filename: { type: "string", max: 4096, optional: true },
+        $mimetype: { type: "string", max: 255, optional: true },
+      },
+      async handler(this: Self, ctx: Ctx<{ $filename?: string; $mimetype?: string }>) {
+        const source = ctx.stream as Readable | null;
+        if (!source) throw new Errors.MoleculerClientError("Send the file as a part of a multipart/form-data body.", 400, "FILE_MISSING");
+        const file = await this.receive(ctx, source, {
+          ownerId: ctx.meta.user!.id,
+          filename: sanitizeFilename(ctx.params.$filename),
+          declaredType: ctx.params.$mimetype,
+        });
+        ctx.meta.$statusCode = 201;
+        ctx.meta.$location = `/api/files/${file.id}`;
+        return file;
+      },
+    },
+
+    list: {
+      rest: "GET /",
+      access: "authenticated",
+      params: {
+        $$strict: true,
+        page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
+        pageSize: { type: "number", integer: true, min: 1, convert: true, optional: true },
+        sort: { type: "string", max: 100, optional: true },
+        search: { type: "string", max: 200, optional: true },
+        ownerId: { type: "uuid", optional: true },
+        status: { type: "enum", values: [...FILE_STATUSES], optional: true },
+      },
+      handler(this: Self, ctx: Ctx<{ page?: number; pageSize?: number; sort?: string; search?: string; ownerId?: string; status?: FileStatus }>) {
+        const { page, pageSize, sort, search, ownerId, status } = ctx.params;
+        const where: Record<string, unknown> = { status: status ?? "ready" };
+        // Everyone sees their own files; staff see everyone's (or one owner's).
+        if (!hasRole(ctx.meta.user, "admin")) where.ownerId = ctx.meta.user!.id;
+        else if (ownerId) where.ownerId = ownerId;
+        return this.findPage({ page, pageSize, sort, search, where: where as WhereOptions });
+      },
+    },
+
+    /** The content: streamed (local store), or a 302 to a short-lived presigned URL (S3; `?redirect=false` streams). */
+    get: {
+      rest: "GET /:id",
+      access: "authenticated",
+      params: { $$strict: true, id: ID, redirect: { type: "boolean", convert: true, optional: true } },
+      async handler(this: Self, ctx: Ctx<{ id: string; redirect?: boolean }>) {
+        const file = await this.loadFile(ctx, ctx.params.id);
+        if (this.store.driver === "s3" && ctx.params.redirect !== false) {
+          ctx.meta.$statusCode = 302;
+          ctx.meta.$location = await this.store.presignGet(file.key, DOWNLOAD_URL_TTL_SEC, { filename: file.filename, contentType: file.contentType });
+          ctx.meta.$responseHeaders = { "Cache-Control": "private, no-store" };
+          return null;
+        }
+        let object;
+        try {
+          object = await this.store.get(file.key);
+        } catch (err) {
+          if (err instanceof ObjectNotFoundError) this.logger.error(`File ${file.id} is ready but its object ${file.key} is missing.`);
+          else this.logger.error(`Reading file ${file.id} failed:`, err);
+          throw storageFailure();
+        }
+        ctx.meta.$responseType = file.contentType;
+        ctx.meta.$responseHeaders = downloadHeaders({ filename: file.filename, size: object.size, sha256: file.sha256 });
+        return object.stream;
+      },
+    },
+
+    remove: {
+      rest: "DELETE /:id",
+      access: "authenticated",
+      params: { $$strict: true, id: ID },
+      async handler(this: Self, ctx: Ctx<{ id: string }>) {
+        const file = await this.loadFile(ctx, ctx.params.id, { pending: true });
+        // Object first: if that fails the row stays and the client can try again.
+        await this.store.delete(file.key);
+        const removed = await this.adapter.model.destroy({ where: { id: file.id } });
+        if (removed && file.status === "ready") ctx.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
+        ctx.meta.$statusCode = 204;
+        return null;
+      },
+    },
+
+    /** Register a pending file and return a URL to PUT its content to directly. */
+    presign: {
+      rest: "POST /presign",
+      access: "authenticated",
+      params: {
+        $$strict: true,
+        filename: { type: "string", min: 1, max: 4096 },
+        contentType: { type: "string", min: 1, max: 255 },
+        size: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER },
+      },
+      async handler(this: Self, ctx: Ctx<{ filename: string; contentType: string; size: number }>) {
+        const { size } = ctx.params;
+        if (size > cfg.storage.maxBytes) throw tooLarge(cfg.storage.maxBytes);
+        const contentType = normalizeType(ctx.params.contentType);
+        if (!contentType || !cfg.storage.allowedTypes.includes(contentType)) {
+          throw unsupportedType(`Files of type ${contentType ?? ctx.params.contentType} are not accepted; upload one of: ${cfg.storage.allowedTypes.join(", ")}.`, {
+            declared: contentType,
+          });
+        }
+        const id = randomUUID();
+        const key = `files/${id}`;
+        const ttl = cfg.storage.presignTtlSec;
+        let url: string;
+        try {
+          url = await this.store.presignPut(key, ttl, { contentType, size });
+        } catch (err) {
+          // (createObjectStore always gives the local store its signed URLs: not expected in practice.)
+          if (err instanceof PresignUnsupportedError) throw conflict(err.message, "PRESIGN_UNSUPPORTED");
+          throw err;
+        }
+        const expiresAt = new Date(Date.now() + ttl * 1000);
+        await this.adapter.model.create({
+          id,
+          ownerId: ctx.meta.user!.id,
+          filename: sanitizeFilename(ctx.params.filename),
+          contentType,
+          size,
+          sha256: null,
+          key,
+          status: "pending",
+        });
+        ctx.meta.$statusCode = 201;
+        ctx.meta.$location = `/api/files/${id}`;
+        return { id, url, method: "PUT", headers: { "Content-Type": contentType }, expiresAt: expiresAt.toISOString() };
+      },
+    },
+
+    /** The presigned upload is done: check it (size, type), hash it, mark the file ready. */
+    complete: {
+      rest: "POST /:id/complete",
+      access: "authenticated",
+      params: { $$strict: true, id: ID },
+      async handler(this: Self, ctx: Ctx<{ id: string }>) {
+        const file = await this.loadFile(ctx, ctx.params.id, { ownerOnly: true, pending: true });
+        if (file.status === "ready") return this.toPublic(file as unknown as Record<string, unknown>);
+        const { sha256 } = await this.verifyContent(file);
+        return this.markReady(ctx, file.id, { size: file.size!, sha256 });
+      },
+    },
+
+    /**
+     * Metadata of ready files for other services (product images, avatars): those of `ids`
+     * that exist, in that order; with `ownerId`, only that owner's.
+     */
+    describe: {
+      access: "internal",
+      visibility: "public",
+      params: {
+        $$strict: true,
+        ids: { type: "array", items: { type: "string", max: 64 }, max: 100 },
+        ownerId: { type: "string", max: 64, optional: true },
+      },
+      async handler(this: Self, ctx: Ctx<{ ids: string[]; ownerId?: string }>) {
+        const ids = ctx.params.ids.filter(isUuid);
+        if (!ids.length) return [];
+        const where: Record<string, unknown> = { id: { [Op.in]: ids }, status: "ready" };
+        if (ctx.params.ownerId !== undefined) where.ownerId = ctx.params.ownerId;
+        const rows = await this.adapter.model.findAll({ where: where as WhereOptions });
+        const byId = new Map(rows.map((r) => [plain(r).id, this.toPublic(r)]));
+        return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+      },
+    },
+
+    /** Remove abandoned pending files now (also runs every 15 minutes). */
+    sweep: {
+      access: "internal",
+      visibility: "public",
+      async handler(this: Self) {
+        return { removed: await this.sweep() };
+      },
+    },
+
+    /** The local store's presigned PUT (aliased `PUT /api/files/signed/:token` in the upload route). */
+    signedPut: {
+      access: "public",
+      params: { token: { type: "string", max: 4096 } },
+      async handler(this: Self, ctx: Ctx<{ token: string }>) {
+        const source = ctx.stream as Readable | null;
+        try {
+          await this.putSigned(ctx, source);
+          return null;
+        } catch (err) {
+          // Refused before (or while) reading: let the rest of the body flow away instead of
+          // piling up here (a remote stream) or leaving the request unread (a local one).
+          if (source && !source.destroyed) source.resume();
+          throw err;
+        }
+      },
+    },
+
+    /** The local store's presigned GET. */
+    signedGet: {
+      rest: "GET /signed/:token",
+      access: "public",
+      params: { $$strict: true, token: { type: "string", max: 4096 } },
+      async handler(this: Self, ctx: Ctx<{ token: string }>) {
+        const store = localStore(this.store);
+        const claims = verifySigned(store, ctx.params.token, "GET");
+        let object;
+        try {
+          object = await store.get(claims.k);
+        } catch (err) {
+          if (err instanceof ObjectNotFoundError) throw notFound("File");
+          throw err;
+        }
+        ctx.meta.$responseType = claims.t;
+        ctx.meta.$responseHeaders = downloadHeaders({ filename: claims.f ?? "file", size: object.size });
+        return object.stream;
+      },
+    },
+  },
+
+  methods: {
+    /** Check a signed PUT against its URL and the file, then store the body. */
+    async putSigned(this: Self, ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void> {
+      const store = localStore(this.store);
+      const claims = verifySigned(store, ctx.params.token, "PUT");
+      if (normalizeType(ctx.meta.uploadContentType) !== claims.t) {
+        throw signedUrlRefused(`This URL takes Content-Type: ${claims.t}.`);
+      }
+      if (ctx.meta.uploadContentLength === undefined) {
+        throw new Errors.MoleculerClientError("Send the body with a Content-Length.", 411, "LENGTH_REQUIRED");
+      }
+      if (Number(ctx.meta.uploadContentLength) !== claims.n) throw signedUrlRefused(`This URL takes exactly ${claims.n} bytes.`);
+      const row = await this.adapter.model.findOne({ where: { key: claims.k } });
+      if (!row) throw notFound("File");
+      if (plain(row).status !== "pending") throw conflict("This file is complete; its content can no longer change.", "FILE_COMPLETE");
+      if (!source) throw new Errors.MoleculerClientError("Send the content as the request body.", 400, "BODY_MISSING");
+      try {
+        await store.put(claims.k, this.guard(source), { contentType: claims.t, size: claims.n });
+      } catch (err) {
+        throw uploadFailure(err, (m, e) => this.logger.error(m, e));
+      }
+    },
+
+    /** A file the caller may see: theirs, or (unless ownerOnly) anyone's for admins. Anything else is a 404. */
+    async loadFile(this: Self, ctx: Ctx<unknown>, id: string, opts: { ownerOnly?: boolean; pending?: boolean } = {}): Promise<FileRecord> {
+      const row = await this.findRow(id);
+      const file = row ? plain(row) : null;
+      const user = ctx.meta.user;
+      const visible =
+        file !== null &&
+        (file.ownerId === user?.id || (!opts.ownerOnly && hasRole(user, "admin"))) &&
+        (file.status === "ready" || opts.pending === true);
+      if (!visible) throw notFound("File", id);
+      return file;
+    },
+
+    guard(this: Self, source: Readable): Readable {
+      const guard = new UploadGuard({
+        maxBytes: cfg.storage.maxBytes,
+        idleMs: UPLOAD_IDLE_MS,
+        tooLarge: () => tooLarge(cfg.storage.maxBytes),
+        idle: () => uploadIdle(UPLOAD_IDLE_MS),
+      });
+      // Errors travel both ways: a failing source fails the guard, a failing guard stops the source.
+      source.on("error", (err) => guard.destroy(err));
+      guard.on("error", () => source.destroy());
+      return source.pipe(guard);
+    },
+
+    /** Store a streamed upload: check its type on the first bytes, then stream it to the store. */
+    async receive(this: Self, ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }) {
+      const guarded = this.guard(source);
+      let id: string | undefined;
+      let key: string | undefined;
+      let objectStored = false;
+      try {
+        const { head, stream } = await peek(guarded, SNIFF_BYTES);
+        const decision = decideType(file.declaredType, head, cfg.storage.allowedTypes);
+        if (!decision.ok) {
+          throw unsupportedType(decision.message, { declared: decision.declared, detected: decision.detected });
+        }
+        id = randomUUID();
+        key = `files/${id}`;
+        // Pending while the bytes flow: a node that dies mid-upload leaves a row the sweeper finds.
+        await this.adapter.model.create({ id, ownerId: file.ownerId, filename: file.filename, contentType: decision.contentType, size: null, sha256: null, key, status: "pending" });
+        const stored = await this.store.put(key, stream, { contentType: decision.contentType });
+        objectStored = true;
+        return await this.markReady(ctx, id, stored);
+      } catch (err) {
+        // Stop reading: whatever is still on its way is discarded, not buffered.
+        if (!guarded.destroyed) guarded.destroy();
+        if (!source.destroyed) source.destroy();
+        // Stored, but the row went meanwhile (deleted while pending): the object goes too.
+        if (objectStored && key) await this.dropQuietly(key);
+        if (id) {
+          // The store leaves no partial object; the row goes too.
+          await this.adapter.model.destroy({ where: { id } }).catch((e: unknown) => this.logger.warn(`Removing pending file ${id} failed:`, e));
+        }
+        throw uploadFailure(err, (m, e) => this.logger.error(m, e));
+      }
+    },
+
+    /** pending → ready, once (compare-and-set): the event goes out only for the change that won. */
+    async markReady(this: Self, ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }) {
+      const [changed] = await this.adapter.model.update({ ...values, status: "ready" }, { where: { id, status: "pending" } });
+      const row = await this.findRow(id);
+      if (!row) throw notFound("File", id);
+      const file = this.toPublic(row);
+      if (changed) ctx.emit("files.ready", { file });
+      return file;
+    },
+
+    /** Read a presigned upload once: it must have the announced size and type; returns its hash. */
+    async verifyContent(this: Self, file: FileRecord): Promise<{ size: number; sha256: string }> {
+      const info = await this.store.head(file.key);
+      if (!info) throw conflict("Nothing has been uploaded to this file's URL yet.", "UPLOAD_MISSING");
+      if (info.size !== file.size) {
+        await this.dropQuietly(file.key);
+        throw conflict(`The upload has ${info.size} bytes, not the ${file.size} announced; upload it again.`, "UPLOAD_SIZE_MISMATCH", { expected: file.size, actual: info.size });
+      }
+      const object = await this.store.get(file.key);
+      const { head, stream } = await peek(object.stream, SNIFF_BYTES);
+      const decision = decideType(file.contentType, head, cfg.storage.allowedTypes);
+      if (!decision.ok) {
+        object.stream.destroy();
+        await this.dropQuietly(file.key);
+        throw unsupportedType(decision.message, { declared: decision.declared, detected: decision.detected });
+      }
+      const hash = createHash("sha256");
+      let size = 0;
+      for await (const chunk of stream) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      if (size !== file.size) throw conflict("The upload changed while it was being checked; complete it again.", "UPLOAD_CHANGED");
+      return { size, sha256: hash.digest("hex") };
+    },
+
+    async dropQuietly(this: Self, key: string): Promise<void> {
+      await this.store.delete(key).catch((err: unknown) => this.logger.warn(`Deleting object ${key} failed:`, err));
+    },
+
+    /** Pending files nobody completed: their objects (if any) and rows go. */
+    async sweep(this: Self): Promise<number> {
+      const cutoff = new Date(Date.now() - STALE_PENDING_MS);
+      const rows = await this.adapter.model.findAll({ where: { status: "pending", updatedAt: { [Op.lt]: cutoff } }, limit: 500 });
+      let removed = 0;
+      for (const row of rows) {
+        const file = plain(row);
+        await this.store.delete(file.key);
+        removed += await this.adapter.model.destroy({ where: { id: file.id, status: "pending" } });
+      }
+      if (removed) this.logger.info(`Swept ${removed} abandoned upload(s).`);
+      return removed;
+    },
+  },
+});
