@@ -11,6 +11,7 @@ import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
 import { toHttpError } from "../lib/http-errors.ts";
+import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
 const cfg = getConfig();
 /** The domain services this gateway routes to; readiness needs each of them. */
@@ -132,7 +133,7 @@ const BUSBOY_ERROR = /^(Multipart: Boundary not found|Unexpected end of multipar
 
 export default defineService<GatewayInternals>({
   name: "api",
-  mixins: [ApiGateway as unknown as ServiceSchema],
+  mixins: [ApiGateway as unknown as ServiceSchema, OpenApiMixin as ServiceSchema],
 
   settings: {
     port: cfg.http.port,

@@ -1,0 +1,190 @@
+/**
+ * npm run test:postman
+ *
+ * Runs the Postman collection (docs/postman) with newman against a fresh cluster: a new
+ * PostgreSQL database, migrated; the local topology of lib/cluster.ts as real processes
+ * (gateway, users, products ×2, orders ×2, mail) over RabbitMQ in a namespace of its own;
+ * a superuser made with `users.createSuperuser` through a client broker. Then it stops the
+ * nodes, drops the database and the namespace's durable queues, and exits 1 on any failure.
+ *
+ * test/e2e/postman.test.ts runs the same function under jest. Servers: TEST_DATABASE_URL
+ * (a database to connect to for CREATE/DROP DATABASE) and TEST_AMQP_URL, as for the tests.
+ */
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { randomBytes } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { ServiceBroker } from "moleculer";
+import { LOCAL_CLUSTER, spawnNode, exited } from "../lib/cluster.ts";
+import { loadConfig } from "../lib/config.ts";
+import { migrateUp } from "../lib/migrator.ts";
+import { DurableEvents } from "../lib/durable-events.ts";
+import { amqpTransporter } from "../moleculer.config.ts";
+import { createTestDatabase } from "../test/support/database.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const COLLECTION = path.join(ROOT, "docs/postman/shop.postman_collection.json");
+export const ENVIRONMENT = path.join(ROOT, "docs/postman/local.postman_environment.json");
+
+export interface PostmanFailure {
+  /** The folder/request and the assertion (or error) that failed. */
+  where: string;
+  message: string;
+}
+
+export interface PostmanResult {
+  requests: { total: number; failed: number };
+  assertions: { total: number; failed: number };
+  failures: PostmanFailure[];
+  /** Each node's output (stdout and stderr), for a failed run. */
+  nodeOutput: Record<string, string>;
+}
+
+export interface PostmanOptions {
+  /** newman reporters: ["cli"] on a terminal, [] under jest. */
+  reporters?: string[];
+  /** Progress lines ("starting the cluster", …). */
+  log?: (line: string) => void;
+}
+
+/** The parts of newman's Node API used here (it ships no types). */
+interface NewmanSummary {
+  run: {
+    stats: Record<"requests" | "assertions", { total: number; failed: number }>;
+    failures: { error: { name?: string; message: string; test?: string }; source?: { name?: string }; parent?: { name?: string } }[];
+  };
+}
+type NewmanRun = (options: Record<string, unknown>, callback: (err: Error | null, summary: NewmanSummary) => void) => unknown;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function newman(collection: string, environment: string, envVar: { key: string; value: string }[], reporters: string[]): Promise<NewmanSummary> {
+  const run = (createRequire(import.meta.url)("newman") as { run: NewmanRun }).run;
+  return new Promise((resolve, reject) => {
+    run({ collection, environment, envVar, reporters, timeoutRequest: 30_000, bail: false }, (err, summary) => (err ? reject(err) : resolve(summary)));
+  });
+}
+
+/** Start a fresh cluster, run the collection against it, tear everything down. Never throws for a failed request: see `failures`. */
+export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): Promise<PostmanResult> {
+  const log = opts.log ?? (() => {});
+  const amqp = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+  const namespace = `postman-${randomBytes(4).toString("hex")}`;
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "shop-postman-"));
+  const nodes = new Map<string, { child: ChildProcess; output: string[] }>();
+  let client: ServiceBroker | undefined;
+
+  log(`Creating a database and migrating it…`);
+  const db = await createTestDatabase("postman");
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: "test",
+      NAMESPACE: namespace,
+      TRANSPORTER: amqp,
+      DATABASE_URL: db.url,
+      MIGRATE_ON_START: "false",
+      CACHER: "memory",
+      PORT: String(await freePort()),
+      HOST: "127.0.0.1",
+      METRICS: "false",
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+      MAIL_OUTBOX_DIR: path.join(scratch, "outbox"),
+      STORAGE_DIR: path.join(scratch, "files"),
+    };
+    const config = loadConfig(env);
+    await migrateUp(config.database);
+    const api = `http://127.0.0.1:${config.http.port}/api`;
+
+    try {
+      log(`Starting ${LOCAL_CLUSTER.length} nodes (${LOCAL_CLUSTER.map((n) => n.id).join(", ")}) in namespace ${namespace}…`);
+      for (const spec of LOCAL_CLUSTER) {
+        const child = spawnNode(spec, env);
+        const output: string[] = [];
+        child.stdout!.on("data", (d) => output.push(String(d)));
+        child.stderr!.on("data", (d) => output.push(String(d)));
+        nodes.set(spec.id, { child, output });
+      }
+      client = new ServiceBroker({ namespace, nodeID: `postman-client-${process.pid}`, transporter: amqpTransporter(amqp, 10), logger: false });
+      await client.start();
+      await until("the gateway to be ready", async () => (await fetch(`${api}/health/ready`)).status === 200, 60_000);
+      await client.waitForServices(["users"], 30_000);
+
+      const admin = { email: `postman-admin-${randomBytes(4).toString("hex")}@example.com`, password: `correct horse battery ${randomBytes(9).toString("base64url")}` };
+      await client.call("users.createSuperuser", { ...admin, name: "Postman Admin" });
+      log(`Gateway ready at ${api}; superuser ${admin.email} created. Running the collection…`);
+
+      const summary = await newman(
+        COLLECTION,
+        ENVIRONMENT,
+        [
+          { key: "baseUrl", value: api },
+          { key: "adminEmail", value: admin.email },
+          { key: "adminPassword", value: admin.password },
+        ],
+        opts.reporters ?? ["cli"],
+      );
+      const { requests, assertions } = summary.run.stats;
+      return {
+        requests: { total: requests.total, failed: requests.failed },
+        assertions: { total: assertions.total, failed: assertions.failed },
+        failures: summary.run.failures.map((f) => ({
+          where: [f.parent?.name, f.source?.name, f.error.test].filter(Boolean).join(" › "),
+          message: `${f.error.name ?? "Error"}: ${f.error.message}`,
+        })),
+        nodeOutput: Object.fromEntries([...nodes].map(([id, n]) => [id, n.output.join("")])),
+      };
+    } finally {
+      log("Stopping the cluster…");
+      await client?.stop().catch(() => undefined);
+      for (const { child } of nodes.values()) child.kill("SIGTERM");
+      await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
+      const durable = new DurableEvents(amqp, namespace, { info() {}, warn() {}, error() {} });
+      await durable.deleteTopology("mail", config.mail.maxAttempts).catch(() => undefined);
+      await durable.close().catch(() => undefined);
+    }
+  } finally {
+    await db.drop();
+    rmSync(scratch, { recursive: true, force: true });
+    log(`Dropped database ${db.name}.`);
+  }
+}
+
+async function main() {
+  const result = await runPostmanAgainstFreshCluster({ log: (line) => console.log(`== ${line}`) });
+  const { requests, assertions, failures } = result;
+  console.log(`== ${requests.total} requests (${requests.failed} failed), ${assertions.total} assertions (${assertions.failed} failed)`);
+  if (failures.length || assertions.total === 0) {
+    for (const f of failures) console.error(`!! ${f.where}: ${f.message}`);
+    for (const [id, output] of Object.entries(result.nodeOutput)) if (output.trim()) console.error(`--- ${id}\n${output.slice(-4000)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error("The Postman run could not start:", err);
+    process.exitCode = 1;
+  });
+}
