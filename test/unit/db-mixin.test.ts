@@ -1,0 +1,43 @@
+/**
+ * The db mixin's cache cleaning: moleculer-db broadcasts `cache.clean.<service>` (the
+ * service's name, which need not be the table's) after a change; every replica must listen
+ * to exactly that event, or the others keep serving stale cached reads.
+ */
+import { ServiceBroker } from "moleculer";
+import { DataTypes } from "sequelize";
+import { DbMixin } from "../../mixins/db.mixin.ts";
+
+function things(name: string, version?: number) {
+  return {
+    name,
+    ...(version === undefined ? {} : { version }),
+    mixins: [DbMixin({ table: "stored_things", attributes: { label: { type: DataTypes.STRING } }, publicFields: ["label"], sortable: ["label"], defaultSort: "label" })],
+  };
+}
+
+describe("db mixin cache cleaning", () => {
+  let broker: ServiceBroker;
+  beforeEach(() => {
+    broker = new ServiceBroker({ logger: false, cacher: "Memory" });
+  });
+
+  test("listens to cache.clean.<service name>, not to the table's name", async () => {
+    const service = broker.createService(things("things"));
+    const events = Object.keys(service.events ?? {});
+    expect(events).toContain("cache.clean.things");
+    expect(events).not.toContain("cache.clean.stored_things");
+
+    // The event drops this node's cached reads of the service.
+    await broker.cacher!.set("things.get:1", { label: "cached" });
+    await broker.cacher!.set("others.get:1", { label: "kept" });
+    expect(await broker.cacher!.get("things.get:1")).toEqual({ label: "cached" });
+    await (service.events["cache.clean.things"] as (ctx: unknown) => Promise<unknown>)({});
+    expect(await broker.cacher!.get("things.get:1")).toBeFalsy();
+    expect(await broker.cacher!.get("others.get:1")).toEqual({ label: "kept" });
+  });
+
+  test("a versioned service listens under its full name", () => {
+    const service = broker.createService(things("things", 2));
+    expect(Object.keys(service.events ?? {})).toContain("cache.clean.v2.things");
+  });
+});
