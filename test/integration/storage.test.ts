@@ -135,16 +135,14 @@ interface Shop {
  */
 async function startShop(env: Record<string, string>): Promise<Shop> {
   let shop: Shop | undefined;
-  const settings: Record<string, string> = { HOST: "127.0.0.1", METRICS: "false", CACHER: "memory", RATE_LIMIT_FACTOR: "100", SERVICES: "api,users", ...env };
+  const settings: Record<string, string> = { HOST: "127.0.0.1", METRICS: "false", CACHER: "memory", RATE_LIMIT_FACTOR: "100", SERVICES: "api,users,storage", ...env };
   const saved = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
   await jest.isolateModulesAsync(async () => {
     Object.assign(process.env, settings);
     const { getConfig } = await import("../../lib/config.ts");
     const { createBroker } = await import("../../lib/broker.ts");
-    const storage = (await import("../../services/storage.service.ts")).default;
     const events: Shop["events"] = [];
     const broker = await createBroker(getConfig(), { logger: process.env.STORAGE_TEST_LOG ? undefined : false });
-    broker.createService(storage);
     broker.createService({
       name: "file-events",
       events: {
@@ -661,7 +659,7 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
 
 /**
  * A node of its own (a child process): the broker of lib/broker.ts with the services in
- * SERVICES, plus storage when `storage` is set (SERVICES cannot name it yet), plus a memory
+ * SERVICES (TransitBackpressure off with STORAGE_TEST_NO_BACKPRESSURE=1), plus a memory
  * probe: `<nodeID>-probe.reset` takes a baseline after a full GC, `.report` returns the peaks
  * since: RSS and heap+buffers as sampled every 10 ms (garbage included) and the live
  * heap+buffers measured after a GC every 100 ms (what the node really holds on to).
@@ -671,15 +669,13 @@ const root = process.env.SHOP_ROOT;
 const { getConfig } = await import(root + "/lib/config.ts");
 const { createBroker } = await import(root + "/lib/broker.ts");
 const { brokerOptions } = await import(root + "/moleculer.config.ts");
-const { TransitBackpressure } = await import(root + "/lib/transit-backpressure.ts");
 const config = getConfig();
 const options = brokerOptions(config);
 const broker = await createBroker(config, {
   nodeID: process.env.NODE_ID,
-  middlewares: [...options.middlewares, ...(process.env.STORAGE_TEST_NO_BACKPRESSURE ? [] : [TransitBackpressure()])],
+  middlewares: options.middlewares.filter((m) => !(process.env.STORAGE_TEST_NO_BACKPRESSURE && m.name === "TransitBackpressure")),
   ...(process.env.STORAGE_TEST_SERIALIZER ? { serializer: process.env.STORAGE_TEST_SERIALIZER } : {}),
 });
-if (process.env.WITH_STORAGE) broker.createService((await import(root + "/services/storage.service.ts")).default);
 let base, peak, live, timers = [];
 const mem = () => process.memoryUsage();
 const probe = {
@@ -711,9 +707,9 @@ interface ChildNode {
   child: ChildProcess;
 }
 
-function spawnShopNode(nodeID: string, env: Record<string, string>, withStorage: boolean): Promise<ChildNode> {
+function spawnShopNode(nodeID: string, env: Record<string, string>): Promise<ChildNode> {
   const child = spawn(process.execPath, ["--expose-gc", "--input-type=module", "-e", NODE_SCRIPT], {
-    env: { ...process.env, ...env, NODE_ID: nodeID, SHOP_ROOT: SHOP_ROOT, ...(withStorage ? { WITH_STORAGE: "1" } : {}) },
+    env: { ...process.env, ...env, NODE_ID: nodeID, SHOP_ROOT: SHOP_ROOT },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
@@ -775,8 +771,8 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
       UPLOAD_MAX_BYTES: String(SIZE + MiB),
     };
     [gateway, storage] = await Promise.all([
-      spawnShopNode(`gateway-${namespace}`, { ...env, SERVICES: "api,users" }, false),
-      spawnShopNode(`storage-${namespace}`, { ...env, SERVICES: "none" }, true),
+      spawnShopNode(`gateway-${namespace}`, { ...env, SERVICES: "api,users" }),
+      spawnShopNode(`storage-${namespace}`, { ...env, SERVICES: "storage" }),
     ]);
     const { ServiceBroker } = await import("moleculer");
     const { amqpTransporter } = await import("../../moleculer.config.ts");

@@ -7,6 +7,9 @@ import { ServiceBroker } from "moleculer";
 import { DataTypes } from "sequelize";
 import { DbMixin } from "../../mixins/db.mixin.ts";
 
+type Handlers = Record<string, (ctx: unknown) => Promise<unknown>>;
+const eventsOf = (service: unknown) => (service as { events: Handlers }).events;
+
 function things(name: string, version?: number) {
   return {
     name,
@@ -23,7 +26,7 @@ describe("db mixin cache cleaning", () => {
 
   test("listens to cache.clean.<service name>, not to the table's name", async () => {
     const service = broker.createService(things("things"));
-    const events = Object.keys(service.events ?? {});
+    const events = Object.keys(eventsOf(service));
     expect(events).toContain("cache.clean.things");
     expect(events).not.toContain("cache.clean.stored_things");
 
@@ -31,13 +34,13 @@ describe("db mixin cache cleaning", () => {
     await broker.cacher!.set("things.get:1", { label: "cached" });
     await broker.cacher!.set("others.get:1", { label: "kept" });
     expect(await broker.cacher!.get("things.get:1")).toEqual({ label: "cached" });
-    await (service.events["cache.clean.things"] as (ctx: unknown) => Promise<unknown>)({});
+    await eventsOf(service)["cache.clean.things"]!({});
     expect(await broker.cacher!.get("things.get:1")).toBeFalsy();
     expect(await broker.cacher!.get("others.get:1")).toEqual({ label: "kept" });
   });
 
   test("a versioned service listens under its full name", () => {
     const service = broker.createService(things("things", 2));
-    expect(Object.keys(service.events ?? {})).toContain("cache.clean.v2.things");
+    expect(Object.keys(eventsOf(service))).toContain("cache.clean.v2.things");
   });
 });
