@@ -12,7 +12,7 @@
  * Bounded in count and time; the nodes are stopped, the database is dropped and the
  * namespace's exchanges and queues are deleted even when something fails.
  */
-import net from "node:net";
+import { freePort } from "../lib/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -167,16 +167,6 @@ const SHIPPING = { name: "Bench Shopper", line1: "1 Hauptstraße", city: "Berlin
 const MAX_PAGE = 100_000;
 /** CPU groups that are not the cluster: the load generator, everything else, idle time. */
 const CLUSTER_CPU_EXCLUDES = new Set(["bench", "other", "idle"]);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

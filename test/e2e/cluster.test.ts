@@ -4,7 +4,7 @@
  * seeded through a client broker on the same transporter (writes need an admin, and the
  * gateway has no back door). Own namespace and database, so runs never meet.
  */
-import net from "node:net";
+import { freePort } from "../../lib/free-port.ts";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { ServiceBroker } from "moleculer";
@@ -21,16 +21,6 @@ import { DurableEvents } from "../../lib/durable-events.ts";
 const suite = await describeWithServers("postgres", "rabbitmq", "redis");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 const admin = { meta: { user: { id: randomUUID(), role: "admin" } } };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

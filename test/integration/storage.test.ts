@@ -15,6 +15,7 @@
  * STORAGE_TEST_SERIALIZER (e.g. JSONExt) and STORAGE_TEST_NO_BACKPRESSURE=1 compare setups.
  */
 import net from "node:net";
+import { freePort } from "../../lib/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
@@ -50,16 +51,6 @@ const PDF = Buffer.from("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "latin1");
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const png = (size: number) => Buffer.concat([PNG, randomBytes(Math.max(0, size - PNG.length))]);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
