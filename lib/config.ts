@@ -206,7 +206,9 @@ export function loadConfig(env: Env = process.env): Config {
       level: r.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
       format: r.oneOf("LOG_FORMAT", ["json", "pretty"] as const, production ? "json" : "pretty"),
     },
-    metrics: { enabled: r.bool("METRICS", true), port: r.int("METRICS_PORT", 3030, 0, 65535) },
+    // A node without services (a REPL joining a cluster) has nothing to report: metrics are off
+    // unless asked for, so it does not take a cluster node's METRICS_PORT (EADDRINUSE).
+    metrics: { enabled: r.bool("METRICS", services.length > 0), port: r.int("METRICS_PORT", 3030, 0, 65535) },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     jwtSecret,
     auth: {

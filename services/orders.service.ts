@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
-import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
+import { DataTypes, Op, col, fn, type Model, type WhereOptions } from "sequelize";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
@@ -254,6 +254,26 @@ export default defineService<OrdersMethods>({
       async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
         return this.changeStatus(ctx, order, ctx.params.status, ctx.params.reason);
+      },
+    },
+
+    /**
+     * Operator tool (the REPL's `orders`, lib/repl-commands.ts): how many orders are in each
+     * status and what they add up to, per currency. One GROUP BY, never over HTTP.
+     */
+    summary: {
+      access: "internal",
+      visibility: "public",
+      params: { $$strict: true },
+      async handler(this: Self) {
+        const rows = (await this.adapter.model.findAll({
+          attributes: ["status", "currency", [fn("COUNT", col("id")), "count"], [fn("SUM", col("totalCents")), "totalCents"]],
+          group: ["status", "currency"],
+          order: [["status", "ASC"], ["currency", "ASC"]],
+          raw: true,
+        })) as unknown as { status: OrderStatus; currency: string; count: number | string; totalCents: number | string }[];
+        // PostgreSQL returns COUNT and SUM(bigint) as strings.
+        return rows.map((r) => ({ status: r.status, currency: r.currency, count: Number(r.count), totalCents: Number(r.totalCents) }));
       },
     },
   },

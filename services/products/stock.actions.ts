@@ -15,6 +15,10 @@ import { isUuid } from "../../lib/listing.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import type { DbMethods } from "../../mixins/db.mixin.ts";
 import type { ProductSnapshot } from "../../domain/checkout.ts";
+import { conflict, notFound } from "../../lib/errors.ts";
+
+/** The products.stock column is a 32-bit INTEGER. */
+const MAX_STOCK = 2_147_483_647;
 
 export interface StockMethods extends DbMethods {
   reservations: ModelStatic<Model>;
@@ -139,6 +143,46 @@ export const stockActions: Record<string, ShopAction<Self>> = {
       });
       if (released) await this.clearCache();
       return { released };
+    },
+  },
+
+  // ---- Operator tool (the REPL's `stock <sku> <delta>`, lib/repl-commands.ts) ----
+
+  /**
+   * A stock correction by a signed delta, as one conditional update
+   * `stock = stock + delta WHERE sku = ? AND the result stays in 0..2^31-1`, so it never races
+   * a checkout (an absolute `products.update --stock` would overwrite a concurrent
+   * reservation). 404 for an unknown SKU, 409 INSUFFICIENT_STOCK below zero.
+   */
+  adjustStock: {
+    access: "internal",
+    visibility: "public",
+    params: {
+      $$strict: true,
+      sku: { type: "string", min: 1, max: 64 },
+      delta: { type: "number", integer: true, min: -MAX_STOCK, max: MAX_STOCK, convert: true },
+    },
+    async handler(this: Self, ctx: Context<{ sku: string; delta: number }>) {
+      const { sku, delta } = ctx.params;
+      const product = await this.adapter.db.transaction(async (transaction: Transaction) => {
+        const [updated] = await this.adapter.model.update(
+          { stock: Sequelize.literal(`stock + ${Number(delta)}`) },
+          { where: { sku, stock: delta < 0 ? { [Op.gte]: -delta } : { [Op.lte]: MAX_STOCK - delta } }, transaction },
+        );
+        // Read inside the transaction: the row is ours until commit, so this is the stock we left.
+        const row = await this.adapter.model.findOne({ where: { sku }, transaction });
+        if (!row) throw notFound("Product", sku);
+        if (updated !== 1) {
+          const stock = row.get("stock") as number;
+          throw delta < 0
+            ? conflict(`Not enough stock: ${sku} has ${stock}, cannot take ${-delta}.`, "INSUFFICIENT_STOCK", { sku, stock, delta })
+            : conflict(`Stock of ${sku} would exceed ${MAX_STOCK}.`, "STOCK_LIMIT", { sku, stock, delta });
+        }
+        return this.toPublic(row);
+      });
+      await this.clearCache();
+      ctx.emit("products.updated", product);
+      return product;
     },
   },
 };

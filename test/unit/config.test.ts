@@ -94,4 +94,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ SERVICES: "all" }).services).toEqual([...ALL_SERVICES]);
     expect(loadConfig({ SERVICES: "products,products" }).services).toEqual(["products"]);
   });
+
+  test("metrics: on by default, off by default on a node without services (a REPL joining a cluster)", () => {
+    expect(loadConfig({}).metrics).toEqual({ enabled: true, port: 3030 });
+    expect(loadConfig({ SERVICES: "users" }).metrics.enabled).toBe(true);
+    expect(loadConfig({ SERVICES: "none" }).metrics).toEqual({ enabled: false, port: 3030 });
+    expect(loadConfig({ SERVICES: "none", METRICS: "true", METRICS_PORT: "3099" }).metrics).toEqual({ enabled: true, port: 3099 });
+    expect(loadConfig({ SERVICES: "users", METRICS: "false" }).metrics.enabled).toBe(false);
+  });
 });
