@@ -1,11 +1,14 @@
 /**
  * products: the catalogue. Anyone may browse active products; admins manage them.
  * Thin actions: validate, authorize (declared `access`), delegate to the db mixin.
+ * Images (products/images.actions.ts): `images` (file ids) and `imageUrls` on every product.
  */
 import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
 import { stockActions, defineReservations, type StockMethods } from "./products/stock.actions.ts";
+import { imageActions, imageMethods, onFileRemoved, type ImageMethods } from "./products/images.actions.ts";
+import { parseImages, productHolder } from "../domain/images.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { defineService } from "../lib/service-schema.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
@@ -37,7 +40,7 @@ function assertCurrency(currency: unknown) {
   }
 }
 
-export default defineService<StockMethods>({
+export default defineService<StockMethods & ImageMethods>({
   name: "products",
   mixins: [
     DbMixin({
@@ -50,8 +53,9 @@ export default defineService<StockMethods>({
         currency: { type: DataTypes.STRING(3), allowNull: false },
         stock: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         active: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
+        images: { type: DataTypes.JSON, allowNull: false, defaultValue: [] },
       },
-      publicFields: ["id", "sku", "name", "description", "priceCents", "currency", "stock", "active", "createdAt", "updatedAt"],
+      publicFields: ["id", "sku", "name", "description", "priceCents", "currency", "stock", "active", "images", "createdAt", "updatedAt"],
       sortable: ["name", "sku", "priceCents", "stock", "createdAt", "updatedAt"],
       defaultSort: "-createdAt",
       searchable: ["name", "sku", "description"],
@@ -66,8 +70,18 @@ export default defineService<StockMethods>({
     this.reservations = defineReservations(this.adapter.db);
   },
 
+  // Product images: a removed file is detached (one replica handles each event).
+  events: {
+    "files.removed": onFileRemoved,
+  },
+
+  methods: {
+    ...imageMethods,
+  },
+
   actions: {
     ...stockActions,
+    ...imageActions,
 
     list: {
       rest: "GET /",
@@ -83,10 +97,11 @@ export default defineService<StockMethods>({
         active: { type: "boolean", convert: true, optional: true },
         currency: optional(fields.currency),
       },
-      handler(ctx: Context<ProductFilters & { page?: number; pageSize?: number; sort?: string; search?: string }, Meta>) {
+      async handler(ctx: Context<ProductFilters & { page?: number; pageSize?: number; sort?: string; search?: string }, Meta>) {
         const staff = hasRole(ctx.meta.user, "admin");
         const { page, pageSize, sort, search, ...filters } = ctx.params;
-        return this.findPage({ page, pageSize, sort, search, where: productWhere(filters, staff) });
+        const result = await this.findPage({ page, pageSize, sort, search, where: productWhere(filters, staff) });
+        return { ...result, rows: await this.present(ctx, result.rows) };
       },
     },
 
@@ -99,7 +114,7 @@ export default defineService<StockMethods>({
         const product = await this.getEntity(ctx.params.id);
         // An inactive product does not exist for shoppers.
         if (!product.active && !hasRole(ctx.meta.user, "admin")) throw new EntityNotFoundError("Product", ctx.params.id);
-        return product;
+        return (await this.present(ctx, [product]))[0];
       },
     },
 
@@ -121,7 +136,7 @@ export default defineService<StockMethods>({
         const product = await this.insertEntity(ctx, ctx.params);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/products/${product.id}`;
-        return product;
+        return (await this.present(ctx, [product]))[0];
       },
     },
 
@@ -147,7 +162,7 @@ export default defineService<StockMethods>({
           ]);
         }
         assertCurrency(changes.currency);
-        return this.updateEntity(ctx, id, changes);
+        return (await this.present(ctx, [await this.updateEntity(ctx, id, changes)]))[0];
       },
     },
 
@@ -156,7 +171,13 @@ export default defineService<StockMethods>({
       access: "admin",
       params: { $$strict: true, id: { type: "string", max: 64 } },
       async handler(ctx: Context<{ id: string }, Meta>) {
-        await this.removeEntity(ctx, ctx.params.id);
+        const product = await this.removeEntity(ctx, ctx.params.id);
+        // Its images are no longer shown here: the storage service may unpublish them.
+        if (parseImages(product.images).length) {
+          await ctx
+            .call("storage.unlinkHolder", { holder: productHolder(String(product.id)) }, { retries: 0 })
+            .catch((err: unknown) => this.logger.warn(`Could not release the images of removed product ${product.id}:`, err));
+        }
         ctx.meta.$statusCode = 204;
         return null;
       },

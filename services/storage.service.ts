@@ -17,6 +17,9 @@
  * A file is `pending` until its content is complete, then `ready`; only ready files are
  * listed, downloaded or described. Pending files that were never completed are swept.
  * Events after the change: `files.ready` and `files.removed` ({ file }).
+ *
+ * Product images and avatars (storage/links.actions.ts): while a product or a user's avatar
+ * links a file, the file is `public` and anyone may download it, without credentials.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -41,6 +44,7 @@ import { decideType, normalizeType, SNIFF_BYTES } from "./storage/content-types.
 import { sanitizeFilename } from "./storage/filenames.ts";
 import { peek, UploadGuard } from "./storage/streams.ts";
 import { signedUrlRefused, storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
+import { defineLinks, linkActions, linkMethods, type LinkMethods } from "./storage/links.actions.ts";
 
 const cfg = getConfig();
 
@@ -51,6 +55,8 @@ export const DOWNLOAD_URL_TTL_SEC = Math.min(60, cfg.storage.presignTtlSec);
 /** Pending files older than this are abandoned uploads: swept with their objects. */
 export const STALE_PENDING_MS = Math.max(cfg.storage.presignTtlSec * 1000, 3_600_000) + 3_600_000;
 const SWEEP_EVERY_MS = 15 * 60_000;
+/** How long shared caches may keep a public file's content (Cache-Control: public). */
+export const PUBLIC_MAX_AGE_SEC = 300;
 
 export const FILE_STATUSES = ["pending", "ready"] as const;
 type FileStatus = (typeof FILE_STATUSES)[number];
@@ -64,6 +70,8 @@ export interface FileRecord {
   sha256: string | null;
   key: string;
   status: FileStatus;
+  /** Linked as a product image or an avatar: anyone may download it. */
+  public: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -80,10 +88,10 @@ type Meta = {
 };
 type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
 
-interface StorageMethods extends DbMethods {
+interface StorageMethods extends DbMethods, LinkMethods {
   store: ObjectStore;
   sweepTimer: NodeJS.Timeout | undefined;
-  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean }): Promise<FileRecord>;
+  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean }): Promise<FileRecord>;
   guard(source: Readable): Readable;
   receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<Record<string, unknown>>;
   putSigned(ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void>;
@@ -149,8 +157,9 @@ export default defineService<StorageMethods>({
         sha256: { type: DataTypes.STRING(64), allowNull: true },
         key: { type: DataTypes.STRING(512), allowNull: false, unique: true },
         status: { type: DataTypes.STRING(16), allowNull: false },
+        public: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
       },
-      publicFields: ["id", "ownerId", "filename", "contentType", "size", "sha256", "createdAt"],
+      publicFields: ["id", "ownerId", "filename", "contentType", "size", "sha256", "public", "createdAt"],
       sortable: ["createdAt", "filename", "size"],
       defaultSort: "-createdAt",
       searchable: ["filename"],
@@ -164,6 +173,7 @@ export default defineService<StorageMethods>({
   },
 
   started() {
+    this.links = defineLinks(this.adapter.db);
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err: unknown) => this.logger.warn("Sweeping abandoned uploads failed:", err));
     }, SWEEP_EVERY_MS);
@@ -175,6 +185,8 @@ export default defineService<StorageMethods>({
   },
 
   actions: {
+    ...linkActions,
+
     /**
      * The multipart upload (POST /api/files, aliased in the gateway's upload route): the file
      * part arrives as `ctx.stream`, with the part's name and type in `$filename`/`$mimetype`.
@@ -221,13 +233,17 @@ export default defineService<StorageMethods>({
       },
     },
 
-    /** The content: streamed (local store), or a 302 to a short-lived presigned URL (S3; `?redirect=false` streams). */
+    /**
+     * The content: streamed (local store), or a 302 to a short-lived presigned URL (S3;
+     * `?redirect=false` streams). Owners and admins see their files; anyone, also without
+     * credentials, a public one (a product image, an avatar); anything else is a 404.
+     */
     get: {
       rest: "GET /:id",
-      access: "authenticated",
+      access: "public",
       params: { $$strict: true, id: ID, redirect: { type: "boolean", convert: true, optional: true } },
       async handler(this: Self, ctx: Ctx<{ id: string; redirect?: boolean }>) {
-        const file = await this.loadFile(ctx, ctx.params.id);
+        const file = await this.loadFile(ctx, ctx.params.id, { orPublic: true });
         if (this.store.driver === "s3" && ctx.params.redirect !== false) {
           ctx.meta.$statusCode = 302;
           ctx.meta.$location = await this.store.presignGet(file.key, DOWNLOAD_URL_TTL_SEC, { filename: file.filename, contentType: file.contentType });
@@ -244,6 +260,9 @@ export default defineService<StorageMethods>({
         }
         ctx.meta.$responseType = file.contentType;
         ctx.meta.$responseHeaders = downloadHeaders({ filename: file.filename, size: object.size, sha256: file.sha256 });
+        // A public file's content never changes (a new picture is a new file): shared caches may
+        // keep it a few minutes, so unpublishing reaches them within that time.
+        if (file.public) ctx.meta.$responseHeaders["Cache-Control"] = `public, max-age=${PUBLIC_MAX_AGE_SEC}`;
         return object.stream;
       },
     },
@@ -257,6 +276,8 @@ export default defineService<StorageMethods>({
         // Object first: if that fails the row stays and the client can try again.
         await this.store.delete(file.key);
         const removed = await this.adapter.model.destroy({ where: { id: file.id } });
+        // Whoever showed it hears `files.removed` and lets go; the links go with the file.
+        await this.links.destroy({ where: { fileId: file.id } });
         if (removed && file.status === "ready") ctx.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
         ctx.meta.$statusCode = 204;
         return null;
@@ -396,6 +417,8 @@ export default defineService<StorageMethods>({
   },
 
   methods: {
+    ...linkMethods,
+
     /** Check a signed PUT against its URL and the file, then store the body. */
     async putSigned(this: Self, ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void> {
       const store = localStore(this.store);
@@ -418,14 +441,17 @@ export default defineService<StorageMethods>({
       }
     },
 
-    /** A file the caller may see: theirs, or (unless ownerOnly) anyone's for admins. Anything else is a 404. */
-    async loadFile(this: Self, ctx: Ctx<unknown>, id: string, opts: { ownerOnly?: boolean; pending?: boolean } = {}): Promise<FileRecord> {
+    /**
+     * A file the caller may see: theirs, or (unless ownerOnly) anyone's for admins, or (with
+     * orPublic) a ready public one for anybody. Anything else is a 404.
+     */
+    async loadFile(this: Self, ctx: Ctx<unknown>, id: string, opts: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean } = {}): Promise<FileRecord> {
       const row = await this.findRow(id);
       const file = row ? plain(row) : null;
       const user = ctx.meta.user;
       const visible =
         file !== null &&
-        (file.ownerId === user?.id || (!opts.ownerOnly && hasRole(user, "admin"))) &&
+        (file.ownerId === user?.id || (!opts.ownerOnly && hasRole(user, "admin")) || (opts.orPublic === true && file.public && file.status === "ready")) &&
         (file.status === "ready" || opts.pending === true);
       if (!visible) throw notFound("File", id);
       return file;

@@ -15,6 +15,7 @@ import { methods, type UsersMethods, type UserRow, type Limiters } from "./users
 import { authActions } from "./users/auth.actions.ts";
 import { accountActions } from "./users/account.actions.ts";
 import { adminActions } from "./users/admin.actions.ts";
+import { avatarActions, onAvatarFileRemoved } from "./users/avatar.actions.ts";
 
 const cfg = getConfig();
 
@@ -35,8 +36,9 @@ export default defineService<UsersMethods>({
         totpEnabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
         totpLastStep: { type: DataTypes.BIGINT },
         recoveryCodes: { type: DataTypes.TEXT },
+        avatarFileId: { type: DataTypes.UUID },
       },
-      publicFields: ["id", "email", "name", "role", "active", "emailVerified", "totpEnabled", "createdAt", "updatedAt"],
+      publicFields: ["id", "email", "name", "role", "active", "emailVerified", "totpEnabled", "avatarFileId", "createdAt", "updatedAt"],
       sortable: ["email", "name", "role", "createdAt", "updatedAt"],
       defaultSort: "-createdAt",
       searchable: ["email", "name"],
@@ -45,7 +47,12 @@ export default defineService<UsersMethods>({
 
   settings: { rest: "/" },
 
-  actions: { ...authActions, ...accountActions, ...adminActions },
+  actions: { ...authActions, ...accountActions, ...adminActions, ...avatarActions },
+
+  // Avatars: a removed file is cleared (one replica handles each event).
+  events: {
+    "files.removed": onAvatarFileRemoved,
+  },
 
   methods: {
     ...methods,

@@ -42,6 +42,13 @@ export const HINTS: Record<string, OperationHints> = {
   "users.updateMe": { summary: "Change own name or password" },
   "users.createClient": { summary: "Create an API client (the secret is shown once)" },
 
+  // Product images and avatars (products/images.actions.ts, users/avatar.actions.ts).
+  "products.attachImage": { summary: "Attach an uploaded image to a product (ready image file; 422 on fileId otherwise)" },
+  "products.detachImage": { summary: "Detach an image from a product (the file itself stays)", not: [409] },
+  "products.reorderImages": { summary: "Reorder a product's images (the same ids, in a new order)" },
+  "users.setAvatar": { summary: "Set own avatar: one of one's own uploaded images" },
+  "users.removeAvatar": { summary: "Remove own avatar", not: [409] },
+
   "orders.create": { summary: "Checkout: place an order", success: [201], headers: ["Idempotency-Key"] },
   "orders.cancel": { summary: "Cancel an order" },
   "orders.setStatus": { summary: "Move an order along its lifecycle" },
@@ -51,7 +58,7 @@ export const HINTS: Record<string, OperationHints> = {
 
   "storage.upload": { summary: "Upload a file (multipart/form-data)", success: [201] },
   "storage.presign": { summary: "Register a file and get a URL to PUT its content to", success: [201] },
-  "storage.get": { summary: "Download a file (or a redirect to it)", success: [200, 302], successContent: "application/octet-stream" },
+  "storage.get": { summary: "Download a file (or a redirect to it); product images and avatars need no credentials", success: [200, 302], successContent: "application/octet-stream" },
   "storage.signedGet": { summary: "Download through a signed URL", successContent: "application/octet-stream" },
   "storage.signedPut": { summary: "Upload the content of a presigned file" },
 };

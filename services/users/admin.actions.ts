@@ -12,6 +12,7 @@ import { isUuid, PAGE_PARAMS } from "../../lib/listing.ts";
 import { adminChangeRefusal, clientRoleRefusal, type Refusal } from "../../domain/user-rules.ts";
 import { randomToken, hashToken, hashPassword, passwordProblem } from "../../integrations/authentication/index.ts";
 import { normalizeEmail } from "../../domain/user-rules.ts";
+import { avatarHolder } from "../../domain/images.ts";
 import type { Meta, UsersMethods } from "./methods.ts";
 
 type Self = ServiceThis<UsersMethods>;
@@ -116,6 +117,12 @@ export const adminActions: Record<string, Action> = {
         await this.adapter.model.destroy({ where: { id: user.id }, transaction });
         emitAfterCommit("users.removed", this.userView(user));
       });
+      // Avatars: the account's picture is no longer shown; the storage service may unpublish it.
+      if (user.avatarFileId) {
+        await ctx
+          .call("storage.unlinkHolder", { holder: avatarHolder(user.id) }, { retries: 0 })
+          .catch((err: unknown) => this.logger.warn(`Could not release the avatar of removed user ${user.id}:`, err));
+      }
       ctx.meta.$statusCode = 204;
       return null;
     },

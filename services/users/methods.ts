@@ -12,6 +12,7 @@ import type { Principal, Role } from "../../lib/access.ts";
 import type { DbMethods } from "../../mixins/db.mixin.ts";
 import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
 import type { UserModels } from "./models.ts";
+import { fileUrl } from "../../domain/images.ts";
 import {
   signAccessToken,
   randomToken,
@@ -46,6 +47,7 @@ export interface UserRow {
   totpEnabled: boolean;
   totpLastStep: string | number | null;
   recoveryCodes: string | null;
+  avatarFileId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -92,6 +94,9 @@ export const methods = {
       active: u.active,
       emailVerified: u.emailVerified,
       twoFactorEnabled: u.totpEnabled,
+      // The picture: its file id and where anyone can fetch it (users/avatar.actions.ts).
+      avatarFileId: u.avatarFileId ?? null,
+      avatarUrl: u.avatarFileId ? fileUrl(u.avatarFileId) : null,
       createdAt: u.createdAt,
       updatedAt: u.updatedAt,
     };

@@ -47,6 +47,8 @@ suite("products on PostgreSQL", () => {
         currency: "EUR",
         stock: 3,
         active: true,
+        images: [],
+        imageUrls: [],
         createdAt: expect.any(Date),
         updatedAt: expect.any(Date),
       });

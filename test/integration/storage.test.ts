@@ -287,6 +287,7 @@ suite("storage on S3 (s3rver), one node", () => {
       contentType: "image/png",
       size: bytes.length,
       sha256: sha256(bytes),
+      public: false,
       createdAt: expect.any(String),
     });
     expect(res.headers.get("location")).toBe(`/api/files/${res.body.id}`);
@@ -364,11 +365,12 @@ suite("storage on S3 (s3rver), one node", () => {
     expect(json).toMatchObject({ status: 415, body: { type: "UNSUPPORTED_MEDIA_TYPE" } });
   });
 
-  test("401 without credentials on every route; others get 404; admins see everything", async () => {
+  test("401 without credentials on every route but downloads (a private file is a 404 then); others get 404; admins see everything", async () => {
     const mine = (await c.upload(alice.token, png(1000), "image/png", "private.png")).body;
+    // Downloads are open to anyone for public files (product images, avatars: test/integration/images.test.ts).
+    expect((await c.call(`/files/${mine.id}`)).status).toBe(404);
     for (const [method, p] of [
       ["GET", "/files"],
-      ["GET", `/files/${mine.id}`],
       ["DELETE", `/files/${mine.id}`],
       ["POST", "/files/presign"],
       ["POST", `/files/${mine.id}/complete`],
@@ -398,7 +400,7 @@ suite("storage on S3 (s3rver), one node", () => {
     const page1 = await c.call("/files?pageSize=2", { headers: c.as(carol.token) });
     expect(page1.body).toMatchObject({ total: 3, page: 1, pageSize: 2, totalPages: 2 });
     expect(page1.body.rows.map((f: any) => f.filename)).toEqual(["c.png", "b.png"]);
-    expect(Object.keys(page1.body.rows[0]).sort()).toEqual(["contentType", "createdAt", "filename", "id", "ownerId", "sha256", "size"]);
+    expect(Object.keys(page1.body.rows[0]).sort()).toEqual(["contentType", "createdAt", "filename", "id", "ownerId", "public", "sha256", "size"]);
     const page2 = await c.call("/files?pageSize=2&page=2&sort=filename", { headers: c.as(carol.token) });
     expect(page2.body.rows.map((f: any) => f.filename)).toEqual(["c.png"]);
     expect((await c.call("/files?sort=key", { headers: c.as(carol.token) })).status).toBe(422);

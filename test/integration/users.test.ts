@@ -86,6 +86,8 @@ suite("users and authentication", () => {
         active: true,
         emailVerified: false,
         twoFactorEnabled: false,
+        avatarFileId: null,
+        avatarUrl: null,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });
