@@ -7,6 +7,9 @@ import type { BrokerOptions, Errors } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./lib/access.middleware.ts";
 import { TransitBackpressure } from "./lib/transit-backpressure.ts";
+import { RequestContextMiddleware, requestIdMixin, consoleFormatter } from "./lib/request-context.ts";
+import { replCommands } from "./lib/repl-commands.ts";
+import { joinLogArguments } from "./lib/log-arguments.ts";
 
 /** AMQP transporter options. `noDelay` turns Nagle off: ~44 ms → ~1 ms per remote call. */
 export function amqpTransporter(url: string, prefetch: number) {
@@ -28,11 +31,16 @@ function logger(cfg: Config): BrokerOptions["logger"] {
   if (cfg.log.format === "json") {
     return {
       type: "Pino",
-      // moleculer adds ns, nodeID, mod and svc to every line; times are ISO-8601 UTC.
-      options: { level: cfg.log.level, pino: { options: { base: {}, timestamp: () => `,"time":"${new Date().toISOString()}"` } } },
+      // moleculer adds ns, nodeID, mod and svc to every line; times are ISO-8601 UTC; `requestId` inside a request
+      // (lib/request-context.ts); errors and other arguments after the message are kept (lib/log-arguments.ts).
+      options: {
+        level: cfg.log.level,
+        pino: { options: { base: {}, timestamp: () => `,"time":"${new Date().toISOString()}"`, mixin: requestIdMixin, hooks: { logMethod: joinLogArguments } } },
+      },
     };
   }
-  return { type: "Console", options: { level: cfg.log.level, formatter: "short", colors: true, moduleColors: false } };
+  // moleculer's "short" format, with the request id after the module name inside a request.
+  return { type: "Console", options: { level: cfg.log.level, formatter: consoleFormatter as (type: string, args: unknown[]) => string[], colors: true, moduleColors: false } };
 }
 
 function cacher(cfg: Config): BrokerOptions["cacher"] {
@@ -85,20 +93,10 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     },
     tracing: { enabled: false },
     // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (lib/transit-backpressure.ts).
-    middlewares: [AccessMiddleware, TransitBackpressure()],
-    replOptions: {
-      customCommands: [
-        {
-          command: "createsuperuser <email> <password> [name]",
-          description: "Create a superuser (same rules as npm run createsuperuser)",
-          async action(broker, args) {
-            const { email, password, name } = args as unknown as { email: string; password: string; name?: string };
-            const user = await broker.call<{ email: string; id: string }, object>("users.createSuperuser", { email, password, ...(name ? { name } : {}) });
-            console.log(`Superuser ${user.email} created (id ${user.id}).`);
-          },
-        },
-      ],
-    },
+    // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-context.ts).
+    middlewares: [AccessMiddleware, TransitBackpressure(), RequestContextMiddleware],
+    // createsuperuser, users, setrole, stock, orders, mail-retry (docs/repl.md).
+    replOptions: { customCommands: replCommands },
 
     started(broker) {
       broker.logger.info(

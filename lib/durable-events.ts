@@ -14,6 +14,7 @@
  */
 import amqp from "amqplib";
 import type { Channel, ConfirmChannel, ConsumeMessage, ChannelModel } from "amqplib";
+import { acceptRequestId, currentRequestId, withRequestId } from "./request-context.ts";
 
 export interface DurableMessage<T = unknown> {
   event: string;
@@ -21,6 +22,8 @@ export interface DurableMessage<T = unknown> {
   messageId: string;
   attempt: number;
   publishedAt: string;
+  /** The request that caused it (ctx.requestID): the consumer's log lines carry it too. */
+  requestId?: string;
 }
 
 export interface ConsumerOptions {
@@ -69,9 +72,9 @@ export class DurableEvents {
   }
 
   /** Publish an event persistently; resolves once RabbitMQ has confirmed it. */
-  async publish(event: string, payload: unknown, messageId: string, attempt = 0): Promise<void> {
+  async publish(event: string, payload: unknown, messageId: string, attempt = 0, requestId = currentRequestId()): Promise<void> {
     const channel = await this.confirmChannel();
-    const message: DurableMessage = { event, payload, messageId, attempt, publishedAt: new Date().toISOString() };
+    const message: DurableMessage = { event, payload, messageId, attempt, publishedAt: new Date().toISOString(), ...(requestId ? { requestId } : {}) };
     channel.publish(this.exchange, event, Buffer.from(JSON.stringify(message)), {
       persistent: true,
       messageId,
@@ -84,7 +87,8 @@ export class DurableEvents {
   /** Put a message straight into a consumer group's queue (used to retry dead letters). */
   async requeue(group: string, message: DurableMessage): Promise<void> {
     const channel = await this.confirmChannel();
-    channel.sendToQueue(this.queueName(group), Buffer.from(JSON.stringify({ ...message, attempt: 0 })), {
+    const requestId = message.requestId ?? currentRequestId();
+    channel.sendToQueue(this.queueName(group), Buffer.from(JSON.stringify({ ...message, attempt: 0, ...(requestId ? { requestId } : {}) })), {
       persistent: true,
       messageId: message.messageId,
       contentType: "application/json",
@@ -139,7 +143,8 @@ export class DurableEvents {
 
   private async connect(): Promise<ChannelModel> {
     if (this.connection) return this.connection;
-    this.connecting ??= (async () => {
+    // Outside any request's log scope: the connection's own callbacks belong to no request.
+    this.connecting ??= withRequestId(undefined, async () => {
       const connection = await amqp.connect(this.url, { noDelay: true });
       connection.on("error", (err) => this.logger.warn("Durable events: connection error", err));
       connection.on("close", () => {
@@ -153,7 +158,7 @@ export class DurableEvents {
       await setup.close();
       this.connection = connection;
       return connection;
-    })().finally(() => {
+    }).finally(() => {
       this.connecting = null;
     });
     return this.connecting;
@@ -229,7 +234,8 @@ export class DurableEvents {
     }
     let handled = false;
     try {
-      await options.handle(message);
+      // The handler's log lines carry the request id of the request that published it.
+      await withRequestId(acceptRequestId(message.requestId), () => options.handle(message));
       handled = true;
     } catch (err) {
       const error = (err as Error).message ?? String(err);

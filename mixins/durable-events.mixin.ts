@@ -29,7 +29,7 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
       ctx.emit(event, payload);
       if (!this.durable) return;
       try {
-        await this.durable.publish(event, payload, messageId);
+        await this.durable.publish(event, payload, messageId, 0, ctx.requestID ?? undefined);
       } catch (err) {
         // The change is committed; losing its notification is logged loudly, not hidden.
         this.logger.error(`Could not queue ${event} (${messageId}) durably: ${(err as Error).message}`);

@@ -11,6 +11,7 @@ import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
 import { toHttpError } from "../lib/http-errors.ts";
+import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
 import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
 const cfg = getConfig();
@@ -30,6 +31,20 @@ interface GatewayInternals {
 }
 
 type Logger = { logger: { error(...a: unknown[]): void } };
+
+/**
+ * moleculer-web's `rootCallOptions` hook, before the request's context exists: the request id
+ * of the whole call chain is the client's (or load balancer's) `X-Request-Id` when it is sane
+ * (lib/request-context.ts), otherwise a new one, never the raw header (nor `X-Correlation-Id`,
+ * which moleculer-web would take unchecked). It is in the response, whatever the outcome.
+ */
+function requestIdFromHeader(this: { broker: { generateUid(): string } }, options: { requestID?: string }, req: Req, res: ServerResponse) {
+  options.requestID = acceptRequestId(req.headers["x-request-id"]) ?? this.broker.generateUid();
+  res.setHeader("X-Request-Id", options.requestID);
+}
+
+/** moleculer-web's own methods, for the overrides below. */
+const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"errorHandler" | "sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
 
 /** Every route: the request id back to the client, and who is asking from where (rate limits and session records use these). */
 function recordCaller(ctx: Context<unknown, Meta>, req: Req, res: ServerResponse) {
@@ -139,6 +154,7 @@ export default defineService<GatewayInternals>({
     port: cfg.http.port,
     ip: cfg.http.host,
     path: "/api",
+    rootCallOptions: requestIdFromHeader,
     // Access logs: one line per request at info is plenty; bodies are never logged.
     logRequest: "debug",
     logResponse: "debug",
@@ -244,6 +260,18 @@ export default defineService<GatewayInternals>({
   },
 
   methods: {
+    /**
+     * moleculer-web handles a failed request (logs a 5xx, answers through the route's onError)
+     * after the request's action has returned, or from the multipart parser's events: outside
+     * the request's log scope. Put those lines back in it.
+     */
+    errorHandler(req: Req, res: ServerResponse, err: unknown) {
+      return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.errorHandler.call(this, req, res, err));
+    },
+    sendError(req: Req, res: ServerResponse, err: unknown) {
+      return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
+    },
+
     /**
      * Who is calling? No Authorization header: anonymous. Bearer or Basic credentials are
      * verified by the users service (`users.authenticate`); a scheme we do not know, or
