@@ -14,7 +14,7 @@
  * test/e2e/postman.test.ts runs the same function under jest. Servers: TEST_DATABASE_URL
  * (a database to connect to for CREATE/DROP DATABASE) and TEST_AMQP_URL, as for the tests.
  */
-import net from "node:net";
+import { freePort } from "../lib/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -130,16 +130,6 @@ interface NewmanSummary {
   };
 }
 type NewmanRun = (options: Record<string, unknown>, callback: (err: Error | null, summary: NewmanSummary) => void) => unknown;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

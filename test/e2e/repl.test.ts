@@ -7,7 +7,7 @@
  * one line, never a stack trace. Own namespace, database and SMTP server, so runs never meet.
  */
 import fs from "node:fs";
-import net from "node:net";
+import { freePort } from "../../lib/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -32,16 +32,6 @@ const NODES: NodeSpec[] = [
   { id: "orders-1", services: "orders" },
   { id: "mail-1", services: "mail" },
 ];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The id of the entity a `call` printed (its echo of params and meta comes first). */
