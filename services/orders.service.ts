@@ -124,16 +124,19 @@ export default defineService<OrdersMethods>({
           throw validation([{ field: "Idempotency-Key", message: "The Idempotency-Key header must be 1-255 visible ASCII characters.", type: "header" }]);
         }
 
-        // Idempotent retries: the same key and body within 24 h get the first order back.
+        // Idempotent retries: the same key and body within 24 h get the first response back,
+        // as it was sent (a later payment or cancellation does not change it).
         let claimed = false;
         if (key) {
           const claim = await this.idempotency.claim(user.id, key, requestFingerprint(ctx.params));
           if (claim.state === "replay") {
-            const order = await this.getEntity(claim.orderId);
-            ctx.meta.$statusCode = 201;
-            ctx.meta.$location = `/api/orders/${order.id}`;
+            ctx.meta.$statusCode = claim.response?.status ?? 201;
+            ctx.meta.$location = `/api/orders/${claim.orderId}`;
             ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
-            return order;
+            // Keys completed before migration 20261129-0008 have no stored response: for those
+            // (24 h at most after deploying it) the replay re-reads the order, so it shows the
+            // order's current state rather than the first response.
+            return claim.response ? claim.response.body : this.getEntity(claim.orderId);
           }
           if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
           if (claim.state === "mismatch") {
@@ -175,8 +178,10 @@ export default defineService<OrdersMethods>({
               },
               { transaction },
             );
-            if (key) await this.idempotency.complete(user.id, key, orderId, transaction);
-            return this.toPublic(row) as unknown as Order;
+            const created = this.toPublic(row) as unknown as Order;
+            // The key and the response it replays are saved with the order, or not at all.
+            if (key) await this.idempotency.complete(user.id, key, orderId, { status: 201, body: created }, transaction);
+            return created;
           });
           await this.announce(ctx, "order.created", order);
           ctx.meta.$statusCode = 201;

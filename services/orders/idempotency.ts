@@ -1,16 +1,30 @@
 /**
  * Idempotency-Key for checkout, per user, for 24 hours. `claim` inserts the key as
  * "in-flight" (a unique index makes exactly one concurrent request the owner); the owner
- * `complete`s it with the order in the order's own transaction, or `abandon`s it on failure
- * so the client may retry. Everyone else learns: replay this order, still in flight, or
- * the key was used with a different body.
+ * `complete`s it with the order and the response it sends (status and body) in the order's
+ * own transaction, or `abandon`s it on failure so the client may retry. Everyone else
+ * learns: replay this response, still in flight, or the key was used with a different body.
  */
 import { randomUUID } from "node:crypto";
 import { DataTypes, Op, UniqueConstraintError, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
 
 const TTL_MS = 24 * 3600 * 1000;
 
-export type Claim = { state: "owner" } | { state: "replay"; orderId: string } | { state: "in-flight" } | { state: "mismatch" };
+/** The first response as the client got it: its status and its (JSON) body. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * `response` is null for keys completed before migration 20261129-0008 stored responses:
+ * the caller then falls back to re-reading the order (its current state, not the first one).
+ */
+export type Claim =
+  | { state: "owner" }
+  | { state: "replay"; orderId: string; response: StoredResponse | null }
+  | { state: "in-flight" }
+  | { state: "mismatch" };
 
 export class IdempotencyStore {
   readonly model: ModelStatic<Model>;
@@ -25,6 +39,9 @@ export class IdempotencyStore {
         fingerprint: { type: DataTypes.STRING(64), allowNull: false },
         state: { type: DataTypes.STRING(16), allowNull: false },
         orderId: { type: DataTypes.UUID },
+        // JSON text of StoredResponse. TEXT rather than JSON/JSONB: kept verbatim on both
+        // dialects (JSONB would reorder the body's keys).
+        response: { type: DataTypes.TEXT },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
       },
       { tableName: "order_idempotency_keys", timestamps: true, freezeTableName: true },
@@ -42,14 +59,20 @@ export class IdempotencyStore {
     }
     const row = await this.model.findOne({ where: { userId, key } });
     if (!row) return this.claim(userId, key, fingerprint); // abandoned meanwhile: try again
-    const r = row.get({ plain: true }) as { fingerprint: string; state: string; orderId: string | null };
+    const r = row.get({ plain: true }) as { fingerprint: string; state: string; orderId: string | null; response: string | null };
     if (r.fingerprint !== fingerprint) return { state: "mismatch" };
-    if (r.state === "done" && r.orderId) return { state: "replay", orderId: r.orderId };
+    if (r.state === "done" && r.orderId) return { state: "replay", orderId: r.orderId, response: r.response ? (JSON.parse(r.response) as StoredResponse) : null };
     return { state: "in-flight" };
   }
 
-  async complete(userId: string, key: string, orderId: string, transaction: Transaction): Promise<void> {
-    await this.model.update({ state: "done", orderId }, { where: { userId, key }, transaction });
+  /**
+   * The owner's request succeeded: remember its order and the response the client gets,
+   * inside the transaction that saves the order (both or neither). The body is stored as
+   * JSON text, so a replay sends the same bytes (JSON.stringify of the parsed text is the text).
+   */
+  async complete(userId: string, key: string, orderId: string, response: StoredResponse, transaction: Transaction): Promise<void> {
+    const text = JSON.stringify(response);
+    await this.model.update({ state: "done", orderId, response: text }, { where: { userId, key }, transaction });
   }
 
   async abandon(userId: string, key: string): Promise<void> {

@@ -169,6 +169,58 @@ suite("orders", () => {
       expect(await stockOf(p.id)).toBe(49);
     });
 
+    describe("a replay returns the first response, byte for byte, after the order changed", () => {
+      // The raw bytes, not the parsed body: a replay must be exactly what the client got first.
+      const rawCheckout = async (token: string, items: unknown, key: string) => {
+        const res = await fetch(`${node.api}/orders`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...as(token, { "idempotency-key": key }) },
+          body: JSON.stringify({ items, shippingAddress: ADDRESS }),
+        });
+        return { status: res.status, headers: res.headers, text: await res.text() };
+      };
+
+      test.each([
+        ["paid by the shop", (id: string) => http(`/orders/${id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } }), "paid"],
+        ["cancelled by the shopper", (id: string) => http(`/orders/${id}/cancel`, { method: "POST", headers: as(alice.token) }), "cancelled"],
+      ])("%s", async (_label, change, now) => {
+        const p = await product({ stock: 10 });
+        const key = randomUUID();
+        const items = [{ productId: p.id, quantity: 2 }];
+        const first = await rawCheckout(alice.token, items, key);
+        expect(first.status).toBe(201);
+        const order = JSON.parse(first.text);
+        expect(order.status).toBe("pending");
+        expect((await change(order.id)).status).toBe(200);
+        expect((await http(`/orders/${order.id}`, { headers: as(alice.token) })).body.status).toBe(now);
+
+        const again = await rawCheckout(alice.token, items, key);
+        expect(again.status).toBe(201);
+        expect(again.headers.get("idempotent-replayed")).toBe("true");
+        expect(again.headers.get("location")).toBe(first.headers.get("location"));
+        expect(again.headers.get("content-type")).toBe(first.headers.get("content-type"));
+        expect(again.text).toBe(first.text);
+        // Replays change nothing: no second order, no stock taken again.
+        expect(await stockOf(p.id)).toBe(now === "cancelled" ? 10 : 8);
+      });
+
+      test("a key completed before responses were stored falls back to the order as it is now", async () => {
+        const p = await product({ stock: 10 });
+        const key = randomUUID();
+        const items = [{ productId: p.id, quantity: 1 }];
+        const first = await rawCheckout(alice.token, items, key);
+        const order = JSON.parse(first.text);
+        // As a row written before migration 20261129-0008 looks: done, with no response.
+        const store = (node.broker.getLocalService("orders") as any).idempotency;
+        expect(await store.model.update({ response: null }, { where: { userId: alice.id, key } })).toEqual([1]);
+        await http(`/orders/${order.id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } });
+        const again = await rawCheckout(alice.token, items, key);
+        expect(again.status).toBe(201);
+        expect(again.headers.get("idempotent-replayed")).toBe("true");
+        expect(JSON.parse(again.text)).toMatchObject({ id: order.id, status: "paid" });
+      });
+    });
+
     test("a failed checkout frees its key: the retry can succeed", async () => {
       const p = await product({ stock: 1 });
       const key = randomUUID();
