@@ -4,6 +4,9 @@
  * process-wide instance. A bad value throws a ConfigError whose message is one line
  * naming the variable and what is wrong with it.
  */
+import fs from "node:fs";
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { asymmetricKeyProblem, JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, type JwtAlgorithm } from "../integrations/authentication/jwt.ts";
 
 /** Every service a node can run. `SERVICES` picks a subset; the default is all. */
 export const ALL_SERVICES = ["api", "users", "products", "orders", "mail", "storage"] as const;
@@ -31,7 +34,19 @@ export interface Config {
   log: { level: LogLevel; format: "json" | "pretty" };
   metrics: { enabled: boolean; port: number };
   requestTimeoutMs: number;
-  jwtSecret: string;
+  /**
+   * How access tokens are signed and verified. Both happen in the users service (the
+   * gateway asks `users.authenticate`), so only nodes running it use these keys.
+   */
+  jwt: {
+    algorithm: JwtAlgorithm;
+    /** HS256: the shared secret; null with RS256/ES256. */
+    secret: string | null;
+    /** RS256/ES256: signs; null on HS256 and on nodes without the users service that were given none. */
+    privateKey: KeyObject | null;
+    /** RS256/ES256: verifies (JWT_PUBLIC_KEY, or derived from the private key). */
+    publicKey: KeyObject | null;
+  };
   auth: {
     issuer: string;
     audience: string;
@@ -164,14 +179,8 @@ export function loadConfig(env: Env = process.env): Config {
     ? { dialect: "postgres", url: databaseUrl, poolMax: r.int("DB_POOL_MAX", 10, 1, 1000) }
     : { dialect: "sqlite", storage: r.string("SQLITE_PATH", "data/shop.sqlite") };
 
-  const jwtSecret = r.string("JWT_SECRET", DEV_JWT_SECRET);
-  if (Buffer.byteLength(jwtSecret) < 32) {
-    throw new ConfigError(`JWT_SECRET must be at least 32 bytes (got ${Buffer.byteLength(jwtSecret)})`);
-  }
-  if (production && jwtSecret === DEV_JWT_SECRET) {
-    throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production (the development default is public)");
-  }
-
+  // Nothing but access tokens uses JWT_SECRET (TOTP secrets and recovery codes use SECRETS_KEY).
+  const jwtConfig = loadJwtKeys(r, production, services);
   const secretsKey = r.string("SECRETS_KEY", DEV_SECRETS_KEY);
   if (Buffer.byteLength(secretsKey) < 32) {
     throw new ConfigError(`SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
@@ -210,7 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     // unless asked for, so it does not take a cluster node's METRICS_PORT (EADDRINUSE).
     metrics: { enabled: r.bool("METRICS", services.length > 0), port: r.int("METRICS_PORT", 3030, 0, 65535) },
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
-    jwtSecret,
+    jwt: jwtConfig,
     auth: {
       issuer: r.string("JWT_ISSUER", "moleculer-shop"),
       audience: r.string("JWT_AUDIENCE", "moleculer-shop-api"),
@@ -244,6 +253,91 @@ export function loadConfig(env: Env = process.env): Config {
     },
     appUrl: (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, ""),
   };
+}
+
+/** `\n` escapes (how PEMs often travel in one-line environment variables) become newlines. */
+function pemText(value: string): string {
+  return value.replace(/\\r\\n|\\n/g, "\n").replace(/\r\n/g, "\n");
+}
+
+/** A PEM from NAME or from the file NAME_FILE (not both), with the variable it came from; undefined when neither is set. */
+function pemFrom(r: ReturnType<typeof reader>, name: string): { pem: string; from: string } | undefined {
+  const inline = r.raw(name);
+  const file = r.raw(`${name}_FILE`);
+  if (inline !== undefined && file !== undefined) throw new ConfigError(`${name} and ${name}_FILE are both set: give the key one way`);
+  if (inline !== undefined) return { pem: pemText(inline), from: name };
+  if (file === undefined) return undefined;
+  try {
+    return { pem: fs.readFileSync(file, "utf8"), from: `${name}_FILE` };
+  } catch (err) {
+    throw new ConfigError(`${name}_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}: ${file})`);
+  }
+}
+
+/**
+ * JWT_ALGORITHM and its keys. HS256 (default): JWT_SECRET, >= 32 bytes, required in
+ * production on every node, as before. RS256/ES256: JWT_PRIVATE_KEY on nodes running the
+ * users service (they sign and verify), JWT_PUBLIC_KEY optional (derived from the private
+ * key; checked against it when both are given); JWT_SECRET is then not used (nothing else
+ * uses it) and not required. Error messages never quote key material.
+ */
+function loadJwtKeys(r: ReturnType<typeof reader>, production: boolean, services: ServiceName[]): Config["jwt"] {
+  const algorithm = r.oneOf("JWT_ALGORITHM", JWT_ALGORITHMS, "HS256");
+  const privatePem = pemFrom(r, "JWT_PRIVATE_KEY");
+  const publicPem = pemFrom(r, "JWT_PUBLIC_KEY");
+
+  if (algorithm === "HS256") {
+    // Keys without the algorithm would silently leave the node on HS256: say so instead.
+    const stray = (privatePem ?? publicPem)?.from;
+    if (stray) throw new ConfigError(`${stray} is set but JWT_ALGORITHM is HS256: set JWT_ALGORITHM=RS256 or ES256 to use keys`);
+    const secret = r.string("JWT_SECRET", DEV_JWT_SECRET);
+    if (Buffer.byteLength(secret) < JWT_SECRET_MIN_BYTES) {
+      throw new ConfigError(`JWT_SECRET must be at least ${JWT_SECRET_MIN_BYTES} bytes (got ${Buffer.byteLength(secret)})`);
+    }
+    if (production && secret === DEV_JWT_SECRET) {
+      throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production (the development default is public)");
+    }
+    return { algorithm, secret, privateKey: null, publicKey: null };
+  }
+
+  const usable = (name: string, key: KeyObject) => {
+    const problem = asymmetricKeyProblem(algorithm, key);
+    if (problem) throw new ConfigError(`${name} ${problem}`);
+    return key;
+  };
+  let privateKey: KeyObject | null = null;
+  if (privatePem !== undefined) {
+    try {
+      privateKey = createPrivateKey(privatePem.pem);
+    } catch {
+      throw new ConfigError(`${privatePem.from} must be an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)`);
+    }
+    usable(privatePem.from, privateKey);
+  }
+  let publicKey: KeyObject | null = null;
+  if (publicPem !== undefined) {
+    // createPublicKey also accepts a private key (and derives its public half): refuse that,
+    // so a private key is not copied to nodes that only need the public one.
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicPem.pem)) {
+      throw new ConfigError(`${publicPem.from} holds a private key: give the public key (openssl pkey -pubout)`);
+    }
+    try {
+      publicKey = createPublicKey(publicPem.pem);
+    } catch {
+      throw new ConfigError(`${publicPem.from} must be a PEM public key (SPKI or PKCS#1)`);
+    }
+    usable(publicPem.from, publicKey);
+  }
+  if (privateKey && publicKey) {
+    const derived = createPublicKey(privateKey).export({ type: "spki", format: "der" });
+    if (!derived.equals(publicKey.export({ type: "spki", format: "der" }))) {
+      throw new ConfigError(`${publicPem!.from} does not match ${privatePem!.from}`);
+    }
+  }
+  if (!privateKey && services.includes("users")) {
+    throw new ConfigError(`JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required with JWT_ALGORITHM=${algorithm} on a node running the users service, which signs and verifies access tokens`);
+  }
+  return { algorithm, secret: null, privateKey, publicKey: publicKey ?? (privateKey ? createPublicKey(privateKey) : null) };
 }
 
 let cached: Config | undefined;

@@ -1,26 +1,45 @@
 /**
- * Access tokens: short-lived JWTs (RFC 7519) signed with HMAC-SHA256 (RFC 7518 §3.2),
- * verified the way RFC 8725 (JWT Best Current Practices) asks: one pinned algorithm from
- * an explicit allow-list (no `none`, no algorithm confusion), issuer and audience
- * checked, expiry required, and an explicit token type so other JWTs are not accepted.
+ * Access tokens: short-lived JWTs (RFC 7519) signed with HMAC-SHA256 (HS256, the default),
+ * RSA PKCS#1 v1.5 with SHA-256 (RS256) or ECDSA P-256 with SHA-256 (ES256) (RFC 7518 §3),
+ * verified the way RFC 8725 (JWT Best Current Practices) asks: exactly one pinned algorithm
+ * (no `none`, no algorithm confusion: an HS256 token "signed" with the RSA/EC public key as
+ * an HMAC secret is refused), issuer and audience checked, expiry required, and an explicit
+ * token type so other JWTs are not accepted.
+ *
+ * Keys: HS256 signs and verifies with one shared `secret`. RS256/ES256 sign with
+ * `privateKey` and verify with `publicKey` (derived from the private key when only it is
+ * given); both are node:crypto KeyObjects, parsed and checked once by lib/config.ts.
+ * Asymmetric tokens carry a `kid` header, the RFC 7638 thumbprint of the public key, so a
+ * future verifier holding several keys (rotation) can pick the right one; the single
+ * configured key is what verifies today.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 
-/** Algorithms this module signs and verifies with. Add "RS256" / "ES256" here (with key handling). */
-export const JWT_ALGORITHMS = ["HS256"] as const;
+/** Algorithms this module signs and verifies with; a deployment picks one (JWT_ALGORITHM). */
+export const JWT_ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits). */
 export const JWT_SECRET_MIN_BYTES = 32;
+/** RFC 7518 §3.3: RSA keys of 2048 bits or more. */
+export const JWT_RSA_MIN_BITS = 2048;
 export const JWT_CLOCK_TOLERANCE_SEC = 5;
 
 export interface JwtOptions {
-  secret: string;
+  /** HS256 (default) | RS256 | ES256: the one algorithm signed with and accepted. */
+  algorithm?: JwtAlgorithm;
+  /** HS256: the shared secret (>= 32 bytes). */
+  secret?: string;
+  /** RS256/ES256: signs. Only nodes that issue tokens (the users service) hold it. */
+  privateKey?: KeyObject | null;
+  /** RS256/ES256: verifies; derived from privateKey when absent. */
+  publicKey?: KeyObject | null;
+  /** RS256/ES256: the `kid` header written on signing (see jwtKeyId); none when absent. */
+  keyId?: string | null;
   issuer: string;
   audience: string;
   ttlSeconds: number;
-  algorithm?: JwtAlgorithm;
 }
 
 export interface AccessClaims {
@@ -49,13 +68,58 @@ function algorithmOf(opts: JwtOptions): JwtAlgorithm {
   return algorithm;
 }
 
+/**
+ * What is wrong with `key` for an asymmetric algorithm, or null when it fits: RS256 wants an
+ * RSA key of at least 2048 bits, ES256 an EC key on P-256. For lib/config.ts (start-up
+ * errors) and for the checks below.
+ */
+export function asymmetricKeyProblem(algorithm: Exclude<JwtAlgorithm, "HS256">, key: KeyObject): string | null {
+  const details = key.asymmetricKeyDetails ?? {};
+  if (algorithm === "RS256") {
+    if (key.asymmetricKeyType !== "rsa") return `must be an RSA key for RS256 (got ${key.asymmetricKeyType ?? key.type})`;
+    if ((details.modulusLength ?? 0) < JWT_RSA_MIN_BITS) return `must be an RSA key of at least ${JWT_RSA_MIN_BITS} bits (got ${details.modulusLength})`;
+    return null;
+  }
+  if (key.asymmetricKeyType !== "ec") return `must be an EC P-256 key for ES256 (got ${key.asymmetricKeyType ?? key.type})`;
+  if (details.namedCurve !== "prime256v1") return `must be an EC key on P-256 (prime256v1) for ES256 (got ${details.namedCurve})`;
+  return null;
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key (or a private key's public half): the `kid` of its tokens. */
+export function jwtKeyId(key: KeyObject): string {
+  const jwk = (key.type === "private" ? createPublicKey(key) : key).export({ format: "jwk" });
+  // The required members only, in lexicographic order, no whitespace (RFC 7638 §3.2).
+  const members = jwk.kty === "RSA" ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
+}
+
+function asymmetricKey(algorithm: Exclude<JwtAlgorithm, "HS256">, key: KeyObject | null | undefined, type: "private" | "public"): KeyObject {
+  if (!key || typeof key !== "object" || key.type !== type) throw new Error(`${algorithm} needs a ${type} KeyObject to ${type === "private" ? "sign" : "verify"} with`);
+  const problem = asymmetricKeyProblem(algorithm, key);
+  if (problem) throw new Error(`The JWT ${type} key ${problem}`);
+  return key;
+}
+
+/** The key that verifies tokens: the secret (HS256) or the public key, derived from the private key when absent. */
+function verificationKey(algorithm: JwtAlgorithm, opts: JwtOptions): string | KeyObject | undefined {
+  if (algorithm === "HS256") return opts.secret;
+  const publicKey = opts.publicKey ?? (opts.privateKey?.type === "private" ? createPublicKey(opts.privateKey) : null);
+  return asymmetricKey(algorithm, publicKey, "public");
+}
+
 export function signAccessToken(
   claims: { sub: string; role: string; sid?: string },
   opts: JwtOptions,
 ): { token: string; expiresIn: number } {
   const algorithm = algorithmOf(opts);
-  if (typeof opts.secret !== "string" || Buffer.byteLength(opts.secret) < JWT_SECRET_MIN_BYTES) {
-    throw new Error(`The JWT secret must be at least ${JWT_SECRET_MIN_BYTES} bytes long`);
+  let key: string | KeyObject;
+  if (algorithm === "HS256") {
+    if (typeof opts.secret !== "string" || Buffer.byteLength(opts.secret) < JWT_SECRET_MIN_BYTES) {
+      throw new Error(`The JWT secret must be at least ${JWT_SECRET_MIN_BYTES} bytes long`);
+    }
+    key = opts.secret;
+  } else {
+    key = asymmetricKey(algorithm, opts.privateKey, "private");
   }
   if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds <= 0) throw new RangeError("ttlSeconds must be a positive integer");
   if (typeof claims.sub !== "string" || claims.sub === "") throw new TypeError("sub must be a non-empty string");
@@ -63,23 +127,29 @@ export function signAccessToken(
 
   const payload: Record<string, string> = { role: claims.role, typ: "access" };
   if (claims.sid !== undefined) payload.sid = claims.sid;
-  const token = jwt.sign(payload, opts.secret, {
+  const token = jwt.sign(payload, key, {
     algorithm,
     expiresIn: opts.ttlSeconds,
     issuer: opts.issuer,
     audience: opts.audience,
     subject: claims.sub,
     jwtid: randomBytes(16).toString("base64url"),
+    ...(algorithm !== "HS256" && opts.keyId ? { keyid: opts.keyId } : {}),
   });
   return { token, expiresIn: opts.ttlSeconds };
 }
 
 /** The claims of a valid access token; a TokenError for anything else. */
 export function verifyAccessToken(token: string, opts: JwtOptions): AccessClaims {
+  const algorithm = algorithmOf(opts);
+  // A missing or wrong asymmetric key is a configuration bug (an Error), not a bad token.
+  const key = verificationKey(algorithm, opts);
   let payload: unknown;
   try {
-    payload = jwt.verify(token, opts.secret, {
-      algorithms: [algorithmOf(opts)],
+    // The allow-list is exactly the configured algorithm: HS256 with a public key as the
+    // HMAC secret, `none`, or ES256 where RS256 is configured never reach the key.
+    payload = jwt.verify(token, key as string | KeyObject, {
+      algorithms: [algorithm],
       issuer: opts.issuer,
       audience: opts.audience,
       clockTolerance: JWT_CLOCK_TOLERANCE_SEC,

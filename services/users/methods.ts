@@ -15,6 +15,8 @@ import type { UserModels } from "./models.ts";
 import { fileUrl } from "../../domain/images.ts";
 import {
   signAccessToken,
+  jwtKeyId,
+  type JwtOptions,
   randomToken,
   hashToken,
   verifyTotp,
@@ -26,7 +28,21 @@ import {
 } from "../../integrations/authentication/index.ts";
 
 const cfg = getConfig();
-export const JWT = { secret: cfg.jwtSecret, issuer: cfg.auth.issuer, audience: cfg.auth.audience, ttlSeconds: cfg.auth.accessTtlSec };
+/**
+ * How this service signs (login, refresh, client credentials) and verifies (`authenticate`,
+ * which the gateway calls) access tokens: HS256 with JWT_SECRET, or RS256/ES256 with the
+ * private key and its public half, tokens carrying the public key's thumbprint as `kid`.
+ */
+export const JWT: JwtOptions = {
+  algorithm: cfg.jwt.algorithm,
+  ...(cfg.jwt.secret !== null ? { secret: cfg.jwt.secret } : {}),
+  privateKey: cfg.jwt.privateKey,
+  publicKey: cfg.jwt.publicKey,
+  keyId: cfg.jwt.publicKey ? jwtKeyId(cfg.jwt.publicKey) : null,
+  issuer: cfg.auth.issuer,
+  audience: cfg.auth.audience,
+  ttlSeconds: cfg.auth.accessTtlSec,
+};
 /** Seals TOTP secrets at rest. */
 export const SECRETS_KEY = deriveKey(cfg.auth.secretsKey, "shop totp secrets v1");
 /** Peppers recovery-code hashes (a key of its own: one purpose per key). */

@@ -1,3 +1,7 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { loadConfig, ConfigError, ALL_SERVICES, DEV_JWT_SECRET, redact } from "../../lib/config.ts";
 
 const PG = "postgres://shop:secret@db.example:5432/shop";
@@ -13,7 +17,7 @@ describe("loadConfig", () => {
     expect(cfg.migrateOnStart).toBe(true);
     expect(cfg.http.port).toBe(3000);
     expect(cfg.log).toEqual({ level: "info", format: "pretty" });
-    expect(cfg.jwtSecret).toBe(DEV_JWT_SECRET);
+    expect(cfg.jwt).toEqual({ algorithm: "HS256", secret: DEV_JWT_SECRET, privateKey: null, publicKey: null });
   });
 
   test("cluster settings", () => {
@@ -101,5 +105,96 @@ describe("loadConfig", () => {
     expect(loadConfig({ SERVICES: "none" }).metrics).toEqual({ enabled: false, port: 3030 });
     expect(loadConfig({ SERVICES: "none", METRICS: "true", METRICS_PORT: "3099" }).metrics).toEqual({ enabled: true, port: 3099 });
     expect(loadConfig({ SERVICES: "users", METRICS: "false" }).metrics.enabled).toBe(false);
+  });
+
+  describe("JWT_ALGORITHM=RS256 / ES256 keys", () => {
+    const pkcs8 = (key: KeyObject) => key.export({ type: "pkcs8", format: "pem" }) as string;
+    const spki = (key: KeyObject) => key.export({ type: "spki", format: "pem" }) as string;
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const der = (key: KeyObject | null) => key?.export({ type: "spki", format: "der" }).toString("base64");
+    const PROD = { NODE_ENV: "production", DATABASE_URL: PG, SECRETS_KEY: "y".repeat(40) };
+
+    test("ES256 with only the private key: the public key is derived; JWT_SECRET is not needed, even in production", () => {
+      const cfg = loadConfig({ ...PROD, JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey) });
+      expect(cfg.jwt.algorithm).toBe("ES256");
+      expect(cfg.jwt.secret).toBeNull();
+      expect(cfg.jwt.privateKey?.asymmetricKeyType).toBe("ec");
+      expect(der(cfg.jwt.publicKey)).toBe(der(ec.publicKey));
+    });
+
+    test("a PEM with literal \\n escapes (one-line env var), a SEC1 / PKCS#1 PEM, and a key file are accepted", () => {
+      const oneLine = pkcs8(ec.privateKey).trim().replace(/\n/g, "\\n");
+      expect(oneLine).not.toContain("\n");
+      expect(der(loadConfig({ JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: oneLine }).jwt.publicKey)).toBe(der(ec.publicKey));
+      const sec1 = ec.privateKey.export({ type: "sec1", format: "pem" }) as string;
+      expect(loadConfig({ JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: sec1 }).jwt.privateKey).not.toBeNull();
+      const pkcs1 = rsa.privateKey.export({ type: "pkcs1", format: "pem" }) as string;
+      expect(loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs1, JWT_PUBLIC_KEY: spki(rsa.publicKey) }).jwt.algorithm).toBe("RS256");
+
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-jwt-keys-"));
+      try {
+        fs.writeFileSync(path.join(dir, "private.pem"), pkcs8(rsa.privateKey));
+        fs.writeFileSync(path.join(dir, "public.pem"), spki(rsa.publicKey));
+        const cfg = loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY_FILE: path.join(dir, "private.pem"), JWT_PUBLIC_KEY_FILE: path.join(dir, "public.pem") });
+        expect(der(cfg.jwt.publicKey)).toBe(der(rsa.publicKey));
+        expect(() => loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY_FILE: path.join(dir, "missing.pem") })).toThrow(
+          /^JWT_PRIVATE_KEY_FILE cannot be read \(ENOENT: .*missing\.pem\)$/,
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("a node without the users service (the gateway) needs no key; given only the public key it keeps it", () => {
+      expect(loadConfig({ ...PROD, JWT_ALGORITHM: "RS256", SERVICES: "api,products" }).jwt).toEqual({ algorithm: "RS256", secret: null, privateKey: null, publicKey: null });
+      const cfg = loadConfig({ JWT_ALGORITHM: "RS256", SERVICES: "api", JWT_PUBLIC_KEY: spki(rsa.publicKey) });
+      expect(der(cfg.jwt.publicKey)).toBe(der(rsa.publicKey));
+      expect(cfg.jwt.privateKey).toBeNull();
+    });
+
+    const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const otherEc = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const encrypted = ec.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pw" }) as string;
+    test.each([
+      ["unknown algorithm", { JWT_ALGORITHM: "HS512" }, /^JWT_ALGORITHM must be one of HS256, RS256, ES256 \(got "HS512"\)$/],
+      ["none", { JWT_ALGORITHM: "none" }, /^JWT_ALGORITHM must be one of HS256, RS256, ES256 \(got "none"\)$/],
+      ["no key on a users node", { JWT_ALGORITHM: "ES256" }, /^JWT_PRIVATE_KEY \(or JWT_PRIVATE_KEY_FILE\) is required with JWT_ALGORITHM=ES256 on a node running the users service/],
+      ["only the public key on a users node", { JWT_ALGORITHM: "ES256", SERVICES: "users", JWT_PUBLIC_KEY: spki(ec.publicKey) }, /^JWT_PRIVATE_KEY \(or JWT_PRIVATE_KEY_FILE\) is required/],
+      ["not a PEM", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: "hunter2-not-a-key" }, /^JWT_PRIVATE_KEY must be an unencrypted PEM private key \(PKCS#8, PKCS#1 or SEC1\)$/],
+      ["an encrypted private key", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: encrypted }, /^JWT_PRIVATE_KEY must be an unencrypted PEM private key/],
+      ["a public key as the private key", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: spki(ec.publicKey) }, /^JWT_PRIVATE_KEY must be an unencrypted PEM private key/],
+      ["a private key as the public key", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PUBLIC_KEY: pkcs8(ec.privateKey) }, /^JWT_PUBLIC_KEY holds a private key: give the public key \(openssl pkey -pubout\)$/],
+      ["a garbage public key", { JWT_ALGORITHM: "ES256", SERVICES: "api", JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" }, /^JWT_PUBLIC_KEY must be a PEM public key \(SPKI or PKCS#1\)$/],
+      ["an EC key for RS256", { JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey) }, /^JWT_PRIVATE_KEY must be an RSA key for RS256 \(got ec\)$/],
+      ["a 1024-bit RSA key", { JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs8(small.privateKey) }, /^JWT_PRIVATE_KEY must be an RSA key of at least 2048 bits \(got 1024\)$/],
+      ["an RSA key for ES256", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(rsa.privateKey) }, /^JWT_PRIVATE_KEY must be an EC P-256 key for ES256 \(got rsa\)$/],
+      ["a P-384 key for ES256", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(p384.privateKey) }, /^JWT_PRIVATE_KEY must be an EC key on P-256 \(prime256v1\) for ES256 \(got secp384r1\)$/],
+      ["a public key of the wrong type", { JWT_ALGORITHM: "ES256", SERVICES: "api", JWT_PUBLIC_KEY: spki(rsa.publicKey) }, /^JWT_PUBLIC_KEY must be an EC P-256 key for ES256 \(got rsa\)$/],
+      ["a public key of another pair", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PUBLIC_KEY: spki(otherEc.publicKey) }, /^JWT_PUBLIC_KEY does not match JWT_PRIVATE_KEY$/],
+      ["both the key and its file", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PRIVATE_KEY_FILE: "/run/secrets/jwt.pem" }, /^JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE are both set: give the key one way$/],
+      ["keys without the algorithm", { JWT_PRIVATE_KEY: pkcs8(ec.privateKey) }, /^JWT_PRIVATE_KEY is set but JWT_ALGORITHM is HS256: set JWT_ALGORITHM=RS256 or ES256 to use keys$/],
+      ["a public key without the algorithm", { JWT_PUBLIC_KEY: spki(ec.publicKey) }, /^JWT_PUBLIC_KEY is set but JWT_ALGORITHM is HS256/],
+    ] as const)("%s is refused with one line naming the variable", (_what, env, message) => {
+      let error: unknown;
+      try {
+        loadConfig(env as Record<string, string>);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain("\n");
+      expect((error as Error).message).not.toMatch(/BEGIN|hunter2/); // no key material in the message
+    });
+
+    test("HS256 stays as it was; with keys, JWT_SECRET is ignored", () => {
+      expect(() => loadConfig({ JWT_ALGORITHM: "HS256", JWT_SECRET: "short" })).toThrow(/^JWT_SECRET must be at least 32 bytes \(got 5\)$/);
+      expect(() => loadConfig({ ...PROD, JWT_ALGORITHM: "HS256" })).toThrow(/^JWT_SECRET must be set/);
+      expect(loadConfig({ JWT_SECRET: STRONG }).jwt).toEqual({ algorithm: "HS256", secret: STRONG, privateKey: null, publicKey: null });
+      // With keys, JWT_SECRET (still injected by an older deployment) is ignored rather than refused.
+      expect(loadConfig({ JWT_ALGORITHM: "ES256", JWT_SECRET: "short", JWT_PRIVATE_KEY: pkcs8(ec.privateKey) }).jwt.secret).toBeNull();
+    });
   });
 });
