@@ -131,7 +131,7 @@ export class DurableEvents {
     for (const [ch, tag] of this.consumerTags) await ch.cancel(tag).catch(() => undefined);
     this.consumerTags.clear();
     if (this.inFlight.size) {
-      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, drainMs))]);
+      await Promise.race([Promise.allSettled(this.inFlight), new Promise((r) => setTimeout(r, drainMs))]);
     }
     for (const ch of this.consumerChannels) await ch.close().catch(() => undefined);
     this.consumerChannels = [];

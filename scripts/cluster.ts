@@ -77,7 +77,9 @@ const children = topology.map((spec, i) => {
     readline.createInterface({ input: stream }).on("line", (line) => console.log(`[${spec.id.padEnd(10)}] ${line}`));
   }
   child.once("exit", (code, signal) => {
-    if (!stopping) console.error(`[${spec.id}] exited (${signal ?? code}); stopping the cluster.`), stop(1);
+    if (stopping) return;
+    console.error(`[${spec.id}] exited (${signal ?? code}); stopping the cluster.`);
+    stop(1);
   });
   return child;
 });

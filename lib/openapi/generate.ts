@@ -9,7 +9,7 @@
  *   access             → security (public: none; otherwise bearer, basic, OAuth 2.0 client credentials)
  *   status codes       → rules below, corrected per action by lib/openapi/hints.ts
  */
-import { paramsToJsonSchema, toJsonSchema, isOptional, type JsonSchema, type ParamsSchema, type Rule } from "./schema.ts";
+import { paramsToJsonSchema, toJsonSchema, isOptional, type ParamsSchema, type Rule } from "./schema.ts";
 import { HINTS, HEADER_PARAMETERS, type OperationHints } from "./hints.ts";
 
 /** One moleculer-web alias, as the gateway keeps it (`this.aliases`). */
@@ -74,7 +74,7 @@ export function securityOf(access: string | undefined): { requirement: Record<st
 export function successStatuses(method: string, action: ActionInfo | undefined, hints: OperationHints): number[] {
   if (hints.success?.length) return hints.success;
   if (method === "delete") return [204];
-  if (method === "post" && /^create/.test(action?.rawName ?? action?.name.split(".").pop() ?? "")) return [201];
+  if (method === "post" && (action?.rawName ?? action?.name.split(".").pop() ?? "").startsWith("create")) return [201];
   return [200];
 }
 

@@ -31,12 +31,10 @@ export async function startSmtp(): Promise<TestSmtp> {
       callback();
     },
     onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          messages.push(mail);
-          callback();
-        })
-        .catch(callback);
+      simpleParser(stream, (err, mail) => {
+        if (!err) messages.push(mail);
+        callback(err ?? undefined);
+      });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
