@@ -22,6 +22,7 @@ import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-
 type Meta = { user?: Principal; idempotencyKey?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
 interface OrdersMethods extends DbMethods, DurableEventMethods {
   idempotency: IdempotencyStore;
+  sweepTimer: NodeJS.Timeout | undefined;
   loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
   changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
   announce(ctx: Context<unknown, Meta>, event: string, order: Order, extra?: Record<string, unknown>): Promise<void>;
@@ -70,6 +71,7 @@ const ITEMS = {
 } as const;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const SWEEP_EVERY_MS = 3_600_000;
 
 function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
   return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
@@ -109,6 +111,15 @@ export default defineService<OrdersMethods>({
 
   async started() {
     this.idempotency = new IdempotencyStore(this.adapter.db);
+    // Expired Idempotency-Keys (24 h) are deleted hourly, so the table holds one day of keys.
+    this.sweepTimer = setInterval(() => {
+      this.idempotency.sweep().catch((err: unknown) => this.logger.warn("Sweeping expired idempotency keys failed:", err));
+    }, SWEEP_EVERY_MS);
+    this.sweepTimer.unref();
+  },
+
+  stopped() {
+    clearInterval(this.sweepTimer);
   },
 
   actions: {

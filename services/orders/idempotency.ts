@@ -75,6 +75,11 @@ export class IdempotencyStore {
     await this.model.update({ state: "done", orderId, response: text }, { where: { userId, key }, transaction });
   }
 
+  /** Forget every expired key (the hourly sweep; `claim` also forgets an expired key it meets). */
+  async sweep(now = new Date()): Promise<number> {
+    return this.model.destroy({ where: { expiresAt: { [Op.lt]: now } } });
+  }
+
   async abandon(userId: string, key: string): Promise<void> {
     await this.model.destroy({ where: { userId, key, state: "in-flight" } });
   }

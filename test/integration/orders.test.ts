@@ -221,6 +221,19 @@ suite("orders", () => {
       });
     });
 
+    test("expired keys are swept; live ones stay", async () => {
+      const p = await product({ stock: 10 });
+      const [oldKey, liveKey] = [randomUUID(), randomUUID()];
+      await checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": oldKey });
+      await checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": liveKey });
+      const store = (node.broker.getLocalService("orders") as any).idempotency;
+      await store.model.update({ expiresAt: new Date(Date.now() - 1000) }, { where: { userId: alice.id, key: oldKey } });
+      expect(await store.sweep()).toBeGreaterThanOrEqual(1);
+      const left = (await store.model.findAll({ where: { userId: alice.id } })).map((r: any) => r.get("key"));
+      expect(left).not.toContain(oldKey);
+      expect(left).toContain(liveKey);
+    });
+
     test("a failed checkout frees its key: the retry can succeed", async () => {
       const p = await product({ stock: 1 });
       const key = randomUUID();
