@@ -18,7 +18,7 @@ const cfg = getConfig();
 /** The domain services this gateway routes to; readiness needs each of them. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 
-type Req = IncomingMessage & { $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
+type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
 type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
 type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
@@ -44,7 +44,7 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 }
 
 /** moleculer-web's own methods, for the overrides below. */
-const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"errorHandler" | "sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
+const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
 
 /** Every route: the request id back to the client, and who is asking from where (rate limits and session records use these). */
 function recordCaller(ctx: Context<unknown, Meta>, req: Req, res: ServerResponse) {
@@ -69,7 +69,7 @@ function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req, 
 /** Every route's onError: moleculer-web's JSON error shape with our status mapping (lib/http-errors.ts). */
 function sendJsonError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
   const { status, headers, body } = toHttpError(err);
-  if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.url} failed:`, err);
+  if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (req.$ctx && !res.hasHeader("X-Request-Id")) res.setHeader("X-Request-Id", req.$ctx.requestID ?? req.$ctx.id);
   res.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -213,13 +213,7 @@ export default defineService<GatewayInternals>({
         onError: sendUploadError,
       },
     ],
-    onError(req: Req, res: ServerResponse, err: unknown) {
-      const { status, headers, body } = toHttpError(err);
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      res.setHeader("Content-Type", "application/json; charset=utf-8");
-      res.writeHead(status);
-      res.end(JSON.stringify(body));
-    },
+    onError: sendJsonError,
   },
 
   actions: {
@@ -261,12 +255,13 @@ export default defineService<GatewayInternals>({
 
   methods: {
     /**
-     * moleculer-web handles a failed request (logs a 5xx, answers through the route's onError)
-     * after the request's action has returned, or from the multipart parser's events: outside
-     * the request's log scope. Put those lines back in it.
+     * moleculer-web handles a failed request after the request's action has returned, or from
+     * the multipart parser's events: outside the request's log scope. Answer it in that scope,
+     * through sendError → the route's (or the global) onError, which logs a 5xx once, with the
+     * method, URL and error. (moleculer-web's own errorHandler would log it a second time.)
      */
     errorHandler(req: Req, res: ServerResponse, err: unknown) {
-      return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.errorHandler.call(this, req, res, err));
+      return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
     },
     sendError(req: Req, res: ServerResponse, err: unknown) {
       return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));

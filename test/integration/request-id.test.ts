@@ -26,6 +26,7 @@ const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
 interface LogLine {
   level: number;
+  err?: { message?: string; stack?: string };
   msg: string;
   nodeID?: string;
   mod?: string;
@@ -212,8 +213,9 @@ describe("request ids on one node", () => {
     expect(res.headers.get("x-request-id")).toBe(id);
     expect(probeLines(from)).toEqual([expect.objectContaining({ msg: "probe probe-a: about to fail", requestId: id })]);
     const gatewayErrors = lines.slice(from).filter((l) => l.mod === "api" && l.level >= 50);
-    expect(gatewayErrors.length).toBeGreaterThan(0);
-    for (const line of gatewayErrors) expect(line.requestId).toBe(id);
+    // Logged once, with the method, the URL and the error's stack.
+    expect(gatewayErrors).toEqual([expect.objectContaining({ requestId: id, msg: expect.stringMatching(/^GET \/api\/probe-a\/boom failed:/) })]);
+    expect(gatewayErrors[0]?.err?.stack).toContain("probe failure");
 
     const missing = await http(`${api}/no-such-route`, { headers: { "x-request-id": "err-test-0002" } });
     expect(missing.status).toBe(404);
