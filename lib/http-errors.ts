@@ -2,7 +2,8 @@
  * Turns any error that reaches the gateway into the HTTP status, headers and JSON body
  * a client gets: moleculer-web's shape `{ name, message, code, type, data }`.
  * Client errors (4xx) pass through; body-parser errors keep their status (400, 413, 415);
- * a missing or stopping service is a 503 with Retry-After; anything else is a 500 whose
+ * a missing or stopping service, or a service's own typed 503, is a 503 with Retry-After;
+ * anything else is a 500 whose
  * details stay in the log, never in the response.
  */
 export interface HttpError {
@@ -66,6 +67,13 @@ export function toHttpError(err: unknown): HttpError {
     if (e.type !== undefined) body.type = String(e.type);
     if (e.data !== undefined) body.data = Array.isArray(e.data) && code === 422 ? validationDetails(e.data) : e.data;
     return { status: code, headers, body };
+  }
+
+  // Our own "not now" (e.g. a checkout that could not save its order in time): its message is
+  // written for clients; they may try again.
+  if (code === 503 && typeof e.type === "string") {
+    headers["Retry-After"] = "5";
+    return { status: 503, headers, body: { name: e.name, message: e.message, code, type: e.type } };
   }
 
   return {

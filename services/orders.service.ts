@@ -16,6 +16,8 @@ import { hasRole, type Principal } from "../lib/access.ts";
 import { conflict, forbidden, notFound } from "../lib/errors.ts";
 import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../domain/checkout.ts";
 import { ORDER_STATUSES, allowedNext, canTransition, releasesStock, shopperMay, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
+import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } from "../domain/reconciliation.ts";
+import { getConfig } from "../lib/config.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
 
@@ -72,6 +74,12 @@ const ITEMS = {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SWEEP_EVERY_MS = 3_600_000;
+/**
+ * A checkout saves its order within half the reconciliation grace period after reserving, or
+ * not at all (it rolls back and releases): reconciliation only releases reservations older than
+ * the whole grace period, so it can never release the stock of an order that is still saving.
+ */
+const SAVE_DEADLINE_MS = graceMs(getConfig().requestTimeoutMs) / 2;
 
 function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
   return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
@@ -106,7 +114,7 @@ export default defineService<OrdersMethods>({
     }),
   ],
 
-  settings: { rest: "/orders" },
+  settings: { rest: "/orders", saveDeadlineMs: SAVE_DEADLINE_MS },
   dependencies: [],
 
   async started() {
@@ -170,6 +178,7 @@ export default defineService<OrdersMethods>({
           if (mixed.length) throw validation(mixed);
 
           // Stock first: prices and names are the snapshot taken inside the reservation.
+          const reservedAt = Date.now();
           const reservedLines = await ctx.call<ProductSnapshot[], object>("products.reserve", { reservationId: orderId, items: lines });
           reserved = true;
           const priced = priceOrder(lines, reservedLines);
@@ -192,6 +201,9 @@ export default defineService<OrdersMethods>({
             const created = this.toPublic(row) as unknown as Order;
             // The key and the response it replays are saved with the order, or not at all.
             if (key) await this.idempotency.complete(user.id, key, orderId, { status: 201, body: created }, transaction);
+            if (Date.now() - reservedAt > (this.settings as { saveDeadlineMs: number }).saveDeadlineMs) {
+              throw new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
+            }
             return created;
           });
           await this.announce(ctx, "order.created", order);
@@ -270,6 +282,29 @@ export default defineService<OrdersMethods>({
       async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
         return this.changeStatus(ctx, order, ctx.params.status, ctx.params.reason);
+      },
+    },
+
+    /**
+     * For the products service's reconciliation job (services/products/reconcile.ts): the state
+     * of the order behind each stock reservation (reservation ids are order ids): `active`
+     * (exists, not cancelled), `cancelled`, or `missing`. One query per call; a database error
+     * fails the call, so nothing is ever reported missing on doubt. Never over HTTP.
+     */
+    reservationStates: {
+      access: "internal",
+      visibility: "public",
+      params: { $$strict: true, ids: { type: "array", min: 1, max: RECONCILE_BATCH, items: { type: "uuid" } } },
+      async handler(this: Self, ctx: Context<{ ids: string[] }>) {
+        const rows = (await this.adapter.model.findAll({
+          attributes: ["id", "status"],
+          where: { id: { [Op.in]: [...new Set(ctx.params.ids)] } },
+          raw: true,
+        })) as unknown as { id: string; status: OrderStatus }[];
+        const status = new Map(rows.map((r) => [r.id, r.status]));
+        const states: Record<string, ReservationState> = {};
+        for (const id of ctx.params.ids) states[id] = reservationState(status.get(id));
+        return states;
       },
     },
 

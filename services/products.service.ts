@@ -2,11 +2,14 @@
  * products: the catalogue. Anyone may browse active products; admins manage them.
  * Thin actions: validate, authorize (declared `access`), delegate to the db mixin.
  * Images (products/images.actions.ts): `images` (file ids) and `imageUrls` on every product.
+ * Stock (products/stock.actions.ts): the reservation ledger for checkout; products/reconcile.ts
+ * periodically releases reservations whose order is missing or cancelled.
  */
 import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
-import { stockActions, defineReservations, type StockMethods } from "./products/stock.actions.ts";
+import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
+import { reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
 import { imageActions, imageMethods, onFileRemoved, type ImageMethods } from "./products/images.actions.ts";
 import { parseImages, productHolder } from "../domain/images.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
@@ -40,7 +43,7 @@ function assertCurrency(currency: unknown) {
   }
 }
 
-export default defineService<StockMethods & ImageMethods>({
+export default defineService<ReconcileMethods & ImageMethods>({
   name: "products",
   mixins: [
     DbMixin({
@@ -68,6 +71,12 @@ export default defineService<StockMethods & ImageMethods>({
 
   async started() {
     this.reservations = defineReservations(this.adapter.db);
+    // Reservations that lost their order go back to stock (products/reconcile.ts).
+    startReconciling(this);
+  },
+
+  async stopped() {
+    await stopReconciling(this);
   },
 
   // Product images: a removed file is detached (one replica handles each event).
@@ -77,10 +86,13 @@ export default defineService<StockMethods & ImageMethods>({
 
   methods: {
     ...imageMethods,
+    ...stockMethods,
+    ...reconcileMethods,
   },
 
   actions: {
     ...stockActions,
+    ...reconcileActions,
     ...imageActions,
 
     list: {

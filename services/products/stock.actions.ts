@@ -8,6 +8,7 @@
  *   row is written in the same transaction, keyed by the order id: a retried reserve for the
  *   same order returns the first reservation instead of taking stock twice.
  * release: gives a reservation's stock back exactly once (compare-and-set on its status).
+ *   The same path (the `releaseReservation` method) serves the reconciliation job (reconcile.ts).
  */
 import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
@@ -22,6 +23,8 @@ const MAX_STOCK = 2_147_483_647;
 
 export interface StockMethods extends DbMethods {
   reservations: ModelStatic<Model>;
+  /** The released lines, or null when the reservation was not held (unknown or already released). */
+  releaseReservation(reservationId: string): Promise<ReservedLine[] | null>;
 }
 
 /** The reservation ledger's model, on the products service's own connection. */
@@ -42,7 +45,7 @@ interface Line {
   productId: string;
   quantity: number;
 }
-interface ReservedLine extends ProductSnapshot {
+export interface ReservedLine extends ProductSnapshot {
   quantity: number;
 }
 
@@ -61,6 +64,36 @@ function snapshotOf(row: Model): ProductSnapshot & { active: boolean; stock: num
   const p = row.get({ plain: true }) as { id: string; sku: string; name: string; priceCents: number; currency: string; active: boolean; stock: number };
   return { productId: p.id, sku: p.sku, name: p.name, unitPriceCents: p.priceCents, currency: p.currency, active: p.active, stock: p.stock };
 }
+
+export const stockMethods = {
+  /**
+   * Give a reservation's stock back, exactly once: the flip `reserved → released` is a
+   * compare-and-set on the status, in the same transaction as the stock updates, so of any
+   * number of concurrent releases (checkout's compensation, a cancellation, reconciliation on
+   * any node) exactly one flips the row and gets the released lines; the others get null and
+   * change nothing.
+   */
+  async releaseReservation(this: Self, reservationId: string): Promise<ReservedLine[] | null> {
+    const released = await this.adapter.db.transaction(async (transaction: Transaction) => {
+      const [flipped] = await this.reservations.update(
+        { status: "released" },
+        { where: { id: reservationId, status: "reserved" }, transaction },
+      );
+      if (flipped !== 1) return null;
+      const row = await this.reservations.findByPk(reservationId, { transaction });
+      const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+      for (const item of items) {
+        await this.adapter.model.update(
+          { stock: Sequelize.literal(`stock + ${Number(item.quantity)}`) },
+          { where: { id: item.productId }, transaction },
+        );
+      }
+      return items;
+    });
+    if (released) await this.clearCache();
+    return released;
+  },
+};
 
 export const stockActions: Record<string, ShopAction<Self>> = {
   /** Current name, price, currency, availability of products (unknown ids are left out). */
@@ -125,24 +158,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
     visibility: "public",
     params: { reservationId: { type: "uuid" } },
     async handler(this: Self, ctx: Context<{ reservationId: string }>) {
-      const released = await this.adapter.db.transaction(async (transaction: Transaction) => {
-        const [flipped] = await this.reservations.update(
-          { status: "released" },
-          { where: { id: ctx.params.reservationId, status: "reserved" }, transaction },
-        );
-        if (flipped !== 1) return false;
-        const row = await this.reservations.findByPk(ctx.params.reservationId, { transaction });
-        const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
-        for (const item of items) {
-          await this.adapter.model.update(
-            { stock: Sequelize.literal(`stock + ${Number(item.quantity)}`) },
-            { where: { id: item.productId }, transaction },
-          );
-        }
-        return true;
-      });
-      if (released) await this.clearCache();
-      return { released };
+      return { released: (await this.releaseReservation(ctx.params.reservationId)) !== null };
     },
   },
 

@@ -349,5 +349,23 @@ suite("orders", () => {
     expect(await ledger.count({ where: { status: "reserved" } })).toBe(await orders.adapter.model.count({ where: { status: ["pending", "paid", "shipped", "delivered"] } }));
     expect(await ledger.count({ where: { status: "reserved" } })).toBeGreaterThan(5);
   });
+
+  test("a checkout that cannot save its order within the deadline rolls back and releases (reconciliation never races it)", async () => {
+    const p = await product({ stock: 4 });
+    const orders = node.broker.getLocalService("orders") as any;
+    const deadline = orders.settings.saveDeadlineMs;
+    // The shipped deadline is half the reconciliation grace period (≥ 5 minutes); here, none.
+    expect(deadline).toBeGreaterThanOrEqual(5 * 60_000);
+    const before = await orders.adapter.model.count();
+    orders.settings.saveDeadlineMs = -1;
+    try {
+      const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
+      expect(res).toMatchObject({ status: 503, body: { type: "CHECKOUT_TOO_SLOW" } });
+    } finally {
+      orders.settings.saveDeadlineMs = deadline;
+    }
+    expect(await stockOf(p.id)).toBe(4);
+    expect(await orders.adapter.model.count()).toBe(before);
+  });
   });
 });

@@ -54,6 +54,12 @@ describe("toHttpError", () => {
     expect(toHttpError(new Errors.RequestTimeoutError({ action: "products.list", nodeID: "n1" })).status).toBe(504);
   });
 
+  test("a service's own typed 503 keeps its message and type, with Retry-After; an untyped one is a 500", () => {
+    const slow = toHttpError(new Errors.MoleculerError("The order could not be saved in time.", 503, "CHECKOUT_TOO_SLOW"));
+    expect(slow).toMatchObject({ status: 503, headers: { "Retry-After": "5" }, body: { message: "The order could not be saved in time.", type: "CHECKOUT_TOO_SLOW" } });
+    expect(toHttpError(Object.assign(new Error("socket hang up"), { code: 503 })).status).toBe(500);
+  });
+
   test("anything else is a 500 that reveals nothing", () => {
     const res = toHttpError(new Error('relation "products" does not exist'));
     expect(res.status).toBe(500);

@@ -1,0 +1,291 @@
+/**
+ * Reservation reconciliation over the real services on PostgreSQL: the two ways a reservation
+ * outlives its order (checkout's compensation failed; the release after a cancellation failed)
+ * are made by hand, aged past the grace period, and `products.reconcile` gives their stock back
+ * exactly once, leaving in-flight checkouts, live orders and everything it cannot verify alone.
+ */
+import { randomUUID } from "node:crypto";
+import { describeWithServers } from "../support/servers.ts";
+import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+
+const suite = await describeWithServers("postgres");
+const PASSWORD = "correct horse battery staple";
+const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
+const MINUTE = 60_000;
+
+suite("reservation reconciliation", () => {
+  let node: TestNode;
+  let admin: string;
+  let alice: string;
+  let products: any;
+  let orders: any;
+
+  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const call = <T = any>(action: string, params: object = {}) => node.broker.call<T, object>(action, params);
+  const reconcile = () => call<{ checked: number; released: number; skipped?: boolean }>("products.reconcile");
+  const sql = <T = any>(query: string, replacements: Record<string, unknown> = {}): Promise<T[]> =>
+    products.adapter.db.query(query, { replacements, type: "SELECT" });
+
+  async function product(stock = 10) {
+    const res = await http("/products", { method: "POST", headers: as(admin), json: { sku: `SKU-${randomUUID().slice(0, 8)}`, name: "Teapot", priceCents: 2500, currency: "EUR", stock } });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; sku: string };
+  }
+  const stockOf = async (id: string) => (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
+  const checkout = (productId: string, quantity: number) =>
+    http("/orders", { method: "POST", headers: as(alice), json: { items: [{ productId, quantity }], shippingAddress: ADDRESS } });
+  const statusOf = async (reservationId: string) => (await products.reservations.findByPk(reservationId))?.get("status");
+  /** Make a reservation look `ms` old (its order, if any, is left alone). */
+  const age = (reservationId: string, ms: number) =>
+    products.adapter.db.query(`UPDATE stock_reservations SET "createdAt" = :at WHERE id = :id`, { replacements: { at: new Date(Date.now() - ms), id: reservationId } });
+  /** The reservations holding stock of one product. */
+  const reservationsOf = async (productId: string) =>
+    (await sql<{ id: string }>(`SELECT id FROM stock_reservations WHERE items::text LIKE '%' || :productId || '%'`, { productId })).map((r) => r.id);
+
+  /** Replace one action as seen by every caller on this node (ctx.call goes through broker.call). */
+  function stubAction(action: string, impl: (params: any) => Promise<unknown>): () => void {
+    const original = node.broker.call;
+    node.broker.call = function (this: unknown, name: string, params?: any, opts?: any) {
+      return name === action ? impl(params) : original.call(node.broker, name, params, opts);
+    } as typeof original;
+    return () => {
+      node.broker.call = original;
+    };
+  }
+  /** Capture the products service's warnings for the duration of `work`. */
+  async function warningsDuring<T>(work: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
+    const warnings: string[] = [];
+    const original = products.logger.warn;
+    products.logger.warn = (...args: unknown[]) => warnings.push(args.map(String).join(" "));
+    try {
+      return { result: await work(), warnings };
+    } finally {
+      products.logger.warn = original;
+    }
+  }
+  const unavailable = () => Promise.reject(Object.assign(new Error("Service 'orders.reservationStates' is not available."), { code: 503, type: "SERVICE_NOT_AVAILABLE", retryable: true }));
+
+  /** Gap 1: checkout reserved, saving the order failed, and so did the compensating release. */
+  async function orphanFromFailedCheckout(productId: string, quantity: number): Promise<string> {
+    const create = orders.adapter.model.create;
+    orders.adapter.model.create = async () => {
+      throw new Error("simulated database failure while saving the order");
+    };
+    const restore = stubAction("products.release", () => Promise.reject(new Error("simulated: the products node died")));
+    try {
+      expect((await checkout(productId, quantity)).status).toBe(500);
+    } finally {
+      restore();
+      orders.adapter.model.create = create;
+    }
+    const [id] = await reservationsOf(productId);
+    expect(id).toBeDefined();
+    expect(await statusOf(id!)).toBe("reserved");
+    expect((await call<Record<string, string>>("orders.reservationStates", { ids: [id] }))[id!]).toBe("missing");
+    return id!;
+  }
+
+  /** Gap 2: an order was cancelled (committed) and the release that follows failed. */
+  async function cancelledWithoutRelease(productId: string, quantity: number): Promise<string> {
+    const res = await checkout(productId, quantity);
+    expect(res.status).toBe(201);
+    const restore = stubAction("products.release", () => Promise.reject(new Error("simulated: RabbitMQ hiccup")));
+    try {
+      expect((await http(`/orders/${res.body.id}/cancel`, { method: "POST", headers: as(alice) })).status).toBe(200);
+    } finally {
+      restore();
+    }
+    expect(await statusOf(res.body.id)).toBe("reserved");
+    return res.body.id as string;
+  }
+
+  beforeAll(async () => {
+    node = await startTestShop("reconciliation", { RATE_LIMIT_FACTOR: "100" });
+    products = node.broker.getLocalService("products");
+    orders = node.broker.getLocalService("orders");
+    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
+    admin = (await http("/auth/login", { method: "POST", json: { email: "boss@example.com", password: PASSWORD } })).body.accessToken;
+    const email = `alice-${randomUUID().slice(0, 8)}@example.com`;
+    await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "alice" } });
+    alice = (await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } })).body.accessToken;
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    // Stopping the node stops the periodic run.
+    if (products) expect(products.reconcileTimer).toBeUndefined();
+  });
+
+  test("orders.reservationStates: active, cancelled or missing per id; internal only, at most 500 ids", async () => {
+    const p = await product();
+    const live = (await checkout(p.id, 1)).body.id;
+    const paid = (await checkout(p.id, 1)).body.id;
+    await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } });
+    const cancelled = (await checkout(p.id, 1)).body.id;
+    await http(`/orders/${cancelled}/cancel`, { method: "POST", headers: as(alice) });
+    const missing = randomUUID();
+    expect(await call("orders.reservationStates", { ids: [live, paid, cancelled, missing] })).toEqual({
+      [live]: "active",
+      [paid]: "active",
+      [cancelled]: "cancelled",
+      [missing]: "missing",
+    });
+    await expect(call("orders.reservationStates", { ids: Array.from({ length: 501 }, () => randomUUID()) })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
+    await expect(call("orders.reservationStates", { ids: ["not-a-uuid"] })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
+    await expect(call("orders.reservationStates", { ids: [] })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
+    // Not reachable over HTTP, in any spelling.
+    for (const path of ["/orders/reservationStates", "/orders/reservation-states", "/products/reconcile"]) {
+      expect((await http(path, { method: "POST", headers: as(admin), json: { ids: [missing] } })).status).toBeGreaterThanOrEqual(403);
+    }
+  });
+
+  test("both gaps come back to stock exactly once; in-flight checkouts and live orders are untouched", async () => {
+    const [lost, cancelled, inFlight, live, normal] = await Promise.all([product(10), product(10), product(10), product(10), product(10)]);
+    const orphan = await orphanFromFailedCheckout(lost.id, 3);
+    const cancelledOrder = await cancelledWithoutRelease(cancelled.id, 4);
+    // A checkout still between reserving and saving its order: no order yet, 9 minutes old.
+    const young = randomUUID();
+    await call("products.reserve", { reservationId: young, items: [{ productId: inFlight.id, quantity: 2 }] });
+    await age(young, 9 * MINUTE);
+    // A live (paid) order, and an order cancelled the normal way (its release worked).
+    const liveOrder = (await checkout(live.id, 5)).body.id;
+    await http(`/orders/${liveOrder}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } });
+    const normalOrder = (await checkout(normal.id, 1)).body.id;
+    await http(`/orders/${normalOrder}/cancel`, { method: "POST", headers: as(alice) });
+    for (const id of [orphan, cancelledOrder, liveOrder, normalOrder]) await age(id, 60 * MINUTE);
+    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id), await stockOf(normal.id)]).toEqual([7, 6, 8, 5, 10]);
+
+    const { result, warnings } = await warningsDuring(reconcile);
+    // Due and still reserved: the orphan, the cancelled order's and the live order's reservations.
+    expect(result).toEqual({ checked: 3, released: 2 });
+    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id), await stockOf(normal.id)]).toEqual([10, 10, 8, 5, 10]);
+    expect(await statusOf(orphan)).toBe("released");
+    expect(await statusOf(cancelledOrder)).toBe("released");
+    expect(await statusOf(young)).toBe("reserved");
+    expect(await statusOf(liveOrder)).toBe("reserved");
+    // What it released is logged at warn level, with why and what came back.
+    expect(warnings.find((w) => w.includes(orphan))).toMatch(new RegExp(`${orphan}.*missing.*3 × ${lost.sku}`));
+    expect(warnings.find((w) => w.includes(cancelledOrder))).toMatch(new RegExp(`${cancelledOrder}.*cancelled.*4 × ${cancelled.sku}`));
+
+    // A second run finds nothing to release.
+    expect(await reconcile()).toEqual({ checked: 1, released: 0 });
+    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id)]).toEqual([10, 10, 8, 5]);
+    // A late retry of either release changes nothing either.
+    expect(await call("products.release", { reservationId: orphan })).toEqual({ released: false });
+    expect(await call("products.release", { reservationId: cancelledOrder })).toEqual({ released: false });
+    expect(await stockOf(lost.id)).toBe(10);
+
+    // Once the young reservation is past the grace period with still no order, it goes back too.
+    await age(young, 11 * MINUTE);
+    expect(await reconcile()).toEqual({ checked: 2, released: 1 });
+    expect(await stockOf(inFlight.id)).toBe(10);
+    // Cleanup for the next tests: the live order's reservation is the only due one left.
+    await age(liveOrder, 0);
+  });
+
+  test("nothing is released when the orders service cannot be asked or gives no usable answer", async () => {
+    const p = await product(10);
+    const orphan = await orphanFromFailedCheckout(p.id, 2);
+    await age(orphan, 60 * MINUTE);
+
+    // Unreachable (what a caller sees with no orders node, or a node that died mid-call).
+    let restore = stubAction("orders.reservationStates", unavailable);
+    try {
+      const { warnings } = await warningsDuring(() => expect(reconcile()).rejects.toMatchObject({ type: "SERVICE_NOT_AVAILABLE" }));
+      expect(warnings.join("\n")).toMatch(/could not be asked/);
+    } finally {
+      restore();
+    }
+    // An answer without the ids, or in a shape it does not understand.
+    for (const answer of [{}, [], { [orphan]: "gone" }, { [orphan]: "active" }]) {
+      restore = stubAction("orders.reservationStates", async () => answer);
+      try {
+        expect(await reconcile()).toEqual({ checked: 1, released: 0 });
+      } finally {
+        restore();
+      }
+    }
+    expect(await stockOf(p.id)).toBe(8);
+    expect(await statusOf(orphan)).toBe("reserved");
+
+    // The orders service really stopped on this node: the call fails, nothing is released.
+    const schema = orders.originalSchema;
+    await node.broker.destroyService(orders);
+    try {
+      await expect(reconcile()).rejects.toMatchObject({ name: "ServiceNotAvailableError" });
+      expect(await stockOf(p.id)).toBe(8);
+    } finally {
+      orders = node.broker.createService(schema);
+      await node.broker.waitForServices(["orders"]);
+    }
+
+    // Orders is back: the next run releases it.
+    expect(await reconcile()).toEqual({ checked: 1, released: 1 });
+    expect(await stockOf(p.id)).toBe(10);
+  });
+
+  test("runs on several nodes at once release each reservation once; the advisory lock lets one node do the work", async () => {
+    const ps = await Promise.all([product(10), product(10), product(10)]);
+    const orphans: string[] = [];
+    for (const p of ps) {
+      const id = randomUUID();
+      await call("products.reserve", { reservationId: id, items: [{ productId: p.id, quantity: 4 }] });
+      await age(id, 60 * MINUTE);
+      orphans.push(id);
+    }
+    const cancelledOrder = await cancelledWithoutRelease(ps[0]!.id, 1);
+    await age(cancelledOrder, 60 * MINUTE);
+    expect(await Promise.all(ps.map((p) => stockOf(p.id)))).toEqual([5, 6, 6]);
+
+    // Another node holds the lock: this one skips the run and releases nothing.
+    const { Sequelize } = await import("sequelize");
+    const { RECONCILE_LOCK_KEY } = await import("../../services/products/reconcile.ts");
+    const other = new Sequelize(products.adapter.db.config.database, products.adapter.db.config.username, products.adapter.db.config.password ?? undefined, {
+      host: products.adapter.db.config.host,
+      port: Number(products.adapter.db.config.port),
+      dialect: "postgres",
+      logging: false,
+    });
+    try {
+      let unlock!: () => void;
+      const held = new Promise<void>((r) => (unlock = r));
+      let locked!: () => void;
+      const gotLock = new Promise<void>((r) => (locked = r));
+      const holder = other.transaction(async (t) => {
+        await other.query("SELECT pg_advisory_xact_lock(:key)", { replacements: { key: RECONCILE_LOCK_KEY }, transaction: t });
+        locked();
+        await held;
+      });
+      await gotLock;
+      expect(await reconcile()).toEqual({ checked: 0, released: 0, skipped: true });
+      unlock();
+      await holder;
+    } finally {
+      await other.close();
+    }
+    expect(await Promise.all(ps.map((p) => stockOf(p.id)))).toEqual([5, 6, 6]);
+
+    // Without the lock (as if every replica ran at the very same moment), the compare-and-set
+    // still lets exactly one release through per reservation.
+    const runs = await Promise.all([products.reconcilePass(node.broker), products.reconcilePass(node.broker), products.reconcilePass(node.broker), reconcile()]);
+    expect(runs.reduce((sum: number, r: { released: number }) => sum + r.released, 0)).toBe(4);
+    expect(await Promise.all(ps.map((p) => stockOf(p.id)))).toEqual([10, 10, 10]);
+    for (const id of [...orphans, cancelledOrder]) expect(await statusOf(id)).toBe("released");
+    expect(await reconcile()).toEqual({ checked: 0, released: 0 });
+  });
+
+  test("concurrent releases of one reservation: exactly one gives the stock back", async () => {
+    const p = await product(10);
+    const id = randomUUID();
+    await call("products.reserve", { reservationId: id, items: [{ productId: p.id, quantity: 7 }] });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? products.releaseReservation(id) : call("products.release", { reservationId: id }).then((r: any) => (r.released ? [] : null)))));
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    expect(await stockOf(p.id)).toBe(10);
+  });
+
+  test("the periodic run is scheduled on the products node without keeping the process alive", () => {
+    expect(products.reconcileTimer).toBeDefined();
+    expect(products.reconcileTimer.hasRef()).toBe(false);
+  });
+});
