@@ -33,6 +33,23 @@ export interface Config {
   http: { port: number; host: string; bodyLimit: string; corsOrigins: string[] };
   log: { level: LogLevel; format: "json" | "pretty" };
   metrics: { enabled: boolean; port: number };
+  /**
+   * Distributed tracing (moleculer's tracer; the trace id is the request id): null when off,
+   * spans printed by the console exporter, or sent to a Zipkin v2 collector (Zipkin, Jaeger,
+   * Grafana Tempo, the OpenTelemetry Collector's zipkin receiver). `sampleRate`: the share of
+   * requests traced, decided where a request starts (the gateway) and kept along its calls.
+   */
+  tracing:
+    | { exporter: "console"; sampleRate: number }
+    | {
+        exporter: "zipkin";
+        /** The collector's base URL, without credentials; spans go to <url>/api/v2/spans. */
+        url: string;
+        /** `Basic ...` from credentials in TRACING's URL (fetch refuses URLs carrying them); else null. */
+        authorization: string | null;
+        sampleRate: number;
+      }
+    | null;
   requestTimeoutMs: number;
   /**
    * How access tokens are signed and verified. Both happen in the users service (the
@@ -218,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     // A node without services (a REPL joining a cluster) has nothing to report: metrics are off
     // unless asked for, so it does not take a cluster node's METRICS_PORT (EADDRINUSE).
     metrics: { enabled: r.bool("METRICS", services.length > 0), port: r.int("METRICS_PORT", 3030, 0, 65535) },
+    tracing: loadTracing(r, production),
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     jwt: jwtConfig,
     auth: {
@@ -253,6 +271,41 @@ export function loadConfig(env: Env = process.env): Config {
     },
     appUrl: (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, ""),
   };
+}
+
+/**
+ * TRACING: off (default) | console | the http(s):// base URL of a Zipkin v2 collector (a URL
+ * ending in /api/v2/spans is taken too). TRACING_SAMPLE_RATE: 0..1; default 1, except 0.1 when
+ * sending to a collector with NODE_ENV=production. The rate is checked even while tracing is off,
+ * so a typo does not wait for the day tracing is turned on.
+ */
+function loadTracing(r: ReturnType<typeof reader>, production: boolean): Config["tracing"] {
+  const rateRaw = r.raw("TRACING_SAMPLE_RATE");
+  let rate: number | undefined;
+  if (rateRaw !== undefined) {
+    rate = Number(rateRaw);
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(rateRaw) || rate > 1) r.fail("TRACING_SAMPLE_RATE", "must be a number from 0 to 1", rateRaw);
+  }
+  const raw = r.raw("TRACING");
+  if (raw === undefined || raw === "off") return null;
+  if (raw === "console") return { exporter: "console", sampleRate: rate ?? 1 };
+  const expected = "must be off, console or a Zipkin collector URL (http:// or https://)";
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    /* refused below */
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) return r.fail("TRACING", expected, redact(raw));
+  if (url.search || url.hash) return r.fail("TRACING", "must be the collector's URL without a query or fragment", redact(raw));
+  let authorization: string | null = null;
+  if (url.username || url.password) {
+    authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+    url.username = "";
+    url.password = "";
+  }
+  const base = url.href.replace(/\/+$/, "").replace(/\/api\/v2\/spans$/, "");
+  return { exporter: "zipkin", url: base, authorization, sampleRate: rate ?? (production ? 0.1 : 1) };
 }
 
 /** `\n` escapes (how PEMs often travel in one-line environment variables) become newlines. */

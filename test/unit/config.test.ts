@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { loadConfig, ConfigError, ALL_SERVICES, DEV_JWT_SECRET, redact } from "../../lib/config.ts";
+import { tracing, zipkinTraceId } from "../../moleculer.config.ts";
 
 const PG = "postgres://shop:secret@db.example:5432/shop";
 const STRONG = "x".repeat(40);
@@ -105,6 +106,76 @@ describe("loadConfig", () => {
     expect(loadConfig({ SERVICES: "none" }).metrics).toEqual({ enabled: false, port: 3030 });
     expect(loadConfig({ SERVICES: "none", METRICS: "true", METRICS_PORT: "3099" }).metrics).toEqual({ enabled: true, port: 3099 });
     expect(loadConfig({ SERVICES: "users", METRICS: "false" }).metrics.enabled).toBe(false);
+  });
+
+  describe("TRACING and TRACING_SAMPLE_RATE", () => {
+    const PROD = { NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG, SECRETS_KEY: "y".repeat(40) };
+
+    test("off by default and with TRACING=off; console samples every request unless told", () => {
+      expect(loadConfig({}).tracing).toBeNull();
+      expect(loadConfig({ TRACING: "off", TRACING_SAMPLE_RATE: "0.5" }).tracing).toBeNull();
+      expect(loadConfig({ TRACING: "console" }).tracing).toEqual({ exporter: "console", sampleRate: 1 });
+      expect(loadConfig({ ...PROD, TRACING: "console" }).tracing).toEqual({ exporter: "console", sampleRate: 1 });
+      expect(loadConfig({ TRACING: "console", TRACING_SAMPLE_RATE: "0.25" }).tracing).toEqual({ exporter: "console", sampleRate: 0.25 });
+    });
+
+    test("a Zipkin v2 collector URL: every request sampled, 1 in 10 in production unless told", () => {
+      expect(loadConfig({ TRACING: "http://127.0.0.1:9411" }).tracing).toEqual({ exporter: "zipkin", url: "http://127.0.0.1:9411", authorization: null, sampleRate: 1 });
+      expect(loadConfig({ ...PROD, TRACING: "http://jaeger:9411" }).tracing).toMatchObject({ url: "http://jaeger:9411", sampleRate: 0.1 });
+      expect(loadConfig({ ...PROD, TRACING: "http://jaeger:9411", TRACING_SAMPLE_RATE: "1" }).tracing?.sampleRate).toBe(1);
+      expect(loadConfig({ TRACING: "http://a:9411", TRACING_SAMPLE_RATE: "0" }).tracing?.sampleRate).toBe(0);
+      expect(loadConfig({ TRACING: "http://a:9411", TRACING_SAMPLE_RATE: ".05" }).tracing?.sampleRate).toBe(0.05);
+    });
+
+    test("the spans endpoint, a trailing slash and a path prefix are taken; credentials become a header", () => {
+      expect(loadConfig({ TRACING: "http://otel-collector:9411/api/v2/spans" }).tracing).toMatchObject({ url: "http://otel-collector:9411" });
+      expect(loadConfig({ TRACING: "https://tempo.example/zipkin/" }).tracing).toMatchObject({ url: "https://tempo.example/zipkin" });
+      const withAuth = loadConfig({ TRACING: "https://shop:s%3Acret@tempo.example/zipkin" }).tracing;
+      expect(withAuth).toMatchObject({ url: "https://tempo.example/zipkin", authorization: `Basic ${Buffer.from("shop:s:cret").toString("base64")}` });
+    });
+
+    test.each([
+      [{ TRACING: "jaeger" }, /^TRACING must be off, console or a Zipkin collector URL \(http:\/\/ or https:\/\/\) \(got "jaeger"\)$/],
+      [{ TRACING: "true" }, /^TRACING must be off, console or a Zipkin collector URL/],
+      [{ TRACING: "udp://jaeger:6832" }, /^TRACING must be off, console or a Zipkin collector URL/],
+      [{ TRACING: "http://u:hunter2@zipkin:9411?x=1" }, /^TRACING must be the collector's URL without a query or fragment \(got "http:\/\/u:\*\*\*@zipkin:9411\?x=1"\)$/],
+      [{ TRACING_SAMPLE_RATE: "1.5" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1 \(got "1.5"\)$/],
+      [{ TRACING: "console", TRACING_SAMPLE_RATE: "-0.1" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1/],
+      [{ TRACING: "console", TRACING_SAMPLE_RATE: "10%" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1/],
+      [{ TRACING: "console", TRACING_SAMPLE_RATE: "1e-1" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1/],
+    ])("%j is refused with one line naming the variable", (env, message) => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(message);
+      expect(() => loadConfig(env)).not.toThrow(/hunter2/);
+    });
+
+    test("broker options: off, or actions and events traced without params, meta or responses; stacks outside production", () => {
+      expect(tracing(loadConfig({}))).toEqual({ enabled: false });
+      const dev = tracing(loadConfig({ TRACING: "console", TRACING_SAMPLE_RATE: "0.5" }));
+      expect(dev).toMatchObject({
+        enabled: true,
+        exporter: expect.objectContaining({ opts: expect.objectContaining({ width: 100 }) }),
+        sampling: { rate: 0.5 },
+        actions: true,
+        events: true,
+        stackTrace: true,
+        tags: { action: { params: false, meta: false, response: false }, event: { params: false, meta: false } },
+      });
+      expect((dev as { errorFields: string[] }).errorFields).not.toContain("data");
+      const prod = tracing(loadConfig({ ...PROD, TRACING: "http://zipkin:9411" }));
+      expect(prod).toMatchObject({ enabled: true, sampling: { rate: 0.1 }, stackTrace: false });
+      expect((prod as unknown as { exporter: { opts: { baseURL: string } } }).exporter.opts.baseURL).toBe("http://zipkin:9411");
+    });
+
+    test("the Zipkin trace id is the request id: a UUID without its dashes; any other id, a hash Zipkin accepts", () => {
+      expect(zipkinTraceId("3F0C9A2E-4B1D-4C7A-9E5F-0123456789AB")).toBe("3f0c9a2e4b1d4c7a9e5f0123456789ab");
+      expect(zipkinTraceId("463ac35c9f6413ad")).toBe("463ac35c9f6413ad");
+      for (const id of ["lb-7f3a.trace:0001_ABC", "abc", "0000000000000000", "x".repeat(128)]) {
+        expect(zipkinTraceId(id)).toMatch(/^[0-9a-f]{32}$/);
+        expect(zipkinTraceId(id)).toBe(zipkinTraceId(id));
+      }
+      expect(zipkinTraceId("order-1")).not.toBe(zipkinTraceId("order-2"));
+    });
   });
 
   describe("JWT_ALGORITHM=RS256 / ES256 keys", () => {
