@@ -32,6 +32,9 @@ interface GatewayInternals {
 
 type Logger = { logger: { error(...a: unknown[]): void } };
 
+/** The request's path, without its query string. */
+const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0];
+
 /**
  * moleculer-web's `rootCallOptions` hook, before the request's context exists: the request id
  * of the whole call chain is the client's (or load balancer's) `X-Request-Id` when it is sane
@@ -149,6 +152,21 @@ const BUSBOY_ERROR = /^(Multipart: Boundary not found|Unexpected end of multipar
 export default defineService<GatewayInternals>({
   name: "api",
   mixins: [ApiGateway as unknown as ServiceSchema, OpenApiMixin as ServiceSchema],
+
+  /**
+   * moleculer-web names each request's trace span, and tags it, with the whole URL: the query
+   * string would carry search terms and e-mail addresses to the tracing collector, and make
+   * every span name unique. The path and the method are enough.
+   */
+  merged(schema: ServiceSchema) {
+    const rest = schema.actions?.rest as { tracing?: unknown } | undefined;
+    if (!rest) return;
+    const requestOf = (ctx: Context) => (ctx.params as { req: Req }).req;
+    rest.tracing = {
+      spanName: (ctx: Context) => `${requestOf(ctx).method} ${pathOf(requestOf(ctx))}`,
+      tags: (ctx: Context, res?: unknown) => (res === undefined ? { method: requestOf(ctx).method, path: pathOf(requestOf(ctx)) } : {}),
+    };
+  },
 
   settings: {
     port: cfg.http.port,
