@@ -287,9 +287,11 @@ export default defineService<OrdersMethods>({
 
     /**
      * For the products service's reconciliation job (services/products/reconcile.ts): the state
-     * of the order behind each stock reservation (reservation ids are order ids): `active`
-     * (exists, not cancelled), `cancelled`, or `missing`. One query per call; a database error
-     * fails the call, so nothing is ever reported missing on doubt. Never over HTTP.
+     * of the order behind each stock reservation (reservation ids are order ids): `open` (may
+     * still be cancelled: pending, paid), `final` (can never be cancelled: shipped, delivered;
+     * its reservation is settled), `cancelled`, or `missing` (domain/reconciliation.ts). One
+     * query per call; a database error fails the call, so nothing is ever reported missing or
+     * final on doubt. Never over HTTP.
      */
     reservationStates: {
       access: "internal",

@@ -3,7 +3,8 @@
  * Thin actions: validate, authorize (declared `access`), delegate to the db mixin.
  * Images (products/images.actions.ts): `images` (file ids) and `imageUrls` on every product.
  * Stock (products/stock.actions.ts): the reservation ledger for checkout; products/reconcile.ts
- * periodically releases reservations whose order is missing or cancelled.
+ * periodically releases reservations whose order is missing or cancelled, and settles those
+ * whose order can no longer be cancelled.
  */
 import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";

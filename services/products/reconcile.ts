@@ -5,13 +5,17 @@
  * cancelled (the release after the cancellation failed) holds units nobody can buy. Every
  * RECONCILE_EVERY_MS each products node, and `products.reconcile` on demand:
  *   1. reads the `reserved` reservations created before now − grace period, oldest first, in
- *      pages of RECONCILE_BATCH (keyset on createdAt, id);
+ *      pages of RECONCILE_BATCH (keyset on createdAt, id; index stock_reservations_status_created);
  *   2. asks `orders.reservationStates` about each page (the orders service reads its own table);
  *   3. releases those whose order is `missing` or `cancelled` through releaseReservation, the
- *      same compare-and-set path as `products.release`, and logs each at warn level.
+ *      same compare-and-set path as `products.release`, and logs each at warn level;
+ *   4. settles those whose order is `final` (shipped, delivered: it can never be cancelled):
+ *      one compare-and-set `reserved → settled` for the page, after which step 1 never reads
+ *      them again. So a run reads and asks about the open orders (pending, paid) older than
+ *      the grace period and the broken reservations, not every order ever placed.
  * If orders cannot be asked (down, timeout, error) or answers something unexpected, nothing of
- * that page or the pages after it is released: never release on doubt. A release that loses the
- * compare-and-set (a concurrent cancellation, another node's run) releases nothing.
+ * that page or the pages after it is released or settled: never act on doubt. A release that
+ * loses the compare-and-set (a concurrent cancellation, another node's run) releases nothing.
  *
  * The grace period (domain/reconciliation.ts) keeps in-flight checkouts out of reach: a
  * healthy checkout reserves first and commits its order a moment later, so its reservation
@@ -30,7 +34,7 @@ import type { Context, ServiceBroker } from "moleculer";
 import { Op, QueryTypes, type Model, type WhereOptions } from "sequelize";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { getConfig } from "../../lib/config.ts";
-import { RECONCILE_BATCH, RECONCILE_EVERY_MS, dueBefore, graceMs, planReleases } from "../../domain/reconciliation.ts";
+import { RECONCILE_BATCH, RECONCILE_EVERY_MS, dueBefore, graceMs, planReconciliation } from "../../domain/reconciliation.ts";
 import type { StockMethods } from "./stock.actions.ts";
 
 /** The advisory lock's key (any constant bigint; advisory locks are per database). */
@@ -41,6 +45,8 @@ export interface ReconcileResult {
   checked: number;
   /** Reservations this run released. */
   released: number;
+  /** Reservations this run settled (their order can never be cancelled: never checked again). */
+  settled: number;
   /** Another node held the lock: this one did nothing. */
   skipped?: true;
 }
@@ -73,7 +79,7 @@ export const reconcileMethods = {
         });
         if (!lock?.locked) {
           this.logger.debug("Reservation reconciliation skipped: another node is running it.");
-          return { checked: 0, released: 0, skipped: true as const };
+          return { checked: 0, released: 0, settled: 0, skipped: true as const };
         }
         return this.reconcilePass(caller);
       });
@@ -90,12 +96,15 @@ export const reconcileMethods = {
     const cutoff = dueBefore(new Date(), graceMs(getConfig().requestTimeoutMs));
     let checked = 0;
     let released = 0;
+    let settled = 0;
     let after: { createdAt: Date; id: string } | undefined;
     for (;;) {
+      // The keyset (createdAt, id) > after, with createdAt >= after.createdAt spelled out so the
+      // index range starts at the previous page's end instead of the oldest reservation.
       const where: WhereOptions = {
         status: "reserved",
-        createdAt: { [Op.lt]: cutoff },
-        ...(after ? { [Op.or]: [{ createdAt: { [Op.gt]: after.createdAt } }, { createdAt: after.createdAt, id: { [Op.gt]: after.id } }] } : {}),
+        createdAt: after ? { [Op.lt]: cutoff, [Op.gte]: after.createdAt } : { [Op.lt]: cutoff },
+        ...(after ? { [Op.or]: [{ createdAt: { [Op.gt]: after.createdAt } }, { id: { [Op.gt]: after.id } }] } : {}),
       };
       const rows: Model[] = await this.reservations.findAll({
         attributes: ["id", "createdAt"],
@@ -113,18 +122,24 @@ export const reconcileMethods = {
         throw err;
       }
       checked += ids.length;
-      for (const { id, state } of planReleases(ids, answers).release) {
+      const plan = planReconciliation(ids, answers);
+      for (const { id, state } of plan.release) {
         const lines = await this.releaseReservation(id);
         if (!lines) continue; // released meanwhile (a late cancellation, another node): not ours to count
         released += 1;
         const what = lines.map((l) => `${l.quantity} × ${l.sku} (${l.productId})`).join(", ");
         this.logger.warn(`Reconciliation released reservation ${id}: its order is ${state}. Back in stock: ${what}.`);
       }
+      if (plan.settle.length) {
+        // Compare-and-set as in a release: only a reservation still `reserved` is settled.
+        const [count] = await this.reservations.update({ status: "settled" }, { where: { id: { [Op.in]: plan.settle }, status: "reserved" } });
+        settled += count;
+      }
       if (rows.length < RECONCILE_BATCH) break;
       const last = rows[rows.length - 1]!;
       after = { createdAt: last.get("createdAt") as Date, id: last.get("id") as string };
     }
-    return { checked, released };
+    return { checked, released, settled };
   },
 };
 
@@ -133,7 +148,9 @@ export function startReconciling(self: Self): void {
   self.reconcileTimer = setInterval(() => {
     self.reconcileReservations().then(
       (r) => {
-        if (r.released > 0) self.logger.info(`Reservation reconciliation: ${r.released} of ${r.checked} checked reservations released.`);
+        const line = `Reservation reconciliation: of ${r.checked} checked reservations, ${r.released} released and ${r.settled} settled (sold for good, not checked again).`;
+        if (r.released > 0) self.logger.info(line);
+        else if (r.settled > 0) self.logger.debug(line);
       },
       (err: unknown) => self.logger.warn("Reservation reconciliation failed; it runs again later:", err),
     );
@@ -150,7 +167,7 @@ export async function stopReconciling(self: Self): Promise<void> {
 
 export const reconcileActions: Record<string, ShopAction<Self>> = {
   /**
-   * Operators and tests: run the reconciliation now on this node → `{checked, released}`
+   * Operators and tests: run the reconciliation now on this node → `{checked, released, settled}`
    * (`skipped: true` when another node holds the lock). Fails, releasing nothing more, when
    * the orders service cannot be asked. Its calls to orders share this call's timeout: with a
    * very large ledger, call it with a longer `timeout`. Never over HTTP.

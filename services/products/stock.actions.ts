@@ -9,6 +9,9 @@
  *   same order returns the first reservation instead of taking stock twice.
  * release: gives a reservation's stock back exactly once (compare-and-set on its status).
  *   The same path (the `releaseReservation` method) serves the reconciliation job (reconcile.ts).
+ * A reservation's status: `reserved` (holds its stock; the only releasable one), `released`
+ * (stock given back), `settled` (its order was shipped or delivered and can never be cancelled:
+ * sold for good, set by reconciliation and never changed again).
  */
 import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
@@ -158,7 +161,14 @@ export const stockActions: Record<string, ShopAction<Self>> = {
     visibility: "public",
     params: { reservationId: { type: "uuid" } },
     async handler(this: Self, ctx: Context<{ reservationId: string }>) {
-      return { released: (await this.releaseReservation(ctx.params.reservationId)) !== null };
+      const { reservationId } = ctx.params;
+      const released = (await this.releaseReservation(reservationId)) !== null;
+      // Settled means its order can never be cancelled: a release asked for then is a bug (or a
+      // state machine that changed under settled reservations), and gives nothing back.
+      if (!released && (await this.reservations.findByPk(reservationId, { attributes: ["status"] }))?.get("status") === "settled") {
+        this.logger.error(`Release of settled reservation ${reservationId} refused: its order was final (shipped or delivered) when it was settled.`);
+      }
+      return { released };
     },
   },
 

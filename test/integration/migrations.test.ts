@@ -43,6 +43,10 @@ function exercise(label: string, database: () => Config["database"]) {
       expect(await failure(insert("NEG-STOCK", -1, 1))).toMatch(/check constraint.*products_stock_non_negative/i);
       expect(await failure(insert("NEG-PRICE", 1, -1))).toMatch(/check constraint.*products_price_non_negative/i);
       expect(await failure(insert("OK-1", 1, 1))).toMatch(/unique/i);
+      // The reconciliation scan's index (20261129-0009) replaced the one on status alone.
+      const indexes = ((await sequelize.getQueryInterface().showIndex("stock_reservations")) as { name: string }[]).map((i) => i.name);
+      expect(indexes).toContain("stock_reservations_status_created");
+      expect(indexes).not.toContain("stock_reservations_status");
 
       const reverted = await migrateDown(db, 0);
       expect(reverted).toEqual([...applied].reverse());

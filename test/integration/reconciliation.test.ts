@@ -3,6 +3,8 @@
  * outlives its order (checkout's compensation failed; the release after a cancellation failed)
  * are made by hand, aged past the grace period, and `products.reconcile` gives their stock back
  * exactly once, leaving in-flight checkouts, live orders and everything it cannot verify alone.
+ * Reservations of orders that can no longer be cancelled (shipped, delivered) are settled once
+ * and never asked about again; those of pending and paid orders stay watched.
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
@@ -23,7 +25,7 @@ suite("reservation reconciliation", () => {
   const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
   const as = (token: string) => ({ authorization: `Bearer ${token}` });
   const call = <T = any>(action: string, params: object = {}) => node.broker.call<T, object>(action, params);
-  const reconcile = () => call<{ checked: number; released: number; skipped?: boolean }>("products.reconcile");
+  const reconcile = () => call<{ checked: number; released: number; settled: number; skipped?: boolean }>("products.reconcile");
   const sql = <T = any>(query: string, replacements: Record<string, unknown> = {}): Promise<T[]> =>
     products.adapter.db.query(query, { replacements, type: "SELECT" });
 
@@ -53,17 +55,36 @@ suite("reservation reconciliation", () => {
       node.broker.call = original;
     };
   }
-  /** Capture the products service's warnings for the duration of `work`. */
-  async function warningsDuring<T>(work: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
-    const warnings: string[] = [];
-    const original = products.logger.warn;
-    products.logger.warn = (...args: unknown[]) => warnings.push(args.map(String).join(" "));
+  /** Let every call of one action through, recording the ids it was asked about (one array per call). */
+  function watchAction(action: string): { asked: string[][]; restore: () => void } {
+    const asked: string[][] = [];
+    const original = node.broker.call;
+    node.broker.call = function (this: unknown, name: string, params?: any, opts?: any) {
+      if (name === action) asked.push([...(params?.ids ?? [])]);
+      return original.call(node.broker, name, params, opts);
+    } as typeof original;
+    return {
+      asked,
+      restore: () => {
+        node.broker.call = original;
+      },
+    };
+  }
+  /** Capture the products service's log lines of one level for the duration of `work`. */
+  async function loggedDuring<T>(level: "warn" | "error", work: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+    const lines: string[] = [];
+    const original = products.logger[level];
+    products.logger[level] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
     try {
-      return { result: await work(), warnings };
+      return { result: await work(), lines };
     } finally {
-      products.logger.warn = original;
+      products.logger[level] = original;
     }
   }
+  const warningsDuring = async <T>(work: () => Promise<T>) => {
+    const { result, lines } = await loggedDuring("warn", work);
+    return { result, warnings: lines };
+  };
   const unavailable = () => Promise.reject(Object.assign(new Error("Service 'orders.reservationStates' is not available."), { code: 503, type: "SERVICE_NOT_AVAILABLE", retryable: true }));
 
   /** Gap 1: checkout reserved, saving the order failed, and so did the compensating release. */
@@ -100,6 +121,16 @@ suite("reservation reconciliation", () => {
     return res.body.id as string;
   }
 
+  /** A checkout by alice, then moved by staff through `statuses` (each must be a legal step). */
+  async function orderIn(productId: string, quantity: number, statuses: string[]): Promise<string> {
+    const res = await checkout(productId, quantity);
+    expect(res.status).toBe(201);
+    for (const status of statuses) {
+      expect((await http(`/orders/${res.body.id}/status`, { method: "PATCH", headers: as(admin), json: { status } })).status).toBe(200);
+    }
+    return res.body.id as string;
+  }
+
   beforeAll(async () => {
     node = await startTestShop("reconciliation", { RATE_LIMIT_FACTOR: "100" });
     products = node.broker.getLocalService("products");
@@ -117,20 +148,25 @@ suite("reservation reconciliation", () => {
     if (products) expect(products.reconcileTimer).toBeUndefined();
   });
 
-  test("orders.reservationStates: active, cancelled or missing per id; internal only, at most 500 ids", async () => {
+  test("orders.reservationStates: open, final, cancelled or missing per id; internal only, at most 500 ids", async () => {
     const p = await product();
-    const live = (await checkout(p.id, 1)).body.id;
-    const paid = (await checkout(p.id, 1)).body.id;
-    await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } });
+    const live = await orderIn(p.id, 1, []);
+    const paid = await orderIn(p.id, 1, ["paid"]);
+    const shipped = await orderIn(p.id, 1, ["paid", "shipped"]);
+    const delivered = await orderIn(p.id, 1, ["paid", "shipped", "delivered"]);
     const cancelled = (await checkout(p.id, 1)).body.id;
     await http(`/orders/${cancelled}/cancel`, { method: "POST", headers: as(alice) });
     const missing = randomUUID();
-    expect(await call("orders.reservationStates", { ids: [live, paid, cancelled, missing] })).toEqual({
-      [live]: "active",
-      [paid]: "active",
+    expect(await call("orders.reservationStates", { ids: [live, paid, shipped, delivered, cancelled, missing] })).toEqual({
+      [live]: "open",
+      [paid]: "open",
+      [shipped]: "final",
+      [delivered]: "final",
       [cancelled]: "cancelled",
       [missing]: "missing",
     });
+    // Fresh reservations are not due: nothing here is settled or released by the next tests' runs.
+    for (const id of [live, paid, shipped, delivered]) expect(await statusOf(id)).toBe("reserved");
     await expect(call("orders.reservationStates", { ids: Array.from({ length: 501 }, () => randomUUID()) })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
     await expect(call("orders.reservationStates", { ids: ["not-a-uuid"] })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
     await expect(call("orders.reservationStates", { ids: [] })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
@@ -158,7 +194,7 @@ suite("reservation reconciliation", () => {
 
     const { result, warnings } = await warningsDuring(reconcile);
     // Due and still reserved: the orphan, the cancelled order's and the live order's reservations.
-    expect(result).toEqual({ checked: 3, released: 2 });
+    expect(result).toEqual({ checked: 3, released: 2, settled: 0 });
     expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id), await stockOf(normal.id)]).toEqual([10, 10, 8, 5, 10]);
     expect(await statusOf(orphan)).toBe("released");
     expect(await statusOf(cancelledOrder)).toBe("released");
@@ -169,7 +205,7 @@ suite("reservation reconciliation", () => {
     expect(warnings.find((w) => w.includes(cancelledOrder))).toMatch(new RegExp(`${cancelledOrder}.*cancelled.*4 × ${cancelled.sku}`));
 
     // A second run finds nothing to release.
-    expect(await reconcile()).toEqual({ checked: 1, released: 0 });
+    expect(await reconcile()).toEqual({ checked: 1, released: 0, settled: 0 });
     expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id)]).toEqual([10, 10, 8, 5]);
     // A late retry of either release changes nothing either.
     expect(await call("products.release", { reservationId: orphan })).toEqual({ released: false });
@@ -178,7 +214,7 @@ suite("reservation reconciliation", () => {
 
     // Once the young reservation is past the grace period with still no order, it goes back too.
     await age(young, 11 * MINUTE);
-    expect(await reconcile()).toEqual({ checked: 2, released: 1 });
+    expect(await reconcile()).toEqual({ checked: 2, released: 1, settled: 0 });
     expect(await stockOf(inFlight.id)).toBe(10);
     // Cleanup for the next tests: the live order's reservation is the only due one left.
     await age(liveOrder, 0);
@@ -198,10 +234,10 @@ suite("reservation reconciliation", () => {
       restore();
     }
     // An answer without the ids, or in a shape it does not understand.
-    for (const answer of [{}, [], { [orphan]: "gone" }, { [orphan]: "active" }]) {
+    for (const answer of [{}, [], { [orphan]: "gone" }, { [orphan]: "active" }, { [orphan]: "open" }, { [orphan]: "settled" }]) {
       restore = stubAction("orders.reservationStates", async () => answer);
       try {
-        expect(await reconcile()).toEqual({ checked: 1, released: 0 });
+        expect(await reconcile()).toEqual({ checked: 1, released: 0, settled: 0 });
       } finally {
         restore();
       }
@@ -221,7 +257,7 @@ suite("reservation reconciliation", () => {
     }
 
     // Orders is back: the next run releases it.
-    expect(await reconcile()).toEqual({ checked: 1, released: 1 });
+    expect(await reconcile()).toEqual({ checked: 1, released: 1, settled: 0 });
     expect(await stockOf(p.id)).toBe(10);
   });
 
@@ -258,7 +294,7 @@ suite("reservation reconciliation", () => {
         await held;
       });
       await gotLock;
-      expect(await reconcile()).toEqual({ checked: 0, released: 0, skipped: true });
+      expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0, skipped: true });
       unlock();
       await holder;
     } finally {
@@ -272,7 +308,7 @@ suite("reservation reconciliation", () => {
     expect(runs.reduce((sum: number, r: { released: number }) => sum + r.released, 0)).toBe(4);
     expect(await Promise.all(ps.map((p) => stockOf(p.id)))).toEqual([10, 10, 10]);
     for (const id of [...orphans, cancelledOrder]) expect(await statusOf(id)).toBe("released");
-    expect(await reconcile()).toEqual({ checked: 0, released: 0 });
+    expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0 });
   });
 
   test("concurrent releases of one reservation: exactly one gives the stock back", async () => {
@@ -281,6 +317,103 @@ suite("reservation reconciliation", () => {
     await call("products.reserve", { reservationId: id, items: [{ productId: p.id, quantity: 7 }] });
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? products.releaseReservation(id) : call("products.release", { reservationId: id }).then((r: any) => (r.released ? [] : null)))));
     expect(results.filter((r) => r !== null)).toHaveLength(1);
+    expect(await stockOf(p.id)).toBe(10);
+  });
+
+  test("orders that can no longer be cancelled: their reservations are settled by one run and never asked about again", async () => {
+    const p = await product(10);
+    const delivered = await orderIn(p.id, 2, ["paid", "shipped", "delivered"]);
+    const shipped = await orderIn(p.id, 1, ["paid", "shipped"]);
+    for (const id of [delivered, shipped]) await age(id, 60 * MINUTE);
+    expect(await stockOf(p.id)).toBe(7);
+
+    const watch = watchAction("orders.reservationStates");
+    try {
+      expect(await reconcile()).toEqual({ checked: 2, released: 0, settled: 2 });
+      expect(watch.asked).toHaveLength(1);
+      expect([...watch.asked[0]!].sort()).toEqual([delivered, shipped].sort());
+      expect(await statusOf(delivered)).toBe("settled");
+      expect(await statusOf(shipped)).toBe("settled");
+      expect(await stockOf(p.id)).toBe(7); // sold: nothing comes back
+
+      // The next runs read nothing and ask nothing: the work left is what can still need repair.
+      watch.asked.length = 0;
+      expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0 });
+      expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0 });
+      expect(watch.asked).toEqual([]);
+    } finally {
+      watch.restore();
+    }
+
+    // Even an orders service that (wrongly) called them cancelled now is never asked about them.
+    const restore = stubAction("orders.reservationStates", async (params: { ids: string[] }) => Object.fromEntries(params.ids.map((id) => [id, "cancelled"])));
+    try {
+      expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0 });
+    } finally {
+      restore();
+    }
+    expect(await stockOf(p.id)).toBe(7);
+  });
+
+  test("settled reservations are never released: not by products.release, not by a direct release, not by a cancellation", async () => {
+    const p = await product(10);
+    const delivered = await orderIn(p.id, 4, ["paid", "shipped", "delivered"]);
+    await age(delivered, 60 * MINUTE);
+    expect(await reconcile()).toEqual({ checked: 1, released: 0, settled: 1 });
+
+    const { result, lines } = await loggedDuring("error", () => call("products.release", { reservationId: delivered }));
+    expect(result).toEqual({ released: false });
+    expect(lines.join("\n")).toMatch(new RegExp(`settled reservation ${delivered}`));
+    expect(await products.releaseReservation(delivered)).toBeNull();
+    // The state machine refuses the cancellation that would ask for it.
+    const cancel = await http(`/orders/${delivered}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled" } });
+    expect(cancel.status).toBe(409);
+    expect(await statusOf(delivered)).toBe("settled");
+    expect(await stockOf(p.id)).toBe(6);
+  });
+
+  test("pending and paid orders stay watched; cancelled later, each gives its stock back exactly once (normal path or the job)", async () => {
+    const p = await product(10);
+    const pending = await orderIn(p.id, 1, []);
+    const paid = await orderIn(p.id, 3, ["paid"]);
+    for (const id of [pending, paid]) await age(id, 60 * MINUTE);
+    expect(await stockOf(p.id)).toBe(6);
+
+    const watch = watchAction("orders.reservationStates");
+    try {
+      // Open orders are asked about on every run and keep their reservation.
+      expect(await reconcile()).toEqual({ checked: 2, released: 0, settled: 0 });
+      expect(await reconcile()).toEqual({ checked: 2, released: 0, settled: 0 });
+      expect(watch.asked.map((ids) => [...ids].sort())).toEqual([[pending, paid].sort(), [pending, paid].sort()]);
+    } finally {
+      watch.restore();
+    }
+    expect(await statusOf(pending)).toBe("reserved");
+    expect(await statusOf(paid)).toBe("reserved");
+    expect(await stockOf(p.id)).toBe(6);
+
+    // The pending one is cancelled by its shopper and the release works: the job has nothing to add.
+    expect((await http(`/orders/${pending}/cancel`, { method: "POST", headers: as(alice) })).status).toBe(200);
+    expect(await statusOf(pending)).toBe("released");
+    expect(await stockOf(p.id)).toBe(7);
+
+    // The paid one is cancelled by staff and the release after it fails: the job gives it back.
+    const restore = stubAction("products.release", () => Promise.reject(new Error("simulated: RabbitMQ hiccup")));
+    try {
+      expect((await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled" } })).status).toBe(200);
+    } finally {
+      restore();
+    }
+    expect(await statusOf(paid)).toBe("reserved");
+    expect(await stockOf(p.id)).toBe(7);
+    expect(await reconcile()).toEqual({ checked: 1, released: 1, settled: 0 });
+    expect(await statusOf(paid)).toBe("released");
+    expect(await stockOf(p.id)).toBe(10);
+
+    // Late retries of either release, and further runs, give nothing back twice.
+    expect(await call("products.release", { reservationId: paid })).toEqual({ released: false });
+    expect(await call("products.release", { reservationId: pending })).toEqual({ released: false });
+    expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0 });
     expect(await stockOf(p.id)).toBe(10);
   });
 

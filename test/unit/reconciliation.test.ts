@@ -5,12 +5,14 @@ import {
   RESERVATION_STATES,
   dueBefore,
   graceMs,
+  SETTLING_STATUSES,
   isDue,
-  planReleases,
+  mayStillReleaseStock,
+  planReconciliation,
   reservationState,
   verdict,
 } from "../../domain/reconciliation.ts";
-import { ORDER_STATUSES } from "../../domain/order-status.ts";
+import { ORDER_STATUSES, allowedNext, releasesStock, type OrderStatus } from "../../domain/order-status.ts";
 
 const MINUTE = 60_000;
 
@@ -37,35 +39,60 @@ describe("reservation reconciliation rules", () => {
     expect(isDue(new Date("2026-12-01T12:05:00.000Z"), now, grace)).toBe(false);
   });
 
-  test("an order's status maps to the reservation's state: only cancelled and missing differ from active", () => {
-    expect(RESERVATION_STATES).toEqual(["active", "cancelled", "missing"]);
+  test("an order's status maps to the reservation's state: open while it may be cancelled, final when it never can", () => {
+    expect(RESERVATION_STATES).toEqual(["open", "final", "cancelled", "missing"]);
     expect(reservationState(undefined)).toBe("missing");
     expect(reservationState(null)).toBe("missing");
     expect(reservationState("cancelled")).toBe("cancelled");
-    for (const status of ORDER_STATUSES.filter((s) => s !== "cancelled")) expect(reservationState(status)).toBe("active");
+    expect(reservationState("pending")).toBe("open");
+    expect(reservationState("paid")).toBe("open");
+    // shipped → delivered only: a shipped order can no longer be cancelled.
+    expect(reservationState("shipped")).toBe("final");
+    expect(reservationState("delivered")).toBe("final");
+    expect(SETTLING_STATUSES).toEqual(["shipped", "delivered"]);
+    // A status this code does not know is checked again, never settled.
+    for (const unknown of ["lost", "", "Delivered", "returned"]) expect(reservationState(unknown)).toBe("open");
+    for (const status of ORDER_STATUSES) expect(RESERVATION_STATES).toContain(reservationState(status));
   });
 
-  test("release for missing and cancelled orders, keep for everything else (never release on doubt)", () => {
+  test("final is exactly: no sequence of legal transitions gives the stock back (the settled invariant)", () => {
+    // Every path, spelled out by brute force over the state machine (it has no cycles).
+    const paths = (from: OrderStatus): OrderStatus[][] => [[from], ...allowedNext(from).flatMap((to) => paths(to).map((p) => [from, ...p]))];
+    const releasesOnSomePath = (from: OrderStatus) => paths(from).some((p) => p.some((s, i) => i > 0 && releasesStock(p[i - 1]!, s)));
+    for (const status of ORDER_STATUSES) {
+      expect(mayStillReleaseStock(status)).toBe(releasesOnSomePath(status));
+      if (reservationState(status) === "final") expect(releasesOnSomePath(status)).toBe(false);
+      if (reservationState(status) === "open") expect(releasesOnSomePath(status)).toBe(true);
+    }
+    expect(ORDER_STATUSES.filter(mayStillReleaseStock)).toEqual(["pending", "paid"]);
+  });
+
+  test("release for missing and cancelled, settle for final, keep for everything else (never act on doubt)", () => {
     expect(verdict("missing")).toBe("release");
     expect(verdict("cancelled")).toBe("release");
-    for (const doubt of ["active", "Missing", "", "pending", "delivered", undefined, null, 0, {}, ["missing"]]) expect(verdict(doubt)).toBe("keep");
+    expect(verdict("final")).toBe("settle");
+    expect(verdict("open")).toBe("keep");
+    // What an orders node from before `open`/`final` answers for every live order.
+    expect(verdict("active")).toBe("keep");
+    for (const doubt of ["Missing", "Final", "settled", "", "pending", "delivered", undefined, null, 0, {}, ["missing"], ["final"]]) expect(verdict(doubt)).toBe("keep");
   });
 
-  test("a batch's plan: each id by its own answer; unanswered ids and unusable answers keep their stock", () => {
-    const ids = ["a", "b", "c", "d", "e"];
-    const plan = planReleases(ids, { a: "missing", b: "active", c: "cancelled", d: "lost", f: "missing" });
+  test("a batch's plan: each id by its own answer; unanswered ids and unusable answers keep their reservation", () => {
+    const ids = ["a", "b", "c", "d", "e", "g", "h"];
+    const plan = planReconciliation(ids, { a: "missing", b: "open", c: "cancelled", d: "lost", f: "missing", g: "final", h: "active" });
     expect(plan).toEqual({
       release: [
         { id: "a", state: "missing" },
         { id: "c", state: "cancelled" },
       ],
-      keep: ["b", "d", "e"],
+      settle: ["g"],
+      keep: ["b", "d", "e", "h"],
     });
-    for (const nothing of [null, undefined, {}, "missing", ["missing", "missing"]]) {
-      expect(planReleases(ids, nothing as never)).toEqual({ release: [], keep: ids });
+    for (const nothing of [null, undefined, {}, "missing", "final", ["missing", "missing"], ["final"]]) {
+      expect(planReconciliation(ids, nothing as never)).toEqual({ release: [], settle: [], keep: ids });
     }
     // An inherited property is not an answer.
-    expect(planReleases(["toString", "constructor"], {}).release).toEqual([]);
-    expect(planReleases([], { a: "missing" })).toEqual({ release: [], keep: [] });
+    expect(planReconciliation(["toString", "constructor"], {})).toEqual({ release: [], settle: [], keep: ["toString", "constructor"] });
+    expect(planReconciliation([], { a: "missing", b: "final" })).toEqual({ release: [], settle: [], keep: [] });
   });
 });
