@@ -8,6 +8,7 @@ import { TracerExporters, type BrokerOptions, type Errors, type Span } from "mol
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./lib/access.middleware.ts";
 import { TransitBackpressure } from "./lib/transit-backpressure.ts";
+import { StreamSerializer } from "./lib/stream-serializer.ts";
 import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
 import { replCommands } from "./lib/repl-commands.ts";
 import { joinLogArguments } from "./lib/log-arguments.ts";
@@ -162,7 +163,7 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     nodeID: cfg.nodeID,
     transporter: cfg.transporter ? amqpTransporter(cfg.transporter.url, cfg.transporter.prefetch) : undefined,
     cacher: cacher(cfg),
-    serializer: "JSON",
+    serializer: new StreamSerializer(),
     logger: logger(cfg),
     logLevel: cfg.log.level,
 

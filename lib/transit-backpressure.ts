@@ -71,6 +71,13 @@ function drained(stream: Writable, maxWaitMs: number): Promise<void> {
  * What the AMQP transporter's connection still has to write: the socket's buffer (bytes) and
  * the channel's frame queue in amqplib (objects; a frame is at most frameMax, 128 KiB).
  * Undefined for anything that is not amqplib underneath.
+ *
+ * The frame queue is an object-mode PassThrough (highWaterMark 1024 frames) that amqplib's
+ * muxer reads only while the socket accepts: a frame moves to its readable side as soon as it
+ * is written, so the queued frames are its readableLength; its writableLength stays 0. And the
+ * muxer stops writing once the socket's buffer is above the socket's own high-water mark
+ * (64 KiB on Node 24), so when RabbitMQ reads slowly the backlog is in the frame queue, not in
+ * the socket.
  */
 function amqpBacklog(transit: Transit | undefined): { bytes: number; frames: number } | undefined {
   const channel = transit?.tx?.channel as
@@ -79,7 +86,8 @@ function amqpBacklog(transit: Transit | undefined): { bytes: number; frames: num
   const socket = channel?.connection?.stream;
   const buffer = channel?.ch !== undefined ? channel.connection?.channels?.[channel.ch]?.buffer : undefined;
   if (!socket || !buffer) return undefined;
-  return { bytes: socket.writableLength, frames: buffer.writableLength };
+  const queue = buffer as Writable & { readableLength?: number };
+  return { bytes: socket.writableLength, frames: queue.writableLength + (queue.readableLength ?? 0) };
 }
 
 export function TransitBackpressure(opts: TransitBackpressureOptions = {}): Middleware {
