@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway from "moleculer-web";
-import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
@@ -31,6 +31,18 @@ interface GatewayInternals {
 }
 
 type Logger = { logger: { error(...a: unknown[]): void } };
+
+/**
+ * The REST actions of `service` that the registry knows but the gateway has no route for yet
+ * (empty: all routed), or null when no node offers the service's REST actions.
+ */
+function unroutedActions(gateway: Service & GatewayInternals, service: string): string[] | null {
+  const list = gateway.broker.registry.getActionList({ skipInternal: true, onlyAvailable: true }) as unknown as { name: string; action?: { rest?: unknown } }[];
+  const declared = list.filter((a) => a.name.startsWith(`${service}.`) && a.action?.rest).map((a) => a.name);
+  if (!declared.length) return null;
+  const routed = new Set(gateway.aliases.map((a) => a.action));
+  return declared.filter((name) => !routed.has(name));
+}
 
 /** The request's path, without its query string. */
 const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0];
@@ -250,8 +262,12 @@ export default defineService<GatewayInternals>({
       async handler(ctx: Context<unknown, Meta>) {
         const results = await Promise.all(
           ROUTED_SERVICES.map(async (name) => {
-            // Discovered is not enough: its REST routes must be generated too.
-            if (!this.aliases.some((a) => a.action?.startsWith(`${name}.`))) return [name, "no routes yet"] as const;
+            // Discovered is not enough: every REST action it declares must be routed too.
+            // moleculer-web regenerates its aliases 500 ms after the registry changes, and the
+            // fixed upload aliases (storage.upload) exist before storage is ever discovered.
+            const unrouted = unroutedActions(this, name);
+            if (unrouted === null) return [name, "not discovered"] as const;
+            if (unrouted.length) return [name, "no routes yet"] as const;
             try {
               await ctx.call(`${name}.ready`, {}, { timeout: 2000, retries: 0 });
               return [name, "ok"] as const;
