@@ -29,6 +29,7 @@ import { migrateUp } from "../lib/migrator.ts";
 import { DurableEvents } from "../lib/durable-events.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
 import { createTestDatabase } from "../test/support/database.ts";
+import { until } from "../lib/until.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const COLLECTION = path.join(ROOT, "docs/postman/shop.postman_collection.json");
@@ -131,14 +132,6 @@ interface NewmanSummary {
 }
 type NewmanRun = (options: Record<string, unknown>, callback: (err: Error | null, summary: NewmanSummary) => void) => unknown;
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 function newman(collection: string, environment: string, envVar: { key: string; value: string }[], reporters: string[]): Promise<NewmanSummary> {
   const run = (createRequire(import.meta.url)("newman") as { run: NewmanRun }).run;
   return new Promise((resolve, reject) => {
@@ -196,7 +189,7 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
       }
       client = new ServiceBroker({ namespace, nodeID: `postman-client-${process.pid}`, transporter: amqpTransporter(amqp, 10), logger: false });
       await client.start();
-      await until("the gateway to be ready", async () => (await fetch(`${api}/health/ready`)).status === 200, 60_000);
+      await until("the gateway to be ready", async () => (await fetch(`${api}/health/ready`)).status === 200, { timeoutMs: 60_000, intervalMs: 250 });
       await client.waitForServices(["users"], 30_000);
       const docs = await fetch(`${api}/openapi.json`);
       if (!docs.ok) throw new Error(`GET ${api}/openapi.json answered ${docs.status}`);

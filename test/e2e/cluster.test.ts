@@ -17,20 +17,11 @@ import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents } from "../../lib/durable-events.ts";
+import { until } from "../../lib/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq", "redis");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 const admin = { meta: { user: { id: randomUUID(), role: "admin" } } };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 suite("a multi-node cluster over RabbitMQ", () => {
   const namespace = `e2e-${randomBytes(4).toString("hex")}`;
@@ -76,7 +67,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     for (const spec of LOCAL_CLUSTER) start(spec);
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();
-    await until("the gateway to be ready", async () => ((await http(`${api}/health/ready`)).status === 200 ? true : undefined));
+    await until("the gateway to be ready", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 30_000 });
     await client.waitForServices(["products", "users", "orders", "mail"], 30_000);
   }, 60_000);
 

@@ -14,6 +14,7 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { until } from "../../lib/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -21,16 +22,6 @@ const PASSWORD = "correct horse battery staple";
 const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
 const png = (size = 300) => Buffer.concat([PNG_HEAD, randomBytes(size)]);
 const MIGRATION = "20261129-0007-images";
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 suite("product images and avatars on PostgreSQL", () => {
   let node: TestNode & { databaseUrl: string };

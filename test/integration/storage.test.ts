@@ -30,6 +30,7 @@ import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http as rawHttp } from "../support/node.ts";
+import { until } from "../../lib/until.ts";
 
 /** s3rver ships no types: the part of its API this file uses. */
 interface S3rverServer {
@@ -51,16 +52,6 @@ const PDF = Buffer.from("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "latin1");
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const png = (size: number) => Buffer.concat([PNG, randomBytes(Math.max(0, size - PNG.length))]);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * An S3 API on a free port, in a temporary folder, with one bucket. s3rver 3.7 implements
@@ -481,7 +472,7 @@ suite("storage on S3 (s3rver), one node", () => {
         resolve();
       }, 300);
     });
-    await until("the abandoned upload to be cleaned up", async () => (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore, 20_000);
+    await until("the abandoned upload to be cleaned up", async () => (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore, { timeoutMs: 20_000 });
     expect(await s3.keys()).toEqual(keysBefore);
   });
 
@@ -776,7 +767,7 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
     probe = new ServiceBroker({ namespace, nodeID: `probe-${namespace}`, transporter: amqpTransporter(AMQP, 10), logger: false });
     await probe.start();
     await probe.waitForServices(["storage", "users", `${gateway.nodeID}-probe`, `${storage.nodeID}-probe`], 30_000);
-    await until("storage routes on the gateway", async () => (await rawHttp(`${api}/files`)).status === 401, 30_000);
+    await until("storage routes on the gateway", async () => (await rawHttp(`${api}/files`)).status === 401, { timeoutMs: 30_000 });
     c = client({ api });
     alice = await c.signUp("alice");
   }, 90_000);
@@ -832,7 +823,7 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
     const abortedBefore = s3.abortedUploads;
     const res = await streamUpload(api, alice.token, SIZE + MiB + 1);
     expect(res).toMatchObject({ status: 413, body: { type: "PAYLOAD_TOO_LARGE" } });
-    await until("the aborted upload to be cleaned up", async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0, 60_000);
+    await until("the aborted upload to be cleaned up", async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0, { timeoutMs: 60_000 });
     expect(await s3.keys()).toEqual(keysBefore);
     const pending = await probe.call<any, any>("storage.list", { status: "pending" }, { meta: { user: { id: randomUUID(), role: "admin" } } });
     expect(pending.total).toBe(0);
