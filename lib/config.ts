@@ -51,6 +51,8 @@ export interface Config {
       }
     | null;
   requestTimeoutMs: number;
+  /** How often a producer's outbox relay looks for durable events not yet published (lib/outbox.ts). */
+  outboxPollMs: number;
   /**
    * How access tokens are signed and verified. Both happen in the users service (the
    * gateway asks `users.authenticate`), so only nodes running it use these keys.
@@ -237,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: { enabled: r.bool("METRICS", services.length > 0), port: r.int("METRICS_PORT", 3030, 0, 65535) },
     tracing: loadTracing(r, production),
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
+    outboxPollMs: r.int("OUTBOX_POLL_MS", 2000, 50, 600_000),
     jwt: jwtConfig,
     auth: {
       issuer: r.string("JWT_ISSUER", "moleculer-shop"),

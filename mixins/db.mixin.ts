@@ -69,7 +69,8 @@ export interface DbMethods {
   findRow(id: unknown, transaction?: Transaction): Promise<Model | null>;
   getEntity(id: unknown): Promise<Entity>;
   insertEntity(ctx: Context, values: Entity): Promise<Entity>;
-  updateEntity(ctx: Context, id: unknown, changes: Entity): Promise<Entity>;
+  /** In `transaction` when given: its cache cleaning and `<service>.updated` event wait for the commit. */
+  updateEntity(ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<Entity>;
   removeEntity(ctx: Context, id: unknown): Promise<Entity>;
   inTransaction<T>(ctx: Context, work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>): Promise<T>;
   searchWhere(text: string): WhereOptions;
@@ -229,13 +230,17 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         return entity;
       },
 
-      async updateEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown, changes: Entity): Promise<Entity> {
-        const row = await this.findRow(id);
+      async updateEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<Entity> {
+        const row = await this.findRow(id, transaction);
         if (!row) throw new EntityNotFoundError(entityName, id);
-        await row.update(changes);
+        await row.update(changes, { transaction });
         const entity = this.toPublic(row);
-        await this.entityChanged("updated", entity, ctx);
-        ctx.emit(`${this.name}.updated`, entity);
+        const announce = async () => {
+          await this.entityChanged("updated", entity, ctx);
+          ctx.emit(`${this.name}.updated`, entity);
+        };
+        if (transaction) transaction.afterCommit(announce);
+        else await announce();
         return entity;
       },
 

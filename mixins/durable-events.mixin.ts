@@ -1,39 +1,67 @@
 /**
- * For services whose events must reach a consumer that may be down right now (mail):
- * `emitDurable` emits the ordinary Moleculer event for in-cluster listeners and, in a
- * cluster (TRANSPORTER set), also publishes it persistently to RabbitMQ with a publisher
- * confirm (lib/durable-events.ts). In embedded mode the Moleculer event is all there is:
+ * For services whose events must reach a consumer that may be down right now (mail).
+ *
+ * `emitDurable(ctx, event, payload, messageId, transaction?)` emits the ordinary Moleculer
+ * event for in-cluster listeners once the change has committed and, in a cluster (TRANSPORTER
+ * set), writes the event to the service's transactional outbox (`settings.outboxTable`,
+ * lib/outbox.ts): in `transaction` when given, so the change and its announcement commit
+ * together. The outbox's relay publishes it to RabbitMQ with a publisher confirm right after
+ * the commit, and again after an outage. In embedded mode the Moleculer event is all there is:
  * every consumer runs in the same process.
+ *
+ * Consumers (mail) use `durable` to consume; they declare no outbox table.
  */
 import type { Context, ServiceSchema } from "moleculer";
+import type { Sequelize, Transaction } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { DurableEvents } from "../lib/durable-events.ts";
+import { Outbox } from "../lib/outbox.ts";
 
 export interface DurableEventMethods {
   durable: DurableEvents | null;
-  emitDurable(ctx: Context, event: string, payload: unknown, messageId: string): Promise<void>;
+  outbox: Outbox | null;
+  emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction?: Transaction): Promise<void>;
 }
+
+type Self = DurableEventMethods & {
+  settings: { outboxTable?: string };
+  adapter?: { db: Sequelize };
+  logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
+};
 
 export const DurableEventsMixin: Partial<ServiceSchema> = {
   created() {
     const cfg = getConfig();
-    (this as unknown as DurableEventMethods).durable = cfg.transporter ? new DurableEvents(cfg.transporter.url, cfg.namespace, this.logger) : null;
+    const self = this as unknown as Self;
+    self.durable = cfg.transporter ? new DurableEvents(cfg.transporter.url, cfg.namespace, this.logger) : null;
+    self.outbox = null;
+  },
+
+  async started() {
+    const self = this as unknown as Self;
+    if (!self.durable || !self.settings.outboxTable) return;
+    if (!self.adapter?.db) throw new Error("DurableEventsMixin: an outbox needs the service's database (mix in the db mixin first).");
+    self.outbox = new Outbox(self.adapter.db, self.settings.outboxTable, self.durable, self.logger, { pollMs: getConfig().outboxPollMs });
+    self.outbox.start();
   },
 
   async stopped() {
-    await (this as unknown as DurableEventMethods).durable?.close();
+    const self = this as unknown as Self;
+    await self.outbox?.stop();
+    await self.durable?.close();
   },
 
   methods: {
-    async emitDurable(this: DurableEventMethods & { logger: { error(...a: unknown[]): void } }, ctx: Context, event: string, payload: unknown, messageId: string) {
-      ctx.emit(event, payload);
-      if (!this.durable) return;
-      try {
-        await this.durable.publish(event, payload, messageId, 0, ctx.requestID ?? undefined);
-      } catch (err) {
-        // The change is committed; losing its notification is logged loudly, not hidden.
-        this.logger.error(`Could not queue ${event} (${messageId}) durably: ${(err as Error).message}`);
-      }
+    async emitDurable(this: Self, ctx: Context, event: string, payload: unknown, messageId: string, transaction?: Transaction) {
+      const outbox = this.outbox;
+      if (this.durable && !outbox) throw new Error(`emitDurable(${event}): this service declares no settings.outboxTable.`);
+      if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
+      const announce = () => {
+        ctx.emit(event, payload);
+        outbox?.kick();
+      };
+      if (transaction) transaction.afterCommit(announce);
+      else announce();
     },
   },
 };

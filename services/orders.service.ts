@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
-import { DataTypes, Op, col, fn, type Model, type WhereOptions } from "sequelize";
+import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions } from "sequelize";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
@@ -27,7 +27,8 @@ interface OrdersMethods extends DbMethods, DurableEventMethods {
   sweepTimer: NodeJS.Timeout | undefined;
   loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
   changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
-  announce(ctx: Context<unknown, Meta>, event: string, order: Order, extra?: Record<string, unknown>): Promise<void>;
+  customerOf(ctx: Context<unknown, Meta>, userId: string): Promise<unknown>;
+  announce(ctx: Context<unknown, Meta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra?: Record<string, unknown>): Promise<void>;
 }
 type Self = ServiceThis<OrdersMethods>;
 
@@ -114,7 +115,7 @@ export default defineService<OrdersMethods>({
     }),
   ],
 
-  settings: { rest: "/orders", saveDeadlineMs: SAVE_DEADLINE_MS },
+  settings: { rest: "/orders", saveDeadlineMs: SAVE_DEADLINE_MS, outboxTable: "orders_outbox" },
   dependencies: [],
 
   async started() {
@@ -170,6 +171,7 @@ export default defineService<OrdersMethods>({
           const lines = ctx.params.items;
           const duplicates = cartProblems(lines);
           if (duplicates.length) throw validation(duplicates);
+          const customer = this.customerOf(ctx, user.id);
           const snapshots = await ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids: lines.map((l) => l.productId) });
           const known = new Map(snapshots.map((s) => [s.productId, s]));
           const unknown = lines.flatMap((l, i) => (known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }]));
@@ -201,12 +203,12 @@ export default defineService<OrdersMethods>({
             const created = this.toPublic(row) as unknown as Order;
             // The key and the response it replays are saved with the order, or not at all.
             if (key) await this.idempotency.complete(user.id, key, orderId, { status: 201, body: created }, transaction);
+            await this.announce(ctx, transaction, "order.created", created, await customer);
             if (Date.now() - reservedAt > (this.settings as { saveDeadlineMs: number }).saveDeadlineMs) {
               throw new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
             }
             return created;
           });
-          await this.announce(ctx, "order.created", order);
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/orders/${order.id}`;
           return order;
@@ -345,31 +347,40 @@ export default defineService<OrdersMethods>({
         throw conflict(`An order cannot go from ${from} to ${to}.`, "ILLEGAL_TRANSITION", { from, to, allowed: allowedNext(from) });
       }
       const change: StatusChange = { from, to, at: new Date().toISOString(), by: ctx.meta.user!.id, ...(reason ? { reason } : {}) };
-      const [won] = await this.adapter.model.update(
-        { status: to, statusHistory: [...order.statusHistory, change] },
-        { where: { id: order.id, status: from } },
-      );
-      if (won !== 1) throw conflict("The order was changed at the same time; reload it and try again.", "CONCURRENT_CHANGE");
-      await this.clearCache();
+      const customer = await this.customerOf(ctx, order.userId);
+      // The change and its announcements (the customer's e-mails) commit together.
+      const updated = await this.inTransaction(ctx, async (transaction) => {
+        const [won] = await this.adapter.model.update(
+          { status: to, statusHistory: [...order.statusHistory, change] },
+          { where: { id: order.id, status: from }, transaction },
+        );
+        if (won !== 1) throw conflict("The order was changed at the same time; reload it and try again.", "CONCURRENT_CHANGE");
+        const now = this.toPublic((await this.findRow(order.id, transaction))!) as unknown as Order;
+        await this.announce(ctx, transaction, "order.status-changed", now, customer, { from, to, by: change.by, reason: reason ?? null });
+        if (to === "cancelled") await this.announce(ctx, transaction, "order.cancelled", now, customer, { from, by: change.by, reason: reason ?? null });
+        return now;
+      });
       if (releasesStock(from, to)) {
         await ctx.call("products.release", { reservationId: order.id }).catch((err: unknown) => {
           this.logger.error(`Order ${order.id} is cancelled but releasing its stock failed; reservation ${order.id} needs reconciliation.`, err);
         });
       }
-      const updated = (await this.getEntity(order.id)) as unknown as Order;
-      await this.announce(ctx, "order.status-changed", updated, { from, to, by: change.by, reason: reason ?? null });
-      if (to === "cancelled") await this.announce(ctx, "order.cancelled", updated, { from, by: change.by, reason: reason ?? null });
       return updated;
+    },
+
+    /** How to reach an order's customer, for its notifications (null when users cannot say). */
+    customerOf(this: Self, ctx: Context<unknown, Meta>, userId: string): Promise<unknown> {
+      return ctx.call("users.contact", { id: userId }).catch(() => null);
     },
 
     /**
      * Events carry everything a notification needs: the order and how to reach its customer.
-     * They are durable (the mail node may be down); the id makes redeliveries recognisable.
+     * They are durable (the mail node may be down) and written in the change's transaction;
+     * the id makes redeliveries recognisable.
      */
-    async announce(this: Self, ctx: Context<unknown, Meta>, event: string, order: Order, extra: Record<string, unknown> = {}) {
-      const customer = await ctx.call("users.contact", { id: order.userId }).catch(() => null);
+    async announce(this: Self, ctx: Context<unknown, Meta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra: Record<string, unknown> = {}) {
       const messageId = event === "order.status-changed" ? `${event}:${order.id}:${String(extra.to)}` : `${event}:${order.id}`;
-      await this.emitDurable(ctx, event, { order, customer, ...extra }, messageId);
+      await this.emitDurable(ctx, event, { order, customer, ...extra }, messageId, transaction);
     },
   },
 });

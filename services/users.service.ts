@@ -45,7 +45,7 @@ export default defineService<UsersMethods>({
     }),
   ],
 
-  settings: { rest: "/" },
+  settings: { rest: "/", outboxTable: "users_outbox" },
 
   actions: { ...authActions, ...accountActions, ...adminActions, ...avatarActions },
 

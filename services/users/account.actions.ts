@@ -74,12 +74,15 @@ export const accountActions: Record<string, Action> = {
         if (problem) throw invalid("password", problem, "passwordPolicy");
         changes.passwordHash = await hashPassword(password);
       }
-      const updated = await this.updateEntity(ctx, user.id, changes);
-      if (changes.passwordHash) {
-        // Every other session ends; this one (if it is a session) carries on.
-        await this.revokeSessions(user.id, ctx.meta.user?.sid);
-        await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" }, `user.password-changed:${randomUUID()}`);
-      }
+      const updated = await this.inTransaction(ctx, async (transaction) => {
+        const updated = await this.updateEntity(ctx, user.id, changes, transaction);
+        if (changes.passwordHash) {
+          // Every other session ends; this one (if it is a session) carries on.
+          await this.revokeSessions(user.id, ctx.meta.user?.sid, transaction);
+          await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" }, `user.password-changed:${randomUUID()}`, transaction);
+        }
+        return updated;
+      });
       return this.userView({ ...user, ...(updated as Partial<UserRow>) } as UserRow);
     },
   },
@@ -109,9 +112,10 @@ export const accountActions: Record<string, Action> = {
       const result = verifyTotp(openSecret(user.totpSecret, SECRETS_KEY), ctx.params.code, null);
       if (!result.ok) throw invalid("code", "The code does not match: check the authenticator app and the device clock.", "totp");
       const recovery = newRecoveryCodes();
-      await this.adapter.model.update({ totpEnabled: true, totpLastStep: result.step, recoveryCodes: recovery.stored }, { where: { id: user.id } });
-      await this.clearCache();
-      await this.emitDurable(ctx, "user.2fa-enabled", { user: this.userView({ ...user, totpEnabled: true }), at: new Date().toISOString() }, `user.2fa-enabled:${randomUUID()}`);
+      await this.inTransaction(ctx, async (transaction) => {
+        await this.adapter.model.update({ totpEnabled: true, totpLastStep: result.step, recoveryCodes: recovery.stored }, { where: { id: user.id }, transaction });
+        await this.emitDurable(ctx, "user.2fa-enabled", { user: this.userView({ ...user, totpEnabled: true }), at: new Date().toISOString() }, `user.2fa-enabled:${randomUUID()}`, transaction);
+      });
       return { enabled: true, recoveryCodes: recovery.codes };
     },
   },

@@ -52,15 +52,14 @@ export const authActions: Record<string, Action> = {
       await this.limit(this.limits.registerIp, ctx.meta.ip);
       const email = normalizeEmail(ctx.params.email);
       assertPassword(ctx.params.password, { email, name: ctx.params.name });
-      const row = await this.adapter.model.create({
-        email,
-        name: ctx.params.name,
-        passwordHash: await hashPassword(ctx.params.password),
-        role: "user",
+      const passwordHash = await hashPassword(ctx.params.password);
+      // The account, its verification token and the welcome e-mail's event: all or nothing.
+      const user = await this.inTransaction(ctx, async (transaction) => {
+        const user = this.userView(await this.adapter.model.create({ email, name: ctx.params.name, passwordHash, role: "user" }, { transaction }));
+        const token = await this.createUserToken(user.id as string, "verify-email", transaction);
+        await this.emitDurable(ctx, "user.registered", { user, verificationToken: token, verifyUrl: `${cfg.appUrl}/verify-email?token=${token}` }, `user.registered:${user.id}`, transaction);
+        return user;
       });
-      const user = this.userView(row);
-      const token = await this.createUserToken(user.id as string, "verify-email");
-      await this.emitDurable(ctx, "user.registered", { user, verificationToken: token, verifyUrl: `${cfg.appUrl}/verify-email?token=${token}` }, `user.registered:${user.id}`);
       ctx.meta.$statusCode = 201;
       ctx.meta.$location = "/api/users/me";
       return user;
@@ -161,8 +160,10 @@ export const authActions: Record<string, Action> = {
       const row = await this.findByEmail(email);
       const user = row ? this.plain(row) : null;
       if (user?.active) {
-        const token = await this.createUserToken(user.id, "password-reset");
-        await this.emitDurable(ctx, "user.password-reset-requested", { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` }, `user.password-reset-requested:${randomUUID()}`);
+        await this.inTransaction(ctx, async (transaction) => {
+          const token = await this.createUserToken(user.id, "password-reset", transaction);
+          await this.emitDurable(ctx, "user.password-reset-requested", { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` }, `user.password-reset-requested:${randomUUID()}`, transaction);
+        });
       }
       // Always the same answer: whether an account exists is nobody's business.
       ctx.meta.$statusCode = 202;
@@ -182,10 +183,13 @@ export const authActions: Record<string, Action> = {
       const user = this.plain(row);
       assertPassword(ctx.params.password, { email: user.email, name: user.name });
       const passwordHash = await hashPassword(ctx.params.password);
-      if (!(await this.consumeUserToken(ctx.params.token, "password-reset"))) throw invalid("token", "The reset link was already used.", "token");
-      await this.adapter.model.update({ passwordHash }, { where: { id: user.id } });
-      await this.revokeSessions(user.id);
-      await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "reset" }, `user.password-changed:${randomUUID()}`);
+      // The link is used up, the password changed, every session ended and the notice queued: together.
+      await this.inTransaction(ctx, async (transaction) => {
+        if (!(await this.consumeUserToken(ctx.params.token, "password-reset", transaction))) throw invalid("token", "The reset link was already used.", "token");
+        await this.adapter.model.update({ passwordHash }, { where: { id: user.id }, transaction });
+        await this.revokeSessions(user.id, undefined, transaction);
+        await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "reset" }, `user.password-changed:${randomUUID()}`, transaction);
+      });
       return { status: "ok" };
     },
   },

@@ -88,9 +88,9 @@ export interface UsersMethods extends DbMethods, DurableEventMethods {
   limit(limiter: Limiter, key: string | undefined): Promise<void>;
   openSession(ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair>;
   rotateRefreshToken(ctx: Context<unknown, Meta>, raw: string): Promise<TokenPair>;
-  revokeSessions(userId: string, exceptSessionId?: string): Promise<number>;
-  createUserToken(userId: string, purpose: TokenPurpose): Promise<string>;
-  peekUserToken(raw: string, purpose: TokenPurpose): Promise<Model | null>;
+  revokeSessions(userId: string, exceptSessionId?: string, transaction?: Transaction): Promise<number>;
+  createUserToken(userId: string, purpose: TokenPurpose, transaction?: Transaction): Promise<string>;
+  peekUserToken(raw: string, purpose: TokenPurpose, transaction?: Transaction): Promise<Model | null>;
   consumeUserToken(raw: string, purpose: TokenPurpose, t?: Transaction): Promise<string | null>;
   checkSecondFactor(user: UserRow, code: string): Promise<"totp" | "recovery" | null>;
   activeSuperusers(): Promise<number>;
@@ -179,30 +179,32 @@ export const methods = {
   },
 
   /** Revoke every live session of a user (but one, when given); cached principals are dropped. */
-  async revokeSessions(this: Self, userId: string, exceptSessionId?: string) {
+  async revokeSessions(this: Self, userId: string, exceptSessionId?: string, transaction?: Transaction) {
     const where: Record<string | symbol, unknown> = { userId, revokedAt: null };
     if (exceptSessionId) where.id = { [Op.ne]: exceptSessionId };
-    const [count] = await this.models.sessions.update({ revokedAt: new Date() }, { where });
-    await this.clearCache();
+    const [count] = await this.models.sessions.update({ revokedAt: new Date() }, { where, transaction });
+    if (transaction) transaction.afterCommit(async () => void (await this.clearCache()));
+    else await this.clearCache();
     return count;
   },
 
-  async createUserToken(this: Self, userId: string, purpose: TokenPurpose) {
+  async createUserToken(this: Self, userId: string, purpose: TokenPurpose, transaction?: Transaction) {
     const raw = randomToken();
-    await this.models.userTokens.create({ userId, purpose, tokenHash: hashToken(raw), expiresAt: new Date(Date.now() + TOKEN_TTL[purpose] * 1000) });
+    await this.models.userTokens.create({ userId, purpose, tokenHash: hashToken(raw), expiresAt: new Date(Date.now() + TOKEN_TTL[purpose] * 1000) }, { transaction });
     return raw;
   },
 
   /** The live token row, without using it up. */
-  peekUserToken(this: Self, raw: string, purpose: TokenPurpose) {
+  peekUserToken(this: Self, raw: string, purpose: TokenPurpose, transaction?: Transaction) {
     return this.models.userTokens.findOne({
       where: { tokenHash: hashToken(raw), purpose, usedAt: null, expiresAt: { [Op.gt]: new Date() } },
+      transaction,
     });
   },
 
   /** Use a single-use token up, atomically; returns its user id, or null if it is not valid. */
   async consumeUserToken(this: Self, raw: string, purpose: TokenPurpose, transaction?: Transaction) {
-    const row = await this.peekUserToken(raw, purpose);
+    const row = await this.peekUserToken(raw, purpose, transaction);
     if (!row) return null;
     const [used] = await this.models.userTokens.update(
       { usedAt: new Date() },

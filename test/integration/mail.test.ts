@@ -1,17 +1,19 @@
 /**
  * mail with a real SMTP server (smtp-server, parsed with mailparser), RabbitMQ for durable
  * delivery and PostgreSQL: the e-mails of the user and order flows, exactly-once handling of
- * redelivered messages, and a poison message ending in the dead-letter queue.
+ * redelivered messages, a poison message ending in the dead-letter queue, and a rolled-back
+ * change announcing nothing (the outbox row goes with it). RabbitMQ unreachable at checkout:
+ * mail-outage.test.ts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, PASSWORD } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents } from "../../lib/durable-events.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-const PASSWORD = "correct horse battery staple";
 
 suite("mail", () => {
   const namespace = `mail-${randomBytes(4).toString("hex")}`;
@@ -19,8 +21,8 @@ suite("mail", () => {
   let smtp: TestSmtp;
   let events: DurableEvents;
   let admin: string;
-  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const shop = shopClient(() => node.api);
+  const { http, as } = shop;
 
   beforeAll(async () => {
     smtp = await startSmtp();
@@ -35,7 +37,7 @@ suite("mail", () => {
     });
     events = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
     await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
-    admin = (await http("/auth/login", { method: "POST", json: { email: "boss@example.com", password: PASSWORD } })).body.accessToken;
+    admin = await shop.admin("boss@example.com");
   });
 
   afterAll(async () => {
@@ -58,11 +60,9 @@ suite("mail", () => {
   });
 
   test("an order sends a confirmation with its lines and total; status changes and a cancellation follow", async () => {
-    const email = `buyer-${randomUUID().slice(0, 6)}@example.com`;
-    await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "Buyer" } });
-    const token = (await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } })).body.accessToken;
-    const product = (await http("/products", { method: "POST", headers: as(admin), json: { sku: `M-${randomUUID().slice(0, 6)}`, name: "Copper kettle", priceCents: 2499, currency: "EUR", stock: 5 } })).body;
-    const order = (await http("/orders", { method: "POST", headers: as(token), json: { items: [{ productId: product.id, quantity: 2 }], shippingAddress: { name: "Buyer", line1: "1 Main St", city: "Paris", postalCode: "75001", country: "FR" } } })).body;
+    const { email, token } = await shop.shopper("buyer");
+    const product = await shop.product(admin);
+    const order = (await shop.order(token, product.id, 2)).body;
     const [, confirmation] = await smtp.waitFor(email, 2);
     expect(confirmation!.subject).toBe(`Order ${order.id.slice(0, 8).toUpperCase()} confirmed: €49.98`);
     expect(confirmation!.text).toContain("2 × Copper kettle");
@@ -80,6 +80,24 @@ suite("mail", () => {
     expect(mails[3]!.text).toContain("warehouse fire");
     await new Promise((r) => setTimeout(r, 500));
     expect(smtp.to(email)).toHaveLength(4); // no "is now cancelled" on top of the cancellation
+  });
+
+  test("a checkout rolled back at its deadline announces nothing; the next one is confirmed", async () => {
+    const { email, token } = await shop.shopper("rollback");
+    const product = await shop.product(admin);
+    const orders = node.broker.getLocalService("orders") as unknown as { settings: { saveDeadlineMs: number } };
+    const deadline = orders.settings.saveDeadlineMs;
+    orders.settings.saveDeadlineMs = -1; // the order row and its outbox row are written, then rolled back
+    try {
+      expect(await shop.order(token, product.id, 1)).toMatchObject({ status: 503, body: { type: "CHECKOUT_TOO_SLOW" } });
+    } finally {
+      orders.settings.saveDeadlineMs = deadline;
+    }
+    const placed = (await shop.order(token, product.id, 2)).body;
+    // The outbox relays in order: had the first been announced, its e-mail would come first.
+    const mails = await smtp.waitFor(email, 2);
+    expect(mails.map((m) => m.subject)).toEqual([expect.stringMatching(/^Welcome/), expect.stringMatching(/confirmed: €49.98$/)]);
+    expect(mails[1]!.subject).toContain(placed.id.slice(0, 8).toUpperCase());
   });
 
   test("a redelivered message is not sent twice", async () => {

@@ -1,0 +1,129 @@
+/**
+ * The transactional outbox (lib/outbox.ts) on PostgreSQL and RabbitMQ: a message exists only
+ * if its transaction commits; a RabbitMQ outage keeps it (in order) until RabbitMQ is back;
+ * replicas relaying one table publish each row once.
+ */
+import { randomBytes } from "node:crypto";
+import { describeWithServers, SERVERS } from "../support/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { loadConfig } from "../../lib/config.ts";
+import { createSequelize } from "../../lib/database.ts";
+import { migrateUp } from "../../lib/migrator.ts";
+import { DurableEvents, type DurableMessage } from "../../lib/durable-events.ts";
+import { Outbox } from "../../lib/outbox.ts";
+import { until } from "../../lib/until.ts";
+import type { Sequelize } from "sequelize";
+
+const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+const suite = await describeWithServers("postgres", "rabbitmq");
+
+const quiet = () => {
+  const lines: string[] = [];
+  const log = (...a: unknown[]) => void lines.push(a.map(String).join(" "));
+  return { lines, logger: { info: log, warn: log, error: log } };
+};
+
+suite("the transactional outbox", () => {
+  const namespace = `outbox-${randomBytes(4).toString("hex")}`;
+  let db: TestDatabase;
+  let sequelize: Sequelize;
+  let consumer: DurableEvents;
+  const received: DurableMessage[] = [];
+  const cleanup: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase("outbox");
+    const config = loadConfig({ DATABASE_URL: db.url });
+    await migrateUp(config.database);
+    sequelize = createSequelize(config.database, { logging: false });
+    consumer = new DurableEvents(AMQP, namespace, quiet().logger);
+    await consumer.consume({ group: "probe", patterns: ["#"], maxAttempts: 1, retryBaseMs: 10, handle: async (m) => void received.push(m) });
+  });
+
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => undefined);
+    await sequelize.query("DELETE FROM orders_outbox");
+    received.length = 0;
+  });
+
+  afterAll(async () => {
+    await consumer?.deleteTopology("probe", 1).catch(() => undefined);
+    await consumer?.close(1000);
+    await sequelize?.close();
+    await db?.drop();
+  });
+
+  /** An outbox on orders_outbox publishing through its own RabbitMQ connection (to `url`). */
+  function outboxVia(url: string, pollMs = 100) {
+    const log = quiet();
+    const publisher = new DurableEvents(url, namespace, log.logger);
+    const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs, batchSize: 25 });
+    cleanup.push(() => publisher.close(500), () => outbox.stop());
+    return { outbox, publisher, log: log.lines };
+  }
+  const ids = () => received.map((m) => m.messageId);
+
+  test("a message exists only if its transaction commits; once published and confirmed, its row is gone", async () => {
+    const { outbox } = outboxVia(AMQP);
+    await sequelize
+      .transaction(async (t) => {
+        await outbox.add({ event: "order.created", payload: { n: 1 }, messageId: "rolled-back" }, t);
+        throw new Error("the change failed");
+      })
+      .catch(() => undefined);
+    await sequelize.transaction((t) => outbox.add({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1" }, t));
+    expect(await outbox.pending()).toBe(1);
+    expect(await outbox.relay()).toBe(1);
+    await until("the message", () => received.length === 1, { timeoutMs: 5000 });
+    expect(received[0]).toMatchObject({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1", attempt: 0 });
+    expect(await outbox.pending()).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ids()).toEqual(["committed"]);
+  });
+
+  test("while RabbitMQ is unreachable messages wait (the change is not held up); once it is back they go out in order, each once", async () => {
+    const proxy = await startTcpProxy(SERVERS.rabbitmq);
+    cleanup.push(() => proxy.close());
+    const { outbox, log } = outboxVia(`amqp://guest:guest@127.0.0.1:${proxy.port}`);
+    outbox.start();
+    await outbox.add({ event: "order.created", payload: {}, messageId: "before-outage" });
+    outbox.kick();
+    await until("the first message", () => ids().includes("before-outage"), { timeoutMs: 5000 });
+
+    proxy.cut();
+    for (let i = 0; i < 5; i++) {
+      await outbox.add({ event: "order.status-changed", payload: { i }, messageId: `during-outage-${i}` });
+      outbox.kick();
+    }
+    await new Promise((r) => setTimeout(r, 600)); // several polls while it is down
+    expect(await outbox.pending()).toBe(5);
+    expect(ids()).toEqual(["before-outage"]);
+    expect(log.filter((l) => /could not relay/.test(l))).toHaveLength(1); // once per outage, not per poll
+
+    proxy.restore();
+    await until("the waiting messages", () => received.length === 6, { timeoutMs: 15_000 });
+    expect(ids()).toEqual(["before-outage", ...[0, 1, 2, 3, 4].map((i) => `during-outage-${i}`)]);
+    // Confirmed first, deleted when the relay's transaction commits (a moment later).
+    await until("the outbox to empty", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    expect(log.some((l) => /publishing again/.test(l))).toBe(true);
+  });
+
+  test("two replicas relaying one table publish each row once", async () => {
+    const a = outboxVia(AMQP).outbox;
+    const b = outboxVia(AMQP).outbox;
+    const n = 300;
+    await sequelize.transaction(async (t) => {
+      for (let i = 0; i < n; i++) await a.add({ event: "order.created", payload: { i }, messageId: `m-${i}` }, t);
+    });
+    const [byA, byB] = await Promise.all([a.relay(), b.relay()]);
+    expect(byA + byB).toBe(n);
+    expect(byA).toBeGreaterThan(0);
+    expect(byB).toBeGreaterThan(0);
+    await until("every message", () => received.length >= n, { timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(new Set(ids()).size).toBe(n);
+    expect(received).toHaveLength(n);
+    expect(await a.pending()).toBe(0);
+  });
+});
