@@ -55,15 +55,19 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     expect((await http(`${api}/products/${product.body.id}`)).body.stock).toBe(1);
     expect((await http(`${api}/orders/${order.body.id}/cancel`, { method: "POST", headers: shopper })).body.status).toBe("cancelled");
     expect((await http(`${api}/products/${product.body.id}`)).body.stock).toBe(3);
-    // welcome, confirmation and cancellation, as .eml files in the outbox
+    // A password change (one transaction on SQLite's single connection: profile, sessions, notice).
+    const changed = await http(`${api}/users/me`, { method: "PATCH", headers: shopper, json: { password: `${PASSWORD} 2`, currentPassword: PASSWORD } });
+    expect(changed.status).toBe(200);
+    // welcome, confirmation, cancellation and password change, as .eml files in the outbox
     const outbox = path.join(cwd, "data", "outbox");
     const mailDeadline = Date.now() + 10_000;
-    while ((fs.existsSync(outbox) ? fs.readdirSync(outbox).length : 0) < 3 && Date.now() < mailDeadline) await new Promise((r) => setTimeout(r, 100));
+    while ((fs.existsSync(outbox) ? fs.readdirSync(outbox).length : 0) < 4 && Date.now() < mailDeadline) await new Promise((r) => setTimeout(r, 100));
     const mails = fs.readdirSync(outbox).map((f) => fs.readFileSync(path.join(outbox, f), "utf8"));
     const subjects = mails.map((m) => /^Subject: (.*)$/m.exec(m)?.[1]);
-    expect(subjects).toHaveLength(3);
+    expect(subjects).toHaveLength(4);
     expect(subjects).toEqual(
       expect.arrayContaining([
+        "Your password was changed",
         expect.stringMatching(/^Order \w{8} cancelled$/),
         expect.stringMatching(/Order_\w{8}_confirmed=3A_=E2=82=AC25/), // "… confirmed: €25", MIME-encoded
         expect.stringMatching(/^Welcome to Moleculer Shop/),
