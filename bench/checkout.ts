@@ -30,6 +30,8 @@ import { deleteNamespace } from "./amqp-cleanup.ts";
 import { loadRunner, failuresOf, type PhaseResult, type Probe, type Statuses } from "./http-load.ts";
 import { sampleCpu, cpuShares, type CpuSample } from "./cpu.ts";
 import { percentiles, type Percentiles } from "./stats.ts";
+import { HELD_RESERVATION_STATUSES } from "../domain/reconciliation.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../lib/scratch-database.ts";
 
 export interface CheckoutLimits {
   /** Shoppers registered and signed in; checkouts rotate over their tokens. */
@@ -237,10 +239,6 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
   const run = randomBytes(4).toString("hex");
   const namespace = `bench-checkout-${run}`;
   const dbName = `shop_bench_checkout_${run}`;
-  const adminUrl = opts.pgAdminUrl;
-  const dbUrlObject = new URL(adminUrl);
-  dbUrlObject.pathname = `/${dbName}`;
-  const dbUrl = dbUrlObject.toString();
   const clientID = `bench-client-${process.pid}`;
   // Every node of the local topology: the gateway is not ready until each routed service is.
   const specs: NodeSpec[] = [...LOCAL_CLUSTER];
@@ -248,18 +246,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
   let client: ServiceBroker | undefined;
   let amqpConn: amqp.ChannelModel | undefined;
   let tmpDir: string | undefined;
-  let dbCreated = false;
+  let db: ScratchDatabase | undefined;
   const shutdown: Record<string, NodeShutdown> = {};
-
-  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  };
 
   // Clean-up runs once, after success, failure or Ctrl-C.
   let cleaning: Promise<void> | undefined;
@@ -303,7 +291,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         await deleteNamespace(amqpUrl, namespace, [...specs.map((s) => s.id), clientID]);
         await deleteDurableTopology(amqpUrl, namespace);
       });
-      if (dbCreated) await step(`dropping database ${dbName}`, () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)));
+      if (db) await step(`dropping database ${dbName}`, () => db!.drop());
       if (tmpDir) await step("removing the mail outbox", () => rm(tmpDir!, { recursive: true, force: true }));
       for (const p of problems) progress(`clean-up problem: ${p}`);
     })());
@@ -320,8 +308,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
   try {
     // --- database ---------------------------------------------------------------------
     progress(`creating database ${dbName} and migrating it`);
-    await admin((c) => c.query(`CREATE DATABASE "${dbName}"`));
-    dbCreated = true;
+    db = await createScratchDatabase(opts.pgAdminUrl, dbName);
+    const dbUrl = db.url;
     await migrateUp(loadConfig({ DATABASE_URL: dbUrl }).database);
 
     // --- cluster ----------------------------------------------------------------------
@@ -515,7 +503,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       try {
         const actual = Number((await c.query("SELECT stock FROM products WHERE id = $1", [product.id])).rows[0].stock);
         const ordersInDatabase = Number((await c.query("SELECT count(*) AS n FROM orders")).rows[0].n);
-        const reservationsHeld = Number((await c.query("SELECT count(*) AS n FROM stock_reservations WHERE status = 'reserved'")).rows[0].n);
+        const reservationsHeld = Number((await c.query("SELECT count(*) AS n FROM stock_reservations WHERE status = ANY($1)", [[...HELD_RESERVATION_STATUSES]])).rows[0].n);
         const expectedStock = INITIAL_STOCK - successfulOrders;
         return {
           initial: INITIAL_STOCK,

@@ -92,6 +92,13 @@ export function mayStillReleaseStock(status: OrderStatus): boolean {
   return false;
 }
 
+/**
+ * The reservation statuses whose stock is out of the shelf: `reserved` (its order may still
+ * cancel) and `settled` (it never will). Held stock is the sum of both, before and after a
+ * reconciliation run; `released` gave its stock back.
+ */
+export const HELD_RESERVATION_STATUSES = ["reserved", "settled"] as const;
+
 /** The order statuses whose reservations are settled: they can never release their stock. */
 export const SETTLING_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter((s) => s !== "cancelled" && !mayStillReleaseStock(s));
 

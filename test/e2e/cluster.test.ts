@@ -18,6 +18,7 @@ import { amqpTransporter } from "../../moleculer.config.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents } from "../../lib/durable-events.ts";
 import { until } from "../../lib/until.ts";
+import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq", "redis");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
@@ -148,8 +149,8 @@ suite("a multi-node cluster over RabbitMQ", () => {
     try {
       const stock = (await sql.query("SELECT stock FROM products WHERE id = $1", [product.id])).rows[0].stock;
       expect(stock).toBe(0);
-      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
-      const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status = 'reserved' AND items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
+      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id, [...HELD_RESERVATION_STATUSES]])).rows.map((r) => r.id).sort();
+      const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status = ANY($2) AND items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
       expect(orders).toHaveLength(50);
       expect(held).toEqual(orders);
       expect(orders.sort()).toEqual(results.filter((r) => r.status === 201).map((r) => r.body.id).sort());

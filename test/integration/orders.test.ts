@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
 
 const suite = await describeWithServers("postgres");
 const PASSWORD = "correct horse battery staple";
@@ -346,8 +347,9 @@ suite("orders", () => {
     expect(await stockOf(p.id)).toBe(4);
     const ledger = (node.broker.getLocalService("products") as any).reservations;
     // The ledger and the orders agree: every held reservation belongs to a live order.
-    expect(await ledger.count({ where: { status: "reserved" } })).toBe(await orders.adapter.model.count({ where: { status: ["pending", "paid", "shipped", "delivered"] } }));
-    expect(await ledger.count({ where: { status: "reserved" } })).toBeGreaterThan(5);
+    const held = await ledger.count({ where: { status: [...HELD_RESERVATION_STATUSES] } });
+    expect(held).toBe(await orders.adapter.model.count({ where: { status: ["pending", "paid", "shipped", "delivered"] } }));
+    expect(held).toBeGreaterThan(5);
   });
 
   test("a checkout that cannot save its order within the deadline rolls back and releases (reconciliation never races it)", async () => {
