@@ -22,7 +22,8 @@ import amqp from "amqplib";
 import pg from "pg";
 import { ServiceBroker } from "moleculer";
 import { LOCAL_CLUSTER, spawnNode, type NodeSpec } from "../lib/cluster.ts";
-import { loadConfig } from "../lib/config.ts";
+import { loadConfig, type Config } from "../lib/config.ts";
+import { DurableEvents, shopConsumerGroups } from "../lib/durable-events.ts";
 import type { Principal } from "../lib/access.ts";
 import { migrateUp } from "../lib/migrator.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
@@ -583,26 +584,18 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
   }
 }
 
-/**
- * The durable-events topology of a namespace (lib/durable-events.ts): the `<ns>.events`
- * exchange and the mail group's queue, retry queues and dead-letter queue.
- */
+/** The durable-events topology of a namespace: the exchange and every consumer group's queues. */
 async function deleteDurableTopology(url: string, namespace: string): Promise<void> {
-  let maxAttempts = 5;
+  let config: Pick<Config, "mail"> = { mail: { maxAttempts: 5, retryBaseMs: 1000 } as Config["mail"] };
   try {
-    maxAttempts = loadConfig(process.env).mail.maxAttempts; // the nodes got the same MAIL_MAX_ATTEMPTS
+    config = loadConfig(process.env); // the nodes got the same MAIL_MAX_ATTEMPTS
   } catch {
-    /* an environment the nodes refused too: the default */
+    /* an environment the nodes refused too: the defaults */
   }
-  const connection = await amqp.connect(url);
+  const durable = new DurableEvents(url, namespace, { info() {}, warn() {}, error() {} });
   try {
-    const channel = await connection.createChannel();
-    const queue = `${namespace}.mail`;
-    for (let n = 0; n < maxAttempts - 1; n++) await channel.deleteQueue(`${queue}.retry.${n}`);
-    await channel.deleteQueue(`${queue}.dead`);
-    await channel.deleteQueue(queue);
-    await channel.deleteExchange(`${namespace}.events`);
+    await durable.deleteTopology(Object.values(shopConsumerGroups(config)));
   } finally {
-    await connection.close();
+    await durable.close(0);
   }
 }

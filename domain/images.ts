@@ -27,6 +27,15 @@ export const HOLDER_PATTERN = "^(product|avatar):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f
 export const productHolder = (productId: string) => `product:${productId.toLowerCase()}`;
 export const avatarHolder = (userId: string) => `avatar:${userId.toLowerCase()}`;
 
+/**
+ * When an account is removed, which of its files stay: those the shop shows for someone else
+ * (a product's image: catalogue content an admin uploaded). The account's own avatar and
+ * everything unlinked go with the account.
+ */
+export function outlivesOwner(ownerId: string, holders: readonly string[]): boolean {
+  return holders.some((h) => h !== avatarHolder(ownerId));
+}
+
 /** Where a client fetches a file (relative to the gateway's origin). */
 export function fileUrl(fileId: string): string {
   return `/api/files/${fileId}`;

@@ -15,6 +15,7 @@
 import amqp from "amqplib";
 import type { Channel, ConfirmChannel, ConsumeMessage, ChannelModel } from "amqplib";
 import { acceptRequestId, currentRequestId, withRequestId } from "./request-context.ts";
+import type { Config } from "./config.ts";
 
 export interface DurableMessage<T = unknown> {
   event: string;
@@ -26,13 +27,31 @@ export interface DurableMessage<T = unknown> {
   requestId?: string;
 }
 
-export interface ConsumerOptions {
-  /** Queue group name, e.g. "mail": one durable queue shared by every replica. */
+/** A consumer group: one durable queue shared by every replica, its retry queues and dead letters. */
+export interface ConsumerGroup {
+  /** Queue group name, e.g. "mail". */
   group: string;
+  /** Attempts before a message goes to the dead-letter queue. */
+  maxAttempts: number;
+  /** The first retry's delay; it doubles with each further attempt. */
+  retryBaseMs: number;
+}
+
+/**
+ * The shop's consumer groups: mail (the e-mails of user and order events) and storage (the
+ * files of a removed account). Their names and attempts define the queues of a namespace.
+ */
+export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: ConsumerGroup; storage: ConsumerGroup } {
+  return {
+    mail: { group: "mail", maxAttempts: config.mail.maxAttempts, retryBaseMs: config.mail.retryBaseMs },
+    // Up to ~17 minutes of retries (storage or its object store down), then a dead letter.
+    storage: { group: "storage", maxAttempts: 10, retryBaseMs: 1000 },
+  };
+}
+
+export interface ConsumerOptions extends ConsumerGroup {
   /** Routing patterns (event names, `*` and `#` wildcards), e.g. ["order.*", "user.*"]. */
   patterns: string[];
-  maxAttempts: number;
-  retryBaseMs: number;
   prefetch?: number;
   handle(message: DurableMessage): Promise<void>;
   /** Called once a message has used up its attempts and went to the dead-letter queue. */
@@ -112,13 +131,15 @@ export class DurableEvents {
     return { ready, dead };
   }
 
-  /** Remove a namespace's exchange and a group's queues (test clean-up, decommissioning). */
-  async deleteTopology(group: string, maxAttempts: number): Promise<void> {
+  /** Remove the groups' queues and the namespace's exchange (test clean-up, decommissioning). */
+  async deleteTopology(groups: Pick<ConsumerGroup, "group" | "maxAttempts">[]): Promise<void> {
     const channel = await this.confirmChannel();
-    const queue = this.queueName(group);
-    for (let n = 0; n < maxAttempts - 1; n++) await channel.deleteQueue(`${queue}.retry.${n}`);
-    await channel.deleteQueue(`${queue}.dead`);
-    await channel.deleteQueue(queue);
+    for (const { group, maxAttempts } of groups) {
+      const queue = this.queueName(group);
+      for (let n = 0; n < maxAttempts - 1; n++) await channel.deleteQueue(`${queue}.retry.${n}`);
+      await channel.deleteQueue(`${queue}.dead`);
+      await channel.deleteQueue(queue);
+    }
     await channel.deleteExchange(this.exchange);
   }
 

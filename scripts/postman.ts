@@ -26,7 +26,7 @@ import { ServiceBroker } from "moleculer";
 import { LOCAL_CLUSTER, spawnNode, exited } from "../lib/cluster.ts";
 import { loadConfig } from "../lib/config.ts";
 import { migrateUp } from "../lib/migrator.ts";
-import { DurableEvents } from "../lib/durable-events.ts";
+import { DurableEvents, shopConsumerGroups } from "../lib/durable-events.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
 import { createTestDatabase } from "../test/support/database.ts";
 import { until } from "../lib/until.ts";
@@ -227,7 +227,7 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
       for (const { child } of nodes.values()) child.kill("SIGTERM");
       await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
       const durable = new DurableEvents(amqp, namespace, { info() {}, warn() {}, error() {} });
-      await durable.deleteTopology("mail", config.mail.maxAttempts).catch(() => undefined);
+      await durable.deleteTopology(Object.values(shopConsumerGroups(config))).catch(() => undefined);
       await durable.close().catch(() => undefined);
     }
   } finally {

@@ -17,7 +17,7 @@ import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { conflict, notFound } from "../lib/errors.ts";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
-import type { DurableMessage } from "../lib/durable-events.ts";
+import { shopConsumerGroups, type DurableMessage } from "../lib/durable-events.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 
@@ -66,10 +66,8 @@ export default defineService<MailMethods>({
     this.mailer = createMailer(cfg.mail);
     if (this.durable) {
       await this.durable.consume({
-        group: "mail",
+        ...shopConsumerGroups(cfg).mail,
         patterns: NOTIFIED_EVENTS,
-        maxAttempts: cfg.mail.maxAttempts,
-        retryBaseMs: cfg.mail.retryBaseMs,
         prefetch: 10,
         handle: (message) => this.deliver(message),
         onDead: (message, error) => this.markDead(message, error),

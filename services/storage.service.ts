@@ -18,6 +18,9 @@
  * listed, downloaded or described. Pending files that were never completed are swept.
  * Events after the change: `files.ready` and `files.removed` ({ file }).
  *
+ * A removed account (the durable `user.removed`, consumed by one storage replica): its files
+ * go, except product images (catalogue content that outlives the admin who uploaded it).
+ *
  * Product images and avatars (storage/links.actions.ts): while a product or a user's avatar
  * links a file, the file is `public` and anyone may download it, without credentials.
  */
@@ -26,6 +29,9 @@ import type { Readable } from "node:stream";
 import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import { shopConsumerGroups } from "../lib/durable-events.ts";
+import { outlivesOwner } from "../domain/images.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { conflict, notFound } from "../lib/errors.ts";
@@ -88,7 +94,7 @@ type Meta = {
 };
 type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
 
-interface StorageMethods extends DbMethods, LinkMethods {
+interface StorageMethods extends DbMethods, LinkMethods, DurableEventMethods {
   store: ObjectStore;
   sweepTimer: NodeJS.Timeout | undefined;
   loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean }): Promise<FileRecord>;
@@ -98,6 +104,8 @@ interface StorageMethods extends DbMethods, LinkMethods {
   markReady(ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }): Promise<Record<string, unknown>>;
   verifyContent(file: FileRecord): Promise<{ size: number; sha256: string }>;
   dropQuietly(key: string): Promise<void>;
+  removeFile(file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean>;
+  purgeOwner(ownerId: string): Promise<{ removed: number; kept: number }>;
   sweep(): Promise<number>;
 }
 type Self = ServiceThis<StorageMethods>;
@@ -139,6 +147,7 @@ function downloadHeaders(file: { filename: string; size: number; sha256?: string
 export default defineService<StorageMethods>({
   name: "storage",
   mixins: [
+    DurableEventsMixin as never,
     DbMixin({
       table: "files",
       attributes: {
@@ -172,8 +181,17 @@ export default defineService<StorageMethods>({
     this.store = createObjectStore(cfg);
   },
 
-  started() {
+  async started() {
     this.links = defineLinks(this.adapter.db);
+    if (this.durable) {
+      await this.durable.consume({
+        ...shopConsumerGroups(cfg).storage,
+        patterns: ["user.removed"],
+        handle: async (message) => void (await this.purgeOwner((message.payload as { user: { id: string } }).user.id)),
+        onDead: async (message, error) => this.logger.error(`The files of removed user ${(message.payload as { user?: { id?: string } }).user?.id} could not be removed (dead-lettered): ${error}`),
+        logger: this.logger,
+      });
+    }
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err: unknown) => this.logger.warn("Sweeping abandoned uploads failed:", err));
     }, SWEEP_EVERY_MS);
@@ -182,6 +200,16 @@ export default defineService<StorageMethods>({
 
   stopped() {
     clearInterval(this.sweepTimer);
+  },
+
+  // Embedded mode only: in a cluster the durable queue is the one way in.
+  events: {
+    "user.removed": {
+      async handler(this: Self, ctx: Context<{ user: { id: string } }>) {
+        if (this.durable) return;
+        await this.purgeOwner(ctx.params.user.id).catch((err: unknown) => this.logger.error(`Removing the files of removed user ${ctx.params.user.id} failed:`, err));
+      },
+    },
   },
 
   actions: {
@@ -273,12 +301,7 @@ export default defineService<StorageMethods>({
       params: { $$strict: true, id: ID },
       async handler(this: Self, ctx: Ctx<{ id: string }>) {
         const file = await this.loadFile(ctx, ctx.params.id, { pending: true });
-        // Object first: if that fails the row stays and the client can try again.
-        await this.store.delete(file.key);
-        const removed = await this.adapter.model.destroy({ where: { id: file.id } });
-        // Whoever showed it hears `files.removed` and lets go; the links go with the file.
-        await this.links.destroy({ where: { fileId: file.id } });
-        if (removed && file.status === "ready") ctx.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
+        await this.removeFile(file, ctx);
         ctx.meta.$statusCode = 204;
         return null;
       },
@@ -544,6 +567,31 @@ export default defineService<StorageMethods>({
     },
 
     /** Pending files nobody completed: their objects (if any) and rows go. */
+    /** Delete a file: object first (if that fails the row stays, to try again), then row and links. */
+    async removeFile(this: Self, file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean> {
+      await this.store.delete(file.key);
+      const removed = await this.adapter.model.destroy({ where: { id: file.id } });
+      // Whoever showed it hears `files.removed` and lets go; the links go with the file.
+      await this.links.destroy({ where: { fileId: file.id } });
+      if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
+      return removed > 0;
+    },
+
+    /** A removed account's files: all of them go but product images. Idempotent (a redelivery finds less). */
+    async purgeOwner(this: Self, ownerId: string): Promise<{ removed: number; kept: number }> {
+      if (!isUuid(ownerId)) return { removed: 0, kept: 0 };
+      let removed = 0;
+      let kept = 0;
+      const rows = await this.adapter.model.findAll({ where: { ownerId } });
+      for (const file of rows.map(plain)) {
+        const holders = (await this.links.findAll({ where: { fileId: file.id }, attributes: ["holder"] })).map((l) => l.get("holder") as string);
+        if (outlivesOwner(ownerId, holders)) kept++;
+        else if (await this.removeFile(file, this.broker)) removed++;
+      }
+      if (removed || kept) this.logger.info(`Removed user ${ownerId}: ${removed} file(s) deleted, ${kept} kept (product images).`);
+      return { removed, kept };
+    },
+
     async sweep(this: Self): Promise<number> {
       const cutoff = new Date(Date.now() - STALE_PENDING_MS);
       const rows = await this.adapter.model.findAll({ where: { status: "pending", updatedAt: { [Op.lt]: cutoff } }, limit: 500 });

@@ -116,6 +116,8 @@ export const adminActions: Record<string, Action> = {
         await this.models.userTokens.destroy({ where: { userId: user.id }, transaction });
         await this.adapter.model.destroy({ where: { id: user.id }, transaction });
         emitAfterCommit("users.removed", this.userView(user));
+        // Durable: storage deletes the account's files, also if it is down right now.
+        await this.emitDurable(ctx, "user.removed", { user: { id: user.id } }, `user.removed:${user.id}`, transaction);
       });
       // Avatars: the account's picture is no longer shown; the storage service may unpublish it.
       if (user.avatarFileId) {

@@ -16,7 +16,7 @@ import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { DurableEvents } from "../../lib/durable-events.ts";
+import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
 import { until } from "../../lib/until.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
 
@@ -77,7 +77,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     for (const { child } of nodes.values()) child.kill("SIGTERM");
     await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
     const durable = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await durable.deleteTopology("mail", 5).catch(() => undefined);
+    await durable.deleteTopology(Object.values(shopConsumerGroups(loadConfig(env)))).catch(() => undefined);
     await durable.close();
     await smtp?.close();
     await db?.drop();
@@ -149,8 +149,8 @@ suite("a multi-node cluster over RabbitMQ", () => {
     try {
       const stock = (await sql.query("SELECT stock FROM products WHERE id = $1", [product.id])).rows[0].stock;
       expect(stock).toBe(0);
-      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id, [...HELD_RESERVATION_STATUSES]])).rows.map((r) => r.id).sort();
-      const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status = ANY($2) AND items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
+      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
+      const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status = ANY($2) AND items::text LIKE '%' || $1 || '%'`, [product.id, [...HELD_RESERVATION_STATUSES]])).rows.map((r) => r.id).sort();
       expect(orders).toHaveLength(50);
       expect(held).toEqual(orders);
       expect(orders.sort()).toEqual(results.filter((r) => r.status === 201).map((r) => r.body.id).sort());
@@ -184,6 +184,37 @@ suite("a multi-node cluster over RabbitMQ", () => {
     const subjects = smtp.to(email).map((m) => m.subject).sort();
     expect(subjects).toEqual([`Order ${order.body.id.slice(0, 8).toUpperCase()} confirmed: €4.50`, expect.stringMatching(/^Welcome/)].sort());
     expect(mails.length).toBe(2);
+  }, 60_000);
+
+  test("a removed account's files are deleted by the storage node, even though it was down", async () => {
+    const email = `leaving-${randomBytes(4).toString("hex")}@example.com`;
+    const password = "correct horse battery staple";
+    const user = (await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: "Leaving" } })).body;
+    const token = (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken;
+    const form = new FormData();
+    form.append("file", new Blob(["my private notes"], { type: "text/plain" }), "notes.txt");
+    const file = await http(`${api}/files`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form });
+    expect(file.status).toBe(201);
+
+    const storageNode = nodes.get("storage-1")!;
+    storageNode.child.kill("SIGTERM");
+    expect(await exited(storageNode.child)).toBe(0);
+    await client.call("users.remove", { id: user.id }, { meta: { user: { id: randomUUID(), role: "superuser" } } });
+
+    const pg = (await import("pg")).default;
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      const filesOf = async () => (await sql.query(`SELECT id FROM files WHERE "ownerId" = $1`, [user.id])).rows.map((r) => r.id);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await filesOf()).toEqual([file.body.id]); // nobody to delete it yet
+      start(LOCAL_CLUSTER.find((n) => n.id === "storage-1")!);
+      await until("the file to be deleted", async () => (await filesOf()).length === 0, { timeoutMs: 30_000 });
+    } finally {
+      await sql.end();
+    }
+    await until("the gateway to be ready again", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 30_000 });
+    expect((await http(`${api}/files/${file.body.id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401); // the account is gone
   }, 60_000);
 
   test("access declarations travel with remote actions: a write without credentials is a 401", async () => {

@@ -18,7 +18,7 @@ import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { spawnNode, exited, SERVER_ENTRY, type NodeSpec } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
-import { DurableEvents } from "../../lib/durable-events.ts";
+import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
 import { totpCode } from "../../integrations/authentication/totp.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
@@ -113,6 +113,7 @@ suite("the REPL joins a running cluster", () => {
   const sku = `MUG-${randomBytes(3).toString("hex").toUpperCase()}`;
   let shopperId = "";
   let productId = "";
+  let env: NodeJS.ProcessEnv = {};
 
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), "shop-repl-home-")); // the REPL's history file goes here
@@ -121,7 +122,7 @@ suite("the REPL joins a running cluster", () => {
     smtp = await startSmtp();
     smtp.reject.add(shopper); // the shopper's mail goes to the dead letters, for mail-retry
     const metricsPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
+    env = {
       ...process.env,
       NODE_ENV: "test",
       NAMESPACE: namespace,
@@ -170,7 +171,7 @@ suite("the REPL joins a running cluster", () => {
       }),
     );
     const durable = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await durable.deleteTopology("mail", 5).catch(() => undefined);
+    await durable.deleteTopology(Object.values(shopConsumerGroups(loadConfig(env)))).catch(() => undefined);
     await durable.close().catch(() => undefined);
     await smtp?.close();
     await db?.drop();

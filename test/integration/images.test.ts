@@ -40,7 +40,7 @@ suite("product images and avatars on PostgreSQL", () => {
     const reg = await call("/auth/register", { method: "POST", json: { email, password: PASSWORD, name } });
     const login = await call("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
     expect(login.status).toBe(200);
-    return { id: reg.body.id as string, token: login.body.accessToken as string };
+    return { id: reg.body.id as string, token: login.body.accessToken as string, email };
   }
 
   async function upload(token: string, bytes: Buffer, type: string, filename = "picture.png") {
@@ -311,6 +311,35 @@ suite("product images and avatars on PostgreSQL", () => {
       expect((await fetchFile(`/api/files/${picture.id}`)).status).toBe(200);
       expect((await call(`/users/${erin.id}`, { method: "DELETE", headers: as(admin) })).status).toBe(204);
       expect((await call(`/files/${picture.id}`)).status).toBe(404);
+    });
+  });
+
+  describe("a removed account", () => {
+    test("its files go (avatar, private uploads, unfinished direct uploads); the product images it uploaded stay", async () => {
+      const frank = await signUp("frank");
+      expect((await call(`/users/${frank.id}`, { method: "PATCH", headers: as(admin), json: { role: "admin" } })).status).toBe(200);
+      const token = (await call("/auth/login", { method: "POST", json: { email: frank.email, password: PASSWORD } })).body.accessToken as string;
+      const image = await upload(token, png(), "image/png", "catalogue.png");
+      const p = await product();
+      expect((await attach(p.id, image.id, token)).status).toBe(200);
+      const notes = await upload(token, Buffer.from("private notes"), "text/plain", "notes.txt");
+      const avatar = await upload(token, png(), "image/png");
+      expect((await call("/users/me/avatar", { method: "PUT", headers: as(token), json: { fileId: avatar.id } })).status).toBe(200);
+      const pending = await call("/files/presign", { method: "POST", headers: as(token), json: { filename: "later.pdf", contentType: "application/pdf", size: 1000 } });
+      expect(pending.status).toBe(201);
+      const filesOf = async () => (await sql(`SELECT id FROM files WHERE "ownerId" = :id ORDER BY id`, { id: frank.id })).map((r) => r.id as string);
+      expect((await filesOf()).sort()).toEqual([image.id, notes.id, avatar.id, pending.body.id].sort());
+
+      expect((await call(`/users/${frank.id}`, { method: "DELETE", headers: as(admin) })).status).toBe(204);
+      await until("the account's files to go", async () => (await filesOf()).length === 1);
+      expect(await filesOf()).toEqual([image.id]);
+      for (const id of [notes.id, avatar.id]) expect((await call(`/files/${id}`, { headers: as(admin) })).status).toBe(404);
+      // The catalogue keeps its picture, public as before.
+      expect((await fetchFile(`/api/files/${image.id}`)).status).toBe(200);
+      expect((await call(`/products/${p.id}`)).body.images).toEqual([image.id]);
+      // A redelivered event finds nothing more to do.
+      const storage = node.broker.getLocalService("storage") as unknown as { purgeOwner(id: string): Promise<{ removed: number; kept: number }> };
+      expect(await storage.purgeOwner(frank.id)).toEqual({ removed: 0, kept: 1 });
     });
   });
 

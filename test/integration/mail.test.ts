@@ -10,7 +10,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, PASSWORD } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { DurableEvents } from "../../lib/durable-events.ts";
+import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
@@ -42,7 +42,7 @@ suite("mail", () => {
 
   afterAll(async () => {
     await node?.stop();
-    await events?.deleteTopology("mail", 3).catch(() => undefined);
+    await events?.deleteTopology(Object.values(shopConsumerGroups(node.config))).catch(() => undefined);
     await events?.close();
     await smtp?.close();
   });

@@ -48,7 +48,7 @@ suite("the transactional outbox", () => {
   });
 
   afterAll(async () => {
-    await consumer?.deleteTopology("probe", 1).catch(() => undefined);
+    await consumer?.deleteTopology([{ group: "probe", maxAttempts: 1 }]).catch(() => undefined);
     await consumer?.close(1000);
     await sequelize?.close();
     await db?.drop();

@@ -329,7 +329,7 @@ withRabbit("request ids across nodes over RabbitMQ", () => {
       expect(byMessage("m-2")).toEqual([[0, "durable-req-2"], [1, "durable-req-2"]]);
       expect(byMessage("m-3")).toEqual([[0, undefined], [1, undefined]]);
     } finally {
-      await consumer.deleteTopology("rid", 2).catch(() => undefined);
+      await consumer.deleteTopology([{ group: "rid", maxAttempts: 2 }]).catch(() => undefined);
       await Promise.all([consumer.close(1000), producer.close(1000)]);
     }
   });

@@ -14,6 +14,7 @@ import {
   IMAGE_TYPES,
   isImageType,
   MAX_PRODUCT_IMAGES,
+  outlivesOwner,
   parseImages,
   productHolder,
   removeImage,
@@ -113,4 +114,14 @@ test("holders and URLs", () => {
   expect(pattern.test(avatarHolder(id))).toBe(true);
   for (const bad of [`order:${id}`, `product:${id}x`, "product:", `avatar:../${id}`, `product:${id.toUpperCase()}`]) expect([bad, pattern.test(bad)]).toEqual([bad, false]);
   expect(fileUrl(id)).toBe(`/api/files/${id}`);
+});
+
+test("a removed account's file outlives it only while someone else shows it", () => {
+  const other = randomUUID();
+  expect(outlivesOwner(owner, [])).toBe(false);
+  expect(outlivesOwner(owner, [avatarHolder(owner)])).toBe(false);
+  expect(outlivesOwner(owner, [avatarHolder(owner.toUpperCase())])).toBe(false);
+  expect(outlivesOwner(owner, [productHolder(other)])).toBe(true);
+  expect(outlivesOwner(owner, [avatarHolder(owner), productHolder(other)])).toBe(true);
+  expect(outlivesOwner(owner, [avatarHolder(other)])).toBe(true); // someone else's avatar now
 });
