@@ -37,6 +37,8 @@ export interface OutboxOptions {
   pollMs?: number;
   /** Rows per relay transaction. */
   batchSize?: number;
+  /** After each poll: how many messages wait (for a metric; a backlog that grows means trouble). */
+  onPending?: (count: number) => void;
 }
 
 interface Row extends OutboxMessage {
@@ -50,17 +52,19 @@ export class Outbox {
   private readonly logger: Logger;
   private readonly pollMs: number;
   private readonly batchSize: number;
+  private readonly onPending: ((count: number) => void) | undefined;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private failing = false;
 
-  constructor(db: Sequelize, table: string, publisher: Publisher, logger: Logger, { pollMs = 2000, batchSize = 100 }: OutboxOptions = {}) {
+  constructor(db: Sequelize, table: string, publisher: Publisher, logger: Logger, { pollMs = 2000, batchSize = 100, onPending }: OutboxOptions = {}) {
     this.db = db;
     this.publisher = publisher;
     this.logger = logger;
     this.pollMs = pollMs;
     this.batchSize = batchSize;
+    this.onPending = onPending;
     this.model = db.define(
       `${table}_row`,
       {
@@ -105,9 +109,14 @@ export class Outbox {
 
   /** Relay now and every `pollMs` until stopped. */
   start(): void {
-    this.kick();
-    this.timer ??= setInterval(() => this.kick(), this.pollMs);
+    const poll = async () => {
+      this.kick();
+      await this.running;
+      if (this.onPending && this.timer) this.onPending(await this.pending());
+    };
+    this.timer ??= setInterval(() => void poll().catch(() => undefined), this.pollMs);
     this.timer.unref();
+    void poll().catch(() => undefined);
   }
 
   /** Stop polling and wait for a relay pass in progress (rows not yet published stay for the next start). */

@@ -11,7 +11,7 @@
  *
  * Consumers (mail) use `durable` to consume; they declare no outbox table.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { Sequelize, Transaction } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { DurableEvents } from "../lib/durable-events.ts";
@@ -23,7 +23,12 @@ export interface DurableEventMethods {
   emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction?: Transaction): Promise<void>;
 }
 
+/** Prometheus: shop_outbox_pending{service="orders"}, updated every OUTBOX_POLL_MS. */
+export const PENDING_METRIC = "shop.outbox.pending";
+
 type Self = DurableEventMethods & {
+  name: string;
+  broker: ServiceBroker;
   settings: { outboxTable?: string };
   adapter?: { db: Sequelize };
   logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
@@ -41,7 +46,14 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
     const self = this as unknown as Self;
     if (!self.durable || !self.settings.outboxTable) return;
     if (!self.adapter?.db) throw new Error("DurableEventsMixin: an outbox needs the service's database (mix in the db mixin first).");
-    self.outbox = new Outbox(self.adapter.db, self.settings.outboxTable, self.durable, self.logger, { pollMs: getConfig().outboxPollMs });
+    const metrics = self.broker.metrics;
+    if (metrics.isEnabled() && !metrics.hasMetric(PENDING_METRIC)) {
+      metrics.register({ type: "gauge", name: PENDING_METRIC, labelNames: ["service"], unit: "event", description: "Durable events committed but not yet confirmed by RabbitMQ" });
+    }
+    self.outbox = new Outbox(self.adapter.db, self.settings.outboxTable, self.durable, self.logger, {
+      pollMs: getConfig().outboxPollMs,
+      onPending: (count) => metrics.set(PENDING_METRIC, count, { service: self.name }),
+    });
     self.outbox.start();
   },
 

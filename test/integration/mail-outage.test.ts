@@ -31,6 +31,8 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
       NAMESPACE: namespace,
       SMTP_URL: smtp.url,
       OUTBOX_POLL_MS: "200",
+      METRICS: "true",
+      METRICS_PORT: "0",
       RATE_LIMIT_FACTOR: "100",
     });
   });
@@ -60,11 +62,14 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
     await new Promise((r) => setTimeout(r, 1000)); // several relay attempts while it is down
     expect(await outbox.pending()).toBe(1);
     expect(smtp.to(email)).toHaveLength(1);
+    const gauge = () => node.broker.metrics.getMetric("shop.outbox.pending")?.get({ service: "orders" })?.value;
+    expect(gauge()).toBe(1);
 
     proxy.restore();
     const [, confirmation] = await smtp.waitFor(email, 2, 30_000);
     expect(confirmation!.subject).toBe(`Order ${placed.body.id.slice(0, 8).toUpperCase()} confirmed: €49.98`);
     await until("the outbox to empty", async () => (await outbox.pending()) === 0);
+    await until("the gauge to show it", () => gauge() === 0);
     await new Promise((r) => setTimeout(r, 500));
     expect(smtp.to(email)).toHaveLength(2);
     // The node's own transporter reconnects too (moleculer retries every 5 s).

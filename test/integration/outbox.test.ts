@@ -55,10 +55,10 @@ suite("the transactional outbox", () => {
   });
 
   /** An outbox on orders_outbox publishing through its own RabbitMQ connection (to `url`). */
-  function outboxVia(url: string, pollMs = 100) {
+  function outboxVia(url: string, pollMs = 100, onPending?: (count: number) => void) {
     const log = quiet();
     const publisher = new DurableEvents(url, namespace, log.logger);
-    const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs, batchSize: 25 });
+    const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs, batchSize: 25, onPending });
     cleanup.push(() => publisher.close(500), () => outbox.stop());
     return { outbox, publisher, log: log.lines };
   }
@@ -85,7 +85,8 @@ suite("the transactional outbox", () => {
   test("while RabbitMQ is unreachable messages wait (the change is not held up); once it is back they go out in order, each once", async () => {
     const proxy = await startTcpProxy(SERVERS.rabbitmq);
     cleanup.push(() => proxy.close());
-    const { outbox, log } = outboxVia(`amqp://guest:guest@127.0.0.1:${proxy.port}`);
+    const backlog: number[] = [];
+    const { outbox, log } = outboxVia(`amqp://guest:guest@127.0.0.1:${proxy.port}`, 100, (n) => backlog.push(n));
     outbox.start();
     await outbox.add({ event: "order.created", payload: {}, messageId: "before-outage" });
     outbox.kick();
@@ -100,12 +101,14 @@ suite("the transactional outbox", () => {
     expect(await outbox.pending()).toBe(5);
     expect(ids()).toEqual(["before-outage"]);
     expect(log.filter((l) => /could not relay/.test(l))).toHaveLength(1); // once per outage, not per poll
+    expect(backlog.at(-1)).toBe(5); // what the shop_outbox_pending gauge shows
 
     proxy.restore();
     await until("the waiting messages", () => received.length === 6, { timeoutMs: 15_000 });
     expect(ids()).toEqual(["before-outage", ...[0, 1, 2, 3, 4].map((i) => `during-outage-${i}`)]);
     // Confirmed first, deleted when the relay's transaction commits (a moment later).
     await until("the outbox to empty", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    await until("the backlog reported empty", () => backlog.at(-1) === 0, { timeoutMs: 5000 });
     expect(log.some((l) => /publishing again/.test(l))).toBe(true);
   });
 
