@@ -41,6 +41,7 @@ export const HINTS: Record<string, OperationHints> = {
   "users.me": { summary: "Own profile" },
   "users.updateMe": { summary: "Change own name or password" },
   "users.createClient": { summary: "Create an API client (the secret is shown once)" },
+  "users.remove": { summary: "Delete an account, its sessions and its files (product images it uploaded stay)", success: [204] },
 
   // Product images and avatars (products/images.actions.ts, users/avatar.actions.ts).
   "products.attachImage": { summary: "Attach an uploaded image to a product (ready image file; 422 on fileId otherwise)" },
