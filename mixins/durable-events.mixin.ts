@@ -1,11 +1,11 @@
 /**
  * For services whose events must reach a consumer that may be down right now (mail).
  *
- * `emitDurable(ctx, event, payload, messageId, transaction?)` emits the ordinary Moleculer
- * event for in-cluster listeners once the change has committed and, in a cluster (TRANSPORTER
- * set), writes the event to the service's transactional outbox (`settings.outboxTable`,
- * lib/outbox.ts): in `transaction` when given, so the change and its announcement commit
- * together. The outbox's relay publishes it to RabbitMQ with a publisher confirm right after
+ * `emitDurable(ctx, event, payload, messageId, transaction)` emits the ordinary Moleculer
+ * event for in-cluster listeners once `transaction` has committed and, in a cluster
+ * (TRANSPORTER set), writes the event to the service's transactional outbox
+ * (`settings.outboxTable`, lib/outbox.ts) in that transaction: the change and its
+ * announcement commit together, or neither does. The outbox's relay publishes it to RabbitMQ with a publisher confirm right after
  * the commit, and again after an outage. In embedded mode the Moleculer event is all there is:
  * every consumer runs in the same process.
  *
@@ -20,7 +20,7 @@ import { Outbox } from "../lib/outbox.ts";
 export interface DurableEventMethods {
   durable: DurableEvents | null;
   outbox: Outbox | null;
-  emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction?: Transaction): Promise<void>;
+  emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction): Promise<void>;
 }
 
 /** Prometheus: shop_outbox_pending{service="orders"}, updated every OUTBOX_POLL_MS. */
@@ -64,16 +64,14 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
   },
 
   methods: {
-    async emitDurable(this: Self, ctx: Context, event: string, payload: unknown, messageId: string, transaction?: Transaction) {
+    async emitDurable(this: Self, ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction) {
       const outbox = this.outbox;
       if (this.durable && !outbox) throw new Error(`emitDurable(${event}): this service declares no settings.outboxTable.`);
       if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
-      const announce = () => {
+      transaction.afterCommit(() => {
         ctx.emit(event, payload);
         outbox?.kick();
-      };
-      if (transaction) transaction.afterCommit(announce);
-      else announce();
+      });
     },
   },
 };
