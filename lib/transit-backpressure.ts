@@ -79,7 +79,7 @@ function drained(stream: Writable, maxWaitMs: number): Promise<void> {
  * (64 KiB on Node 24), so when RabbitMQ reads slowly the backlog is in the frame queue, not in
  * the socket.
  */
-function amqpBacklog(transit: Transit | undefined): { bytes: number; frames: number } | undefined {
+export function amqpBacklog(transit: Transit | undefined): { bytes: number; frames: number } | undefined {
   const channel = transit?.tx?.channel as
     | { ch?: number; connection?: { stream?: Writable; channels?: ({ buffer?: Writable } | null)[] } }
     | undefined;

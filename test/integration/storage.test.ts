@@ -898,4 +898,76 @@ clusterSuite("transit backpressure (lib/transit-backpressure.ts), over RabbitMQ"
     // The high-water mark (1 MiB) plus what the prefetch lets in before acknowledgements stop.
     expect(withIt.maxBuffered).toBeLessThanOrEqual(1 * MiB + (PREFETCH + 1) * 64 * 1024);
   }, 120_000);
+
+  /**
+   * A sender whose RabbitMQ takes bytes slowly (through a throttling proxy) streams to a fast
+   * receiver. Returns the most the sender's AMQP connection ever had waiting to be written:
+   * frames in amqplib's queue (a 64 KiB chunk is a message of three frames: method, header,
+   * body) and bytes in the socket.
+   */
+  async function slowBroker(withMiddleware: boolean): Promise<{ maxFrames: number; maxBytes: number; received: number; mibPerSec: number }> {
+    const { ServiceBroker } = await import("moleculer");
+    const { amqpTransporter } = await import("../../moleculer.config.ts");
+    const { TransitBackpressure, amqpBacklog } = await import("../../lib/transit-backpressure.ts");
+    const { startTcpProxy } = await import("../support/tcp-proxy.ts");
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(AMQP).port || 5672) }, { uploadBytesPerSecond: 16 * MiB });
+    const namespace = `bps-${randomBytes(4).toString("hex")}`;
+    const options = { namespace, logger: false, requestTimeout: 60_000 } as const;
+    const slowUrl = Object.assign(new URL(AMQP), { host: `127.0.0.1:${proxy.port}` }).toString();
+    const sender = new ServiceBroker({ ...options, nodeID: `${namespace}-sender`, transporter: amqpTransporter(slowUrl, PREFETCH), middlewares: withMiddleware ? [TransitBackpressure()] : [] });
+    const receiver = new ServiceBroker({ ...options, nodeID: `${namespace}-receiver`, transporter: amqpTransporter(AMQP, PREFETCH) });
+    receiver.createService({
+      name: "sink",
+      actions: {
+        async fast(ctx: any) {
+          let received = 0;
+          for await (const chunk of ctx.stream as AsyncIterable<Buffer>) received += chunk.length;
+          return received;
+        },
+      },
+    });
+    try {
+      await Promise.all([sender.start(), receiver.start()]);
+      await sender.waitForServices(["sink"], 20_000);
+      let maxFrames = 0;
+      let maxBytes = 0;
+      const sampler = setInterval(() => {
+        const b = amqpBacklog(sender.transit as never);
+        maxFrames = Math.max(maxFrames, b?.frames ?? 0);
+        maxBytes = Math.max(maxBytes, b?.bytes ?? 0);
+      }, 5);
+      const { Readable } = await import("node:stream");
+      const source = Readable.from(
+        (function* () {
+          for (let sent = 0; sent < SIZE; sent += 64 * 1024) yield randomBytes(64 * 1024);
+        })(),
+        { objectMode: false },
+      );
+      try {
+        const started = Date.now();
+        const received = await sender.call<number, object>("sink.fast", {}, { stream: source, retries: 0 });
+        return { maxFrames, maxBytes, received, mibPerSec: received / MiB / ((Date.now() - started) / 1000) };
+      } finally {
+        clearInterval(sampler);
+      }
+    } finally {
+      await Promise.all([sender.stop(), receiver.stop()]);
+      await proxy.close();
+    }
+  }
+
+  test("a sender whose RabbitMQ reads slowly keeps its outgoing queue bounded with it, and piles up without it", async () => {
+    const without = await slowBroker(false);
+    const withIt = await slowBroker(true);
+    const chunks = (frames: number) => `${frames} frames (~${((frames / 3) * 64 / 1024).toFixed(1)} MiB of chunks)`;
+    console.log(
+      `${SIZE / MiB} MiB through a slow link to RabbitMQ (${without.mibPerSec.toFixed(1)} / ${withIt.mibPerSec.toFixed(1)} MiB/s): most waiting in the sender's AMQP connection ${chunks(without.maxFrames)} without the middleware, ${chunks(withIt.maxFrames)} with it`,
+    );
+    expect(without.received).toBe(SIZE);
+    expect(withIt.received).toBe(SIZE);
+    expect(without.maxFrames).toBeGreaterThan(3 * 64); // more than 4 MiB of chunks
+    // The middleware's limit (1 MiB: 8 frames of up to 128 KiB) plus the message that crossed it.
+    expect(withIt.maxFrames).toBeLessThanOrEqual(8 + 3);
+    expect(withIt.maxBytes).toBeLessThanOrEqual(1 * MiB);
+  }, 120_000);
 });

@@ -1,8 +1,11 @@
 /**
  * A TCP proxy to a real server that a test can cut and restore: `cut()` drops every open
- * connection and refuses new ones (as a server that went away), `restore()` lets them through again.
+ * connection and refuses new ones (as a server that went away), `restore()` lets them through
+ * again. With `uploadBytesPerSecond`, what clients send reaches the server no faster than that
+ * (a slow or distant server), with TCP backpressure all the way back to the client.
  */
 import net from "node:net";
+import { Transform } from "node:stream";
 import { freePort } from "../../lib/free-port.ts";
 
 export interface TcpProxy {
@@ -12,7 +15,19 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+/** Passes bytes on at `rate` bytes per second at most. */
+function throttle(rate: number): Transform {
+  let next = Date.now();
+  return new Transform({
+    highWaterMark: 16 * 1024,
+    transform(chunk: Buffer, _enc, done) {
+      next = Math.max(next, Date.now()) + (chunk.length / rate) * 1000;
+      setTimeout(() => done(null, chunk), next - Date.now());
+    },
+  });
+}
+
+export async function startTcpProxy(target: { host: string; port: number }, { uploadBytesPerSecond }: { uploadBytesPerSecond?: number } = {}): Promise<TcpProxy> {
   const port = await freePort();
   const open = new Set<net.Socket>();
   let down = false;
@@ -24,7 +39,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       s.on("close", () => open.delete(s));
       s.on("error", () => undefined);
     }
-    client.pipe(upstream).pipe(client);
+    (uploadBytesPerSecond ? client.pipe(throttle(uploadBytesPerSecond)) : client).pipe(upstream).pipe(client);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
