@@ -49,6 +49,17 @@ export function shopperMay(from: OrderStatus, to: OrderStatus): boolean {
   return from === "pending" && to === "cancelled";
 }
 
+/** Who changed an order's status when no person did (an unpaid order that expired). */
+export const SYSTEM_ACTOR = "system";
+
+/**
+ * Unpaid orders: with a time to live (seconds, > 0), a pending order created before the
+ * returned moment has waited too long for its payment and is cancelled; 0 keeps them forever.
+ */
+export function unpaidCutoff(now: Date, ttlSec: number): Date | null {
+  return ttlSec > 0 ? new Date(now.getTime() - ttlSec * 1000) : null;
+}
+
 export interface StatusChange {
   from: OrderStatus | null;
   to: OrderStatus;

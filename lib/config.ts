@@ -53,6 +53,10 @@ export interface Config {
   requestTimeoutMs: number;
   /** How often a producer's outbox relay looks for durable events not yet published (lib/outbox.ts). */
   outboxPollMs: number;
+  orders: {
+    /** A pending order not paid within this many seconds is cancelled (its stock comes back); 0: never. */
+    pendingTtlSec: number;
+  };
   /**
    * How access tokens are signed and verified. Both happen in the users service (the
    * gateway asks `users.authenticate`), so only nodes running it use these keys.
@@ -211,6 +215,9 @@ export function loadConfig(env: Env = process.env): Config {
   const rateLimitRedis =
     rateLimitRaw === undefined ? (cacher?.type === "redis" ? cacher.url : null) : rateLimitRaw === "memory" ? null : r.url("RATE_LIMIT_STORE", ["redis", "rediss"])!;
 
+  const pendingTtl = r.int("PENDING_ORDER_TTL", 0, 0, 90 * 86_400);
+  if (pendingTtl > 0 && pendingTtl < 60) r.fail("PENDING_ORDER_TTL", "must be 0 (never) or at least 60 seconds", String(pendingTtl));
+
   const corsRaw = r.raw("CORS_ORIGINS");
   const bodyLimit = r.string("BODY_LIMIT", "1mb");
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) r.fail("BODY_LIMIT", "must be a size such as 512kb or 1mb", bodyLimit);
@@ -240,6 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
     tracing: loadTracing(r, production),
     requestTimeoutMs: r.int("REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     outboxPollMs: r.int("OUTBOX_POLL_MS", 2000, 50, 600_000),
+    orders: { pendingTtlSec: pendingTtl },
     jwt: jwtConfig,
     auth: {
       issuer: r.string("JWT_ISSUER", "moleculer-shop"),

@@ -7,7 +7,7 @@
  * win, and a cancellation releases the stock exactly once. Events go out after commit.
  */
 import { randomUUID } from "node:crypto";
-import { Errors, type Context } from "moleculer";
+import { Context, Errors } from "moleculer";
 import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions } from "sequelize";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
@@ -15,7 +15,7 @@ import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { conflict, forbidden, notFound } from "../lib/errors.ts";
 import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../domain/checkout.ts";
-import { ORDER_STATUSES, allowedNext, canTransition, releasesStock, shopperMay, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
+import { ORDER_STATUSES, SYSTEM_ACTOR, allowedNext, canTransition, releasesStock, shopperMay, unpaidCutoff, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
 import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } from "../domain/reconciliation.ts";
 import { getConfig } from "../lib/config.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
@@ -25,6 +25,8 @@ type Meta = { user?: Principal; idempotencyKey?: string; $statusCode?: number; $
 interface OrdersMethods extends DbMethods, DurableEventMethods {
   idempotency: IdempotencyStore;
   sweepTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+  expireUnpaid(now?: Date): Promise<number>;
   loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
   changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
   customerOf(ctx: Context<unknown, Meta>, userId: string): Promise<unknown>;
@@ -115,7 +117,7 @@ export default defineService<OrdersMethods>({
     }),
   ],
 
-  settings: { rest: "/orders", saveDeadlineMs: SAVE_DEADLINE_MS, outboxTable: "orders_outbox" },
+  settings: { rest: "/orders", saveDeadlineMs: SAVE_DEADLINE_MS, outboxTable: "orders_outbox", pendingTtlSec: getConfig().orders.pendingTtlSec },
   dependencies: [],
 
   async started() {
@@ -125,10 +127,19 @@ export default defineService<OrdersMethods>({
       this.idempotency.sweep().catch((err: unknown) => this.logger.warn("Sweeping expired idempotency keys failed:", err));
     }, SWEEP_EVERY_MS);
     this.sweepTimer.unref();
+    // Unpaid orders expire (PENDING_ORDER_TTL): checked every minute, or 4 times per TTL.
+    const ttlSec = (this.settings as { pendingTtlSec: number }).pendingTtlSec;
+    if (ttlSec > 0) {
+      this.expiryTimer = setInterval(() => {
+        this.expireUnpaid().catch((err: unknown) => this.logger.warn("Cancelling unpaid orders failed:", err));
+      }, Math.min(60_000, (ttlSec * 1000) / 4));
+      this.expiryTimer.unref();
+    }
   },
 
   stopped() {
     clearInterval(this.sweepTimer);
+    clearInterval(this.expiryTimer);
   },
 
   actions: {
@@ -346,7 +357,7 @@ export default defineService<OrdersMethods>({
       if (!canTransition(from, to)) {
         throw conflict(`An order cannot go from ${from} to ${to}.`, "ILLEGAL_TRANSITION", { from, to, allowed: allowedNext(from) });
       }
-      const change: StatusChange = { from, to, at: new Date().toISOString(), by: ctx.meta.user!.id, ...(reason ? { reason } : {}) };
+      const change: StatusChange = { from, to, at: new Date().toISOString(), by: ctx.meta.user?.id ?? SYSTEM_ACTOR, ...(reason ? { reason } : {}) };
       const customer = await this.customerOf(ctx, order.userId);
       // The change and its announcements (the customer's e-mails) commit together.
       const updated = await this.inTransaction(ctx, async (transaction) => {
@@ -366,6 +377,32 @@ export default defineService<OrdersMethods>({
         });
       }
       return updated;
+    },
+
+    /**
+     * Cancel the pending orders older than PENDING_ORDER_TTL (100 per run, oldest first): their
+     * stock comes back and the customer gets the cancellation e-mail; the history says `system`.
+     * Replicas may run it at once: the compare-and-set in changeStatus lets one of them win.
+     */
+    async expireUnpaid(this: Self, now = new Date()): Promise<number> {
+      const ttlSec = (this.settings as { pendingTtlSec: number }).pendingTtlSec;
+      const cutoff = unpaidCutoff(now, ttlSec);
+      if (!cutoff) return 0;
+      const rows = await this.adapter.model.findAll({ where: { status: "pending", createdAt: { [Op.lt]: cutoff } }, order: [["createdAt", "ASC"]], limit: 100 });
+      let expired = 0;
+      for (const row of rows) {
+        const ctx = Context.create(this.broker, null as never, {}, { requestID: `expire-${randomUUID()}` }) as Context<unknown, Meta>;
+        ctx.meta = {};
+        try {
+          await this.changeStatus(ctx, this.toPublic(row) as unknown as Order, "cancelled", `Not paid within ${Math.round(ttlSec / 60)} minutes.`);
+          expired++;
+        } catch (err) {
+          // Paid or cancelled at the same moment (here or on another replica): nothing to do.
+          if ((err as { type?: string }).type !== "CONCURRENT_CHANGE") throw err;
+        }
+      }
+      if (expired) this.logger.info(`Cancelled ${expired} order(s) not paid within ${ttlSec} s.`);
+      return expired;
     },
 
     /** How to reach an order's customer, for its notifications (null when users cannot say). */

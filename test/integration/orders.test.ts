@@ -292,6 +292,36 @@ suite("orders", () => {
       const { order: o } = await order();
       expect((await setStatus(o.id, "paid", alice.token)).status).toBe(403);
     });
+
+    test("PENDING_ORDER_TTL: an order not paid in time is cancelled by `system`, its stock back, once; paid ones stay", async () => {
+      const orders = node.broker.getLocalService("orders") as any;
+      expect(orders.settings.pendingTtlSec).toBe(0); // the default: unpaid orders wait forever
+      expect(await orders.expireUnpaid(new Date(Date.now() + 365 * 86_400_000))).toBe(0);
+
+      const { order: unpaid, product: p } = await order(alice.token, 3);
+      const { order: paid, product: q } = await order(bob.token, 4);
+      expect(await setStatus(paid.id, "paid")).toMatchObject({ status: 200 });
+      const { order: fresh } = await order(alice.token, 1);
+      // Two hours old, the first two; the third was just placed.
+      await orders.adapter.model.update({ createdAt: new Date(Date.now() - 2 * 3_600_000) }, { where: { id: [unpaid.id, paid.id] }, silent: true });
+
+      orders.settings.pendingTtlSec = 3600;
+      try {
+        const runs = await Promise.all([orders.expireUnpaid(), orders.expireUnpaid()]); // two replicas at once
+        expect(runs.reduce((a: number, b: number) => a + b, 0)).toBe(1);
+        expect(await orders.expireUnpaid()).toBe(0);
+      } finally {
+        orders.settings.pendingTtlSec = 0;
+      }
+      const cancelled = (await http(`/orders/${unpaid.id}`, { headers: as(alice.token) })).body;
+      expect(cancelled.status).toBe("cancelled");
+      expect(cancelled.statusHistory.at(-1)).toMatchObject({ from: "pending", to: "cancelled", by: "system", reason: "Not paid within 60 minutes." });
+      expect(await stockOf(p.id)).toBe(10);
+      expect(events.filter((e) => e.event === "order.cancelled" && e.payload.order.id === unpaid.id)).toHaveLength(1);
+      expect((await http(`/orders/${paid.id}`, { headers: as(bob.token) })).body.status).toBe("paid");
+      expect(await stockOf(q.id)).toBe(6);
+      expect((await http(`/orders/${fresh.id}`, { headers: as(alice.token) })).body.status).toBe("pending");
+    });
   });
 
   describe("reads and ownership", () => {

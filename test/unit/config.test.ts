@@ -21,6 +21,15 @@ describe("loadConfig", () => {
     expect(cfg.jwt).toEqual({ algorithm: "HS256", secret: DEV_JWT_SECRET, privateKey: null, publicKey: null });
   });
 
+  test("unpaid orders: kept forever by default; PENDING_ORDER_TTL is 0 or at least a minute", () => {
+    expect(loadConfig({}).orders.pendingTtlSec).toBe(0);
+    expect(loadConfig({ PENDING_ORDER_TTL: "3600" }).orders.pendingTtlSec).toBe(3600);
+    expect(loadConfig({ OUTBOX_POLL_MS: "500" }).outboxPollMs).toBe(500);
+    expect(() => loadConfig({ PENDING_ORDER_TTL: "30" })).toThrow('PENDING_ORDER_TTL must be 0 (never) or at least 60 seconds (got "30")');
+    expect(() => loadConfig({ PENDING_ORDER_TTL: "-1" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PENDING_ORDER_TTL: "1h" })).toThrow(/PENDING_ORDER_TTL must be an integer/);
+  });
+
   test("cluster settings", () => {
     const cfg = loadConfig({
       SERVICES: "api, products",

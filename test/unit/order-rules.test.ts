@@ -1,4 +1,4 @@
-import { ORDER_STATUSES, canTransition, allowedNext, sourcesOf, releasesStock, shopperMay, isFinal, isOrderStatus, type OrderStatus } from "../../domain/order-status.ts";
+import { ORDER_STATUSES, canTransition, allowedNext, sourcesOf, releasesStock, shopperMay, isFinal, isOrderStatus, unpaidCutoff, type OrderStatus } from "../../domain/order-status.ts";
 import { lineTotalCents, sumCents, formatMoney, minorDigits, MoneyError } from "../../domain/money.ts";
 import { cartProblems, priceOrder, currencyProblems, requestFingerprint } from "../../domain/checkout.ts";
 
@@ -34,6 +34,13 @@ describe("order state machine", () => {
     expect(isOrderStatus("paid")).toBe(true);
     expect(isOrderStatus("refunded")).toBe(false);
   });
+});
+
+test("unpaid orders expire TTL seconds after they were placed; a TTL of 0 never", () => {
+  const now = new Date("2026-11-29T12:00:00.000Z");
+  expect(unpaidCutoff(now, 0)).toBeNull();
+  expect(unpaidCutoff(now, 3600)).toEqual(new Date("2026-11-29T11:00:00.000Z"));
+  expect(unpaidCutoff(now, 86_400)).toEqual(new Date("2026-11-28T12:00:00.000Z"));
 });
 
 describe("money in integer minor units", () => {
