@@ -10,7 +10,8 @@
  *    on another node over the transporter; the type is checked on the first bytes, the size
  *    while streaming (413 as soon as it is exceeded), the SHA-256 computed on the way to the
  *    store. Nothing is buffered beyond one S3 part.
- *  - `POST /api/files/presign` + PUT to the returned URL + `POST /api/files/:id/complete`:
+ *  - `POST /api/files/presign` + PUT to the returned URL + `POST /api/files/:id/complete`
+ *    (storage/direct-upload.actions.ts):
  *    the content goes straight to S3 (or, with the local store, to an HMAC-signed gateway
  *    URL); completing checks the size, the type and computes the SHA-256 by reading it once.
  *
@@ -24,33 +25,27 @@
  * Product images and avatars (storage/links.actions.ts): while a product or a user's avatar
  * links a file, the file is `public` and anyone may download it, without credentials.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
-import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
-import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import { DbMixin } from "../mixins/db.mixin.ts";
+import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { shopConsumerGroups } from "../lib/durable-events.ts";
 import { outlivesOwner } from "../domain/images.ts";
-import { defineService, type ServiceThis } from "../lib/service-schema.ts";
-import { hasRole, type Principal } from "../lib/access.ts";
-import { conflict, notFound } from "../lib/errors.ts";
+import { defineService } from "../lib/service-schema.ts";
+import { hasRole } from "../lib/access.ts";
+import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
 import { isUuid } from "../lib/listing.ts";
-import {
-  contentDisposition,
-  createObjectStore,
-  LocalObjectStore,
-  ObjectNotFoundError,
-  PresignUnsupportedError,
-  SignedUrlError,
-  type ObjectStore,
-} from "../integrations/s3_storage/index.ts";
-import { decideType, normalizeType, SNIFF_BYTES } from "./storage/content-types.ts";
+import { createObjectStore, ObjectNotFoundError } from "../integrations/s3_storage/index.ts";
+import { decideType, SNIFF_BYTES } from "./storage/content-types.ts";
 import { sanitizeFilename } from "./storage/filenames.ts";
 import { peek, UploadGuard } from "./storage/streams.ts";
-import { signedUrlRefused, storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
-import { defineLinks, linkActions, linkMethods, type LinkMethods } from "./storage/links.actions.ts";
+import { storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
+import { defineLinks, linkActions, linkMethods } from "./storage/links.actions.ts";
+import { directUploadActions, directUploadMethods } from "./storage/direct-upload.actions.ts";
+import { downloadHeaders, FILE_STATUSES, ID, plain, type Ctx, type FileRecord, type FileStatus, type Self, type StorageMethods } from "./storage/files.ts";
 
 const cfg = getConfig();
 
@@ -64,85 +59,6 @@ const SWEEP_EVERY_MS = 15 * 60_000;
 /** How long shared caches may keep a public file's content (Cache-Control: public). */
 export const PUBLIC_MAX_AGE_SEC = 300;
 
-export const FILE_STATUSES = ["pending", "ready"] as const;
-type FileStatus = (typeof FILE_STATUSES)[number];
-
-export interface FileRecord {
-  id: string;
-  ownerId: string;
-  filename: string;
-  contentType: string;
-  size: number | null;
-  sha256: string | null;
-  key: string;
-  status: FileStatus;
-  /** Linked as a product image or an avatar: anyone may download it. */
-  public: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-type Meta = {
-  user?: Principal | null;
-  $statusCode?: number;
-  $location?: string;
-  $responseType?: string;
-  $responseHeaders?: Record<string, string>;
-  /** Set by the gateway's upload route for raw (signed URL) uploads. */
-  uploadContentType?: string;
-  uploadContentLength?: string;
-};
-type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
-
-interface StorageMethods extends DbMethods, LinkMethods, DurableEventMethods {
-  store: ObjectStore;
-  sweepTimer: NodeJS.Timeout | undefined;
-  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean }): Promise<FileRecord>;
-  guard(source: Readable): Readable;
-  receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<Record<string, unknown>>;
-  putSigned(ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void>;
-  markReady(ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }): Promise<Record<string, unknown>>;
-  verifyContent(file: FileRecord): Promise<{ size: number; sha256: string }>;
-  dropQuietly(key: string): Promise<void>;
-  removeFile(file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean>;
-  purgeOwner(ownerId: string): Promise<{ removed: number; kept: number }>;
-  sweep(): Promise<number>;
-}
-type Self = ServiceThis<StorageMethods>;
-
-const ID = { type: "string", max: 64 } as const;
-
-function plain(row: Model): FileRecord {
-  return row.get({ plain: true }) as FileRecord;
-}
-
-function localStore(store: ObjectStore): LocalObjectStore {
-  // Signed gateway URLs exist only for the local store; with S3 the URLs point at S3 itself.
-  if (!(store instanceof LocalObjectStore)) throw notFound("File");
-  return store;
-}
-
-function verifySigned(store: LocalObjectStore, token: string, method: "GET" | "PUT") {
-  try {
-    return store.verify(token, method);
-  } catch (err) {
-    if (err instanceof SignedUrlError) {
-      throw signedUrlRefused(err.message, err.reason === "expired" ? "URL_EXPIRED" : "SIGNATURE_MISMATCH");
-    }
-    throw err;
-  }
-}
-
-/** Response headers of a download: never cached by shared caches, never sniffed by browsers. */
-function downloadHeaders(file: { filename: string; size: number; sha256?: string | null }): Record<string, string> {
-  return {
-    "Content-Length": String(file.size),
-    "Content-Disposition": contentDisposition(file.filename),
-    "Cache-Control": "private, no-store",
-    "X-Content-Type-Options": "nosniff",
-    ...(file.sha256 ? { "Repr-Digest": `sha-256=:${Buffer.from(file.sha256, "hex").toString("base64")}:` } : {}),
-  };
-}
 
 export default defineService<StorageMethods>({
   name: "storage",
@@ -214,6 +130,7 @@ export default defineService<StorageMethods>({
 
   actions: {
     ...linkActions,
+    ...directUploadActions,
 
     /**
      * The multipart upload (POST /api/files, aliased in the gateway's upload route): the file
@@ -308,65 +225,6 @@ export default defineService<StorageMethods>({
     },
 
     /** Register a pending file and return a URL to PUT its content to directly. */
-    presign: {
-      rest: "POST /presign",
-      access: "authenticated",
-      params: {
-        $$strict: true,
-        filename: { type: "string", min: 1, max: 4096 },
-        contentType: { type: "string", min: 1, max: 255 },
-        size: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER },
-      },
-      async handler(this: Self, ctx: Ctx<{ filename: string; contentType: string; size: number }>) {
-        const { size } = ctx.params;
-        if (size > cfg.storage.maxBytes) throw tooLarge(cfg.storage.maxBytes);
-        const contentType = normalizeType(ctx.params.contentType);
-        if (!contentType || !cfg.storage.allowedTypes.includes(contentType)) {
-          throw unsupportedType(`Files of type ${contentType ?? ctx.params.contentType} are not accepted; upload one of: ${cfg.storage.allowedTypes.join(", ")}.`, {
-            declared: contentType,
-          });
-        }
-        const id = randomUUID();
-        const key = `files/${id}`;
-        const ttl = cfg.storage.presignTtlSec;
-        let url: string;
-        try {
-          url = await this.store.presignPut(key, ttl, { contentType, size });
-        } catch (err) {
-          // (createObjectStore always gives the local store its signed URLs: not expected in practice.)
-          if (err instanceof PresignUnsupportedError) throw conflict(err.message, "PRESIGN_UNSUPPORTED");
-          throw err;
-        }
-        const expiresAt = new Date(Date.now() + ttl * 1000);
-        await this.adapter.model.create({
-          id,
-          ownerId: ctx.meta.user!.id,
-          filename: sanitizeFilename(ctx.params.filename),
-          contentType,
-          size,
-          sha256: null,
-          key,
-          status: "pending",
-        });
-        ctx.meta.$statusCode = 201;
-        ctx.meta.$location = `/api/files/${id}`;
-        return { id, url, method: "PUT", headers: { "Content-Type": contentType }, expiresAt: expiresAt.toISOString() };
-      },
-    },
-
-    /** The presigned upload is done: check it (size, type), hash it, mark the file ready. */
-    complete: {
-      rest: "POST /:id/complete",
-      access: "authenticated",
-      params: { $$strict: true, id: ID },
-      async handler(this: Self, ctx: Ctx<{ id: string }>) {
-        const file = await this.loadFile(ctx, ctx.params.id, { ownerOnly: true, pending: true });
-        if (file.status === "ready") return this.toPublic(file as unknown as Record<string, unknown>);
-        const { sha256 } = await this.verifyContent(file);
-        return this.markReady(ctx, file.id, { size: file.size!, sha256 });
-      },
-    },
-
     /**
      * Metadata of ready files for other services (product images, avatars): those of `ids`
      * that exist, in that order; with `ownerId`, only that owner's.
@@ -399,70 +257,11 @@ export default defineService<StorageMethods>({
       },
     },
 
-    /** The local store's presigned PUT (aliased `PUT /api/files/signed/:token` in the upload route). */
-    signedPut: {
-      access: "public",
-      params: { token: { type: "string", max: 4096 } },
-      async handler(this: Self, ctx: Ctx<{ token: string }>) {
-        const source = ctx.stream as Readable | null;
-        try {
-          await this.putSigned(ctx, source);
-          return null;
-        } catch (err) {
-          // Refused before (or while) reading: let the rest of the body flow away instead of
-          // piling up here (a remote stream) or leaving the request unread (a local one).
-          if (source && !source.destroyed) source.resume();
-          throw err;
-        }
-      },
-    },
-
-    /** The local store's presigned GET. */
-    signedGet: {
-      rest: "GET /signed/:token",
-      access: "public",
-      params: { $$strict: true, token: { type: "string", max: 4096 } },
-      async handler(this: Self, ctx: Ctx<{ token: string }>) {
-        const store = localStore(this.store);
-        const claims = verifySigned(store, ctx.params.token, "GET");
-        let object;
-        try {
-          object = await store.get(claims.k);
-        } catch (err) {
-          if (err instanceof ObjectNotFoundError) throw notFound("File");
-          throw err;
-        }
-        ctx.meta.$responseType = claims.t;
-        ctx.meta.$responseHeaders = downloadHeaders({ filename: claims.f ?? "file", size: object.size });
-        return object.stream;
-      },
-    },
   },
 
   methods: {
     ...linkMethods,
-
-    /** Check a signed PUT against its URL and the file, then store the body. */
-    async putSigned(this: Self, ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void> {
-      const store = localStore(this.store);
-      const claims = verifySigned(store, ctx.params.token, "PUT");
-      if (normalizeType(ctx.meta.uploadContentType) !== claims.t) {
-        throw signedUrlRefused(`This URL takes Content-Type: ${claims.t}.`);
-      }
-      if (ctx.meta.uploadContentLength === undefined) {
-        throw new Errors.MoleculerClientError("Send the body with a Content-Length.", 411, "LENGTH_REQUIRED");
-      }
-      if (Number(ctx.meta.uploadContentLength) !== claims.n) throw signedUrlRefused(`This URL takes exactly ${claims.n} bytes.`);
-      const row = await this.adapter.model.findOne({ where: { key: claims.k } });
-      if (!row) throw notFound("File");
-      if (plain(row).status !== "pending") throw conflict("This file is complete; its content can no longer change.", "FILE_COMPLETE");
-      if (!source) throw new Errors.MoleculerClientError("Send the content as the request body.", 400, "BODY_MISSING");
-      try {
-        await store.put(claims.k, this.guard(source), { contentType: claims.t, size: claims.n });
-      } catch (err) {
-        throw uploadFailure(err, (m, e) => this.logger.error(m, e));
-      }
-    },
+    ...directUploadMethods,
 
     /**
      * A file the caller may see: theirs, or (unless ownerOnly) anyone's for admins, or (with
@@ -536,37 +335,10 @@ export default defineService<StorageMethods>({
       return file;
     },
 
-    /** Read a presigned upload once: it must have the announced size and type; returns its hash. */
-    async verifyContent(this: Self, file: FileRecord): Promise<{ size: number; sha256: string }> {
-      const info = await this.store.head(file.key);
-      if (!info) throw conflict("Nothing has been uploaded to this file's URL yet.", "UPLOAD_MISSING");
-      if (info.size !== file.size) {
-        await this.dropQuietly(file.key);
-        throw conflict(`The upload has ${info.size} bytes, not the ${file.size} announced; upload it again.`, "UPLOAD_SIZE_MISMATCH", { expected: file.size, actual: info.size });
-      }
-      const object = await this.store.get(file.key);
-      const { head, stream } = await peek(object.stream, SNIFF_BYTES);
-      const decision = decideType(file.contentType, head, cfg.storage.allowedTypes);
-      if (!decision.ok) {
-        object.stream.destroy();
-        await this.dropQuietly(file.key);
-        throw unsupportedType(decision.message, { declared: decision.declared, detected: decision.detected });
-      }
-      const hash = createHash("sha256");
-      let size = 0;
-      for await (const chunk of stream) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      if (size !== file.size) throw conflict("The upload changed while it was being checked; complete it again.", "UPLOAD_CHANGED");
-      return { size, sha256: hash.digest("hex") };
-    },
-
     async dropQuietly(this: Self, key: string): Promise<void> {
       await this.store.delete(key).catch((err: unknown) => this.logger.warn(`Deleting object ${key} failed:`, err));
     },
 
-    /** Pending files nobody completed: their objects (if any) and rows go. */
     /** Delete a file: object first (if that fails the row stays, to try again), then row and links. */
     async removeFile(this: Self, file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean> {
       await this.store.delete(file.key);
@@ -592,6 +364,7 @@ export default defineService<StorageMethods>({
       return { removed, kept };
     },
 
+    /** Pending files nobody completed: their objects (if any) and rows go. */
     async sweep(this: Self): Promise<number> {
       const cutoff = new Date(Date.now() - STALE_PENDING_MS);
       const rows = await this.adapter.model.findAll({ where: { status: "pending", updatedAt: { [Op.lt]: cutoff } }, limit: 500 });

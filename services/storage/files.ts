@@ -1,0 +1,95 @@
+/**
+ * What the storage service's files share: the row (`FileRecord`), the service's methods as
+ * its action modules see them, and the small helpers of downloads and signed URLs.
+ */
+import type { Readable } from "node:stream";
+import type { Context } from "moleculer";
+import type { Model } from "sequelize";
+import type { ServiceThis } from "../../lib/service-schema.ts";
+import type { Principal } from "../../lib/access.ts";
+import { notFound } from "../../lib/errors.ts";
+import type { DbMethods } from "../../mixins/db.mixin.ts";
+import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
+import { contentDisposition, LocalObjectStore, SignedUrlError, type ObjectStore } from "../../integrations/s3_storage/index.ts";
+import { signedUrlRefused } from "./errors.ts";
+import type { LinkMethods } from "./links.actions.ts";
+
+export const FILE_STATUSES = ["pending", "ready"] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
+
+export interface FileRecord {
+  id: string;
+  ownerId: string;
+  filename: string;
+  contentType: string;
+  size: number | null;
+  sha256: string | null;
+  key: string;
+  status: FileStatus;
+  /** Linked as a product image or an avatar: anyone may download it. */
+  public: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type Meta = {
+  user?: Principal | null;
+  $statusCode?: number;
+  $location?: string;
+  $responseType?: string;
+  $responseHeaders?: Record<string, string>;
+  /** Set by the gateway's upload route for raw (signed URL) uploads. */
+  uploadContentType?: string;
+  uploadContentLength?: string;
+};
+export type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
+
+export interface StorageMethods extends DbMethods, LinkMethods, DurableEventMethods {
+  store: ObjectStore;
+  sweepTimer: NodeJS.Timeout | undefined;
+  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean }): Promise<FileRecord>;
+  guard(source: Readable): Readable;
+  receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<Record<string, unknown>>;
+  putSigned(ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void>;
+  markReady(ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }): Promise<Record<string, unknown>>;
+  verifyContent(file: FileRecord): Promise<{ size: number; sha256: string }>;
+  dropQuietly(key: string): Promise<void>;
+  removeFile(file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean>;
+  purgeOwner(ownerId: string): Promise<{ removed: number; kept: number }>;
+  sweep(): Promise<number>;
+}
+export type Self = ServiceThis<StorageMethods>;
+
+export const ID = { type: "string", max: 64 } as const;
+
+export function plain(row: Model): FileRecord {
+  return row.get({ plain: true }) as FileRecord;
+}
+
+export function localStore(store: ObjectStore): LocalObjectStore {
+  // Signed gateway URLs exist only for the local store; with S3 the URLs point at S3 itself.
+  if (!(store instanceof LocalObjectStore)) throw notFound("File");
+  return store;
+}
+
+export function verifySigned(store: LocalObjectStore, token: string, method: "GET" | "PUT") {
+  try {
+    return store.verify(token, method);
+  } catch (err) {
+    if (err instanceof SignedUrlError) {
+      throw signedUrlRefused(err.message, err.reason === "expired" ? "URL_EXPIRED" : "SIGNATURE_MISMATCH");
+    }
+    throw err;
+  }
+}
+
+/** Response headers of a download: never cached by shared caches, never sniffed by browsers. */
+export function downloadHeaders(file: { filename: string; size: number; sha256?: string | null }): Record<string, string> {
+  return {
+    "Content-Length": String(file.size),
+    "Content-Disposition": contentDisposition(file.filename),
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    ...(file.sha256 ? { "Repr-Digest": `sha-256=:${Buffer.from(file.sha256, "hex").toString("base64")}:` } : {}),
+  };
+}
