@@ -2,9 +2,12 @@
  * orders: checkout and the order lifecycle. Checkout is a small saga:
  *   1. validate the cart and look the products up (422 for unknown, inactive, mixed currency);
  *   2. products.reserve — all lines or none, keyed by the new order's id (409 INSUFFICIENT_STOCK);
- *   3. save the order; if that fails, products.release gives the stock back (compensation).
+ *   3. save the order, with its `order.created` in the orders outbox (one transaction); if that
+ *      fails, products.release gives the stock back (compensation).
  * Status changes are compare-and-set on the status, so two concurrent changes cannot both
- * win, and a cancellation releases the stock exactly once. Events go out after commit.
+ * win, and a cancellation releases the stock exactly once. Each change writes its events to
+ * the outbox in its own transaction; they are published after the commit (lib/outbox.ts).
+ * With PENDING_ORDER_TTL, unpaid orders are cancelled by `system` once they are that old.
  */
 import { randomUUID } from "node:crypto";
 import { Context, Errors } from "moleculer";
