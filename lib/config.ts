@@ -100,6 +100,8 @@ export interface Config {
     bucket: string | null;
     region: string;
     endpoint: string | null;
+    /** Where clients reach S3 for presigned URLs, when not at `endpoint`; null: the same. */
+    publicEndpoint: string | null;
     forcePathStyle: boolean;
     localDir: string;
     maxBytes: number;
@@ -270,6 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
       bucket: r.raw("S3_BUCKET") ?? null,
       region: r.string("S3_REGION", "us-east-1"),
       endpoint: r.url("S3_ENDPOINT", ["http", "https"]) ?? null,
+      publicEndpoint: r.url("S3_PUBLIC_ENDPOINT", ["http", "https"]) ?? null,
       forcePathStyle: r.bool("S3_FORCE_PATH_STYLE", r.raw("S3_ENDPOINT") !== undefined),
       localDir: r.string("STORAGE_DIR", "data/files"),
       maxBytes: r.int("UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1, 5 * 1024 ** 4),

@@ -24,6 +24,7 @@ export function createObjectStore(cfg: Pick<Config, "storage" | "appUrl" | "auth
       bucket: storage.bucket!,
       region: storage.region,
       endpoint: storage.endpoint,
+      publicEndpoint: storage.publicEndpoint,
       forcePathStyle: storage.forcePathStyle,
       ...s3Overrides,
     });

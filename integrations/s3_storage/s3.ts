@@ -44,6 +44,11 @@ export interface S3StoreOptions {
   bucket: string;
   region: string;
   endpoint?: string | null;
+  /**
+   * Where clients reach S3, when not at `endpoint` (compose: the nodes use http://minio:9000,
+   * a browser on the host http://localhost:9000). Presigned URLs are signed for this host.
+   */
+  publicEndpoint?: string | null;
   forcePathStyle?: boolean;
   /** Bytes per multipart part (S3's minimum is 5 MiB). */
   partSize?: number;
@@ -65,6 +70,8 @@ function isNotFound(err: unknown): boolean {
 export class S3ObjectStore implements ObjectStore {
   readonly driver = "s3" as const;
   readonly client: S3Client;
+  /** Signs the URLs handed to clients: `client`, or one for the public endpoint. */
+  private readonly signer: S3Client;
   private readonly bucket: string;
   private readonly partSize: number;
   private readonly queueSize: number;
@@ -73,14 +80,17 @@ export class S3ObjectStore implements ObjectStore {
     this.bucket = opts.bucket;
     this.partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? MIN_PART_SIZE);
     this.queueSize = Math.max(1, opts.queueSize ?? 2);
-    this.client = new S3Client({
-      region: opts.region,
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      forcePathStyle: opts.forcePathStyle ?? false,
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      ...opts.client,
-    });
+    const clientFor = (endpoint: string | null | undefined) =>
+      new S3Client({
+        region: opts.region,
+        ...(endpoint ? { endpoint } : {}),
+        forcePathStyle: opts.forcePathStyle ?? false,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        ...opts.client,
+      });
+    this.client = clientFor(opts.endpoint);
+    this.signer = opts.publicEndpoint && opts.publicEndpoint !== opts.endpoint ? clientFor(opts.publicEndpoint) : this.client;
   }
 
   async put(key: string, stream: Readable, opts: PutOptions): Promise<PutResult> {
@@ -149,13 +159,13 @@ export class S3ObjectStore implements ObjectStore {
       ResponseContentType: opts.contentType,
       ResponseContentDisposition: contentDisposition(opts.filename),
     });
-    return getSignedUrl(this.client, command, { expiresIn: ttlSec });
+    return getSignedUrl(this.signer, command, { expiresIn: ttlSec });
   }
 
   presignPut(key: string, ttlSec: number, opts: PresignPutOptions): Promise<string> {
     assertKey(key);
     const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, ContentLength: opts.size });
     // Both are signed: S3 refuses a PUT with another type or length.
-    return getSignedUrl(this.client, command, { expiresIn: ttlSec, signableHeaders: new Set(["content-type", "content-length"]) });
+    return getSignedUrl(this.signer, command, { expiresIn: ttlSec, signableHeaders: new Set(["content-type", "content-length"]) });
   }
 }

@@ -237,6 +237,7 @@ suite("storage on S3 (s3rver), one node", () => {
   let alice: { id: string; token: string };
   let bob: { id: string; token: string };
   let admin: string;
+  const publicEndpoint = () => s3.endpoint.replace("//127.0.0.1:", "//localhost:");
 
   beforeAll(async () => {
     db = await createTestDatabase("storage");
@@ -249,6 +250,8 @@ suite("storage on S3 (s3rver), one node", () => {
       DATABASE_URL: db.url,
       S3_BUCKET: bucket,
       S3_ENDPOINT: s3.endpoint,
+      // Clients reach S3 under another name than the nodes (compose: localhost vs minio).
+      S3_PUBLIC_ENDPOINT: publicEndpoint(),
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",
       UPLOAD_MAX_BYTES: String(MAX),
@@ -288,7 +291,7 @@ suite("storage on S3 (s3rver), one node", () => {
     const redirect = await c.download(`${shop.api}/files/${res.body.id}`, c.as(alice.token));
     expect(redirect.status).toBe(302);
     const location = redirect.headers.get("location")!;
-    expect(location.startsWith(`${s3.endpoint}/${bucket}/files/${res.body.id}?`)).toBe(true);
+    expect(location.startsWith(`${publicEndpoint()}/${bucket}/files/${res.body.id}?`)).toBe(true);
     expect(location).toMatch(/X-Amz-Expires=60\b/);
     const direct = await c.download(location);
     expect(direct.status).toBe(200);
@@ -415,7 +418,7 @@ suite("storage on S3 (s3rver), one node", () => {
     const bytes = Buffer.concat([PDF, randomBytes(30_000)]);
     const presign = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length } });
     expect(presign.status).toBe(201);
-    expect(presign.body).toEqual({ id: expect.any(String), url: expect.stringContaining(`${s3.endpoint}/${bucket}/files/`), method: "PUT", headers: { "Content-Type": "application/pdf" }, expiresAt: expect.any(String) });
+    expect(presign.body).toEqual({ id: expect.any(String), url: expect.stringContaining(`${publicEndpoint()}/${bucket}/files/`), method: "PUT", headers: { "Content-Type": "application/pdf" }, expiresAt: expect.any(String) });
     expect(Date.parse(presign.body.expiresAt) - Date.now()).toBeGreaterThan(200_000);
     const { id, url, headers } = presign.body;
     // Pending: not listed, not downloadable; completing before the PUT is a 409.
