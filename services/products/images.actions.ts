@@ -55,6 +55,24 @@ async function lockProduct(self: Self, id: string, transaction: Transaction): Pr
   return row;
 }
 
+/**
+ * In one transaction, under the product's row lock: `edit` turns its image list into the new
+ * one (or throws); a list that differs is saved and `products.updated` goes out after commit.
+ */
+async function editImages(self: Self, ctx: Context, id: string, edit: (before: string[]) => string[]): Promise<{ product: Entity; changed: boolean }> {
+  return self.inTransaction(ctx, async (transaction, emitAfterCommit) => {
+    const row = await lockProduct(self, id, transaction);
+    const before = parseImages(row.get("images"));
+    const images = edit(before);
+    const changed = images.join() !== before.join();
+    if (changed) {
+      await row.update({ images }, { transaction });
+      emitAfterCommit("products.updated", self.toPublic(row));
+    }
+    return { product: self.toPublic(row), changed };
+  });
+}
+
 async function storedImages(self: Self, id: string): Promise<string[]> {
   const row = await self.findRow(id);
   if (!row) throw new EntityNotFoundError("Product", id);
@@ -135,16 +153,10 @@ export const imageActions: Record<string, ShopAction<Self>> = {
       const holder = productHolder(id);
       const linked = await ctx.call<{ created: boolean }, object>("storage.link", { id: fileId, holder });
       try {
-        const product = await this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
-          const row = await lockProduct(this, id, transaction);
-          const before = parseImages(row.get("images"));
+        const { product } = await editImages(this, ctx, id, (before) => {
           const change = addImage(dropGone(before, gone), fileId);
           if (!change.ok) throw invalid("fileId", change.message, change.type);
-          if (change.images.join() !== before.join()) {
-            await row.update({ images: change.images }, { transaction });
-            emitAfterCommit("products.updated", this.toPublic(row));
-          }
-          return this.toPublic(row);
+          return change.images;
         });
         return (await this.present(ctx, [product]))[0];
       } catch (err) {
@@ -165,15 +177,7 @@ export const imageActions: Record<string, ShopAction<Self>> = {
     async handler(this: Self, ctx: Context<{ id: string; fileId: string }, Meta>) {
       const { id } = ctx.params;
       const fileId = ctx.params.fileId.toLowerCase();
-      const removed = await this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
-        const row = await lockProduct(this, id, transaction);
-        const change = removeImage(parseImages(row.get("images")), fileId);
-        if (change.changed) {
-          await row.update({ images: change.images }, { transaction });
-          emitAfterCommit("products.updated", this.toPublic(row));
-        }
-        return change.changed;
-      });
+      const { changed: removed } = await editImages(this, ctx, id, (before) => removeImage(before, fileId).images);
       // Released even when the product did not list it (any more): a retry after a failed
       // release heals it, and releasing twice changes nothing.
       if (isUuid(fileId)) await ctx.call("storage.unlink", { id: fileId, holder: productHolder(id) });
@@ -192,16 +196,10 @@ export const imageActions: Record<string, ShopAction<Self>> = {
       const { id } = ctx.params;
       const proposed = ctx.params.images.map((i) => i.toLowerCase());
       const gone = await this.goneImages(ctx, await storedImages(this, id));
-      const product = await this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
-        const row = await lockProduct(this, id, transaction);
-        const before = parseImages(row.get("images"));
+      const { product } = await editImages(this, ctx, id, (before) => {
         const change = reorderImages(dropGone(before, gone), proposed);
         if (!change.ok) throw invalid("images", change.message, change.type);
-        if (change.images.join() !== before.join()) {
-          await row.update({ images: change.images }, { transaction });
-          emitAfterCommit("products.updated", this.toPublic(row));
-        }
-        return this.toPublic(row);
+        return change.images;
       });
       return (await this.present(ctx, [product]))[0];
     },
