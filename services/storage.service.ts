@@ -354,10 +354,16 @@ export default defineService<StorageMethods>({
       if (!isUuid(ownerId)) return { removed: 0, kept: 0 };
       let removed = 0;
       let kept = 0;
-      const rows = await this.adapter.model.findAll({ where: { ownerId } });
-      for (const file of rows.map(plain)) {
-        const holders = (await this.links.findAll({ where: { fileId: file.id }, attributes: ["holder"] })).map((l) => l.get("holder") as string);
-        if (outlivesOwner(ownerId, holders)) kept++;
+      const files = (await this.adapter.model.findAll({ where: { ownerId } })).map(plain);
+      if (!files.length) return { removed, kept };
+      // Who shows which of them, in one query.
+      const holders = new Map<string, string[]>();
+      for (const link of await this.links.findAll({ where: { fileId: { [Op.in]: files.map((f) => f.id) } }, attributes: ["fileId", "holder"] })) {
+        const fileId = link.get("fileId") as string;
+        holders.set(fileId, [...(holders.get(fileId) ?? []), link.get("holder") as string]);
+      }
+      for (const file of files) {
+        if (outlivesOwner(ownerId, holders.get(file.id) ?? [])) kept++;
         else if (await this.removeFile(file, this.broker)) removed++;
       }
       if (removed || kept) this.logger.info(`Removed user ${ownerId}: ${removed} file(s) deleted, ${kept} kept (product images).`);
