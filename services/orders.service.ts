@@ -21,6 +21,7 @@ import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type Ca
 import { ORDER_STATUSES, SYSTEM_ACTOR, allowedNext, canTransition, releasesStock, shopperMay, unpaidCutoff, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
 import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } from "../domain/reconciliation.ts";
 import { getConfig } from "../lib/config.ts";
+import { every } from "../lib/every.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
 
@@ -126,18 +127,10 @@ export default defineService<OrdersMethods>({
   async started() {
     this.idempotency = new IdempotencyStore(this.adapter.db);
     // Expired Idempotency-Keys (24 h) are deleted hourly, so the table holds one day of keys.
-    this.sweepTimer = setInterval(() => {
-      this.idempotency.sweep().catch((err: unknown) => this.logger.warn("Sweeping expired idempotency keys failed:", err));
-    }, SWEEP_EVERY_MS);
-    this.sweepTimer.unref();
+    this.sweepTimer = every(SWEEP_EVERY_MS, "Sweeping expired idempotency keys", this.logger, () => this.idempotency.sweep());
     // Unpaid orders expire (PENDING_ORDER_TTL): checked every minute, or 4 times per TTL.
     const ttlSec = (this.settings as { pendingTtlSec: number }).pendingTtlSec;
-    if (ttlSec > 0) {
-      this.expiryTimer = setInterval(() => {
-        this.expireUnpaid().catch((err: unknown) => this.logger.warn("Cancelling unpaid orders failed:", err));
-      }, Math.min(60_000, (ttlSec * 1000) / 4));
-      this.expiryTimer.unref();
-    }
+    if (ttlSec > 0) this.expiryTimer = every(Math.min(60_000, (ttlSec * 1000) / 4), "Cancelling unpaid orders", this.logger, () => this.expireUnpaid());
   },
 
   stopped() {

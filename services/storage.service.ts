@@ -37,6 +37,7 @@ import { defineService } from "../lib/service-schema.ts";
 import { hasRole } from "../lib/access.ts";
 import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
+import { every } from "../lib/every.ts";
 import { isUuid } from "../lib/listing.ts";
 import { createObjectStore, ObjectNotFoundError } from "../integrations/s3_storage/index.ts";
 import { decideType, SNIFF_BYTES } from "./storage/content-types.ts";
@@ -108,10 +109,7 @@ export default defineService<StorageMethods>({
         logger: this.logger,
       });
     }
-    this.sweepTimer = setInterval(() => {
-      this.sweep().catch((err: unknown) => this.logger.warn("Sweeping abandoned uploads failed:", err));
-    }, SWEEP_EVERY_MS);
-    this.sweepTimer.unref();
+    this.sweepTimer = every(SWEEP_EVERY_MS, "Sweeping abandoned uploads", this.logger, () => this.sweep());
   },
 
   stopped() {

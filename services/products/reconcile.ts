@@ -34,6 +34,7 @@ import type { Context, ServiceBroker } from "moleculer";
 import { Op, QueryTypes, type Model, type WhereOptions } from "sequelize";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { getConfig } from "../../lib/config.ts";
+import { every } from "../../lib/every.ts";
 import { RECONCILE_BATCH, RECONCILE_EVERY_MS, dueBefore, graceMs, planReconciliation } from "../../domain/reconciliation.ts";
 import type { StockMethods } from "./stock.actions.ts";
 
@@ -143,19 +144,14 @@ export const reconcileMethods = {
   },
 };
 
-/** Start the periodic run on this node (unref'd: it never keeps a process alive). */
+/** Start the periodic run on this node. */
 export function startReconciling(self: Self): void {
-  self.reconcileTimer = setInterval(() => {
-    self.reconcileReservations().then(
-      (r) => {
-        const line = `Reservation reconciliation: of ${r.checked} checked reservations, ${r.released} released and ${r.settled} settled (sold for good, not checked again).`;
-        if (r.released > 0) self.logger.info(line);
-        else if (r.settled > 0) self.logger.debug(line);
-      },
-      (err: unknown) => self.logger.warn("Reservation reconciliation failed; it runs again later:", err),
-    );
-  }, RECONCILE_EVERY_MS);
-  self.reconcileTimer.unref();
+  self.reconcileTimer = every(RECONCILE_EVERY_MS, "Reservation reconciliation (it runs again later)", self.logger, async () => {
+    const r = await self.reconcileReservations();
+    const line = `Reservation reconciliation: of ${r.checked} checked reservations, ${r.released} released and ${r.settled} settled (sold for good, not checked again).`;
+    if (r.released > 0) self.logger.info(line);
+    else if (r.settled > 0) self.logger.debug(line);
+  });
 }
 
 /** Stop the periodic run and let a run in progress finish (its releases are single transactions). */
