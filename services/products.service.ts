@@ -127,7 +127,7 @@ export default defineService<ReconcileMethods & ImageMethods>({
         const product = await this.getEntity(ctx.params.id);
         // An inactive product does not exist for shoppers.
         if (!product.active && !hasRole(ctx.meta.user, "admin")) throw new EntityNotFoundError("Product", ctx.params.id);
-        return (await this.present(ctx, [product]))[0];
+        return this.presentOne(ctx, product);
       },
     },
 
@@ -149,7 +149,7 @@ export default defineService<ReconcileMethods & ImageMethods>({
         const product = await this.insertEntity(ctx, ctx.params);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/products/${product.id}`;
-        return (await this.present(ctx, [product]))[0];
+        return this.presentOne(ctx, product);
       },
     },
 
@@ -175,7 +175,7 @@ export default defineService<ReconcileMethods & ImageMethods>({
           ]);
         }
         assertCurrency(changes.currency);
-        return (await this.present(ctx, [await this.updateEntity(ctx, id, changes)]))[0];
+        return this.presentOne(ctx, await this.updateEntity(ctx, id, changes));
       },
     },
 

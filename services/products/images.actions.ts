@@ -37,6 +37,8 @@ type Meta = { user?: Principal; $statusCode?: number };
 export interface ImageMethods extends DbMethods {
   /** Products as they leave the service: viewable `images` and their `imageUrls`. */
   present(ctx: Context, products: Entity[]): Promise<Entity[]>;
+  /** One product as it leaves the service. */
+  presentOne(ctx: Context, product: Entity): Promise<Entity>;
   /** The ids of `ids` that the storage service does not confirm as viewable (none when it cannot be asked). */
   goneImages(ctx: Context, ids: string[]): Promise<Set<string>>;
   /** Drop a removed file from every product that shows it. */
@@ -87,6 +89,10 @@ export const imageMethods = {
       const images = dropGone(parseImages(p.images), gone);
       return { ...p, images, imageUrls: images.map(fileUrl) };
     });
+  },
+
+  async presentOne(this: Self, ctx: Context, product: Entity): Promise<Entity> {
+    return (await this.present(ctx, [product]))[0]!;
   },
 
   async goneImages(this: Self, ctx: Context, ids: string[]): Promise<Set<string>> {
@@ -158,7 +164,7 @@ export const imageActions: Record<string, ShopAction<Self>> = {
           if (!change.ok) throw invalid("fileId", change.message, change.type);
           return change.images;
         });
-        return (await this.present(ctx, [product]))[0];
+        return this.presentOne(ctx, product);
       } catch (err) {
         // Compensation: the product does not show the file, so this link must not keep it public.
         if (linked.created) {
@@ -201,7 +207,7 @@ export const imageActions: Record<string, ShopAction<Self>> = {
         if (!change.ok) throw invalid("images", change.message, change.type);
         return change.images;
       });
-      return (await this.present(ctx, [product]))[0];
+      return this.presentOne(ctx, product);
     },
   },
 };
