@@ -42,20 +42,20 @@ export function withRequestId<T>(requestId: string | null | undefined, fn: () =>
   return storage.getStore() === id ? fn() : storage.run(id, fn);
 }
 
+/** `next` (an action or event handler), run in the scope of its context's request id. */
+function inRequestScope<H extends (this: Service, ctx: Context) => any>(next: H): H {
+  return function inRequestContext(this: Service, ctx: Context) {
+    return withRequestId(ctx.requestID, () => next.call(this, ctx));
+  } as H;
+}
+
 export const RequestContextMiddleware: Middleware = {
   name: "RequestContext",
-  localAction(next) {
-    return function inRequestContext(this: Service, ctx: Context) {
-      return withRequestId(ctx.requestID, () => next.call(this, ctx));
-    };
-  },
+  localAction: inRequestScope,
   localEvent(next, event) {
     // Moleculer's own events ($services.changed, $node.connected, ...) are not requests: their
     // handlers stay in the scope of whatever caused them, usually none.
-    if (event.name?.startsWith("$")) return next;
-    return function inRequestContext(this: Service, ctx: Context) {
-      return withRequestId(ctx.requestID, () => next.call(this, ctx));
-    };
+    return event.name?.startsWith("$") ? next : inRequestScope(next);
   },
 };
 
