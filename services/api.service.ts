@@ -61,9 +61,8 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 /** moleculer-web's own methods, for the overrides below. */
 const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
 
-/** Every route: the request id back to the client, and who is asking from where (rate limits and session records use these). */
-function recordCaller(ctx: Context<unknown, Meta>, req: Req, res: ServerResponse) {
-  res.setHeader("X-Request-Id", ctx.requestID ?? ctx.id);
+/** Every route: who is asking from where (rate limits and session records use these). */
+function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
   ctx.meta.ip = req.socket.remoteAddress ?? undefined;
   ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
   const idempotencyKey = req.headers["idempotency-key"];
@@ -71,8 +70,8 @@ function recordCaller(ctx: Context<unknown, Meta>, req: Req, res: ServerResponse
 }
 
 /** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */
-function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req, res: ServerResponse) {
-  recordCaller(ctx, req, res);
+function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req) {
+  recordCaller(ctx, req);
   const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
   if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {
@@ -86,7 +85,6 @@ function sendJsonError(this: Logger, req: Req, res: ServerResponse, err: unknown
   const { status, headers, body } = toHttpError(err);
   if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  if (req.$ctx && !res.hasHeader("X-Request-Id")) res.setHeader("X-Request-Id", req.$ctx.requestID ?? req.$ctx.id);
   res.setHeader("Content-Type", "application/json; charset=utf-8");
   res.writeHead(status);
   res.end(JSON.stringify(body));
@@ -102,8 +100,8 @@ const MULTIPART = /^multipart\/form-data\b/i;
 /** A whole upload, from the first byte to the stored object. The HTTP server's own request timeout (300 s) comes first. */
 export const UPLOAD_TIMEOUT_MS = Math.max(cfg.requestTimeoutMs, 6 * 60_000);
 
-function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, res: ServerResponse, alias: { type?: string }) {
-  recordCaller(ctx, req, res);
+function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: { type?: string }) {
+  recordCaller(ctx, req);
   if (alias.type === "multipart" && !MULTIPART.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the file as multipart/form-data.", 415, "UNSUPPORTED_MEDIA_TYPE", {
       contentType: req.headers["content-type"] ?? null,
