@@ -34,6 +34,21 @@ export function spawnNode(spec: NodeSpec, env: NodeJS.ProcessEnv): ChildProcess 
   });
 }
 
+/** A node started by `spawnNode`, with everything it has printed so far (stdout and stderr, in order). */
+export interface CapturedNode {
+  child: ChildProcess;
+  output: string[];
+}
+
+/** `spawnNode`, keeping the node's output (for a test or script to show when something fails). */
+export function spawnCaptured(spec: NodeSpec, env: NodeJS.ProcessEnv): CapturedNode {
+  const child = spawnNode(spec, env);
+  const output: string[] = [];
+  child.stdout!.on("data", (d) => output.push(String(d)));
+  child.stderr!.on("data", (d) => output.push(String(d)));
+  return { child, output };
+}
+
 /** Resolves with the exit code once the process has ended. */
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);

@@ -21,9 +21,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
-import type { ChildProcess } from "node:child_process";
 import { ServiceBroker } from "moleculer";
-import { LOCAL_CLUSTER, spawnNode, exited } from "../lib/cluster.ts";
+import { LOCAL_CLUSTER, spawnCaptured, exited, type CapturedNode } from "../lib/cluster.ts";
 import { loadConfig } from "../lib/config.ts";
 import { migrateUp } from "../lib/migrator.ts";
 import { DurableEvents, shopConsumerGroups } from "../lib/durable-events.ts";
@@ -149,7 +148,7 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
   const amqp = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
   const namespace = `postman-${randomBytes(4).toString("hex")}`;
   const scratch = mkdtempSync(path.join(os.tmpdir(), "shop-postman-"));
-  const nodes = new Map<string, { child: ChildProcess; output: string[] }>();
+  const nodes = new Map<string, CapturedNode>();
   let client: ServiceBroker | undefined;
 
   log(`Creating a database and migrating it…`);
@@ -181,11 +180,7 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
     try {
       log(`Starting ${LOCAL_CLUSTER.length} nodes (${LOCAL_CLUSTER.map((n) => n.id).join(", ")}) in namespace ${namespace}…`);
       for (const spec of LOCAL_CLUSTER) {
-        const child = spawnNode(spec, env);
-        const output: string[] = [];
-        child.stdout!.on("data", (d) => output.push(String(d)));
-        child.stderr!.on("data", (d) => output.push(String(d)));
-        nodes.set(spec.id, { child, output });
+        nodes.set(spec.id, spawnCaptured(spec, env));
       }
       client = new ServiceBroker({ namespace, nodeID: `postman-client-${process.pid}`, transporter: amqpTransporter(amqp, 10), logger: false });
       await client.start();

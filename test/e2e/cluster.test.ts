@@ -6,12 +6,11 @@
  */
 import { freePort } from "../../lib/free-port.ts";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { ChildProcess } from "node:child_process";
 import { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http } from "../support/node.ts";
-import { LOCAL_CLUSTER, spawnNode, exited } from "../../lib/cluster.ts";
+import { LOCAL_CLUSTER, spawnCaptured, exited, type CapturedNode } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
@@ -31,15 +30,12 @@ suite("a multi-node cluster over RabbitMQ", () => {
   let client: ServiceBroker;
   let smtp: TestSmtp;
   let env: NodeJS.ProcessEnv;
-  const nodes = new Map<string, { child: ChildProcess; output: string[] }>();
+  const nodes = new Map<string, CapturedNode>();
 
   function start(spec: (typeof LOCAL_CLUSTER)[number]) {
-    const child = spawnNode(spec, env);
-    const output: string[] = [];
-    child.stdout!.on("data", (d) => output.push(String(d)));
-    child.stderr!.on("data", (d) => output.push(String(d)));
-    nodes.set(spec.id, { child, output });
-    return child;
+    const node = spawnCaptured(spec, env);
+    nodes.set(spec.id, node);
+    return node.child;
   }
 
   beforeAll(async () => {

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { spawnNode, exited, SERVER_ENTRY, type NodeSpec } from "../../lib/cluster.ts";
+import { spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
@@ -102,7 +102,7 @@ function expectOneErrorLine(output: string, message: RegExp) {
 suite("the REPL joins a running cluster", () => {
   const namespace = `e2e-repl-${randomBytes(4).toString("hex")}`;
   let home = "";
-  const nodes = new Map<string, { child: ChildProcess; output: string[] }>();
+  const nodes = new Map<string, CapturedNode>();
   let db: TestDatabase;
   let smtp: TestSmtp;
   let repl: Repl | undefined;
@@ -140,11 +140,7 @@ suite("the REPL joins a running cluster", () => {
     };
     for (const spec of NODES) {
       // users-1 serves metrics on METRICS_PORT, as a cluster node on this machine would.
-      const child = spawnNode(spec, spec.id === "users-1" ? { ...env, METRICS: "true", METRICS_PORT: String(metricsPort) } : env);
-      const output: string[] = [];
-      child.stdout!.on("data", (d) => output.push(String(d)));
-      child.stderr!.on("data", (d) => output.push(String(d)));
-      nodes.set(spec.id, { child, output });
+      nodes.set(spec.id, spawnCaptured(spec, spec.id === "users-1" ? { ...env, METRICS: "true", METRICS_PORT: String(metricsPort) } : env));
     }
     // `SERVICES=none npm run repl` with the same METRICS_PORT and METRICS unset: the REPL
     // node must not try to take the port (it would stop with EADDRINUSE).
