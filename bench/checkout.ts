@@ -23,7 +23,7 @@ import pg from "pg";
 import { ServiceBroker } from "moleculer";
 import { LOCAL_CLUSTER, spawnNode, type NodeSpec } from "../lib/cluster.ts";
 import { loadConfig, type Config } from "../lib/config.ts";
-import { DurableEvents, shopConsumerGroups } from "../lib/durable-events.ts";
+import { deleteShopTopology } from "../lib/durable-events.ts";
 import type { Principal } from "../lib/access.ts";
 import { migrateUp } from "../lib/migrator.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
@@ -592,10 +592,5 @@ async function deleteDurableTopology(url: string, namespace: string): Promise<vo
   } catch {
     /* an environment the nodes refused too: the defaults */
   }
-  const durable = new DurableEvents(url, namespace, { info() {}, warn() {}, error() {} });
-  try {
-    await durable.deleteTopology(Object.values(shopConsumerGroups(config)));
-  } finally {
-    await durable.close(0);
-  }
+  await deleteShopTopology(url, namespace, config);
 }

@@ -49,6 +49,19 @@ export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: Consum
   };
 }
 
+/**
+ * Remove a namespace's durable topology, its exchange and every shop consumer group's queues
+ * (`config` gives their attempts): clean-up after tests and benchmarks, decommissioning.
+ */
+export async function deleteShopTopology(url: string, namespace: string, config: Pick<Config, "mail">): Promise<void> {
+  const durable = new DurableEvents(url, namespace, { info() {}, warn() {}, error() {} });
+  try {
+    await durable.deleteTopology(Object.values(shopConsumerGroups(config)));
+  } finally {
+    await durable.close(0);
+  }
+}
+
 export interface ConsumerOptions extends ConsumerGroup {
   /** Routing patterns (event names, `*` and `#` wildcards), e.g. ["order.*", "user.*"]. */
   patterns: string[];

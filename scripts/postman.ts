@@ -25,7 +25,7 @@ import { ServiceBroker } from "moleculer";
 import { LOCAL_CLUSTER, spawnCaptured, exited, type CapturedNode } from "../lib/cluster.ts";
 import { loadConfig } from "../lib/config.ts";
 import { migrateUp } from "../lib/migrator.ts";
-import { DurableEvents, shopConsumerGroups } from "../lib/durable-events.ts";
+import { deleteShopTopology } from "../lib/durable-events.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
 import { createTestDatabase } from "../test/support/database.ts";
 import { until } from "../lib/until.ts";
@@ -221,9 +221,7 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
       await client?.stop().catch(() => undefined);
       for (const { child } of nodes.values()) child.kill("SIGTERM");
       await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
-      const durable = new DurableEvents(amqp, namespace, { info() {}, warn() {}, error() {} });
-      await durable.deleteTopology(Object.values(shopConsumerGroups(config))).catch(() => undefined);
-      await durable.close().catch(() => undefined);
+      await deleteShopTopology(amqp, namespace, config).catch(() => undefined);
     }
   } finally {
     await db.drop();

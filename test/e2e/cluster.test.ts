@@ -15,7 +15,7 @@ import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
+import { deleteShopTopology } from "../../lib/durable-events.ts";
 import { until } from "../../lib/until.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
 
@@ -72,9 +72,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     await client?.stop();
     for (const { child } of nodes.values()) child.kill("SIGTERM");
     await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
-    const durable = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await durable.deleteTopology(Object.values(shopConsumerGroups(loadConfig(env)))).catch(() => undefined);
-    await durable.close();
+    await deleteShopTopology(AMQP, namespace, loadConfig(env)).catch(() => undefined);
     await smtp?.close();
     await db?.drop();
   }, 30_000);

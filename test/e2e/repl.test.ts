@@ -18,7 +18,7 @@ import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
-import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
+import { deleteShopTopology } from "../../lib/durable-events.ts";
 import { totpCode } from "../../integrations/authentication/totp.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
@@ -166,9 +166,7 @@ suite("the REPL joins a running cluster", () => {
         clearTimeout(timer);
       }),
     );
-    const durable = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await durable.deleteTopology(Object.values(shopConsumerGroups(loadConfig(env)))).catch(() => undefined);
-    await durable.close().catch(() => undefined);
+    await deleteShopTopology(AMQP, namespace, loadConfig(env)).catch(() => undefined);
     await smtp?.close();
     await db?.drop();
     if (home) fs.rmSync(home, { recursive: true, force: true });

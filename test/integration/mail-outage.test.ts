@@ -10,7 +10,7 @@ import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, PASSWORD } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
-import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
+import { deleteShopTopology } from "../../lib/durable-events.ts";
 import { until } from "../../lib/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
@@ -40,9 +40,7 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
   afterAll(async () => {
     proxy?.restore();
     await node?.stop();
-    const events = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await events.deleteTopology(Object.values(shopConsumerGroups(node.config))).catch(() => undefined);
-    await events.close();
+    await deleteShopTopology(AMQP, namespace, node.config).catch(() => undefined);
     await proxy?.close();
     await smtp?.close();
   });

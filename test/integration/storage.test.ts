@@ -778,11 +778,9 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
   afterAll(async () => {
     await probe?.stop();
     await Promise.all([stopNode(gateway), stopNode(storage)]);
-    const { DurableEvents, shopConsumerGroups } = await import("../../lib/durable-events.ts");
+    const { deleteShopTopology } = await import("../../lib/durable-events.ts");
     const { loadConfig } = await import("../../lib/config.ts");
-    const durable = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await durable.deleteTopology(Object.values(shopConsumerGroups(loadConfig({})))).catch(() => undefined);
-    await durable.close(0);
+    await deleteShopTopology(AMQP, namespace, loadConfig({})).catch(() => undefined);
     await s3?.stop();
     await db?.drop();
   }, 30_000);
