@@ -21,7 +21,7 @@ import type { ChildProcess } from "node:child_process";
 import amqp from "amqplib";
 import pg from "pg";
 import { ServiceBroker } from "moleculer";
-import { LOCAL_CLUSTER, spawnNode, type NodeSpec } from "../lib/cluster.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnNode, type NodeSpec } from "../lib/cluster.ts";
 import { loadConfig, type Config } from "../lib/config.ts";
 import { deleteShopTopology } from "../lib/durable-events.ts";
 import type { Principal } from "../lib/access.ts";
@@ -317,29 +317,23 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     const port = await freePort();
     const api = `http://127.0.0.1:${port}/api`;
     tmpDir = await mkdtemp(path.join(os.tmpdir(), "shop-bench-"));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NODE_ENV: "production",
-      JWT_SECRET: randomBytes(48).toString("base64url"),
-      SECRETS_KEY: randomBytes(48).toString("base64url"),
-      NAMESPACE: namespace,
-      TRANSPORTER: amqpUrl,
-      DATABASE_URL: dbUrl,
-      MIGRATE_ON_START: "false",
-      CACHER: "memory",
-      RATE_LIMIT_STORE: "memory",
-      RATE_LIMIT_FACTOR: "10000",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      APP_URL: `http://127.0.0.1:${port}`,
-      METRICS: "false",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-      // Confirmation e-mails go to files in a folder of this run (deleted afterwards).
-      SMTP_URL: "",
-      MAIL_OUTBOX_DIR: path.join(tmpDir, "outbox"),
-      STORAGE_DIR: path.join(tmpDir, "files"),
-    };
+    const env = localClusterEnv(
+      { namespace, transporter: amqpUrl, databaseUrl: dbUrl },
+      {
+        NODE_ENV: "production",
+        JWT_SECRET: randomBytes(48).toString("base64url"),
+        SECRETS_KEY: randomBytes(48).toString("base64url"),
+        RATE_LIMIT_STORE: "memory",
+        RATE_LIMIT_FACTOR: "10000",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        APP_URL: `http://127.0.0.1:${port}`,
+        // Confirmation e-mails go to files in a folder of this run (deleted afterwards).
+        SMTP_URL: "",
+        MAIL_OUTBOX_DIR: path.join(tmpDir, "outbox"),
+        STORAGE_DIR: path.join(tmpDir, "files"),
+      },
+    );
     progress(`starting ${specs.length} nodes (${specs.map((s) => s.id).join(", ")}), namespace ${namespace}`);
     for (const spec of specs) {
       const child = spawnNode(spec, env);

@@ -26,6 +26,27 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../server.ts");
 
+/**
+ * The environment of a local cluster that a test, script or benchmark runs: nodes in
+ * `namespace` on `transporter`, sharing one PostgreSQL database (migrated beforehand), with an
+ * in-memory cache, no metrics port and JSON logs at warn level; `extra` adds or overrides.
+ */
+export function localClusterEnv(cluster: { namespace: string; transporter: string; databaseUrl: string }, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: "test",
+    NAMESPACE: cluster.namespace,
+    TRANSPORTER: cluster.transporter,
+    DATABASE_URL: cluster.databaseUrl,
+    MIGRATE_ON_START: "false",
+    CACHER: "memory",
+    METRICS: "false",
+    LOG_LEVEL: "warn",
+    LOG_FORMAT: "json",
+    ...extra,
+  };
+}
+
 /** Start one node as its own process (the Node running this code runs it too). */
 export function spawnNode(spec: NodeSpec, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [SERVER_ENTRY], {

@@ -22,7 +22,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { LOCAL_CLUSTER, spawnCaptured, exited, type CapturedNode } from "../lib/cluster.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../lib/cluster.ts";
 import { loadConfig } from "../lib/config.ts";
 import { migrateUp } from "../lib/migrator.ts";
 import { deleteShopTopology } from "../lib/durable-events.ts";
@@ -155,24 +155,17 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
   const db = await createTestDatabase("postman");
   try {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NODE_ENV: "test",
-      NAMESPACE: namespace,
-      TRANSPORTER: amqp,
-      DATABASE_URL: db.url,
-      MIGRATE_ON_START: "false",
-      CACHER: "memory",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      // Where clients reach the gateway: the local store's presigned URLs point here.
-      APP_URL: `http://127.0.0.1:${port}`,
-      METRICS: "false",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-      MAIL_OUTBOX_DIR: path.join(scratch, "outbox"),
-      STORAGE_DIR: path.join(scratch, "files"),
-    };
+    const env = localClusterEnv(
+      { namespace, transporter: amqp, databaseUrl: db.url },
+      {
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        // Where clients reach the gateway: the local store's presigned URLs point here.
+        APP_URL: `http://127.0.0.1:${port}`,
+        MAIL_OUTBOX_DIR: path.join(scratch, "outbox"),
+        STORAGE_DIR: path.join(scratch, "files"),
+      },
+    );
     const config = loadConfig(env);
     await migrateUp(config.database);
     const api = `http://127.0.0.1:${config.http.port}/api`;

@@ -10,7 +10,7 @@ import { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http } from "../support/node.ts";
-import { LOCAL_CLUSTER, spawnCaptured, exited, type CapturedNode } from "../../lib/cluster.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
@@ -44,23 +44,10 @@ suite("a multi-node cluster over RabbitMQ", () => {
     const port = await freePort();
     api = `http://127.0.0.1:${port}/api`;
     smtp = await startSmtp();
-    env = {
-      ...process.env,
-      NODE_ENV: "test",
-      NAMESPACE: namespace,
-      TRANSPORTER: AMQP,
-      DATABASE_URL: db.url,
-      CACHER: "memory",
-      RATE_LIMIT_STORE: "redis://127.0.0.1:6379",
-      RATE_LIMIT_FACTOR: "100",
-      SMTP_URL: smtp.url,
-      MAIL_RETRY_BASE_MS: "200",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      METRICS: "false",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-    };
+    env = localClusterEnv(
+      { namespace, transporter: AMQP, databaseUrl: db.url },
+      { RATE_LIMIT_STORE: "redis://127.0.0.1:6379", RATE_LIMIT_FACTOR: "100", SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: "200", PORT: String(port), HOST: "127.0.0.1" },
+    );
     for (const spec of LOCAL_CLUSTER) start(spec);
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../lib/cluster.ts";
+import { localClusterEnv, spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../lib/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../lib/migrator.ts";
 import { deleteShopTopology } from "../../lib/durable-events.ts";
@@ -122,22 +122,10 @@ suite("the REPL joins a running cluster", () => {
     smtp = await startSmtp();
     smtp.reject.add(shopper); // the shopper's mail goes to the dead letters, for mail-retry
     const metricsPort = await freePort();
-    env = {
-      ...process.env,
-      NODE_ENV: "test",
-      NAMESPACE: namespace,
-      TRANSPORTER: AMQP,
-      DATABASE_URL: db.url,
-      MIGRATE_ON_START: "false",
-      CACHER: "memory",
-      RATE_LIMIT_STORE: "memory",
-      SMTP_URL: smtp.url,
-      MAIL_MAX_ATTEMPTS: "2",
-      MAIL_RETRY_BASE_MS: "100",
-      METRICS: "false",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-    };
+    env = localClusterEnv(
+      { namespace, transporter: AMQP, databaseUrl: db.url },
+      { RATE_LIMIT_STORE: "memory", SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: "2", MAIL_RETRY_BASE_MS: "100" },
+    );
     for (const spec of NODES) {
       // users-1 serves metrics on METRICS_PORT, as a cluster node on this machine would.
       nodes.set(spec.id, spawnCaptured(spec, spec.id === "users-1" ? { ...env, METRICS: "true", METRICS_PORT: String(metricsPort) } : env));
