@@ -10,5 +10,4 @@ export * from "./secret-box.ts";
 export * from "./tokens.ts";
 export * from "./basic.ts";
 export * from "./rate-limit.ts";
-export * from "./base32.ts";
 export * from "./semaphore.ts";
