@@ -130,7 +130,9 @@ export const accountActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, user.id);
       if (!(await verifyPassword(user.passwordHash, ctx.params.password))) throw invalid("password", "The password is not correct.", "password");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw invalid("code", "The code is not valid.", "totp");
-      await this.adapter.model.update({ totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes: null }, { where: { id: user.id } });
+      // Recovery codes stay while SMS remains a second factor (users/sms.actions.ts).
+      const recoveryCodes = user.smsPhone ? user.recoveryCodes : null;
+      await this.adapter.model.update({ totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes }, { where: { id: user.id } });
       await this.clearCache();
       return { enabled: false };
     },

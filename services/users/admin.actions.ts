@@ -14,6 +14,7 @@ import { randomToken, hashToken, hashPassword, passwordProblem } from "../../int
 import { normalizeEmail } from "../../domain/user-rules.ts";
 import { avatarHolder } from "../../domain/images.ts";
 import type { Meta, UsersMethods } from "./methods.ts";
+import { removeSignInRows } from "./sign-in.models.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
@@ -114,6 +115,7 @@ export const adminActions: Record<string, Action> = {
       await this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
         await this.models.sessions.destroy({ where: { userId: user.id }, transaction });
         await this.models.userTokens.destroy({ where: { userId: user.id }, transaction });
+        await removeSignInRows(this.adapter.db, user.id, transaction); // SMS codes, linked OpenID identities
         await this.adapter.model.destroy({ where: { id: user.id }, transaction });
         emitAfterCommit("users.removed", this.userView(user));
         // Durable: storage deletes the account's files, also if it is down right now.

@@ -22,6 +22,7 @@ import {
   safeEqual,
 } from "../../integrations/authentication/index.ts";
 import { JWT, principalOf, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
+import { afterFirstFactor, hasSecondFactor } from "./second-factor.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
@@ -79,10 +80,7 @@ export const authActions: Record<string, Action> = {
       const user = this.plain(row);
       if (!(await verifyPassword(user.passwordHash, ctx.params.password)) || !user.active) throw badCredentials();
       await this.limits.loginAccount.reset(email);
-      if (user.totpEnabled) {
-        return { mfaRequired: true, mfaToken: await this.createUserToken(user.id, "mfa") };
-      }
-      return this.openSession(ctx, user);
+      return afterFirstFactor(this, ctx, user);
     },
   },
 
@@ -98,7 +96,7 @@ export const authActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, userId);
       const row = await this.adapter.model.findByPk(userId);
       const user = row ? this.plain(row) : null;
-      if (!user?.active || !user.totpEnabled) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
+      if (!user?.active || !hasSecondFactor(user)) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw unauthorized("The code is not valid.", "INVALID_TOTP");
       if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa"))) throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
       await this.limits.secondFactor.reset(userId);
@@ -283,7 +281,7 @@ export const authActions: Record<string, Action> = {
       if (!row) throw await verifyAgainstDummy(parsed.password).then(badCredentials);
       const user: UserRow = this.plain(row);
       if (!(await verifyPassword(user.passwordHash, parsed.password)) || !user.active) throw badCredentials();
-      if (user.totpEnabled) {
+      if (hasSecondFactor(user)) {
         if (!ctx.params.totp) throw unauthorized("This account uses two-factor authentication: send the current code in the X-TOTP header.", "TOTP_REQUIRED");
         await this.limit(this.limits.secondFactor, user.id);
         if ((await this.checkSecondFactor(user, ctx.params.totp)) === null) throw unauthorized("The X-TOTP code is not valid.", "INVALID_TOTP");
