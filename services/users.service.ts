@@ -1,6 +1,6 @@
 /**
  * users: accounts, authentication (Basic, JWT + rotating refresh tokens, OAuth 2.0 token
- * endpoint, TOTP and SMS two-factor) and user administration. The actions live in services/users/
+ * endpoint, TOTP and SMS two-factor, OpenID Connect sign-in) and user administration. The actions live in services/users/
  * by audience; this file assembles the service.
  */
 import { Redis } from "ioredis";
@@ -17,6 +17,7 @@ import { accountActions } from "./users/account.actions.ts";
 import { adminActions } from "./users/admin.actions.ts";
 import { avatarActions, onAvatarFileRemoved } from "./users/avatar.actions.ts";
 import { smsActions } from "./users/sms.actions.ts";
+import { oidcActions } from "./users/oidc.actions.ts";
 
 const cfg = getConfig();
 
@@ -49,7 +50,7 @@ export default defineService<UsersMethods>({
 
   settings: { rest: "/", outboxTable: "users_outbox" },
 
-  actions: { ...authActions, ...accountActions, ...adminActions, ...avatarActions, ...smsActions },
+  actions: { ...authActions, ...accountActions, ...adminActions, ...avatarActions, ...smsActions, ...oidcActions },
 
   // Avatars: a removed file is cleared (one replica handles each event).
   events: {

@@ -319,4 +319,16 @@ suite("SMS second factor (Twilio)", () => {
       for (const n of numbers) expect(body).not.toContain(n);
     }
   });
+
+  test("the OpenAPI document: sends answer 202 (or 429, 503), the second step and the status are there", async () => {
+    const doc = (await http("/openapi.json")).body;
+    for (const path of ["/api/auth/2fa/sms/enrol", "/api/auth/2fa/sms/send", "/api/auth/login/sms/send"]) {
+      const op = doc.paths[path].post;
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["202", "429", "503"]));
+      expect(op.responses["200"]).toBeUndefined();
+    }
+    expect(doc.paths["/api/auth/login/sms"].post.requestBody.content["application/json"].schema.required).toEqual(["mfaToken", "code"]);
+    expect(doc.paths["/api/auth/login/sms"].post.security).toEqual([]);
+    expect(doc.paths["/api/auth/2fa"].get.operationId).toBe("users.twoFactorStatus");
+  });
 });

@@ -88,7 +88,7 @@ export async function startTwilioStandIn(options: { accountSid?: string; authTok
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
-    const isForm = /^application\/x-www-form-urlencoded/.test(req.headers["content-type"] ?? "");
+    const isForm = (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
     const form = isForm ? Object.fromEntries(new URLSearchParams(raw)) : {};
     const path = (req.url ?? "").split("?")[0]!;
     requests.push({ method: req.method ?? "", path, headers: req.headers, form });
