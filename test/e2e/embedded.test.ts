@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { SERVER_ENTRY, exited } from "../../lib/cluster.ts";
 import { http } from "../support/node.ts";
 
-const CONFIG_VARS = ["DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR", "SMTP_URL", "S3_BUCKET"];
+const CONFIG_VARS = ["DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "SMS_OUTBOX_DIR", "STORAGE_DIR", "SMTP_URL", "S3_BUCKET"];
 const CREATE_SUPERUSER = path.resolve(path.dirname(SERVER_ENTRY), "scripts/createsuperuser.ts");
 const PASSWORD = "correct horse battery staple";
 
@@ -73,6 +73,16 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
         expect.stringMatching(/^Welcome to Moleculer Shop/),
       ]),
     );
+
+    // SMS codes with nothing configured: a JSON file per message in ./data/sms-outbox.
+    const enrol = await http(`${api}/auth/2fa/sms/enrol`, { method: "POST", headers: owner, json: { phoneNumber: "+33 6 12 34 56 78" } });
+    expect(enrol).toMatchObject({ status: 202, body: { sent: true } });
+    const smsOutbox = path.join(cwd, "data", "sms-outbox");
+    const [sms] = fs.readdirSync(smsOutbox).map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
+    expect(sms).toMatchObject({ to: "+33612345678", body: expect.stringMatching(/^\d{6} is your Moleculer Shop code/) });
+    const code = /^(\d{6})/.exec(sms.body)![1];
+    expect(await http(`${api}/auth/2fa/sms/confirm`, { method: "POST", headers: owner, json: { code } })).toMatchObject({ status: 200, body: { enabled: true } });
+    expect((await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } })).body.methods).toEqual(["sms", "recovery"]);
   } catch (err) {
     console.log(output);
     throw err;
@@ -81,4 +91,4 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     expect(await exited(child)).toBe(0);
     fs.rmSync(cwd, { recursive: true, force: true });
   }
-});
+}, 90_000); // a real process on a shared 2-core machine: generous
