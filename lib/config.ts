@@ -450,7 +450,7 @@ function loadSms(r: ReturnType<typeof reader>): SmsConfig {
     if ((from === null) === (messagingServiceSid === null)) {
       throw new ConfigError("SMS_PROVIDER=twilio needs exactly one sender: TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID");
     }
-    if (from !== null && !/^(\+[1-9][0-9]{1,14}|[A-Za-z0-9 ]{1,11})$/.test(from)) r.fail("TWILIO_FROM", "must be an E.164 number (+14155550100) or an alphanumeric sender id of up to 11 characters", from);
+    if (from !== null && !/^(\+[1-9][0-9]{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/.test(from)) r.fail("TWILIO_FROM", "must be an E.164 number (+14155550100) or an alphanumeric sender id (up to 11 letters, digits, spaces; a letter at least)", from);
     if (messagingServiceSid !== null && !/^MG[0-9a-f]{32}$/i.test(messagingServiceSid)) r.fail("TWILIO_MESSAGING_SERVICE_SID", "must be MG and 32 hex digits", messagingServiceSid);
     twilio = { accountSid: accountSid!, authToken, from, messagingServiceSid, apiUrl: r.url("TWILIO_API_URL", ["http", "https"]) ?? null };
   }
