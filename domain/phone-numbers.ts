@@ -32,7 +32,8 @@ export function textablePhoneNumber(input: string, allowedCountries: readonly st
     if (err instanceof ParseError) return { ok: false, problem: "This is not a phone number in international format." };
     throw err;
   }
-  if (!parsed.isValid() || !parsed.country) return { ok: false, problem: "This phone number does not exist in its country's numbering plan." };
+  if (!parsed.isValid() || !parsed.country)
+    return { ok: false, problem: "This phone number does not exist in its country's numbering plan." };
   const type = parsed.getType();
   if (!type || !TEXTABLE.has(type)) return { ok: false, problem: "This number cannot receive sign-in codes: give a mobile number." };
   if (allowedCountries.length > 0 && !allowedCountries.includes(parsed.country)) {

@@ -438,11 +438,21 @@ function loadSms(r: ReturnType<typeof reader>): SmsConfig {
   const provider = r.oneOf("SMS_PROVIDER", ["outbox", "twilio"] as const, "outbox");
   const countriesRaw = r.raw("SMS_COUNTRIES");
   const countries = countriesRaw ? countriesRaw.split(",").map((c) => c.trim().toUpperCase()).filter(Boolean) : [];
-  if (countries.some((c) => !/^[A-Z]{2}$/.test(c))) r.fail("SMS_COUNTRIES", "must be comma-separated ISO 3166-1 alpha-2 codes such as DE,FR,GB", countriesRaw!);
+  if (countries.some((c) => !/^[A-Z]{2}$/.test(c))) {
+    r.fail("SMS_COUNTRIES", "must be comma-separated ISO 3166-1 alpha-2 codes such as DE,FR,GB", countriesRaw!);
+  }
   let twilio: SmsConfig["twilio"] = null;
+  // Twilio settings without SMS_PROVIDER=twilio would leave the codes in the outbox folder: say so instead.
+  const TWILIO_VARIABLES = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_URL"];
+  const stray = TWILIO_VARIABLES.find((name) => r.raw(name) !== undefined);
+  if (provider === "outbox" && stray) {
+    throw new ConfigError(`${stray} is set but SMS_PROVIDER is outbox: set SMS_PROVIDER=twilio to send through Twilio`);
+  }
   if (provider === "twilio") {
     const accountSid = r.raw("TWILIO_ACCOUNT_SID");
-    if (!accountSid || !/^AC[0-9a-f]{32}$/i.test(accountSid)) r.fail("TWILIO_ACCOUNT_SID", "must be the account's SID (AC and 32 hex digits) when SMS_PROVIDER=twilio", accountSid ?? "");
+    if (!accountSid || !/^AC[0-9a-f]{32}$/i.test(accountSid)) {
+      r.fail("TWILIO_ACCOUNT_SID", "must be the account's SID (AC and 32 hex digits) when SMS_PROVIDER=twilio", accountSid ?? "");
+    }
     const authToken = r.raw("TWILIO_AUTH_TOKEN");
     if (!authToken) throw new ConfigError("TWILIO_AUTH_TOKEN is required when SMS_PROVIDER=twilio");
     const from = r.raw("TWILIO_FROM") ?? null;
@@ -450,8 +460,13 @@ function loadSms(r: ReturnType<typeof reader>): SmsConfig {
     if ((from === null) === (messagingServiceSid === null)) {
       throw new ConfigError("SMS_PROVIDER=twilio needs exactly one sender: TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID");
     }
-    if (from !== null && !/^(\+[1-9][0-9]{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/.test(from)) r.fail("TWILIO_FROM", "must be an E.164 number (+14155550100) or an alphanumeric sender id (up to 11 letters, digits, spaces; a letter at least)", from);
-    if (messagingServiceSid !== null && !/^MG[0-9a-f]{32}$/i.test(messagingServiceSid)) r.fail("TWILIO_MESSAGING_SERVICE_SID", "must be MG and 32 hex digits", messagingServiceSid);
+    if (from !== null && !/^(\+[1-9][0-9]{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/.test(from)) {
+      const what = "an E.164 number (+14155550100) or an alphanumeric sender id (up to 11 letters, digits, spaces; a letter at least)";
+      r.fail("TWILIO_FROM", `must be ${what}`, from);
+    }
+    if (messagingServiceSid !== null && !/^MG[0-9a-f]{32}$/i.test(messagingServiceSid)) {
+      r.fail("TWILIO_MESSAGING_SERVICE_SID", "must be MG and 32 hex digits", messagingServiceSid);
+    }
     twilio = { accountSid: accountSid!, authToken, from, messagingServiceSid, apiUrl: r.url("TWILIO_API_URL", ["http", "https"]) ?? null };
   }
   return {
@@ -499,18 +514,20 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
  */
 function loadOidc(r: ReturnType<typeof reader>, appUrl: string): OidcConfig {
   const raw = r.raw("OIDC_PROVIDERS");
+  const base = (r.url("OIDC_REDIRECT_BASE_URL", ["http", "https"]) ?? `${appUrl}/api/auth/oidc`).replace(/\/$/, "");
   if (raw === undefined) return { providers: [] };
   const ids = raw.split(",").map((s) => s.trim()).filter(Boolean);
   if (ids.length === 0 || ids.some((id) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(id)) || new Set(ids).size !== ids.length) {
     r.fail("OIDC_PROVIDERS", "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)", raw);
   }
-  const base = (r.url("OIDC_REDIRECT_BASE_URL", ["http", "https"]) ?? `${appUrl}/api/auth/oidc`).replace(/\/$/, "");
   const providers = ids.map((id): OidcProviderConfig => {
     const v = (name: string) => `OIDC_${id.toUpperCase().replace(/-/g, "_")}_${name}`;
     const issuer = r.url(v("ISSUER"), ["http", "https"]);
     if (!issuer) throw new ConfigError(`${v("ISSUER")} is required for the OpenID provider "${id}"`);
     const issuerUrl = new URL(issuer);
-    if (issuerUrl.protocol === "http:" && !LOOPBACK.has(issuerUrl.hostname)) r.fail(v("ISSUER"), "must use https:// (http:// only on localhost)", issuer);
+    if (issuerUrl.protocol === "http:" && !LOOPBACK.has(issuerUrl.hostname)) {
+      r.fail(v("ISSUER"), "must use https:// (http:// only on localhost)", issuer);
+    }
     const clientId = r.raw(v("CLIENT_ID"));
     if (!clientId) throw new ConfigError(`${v("CLIENT_ID")} is required for the OpenID provider "${id}"`);
     const scopes = r.string(v("SCOPES"), "openid email profile").split(/[\s,]+/).filter(Boolean);

@@ -18,8 +18,8 @@ const cfg = getConfig();
 /** The domain services this gateway routes to; readiness needs each of them. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 
-type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean; cookies?: boolean }; $ctx?: Context; $params?: unknown };
-type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string; cookie?: string };
+type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
+type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
 type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -67,8 +67,9 @@ function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
   ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
-  // Cookies only for the actions that declare they read one (OpenID Connect: the browser that started a sign-in).
-  if (req.$action?.cookies && typeof req.headers.cookie === "string") ctx.meta.cookie = req.headers.cookie;
+  // The Cookie header only for actions that declare `cookies` (OpenID Connect: the browser that started a sign-in).
+  const readsCookies = (req.$action as { cookies?: boolean } | undefined)?.cookies === true;
+  if (readsCookies && typeof req.headers.cookie === "string") (ctx.meta as Meta & { cookie?: string }).cookie = req.headers.cookie;
 }
 
 /** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */

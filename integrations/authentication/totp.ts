@@ -25,7 +25,10 @@ export function totpStep(timeMs: number = Date.now()): number {
 
 /** A new secret (base32, as apps take it) and its otpauth:// enrolment URL. */
 export function createTotpSecret(accountName: string, issuer: string): { base32: string; otpauthUrl: string } {
-  for (const [what, value] of [["accountName", accountName], ["issuer", issuer]] as const) {
+  for (const [what, value] of [
+    ["accountName", accountName],
+    ["issuer", issuer],
+  ] as const) {
     if (typeof value !== "string" || value.trim() === "" || value.includes(":")) {
       throw new TypeError(`${what} must be a non-empty string without ":" (Key URI format)`);
     }
@@ -58,7 +61,14 @@ export type TotpResult = { ok: true; step: number } | { ok: false; reason: "form
 /** The step in [from, to] whose code is `code` (speakeasy searches the range), or null. */
 function matchingStep(base32: string, code: string, from: number, to: number): number | null {
   if (to < from) return null;
-  const found = speakeasy.hotp.verifyDelta({ secret: base32, encoding: "base32", token: code, counter: from, window: to - from, digits: TOTP.digits });
+  const found = speakeasy.hotp.verifyDelta({
+    secret: base32,
+    encoding: "base32",
+    token: code,
+    counter: from,
+    window: to - from,
+    digits: TOTP.digits,
+  });
   return found ? from + found.delta : null;
 }
 
@@ -70,7 +80,14 @@ export function verifyTotp(base32: string, code: string, lastUsedStep: number | 
   const compact = typeof code === "string" ? code.replace(/\s+/g, "") : "";
   if (!/^[0-9]{6}$/.test(compact)) return { ok: false, reason: "format" };
   const current = totpStep(timeMs);
-  const found = speakeasy.totp.verifyDelta({ secret: base32, encoding: "base32", token: compact, counter: current, window: TOTP.window, digits: TOTP.digits });
+  const found = speakeasy.totp.verifyDelta({
+    secret: base32,
+    encoding: "base32",
+    token: compact,
+    counter: current,
+    window: TOTP.window,
+    digits: TOTP.digits,
+  });
   if (!found) return { ok: false, reason: "mismatch" };
   const step = current + found.delta;
   if (lastUsedStep === null || step > lastUsedStep) return { ok: true, step };

@@ -82,20 +82,36 @@ const PROVIDER_TROUBLE = new Set([
 export function classify(err: unknown, provider: string): OidcError {
   if (err instanceof OidcError) return err;
   if (err instanceof client.AuthorizationResponseError) {
-    return new OidcError("denied", `${provider} did not sign you in (${err.error}${err.error_description ? `: ${err.error_description}` : ""}).`, err.error, err);
+    return new OidcError(
+      "denied",
+      `${provider} did not sign you in (${err.error}${err.error_description ? `: ${err.error_description}` : ""}).`,
+      err.error,
+      err,
+    );
   }
   if (err instanceof client.ResponseBodyError) {
     if (err.status >= 500) return new OidcError("unavailable", `${provider} failed (${err.status}).`, err.error, err);
-    if (err.error === "invalid_grant") return new OidcError("invalid", "The sign-in code is no longer valid (used or expired): sign in again.", err.error, err);
+    if (err.error === "invalid_grant")
+      return new OidcError("invalid", "The sign-in code is no longer valid (used or expired): sign in again.", err.error, err);
     // invalid_client and the like: our registration at the provider is wrong; the person cannot fix it.
-    return new OidcError("unavailable", `${provider} refused the shop (${err.error}${err.error_description ? `: ${err.error_description}` : ""}).`, err.error, err);
+    return new OidcError(
+      "unavailable",
+      `${provider} refused the shop (${err.error}${err.error_description ? `: ${err.error_description}` : ""}).`,
+      err.error,
+      err,
+    );
   }
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   // fetch's own failure (no connection, DNS, reset) is a TypeError with the system error as its cause;
   // openid-client passes it on, or wraps it when it comes from another realm (a test's VM context).
-  for (let c = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0; c && depth < 4; c = c.cause as typeof c, depth++) {
+  for (
+    let c = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    c && depth < 4;
+    c = c.cause as typeof c, depth++
+  ) {
     if (c.name === "TypeError" && /fetch failed/.test(c.message ?? "")) {
-      const code = (c.cause as { code?: string; message?: string } | undefined)?.code ?? (c.cause as { message?: string } | undefined)?.message;
+      const code =
+        (c.cause as { code?: string; message?: string } | undefined)?.code ?? (c.cause as { message?: string } | undefined)?.message;
       return new OidcError("unavailable", `${provider} cannot be reached (${code ?? "fetch failed"}).`, null, err);
     }
   }
@@ -103,7 +119,12 @@ export function classify(err: unknown, provider: string): OidcError {
     return new OidcError("unavailable", `${provider} cannot be used right now (${e.message}).`, null, err);
   }
   // Everything else is a check that failed: state, iss, signature, audience, nonce, expiry.
-  return new OidcError("invalid", `The answer of ${provider} did not verify (${e?.message ?? String(err)}${e?.cause?.message ? `: ${e.cause.message}` : ""}).`, null, err);
+  return new OidcError(
+    "invalid",
+    `The answer of ${provider} did not verify (${e?.message ?? String(err)}${e?.cause?.message ? `: ${e.cause.message}` : ""}).`,
+    null,
+    err,
+  );
 }
 
 export class OidcProvider {
@@ -163,7 +184,10 @@ export class OidcProvider {
       if (typeof claims.email !== "string" && config.serverMetadata().userinfo_endpoint) {
         Object.assign(claims, await client.fetchUserInfo(config, tokens.access_token, claims.sub as string), { sub: claims.sub });
       }
-      const name = typeof claims.name === "string" ? claims.name : [claims.given_name, claims.family_name].filter((p) => typeof p === "string").join(" ") || null;
+      const name =
+        typeof claims.name === "string"
+          ? claims.name
+          : [claims.given_name, claims.family_name].filter((p) => typeof p === "string").join(" ") || null;
       return {
         issuer: String(claims.iss),
         subject: String(claims.sub),

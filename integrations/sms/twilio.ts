@@ -60,18 +60,32 @@ function classify(err: unknown, to: string): SmsError {
     const code = typeof err.code === "number" ? err.code : null;
     const details = { providerStatus: status, providerCode: code, cause: err };
     if (code !== null && RECIPIENT_ERRORS.has(code)) return new SmsError("invalid-recipient", RECIPIENT_ERRORS.get(code)!, details);
-    if (status === 429) return new SmsError("unavailable", `Twilio is refusing messages for now (429, code ${code}).`, { ...details, retryAfterSec: 30 });
-    if (status >= 500) return new SmsError("unavailable", `Twilio failed (${status}, code ${code}).`, { ...details, retryAfterSec: 10, maybeDelivered: true });
-    return new SmsError("unavailable", `Twilio refused the request to ${to.slice(0, 4)}…: ${status} code ${code}: ${err.message}`, { ...details, retryAfterSec: 60 });
+    if (status === 429)
+      return new SmsError("unavailable", `Twilio is refusing messages for now (429, code ${code}).`, { ...details, retryAfterSec: 30 });
+    if (status >= 500)
+      return new SmsError("unavailable", `Twilio failed (${status}, code ${code}).`, {
+        ...details,
+        retryAfterSec: 10,
+        maybeDelivered: true,
+      });
+    return new SmsError("unavailable", `Twilio refused the request to ${to.slice(0, 4)}…: ${status} code ${code}: ${err.message}`, {
+      ...details,
+      retryAfterSec: 60,
+    });
   }
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === "string" ? e.code : "";
   const maybeDelivered = !NOT_SENT.has(code);
-  return new SmsError("unavailable", `Twilio could not be reached (${code || String(e?.message ?? err)}).`, { retryAfterSec: 10, maybeDelivered, cause: err });
+  return new SmsError("unavailable", `Twilio could not be reached (${code || String(e?.message ?? err)}).`, {
+    retryAfterSec: 10,
+    maybeDelivered,
+    cause: err,
+  });
 }
 
 export async function createTwilioSender(options: TwilioSmsOptions): Promise<SmsSender> {
-  if ((options.from === null) === (options.messagingServiceSid === null)) throw new TypeError("Give exactly one of from and messagingServiceSid");
+  if ((options.from === null) === (options.messagingServiceSid === null))
+    throw new TypeError("Give exactly one of from and messagingServiceSid");
   const timeout = options.timeoutMs ?? 10_000;
   const httpOptions = { timeout, autoRetry: false, keepAlive: true };
   const client = twilio(options.accountSid, options.authToken, {

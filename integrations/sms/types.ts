@@ -58,7 +58,13 @@ export class SmsError extends Error {
   constructor(
     reason: SmsFailure,
     message: string,
-    details: { maybeDelivered?: boolean; retryAfterSec?: number | null; providerStatus?: number | null; providerCode?: number | null; cause?: unknown } = {},
+    details: {
+      maybeDelivered?: boolean;
+      retryAfterSec?: number | null;
+      providerStatus?: number | null;
+      providerCode?: number | null;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: details.cause });
     this.reason = reason;

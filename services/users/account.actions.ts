@@ -132,7 +132,8 @@ export const accountActions: Record<string, Action> = {
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw invalid("code", "The code is not valid.", "totp");
       // Recovery codes stay while SMS remains a second factor (users/sms.actions.ts).
       const recoveryCodes = user.smsPhone ? user.recoveryCodes : null;
-      await this.adapter.model.update({ totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes }, { where: { id: user.id } });
+      const off = { totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes };
+      await this.adapter.model.update(off, { where: { id: user.id } });
       await this.clearCache();
       return { enabled: false };
     },

@@ -26,7 +26,15 @@ import { getConfig } from "../../lib/config.ts";
 import { forbidden, notFound, unauthorized } from "../../lib/errors.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { normalizeEmail } from "../../domain/user-rules.ts";
-import { deriveKey, hashPassword, hashToken, openSecret, randomToken, safeEqual, sealSecret } from "../../integrations/authentication/index.ts";
+import {
+  deriveKey,
+  hashPassword,
+  hashToken,
+  openSecret,
+  randomToken,
+  safeEqual,
+  sealSecret,
+} from "../../integrations/authentication/index.ts";
 import { OidcError, OidcProvider, type OidcIdentity } from "../../integrations/oidc/index.ts";
 import type { Meta, UserRow, UsersMethods } from "./methods.ts";
 import { signInModels } from "./sign-in.models.ts";
@@ -69,7 +77,12 @@ function readCookie(header: string | undefined, name: string): string | null {
 
 /** OidcError → what the person gets: 503 for the provider's trouble, 401 for a refused sign-in. */
 function refusal(err: OidcError): Error {
-  if (err.reason === "unavailable") return new Errors.MoleculerError(`Signing in with this provider is not possible right now: ${err.message}`, 503, "OIDC_PROVIDER_UNAVAILABLE");
+  if (err.reason === "unavailable")
+    return new Errors.MoleculerError(
+      `Signing in with this provider is not possible right now: ${err.message}`,
+      503,
+      "OIDC_PROVIDER_UNAVAILABLE",
+    );
   return unauthorized(err.message, err.reason === "denied" ? "OIDC_DENIED" : "OIDC_INVALID");
 }
 
@@ -93,7 +106,10 @@ async function accountFor(self: Self, ctx: Context<unknown, Meta>, provider: str
     return self.plain(row);
   }
   if (!identity.email || !identity.emailVerified) {
-    throw forbidden(`${provider} has not verified this e-mail address, so it cannot sign in to or create an account here.`, "OIDC_EMAIL_UNVERIFIED");
+    throw forbidden(
+      `${provider} has not verified this e-mail address, so it cannot sign in to or create an account here.`,
+      "OIDC_EMAIL_UNVERIFIED",
+    );
   }
   const email = normalizeEmail(identity.email);
   const existing = await self.findByEmail(email);
@@ -104,10 +120,20 @@ async function accountFor(self: Self, ctx: Context<unknown, Meta>, provider: str
     if (existing) {
       user = self.plain(existing);
       if (!user.emailVerified) {
-        const reset = { emailVerified: true, passwordHash: unusablePassword, totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes: null, smsPhone: null };
+        const reset = {
+          emailVerified: true,
+          passwordHash: unusablePassword,
+          totpEnabled: false,
+          totpSecret: null,
+          totpLastStep: null,
+          recoveryCodes: null,
+          smsPhone: null,
+        };
         await self.adapter.model.update(reset, { where: { id: user.id }, transaction });
         await self.revokeSessions(user.id, undefined, transaction);
-        self.logger.info(`Account ${user.id}: its unverified address was proven through ${provider}; password, sessions and second factors reset.`);
+        self.logger.info(
+          `Account ${user.id}: its unverified address was proven through ${provider}; password, sessions and second factors reset.`,
+        );
         user = { ...user, ...reset };
       }
     } else {
@@ -116,9 +142,18 @@ async function accountFor(self: Self, ctx: Context<unknown, Meta>, provider: str
         { transaction },
       );
       user = self.plain(created);
-      await self.emitDurable(ctx, "user.registered", { user: self.userView(user), via: provider }, `user.registered:${user.id}`, transaction);
+      await self.emitDurable(
+        ctx,
+        "user.registered",
+        { user: self.userView(user), via: provider },
+        `user.registered:${user.id}`,
+        transaction,
+      );
     }
-    await identities.create({ userId: user.id, provider, subject: identity.subject, email: identity.email, lastSignInAt: new Date() }, { transaction });
+    await identities.create(
+      { userId: user.id, provider, subject: identity.subject, email: identity.email, lastSignInAt: new Date() },
+      { transaction },
+    );
     return user;
   });
 }
@@ -130,7 +165,9 @@ export const oidcActions: Record<string, Action> = {
     params: { $$strict: true },
     openapi: { summary: "The OpenID Connect providers one can sign in with" },
     handler() {
-      return { providers: [...providers.values()].map(({ config }) => ({ id: config.id, name: config.name, url: `/api/auth/oidc/${config.id}` })) };
+      return {
+        providers: [...providers.values()].map(({ config }) => ({ id: config.id, name: config.name, url: `/api/auth/oidc/${config.id}` })),
+      };
     },
   },
 
@@ -162,7 +199,10 @@ export const oidcActions: Record<string, Action> = {
       });
       ctx.meta.$statusCode = 302;
       ctx.meta.$location = begun.url;
-      ctx.meta.$responseHeaders = { "Set-Cookie": flowCookie(config.redirectUri, config.id, browser, FLOW_TTL_SEC), "Cache-Control": "no-store" };
+      ctx.meta.$responseHeaders = {
+        "Set-Cookie": flowCookie(config.redirectUri, config.id, browser, FLOW_TTL_SEC),
+        "Cache-Control": "no-store",
+      };
       return null;
     },
   },
@@ -180,7 +220,10 @@ export const oidcActions: Record<string, Action> = {
       error: { type: "string", max: 256, optional: true },
       error_description: { type: "string", max: 1024, optional: true },
     },
-    openapi: { summary: "Where the OpenID provider sends the browser back: tokens, or the second sign-in step", more: [401, 403, 429, 503] },
+    openapi: {
+      summary: "Where the OpenID provider sends the browser back: tokens, or the second sign-in step",
+      more: [401, 403, 429, 503],
+    },
     async handler(this: Self, ctx: Context<Record<string, unknown> & { provider: string; state?: string }, OidcMeta>) {
       const { config, rp } = providerOf(ctx.params.provider);
       await this.limit(this.limits.loginIp, ctx.meta.ip);
@@ -188,8 +231,10 @@ export const oidcActions: Record<string, Action> = {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-store", Pragma: "no-cache" };
       const state = typeof ctx.params.state === "string" ? ctx.params.state : "";
       const flow = state ? await oidcFlows.findOne({ where: { stateHash: hashToken(state), provider: config.id } }) : null;
-      const f = flow?.get({ plain: true }) as { id: string; browserHash: string; codeVerifier: string; nonce: string; expiresAt: Date; usedAt: Date | null } | undefined;
-      if (!f || f.usedAt || new Date(f.expiresAt) <= new Date()) throw unauthorized("This sign-in is not known, has expired or was already used: start again.", "OIDC_INVALID_STATE");
+      const f = flow?.get({ plain: true }) as
+        { id: string; browserHash: string; codeVerifier: string; nonce: string; expiresAt: Date; usedAt: Date | null } | undefined;
+      if (!f || f.usedAt || new Date(f.expiresAt) <= new Date())
+        throw unauthorized("This sign-in is not known, has expired or was already used: start again.", "OIDC_INVALID_STATE");
       if (!safeEqual(hashToken(readCookie(ctx.meta.cookie, cookieName(config.id)) ?? ""), f.browserHash)) {
         throw unauthorized("This sign-in was started in another browser: start again here.", "OIDC_INVALID_STATE");
       }

@@ -74,9 +74,15 @@ function sms(self: Self): SmsRuntime {
   let runtime = runtimes.get(self);
   if (runtime) return runtime;
   const perHour = (name: string, points: number) =>
-    createLimiter(`${cfg.namespace}:sms-${name}`, { points: points * cfg.auth.rateLimitFactor, durationSec: 3600 }, self.redis ?? undefined);
+    createLimiter(
+      `${cfg.namespace}:sms-${name}`,
+      { points: points * cfg.auth.rateLimitFactor, durationSec: 3600 },
+      self.redis ?? undefined,
+    );
   const options =
-    cfg.sms.provider === "twilio" ? { provider: "twilio" as const, ...cfg.sms.twilio! } : { provider: "outbox" as const, outboxDir: cfg.sms.outboxDir };
+    cfg.sms.provider === "twilio"
+      ? { provider: "twilio" as const, ...cfg.sms.twilio! }
+      : { provider: "outbox" as const, outboxDir: cfg.sms.outboxDir };
   runtime = {
     sender: createSmsSender(options),
     limits: {
@@ -110,7 +116,9 @@ async function me(self: Self, ctx: Context<unknown, Meta>): Promise<UserRow> {
 /** 503 with Retry-After (lib/http-errors.ts): the SMS provider, not the request, is the problem. */
 function smsUnavailable(retryAfterSec: number | null) {
   const retryAfter = retryAfterSec ?? 10;
-  return new Errors.MoleculerError(`Text messages cannot be sent right now; try again in ${retryAfter} s.`, 503, "SMS_UNAVAILABLE", { retryAfter });
+  return new Errors.MoleculerError(`Text messages cannot be sent right now; try again in ${retryAfter} s.`, 503, "SMS_UNAVAILABLE", {
+    retryAfter,
+  });
 }
 
 /**
@@ -130,7 +138,14 @@ async function sendCode(self: Self, ctx: Context<unknown, Meta>, userId: string,
   const id = randomUUID();
   const code = createOneTimeCode();
   const minutes = Math.round(cfg.sms.codeTtlSec / 60);
-  await smsCodes.create({ id, userId, purpose, phoneNumber: phone, codeHash: hashOneTimeCode(code, id, SMS_CODE_KEY), expiresAt: new Date(now.getTime() + cfg.sms.codeTtlSec * 1000) });
+  await smsCodes.create({
+    id,
+    userId,
+    purpose,
+    phoneNumber: phone,
+    codeHash: hashOneTimeCode(code, id, SMS_CODE_KEY),
+    expiresAt: new Date(now.getTime() + cfg.sms.codeTtlSec * 1000),
+  });
   const body = `${code} is your Moleculer Shop code ${PURPOSE_TEXT[purpose]}. It expires in ${minutes} minutes. Never share it.`;
   try {
     const receipt = await (await sender).send({ id, to: phone, body });
@@ -146,7 +161,10 @@ async function sendCode(self: Self, ctx: Context<unknown, Meta>, userId: string,
       if (purpose === "enrol") throw invalid("phoneNumber", err.message, "phoneNumber");
       throw conflict(`${err.message} Use another second factor, or a recovery code.`, "SMS_UNDELIVERABLE");
     }
-    const log = err.providerStatus === 401 || err.providerStatus === 403 || (err.providerStatus !== null && err.providerStatus < 429) ? "error" : "warn";
+    const log =
+      err.providerStatus === 401 || err.providerStatus === 403 || (err.providerStatus !== null && err.providerStatus < 429)
+        ? "error"
+        : "warn";
     self.logger[log](`SMS ${id} (${purpose}) not sent: ${err.message}${err.maybeDelivered ? " (it may still arrive)" : ""}`);
     throw smsUnavailable(err.retryAfterSec);
   }
@@ -220,7 +238,8 @@ export const smsActions: Record<string, Action> = {
     openapi: accepted("SMS second factor, step 1: send a code to a mobile number (international format)"),
     async handler(this: Self, ctx: Context<{ phoneNumber: string }, Meta>) {
       const user = await me(this, ctx);
-      if (user.smsPhone) throw conflict("SMS sign-in codes are already on; disable them first to change the number.", "SMS_ALREADY_ENABLED");
+      if (user.smsPhone)
+        throw conflict("SMS sign-in codes are already on; disable them first to change the number.", "SMS_ALREADY_ENABLED");
       const phone = textablePhoneNumber(ctx.params.phoneNumber, cfg.sms.countries);
       if (!phone.ok) throw invalid("phoneNumber", phone.problem, "phoneNumber");
       const sent = await sendCode(this, ctx, user.id, "enrol", phone.e164);
@@ -244,9 +263,18 @@ export const smsActions: Record<string, Action> = {
       // An account without recovery codes gets them now: losing the phone must not lock it out.
       const recovery = user.recoveryCodes && JSON.parse(user.recoveryCodes).length ? null : newRecoveryCodes();
       await this.inTransaction(ctx, async (transaction) => {
-        await this.adapter.model.update({ smsPhone: phone, ...(recovery ? { recoveryCodes: recovery.stored } : {}) }, { where: { id: user.id }, transaction });
+        await this.adapter.model.update(
+          { smsPhone: phone, ...(recovery ? { recoveryCodes: recovery.stored } : {}) },
+          { where: { id: user.id }, transaction },
+        );
         const view = this.userView({ ...user, smsPhone: phone });
-        await this.emitDurable(ctx, "user.2fa-enabled", { user: view, at: new Date().toISOString(), method: "sms" }, `user.2fa-enabled:${randomUUID()}`, transaction);
+        await this.emitDurable(
+          ctx,
+          "user.2fa-enabled",
+          { user: view, at: new Date().toISOString(), method: "sms" },
+          `user.2fa-enabled:${randomUUID()}`,
+          transaction,
+        );
       });
       return { enabled: true, phoneNumber: maskPhoneNumber(phone), ...(recovery ? { recoveryCodes: recovery.codes } : {}) };
     },
@@ -275,11 +303,16 @@ export const smsActions: Record<string, Action> = {
       const user = await me(this, ctx);
       if (!user.smsPhone) throw conflict("SMS sign-in codes are not on.", "SMS_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
-      if (!(await verifyPassword(user.passwordHash, ctx.params.password))) throw invalid("password", "The password is not correct.", "password");
-      const proven = (await this.checkSecondFactor(user, ctx.params.code)) !== null || (await checkCode(this, user.id, "verify", ctx.params.code)).ok;
+      if (!(await verifyPassword(user.passwordHash, ctx.params.password)))
+        throw invalid("password", "The password is not correct.", "password");
+      const proven =
+        (await this.checkSecondFactor(user, ctx.params.code)) !== null || (await checkCode(this, user.id, "verify", ctx.params.code)).ok;
       if (!proven) throw invalid("code", "The code is not valid.", "smsCode");
       // Recovery codes stay while TOTP remains a second factor.
-      await this.adapter.model.update({ smsPhone: null, recoveryCodes: user.totpEnabled ? user.recoveryCodes : null }, { where: { id: user.id } });
+      await this.adapter.model.update(
+        { smsPhone: null, recoveryCodes: user.totpEnabled ? user.recoveryCodes : null },
+        { where: { id: user.id } },
+      );
       await smsModels(this).smsCodes.destroy({ where: { userId: user.id } });
       await this.clearCache();
       return { enabled: false };
@@ -293,7 +326,8 @@ export const smsActions: Record<string, Action> = {
     openapi: { ...accepted("Second sign-in step by SMS: send the code"), more: [401, 409, 429, 503] },
     async handler(this: Self, ctx: Context<{ mfaToken: string }, Meta>) {
       const user = await pendingSignIn(this, ctx.params.mfaToken);
-      if (!user.smsPhone) throw conflict("This account has no SMS second factor: use the authenticator app or a recovery code.", "SMS_NOT_ENABLED");
+      if (!user.smsPhone)
+        throw conflict("This account has no SMS second factor: use the authenticator app or a recovery code.", "SMS_NOT_ENABLED");
       const sent = await sendCode(this, ctx, user.id, "login", user.smsPhone);
       ctx.meta.$statusCode = 202;
       return sent;
@@ -311,7 +345,8 @@ export const smsActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, user.id);
       const check = user.smsPhone ? await checkCode(this, user.id, "login", ctx.params.code) : ({ ok: false, reason: "none" } as const);
       if (!check.ok) throw unauthorized(CODE_PROBLEM[check.reason], "INVALID_SMS_CODE");
-      if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa"))) throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
+      if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa")))
+        throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
       await this.limits.secondFactor.reset(user.id);
       return this.openSession(ctx, user);
     },

@@ -11,7 +11,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { SERVER_ENTRY, exited } from "../../lib/cluster.ts";
 import { http } from "../support/node.ts";
 
-const CONFIG_VARS = ["DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "SMS_OUTBOX_DIR", "STORAGE_DIR", "SMTP_URL", "S3_BUCKET"];
+const CONFIG_VARS = ["DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR", "SMTP_URL", "S3_BUCKET"];
+CONFIG_VARS.push("SMS_OUTBOX_DIR"); // ./data/sms-outbox, the default, is what this test reads
 const CREATE_SUPERUSER = path.resolve(path.dirname(SERVER_ENTRY), "scripts/createsuperuser.ts");
 const PASSWORD = "correct horse battery staple";
 
@@ -81,8 +82,10 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     const [sms] = fs.readdirSync(smsOutbox).map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
     expect(sms).toMatchObject({ to: "+33612345678", body: expect.stringMatching(/^\d{6} is your Moleculer Shop code/) });
     const code = /^(\d{6})/.exec(sms.body)![1];
-    expect(await http(`${api}/auth/2fa/sms/confirm`, { method: "POST", headers: owner, json: { code } })).toMatchObject({ status: 200, body: { enabled: true } });
-    expect((await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } })).body.methods).toEqual(["sms", "recovery"]);
+    const confirmed = await http(`${api}/auth/2fa/sms/confirm`, { method: "POST", headers: owner, json: { code } });
+    expect(confirmed).toMatchObject({ status: 200, body: { enabled: true } });
+    const signIn = await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } });
+    expect(signIn.body.methods).toEqual(["sms", "recovery"]);
   } catch (err) {
     console.log(output);
     throw err;

@@ -62,7 +62,7 @@ describe("the Postman collection's shape", () => {
     expect({ size: vars.fixtureSize, sha256: vars.fixtureSha256 }).toEqual({ size: String(png.length), sha256: createHash("sha256").update(png).digest("hex") });
   });
 
-  test("covers the flow: register → 2FA (TOTP, SMS) → OpenID providers → admin → idempotent checkout → lifecycle → cancel → OAuth client → files → mail → logout", () => {
+  test("covers the flow: register → 2FA → admin → idempotent checkout → lifecycle → cancel → OAuth client → files → mail → logout", () => {
     const routes = all.map(({ item }) => `${item.request!.method} ${item.request!.url.raw.replace("{{baseUrl}}", "").split("?")[0]}`);
     const order = [
       "POST /auth/register",

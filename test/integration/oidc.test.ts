@@ -52,7 +52,10 @@ suite("sign-in with an OpenID Connect provider", () => {
   }
 
   const identities = (where: string, replacements: Record<string, unknown>) =>
-    db.query<{ userId: string; provider: string; subject: string; email: string }>(`SELECT * FROM user_identities WHERE ${where}`, { replacements, type: QueryTypes.SELECT });
+    db.query<{ userId: string; provider: string; subject: string; email: string }>(`SELECT * FROM user_identities WHERE ${where}`, {
+      replacements,
+      type: QueryTypes.SELECT,
+    });
 
   beforeAll(async () => {
     const port = await freePort();
@@ -81,7 +84,12 @@ suite("sign-in with an OpenID Connect provider", () => {
   test("GET /auth/oidc lists the providers", async () => {
     expect(await http(`${node.api}/auth/oidc`)).toMatchObject({
       status: 200,
-      body: { providers: [{ id: "test", name: "Test IdP", url: "/api/auth/oidc/test" }, { id: "down", name: "Down", url: "/api/auth/oidc/down" }] },
+      body: {
+        providers: [
+          { id: "test", name: "Test IdP", url: "/api/auth/oidc/test" },
+          { id: "down", name: "Down", url: "/api/auth/oidc/down" },
+        ],
+      },
     });
     expect((await http(`${node.api}/auth/oidc/nope`)).status).toBe(404);
   });
@@ -94,13 +102,24 @@ suite("sign-in with an OpenID Connect provider", () => {
     const to = new URL(start.headers.get("location")!);
     expect(to.origin + to.pathname).toBe(`${idp.issuer}/auth`);
     const q = Object.fromEntries(to.searchParams);
-    expect(q).toMatchObject({ response_type: "code", client_id: idp.clientId, redirect_uri: callbackUrl, scope: "openid email profile", code_challenge_method: "S256" });
+    expect(q).toMatchObject({
+      response_type: "code",
+      client_id: idp.clientId,
+      redirect_uri: callbackUrl,
+      scope: "openid email profile",
+      code_challenge_method: "S256",
+    });
     expect(q.code_challenge).toMatch(/^[\w-]{43}$/);
     expect(q.state).toMatch(/^[\w-]{40,}$/);
     expect(q.nonce).toMatch(/^[\w-]{40,}$/);
-    expect(start.headers.get("set-cookie")).toMatch(/^shop_oidc_test=[\w-]{43}; Path=\/api\/auth\/oidc\/test\/callback; Max-Age=600; HttpOnly; SameSite=Lax$/);
+    expect(start.headers.get("set-cookie")).toMatch(
+      /^shop_oidc_test=[\w-]{43}; Path=\/api\/auth\/oidc\/test\/callback; Max-Age=600; HttpOnly; SameSite=Lax$/,
+    );
     // The PKCE verifier never leaves the shop (only its S256 challenge does), nor is it stored in the clear.
-    const [flow] = await db.query<{ codeVerifier: string; stateHash: string }>(`SELECT * FROM oidc_flows ORDER BY "createdAt" DESC LIMIT 1`, { type: QueryTypes.SELECT });
+    const [flow] = await db.query<{ codeVerifier: string; stateHash: string }>(
+      `SELECT * FROM oidc_flows ORDER BY "createdAt" DESC LIMIT 1`,
+      { type: QueryTypes.SELECT },
+    );
     expect(flow!.codeVerifier).toMatch(/^v1\./);
     expect(flow!.stateHash).not.toBe(q.state);
 
@@ -113,7 +132,13 @@ suite("sign-in with an OpenID Connect provider", () => {
     const tokens = JSON.parse(res.text);
     expect(tokens).toMatchObject({ tokenType: "Bearer", accessToken: expect.any(String), refreshToken: expect.any(String) });
     const me = await http(`${node.api}/users/me`, { headers: bearer(tokens.accessToken) });
-    expect(me.body).toMatchObject({ email: `${sub}@example.com`, name: "Grace Hopper", emailVerified: true, role: "user", twoFactorEnabled: false });
+    expect(me.body).toMatchObject({
+      email: `${sub}@example.com`,
+      name: "Grace Hopper",
+      emailVerified: true,
+      role: "user",
+      twoFactorEnabled: false,
+    });
     expect(await identities(`subject = :sub`, { sub })).toEqual([expect.objectContaining({ userId: me.body.id, provider: "test" })]);
     // The code was exchanged at the token endpoint, the e-mail came from UserInfo (not in a code flow's ID token).
     expect(idp.requests).toEqual(expect.arrayContaining(["POST /token", "GET /me"]));
@@ -130,12 +155,19 @@ suite("sign-in with an OpenID Connect provider", () => {
 
   test("linking: an existing verified account with that e-mail is signed in, its password still works", async () => {
     const email = `linked-${randomUUID().slice(0, 8)}@example.com`;
-    const user = await node.broker.call<any, any>("users.register", { email, password: PASSWORD, name: "Lin" }, { meta: { ip: otherIp() } });
+    const user = await node.broker.call<any, any>(
+      "users.register",
+      { email, password: PASSWORD, name: "Lin" },
+      { meta: { ip: otherIp() } },
+    );
     await db.query(`UPDATE users SET "emailVerified" = true WHERE id = :id`, { replacements: { id: user.id } });
     const sub = person({ email: email.toUpperCase() });
     const res = await signIn(sub);
     expect(res.status).toBe(200);
-    expect((await http(`${node.api}/users/me`, { headers: bearer(res.body.accessToken) })).body).toMatchObject({ id: user.id, name: "Lin" });
+    expect((await http(`${node.api}/users/me`, { headers: bearer(res.body.accessToken) })).body).toMatchObject({
+      id: user.id,
+      name: "Lin",
+    });
     expect(await identities(`"userId" = :id`, { id: user.id })).toHaveLength(1);
     expect((await http(`${node.api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).status).toBe(200);
   });
@@ -146,7 +178,10 @@ suite("sign-in with an OpenID Connect provider", () => {
     const squatter = await node.broker.call<any, any>("users.login", { email, password: PASSWORD }, { meta: { ip: otherIp() } });
     const res = await signIn(person({ email }));
     expect(res.status).toBe(200);
-    expect((await http(`${node.api}/users/me`, { headers: bearer(res.body.accessToken) })).body).toMatchObject({ email, emailVerified: true });
+    expect((await http(`${node.api}/users/me`, { headers: bearer(res.body.accessToken) })).body).toMatchObject({
+      email,
+      emailVerified: true,
+    });
     expect((await http(`${node.api}/users/me`, { headers: bearer(squatter.accessToken) })).status).toBe(401);
     expect((await http(`${node.api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).status).toBe(401);
   });
@@ -204,12 +239,19 @@ suite("sign-in with an OpenID Connect provider", () => {
     const sub = person();
     const first = await signIn(sub);
     const setup = await http(`${node.api}/auth/2fa/setup`, { method: "POST", headers: bearer(first.body.accessToken) });
-    const enabled = await http(`${node.api}/auth/2fa/enable`, { method: "POST", headers: bearer(first.body.accessToken), json: { code: totpCode(setup.body.secret, Date.now() - 30_000) } });
+    const enabled = await http(`${node.api}/auth/2fa/enable`, {
+      method: "POST",
+      headers: bearer(first.body.accessToken),
+      json: { code: totpCode(setup.body.secret, Date.now() - 30_000) },
+    });
     expect(enabled.status).toBe(200);
     const second = await signIn(sub);
     expect(second).toMatchObject({ status: 200, body: { mfaRequired: true, mfaToken: expect.any(String), methods: ["totp", "recovery"] } });
     expect(second.body.accessToken).toBeUndefined();
-    const done = await http(`${node.api}/auth/login/totp`, { method: "POST", json: { mfaToken: second.body.mfaToken, code: totpCode(setup.body.secret) } });
+    const done = await http(`${node.api}/auth/login/totp`, {
+      method: "POST",
+      json: { mfaToken: second.body.mfaToken, code: totpCode(setup.body.secret) },
+    });
     expect(done).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });
   });
 
@@ -218,7 +260,12 @@ suite("sign-in with an OpenID Connect provider", () => {
     const start = await browser.request(`${node.api}/auth/oidc/test`);
     const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
     const denied = new URL(callbackUrl);
-    denied.search = new URLSearchParams({ error: "access_denied", error_description: "End-User aborted interaction", state, iss: idp.issuer }).toString();
+    denied.search = new URLSearchParams({
+      error: "access_denied",
+      error_description: "End-User aborted interaction",
+      state,
+      iss: idp.issuer,
+    }).toString();
     const res = await browser.request(denied);
     expect(res.status).toBe(401);
     expect(JSON.parse(res.text)).toMatchObject({ type: "OIDC_DENIED", message: expect.stringMatching(/access_denied/) });
@@ -245,7 +292,14 @@ suite("sign-in with an OpenID Connect provider", () => {
     expect(start).toMatchObject({ operationId: "users.oidcStart", security: [] });
     expect(Object.keys(start.responses)).toEqual(["302", "404", "422", "429", "503"]);
     const callback = doc.paths["/api/auth/oidc/{provider}/callback"].get;
-    expect(callback.parameters.map((p: any) => `${p.name}:${p.in}`)).toEqual(["provider:path", "state:query", "code:query", "iss:query", "error:query", "error_description:query"]);
+    expect(callback.parameters.map((p: any) => `${p.name}:${p.in}`)).toEqual([
+      "provider:path",
+      "state:query",
+      "code:query",
+      "iss:query",
+      "error:query",
+      "error_description:query",
+    ]);
     expect(Object.keys(callback.responses)).toEqual(["200", "401", "403", "404", "422", "429", "503"]);
     expect(doc.paths["/api/auth/oidc"].get.operationId).toBe("users.oidcProviders");
   });

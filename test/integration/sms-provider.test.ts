@@ -20,13 +20,24 @@ let sender: SmsSender;
 
 beforeAll(async () => {
   twilio = await startTwilioStandIn();
-  sender = await createSmsSender({ provider: "twilio", accountSid: twilio.accountSid, authToken: twilio.authToken, from: FROM, messagingServiceSid: null, apiUrl: twilio.url, timeoutMs: 1500 });
+  sender = await createSmsSender({
+    provider: "twilio",
+    accountSid: twilio.accountSid,
+    authToken: twilio.authToken,
+    from: FROM,
+    messagingServiceSid: null,
+    apiUrl: twilio.url,
+    timeoutMs: 1500,
+  });
 });
 beforeEach(() => twilio.reset());
 afterAll(() => twilio?.close());
 
 async function failure(p: Promise<unknown>): Promise<SmsError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(SmsError);
   return err as SmsError;
 }
@@ -48,14 +59,27 @@ describe("Twilio through the official SDK", () => {
 
   test("a Messaging Service picks the sender: MessagingServiceSid instead of From", async () => {
     const service = `MG${"a".repeat(32)}`;
-    const viaService = await createSmsSender({ provider: "twilio", accountSid: twilio.accountSid, authToken: twilio.authToken, from: null, messagingServiceSid: service, apiUrl: twilio.url });
+    const viaService = await createSmsSender({
+      provider: "twilio",
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: null,
+      messagingServiceSid: service,
+      apiUrl: twilio.url,
+    });
     expect(await viaService.send({ id: "c2", to: TO, body: "654321" })).toMatchObject({ status: "accepted" });
     expect(twilio.requests[0]!.form).toEqual({ To: TO, MessagingServiceSid: service, Body: "654321" });
   });
 
   test("a number Twilio refuses (21211 invalid, 21610 opted out) is an invalid-recipient error, not sent", async () => {
     const invalid = await failure(sender.send({ id: "c3", to: "+1555", body: "x" }));
-    expect(invalid).toMatchObject({ reason: "invalid-recipient", providerStatus: 400, providerCode: 21211, maybeDelivered: false, message: "The phone number is not valid." });
+    expect(invalid).toMatchObject({
+      reason: "invalid-recipient",
+      providerStatus: 400,
+      providerCode: 21211,
+      maybeDelivered: false,
+      message: "The phone number is not valid.",
+    });
     twilio.refuse(TO, TWILIO_ERRORS.unsubscribed);
     expect(await failure(sender.send({ id: "c4", to: TO, body: "x" }))).toMatchObject({ reason: "invalid-recipient", providerCode: 21610 });
     expect(twilio.messages).toHaveLength(0);
@@ -64,7 +88,13 @@ describe("Twilio through the official SDK", () => {
   test("429: unavailable, not delivered, asked once (the SDK's own retry is off)", async () => {
     twilio.failNext(TWILIO_ERRORS.tooManyRequests, { times: 5 });
     const err = await failure(sender.send({ id: "c5", to: TO, body: "x" }));
-    expect(err).toMatchObject({ reason: "unavailable", providerStatus: 429, providerCode: 20429, maybeDelivered: false, retryAfterSec: 30 });
+    expect(err).toMatchObject({
+      reason: "unavailable",
+      providerStatus: 429,
+      providerCode: 20429,
+      maybeDelivered: false,
+      retryAfterSec: 30,
+    });
     expect(twilio.requests).toHaveLength(1);
   });
 
@@ -73,12 +103,23 @@ describe("Twilio through the official SDK", () => {
     ["503", TWILIO_ERRORS.unavailable],
   ])("%s: unavailable, and the message may still arrive", async (_label, fault) => {
     twilio.failNext(fault, { afterAccept: true });
-    expect(await failure(sender.send({ id: "c6", to: TO, body: "x" }))).toMatchObject({ reason: "unavailable", providerStatus: fault.status, maybeDelivered: true });
+    expect(await failure(sender.send({ id: "c6", to: TO, body: "x" }))).toMatchObject({
+      reason: "unavailable",
+      providerStatus: fault.status,
+      maybeDelivered: true,
+    });
     expect(twilio.requests).toHaveLength(1);
   });
 
   test("wrong credentials (20003): unavailable, with what to fix in the message", async () => {
-    const wrong = await createSmsSender({ provider: "twilio", accountSid: twilio.accountSid, authToken: "not-the-token", from: FROM, messagingServiceSid: null, apiUrl: twilio.url });
+    const wrong = await createSmsSender({
+      provider: "twilio",
+      accountSid: twilio.accountSid,
+      authToken: "not-the-token",
+      from: FROM,
+      messagingServiceSid: null,
+      apiUrl: twilio.url,
+    });
     const err = await failure(wrong.send({ id: "c7", to: TO, body: "x" }));
     expect(err).toMatchObject({ reason: "unavailable", providerStatus: 401, providerCode: 20003, maybeDelivered: false });
     expect(err.message).not.toContain("not-the-token");
@@ -94,8 +135,19 @@ describe("Twilio through the official SDK", () => {
 
   test("nothing listening: unavailable, certainly not delivered", async () => {
     const port = await freePort();
-    const nowhere = await createSmsSender({ provider: "twilio", accountSid: twilio.accountSid, authToken: twilio.authToken, from: FROM, messagingServiceSid: null, apiUrl: `http://127.0.0.1:${port}` });
-    expect(await failure(nowhere.send({ id: "c9", to: TO, body: "x" }))).toMatchObject({ reason: "unavailable", maybeDelivered: false, providerStatus: null });
+    const nowhere = await createSmsSender({
+      provider: "twilio",
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: FROM,
+      messagingServiceSid: null,
+      apiUrl: `http://127.0.0.1:${port}`,
+    });
+    expect(await failure(nowhere.send({ id: "c9", to: TO, body: "x" }))).toMatchObject({
+      reason: "unavailable",
+      maybeDelivered: false,
+      providerStatus: null,
+    });
   });
 });
 
@@ -110,7 +162,12 @@ describe("the outbox folder (embedded default)", () => {
       expect(files).toEqual([receipt.messageId]);
       expect(files[0]).toMatch(/^[\dT-]+Z-abc_.._x\.json$/);
       const file = path.join(dir, "sms", files[0]!);
-      expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({ id: "abc/../x", to: TO, body: "111222 is your code", at: expect.any(String) });
+      expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual({
+        id: "abc/../x",
+        to: TO,
+        body: "111222 is your code",
+        at: expect.any(String),
+      });
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -108,7 +108,7 @@ suite("SMS second factor (Twilio)", () => {
     await twilio?.close();
   });
 
-  test("enrolment: only mobile numbers; a 6-digit code by SMS, stored hashed; the right code turns SMS on with recovery codes", async () => {
+  test("enrolment: mobile numbers only; a 6-digit code by SMS, stored hashed; the code turns SMS on with recovery codes", async () => {
     const user = await account("Enrol");
     const before = twilio.messages.length;
     for (const [phoneNumber, why] of [
@@ -127,7 +127,10 @@ suite("SMS second factor (Twilio)", () => {
     const phone = mobile();
     const spaced = `${phone.slice(0, 3)} ${phone.slice(3, 6)} ${phone.slice(6)}`;
     const sent = await post("/auth/2fa/sms/enrol", { phoneNumber: spaced }, user.token);
-    expect(sent).toMatchObject({ status: 202, body: { sent: true, phoneNumber: `+${"•".repeat(phone.length - 3)}${phone.slice(-2)}`, expiresIn: 300 } });
+    expect(sent).toMatchObject({
+      status: 202,
+      body: { sent: true, phoneNumber: `+${"•".repeat(phone.length - 3)}${phone.slice(-2)}`, expiresIn: 300 },
+    });
     const message = twilio.messages.at(-1)!;
     expect(message).toMatchObject({ to: phone, from: "+15005550006" });
     const code = twilio.lastCode(phone)!;
@@ -139,7 +142,10 @@ suite("SMS second factor (Twilio)", () => {
     expect(JSON.stringify(row)).not.toContain(code);
 
     const wrong = code === "000000" ? "111111" : "000000";
-    expect(await post("/auth/2fa/sms/confirm", { code: wrong }, user.token)).toMatchObject({ status: 422, body: { data: [{ field: "code" }] } });
+    expect(await post("/auth/2fa/sms/confirm", { code: wrong }, user.token)).toMatchObject({
+      status: 422,
+      body: { data: [{ field: "code" }] },
+    });
     const confirmed = await post("/auth/2fa/sms/confirm", { code: `${code.slice(0, 3)} ${code.slice(3)}` }, user.token);
     expect(confirmed).toMatchObject({ status: 200, body: { enabled: true, phoneNumber: sent.body.phoneNumber } });
     expect(confirmed.body.recoveryCodes).toHaveLength(10);
@@ -151,13 +157,24 @@ suite("SMS second factor (Twilio)", () => {
       recoveryCodesLeft: 10,
     });
     expect(events.find((e) => e.event === "user.2fa-enabled" && e.payload.user.id === user.id)?.payload).toMatchObject({ method: "sms" });
-    expect(await post("/auth/2fa/sms/enrol", { phoneNumber: mobile() }, user.token)).toMatchObject({ status: 409, body: { type: "SMS_ALREADY_ENABLED" } });
+    expect(await post("/auth/2fa/sms/enrol", { phoneNumber: mobile() }, user.token)).toMatchObject({
+      status: 409,
+      body: { type: "SMS_ALREADY_ENABLED" },
+    });
   });
 
   test("sign-in: login names the methods; the SMS code signs in once; a recovery code works instead", async () => {
     const user = await enrolled("Login");
     const first = await post("/auth/login", { email: user.email, password: PASSWORD });
-    expect(first).toMatchObject({ status: 200, body: { mfaRequired: true, mfaToken: expect.any(String), methods: ["sms", "recovery"], smsPhoneNumber: expect.stringMatching(/^\+•+\d\d$/) } });
+    expect(first).toMatchObject({
+      status: 200,
+      body: {
+        mfaRequired: true,
+        mfaToken: expect.any(String),
+        methods: ["sms", "recovery"],
+        smsPhoneNumber: expect.stringMatching(/^\+•+\d\d$/),
+      },
+    });
     // No authenticator on this account: a 6-digit code is not a TOTP code.
     expect((await post("/auth/login/totp", { mfaToken: first.body.mfaToken, code: "123456" })).status).toBe(401);
     expect(await post("/auth/login/sms/send", { mfaToken: first.body.mfaToken })).toMatchObject({ status: 202, body: { sent: true } });
@@ -168,18 +185,26 @@ suite("SMS second factor (Twilio)", () => {
     expect(signedIn).toMatchObject({ status: 200, body: { tokenType: "Bearer", accessToken: expect.any(String) } });
     expect((await http("/users/me", { headers: bearer(signedIn.body.accessToken) })).status).toBe(200);
     // The step and the code are used up.
-    expect(await post("/auth/login/sms", { mfaToken: first.body.mfaToken, code })).toMatchObject({ status: 401, body: { type: "INVALID_MFA_TOKEN" } });
+    expect(await post("/auth/login/sms", { mfaToken: first.body.mfaToken, code })).toMatchObject({
+      status: 401,
+      body: { type: "INVALID_MFA_TOKEN" },
+    });
     const again = await mfaStep(user.email);
     expect(await post("/auth/login/sms", { mfaToken: again, code })).toMatchObject({ status: 401, body: { type: "INVALID_SMS_CODE" } });
     expect((await post("/auth/login/totp", { mfaToken: again, code: user.recoveryCodes[0] })).status).toBe(200);
-    expect(await post("/auth/login/sms/send", { mfaToken: "not-a-real-token-value" })).toMatchObject({ status: 401, body: { type: "INVALID_MFA_TOKEN" } });
+    expect(await post("/auth/login/sms/send", { mfaToken: "not-a-real-token-value" })).toMatchObject({
+      status: 401,
+      body: { type: "INVALID_MFA_TOKEN" },
+    });
   });
 
   test("a code is short-lived: past its time it is refused", async () => {
     const user = await enrolled("Late");
     const mfaToken = await mfaStep(user.email);
     await post("/auth/login/sms/send", { mfaToken });
-    await db.query(`UPDATE sms_codes SET "expiresAt" = NOW() - INTERVAL '1 second' WHERE "userId" = :id AND purpose = 'login'`, { replacements: { id: user.id } });
+    await db.query(`UPDATE sms_codes SET "expiresAt" = NOW() - INTERVAL '1 second' WHERE "userId" = :id AND purpose = 'login'`, {
+      replacements: { id: user.id },
+    });
     const res = await post("/auth/login/sms", { mfaToken, code: twilio.lastCode(user.phone) });
     expect(res).toMatchObject({ status: 401, body: { type: "INVALID_SMS_CODE", message: expect.stringMatching(/expired/) } });
   });
@@ -202,13 +227,17 @@ suite("SMS second factor (Twilio)", () => {
     const code = twilio.lastCode(user.phone)!;
     const wrong = (i: number) => String((Number(code) + 1 + i) % 1e6).padStart(6, "0");
     for (let i = 0; i < LIMITS.attempts; i++) expect((await post("/auth/login/sms", { mfaToken, code: wrong(i) })).status).toBe(401);
-    expect(await post("/auth/login/sms", { mfaToken, code })).toMatchObject({ status: 401, body: { message: expect.stringMatching(/Too many wrong codes/) } });
+    expect(await post("/auth/login/sms", { mfaToken, code })).toMatchObject({
+      status: 401,
+      body: { message: expect.stringMatching(/Too many wrong codes/) },
+    });
     expect((await smsRows(user.id)).find((r) => r.purpose === "login")).toMatchObject({ attempts: LIMITS.attempts, usedAt: null });
   });
 
   test(`sends are limited per account (${LIMITS.account} an hour): then 429 with Retry-After`, async () => {
     const user = await account("Busy");
-    for (let i = 0; i < LIMITS.account; i++) expect((await post("/auth/2fa/sms/enrol", { phoneNumber: mobile() }, user.token)).status).toBe(202);
+    for (let i = 0; i < LIMITS.account; i++)
+      expect((await post("/auth/2fa/sms/enrol", { phoneNumber: mobile() }, user.token)).status).toBe(202);
     const refused = await post("/auth/2fa/sms/enrol", { phoneNumber: mobile() }, user.token);
     expect(refused).toMatchObject({ status: 429, body: { type: "TOO_MANY_REQUESTS" } });
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(60);
@@ -256,7 +285,8 @@ suite("SMS second factor (Twilio)", () => {
     }
     expect(await smsRows(user.id)).toEqual([]);
     // Nothing was spent on the outage: the account still has all its sends.
-    for (let i = 0; i < LIMITS.account; i++) expect((await post("/auth/2fa/sms/enrol", { phoneNumber: phone }, user.token)).status).toBe(202);
+    for (let i = 0; i < LIMITS.account; i++)
+      expect((await post("/auth/2fa/sms/enrol", { phoneNumber: phone }, user.token)).status).toBe(202);
     expect((await post("/auth/2fa/sms/confirm", { code: twilio.lastCode(phone) }, user.token)).status).toBe(200);
   });
 
@@ -278,14 +308,31 @@ suite("SMS second factor (Twilio)", () => {
 
   test("disable: the password and an SMS code; then sign-in has no second step and the recovery codes are gone", async () => {
     const user = await enrolled("Off");
-    expect(await post("/auth/2fa/sms/disable", { password: PASSWORD, code: "123456" }, user.token)).toMatchObject({ status: 422, body: { data: [{ field: "code" }] } });
+    expect(await post("/auth/2fa/sms/disable", { password: PASSWORD, code: "123456" }, user.token)).toMatchObject({
+      status: 422,
+      body: { data: [{ field: "code" }] },
+    });
     expect((await post("/auth/2fa/sms/send", {}, user.token)).status).toBe(202);
     expect(twilio.messages.at(-1)!.body).toMatch(/to confirm it is you/);
     const code = twilio.lastCode(user.phone)!;
-    expect(await post("/auth/2fa/sms/disable", { password: "wrong password here", code }, user.token)).toMatchObject({ status: 422, body: { data: [{ field: "password" }] } });
-    expect(await post("/auth/2fa/sms/disable", { password: PASSWORD, code }, user.token)).toMatchObject({ status: 200, body: { enabled: false } });
-    expect(await post("/auth/login", { email: user.email, password: PASSWORD })).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });
-    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toEqual({ enabled: false, totp: false, sms: null, recoveryCodesLeft: 0 });
+    expect(await post("/auth/2fa/sms/disable", { password: "wrong password here", code }, user.token)).toMatchObject({
+      status: 422,
+      body: { data: [{ field: "password" }] },
+    });
+    expect(await post("/auth/2fa/sms/disable", { password: PASSWORD, code }, user.token)).toMatchObject({
+      status: 200,
+      body: { enabled: false },
+    });
+    expect(await post("/auth/login", { email: user.email, password: PASSWORD })).toMatchObject({
+      status: 200,
+      body: { tokenType: "Bearer" },
+    });
+    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toEqual({
+      enabled: false,
+      totp: false,
+      sms: null,
+      recoveryCodesLeft: 0,
+    });
     expect(await smsRows(user.id)).toEqual([]);
     expect(await post("/auth/2fa/sms/send", {}, user.token)).toMatchObject({ status: 409, body: { type: "SMS_NOT_ENABLED" } });
   });
@@ -297,14 +344,25 @@ suite("SMS second factor (Twilio)", () => {
     const step = await post("/auth/login", { email: user.email, password: PASSWORD });
     expect(step.body.methods).toEqual(["totp", "sms", "recovery"]);
     expect((await post("/auth/2fa/disable", { password: PASSWORD, code: totpCode(setup.body.secret) }, user.token)).status).toBe(200);
-    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toMatchObject({ enabled: true, totp: false, sms: { phoneNumber: expect.any(String) }, recoveryCodesLeft: 10 });
+    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toMatchObject({
+      enabled: true,
+      totp: false,
+      sms: { phoneNumber: expect.any(String) },
+      recoveryCodesLeft: 10,
+    });
     expect((await post("/auth/login", { email: user.email, password: PASSWORD })).body.methods).toEqual(["sms", "recovery"]);
   });
 
   test("a removed account's codes go with it", async () => {
     const user = await enrolled("Removed");
-    const root = await node.broker.call<any, any>("users.createSuperuser", { email: `root-${randomUUID().slice(0, 6)}@example.com`, password: PASSWORD, name: "Root" });
-    const rootToken = (await node.broker.call<any, any>("users.login", { email: root.email, password: PASSWORD }, { meta: { ip: otherIp() } })).accessToken;
+    const root = await node.broker.call<any, any>("users.createSuperuser", {
+      email: `root-${randomUUID().slice(0, 6)}@example.com`,
+      password: PASSWORD,
+      name: "Root",
+    });
+    const rootToken = (
+      await node.broker.call<any, any>("users.login", { email: root.email, password: PASSWORD }, { meta: { ip: otherIp() } })
+    ).accessToken;
     expect((await smsRows(user.id)).length).toBeGreaterThan(0);
     expect((await http(`/users/${user.id}`, { method: "DELETE", headers: bearer(rootToken) })).status).toBe(204);
     expect(await smsRows(user.id)).toEqual([]);

@@ -22,7 +22,10 @@ export class Browser {
 
   cookieHeader(url: URL): string {
     return [...this.cookies.entries()]
-      .filter(([, c]) => c.host === url.hostname && (url.pathname === c.path || url.pathname.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`)))
+      .filter(
+        ([, c]) =>
+          c.host === url.hostname && (url.pathname === c.path || url.pathname.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`)),
+      )
       .map(([key, c]) => `${key.split("\u0000")[2]}=${c.value}`)
       .join("; ");
   }
@@ -62,7 +65,10 @@ export class Browser {
    * Follow redirects from `url`; on a page with a form, submit it with `fill(hidden fields)`.
    * Stops before requesting a URL that `stopAt` accepts (and returns it), or at a page without a form.
    */
-  async browse(url: URL | string, options: { stopAt: (url: URL) => boolean; fill: (fields: Record<string, string>, page: Page) => Record<string, string> }) {
+  async browse(
+    url: URL | string,
+    options: { stopAt: (url: URL) => boolean; fill: (fields: Record<string, string>, page: Page) => Record<string, string> },
+  ) {
     let page = await this.request(url);
     for (let step = 0; step < 20; step++) {
       const location = page.headers.get("location");
@@ -74,7 +80,9 @@ export class Browser {
       }
       const form = page.text.match(/<form[^>]*action="([^"]+)"[^>]*method="post"/i);
       if (page.status !== 200 || !form) return { stoppedAt: null, page };
-      const hidden = Object.fromEntries([...page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+      const hidden = Object.fromEntries(
+        [...page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+      );
       page = await this.request(new URL(form[1]!.replace(/&amp;/g, "&"), page.url), { form: options.fill(hidden, page) });
     }
     throw new Error(`Too many steps, last at ${page.url.href}`);

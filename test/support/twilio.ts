@@ -43,7 +43,10 @@ export interface TwilioStandIn {
   authToken: string;
   requests: TwilioRequest[];
   messages: TwilioMessage[];
-  /** The next `times` message requests fail with `fault`; with `afterAccept`, the message is kept (it went out) and the fault answered anyway. */
+  /**
+   * The next `times` message requests fail with `fault`; with `afterAccept`, the message is kept
+   * (it went out) and the fault answered anyway.
+   */
   failNext(fault: TwilioFault, options?: { times?: number; afterAccept?: boolean }): void;
   /** The next message request is answered after `ms`. */
   stallNext(ms: number): void;
@@ -72,7 +75,12 @@ function answer(res: ServerResponse, status: number, body: unknown) {
 }
 
 function error(res: ServerResponse, fault: TwilioFault) {
-  answer(res, fault.status, { code: fault.code, message: fault.message, more_info: `https://www.twilio.com/docs/errors/${fault.code}`, status: fault.status });
+  answer(res, fault.status, {
+    code: fault.code,
+    message: fault.message,
+    more_info: `https://www.twilio.com/docs/errors/${fault.code}`,
+    status: fault.status,
+  });
 }
 
 export async function startTwilioStandIn(options: { accountSid?: string; authToken?: string } = {}): Promise<TwilioStandIn> {
@@ -94,7 +102,8 @@ export async function startTwilioStandIn(options: { accountSid?: string; authTok
     requests.push({ method: req.method ?? "", path, headers: req.headers, form });
 
     const route = path.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/);
-    if (!route || req.method !== "POST") return error(res, { status: 404, code: 20404, message: `The requested resource ${path} was not found` });
+    if (!route || req.method !== "POST")
+      return error(res, { status: 404, code: 20404, message: `The requested resource ${path} was not found` });
     const [scheme, encoded = ""] = (req.headers.authorization ?? "").split(" ");
     const [user, password] = Buffer.from(encoded, "base64").toString("utf8").split(":");
     if (scheme !== "Basic" || user !== accountSid || password !== authToken || route[1] !== accountSid) {

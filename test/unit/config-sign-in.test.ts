@@ -18,9 +18,20 @@ describe("SMS", () => {
   });
 
   test("Twilio with a sender number, or with a Messaging Service; TWILIO_API_URL moves the API", () => {
-    expect(loadConfig(TWILIO).sms.twilio).toEqual({ accountSid: SID, authToken: "a-very-secret-token", from: "+15005550006", messagingServiceSid: null, apiUrl: null });
+    expect(loadConfig(TWILIO).sms.twilio).toEqual({
+      accountSid: SID,
+      authToken: "a-very-secret-token",
+      from: "+15005550006",
+      messagingServiceSid: null,
+      apiUrl: null,
+    });
     const service = `MG${"a".repeat(32)}`;
-    const viaService = loadConfig({ ...TWILIO, TWILIO_FROM: "", TWILIO_MESSAGING_SERVICE_SID: service, TWILIO_API_URL: "http://127.0.0.1:4010" });
+    const viaService = loadConfig({
+      ...TWILIO,
+      TWILIO_FROM: "",
+      TWILIO_MESSAGING_SERVICE_SID: service,
+      TWILIO_API_URL: "http://127.0.0.1:4010",
+    });
     expect(viaService.sms.twilio).toMatchObject({ from: null, messagingServiceSid: service, apiUrl: "http://127.0.0.1:4010" });
     expect(loadConfig({ ...TWILIO, TWILIO_FROM: "MyShop" }).sms.twilio?.from).toBe("MyShop");
   });
@@ -39,6 +50,13 @@ describe("SMS", () => {
     expect(() => loadConfig({ ...TWILIO, ...override })).toThrow(message);
   });
 
+  test("Twilio settings without SMS_PROVIDER=twilio are refused (the codes would stay in the outbox folder)", () => {
+    expect(() => loadConfig({ TWILIO_ACCOUNT_SID: SID })).toThrow(/^TWILIO_ACCOUNT_SID is set but SMS_PROVIDER is outbox/);
+    expect(() => loadConfig({ SMS_PROVIDER: "outbox", TWILIO_FROM: "+15005550006" })).toThrow(
+      /^TWILIO_FROM is set but SMS_PROVIDER is outbox/,
+    );
+  });
+
   test("the auth token never appears in an error", () => {
     try {
       loadConfig({ ...TWILIO, TWILIO_FROM: "not a sender!" });
@@ -49,8 +67,20 @@ describe("SMS", () => {
   });
 
   test("limits, lifetimes and countries", () => {
-    const sms = loadConfig({ SMS_COUNTRIES: "de, fr,GB", SMS_CODE_TTL: "120", SMS_CODE_ATTEMPTS: "3", SMS_SENDS_PER_ACCOUNT: "2", SMS_SENDS_PER_NUMBER: "3", SMS_SENDS_PER_IP: "50" }).sms;
-    expect(sms).toMatchObject({ countries: ["DE", "FR", "GB"], codeTtlSec: 120, maxAttempts: 3, sendsPerHour: { account: 2, number: 3, ip: 50 } });
+    const sms = loadConfig({
+      SMS_COUNTRIES: "de, fr,GB",
+      SMS_CODE_TTL: "120",
+      SMS_CODE_ATTEMPTS: "3",
+      SMS_SENDS_PER_ACCOUNT: "2",
+      SMS_SENDS_PER_NUMBER: "3",
+      SMS_SENDS_PER_IP: "50",
+    }).sms;
+    expect(sms).toMatchObject({
+      countries: ["DE", "FR", "GB"],
+      codeTtlSec: 120,
+      maxAttempts: 3,
+      sendsPerHour: { account: 2, number: 3, ip: 50 },
+    });
     expect(() => loadConfig({ SMS_COUNTRIES: "Germany" })).toThrow(/^SMS_COUNTRIES must be comma-separated ISO 3166-1 alpha-2 codes/);
     expect(() => loadConfig({ SMS_CODE_TTL: "30" })).toThrow(/^SMS_CODE_TTL must be an integer from 60 to 900/);
     expect(() => loadConfig({ SMS_PROVIDER: "carrier-pigeon" })).toThrow(/^SMS_PROVIDER must be one of outbox, twilio/);
@@ -58,7 +88,12 @@ describe("SMS", () => {
 });
 
 describe("OpenID Connect providers", () => {
-  const GOOGLE = { OIDC_PROVIDERS: "google", OIDC_GOOGLE_ISSUER: "https://accounts.google.com", OIDC_GOOGLE_CLIENT_ID: "id-1", OIDC_GOOGLE_CLIENT_SECRET: "s-1" };
+  const GOOGLE = {
+    OIDC_PROVIDERS: "google",
+    OIDC_GOOGLE_ISSUER: "https://accounts.google.com",
+    OIDC_GOOGLE_CLIENT_ID: "id-1",
+    OIDC_GOOGLE_CLIENT_SECRET: "s-1",
+  };
 
   test("none by default", () => {
     expect(loadConfig({}).oidc).toEqual({ providers: [] });
@@ -75,10 +110,28 @@ describe("OpenID Connect providers", () => {
       OIDC_CORP_SSO_NAME: "Corporate sign-in",
     });
     expect(cfg.oidc.providers).toEqual([
-      { id: "google", name: "Google", issuer: "https://accounts.google.com", clientId: "id-1", clientSecret: "s-1", scopes: ["openid", "email", "profile"], redirectUri: "https://shop.example/api/auth/oidc/google/callback" },
-      { id: "corp-sso", name: "Corporate sign-in", issuer: "http://localhost:8080/realms/shop", clientId: "shop", clientSecret: null, scopes: ["openid", "email"], redirectUri: "https://shop.example/api/auth/oidc/corp-sso/callback" },
+      {
+        id: "google",
+        name: "Google",
+        issuer: "https://accounts.google.com",
+        clientId: "id-1",
+        clientSecret: "s-1",
+        scopes: ["openid", "email", "profile"],
+        redirectUri: "https://shop.example/api/auth/oidc/google/callback",
+      },
+      {
+        id: "corp-sso",
+        name: "Corporate sign-in",
+        issuer: "http://localhost:8080/realms/shop",
+        clientId: "shop",
+        clientSecret: null,
+        scopes: ["openid", "email"],
+        redirectUri: "https://shop.example/api/auth/oidc/corp-sso/callback",
+      },
     ]);
-    expect(loadConfig({ ...GOOGLE, OIDC_REDIRECT_BASE_URL: "https://api.shop.example/api/auth/oidc/" }).oidc.providers[0]!.redirectUri).toBe("https://api.shop.example/api/auth/oidc/google/callback");
+    expect(
+      loadConfig({ ...GOOGLE, OIDC_REDIRECT_BASE_URL: "https://api.shop.example/api/auth/oidc/" }).oidc.providers[0]!.redirectUri,
+    ).toBe("https://api.shop.example/api/auth/oidc/google/callback");
   });
 
   test.each([

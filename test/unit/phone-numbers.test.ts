@@ -31,7 +31,10 @@ describe("textablePhoneNumber", () => {
 
   test("a deployment may serve some countries only", () => {
     expect(textablePhoneNumber("+4915112345678", ["DE", "AT"]).ok).toBe(true);
-    expect(textablePhoneNumber("+33612345678", ["DE", "AT"])).toEqual({ ok: false, problem: "Sign-in codes are not sent to numbers in FR." });
+    expect(textablePhoneNumber("+33612345678", ["DE", "AT"])).toEqual({
+      ok: false,
+      problem: "Sign-in codes are not sent to numbers in FR.",
+    });
   });
 });
 

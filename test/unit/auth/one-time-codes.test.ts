@@ -1,5 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { createOneTimeCode, hashOneTimeCode, normalizeOneTimeCode, oneTimeCodeMatches } from "../../../integrations/authentication/one-time-codes.ts";
+import {
+  createOneTimeCode,
+  hashOneTimeCode,
+  normalizeOneTimeCode,
+  oneTimeCodeMatches,
+} from "../../../integrations/authentication/one-time-codes.ts";
 
 const KEY = randomBytes(32);
 
