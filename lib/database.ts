@@ -12,10 +12,11 @@
  *  - What is still failing after that is a `DatabaseUnavailableError`: 503 with Retry-After.
  *  - A session that idles inside a transaction (its node frozen, or stuck) is ended by
  *    PostgreSQL after IDLE_IN_TRANSACTION_MS, so its row locks do not stall every other node.
- *  - SQLite (one process, several services on one file): WAL journal, IMMEDIATE transactions
- *    (a writer takes the write lock at BEGIN, so two transactions never deadlock on the upgrade
- *    from reading to writing) and a busy timeout on every connection: concurrent writers wait
- *    for each other instead of failing with SQLITE_BUSY.
+ *  - SQLite (one process, several services on one file): WAL journal (readers never wait),
+ *    IMMEDIATE transactions (a writer takes the write lock at BEGIN, so two transactions never
+ *    deadlock on the upgrade from reading to writing), transactions on one file queued in this
+ *    process (serializeTransactions), and a short busy timeout plus retries for the statements
+ *    outside them: concurrent writers wait for each other instead of failing with SQLITE_BUSY.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -27,8 +28,14 @@ import type { Config } from "./config.ts";
 export const RETRY_BUDGET_MS = 6_000;
 /** PostgreSQL ends a session idle inside a transaction after this long (its locks go with it). */
 export const IDLE_IN_TRANSACTION_MS = 5_000;
-/** SQLite: how long a writer waits for another one. */
-const SQLITE_BUSY_TIMEOUT_MS = 15_000;
+/**
+ * SQLite: how long a statement waits inside SQLite for another connection's write lock. Short on
+ * purpose: node-sqlite3 waits on a libuv pool thread (four of them), and four statements waiting
+ * for a transaction that needs a thread to finish is a deadlock. Longer waits happen in
+ * JavaScript: transactions queue in-process (serializeTransactions), statements retry on
+ * SQLITE_BUSY with backoff (STATEMENT_RETRY).
+ */
+const SQLITE_BUSY_TIMEOUT_MS = 100;
 
 /**
  * Errors of a connection that failed or a server that is going away or coming back. Sequelize
@@ -127,6 +134,38 @@ export function createSequelize(db: Config["database"], overrides: Options = {})
  */
 export async function prepareDatabase(sequelize: Sequelize): Promise<void> {
   if (sequelize.getDialect() === "sqlite") await sequelize.query("PRAGMA journal_mode=WAL");
+}
+
+/** Per SQLite file, the end of the queue of transactions waiting for it. */
+const sqliteQueues = new Map<string, Promise<void>>();
+
+/**
+ * SQLite has one writer at a time. Transactions of every Sequelize instance on the same file
+ * (each service of an embedded node has its own) take turns in this process, so none of them
+ * waits for the write lock inside SQLite. A no-op on PostgreSQL.
+ */
+export function serializeTransactions(sequelize: Sequelize): void {
+  const storage = (sequelize as unknown as { options: { storage?: string } }).options.storage;
+  if (sequelize.getDialect() !== "sqlite" || !storage || (sequelize as { serialized?: boolean }).serialized) return;
+  const file = path.resolve(storage);
+  const transaction = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+  Object.assign(sequelize, {
+    serialized: true,
+    transaction(...args: unknown[]) {
+      // Only managed transactions (a callback) are queued; this code uses no other kind.
+      if (typeof args[args.length - 1] !== "function") return transaction(...args);
+      const turn = (sqliteQueues.get(file) ?? Promise.resolve()).then(() => transaction(...args));
+      const tail = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      sqliteQueues.set(file, tail);
+      void tail.then(() => {
+        if (sqliteQueues.get(file) === tail) sqliteQueues.delete(file);
+      });
+      return turn;
+    },
+  });
 }
 
 export interface TransactionOptions {

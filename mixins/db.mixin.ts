@@ -31,7 +31,14 @@ import {
   type WhereOptions,
 } from "sequelize";
 import { getConfig } from "../lib/config.ts";
-import { DatabaseUnavailableError, isTransientDbError, runTransaction, sequelizeOptions, type TransactionOptions } from "../lib/database.ts";
+import {
+  DatabaseUnavailableError,
+  isTransientDbError,
+  runTransaction,
+  sequelizeOptions,
+  serializeTransactions,
+  type TransactionOptions,
+} from "../lib/database.ts";
 import { isUuid, likePattern, pageWindow, parseSort, SortError, toPage, type Page } from "../lib/listing.ts";
 
 export interface DbMixinOptions {
@@ -135,6 +142,11 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           return { status: "ok" };
         },
       },
+    },
+
+    /** moleculer-db has connected the adapter: SQLite transactions of this node take turns. */
+    started() {
+      serializeTransactions(this.adapter.db);
     },
 
     /**
