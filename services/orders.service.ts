@@ -313,7 +313,7 @@ export default defineService<OrdersMethods>({
 
     /** How to reach an order's customer, for its notifications (null when users cannot say). */
     customerOf(this: Self, ctx: Context<unknown, Meta>, userId: string): Promise<unknown> {
-      return ctx.call("users.contact", { id: userId }).catch(() => null);
+      return ctx.call("users.contact", { id: userId }, { timeout: 3_000 }).catch(() => null);
     },
 
     /**

@@ -42,8 +42,11 @@ export interface Checkout {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/** products.reserve gets this long per try, so a replica that froze leaves time to try another one. */
-const RESERVE_TRY_MS = 3_000;
+/**
+ * Each call a checkout makes gets this long per try: a replica that froze costs one try, and the
+ * retry (these calls are idempotent) reaches another one before the request's deadline.
+ */
+const TRY_MS = 3_000;
 
 function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
   return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
@@ -113,7 +116,8 @@ function checkCart(self: OrdersSelf): SagaStep<Checkout> {
       // Asked now, used when saving: the customer's address for the e-mails.
       c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
       c.customer.catch(() => undefined);
-      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids: lines.map((l) => l.productId) });
+      const ids = lines.map((l) => l.productId);
+      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids }, { timeout: TRY_MS });
       const known = new Map(snapshots.map((s) => [s.productId, s]));
       const unknown = lines.flatMap((l, i) =>
         known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
@@ -134,7 +138,7 @@ function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
       c.reserved = await c.ctx.call<ProductSnapshot[], object>(
         "products.reserve",
         { reservationId: c.orderId, items: c.ctx.params.items },
-        { timeout: RESERVE_TRY_MS },
+        { timeout: TRY_MS },
       );
     },
     async compensate(c, err) {
