@@ -12,21 +12,26 @@ import { StreamSerializer } from "./lib/stream-serializer.ts";
 import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
 import { replCommands } from "./lib/repl-commands.ts";
 import { joinLogArguments } from "./lib/log-arguments.ts";
+import { ShopAmqpTransporter } from "./integrations/messaging/amqp-transporter.ts";
+import { AMQP_HEARTBEAT_S } from "./lib/amqp-connect.ts";
 
-/** AMQP transporter options. `noDelay` turns Nagle off: ~44 ms → ~1 ms per remote call. */
-export function amqpTransporter(url: string, prefetch: number) {
-  return {
-    type: "AMQP" as const,
-    options: {
-      url,
-      socketOptions: { noDelay: true },
-      prefetch,
-      // Event and heartbeat messages are worthless once stale; do not let them pile up.
-      eventTimeToLive: 30_000,
-      heartbeatTimeToLive: 10_000,
-      autoDeleteQueues: 60_000,
-    },
-  };
+/**
+ * The AMQP transporter of a node (integrations/messaging/amqp-transporter.ts: reconnects within
+ * about a second, to any node of a `;`-separated list; a dead node's queues vanish with its
+ * connection and a request sent to one comes back UNDELIVERED at once). `noDelay` turns Nagle
+ * off: ~44 ms → ~1 ms per remote call.
+ */
+export function amqpTransporter(url: string, prefetch: number): ShopAmqpTransporter {
+  return new ShopAmqpTransporter({
+    url,
+    socketOptions: { noDelay: true },
+    prefetch,
+    // Event and heartbeat messages are worthless once stale; do not let them pile up.
+    eventTimeToLive: 30_000,
+    heartbeatTimeToLive: 10_000,
+    autoDeleteQueues: 60_000,
+    heartbeatSeconds: AMQP_HEARTBEAT_S,
+  });
 }
 
 function logger(cfg: Config): BrokerOptions["logger"] {
