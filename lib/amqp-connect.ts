@@ -57,13 +57,20 @@ export interface ConnectedTo {
  * TLS (amqps://) checks the certificate against the URL's host name.
  */
 export async function connectAny(urls: string[], from = 0, socketOptions: Record<string, unknown> = {}, heartbeatS = AMQP_HEARTBEAT_S): Promise<ConnectedTo> {
+  // Named in RabbitMQ's connection list (rabbitmqctl list_connections, the management UI): which process is which.
+  const connectionName = (socketOptions.clientProperties as { connection_name?: string } | undefined)?.connection_name;
   let last: Error | undefined;
   for (let i = 0; i < urls.length; i++) {
     const index = (from + i) % urls.length;
     const url = urls[index]!;
     try {
       const servername = new URL(url).hostname;
-      const connection = await amqp.connect(withHeartbeat(url, heartbeatS), { noDelay: true, servername, ...socketOptions });
+      const connection = await amqp.connect(withHeartbeat(url, heartbeatS), {
+        noDelay: true,
+        servername,
+        ...socketOptions,
+        clientProperties: { connection_name: connectionName ?? `${process.title} ${process.pid}` },
+      });
       return { connection, index };
     } catch (err) {
       last = new Error(`${describeUrl(url)}: ${redact((err as Error).message ?? String(err))}`);

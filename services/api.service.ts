@@ -169,8 +169,10 @@ export default defineService<GatewayInternals>({
    * every span name unique. The path and the method are enough.
    */
   merged(schema: ServiceSchema) {
-    const rest = schema.actions?.rest as { tracing?: unknown } | undefined;
+    const rest = schema.actions?.rest as { tracing?: unknown; retryPolicy?: unknown } | undefined;
     if (!rest) return;
+    // The broker must never retry the gateway's own action: moleculer-web has rewritten req.url by then (a retry is a 404).
+    rest.retryPolicy = { enabled: false };
     const requestOf = (ctx: Context) => (ctx.params as { req: Req }).req;
     rest.tracing = {
       spanName: (ctx: Context) => `${requestOf(ctx).method} ${pathOf(requestOf(ctx))}`,

@@ -84,6 +84,8 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
   constructor(opts: ShopAmqpOptions) {
     super({ ...opts, url: amqpUrls(opts.url ?? "amqp://localhost") });
     this.urls = this.opts.url as string[];
+    // Nodes start on different members of a cluster list, so no one broker node carries them all.
+    this.urlIndex = Math.floor(Math.random() * this.urls.length);
   }
 
   private get shopOpts(): ShopAmqpOptions {
@@ -140,7 +142,11 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
 
   /** One attempt: a connection to any URL, a channel, the subscriptions; anything failing closes it again. */
   private async open(): Promise<ChannelModel> {
-    const socketOptions = { ...this.shopOpts.socketOptions, timeout: this.shopOpts.connectTimeoutMs ?? 3000 };
+    const socketOptions = {
+      ...this.shopOpts.socketOptions,
+      timeout: this.shopOpts.connectTimeoutMs ?? 3000,
+      clientProperties: { connection_name: `moleculer ${this.nodeID}` },
+    };
     const { connection, index } = await connectAny(this.urls, this.urlIndex, socketOptions, this.shopOpts.heartbeatSeconds ?? AMQP_HEARTBEAT_S);
     this.urlIndex = index;
     connection.on("error", (err: Error) => {
