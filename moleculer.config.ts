@@ -161,6 +161,19 @@ export function tracing(cfg: Config, flushIntervalS = ZIPKIN_FLUSH_INTERVAL_S): 
   };
 }
 
+/**
+ * Failures that say nothing about the called node (the circuit breaker must not count them
+ * against its endpoints): this node's own connection to RabbitMQ was down (BrokerDisconnectedError),
+ * RabbitMQ returned the request undelivered, or the request was cut off by a lost connection
+ * (RequestRejectedError: the node left, or this node's connection went). Counting them opened
+ * every endpoint's circuit during a RabbitMQ restart and kept answering 503 for up to 10 s after
+ * it was back.
+ */
+function neverReachedTheNode(err?: Error): boolean {
+  const e = err as Errors.MoleculerError | undefined;
+  return e?.name === "BrokerDisconnectedError" || e?.name === "RequestRejectedError" || e?.type === "UNDELIVERED";
+}
+
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
   const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
   return {
@@ -189,7 +202,7 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
       minRequestCount: 20,
       windowTime: 60,
       halfOpenTime: 10_000,
-      check: (err?: Error) => ((err as Errors.MoleculerError | undefined)?.code ?? 500) >= 500,
+      check: (err?: Error) => ((err as Errors.MoleculerError | undefined)?.code ?? 500) >= 500 && !neverReachedTheNode(err),
     },
     bulkhead: { enabled: false },
     validator: true,
