@@ -189,8 +189,13 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     // Retries only errors marked retryable (node gone, node stopping, timeout).
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2, check: isRetryable },
     maxCallLevel: 50,
-    heartbeatInterval: 5,
-    heartbeatTimeout: 15,
+    // A frozen node (SIGSTOP, a stuck event loop) keeps its RabbitMQ connection and its queues until
+    // someone notices: RabbitMQ after 2-3 AMQP heartbeats (AMQP_HEARTBEAT_S, 2 s: measured 4-6 s;
+    // with 5 s it took over 15 s, every request sent to the node meanwhile waiting), then its
+    // queues go and requests to it come back UNDELIVERED; moleculer after heartbeatTimeout,
+    // checked every heartbeatTimeout (6-12 s here, 15-30 s with 5/15). test/faults/rabbitmq-failover.test.ts.
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
     contextParamsCloning: false,
     // Wait for in-flight requests before a node stops (graceful stop).
     tracking: { enabled: true, shutdownTimeout: 10_000 },

@@ -14,8 +14,13 @@ import amqp from "amqplib";
 import type { ChannelModel } from "amqplib";
 import { redact } from "./config.ts";
 
-/** Seconds between AMQP heartbeats asked for by default; a peer silent for about twice that is dead. */
-export const AMQP_HEARTBEAT_S = 5;
+/**
+ * AMQP heartbeat asked for (seconds). RabbitMQ closes a connection that sent nothing for 2-3
+ * heartbeats: a frozen process's queues (and so its requests) go after 4-6 s with 2 s (over 15 s
+ * with 5 s, measured by test/faults/rabbitmq-failover.test.ts). A process must not stall its event
+ * loop for 4 s or more, or it is disconnected (it reconnects by itself).
+ */
+export const AMQP_HEARTBEAT_S = 2;
 
 /** The URLs of a TRANSPORTER value (or an already split list). */
 export function amqpUrls(url: string | string[]): string[] {

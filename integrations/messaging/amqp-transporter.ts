@@ -20,6 +20,11 @@
  *    ran), and the node is marked disconnected in the registry right away: moleculer rejects its
  *    other pending requests (RequestRejectedError) and stops choosing it; a live node comes back
  *    with its next heartbeat or INFO.
+ *  - **Waiting on a node that is gone is noticed within a second.** While requests to a node are
+ *    pending, a PING goes to it every second, mandatory too: when the node's queues are gone
+ *    (RabbitMQ dropped a frozen node's connection after its heartbeats stopped, or the node was
+ *    killed while no new request went its way), the PING comes back and the node is taken out
+ *    as above, its pending requests rejected instead of waiting for their timeout.
  *  - **A lost connection rejects this node's pending requests** (RequestRejectedError): their
  *    answers were bound for its response queue, which went with the connection.
  *  - Deliveries are acknowledged on the channel that delivered them (moleculer acks on
@@ -78,6 +83,7 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
   /** The connection this transporter runs on once it is fully set up; null while (re)connecting. */
   private established: ChannelModel | null = null;
   private looping = false;
+  private probe: NodeJS.Timeout | null = null;
   private outageSince = 0;
   private lastOutageLog = 0;
 
@@ -98,13 +104,25 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
    */
   override connect(): Promise<void> {
     this.stopping = false;
+    this.probe ??= setInterval(() => this.probeAwaitedNodes(), 1000);
+    this.probe.unref();
     return this.connectLoop();
   }
 
   override async disconnect(): Promise<void> {
     this.stopping = true;
     this.established = null;
+    if (this.probe) clearInterval(this.probe);
+    this.probe = null;
     await super.disconnect();
+  }
+
+  /** A mandatory PING to every node this node awaits answers from: it comes back (returned) if the node's queues are gone. */
+  private probeAwaitedNodes(): void {
+    if (!this.connected || !this.channel) return;
+    const awaited = new Set<string>();
+    for (const req of (this.transit.pendingRequests as unknown as Map<string, PendingRequest>).values()) if (req.nodeID) awaited.add(req.nodeID);
+    for (const nodeID of awaited) void this.transit.sendPing(nodeID).catch(() => undefined);
   }
 
   private async connectLoop(): Promise<void> {
