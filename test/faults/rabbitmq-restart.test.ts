@@ -34,7 +34,7 @@ const NODES: NodeSpec[] = [
   beforeAll(async () => {
     rabbit = await createRabbitNodes(1, "restart");
     await rabbit.start(rabbit.nodes[0]!);
-    shop = await startShopCluster("rmq-restart", rabbit.urls, { nodes: NODES, extraEnv: { LOG_LEVEL: process.env.DEBUG_LOG_LEVEL ?? "warn" } });
+    shop = await startShopCluster("rmq-restart", rabbit.urls, { nodes: NODES });
     await shop.client.waitForServices(["products", "users", "orders", "mail", "storage"], 30_000);
   }, 120_000);
 
@@ -97,14 +97,12 @@ const NODES: NodeSpec[] = [
       slowestMs: Math.max(...samples.map((s) => s.ms)),
     };
     console.log(`FIGURES rabbitmq restart: ${JSON.stringify(figures)}`);
-    if (process.env.DEBUG_LOG_LEVEL) (await import("node:fs")).writeFileSync("/tmp/restart-nodes.log", [...shop.nodes].map(([id, n]) => `--- ${id}\n${n.output.join("")}`).join("\n"));
     await consumer.deleteTopology([{ group: "probe", maxAttempts: 1 }]).catch(() => undefined);
     await consumer.close(500);
     await publisher.close(500);
 
     expect(statuses[404] ?? 0).toBe(0);
     expect(statuses[500] ?? 0).toBe(0);
-    for (const s of samples.filter((x) => x.status !== 200)) expect({ status: s.status, body: s.body }).toMatchObject({ status: expect.any(Number) });
     for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);
     expect(successAgainMs).toBeLessThanOrEqual(3000);
     expect(figures.durableConsumerReconnectMs).toBeLessThanOrEqual(2500); // ~1 s; margin for a loaded machine
