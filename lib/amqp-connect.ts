@@ -61,7 +61,12 @@ export interface ConnectedTo {
  * around); throws the last error (its message names no password) when none answers.
  * TLS (amqps://) checks the certificate against the URL's host name.
  */
-export async function connectAny(urls: string[], from = 0, socketOptions: Record<string, unknown> = {}, heartbeatS = AMQP_HEARTBEAT_S): Promise<ConnectedTo> {
+export async function connectAny(
+  urls: string[],
+  from = 0,
+  socketOptions: Record<string, unknown> = {},
+  heartbeatS = AMQP_HEARTBEAT_S,
+): Promise<ConnectedTo> {
   // Named in RabbitMQ's connection list (rabbitmqctl list_connections, the management UI): which process is which.
   const connectionName = (socketOptions.clientProperties as { connection_name?: string } | undefined)?.connection_name;
   let last: Error | undefined;

@@ -193,7 +193,8 @@ function amqpUrls(r: ReturnType<typeof reader>, name: string): string[] | undefi
       r.fail(name, `must be a URL (amqp:// or amqps://)${urls.length > 1 ? `; ${JSON.stringify(redact(url))} is not` : ""}`, redact(raw));
     }
     if (protocol !== "amqp:" && protocol !== "amqps:") {
-      r.fail(name, `must use amqp:// or amqps://${urls.length > 1 ? ` for every URL; ${JSON.stringify(redact(url))} does not` : ""}`, redact(raw));
+      const which = urls.length > 1 ? ` for every URL; ${JSON.stringify(redact(url))} does not` : "";
+      r.fail(name, `must use amqp:// or amqps://${which}`, redact(raw));
     }
   }
   return urls;

@@ -77,7 +77,12 @@ export function consumerGroupQueues(namespace: string, group: ConsumerGroup): Qu
   return [
     {
       name: queue,
-      arguments: { ...quorum, ...atLeastOnce, "x-dead-letter-routing-key": `${queue}.dead`, "x-delivery-limit": (group.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT) + 1 },
+      arguments: {
+        ...quorum,
+        ...atLeastOnce,
+        "x-dead-letter-routing-key": `${queue}.dead`,
+        "x-delivery-limit": (group.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT) + 1,
+      },
     },
     // Retry queues: a message waits base·2ⁿ ms, then dead-letters back into the group's queue.
     ...Array.from({ length: Math.max(0, group.maxAttempts - 1) }, (_, n) => ({
@@ -243,7 +248,8 @@ export class DurableEvents {
     if (this.closed) throw new Error("Durable events: closed");
     // Outside any request's log scope: the connection's own callbacks belong to no request.
     this.connecting ??= withRequestId(undefined, async () => {
-      const { connection, index } = await connectAny(this.urls, this.urlIndex, { timeout: 3000, clientProperties: { connection_name: `durable-events ${this.namespace} ${process.pid}` } });
+      const clientProperties = { connection_name: `durable-events ${this.namespace} ${process.pid}` };
+      const { connection, index } = await connectAny(this.urls, this.urlIndex, { timeout: 3000, clientProperties });
       this.urlIndex = index;
       connection.on("error", (err: Error) => this.logger.warn(`Durable events: connection error: ${redact(err.message)}`));
       connection.on("close", () => {
@@ -290,7 +296,8 @@ export class DurableEvents {
           return;
         } catch (err) {
           // The first failure and then every 10th (~10 s): an outage is not worth a line per attempt.
-          if (attempt % 10 === 0) this.logger.warn(`Durable events: reconnect attempt ${attempt + 1} failed: ${redact((err as Error).message)}`);
+          const reason = redact((err as Error).message);
+          if (attempt % 10 === 0) this.logger.warn(`Durable events: reconnect attempt ${attempt + 1} failed: ${reason}`);
           await this.connection?.close().catch(() => undefined);
         }
       }
@@ -333,7 +340,8 @@ export class DurableEvents {
         if (!/PRECONDITION_FAILED|inequivalent arg/i.test(message)) throw err;
         throw new QueueMismatchError(
           `Durable events: queue ${spec.name} exists with other arguments (a classic queue of an older version?). ` +
-            `Move it to a quorum queue with "npm run migrate:queues" (docs/rabbitmq-quorum-queues.md); nothing is lost. RabbitMQ: ${message}`,
+            `Move it to a quorum queue with "npm run migrate:queues" (docs/rabbitmq-quorum-queues.md); nothing is lost. ` +
+            `RabbitMQ: ${message}`,
         );
       }
     }

@@ -20,8 +20,10 @@ try {
   if (!config.transporter) throw new ConfigError("TRANSPORTER is not set: there are no RabbitMQ queues to migrate in the embedded mode");
   console.log(`Durable-event queues of namespace "${config.namespace}" on ${redact(config.transporter.url)}:`);
   for (const group of Object.values(shopConsumerGroups(config))) {
-    const report = await migrateGroupToQuorum(config.transporter.urls, config.namespace, group, PATTERNS[group.group]!, (line) => console.log(`  ${line}`));
-    if (report.migrated.length) console.log(`  ${group.group}: ${report.migrated.length} queues now quorum queues, ${report.moved} message moves, none lost.`);
+    const log = (line: string) => console.log(`  ${line}`);
+    const report = await migrateGroupToQuorum(config.transporter.urls, config.namespace, group, PATTERNS[group.group]!, log);
+    const { migrated, moved } = report;
+    if (migrated.length) log(`${group.group}: ${migrated.length} queues now quorum queues, ${moved} message moves, none lost.`);
   }
 } catch (err) {
   console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : err);

@@ -57,10 +57,8 @@ interface PendingRequest {
 
 /** The error of a request RabbitMQ returned unrouted: it never reached a node, so retrying it anywhere is safe. */
 export function undeliveredError(action: string, nodeID: string): Errors.MoleculerRetryableError {
-  return new Errors.MoleculerRetryableError(`Request '${action}' was not delivered: node '${nodeID}' is no longer connected to RabbitMQ`, 503, "UNDELIVERED", {
-    action,
-    nodeID,
-  });
+  const message = `Request '${action}' was not delivered: node '${nodeID}' is no longer connected to RabbitMQ`;
+  return new Errors.MoleculerRetryableError(message, 503, "UNDELIVERED", { action, nodeID });
 }
 
 /** moleculer's error for "not connected" (retryable); its typings ask for arguments its constructor does not take. */
@@ -121,7 +119,8 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
   private probeAwaitedNodes(): void {
     if (!this.connected || !this.channel) return;
     const awaited = new Set<string>();
-    for (const req of (this.transit.pendingRequests as unknown as Map<string, PendingRequest>).values()) if (req.nodeID) awaited.add(req.nodeID);
+    const pending = this.transit.pendingRequests as unknown as Map<string, PendingRequest>;
+    for (const req of pending.values()) if (req.nodeID) awaited.add(req.nodeID);
     for (const nodeID of awaited) void this.transit.sendPing(nodeID).catch(() => undefined);
   }
 
@@ -165,7 +164,8 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
       timeout: this.shopOpts.connectTimeoutMs ?? 3000,
       clientProperties: { connection_name: `moleculer ${this.nodeID}` },
     };
-    const { connection, index } = await connectAny(this.urls, this.urlIndex, socketOptions, this.shopOpts.heartbeatSeconds ?? AMQP_HEARTBEAT_S);
+    const heartbeat = this.shopOpts.heartbeatSeconds ?? AMQP_HEARTBEAT_S;
+    const { connection, index } = await connectAny(this.urls, this.urlIndex, socketOptions, heartbeat);
     this.urlIndex = index;
     connection.on("error", (err: Error) => {
       this.logger.warn(`AMQP connection error: ${redact(err.message)}`);

@@ -35,7 +35,8 @@ async function nodePort(taken: Set<number>): Promise<number> {
 }
 
 export function rabbitmqAvailable(): boolean {
-  return process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v rabbitmq-server && command -v rabbitmqctl"], { stdio: "ignore" }).status === 0;
+  const installed = spawnSync("sh", ["-c", "command -v rabbitmq-server && command -v rabbitmqctl"], { stdio: "ignore" }).status === 0;
+  return process.getuid?.() === 0 && installed;
 }
 
 export interface RabbitNode {
@@ -95,13 +96,14 @@ export async function createRabbitNodes(count: number, label = "fault"): Promise
     fs.chmodSync(dir, 0o755);
     nodes.push({ name: `shop-${id}-${i}@localhost`, port, distPort, dir, url: `amqp://guest:guest@127.0.0.1:${port}` });
   }
-  const ctl = async (node: RabbitNode, ...args: string[]) => (await run("rabbitmqctl", ["-n", node.name, ...args], { env: envOf(node), cwd: "/tmp", timeout: 120_000 })).stdout;
+  const ctl = async (node: RabbitNode, ...args: string[]) =>
+    (await run("rabbitmqctl", ["-n", node.name, ...args], { env: envOf(node), cwd: os.tmpdir(), timeout: 120_000 })).stdout;
   const started = new Set<RabbitNode>();
   const cluster: RabbitCluster = {
     nodes,
     urls: nodes.map((n) => n.url).join(";"),
     async start(node) {
-      await run("rabbitmq-server", ["-detached"], { env: envOf(node), cwd: "/tmp" });
+      await run("rabbitmq-server", ["-detached"], { env: envOf(node), cwd: os.tmpdir() });
       started.add(node);
       await ctl(node, "wait", path.join(node.dir, "pid"), "--timeout", "90");
       for (let i = 0; i < 100 && !(await reachable("127.0.0.1", node.port)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -113,7 +115,7 @@ export async function createRabbitNodes(count: number, label = "fault"): Promise
     ctl,
     async queues(node) {
       const out = await ctl(node, "list_queues", "name", "type", "leader", "members", "messages", "--formatter", "json", "--quiet");
-      return JSON.parse(out.slice(out.indexOf("["))) as { name: string; type: string; leader?: string; members?: string[]; messages: number }[];
+      return JSON.parse(out.slice(out.indexOf("["))) as Awaited<ReturnType<RabbitCluster["queues"]>>;
     },
     async destroy() {
       for (const node of nodes) {

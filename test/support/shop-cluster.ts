@@ -49,7 +49,15 @@ export async function startShopCluster(
   const api = `http://127.0.0.1:${port}/api`;
   const env = localClusterEnv(
     { namespace, transporter, databaseUrl: db.url },
-    { RATE_LIMIT_FACTOR: "1000", SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: "200", PORT: String(port), HOST: "127.0.0.1", OUTBOX_POLL_MS: "500", ...extraEnv },
+    {
+      RATE_LIMIT_FACTOR: "1000",
+      SMTP_URL: smtp.url,
+      MAIL_RETRY_BASE_MS: "200",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      OUTBOX_POLL_MS: "500",
+      ...extraEnv,
+    },
   );
   const running = new Map<string, CapturedNode>();
   const start = (spec: NodeSpec) => {
@@ -58,7 +66,8 @@ export async function startShopCluster(
     return node;
   };
   for (const spec of nodes) start(spec);
-  const client = new ServiceBroker({ namespace, nodeID: `${label}-client-${process.pid}`, transporter: amqpTransporter(transporter, 100), logger: false });
+  const nodeID = `${label}-client-${process.pid}`;
+  const client = new ServiceBroker({ namespace, nodeID, transporter: amqpTransporter(transporter, 100), logger: false });
   const cluster: ShopCluster = {
     namespace,
     api,
@@ -86,7 +95,8 @@ export async function startShopCluster(
   };
   try {
     await client.start();
-    await until("the gateway to be ready", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 60_000, intervalMs: 250 });
+    const ready = async () => (await http(`${api}/health/ready`)).status === 200;
+    await until("the gateway to be ready", ready, { timeoutMs: 60_000, intervalMs: 250 });
   } catch (err) {
     console.log(cluster.output());
     await cluster.stop();
@@ -131,7 +141,8 @@ export function loop(concurrency: number, request: (worker: number, i: number) =
     for (let i = 0; running; i++) {
       const t0 = Date.now();
       const res = await request(w, i).catch((err: Error) => ({ status: 0, body: err.message }));
-      samples.push({ status: res.status, at: Date.now(), ms: Date.now() - t0, ...(res.status !== 200 && res.status !== 201 ? { body: res.body } : {}) });
+      const failed = res.status !== 200 && res.status !== 201;
+      samples.push({ status: res.status, at: Date.now(), ms: Date.now() - t0, ...(failed ? { body: res.body } : {}) });
     }
   });
   return {
@@ -145,7 +156,12 @@ export function loop(concurrency: number, request: (worker: number, i: number) =
 }
 
 /** Place an order with an Idempotency-Key, and as a careful client would, retry it with the same key while the shop answers 502/503/504. */
-export async function checkoutWithRetries(api: string, token: string, productId: string, deadlineMs = 60_000): Promise<{ status: number; body: any; attempts: number; failures: number[] }> {
+export async function checkoutWithRetries(
+  api: string,
+  token: string,
+  productId: string,
+  deadlineMs = 60_000,
+): Promise<{ status: number; body: any; attempts: number; failures: number[] }> {
   const key = randomUUID();
   const failures: number[] = [];
   const deadline = Date.now() + deadlineMs;
@@ -155,7 +171,8 @@ export async function checkoutWithRetries(api: string, token: string, productId:
       headers: { authorization: `Bearer ${token}`, "idempotency-key": key },
       json: { items: [{ productId, quantity: 1 }], shippingAddress: ADDRESS },
     }).catch((err: Error) => ({ status: 0, body: err.message, headers: new Headers() }));
-    if (![0, 502, 503, 504].includes(res.status) || Date.now() > deadline) return { status: res.status, body: res.body, attempts: attempt, failures };
+    const retry = [0, 502, 503, 504].includes(res.status) && Date.now() <= deadline;
+    if (!retry) return { status: res.status, body: res.body, attempts: attempt, failures };
     failures.push(res.status);
     await new Promise((r) => setTimeout(r, 250));
   }
