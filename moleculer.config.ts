@@ -190,10 +190,10 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2, check: isRetryable },
     maxCallLevel: 50,
     // A frozen node (SIGSTOP, a stuck event loop) keeps its RabbitMQ connection and its queues until
-    // someone notices: RabbitMQ after 2-3 AMQP heartbeats (AMQP_HEARTBEAT_S, 2 s: measured 4-6 s;
-    // with 5 s it took over 15 s, every request sent to the node meanwhile waiting), then its
-    // queues go and requests to it come back UNDELIVERED; moleculer after heartbeatTimeout,
-    // checked every heartbeatTimeout (6-12 s here, 15-30 s with 5/15). test/faults/rabbitmq-failover.test.ts.
+    // someone notices: moleculer after heartbeatTimeout, checked every heartbeatTimeout (6-12 s with
+    // 2/6; with 5/15 requests to a frozen node waited 15 s and more), then its pending requests are
+    // rejected and retried elsewhere; RabbitMQ after 2-3 AMQP heartbeats (AMQP_HEARTBEAT_S, 5 s:
+    // 10-15 s), then its queues go. test/faults/rabbitmq-failover.test.ts measures it.
     heartbeatInterval: 2,
     heartbeatTimeout: 6,
     contextParamsCloning: false,

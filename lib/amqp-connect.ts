@@ -16,11 +16,13 @@ import { redact } from "./config.ts";
 
 /**
  * AMQP heartbeat asked for (seconds). RabbitMQ closes a connection that sent nothing for 2-3
- * heartbeats: a frozen process's queues (and so its requests) go after 4-6 s with 2 s (over 15 s
- * with 5 s, measured by test/faults/rabbitmq-failover.test.ts). A process must not stall its event
- * loop for 4 s or more, or it is disconnected (it reconnects by itself).
+ * heartbeats: a frozen process's queues go after 10-15 s with 5 s (4-6 s with 2 s). 2 s was
+ * measured faster for a frozen node, but heartbeat frames queue behind data on a saturated link
+ * (a large upload over a slow connection to the broker: test/integration/storage.test.ts, transit
+ * backpressure), which then cut healthy connections; moleculer's own heartbeat (2 s / 6 s,
+ * moleculer.config.ts) takes a frozen node out first anyway.
  */
-export const AMQP_HEARTBEAT_S = 2;
+export const AMQP_HEARTBEAT_S = 5;
 
 /** The URLs of a TRANSPORTER value (or an already split list). */
 export function amqpUrls(url: string | string[]): string[] {

@@ -6,9 +6,9 @@
  *    connection, the requests RabbitMQ returns are retried on the other replica (UNDELIVERED),
  *    and the dead node is out of every registry at once: ≤ 0.1 % failed requests, none slower
  *    than 3 s;
- *  - SIGSTOP of a products replica under reads: RabbitMQ drops the frozen process's connection
- *    after the AMQP heartbeat timeout, and the same path takes it out; the slowest request shows
- *    how long that took (the heartbeat window of moleculer.config.ts). No 500.
+ *  - SIGSTOP of a products replica under reads: moleculer's heartbeat check takes the frozen node
+ *    out (its pending requests rejected and retried elsewhere); the slowest request shows how
+ *    long that took (the heartbeat window of moleculer.config.ts). No 500.
  *
  * Prints the measured figures (FIGURES ...).
  */
@@ -110,8 +110,8 @@ suite("failover of a dead or frozen replica", () => {
     };
     console.log(`FIGURES SIGSTOP of a products replica under 20 concurrent reads: ${JSON.stringify(figures)}`);
     expect(samples.filter((s) => s.status === 500 || s.status === 404 || s.status === 0)).toEqual([]);
-    // The frozen node is out well before the 15 s freeze ends: AMQP heartbeat 2 s → RabbitMQ drops its connection after 4-6 s.
-    expect(figures.lastSlowRequestEndedMsAfterFreeze).toBeLessThan(9000);
+    // The frozen node is out before the 15 s freeze ends: moleculer's heartbeat check (2 s / 6 s) within 6-12 s.
+    expect(figures.lastSlowRequestEndedMsAfterFreeze).toBeLessThan(14_000);
     expect(figures.okInLast5s).toBeGreaterThan(20);
     // It comes back by itself once it runs again.
     await until("products-2 to answer again", async () => (await shop.client.ping("products-2", 1000)) != null, { timeoutMs: 30_000, intervalMs: 500 });
