@@ -102,6 +102,7 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
    */
   override connect(): Promise<void> {
     this.stopping = false;
+    this.quietWhileCutOff();
     this.probe ??= setInterval(() => this.probeAwaitedNodes(), 1000);
     this.probe.unref();
     return this.connectLoop();
@@ -113,6 +114,28 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
     if (this.probe) clearInterval(this.probe);
     this.probe = null;
     await super.disconnect();
+  }
+
+  /**
+   * While this node's own connection is down it hears no heartbeat from anyone: moleculer would
+   * take every other node out of the registry after heartbeatTimeout (and the gateway's routes
+   * with them). Skip that check while cut off; on reconnect every node gets a fresh window.
+   */
+  private quietWhileCutOff(): void {
+    const discoverer = this.broker.registry.discoverer as unknown as { checkRemoteNodes(): void; shopPatched?: boolean };
+    if (discoverer.shopPatched) return;
+    const check = discoverer.checkRemoteNodes.bind(discoverer);
+    discoverer.checkRemoteNodes = () => {
+      if (this.connected) check();
+    };
+    discoverer.shopPatched = true;
+  }
+
+  private freshHeartbeatWindow(): void {
+    const now = Math.round(process.uptime());
+    for (const node of this.broker.registry.nodes.toArray() as { local: boolean; lastHeartbeatTime: number }[]) {
+      if (!node.local) node.lastHeartbeatTime = now;
+    }
   }
 
   /** A mandatory PING to every node this node awaits answers from: it comes back (returned) if the node's queues are gone. */
@@ -140,6 +163,7 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
         const connection = await this.open();
         if (this.established !== connection) throw new Error("the connection closed while subscribing");
         if (this.outageSince) {
+          this.freshHeartbeatWindow();
           this.logger.info(`AMQP: reconnected to ${describeUrl(this.urls[this.urlIndex]!)} after ${Date.now() - this.outageSince} ms.`);
         }
         this.outageSince = 0;
