@@ -155,7 +155,7 @@ export function loop(concurrency: number, request: (worker: number, i: number) =
   };
 }
 
-/** Place an order with an Idempotency-Key, and as a careful client would, retry it with the same key while the shop answers 502/503/504. */
+/** Place an order with an Idempotency-Key, and as a careful client would, retry it with the same key while the shop answers 502/503/504 (or 409 in flight). */
 export async function checkoutWithRetries(
   api: string,
   token: string,
@@ -171,7 +171,9 @@ export async function checkoutWithRetries(
       headers: { authorization: `Bearer ${token}`, "idempotency-key": key },
       json: { items: [{ productId, quantity: 1 }], shippingAddress: ADDRESS },
     }).catch((err: Error) => ({ status: 0, body: err.message, headers: new Headers() }));
-    const retry = [0, 502, 503, 504].includes(res.status) && Date.now() <= deadline;
+    // 409 IDEMPOTENCY_IN_FLIGHT: the first attempt with this key is still running (it outlived the client's wait).
+    const inFlight = res.status === 409 && (res.body as { type?: string } | null)?.type === "IDEMPOTENCY_IN_FLIGHT";
+    const retry = ([0, 502, 503, 504].includes(res.status) || inFlight) && Date.now() <= deadline;
     if (!retry) return { status: res.status, body: res.body, attempts: attempt, failures };
     failures.push(res.status);
     await new Promise((r) => setTimeout(r, 250));
