@@ -4,7 +4,7 @@
  * cluster mode connects nodes over RabbitMQ with settings benchmarked in bench/amqp-latency.ts.
  */
 import { createHash } from "node:crypto";
-import { TracerExporters, type BrokerOptions, type Errors, type Span } from "moleculer";
+import { TracerExporters, Transporters, type BrokerOptions, type Errors, type Span } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./lib/access.middleware.ts";
 import { RetryPolicyMiddleware } from "./middlewares/retry-policy.ts";
@@ -14,7 +14,7 @@ import { StreamSerializer } from "./lib/stream-serializer.ts";
 import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
 import { replCommands } from "./lib/repl-commands.ts";
 import { joinLogArguments } from "./lib/log-arguments.ts";
-import { ShopAmqpTransporter } from "./integrations/messaging/amqp-transporter.ts";
+import { ShopAmqpTransporter, type ShopAmqpOptions } from "./integrations/messaging/amqp-transporter.ts";
 import { AMQP_HEARTBEAT_S } from "./lib/amqp-connect.ts";
 
 /**
@@ -23,8 +23,15 @@ import { AMQP_HEARTBEAT_S } from "./lib/amqp-connect.ts";
  * connection and a request sent to one comes back UNDELIVERED at once). `noDelay` turns Nagle
  * off: ~44 ms → ~1 ms per remote call.
  */
-export function amqpTransporter(url: string, prefetch: number): ShopAmqpTransporter {
-  return new ShopAmqpTransporter({
+/** The name moleculer knows the shop's AMQP transporter by (Transporters.register). */
+const SHOP_AMQP = "ShopAMQP";
+// Its typings want an instance; moleculer's register takes the class (transporters/index.js).
+Transporters.register(SHOP_AMQP, ShopAmqpTransporter as unknown as Parameters<typeof Transporters.register>[1]);
+
+export function amqpTransporter(url: string, prefetch: number): BrokerOptions["transporter"] {
+  // Options, not an instance: every broker given them makes a transporter of its own (tests and
+  // benchmarks run several brokers in one process; a shared instance would serve only one).
+  const options: ShopAmqpOptions = {
     url,
     socketOptions: { noDelay: true },
     prefetch,
@@ -33,7 +40,9 @@ export function amqpTransporter(url: string, prefetch: number): ShopAmqpTranspor
     heartbeatTimeToLive: 10_000,
     autoDeleteQueues: 60_000,
     heartbeatSeconds: AMQP_HEARTBEAT_S,
-  });
+  };
+  // moleculer's typings know only its own transporter names; it resolves registered ones too.
+  return { type: SHOP_AMQP, options } as unknown as BrokerOptions["transporter"];
 }
 
 function logger(cfg: Config): BrokerOptions["logger"] {

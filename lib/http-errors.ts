@@ -40,7 +40,8 @@ export function toHttpError(err: unknown): HttpError {
     return { status, headers, body: { name: "RequestError", message: parserType.message, code: status, type: parserType.type } };
   }
 
-  if (UNAVAILABLE.has(e.name)) {
+  // UNDELIVERED: RabbitMQ returned a request to a node that is gone (its message names the node).
+  if (UNAVAILABLE.has(e.name) || e.type === "UNDELIVERED") {
     headers["Retry-After"] = "5";
     return {
       status: 503,

@@ -18,7 +18,8 @@ import { conflict, notFound } from "../lib/errors.ts";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
 import { untilDatabaseAnswers } from "../lib/database.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
-import { shopConsumerGroups, type DurableMessage } from "../lib/durable-events.ts";
+import type { DurableMessage } from "../lib/durable-events.ts";
+import { shopTopology } from "../mixins/durable-topology.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 
@@ -67,8 +68,7 @@ export default defineService<MailMethods>({
     this.mailer = createMailer(cfg.mail);
     if (this.durable) {
       await this.durable.consume({
-        ...shopConsumerGroups(cfg).mail,
-        patterns: NOTIFIED_EVENTS,
+        ...shopTopology(cfg).mail,
         prefetch: 10,
         handle: (message) => this.deliver(message),
         onDead: (message, error) => this.markDead(message, error),

@@ -12,7 +12,7 @@ import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
 import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
 import { checkReservations, reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
-import { shopConsumerGroups } from "../lib/durable-events.ts";
+import { shopTopology } from "../mixins/durable-topology.ts";
 import { getConfig } from "../lib/config.ts";
 import { imageActions, imageMethods, onFileRemoved, type ImageMethods } from "./products/images.actions.ts";
 import { parseImages, productHolder } from "../domain/images.ts";
@@ -46,9 +46,6 @@ function assertCurrency(currency: unknown) {
     ]);
   }
 }
-
-/** Durable events that give stock back: a cancelled order's, or one a checkout could not release. */
-const RELEASING_EVENTS = ["order.cancelled", "reservation.check"];
 
 export default defineService<ReconcileMethods & ImageMethods & DurableEventMethods>({
   name: "products",
@@ -84,8 +81,7 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
     // In a cluster, stock to give back also comes through RabbitMQ, so no release is lost when
     // products, orders or the database is down at the moment: retried until done.
     await this.durable?.consume({
-      ...shopConsumerGroups(getConfig()).products,
-      patterns: RELEASING_EVENTS,
+      ...shopTopology(getConfig()).products,
       prefetch: 10,
       handle: async ({ event, payload }) => {
         const ids = event === "order.cancelled" ? [(payload as { order: { id: string } }).order.id] : (payload as { ids: string[] }).ids;
