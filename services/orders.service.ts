@@ -79,6 +79,9 @@ const ITEMS = {
   },
 } as const;
 
+/** A note with a status change; it may have several lines (the gateway's input boundary lets TAB, LF and CR through). */
+const REASON = { type: "string", trim: true, max: 500, optional: true, multiline: true } as const;
+
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SWEEP_EVERY_MS = 3_600_000;
 /**
@@ -269,7 +272,7 @@ export default defineService<OrdersMethods>({
     cancel: {
       rest: "POST /:id/cancel",
       access: "authenticated",
-      params: { $$strict: true, id: { type: "string", max: 64 }, reason: { type: "string", trim: true, max: 500, optional: true } },
+      params: { $$strict: true, id: { type: "string", max: 64 }, reason: REASON },
       async handler(this: Self, ctx: Context<{ id: string; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
@@ -286,7 +289,7 @@ export default defineService<OrdersMethods>({
         $$strict: true,
         id: { type: "string", max: 64 },
         status: { type: "enum", values: [...ORDER_STATUSES] },
-        reason: { type: "string", trim: true, max: 500, optional: true },
+        reason: REASON,
       },
       async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
