@@ -18,7 +18,18 @@ import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { conflict, forbidden, notFound } from "../lib/errors.ts";
 import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../domain/checkout.ts";
-import { ORDER_STATUSES, SYSTEM_ACTOR, allowedNext, canTransition, releasesStock, shopperMay, unpaidCutoff, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
+import {
+  ORDER_STATUSES,
+  SYSTEM_ACTOR,
+  allowedNext,
+  canTransition,
+  customerHistory,
+  releasesStock,
+  shopperMay,
+  unpaidCutoff,
+  type OrderStatus,
+  type StatusChange,
+} from "../domain/order-status.ts";
 import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } from "../domain/reconciliation.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
@@ -32,6 +43,7 @@ interface OrdersMethods extends DbMethods, DurableEventMethods {
   expiryTimer: NodeJS.Timeout | undefined;
   expireUnpaid(now?: Date): Promise<number>;
   loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
+  viewFor(ctx: Context<unknown, Meta>, order: Order): Order;
   changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
   customerOf(ctx: Context<unknown, Meta>, userId: string): Promise<unknown>;
   announce(ctx: Context<unknown, Meta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra?: Record<string, unknown>): Promise<void>;
@@ -166,7 +178,7 @@ export default defineService<OrdersMethods>({
             // Keys completed before migration 20261129-0008 have no stored response: for those
             // (24 h at most after deploying it) the replay re-reads the order, so it shows the
             // order's current state rather than the first response.
-            return claim.response ? claim.response.body : this.getEntity(claim.orderId);
+            return this.viewFor(ctx, (claim.response ? claim.response.body : await this.getEntity(claim.orderId)) as Order);
           }
           if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
           if (claim.state === "mismatch") {
@@ -221,7 +233,7 @@ export default defineService<OrdersMethods>({
           });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/orders/${order.id}`;
-          return order;
+          return this.viewFor(ctx, order);
         } catch (err) {
           if (reserved) {
             // Compensation: the order was not saved, so its stock goes back.
@@ -256,7 +268,8 @@ export default defineService<OrdersMethods>({
         else if (userId) where.userId = userId;
         if (status) where.status = status;
         if (from || to) where.createdAt = { ...(from ? { [Op.gte]: from } : {}), ...(to ? { [Op.lte]: to } : {}) };
-        return this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+        const result = await this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+        return { ...result, rows: result.rows.map((row) => this.viewFor(ctx, row as unknown as Order)) };
       },
     },
 
@@ -264,8 +277,8 @@ export default defineService<OrdersMethods>({
       rest: "GET /:id",
       access: "authenticated",
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-        return this.loadOwned(ctx, ctx.params.id);
+      async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+        return this.viewFor(ctx, await this.loadOwned(ctx, ctx.params.id));
       },
     },
 
@@ -278,7 +291,7 @@ export default defineService<OrdersMethods>({
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
           throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
         }
-        return this.changeStatus(ctx, order, "cancelled", ctx.params.reason);
+        return this.viewFor(ctx, await this.changeStatus(ctx, order, "cancelled", ctx.params.reason));
       },
     },
 
@@ -349,6 +362,12 @@ export default defineService<OrdersMethods>({
       const order = (await this.getEntity(id)) as unknown as Order;
       if (order.userId !== ctx.meta.user?.id && !hasRole(ctx.meta.user, "admin")) throw notFound("Order", id);
       return order;
+    },
+
+    /** An order as the caller may see it: staff the stored history, its customer `customerHistory` (no staff ids or notes). */
+    viewFor(this: Self, ctx: Context<unknown, Meta>, order: Order): Order {
+      if (hasRole(ctx.meta.user, "admin")) return order;
+      return { ...order, statusHistory: customerHistory(order.statusHistory, order.userId) as unknown as StatusChange[] };
     },
 
     async changeStatus(this: Self, ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order> {

@@ -228,6 +228,8 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
   if (status === 302) return { description, headers: { Location: { schema: { type: "string", format: "uri" } } } };
   const media = hints.successContent === undefined ? "application/json" : hints.successContent;
   if (media === null) return { description };
+  // A file answered with its own Content-Type (image/png, application/pdf, ...).
+  if (media === "*/*") return { description: `${description}: the content, with its own Content-Type`, content: { "*/*": { schema: { type: "string", format: "binary" } } } };
   if (media !== "application/json") return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
   const schema = method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
   return { description, content: { "application/json": { schema } } };
@@ -237,7 +239,7 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
 const ERROR_RESPONSES: Record<number, { name: string; description: string; example: Record<string, unknown>; headers?: Record<string, unknown> }> = {
   400: {
     name: "BadRequest",
-    description: "The body is not valid JSON (MALFORMED_BODY).",
+    description: "The body is not valid JSON (MALFORMED_BODY), or nested deeper than 32 levels (NESTING_TOO_DEEP).",
     example: { name: "RequestError", message: "The request body is not valid JSON.", code: 400, type: "MALFORMED_BODY" },
   },
   401: {
@@ -273,7 +275,8 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
   },
   422: {
     name: "ValidationFailed",
-    description: "Validation failed; `data` lists each field (`{type, field, message}`).",
+    description:
+      "Validation failed; `data` lists each field (`{type, field, message}`). Values the input boundary refuses anywhere (control characters, prototype keys, oversized values: type INPUT_REFUSED) also say where (`in`: body, query, path or header).",
     example: { name: "ValidationError", message: "Parameters validation error!", code: 422, type: "VALIDATION_ERROR", data: [{ type: "required", field: "name", message: "The 'name' field is required." }] },
   },
   429: {
