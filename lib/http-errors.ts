@@ -89,6 +89,7 @@ export function toHttpError(err: unknown): HttpError {
  * is `400 {error: "invalid_request", error_description}`, never cached, like its own errors.
  */
 export function asOAuthInvalidRequest(error: HttpError): HttpError {
+  if (typeof (error.body as { error?: unknown }).error === "string") return error; // the endpoint's own RFC 6749 error
   const details = Array.isArray(error.body.data) ? (error.body.data as ValidationItem[]).map((d) => d.message).filter(Boolean) : [];
   const description = details.length ? details.join(" ") : error.body.message;
   return {

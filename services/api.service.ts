@@ -226,6 +226,15 @@ function sendUploadError(this: Gateway, req: Req, res: ServerResponse, err: unkn
 }
 
 /**
+ * body-parser's `verify` hook for form bodies: their parser drops prototype keys silently,
+ * so the raw keys are checked, as the query string's are.
+ */
+function refusePrototypeFormKeys(_req: IncomingMessage, _res: ServerResponse, body: Buffer, encoding: string) {
+  const problems = new InputInspection().inspectQueryKeys(body.toString(encoding as BufferEncoding)).problems.map((p) => ({ ...p, in: "body" as const }));
+  if (problems.length) throw inputRefused(problems);
+}
+
+/**
  * The definition of the action a request is for: known once moleculer-web has found its
  * endpoint; for a body the parser refused, looked up from the alias of its path and method.
  */
@@ -309,7 +318,7 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
         },
         bodyParsers: {
           json: { strict: true, limit: cfg.http.bodyLimit, verify: refuseDeepJson },
-          urlencoded: { extended: false, limit: cfg.http.bodyLimit },
+          urlencoded: { extended: false, limit: cfg.http.bodyLimit, verify: refusePrototypeFormKeys },
         },
         callOptions: { timeout: cfg.requestTimeoutMs },
         onBeforeCall: beforeJsonCall,
