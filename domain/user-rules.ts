@@ -40,6 +40,14 @@ export function normalizeEmail(email: string): string {
 // validator.js is CommonJS (module.exports = isEmail); its typings describe an ES default export.
 const isEmail = createRequire(import.meta.url)("validator/lib/isEmail.js") as typeof import("validator/lib/isEmail.js").default;
 
+const EMAIL_RULE = {
+  allow_display_name: false,
+  allow_utf8_local_part: false,
+  require_tld: true,
+  allow_ip_domain: false,
+  ignore_max_length: false,
+};
+
 /** RFC 5321: an address is at most 254 octets in a path (the 256 of a forward-path less "<>"). */
 export const EMAIL_MAX_LENGTH = 254;
 
@@ -55,7 +63,7 @@ export function isEmailAddress(email: string): boolean {
   return (
     email.length <= EMAIL_MAX_LENGTH &&
     refusedCharacter(email) === null &&
-    isEmail(email, { allow_display_name: false, allow_utf8_local_part: false, require_tld: true, allow_ip_domain: false, ignore_max_length: false })
+    isEmail(email, EMAIL_RULE)
   );
 }
 

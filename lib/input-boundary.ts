@@ -50,7 +50,17 @@ export const MAX_PROBLEMS = 20;
 export type InputLocation = "body" | "query" | "path" | "header";
 
 export interface InputProblem {
-  type: "controlCharacter" | "malformedUnicode" | "prototypeKey" | "stringTooLong" | "keyTooLong" | "tooManyKeys" | "tooManyItems" | "tooManyValues" | "tooDeep" | "nonFiniteNumber";
+  type:
+    | "controlCharacter"
+    | "malformedUnicode"
+    | "prototypeKey"
+    | "stringTooLong"
+    | "keyTooLong"
+    | "tooManyKeys"
+    | "tooManyItems"
+    | "tooManyValues"
+    | "tooDeep"
+    | "nonFiniteNumber";
   field: string;
   in: InputLocation;
   message: string;
@@ -62,14 +72,16 @@ export interface InputProblem {
   actual?: number;
 }
 
-/**
- * Refused in every string: C0 controls except TAB, LF and CR; DEL; C1 controls; the
- * bidirectional embeddings, overrides and isolates (they reorder what a reader sees:
- * "Trojan Source"); unpaired UTF-16 surrogates (not text; databases store them mangled).
- */
-const ALWAYS_REFUSED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** An unpaired UTF-16 surrogate: half of a character, not text (databases store it mangled). */
+const LONE_SURROGATE = "[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]";
+/** DEL and the C1 controls; the bidirectional embeddings, overrides and isolates (they reorder what a reader sees: "Trojan Source"). */
+const DEL_C1_BIDI = "\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069";
+/** Refused in every string: C0 controls except TAB, LF and CR, DEL_C1_BIDI, unpaired surrogates. */
+const ALWAYS_REFUSED = new RegExp(`[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F${DEL_C1_BIDI}]|${LONE_SURROGATE}`);
 /** Also refused outside multi-line fields: TAB, LF, CR and the Unicode line and paragraph separators. */
-const SINGLE_LINE_REFUSED = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const SINGLE_LINE_REFUSED = new RegExp(`[\\u0000-\\u001F\\u2028\\u2029${DEL_C1_BIDI}]|${LONE_SURROGATE}`);
+
+const ONE_LINE = " (this field is one line)";
 
 /** "U+0000" for the character at `index`. */
 function codePointLabel(text: string, index: number): string {
@@ -97,7 +109,8 @@ export function jsonDepthExceeds(json: Buffer | string, maxDepth: number = INPUT
   for (let i = 0; i < length; i++) {
     const c = isText ? json.charCodeAt(i) : json[i]!;
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -194,13 +207,19 @@ export class InputInspection {
     const bad = refusedCharacter(text, multiline);
     if (!bad) return;
     if (bad.surrogate) {
-      this.add({ type: "malformedUnicode", field, in: where, message: `The ${what} of '${field}' is not well-formed Unicode (an unpaired surrogate).`, index: bad.index });
+      this.add({
+        type: "malformedUnicode",
+        field,
+        in: where,
+        message: `The ${what} of '${field}' is not well-formed Unicode (an unpaired surrogate).`,
+        index: bad.index,
+      });
     } else {
       this.add({
         type: "controlCharacter",
         field,
         in: where,
-        message: `The ${what} of '${field}' contains the control character ${bad.character}${multiline ? "" : " (this field is one line)"}.`,
+        message: `The ${what} of '${field}' contains the control character ${bad.character}${multiline ? "" : ONE_LINE}.`,
         index: bad.index,
         character: bad.character,
       });
@@ -217,30 +236,63 @@ export class InputInspection {
     while (stack.length && !this.full) {
       const item = stack.pop()!;
       if (++this.values > INPUT_LIMITS.maxValues) {
-        this.add({ type: "tooManyValues", field: item.field || where, in: where, message: `The request holds more than ${INPUT_LIMITS.maxValues} values.`, expected: INPUT_LIMITS.maxValues });
+        this.add({
+          type: "tooManyValues",
+          field: item.field || where,
+          in: where,
+          message: `The request holds more than ${INPUT_LIMITS.maxValues} values.`,
+          expected: INPUT_LIMITS.maxValues,
+        });
         return this;
       }
       const v = item.value;
       if (typeof v === "string") {
         this.text(v, item.field || where, where, isMultiline(item.rule), "value");
       } else if (typeof v === "number") {
-        if (!Number.isFinite(v)) this.add({ type: "nonFiniteNumber", field: item.field || where, in: where, message: `The number '${item.field || where}' is out of range.` });
+        if (!Number.isFinite(v))
+          this.add({
+            type: "nonFiniteNumber",
+            field: item.field || where,
+            in: where,
+            message: `The number '${item.field || where}' is out of range.`,
+          });
       } else if (v !== null && typeof v === "object") {
         if (item.depth > INPUT_LIMITS.maxDepth) {
-          this.add({ type: "tooDeep", field: item.field || where, in: where, message: `'${item.field || where}' is nested deeper than ${INPUT_LIMITS.maxDepth} levels.`, expected: INPUT_LIMITS.maxDepth });
+          this.add({
+            type: "tooDeep",
+            field: item.field || where,
+            in: where,
+            message: `'${item.field || where}' is nested deeper than ${INPUT_LIMITS.maxDepth} levels.`,
+            expected: INPUT_LIMITS.maxDepth,
+          });
           continue;
         }
         if (Array.isArray(v)) {
           if (v.length > INPUT_LIMITS.maxItems) {
-            this.add({ type: "tooManyItems", field: item.field || where, in: where, message: `'${item.field || where}' has more than ${INPUT_LIMITS.maxItems} items.`, expected: INPUT_LIMITS.maxItems, actual: v.length });
+            this.add({
+              type: "tooManyItems",
+              field: item.field || where,
+              in: where,
+              message: `'${item.field || where}' has more than ${INPUT_LIMITS.maxItems} items.`,
+              expected: INPUT_LIMITS.maxItems,
+              actual: v.length,
+            });
             continue;
           }
           const items = itemRule(item.rule);
-          for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], field: `${item.field}[${i}]`, rule: items, depth: item.depth + 1 });
+          for (let i = v.length - 1; i >= 0; i--)
+            stack.push({ value: v[i], field: `${item.field}[${i}]`, rule: items, depth: item.depth + 1 });
         } else {
           const keys = Object.keys(v);
           if (keys.length > INPUT_LIMITS.maxKeys) {
-            this.add({ type: "tooManyKeys", field: item.field || where, in: where, message: `'${item.field || where}' has more than ${INPUT_LIMITS.maxKeys} keys.`, expected: INPUT_LIMITS.maxKeys, actual: keys.length });
+            this.add({
+              type: "tooManyKeys",
+              field: item.field || where,
+              in: where,
+              message: `'${item.field || where}' has more than ${INPUT_LIMITS.maxKeys} keys.`,
+              expected: INPUT_LIMITS.maxKeys,
+              actual: keys.length,
+            });
             continue;
           }
           for (let i = keys.length - 1; i >= 0; i--) {
@@ -274,7 +326,12 @@ export class InputInspection {
         key = rawKey;
       }
       if (key.split(/[[\].]/).some((segment) => PROTOTYPE_KEYS.has(segment))) {
-        this.add({ type: "prototypeKey", field: key.slice(0, INPUT_LIMITS.maxKeyLength), in: "query", message: "Prototype keys (__proto__, constructor, prototype) are not allowed." });
+        this.add({
+          type: "prototypeKey",
+          field: key.slice(0, INPUT_LIMITS.maxKeyLength),
+          in: "query",
+          message: "Prototype keys (__proto__, constructor, prototype) are not allowed.",
+        });
       }
     }
     return this;
@@ -285,7 +342,14 @@ export class InputInspection {
     if (value === undefined) return this;
     for (const v of Array.isArray(value) ? value : [value]) {
       if (v.length > INPUT_LIMITS.maxHeaderLength) {
-        this.add({ type: "stringTooLong", field: name, in: "header", message: `The ${name} header is longer than ${INPUT_LIMITS.maxHeaderLength} characters.`, expected: INPUT_LIMITS.maxHeaderLength, actual: v.length });
+        this.add({
+          type: "stringTooLong",
+          field: name,
+          in: "header",
+          message: `The ${name} header is longer than ${INPUT_LIMITS.maxHeaderLength} characters.`,
+          expected: INPUT_LIMITS.maxHeaderLength,
+          actual: v.length,
+        });
       } else {
         this.text(v, name, "header", false, "value");
       }

@@ -81,7 +81,10 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 
 /** moleculer-web's own methods, for the overrides below. */
 const GATEWAY_METHODS = (ApiGateway as unknown as {
-  methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> & Record<"send404", (this: unknown, req: Req, res: ServerResponse) => unknown>;
+  methods: {
+    sendError(this: unknown, req: Req, res: ServerResponse, err: unknown): unknown;
+    send404(this: unknown, req: Req, res: ServerResponse): unknown;
+  };
 }).methods;
 
 /** Every route: who is asking from where (rate limits and session records use these). */
@@ -149,7 +152,9 @@ function refuseDeepJson(_req: IncomingMessage, _res: ServerResponse, body: Buffe
  */
 function sendJsonError(this: Gateway, req: Req, res: ServerResponse, err: unknown) {
   let { status, headers, body } = toHttpError(err);
-  if ((status === 400 || status === 422) && targetAction(this, req)?.clientAuthentication) ({ status, headers, body } = asOAuthInvalidRequest({ status, headers, body }));
+  if ((status === 400 || status === 422) && targetAction(this, req)?.clientAuthentication) {
+    ({ status, headers, body } = asOAuthInvalidRequest({ status, headers, body }));
+  }
   if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -230,8 +235,8 @@ function sendUploadError(this: Gateway, req: Req, res: ServerResponse, err: unkn
  * so the raw keys are checked, as the query string's are.
  */
 function refusePrototypeFormKeys(_req: IncomingMessage, _res: ServerResponse, body: Buffer, encoding: string) {
-  const problems = new InputInspection().inspectQueryKeys(body.toString(encoding as BufferEncoding)).problems.map((p) => ({ ...p, in: "body" as const }));
-  if (problems.length) throw inputRefused(problems);
+  const { problems } = new InputInspection().inspectQueryKeys(body.toString(encoding as BufferEncoding));
+  if (problems.length) throw inputRefused(problems.map((p) => ({ ...p, in: "body" as const })));
 }
 
 /**
@@ -252,7 +257,8 @@ function allowedMethods(aliases: readonly GatewayAlias[], path: string): string[
   const methods = new Set<string>();
   for (const alias of aliases) {
     try {
-      if (alias.match(path)) for (const m of alias.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [alias.method]) methods.add(m);
+      if (!alias.match(path)) continue;
+      for (const m of alias.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [alias.method]) methods.add(m);
     } catch {
       // a path parameter that is not valid percent-encoding: not this alias
     }
@@ -411,8 +417,8 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
       const allowed = allowedMethods(this.aliases, req.parsedUrl ?? pathOf(req));
       if (!allowed.length) return GATEWAY_METHODS.send404.call(this, req, res);
       res.setHeader("Allow", allowed.join(", "));
-      const err = new Errors.MoleculerClientError(`${req.method} is not allowed here; use ${allowed.join(" or ")}.`, 405, "METHOD_NOT_ALLOWED", { allow: allowed });
-      return this.sendError(req, res, err);
+      const message = `${req.method} is not allowed here; use ${allowed.join(" or ")}.`;
+      return this.sendError(req, res, new Errors.MoleculerClientError(message, 405, "METHOD_NOT_ALLOWED", { allow: allowed }));
     },
 
     /**

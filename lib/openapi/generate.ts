@@ -229,7 +229,10 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
   const media = hints.successContent === undefined ? "application/json" : hints.successContent;
   if (media === null) return { description };
   // A file answered with its own Content-Type (image/png, application/pdf, ...).
-  if (media === "*/*") return { description: `${description}: the content, with its own Content-Type`, content: { "*/*": { schema: { type: "string", format: "binary" } } } };
+  if (media === "*/*") {
+    const content = { "*/*": { schema: { type: "string", format: "binary" } } };
+    return { description: `${description}: the content, with its own Content-Type`, content };
+  }
   if (media !== "application/json") return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
   const schema = method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
   return { description, content: { "application/json": { schema } } };
@@ -276,7 +279,8 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
   422: {
     name: "ValidationFailed",
     description:
-      "Validation failed; `data` lists each field (`{type, field, message}`). Values the input boundary refuses anywhere (control characters, prototype keys, oversized values: type INPUT_REFUSED) also say where (`in`: body, query, path or header).",
+      "Validation failed; `data` lists each field (`{type, field, message}`). Values the input boundary refuses anywhere " +
+      "(control characters, prototype keys, oversized values: type INPUT_REFUSED) also say where (`in`: body, query, path or header).",
     example: { name: "ValidationError", message: "Parameters validation error!", code: 422, type: "VALIDATION_ERROR", data: [{ type: "required", field: "name", message: "The 'name' field is required." }] },
   },
   429: {

@@ -60,7 +60,11 @@ export const HINTS: Record<string, OperationHints> = {
 
   "storage.upload": { summary: "Upload a file (multipart/form-data)", success: [201] },
   "storage.presign": { summary: "Register a file and get a URL to PUT its content to", success: [201] },
-  "storage.get": { summary: "Download a file (or a redirect to it); product images and avatars need no credentials", success: [200, 302], successContent: "*/*" },
+  "storage.get": {
+    summary: "Download a file (or a redirect to it); product images and avatars need no credentials",
+    success: [200, 302],
+    successContent: "*/*",
+  },
   "storage.signedGet": { summary: "Download through a signed URL", successContent: "*/*" },
   "storage.signedPut": { summary: "Upload the content of a presigned file" },
 };

@@ -99,7 +99,9 @@ export const stockMethods = {
           { stock: Sequelize.literal(`CASE WHEN stock > ${MAX_STOCK - quantity} THEN ${MAX_STOCK} ELSE stock + ${quantity} END`) },
           { where: { id: item.productId }, transaction },
         );
-        if (capped === 1) this.logger.warn(`Released stock of product ${item.productId} capped at ${MAX_STOCK} (reservation ${reservationId}).`);
+        if (capped === 1) {
+          this.logger.warn(`Released stock of product ${item.productId} capped at ${MAX_STOCK} (reservation ${reservationId}).`);
+        }
       }
       return items;
     });

@@ -36,7 +36,8 @@ export const EMAIL = { type: "email", max: EMAIL_MAX_LENGTH, normalize: true } a
 export const NEW_EMAIL = {
   ...EMAIL,
   custom(value: unknown, errors: { type: string; actual?: unknown }[]) {
-    if (typeof value === "string" && EMAIL_SHAPE.test(value) && value.length <= EMAIL_MAX_LENGTH && !isEmailAddress(value)) errors.push({ type: "email", actual: value });
+    const shapeChecked = typeof value === "string" && EMAIL_SHAPE.test(value) && value.length <= EMAIL_MAX_LENGTH;
+    if (shapeChecked && !isEmailAddress(value)) errors.push({ type: "email", actual: value });
     return value;
   },
 };

@@ -38,7 +38,10 @@ describe("the input boundary on the embedded default (SQLite)", () => {
         },
       },
     });
-    const su = await node.broker.call<{ email: string }, object>("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
+    const su = await node.broker.call<{ email: string }, object>("users.createSuperuser", {
+      email: "boss@example.com",
+      password: PASSWORD,
+    });
     admin = await shop.admin(su.email);
   });
 

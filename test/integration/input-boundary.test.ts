@@ -51,7 +51,10 @@ suite("the input boundary (issue 12)", () => {
         },
       },
     });
-    const su = await node.broker.call<{ id: string; email: string }, object>("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
+    const su = await node.broker.call<{ id: string; email: string }, object>("users.createSuperuser", {
+      email: "boss@example.com",
+      password: PASSWORD,
+    });
     adminId = su.id;
     admin = await shop.admin(su.email);
   });
@@ -61,7 +64,7 @@ suite("the input boundary (issue 12)", () => {
   });
 
   describe("finding 1: control characters never reach a handler, and never trip the circuit breaker", () => {
-    test("POST /api/auth/login with NUL ×40 and GET /api/products?search=%00 ×40: 422 each; everyone else is served throughout", async () => {
+    test("POST /api/auth/login with NUL ×40, GET /api/products?search=%00 ×40: 422 each; everyone else is served throughout", async () => {
       const { email } = await shop.shopper("bystander");
       const login = () => http("/auth/login", { method: "POST", json: { email: "x1@a.co\u0000", password: "x" } });
       const search = () => http("/products?search=%00");
@@ -78,13 +81,16 @@ suite("the input boundary (issue 12)", () => {
       expect(breakerEvents).toEqual([]);
     });
 
-    test("the issue's other bad requests ×25 (deep nesting, NUL in registration, prototype keys): the routes keep answering normally", async () => {
+    test("the issue's other bad requests ×25 (deep nesting, NUL e-mail, prototype keys): the routes keep answering normally", async () => {
       const deep = `{"email":${nested(10_000)},"password":"x"}`;
       for (let i = 0; i < 25; i++) {
         const answers = await Promise.all([
           raw("/auth/login", deep),
           raw("/auth/register", deep),
-          http("/auth/register", { method: "POST", json: { email: `ceo${i}@shop.example\u0000.attacker.test`, password: PASSWORD, name: "CEO" } }),
+          http("/auth/register", {
+            method: "POST",
+            json: { email: `ceo${i}@shop.example\u0000.attacker.test`, password: PASSWORD, name: "CEO" },
+          }),
           raw("/auth/register", `{"email":"p${i}@example.com","password":"${PASSWORD}","name":"P","__proto__":{"role":"admin"}}`),
           http(`/products/%00${i}`),
         ]);
@@ -107,7 +113,10 @@ suite("the input boundary (issue 12)", () => {
 
     test("POST /api/auth/token: 400 as RFC 6749 says, invalid_request", async () => {
       const res = await raw("/auth/token", `{"grant_type":${nested(10_000)}}`);
-      expect(res).toMatchObject({ status: 400, body: { error: "invalid_request", error_description: expect.stringContaining("32 levels") } });
+      expect(res).toMatchObject({
+        status: 400,
+        body: { error: "invalid_request", error_description: expect.stringContaining("32 levels") },
+      });
       expect(res.headers.get("cache-control")).toBe("no-store");
     });
 
@@ -120,23 +129,45 @@ suite("the input boundary (issue 12)", () => {
 
   describe("finding 6: the e-mail address of a new account", () => {
     test("POST /api/auth/register {email: ceo@shop.example\\u0000.attacker.test}: 422, no account", async () => {
-      const res = await http("/auth/register", { method: "POST", json: { email: "ceo@shop.example\u0000.attacker.test", password: PASSWORD, name: "CEO" } });
+      const res = await http("/auth/register", {
+        method: "POST",
+        json: { email: "ceo@shop.example\u0000.attacker.test", password: PASSWORD, name: "CEO" },
+      });
       expect(res).toMatchObject(refused({ field: "email", in: "body", character: "U+0000" }));
-      const users = await node.broker.call<{ rows: { email: string }[] }, object>("users.list", { search: "attacker" }, { meta: { user: { id: adminId, role: "superuser" } } });
+      const users = await node.broker.call<{ rows: { email: string }[] }, object>(
+        "users.list",
+        { search: "attacker" },
+        { meta: { user: { id: adminId, role: "superuser" } } },
+      );
       expect(users.rows).toEqual([]);
     });
 
     test("the users service's own rule refuses it too (the REPL and other services do not pass the gateway)", async () => {
-      for (const email of ["ceo@shop.example\u0000.attacker.test", "ceo@shop.example.attacker\u0000", "ann@localhost", "ann@example", "a..b@example.com"]) {
-        const err = await node.broker.call("users.register", { email, password: PASSWORD, name: "X" }, { meta: { ip: "127.0.0.1" } }).catch((e: unknown) => e);
+      for (const email of [
+        "ceo@shop.example\u0000.attacker.test",
+        "ceo@shop.example.attacker\u0000",
+        "ann@localhost",
+        "ann@example",
+        "a..b@example.com",
+      ]) {
+        const err = await node.broker
+          .call("users.register", { email, password: PASSWORD, name: "X" }, { meta: { ip: "127.0.0.1" } })
+          .catch((e: unknown) => e);
         expect(err).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "email", type: "email" })] });
       }
-      const err = await node.broker.call("users.createSuperuser", { email: "root@shop.example\u0000.attacker.test", password: PASSWORD }).catch((e: unknown) => e);
+      const err = await node.broker
+        .call("users.createSuperuser", { email: "root@shop.example\u0000.attacker.test", password: PASSWORD })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "email" })] });
       // Ordinary addresses still work, and sign-in still finds them.
-      const ok = await http("/auth/register", { method: "POST", json: { email: "Ann+Shop@Mail.Example.co.uk", password: PASSWORD, name: "Ann" } });
+      const ok = await http("/auth/register", {
+        method: "POST",
+        json: { email: "Ann+Shop@Mail.Example.co.uk", password: PASSWORD, name: "Ann" },
+      });
       expect(ok).toMatchObject({ status: 201, body: { email: "ann+shop@mail.example.co.uk" } });
-      expect((await http("/auth/login", { method: "POST", json: { email: "ann+shop@mail.example.co.uk", password: PASSWORD } })).status).toBe(200);
+      expect(
+        (await http("/auth/login", { method: "POST", json: { email: "ann+shop@mail.example.co.uk", password: PASSWORD } })).status,
+      ).toBe(200);
     });
   });
 
@@ -145,22 +176,35 @@ suite("the input boundary (issue 12)", () => {
       const { token } = await shop.shopper("stock");
       const product = await shop.product(admin, 10);
       const order = (await shop.order(token, product.id, 5)).body;
-      expect(await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT } })).toMatchObject({ status: 200, body: { stock: MAX_INT } });
+      expect(await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT } })).toMatchObject({
+        status: 200,
+        body: { stock: MAX_INT },
+      });
       expect((await http(`/orders/${order.id}/cancel`, { method: "POST", headers: as(token), json: {} })).status).toBe(200);
       const after = (await http(`/products/${product.id}`)).body;
       expect(after.stock).toBe(MAX_INT);
       // The reservation was released (not left for reconciliation by a failed UPDATE).
-      const products = node.broker.getLocalService("products") as unknown as { reservations: { findByPk(id: string): Promise<{ get(k: string): unknown } | null> } };
+      const products = node.broker.getLocalService("products") as unknown as {
+        reservations: { findByPk(id: string): Promise<{ get(k: string): unknown } | null> };
+      };
       expect((await products.reservations.findByPk(order.id))?.get("status")).toBe("released");
       // What a client read it can write back.
-      expect((await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: after.stock } })).status).toBe(200);
+      expect((await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: after.stock } })).status).toBe(
+        200,
+      );
     });
 
     test("create, update and adjust refuse to go past it", async () => {
-      const create = await http("/products", { method: "POST", headers: as(admin), json: { sku: "BIG-1", name: "Big", priceCents: 1, currency: "EUR", stock: MAX_INT + 1 } });
+      const create = await http("/products", {
+        method: "POST",
+        headers: as(admin),
+        json: { sku: "BIG-1", name: "Big", priceCents: 1, currency: "EUR", stock: MAX_INT + 1 },
+      });
       expect(create).toMatchObject({ status: 422, body: { data: [expect.objectContaining({ field: "stock", type: "numberMax" })] } });
       const product = await shop.product(admin, MAX_INT);
-      expect(await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT + 1 } })).toMatchObject({ status: 422 });
+      expect(await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT + 1 } })).toMatchObject({
+        status: 422,
+      });
       const sku = (await http(`/products/${product.id}`)).body.sku;
       await expect(node.broker.call("products.adjustStock", { sku, delta: 1 })).rejects.toMatchObject({ code: 409, type: "STOCK_LIMIT" });
     });
@@ -186,11 +230,15 @@ suite("the input boundary (issue 12)", () => {
   describe("finding 12: prototype keys, the duplicate message, what customers see of an order's history", () => {
     test("__proto__, constructor and prototype keys: 422 wherever they are (body, nested, query)", async () => {
       const { token } = await shop.shopper("proto");
-      const register = await raw("/auth/register", `{"email":"proto@example.com","password":"${PASSWORD}","name":"P","__proto__":{"role":"admin"}}`);
+      const register = await raw(
+        "/auth/register",
+        `{"email":"proto@example.com","password":"${PASSWORD}","name":"P","__proto__":{"role":"admin"}}`,
+      );
       expect(register).toMatchObject(refused({ type: "prototypeKey", field: "__proto__", in: "body" }));
       const order = await raw(
         "/orders",
-        '{"items":[{"productId":"x","quantity":1,"constructor":{"prototype":{}}}],"shippingAddress":{"__proto__":{"admin":true},"name":"a","line1":"b","city":"c","postalCode":"d","country":"FR"}}',
+        '{"items":[{"productId":"x","quantity":1,"constructor":{"prototype":{}}}],' +
+          '"shippingAddress":{"__proto__":{"admin":true},"name":"a","line1":"b","city":"c","postalCode":"d","country":"FR"}}',
         "application/json",
         as(token),
       );
@@ -199,7 +247,10 @@ suite("the input boundary (issue 12)", () => {
       expect(await http("/products?__proto__[x]=1")).toMatchObject(refused({ type: "prototypeKey", field: "__proto__[x]", in: "query" }));
       expect(await http("/products?a[constructor][prototype]=1")).toMatchObject(refused({ type: "prototypeKey", in: "query" }));
       const form = await raw("/auth/token", "grant_type=client_credentials&__proto__=x", "application/x-www-form-urlencoded");
-      expect(form).toMatchObject({ status: 400, body: { error: "invalid_request", error_description: expect.stringContaining("__proto__") } });
+      expect(form).toMatchObject({
+        status: 400,
+        body: { error: "invalid_request", error_description: expect.stringContaining("__proto__") },
+      });
     });
 
     test("a duplicate registration names the field: 409 'User with this email already exists.'", async () => {
@@ -216,8 +267,16 @@ suite("the input boundary (issue 12)", () => {
       const product = await shop.product(admin, 5);
       const order = (await shop.order(token, product.id, 1)).body;
       expect(order.statusHistory).toEqual([{ from: null, to: "pending", at: expect.any(String), by: "customer" }]);
-      await http(`/orders/${order.id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid", reason: "Matched by Bob; card flagged once" } });
-      const cancelled = await http(`/orders/${order.id}/cancel`, { method: "POST", headers: as(admin), json: { reason: "Warehouse: lot 7 damaged" } });
+      await http(`/orders/${order.id}/status`, {
+        method: "PATCH",
+        headers: as(admin),
+        json: { status: "paid", reason: "Matched by Bob; card flagged once" },
+      });
+      const cancelled = await http(`/orders/${order.id}/cancel`, {
+        method: "POST",
+        headers: as(admin),
+        json: { reason: "Warehouse: lot 7 damaged" },
+      });
       expect(cancelled.body.statusHistory.at(-1)).toMatchObject({ by: adminId, reason: "Warehouse: lot 7 damaged" });
 
       const mine = (await http(`/orders/${order.id}`, { headers: as(token) })).body;
@@ -239,8 +298,15 @@ suite("the input boundary (issue 12)", () => {
       const { token } = await shop.shopper("note");
       const product = await shop.product(admin, 5);
       const order = (await shop.order(token, product.id, 1)).body;
-      const res = await http(`/orders/${order.id}/cancel`, { method: "POST", headers: as(token), json: { reason: "Ordered twice.\nSorry!" } });
-      expect(res).toMatchObject({ status: 200, body: { statusHistory: [expect.anything(), { by: "customer", reason: "Ordered twice.\nSorry!" }] } });
+      const res = await http(`/orders/${order.id}/cancel`, {
+        method: "POST",
+        headers: as(token),
+        json: { reason: "Ordered twice.\nSorry!" },
+      });
+      expect(res).toMatchObject({
+        status: 200,
+        body: { statusHistory: [expect.anything(), { by: "customer", reason: "Ordered twice.\nSorry!" }] },
+      });
     });
   });
 
@@ -257,11 +323,16 @@ suite("the input boundary (issue 12)", () => {
       ];
       for (const res of await Promise.all(cases)) {
         expect(res.status).toBe(400);
-        expect(res.body).toEqual({ error: expect.stringMatching(/^(invalid_request|invalid_grant|unsupported_grant_type)$/), error_description: expect.any(String) });
+        expect(res.body).toEqual({
+          error: expect.stringMatching(/^(invalid_request|invalid_grant|unsupported_grant_type)$/),
+          error_description: expect.any(String),
+        });
         expect(res.headers.get("cache-control")).toBe("no-store");
       }
       // Client authentication failures stay 401 invalid_client.
-      expect(await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: "nobody", client_secret: "x" } })).toMatchObject({
+      expect(
+        await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: "nobody", client_secret: "x" } }),
+      ).toMatchObject({
         status: 401,
         body: { error: "invalid_client" },
       });
@@ -278,7 +349,12 @@ suite("the input boundary (issue 12)", () => {
       ] as const) {
         const res = await http(path, { method });
         expect(`${method} ${path} ${res.status} ${res.headers.get("allow")}`).toBe(`${method} ${path} 405 ${allow}`);
-        expect(res.body).toMatchObject({ name: "MoleculerClientError", code: 405, type: "METHOD_NOT_ALLOWED", data: { allow: allow.split(", ") } });
+        expect(res.body).toMatchObject({
+          name: "MoleculerClientError",
+          code: 405,
+          type: "METHOD_NOT_ALLOWED",
+          data: { allow: allow.split(", ") },
+        });
       }
       expect(await http("/nothing-here", { method: "DELETE" })).toMatchObject({ status: 404, body: { type: "NOT_FOUND" } });
       expect((await http("/products/x/y")).status).toBe(404);
@@ -286,7 +362,9 @@ suite("the input boundary (issue 12)", () => {
 
     test("GET /api/files/{id} is documented as the file's own type, and answers it", async () => {
       const doc = (await http("/openapi.json")).body;
-      expect(doc.paths["/api/files/{id}"].get.responses["200"].content).toEqual({ "*/*": { schema: { type: "string", format: "binary" } } });
+      expect(doc.paths["/api/files/{id}"].get.responses["200"].content).toEqual({
+        "*/*": { schema: { type: "string", format: "binary" } },
+      });
       const { token } = await shop.shopper("files");
       const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3, 4]);
       const form = new FormData();
@@ -305,29 +383,50 @@ suite("the input boundary (issue 12)", () => {
       expect(await http("/orders/%07", { headers: as(token) })).toMatchObject(refused({ field: "id", in: "path", character: "U+0007" }));
       expect(await http("/products?search=a%0Ab")).toMatchObject(refused({ field: "search", in: "query", character: "U+000A" }));
       expect(await http("/products?search=%E2%80%AEevil")).toMatchObject(refused({ field: "search", character: "U+202E" }));
-      expect(await http("/products", { headers: { "x-totp": "12\u00853456" } })).toMatchObject(refused({ field: "X-TOTP", in: "header", character: "U+0085" }));
-      expect(await http("/users/me", { headers: { authorization: `Bearer ${"a".repeat(9000)}` } })).toMatchObject(refused({ field: "Authorization", type: "stringTooLong" }));
+      expect(await http("/products", { headers: { "x-totp": "12\u00853456" } })).toMatchObject(
+        refused({ field: "X-TOTP", in: "header", character: "U+0085" }),
+      );
+      expect(await http("/users/me", { headers: { authorization: `Bearer ${"a".repeat(9000)}` } })).toMatchObject(
+        refused({ field: "Authorization", type: "stringTooLong" }),
+      );
       // An ordinary request with the same headers passes.
       expect((await http("/users/me", { headers: { ...as(token), "x-request-id": "abc" } })).status).toBe(200);
     });
 
     test("multi-line fields take TAB, LF and CR; one-line fields do not; other controls nowhere", async () => {
       const base = { sku: "ML-1", priceCents: 100, currency: "EUR" };
-      const ok = await http("/products", { method: "POST", headers: as(admin), json: { ...base, name: "Kettle", description: "Copper.\r\n\tHolds 1.7 l." } });
+      const ok = await http("/products", {
+        method: "POST",
+        headers: as(admin),
+        json: { ...base, name: "Kettle", description: "Copper.\r\n\tHolds 1.7 l." },
+      });
       expect(ok).toMatchObject({ status: 201, body: { description: "Copper.\r\n\tHolds 1.7 l." } });
-      expect(await http("/products", { method: "POST", headers: as(admin), json: { ...base, sku: "ML-2", name: "Ket\ntle" } })).toMatchObject(refused({ field: "name", character: "U+000A" }));
-      expect(await http("/products", { method: "POST", headers: as(admin), json: { ...base, sku: "ML-3", name: "Kettle", description: "bell\u0007" } })).toMatchObject(
-        refused({ field: "description", character: "U+0007" }),
-      );
-      expect(await http("/auth/register", { method: "POST", json: { email: "lone@example.com", password: `${PASSWORD}\ud800`, name: "Lone" } })).toMatchObject(
-        refused({ field: "password", type: "malformedUnicode" }),
-      );
+      expect(
+        await http("/products", { method: "POST", headers: as(admin), json: { ...base, sku: "ML-2", name: "Ket\ntle" } }),
+      ).toMatchObject(refused({ field: "name", character: "U+000A" }));
+      expect(
+        await http("/products", {
+          method: "POST",
+          headers: as(admin),
+          json: { ...base, sku: "ML-3", name: "Kettle", description: "bell\u0007" },
+        }),
+      ).toMatchObject(refused({ field: "description", character: "U+0007" }));
+      expect(
+        await http("/auth/register", { method: "POST", json: { email: "lone@example.com", password: `${PASSWORD}\ud800`, name: "Lone" } }),
+      ).toMatchObject(refused({ field: "password", type: "malformedUnicode" }));
     });
 
     test("oversized values: 422 before the validator; every problem listed, no value echoed", async () => {
-      const res = await http("/auth/login", { method: "POST", json: { email: "a\u0000@example.com", password: "p".repeat(20_000), extra: { __proto__: null, constructor: 1 } } });
+      const res = await http("/auth/login", {
+        method: "POST",
+        json: { email: "a\u0000@example.com", password: "p".repeat(20_000), extra: { __proto__: null, constructor: 1 } },
+      });
       expect(res.status).toBe(422);
-      expect(res.body.data.map((d: { type: string; field: string }) => `${d.type} ${d.field}`).sort()).toEqual(["controlCharacter email", "prototypeKey extra.constructor", "stringTooLong password"]);
+      expect(res.body.data.map((d: { type: string; field: string }) => `${d.type} ${d.field}`).sort()).toEqual([
+        "controlCharacter email",
+        "prototypeKey extra.constructor",
+        "stringTooLong password",
+      ]);
       expect(JSON.stringify(res.body)).not.toContain("ppppp");
     });
   });

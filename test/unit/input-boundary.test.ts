@@ -69,11 +69,20 @@ describe("InputInspection", () => {
   const inspect = (value: unknown, where: "body" | "query" | "path" = "body") => new InputInspection().inspect(value, where, rule).problems;
 
   test("clean input: no problems", () => {
-    expect(inspect({ name: "Kettle", description: "Copper.\nHolds 1.7 l.\tDishwasher safe.", shippingAddress: { line1: "1 Main St", note: "Ring\ntwice" }, items: [{ comment: "a\nb" }] })).toEqual([]);
+    expect(
+      inspect({
+        name: "Kettle",
+        description: "Copper.\nHolds 1.7 l.\tDishwasher safe.",
+        shippingAddress: { line1: "1 Main St", note: "Ring\ntwice" },
+        items: [{ comment: "a\nb" }],
+      }),
+    ).toEqual([]);
   });
 
   test("the field's rule decides where lines may break; nested fields by their path", () => {
-    expect(inspect({ name: "a\nb", shippingAddress: { line1: "x\ty", note: "ok\n" }, items: [{ comment: "ok\r\n" }, { comment: "bad\u0000" }] })).toEqual([
+    expect(
+      inspect({ name: "a\nb", shippingAddress: { line1: "x\ty", note: "ok\n" }, items: [{ comment: "ok\r\n" }, { comment: "bad\u0000" }] }),
+    ).toEqual([
       expect.objectContaining({ type: "controlCharacter", field: "name", in: "body", index: 1, character: "U+000A" }),
       expect.objectContaining({ type: "controlCharacter", field: "shippingAddress.line1", index: 1, character: "U+0009" }),
       expect.objectContaining({ type: "controlCharacter", field: "items[1].comment", index: 3, character: "U+0000" }),
@@ -92,19 +101,29 @@ describe("InputInspection", () => {
   });
 
   test("control characters in keys; the query string's raw keys", () => {
-    expect(inspect({ "na\u0000me": "x" }, "query")).toEqual([expect.objectContaining({ type: "controlCharacter", field: "na\u0000me", in: "query" })]);
-    const keys = new InputInspection().inspectQueryKeys("page=1&__proto__[admin]=1&a[b][constructor]=2&%5F%5Fproto%5F%5F=3&x.prototype=4&search=constructor").problems;
+    expect(inspect({ "na\u0000me": "x" }, "query")).toEqual([
+      expect.objectContaining({ type: "controlCharacter", field: "na\u0000me", in: "query" }),
+    ]);
+    const keys = new InputInspection().inspectQueryKeys(
+      "page=1&__proto__[admin]=1&a[b][constructor]=2&%5F%5Fproto%5F%5F=3&x.prototype=4&search=constructor",
+    ).problems;
     expect(keys.map((p) => p.field)).toEqual(["__proto__[admin]", "a[b][constructor]", "__proto__", "x.prototype"]);
     expect(new InputInspection().inspectQueryKeys("bad=%E0%A4%A&search=x").problems).toEqual([]);
   });
 
   test("limits: string and key lengths, keys, items, values, non-finite numbers", () => {
     const long = "x".repeat(INPUT_LIMITS.maxStringLength + 1);
-    expect(inspect({ description: long })).toEqual([expect.objectContaining({ type: "stringTooLong", field: "description", expected: INPUT_LIMITS.maxStringLength, actual: long.length })]);
+    expect(inspect({ description: long })).toEqual([
+      expect.objectContaining({ type: "stringTooLong", field: "description", expected: INPUT_LIMITS.maxStringLength, actual: long.length }),
+    ]);
     expect(inspect({ name: "x".repeat(INPUT_LIMITS.maxStringLength) })).toEqual([]);
     expect(inspect({ ["k".repeat(INPUT_LIMITS.maxKeyLength + 1)]: 1 })).toEqual([expect.objectContaining({ type: "keyTooLong" })]);
-    expect(inspect(Object.fromEntries(Array.from({ length: INPUT_LIMITS.maxKeys + 1 }, (_, i) => [`k${i}`, i])))).toEqual([expect.objectContaining({ type: "tooManyKeys", field: "body" })]);
-    expect(inspect({ items: Array.from({ length: INPUT_LIMITS.maxItems + 1 }, () => 1) })).toEqual([expect.objectContaining({ type: "tooManyItems", field: "items" })]);
+    expect(inspect(Object.fromEntries(Array.from({ length: INPUT_LIMITS.maxKeys + 1 }, (_, i) => [`k${i}`, i])))).toEqual([
+      expect.objectContaining({ type: "tooManyKeys", field: "body" }),
+    ]);
+    expect(inspect({ items: Array.from({ length: INPUT_LIMITS.maxItems + 1 }, () => 1) })).toEqual([
+      expect.objectContaining({ type: "tooManyItems", field: "items" }),
+    ]);
     const many = { a: Array.from({ length: 900 }, () => Array.from({ length: 20 }, () => 0)) };
     expect(inspect(many)).toEqual([expect.objectContaining({ type: "tooManyValues" })]);
     expect(inspect({ n: Infinity, m: 1e308 })).toEqual([expect.objectContaining({ type: "nonFiniteNumber", field: "n" })]);
@@ -117,7 +136,10 @@ describe("InputInspection", () => {
   });
 
   test("headers: one line, bounded; at most 20 problems per request", () => {
-    const check = new InputInspection().inspectHeader("X-TOTP", "12\u00853").inspectHeader("Authorization", `Bearer ${"a".repeat(INPUT_LIMITS.maxHeaderLength)}`).inspectHeader("Idempotency-Key", undefined);
+    const check = new InputInspection()
+      .inspectHeader("X-TOTP", "12\u00853")
+      .inspectHeader("Authorization", `Bearer ${"a".repeat(INPUT_LIMITS.maxHeaderLength)}`)
+      .inspectHeader("Idempotency-Key", undefined);
     expect(check.problems).toEqual([
       expect.objectContaining({ type: "controlCharacter", field: "X-TOTP", in: "header", character: "U+0085" }),
       expect.objectContaining({ type: "stringTooLong", field: "Authorization", in: "header" }),
@@ -168,9 +190,9 @@ describe("customerHistory: an order's history as its customer sees it", () => {
       { from: "pending", to: "paid", at: "2026-01-01T00:01:00.000Z", by: "shop" },
       { from: "paid", to: "cancelled", at: "2026-01-01T00:02:00.000Z", by: "customer", reason: "changed my mind" },
     ]);
-    expect(customerHistory([{ from: "pending", to: "cancelled", at: "t", by: "system", reason: "Not paid within 60 minutes." }], "c")).toEqual([
-      { from: "pending", to: "cancelled", at: "t", by: "system", reason: "Not paid within 60 minutes." },
-    ]);
+    expect(
+      customerHistory([{ from: "pending", to: "cancelled", at: "t", by: "system", reason: "Not paid within 60 minutes." }], "c"),
+    ).toEqual([{ from: "pending", to: "cancelled", at: "t", by: "system", reason: "Not paid within 60 minutes." }]);
     expect(JSON.stringify(customerHistory(history, "cust-1"))).not.toMatch(/staff-7|Bob/);
   });
 });
@@ -195,6 +217,9 @@ describe("asOAuthInvalidRequest: RFC 6749 §5.2 for the token endpoint", () => {
 
   test("a body the parser refused keeps its message", () => {
     const parse = Object.assign(new Error("Unexpected token"), { type: "entity.parse.failed", status: 400 });
-    expect(asOAuthInvalidRequest(toHttpError(parse)).body).toEqual({ error: "invalid_request", error_description: "The request body is not valid JSON." });
+    expect(asOAuthInvalidRequest(toHttpError(parse)).body).toEqual({
+      error: "invalid_request",
+      error_description: "The request body is not valid JSON.",
+    });
   });
 });

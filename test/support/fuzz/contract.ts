@@ -42,12 +42,22 @@ export class ContractChecker {
   /** The response object for `status` (following a `$ref` into components.responses), and its pointer. */
   private response(op: Operation, status: number): { response: any; at: string[] } | null {
     const responses = op.op.responses as Record<string, any>;
-    const key = String(status) in responses ? String(status) : `${String(status)[0]}XX` in responses ? `${String(status)[0]}XX` : "default" in responses ? "default" : null;
+    const key =
+      String(status) in responses
+        ? String(status)
+        : `${String(status)[0]}XX` in responses
+          ? `${String(status)[0]}XX`
+          : "default" in responses
+            ? "default"
+            : null;
     if (!key) return null;
     let at = ["paths", op.path, op.method.toLowerCase(), "responses", key];
     let response = responses[key];
     while (typeof response?.$ref === "string") {
-      at = (response.$ref as string).replace(/^#\//, "").split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      at = (response.$ref as string)
+        .replace(/^#\//, "")
+        .split("/")
+        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
       response = at.reduce((node: any, k) => node?.[k], this.doc);
     }
     return { response, at };
@@ -68,15 +78,24 @@ export class ContractChecker {
     if (answer.status >= 500) return [`${answer.status} (a server error): ${answer.text.slice(0, 300)}`];
     if (answer.status in GENERIC_STATUSES && !(String(answer.status) in op.op.responses)) return [];
     const found = this.response(op, answer.status);
-    if (!found) return [`status ${answer.status} is not documented for ${op.method} ${op.path} (documented: ${Object.keys(op.op.responses).join(", ")}): ${answer.text.slice(0, 300)}`];
+    if (!found)
+      return [
+        `status ${answer.status} is not documented for ${op.method} ${op.path} ` +
+          `(documented: ${Object.keys(op.op.responses).join(", ")}): ${answer.text.slice(0, 300)}`,
+      ];
     const content = found.response?.content as Record<string, { schema?: unknown }> | undefined;
     if (!content || answer.status === 204 || answer.status === 302) {
-      return answer.text.length && (answer.status === 204 || !content) && answer.status !== 302 ? [`status ${answer.status} documents no body, but one came: ${answer.text.slice(0, 200)}`] : [];
+      return answer.text.length && (answer.status === 204 || !content) && answer.status !== 302
+        ? [`status ${answer.status} documents no body, but one came: ${answer.text.slice(0, 200)}`]
+        : [];
     }
     const mediaType = (answer.contentType ?? "").split(";")[0]!.trim().toLowerCase();
     const documented = Object.keys(content);
-    const media = documented.find((m) => m === mediaType) ?? documented.find((m) => m === "*/*" || (m.endsWith("/*") && mediaType.startsWith(m.slice(0, -1))));
-    if (!media) return [`status ${answer.status} answered ${answer.contentType ?? "no Content-Type"}, documented: ${documented.join(", ")}`];
+    const media =
+      documented.find((m) => m === mediaType) ??
+      documented.find((m) => m === "*/*" || (m.endsWith("/*") && mediaType.startsWith(m.slice(0, -1))));
+    if (!media)
+      return [`status ${answer.status} answered ${answer.contentType ?? "no Content-Type"}, documented: ${documented.join(", ")}`];
     if (media !== "application/json" && !media.endsWith("+json")) return [];
     let body: unknown;
     try {

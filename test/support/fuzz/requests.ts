@@ -20,13 +20,19 @@ export interface FuzzRequest {
   /** The concrete path with its query string, e.g. /api/products/abc?search=x. */
   url: string;
   headers: Record<string, string>;
-  body?: { contentType?: string; text?: string; bytes?: Uint8Array; multipart?: { filename: string; type: string; bytes: Uint8Array } | null };
+  body?: {
+    contentType?: string;
+    text?: string;
+    bytes?: Uint8Array;
+    multipart?: { filename: string; type: string; bytes: Uint8Array } | null;
+  };
 }
 
 export function operationsOf(doc: any): Operation[] {
   const ops: Operation[] = [];
   for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) ops.push({ method: method.toUpperCase(), path, id: op.operationId ?? `${method} ${path}`, op });
+    for (const [method, op] of Object.entries(item))
+      ops.push({ method: method.toUpperCase(), path, id: op.operationId ?? `${method} ${path}`, op });
   }
   return ops;
 }
@@ -47,14 +53,17 @@ export function resolver(doc: any) {
 }
 
 /** Path segments that would not survive URL normalization or would name another route. */
-const unusableSegment = (s: string) => s === "" || s === "." || s === ".." || /[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
+const unusableSegment = (s: string) =>
+  s === "" || s === "." || s === ".." || /[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
 
 function pathValue(name: string, schema: Schema, known: Record<string, string[]>, resolve: (s: Schema) => Schema): fc.Arbitrary<string> {
   const ids = known[name] ?? [];
   const text = valueFor(schema, resolve, 0.3)
-    .map((v) => (v instanceof Raw ? v.text : typeof v === "object" ? JSON.stringify(v) ?? "x" : String(v)))
+    .map((v) => (v instanceof Raw ? v.text : typeof v === "object" ? (JSON.stringify(v) ?? "x") : String(v)))
     .filter((s) => !unusableSegment(s));
-  return ids.length ? fc.oneof({ arbitrary: fc.constantFrom(...ids), weight: 3 }, { arbitrary: fc.uuid(), weight: 1 }, { arbitrary: text, weight: 3 }) : fc.oneof(fc.uuid(), text);
+  return ids.length
+    ? fc.oneof({ arbitrary: fc.constantFrom(...ids), weight: 3 }, { arbitrary: fc.uuid(), weight: 1 }, { arbitrary: text, weight: 3 })
+    : fc.oneof(fc.uuid(), text);
 }
 
 /** qs-style query text for one parameter value (objects and arrays as brackets). */
@@ -113,11 +122,20 @@ function bodyArbitrary(op: Operation, resolve: (s: Schema) => Schema): fc.Arbitr
       );
     } else if (type === "multipart/form-data") {
       const file = fc.record({
-        filename: fc.oneof(fc.constantFrom("dot.png", "a.txt", "../../etc/passwd", "x".repeat(300), "résumé.pdf"), fc.string({ maxLength: 20 })),
+        filename: fc.oneof(
+          fc.constantFrom("dot.png", "a.txt", "../../etc/passwd", "x".repeat(300), "résumé.pdf"),
+          fc.string({ maxLength: 20 }),
+        ),
         type: fc.constantFrom("image/png", "image/jpeg", "text/plain", "application/octet-stream", "text/html", ""),
-        bytes: fc.oneof(fc.constant(PNG), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 }).map((b) => Uint8Array.from([...PNG, ...b]))),
+        bytes: fc.oneof(
+          fc.constant(PNG),
+          fc.uint8Array({ maxLength: 64 }),
+          fc.uint8Array({ maxLength: 64 }).map((b) => Uint8Array.from([...PNG, ...b])),
+        ),
       });
-      variants.push(fc.oneof({ arbitrary: file.map((f) => ({ multipart: f })), weight: 5 }, { arbitrary: fc.constant({ multipart: null }), weight: 1 }));
+      variants.push(
+        fc.oneof({ arbitrary: file.map((f) => ({ multipart: f })), weight: 5 }, { arbitrary: fc.constant({ multipart: null }), weight: 1 }),
+      );
     } else {
       variants.push(fc.record({ contentType: fc.constantFrom(type, "image/png", "text/plain"), bytes: fc.uint8Array({ maxLength: 64 }) }));
     }
@@ -126,7 +144,9 @@ function bodyArbitrary(op: Operation, resolve: (s: Schema) => Schema): fc.Arbitr
   const broken = fc.oneof(
     fc.constantFrom("{", '{"a":', "[1,]", "nul", '{"a":1}}', "\u0000").map((text) => ({ contentType: "application/json", text })),
     fc.constantFrom(33, 10_000).map((d) => ({ contentType: "application/json", text: `{"a":${"[".repeat(d)}${"]".repeat(d)}}` })),
-    fc.constantFrom("text/plain", "application/xml", "multipart/form-data; boundary=x").map((contentType) => ({ contentType, text: "a=1" })),
+    fc
+      .constantFrom("text/plain", "application/xml", "multipart/form-data; boundary=x")
+      .map((contentType) => ({ contentType, text: "a=1" })),
     fc.constant({ contentType: "application/json", text: toJsonText(withKey({}, "__proto__", { admin: true })) }),
     fc.constant(undefined),
   );
@@ -145,16 +165,21 @@ export function requestsFor(op: Operation, doc: any, known: Record<string, strin
   const queryParams = parameters.filter((p) => p.in === "query");
   const headerParams = parameters.filter((p) => p.in === "header");
 
-  const path = fc.record(Object.fromEntries(pathParams.map((p) => [p.name, pathValue(p.name, resolve(p.schema ?? {}), known, resolve)])), { noNullPrototype: true }).map((values) =>
-    op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encode((values as Record<string, string>)[name] ?? "x")),
-  );
+  const path = fc
+    .record(Object.fromEntries(pathParams.map((p) => [p.name, pathValue(p.name, resolve(p.schema ?? {}), known, resolve)])), {
+      noNullPrototype: true,
+    })
+    .map((values) => op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encode((values as Record<string, string>)[name] ?? "x")));
   const query = queryParams.length ? fc.option(queryArbitrary(queryParams, resolve), { freq: 4 }) : fc.constant(null);
   const headers = fc.record(
     Object.fromEntries(
       headerParams.map((p) => [
         p.name,
         // fetch sends printable Latin-1 and TAB in a header; other controls cannot be sent at all.
-        fc.oneof(valueFor(p.schema ?? {}, resolve, 0).map(String), fc.string({ unit: fc.constantFrom(..."\tab~ \u0085\u00ff+/=".split("")), maxLength: 300 })),
+        fc.oneof(
+          valueFor(p.schema ?? {}, resolve, 0).map(String),
+          fc.string({ unit: fc.constantFrom(..."\tab~ \u0085\u00ff+/=".split("")), maxLength: 300 }),
+        ),
       ]),
     ),
     { requiredKeys: [] as never[], noNullPrototype: true },
@@ -170,12 +195,17 @@ export function requestsFor(op: Operation, doc: any, known: Record<string, strin
 
 /** One line to paste into a terminal: the request that failed. */
 export function reproduction(req: FuzzRequest, principal: string): string {
-  const headers = Object.entries(req.headers).map(([k, v]) => ` -H ${JSON.stringify(`${k}: ${v.length > 100 ? `${v.slice(0, 60)}…(${v.length} chars)` : v}`)}`);
+  const headers = Object.entries(req.headers).map(
+    ([k, v]) => ` -H ${JSON.stringify(`${k}: ${v.length > 100 ? `${v.slice(0, 60)}…(${v.length} chars)` : v}`)}`,
+  );
   if (principal !== "anonymous") headers.unshift(` -H "Authorization: Bearer <${principal}'s token>"`);
   if (req.body?.contentType) headers.push(` -H ${JSON.stringify(`Content-Type: ${req.body.contentType}`)}`);
   let data = "";
   if (req.body?.text !== undefined) {
-    const text = req.body.text.length > 400 ? `${req.body.text.slice(0, 200)}…(${req.body.text.length} chars)…${req.body.text.slice(-100)}` : req.body.text;
+    const text =
+      req.body.text.length > 400
+        ? `${req.body.text.slice(0, 200)}…(${req.body.text.length} chars)…${req.body.text.slice(-100)}`
+        : req.body.text;
     data = ` --data-raw ${JSON.stringify(text)}`;
   } else if (req.body?.bytes) {
     data = ` --data-binary <${req.body.bytes.length} bytes: ${Buffer.from(req.body.bytes).toString("hex").slice(0, 64)}>`;

@@ -41,13 +41,34 @@ export function toJsonText(value: unknown): string {
 /** An object with `key` as an own, enumerable property, whatever the key (`__proto__` included). */
 export function withKey(object: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(object)) Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(object))
+    Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
   Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
   return copy;
 }
 
 /** Characters the input boundary refuses (all but the first three also in multi-line fields). */
-export const CONTROL_CHARACTERS = ["\t", "\n", "\r", "\u0000", "\u0001", "\u0007", "\b", "\u000b", "\u000c", "\u001b", "\u007f", "\u0085", "\u009f", "\u2028", "\u2029", "\u202e", "\u2066", "\ud800", "\udfff"];
+export const CONTROL_CHARACTERS = [
+  "\t",
+  "\n",
+  "\r",
+  "\u0000",
+  "\u0001",
+  "\u0007",
+  "\b",
+  "\u000b",
+  "\u000c",
+  "\u001b",
+  "\u007f",
+  "\u0085",
+  "\u009f",
+  "\u2028",
+  "\u2029",
+  "\u202e",
+  "\u2066",
+  "\ud800",
+  "\udfff",
+];
 
 export const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"];
 
@@ -57,9 +78,28 @@ export const controlString = (): fc.Arbitrary<string> =>
 
 /** Text from all over Unicode: accents, scripts, emoji, joiners, combining marks. */
 const unicodeString = (maxLength: number) =>
-  fc.oneof(fc.string({ unit: "grapheme", maxLength }), fc.string({ unit: "grapheme-composite", maxLength }), fc.constantFrom("Zoë", "東京", "👩‍👩‍👧", "e\u0301", "שלום", "\u200dx", " "));
+  fc.oneof(
+    fc.string({ unit: "grapheme", maxLength }),
+    fc.string({ unit: "grapheme-composite", maxLength }),
+    fc.constantFrom("Zoë", "東京", "👩‍👩‍👧", "e\u0301", "שלום", "\u200dx", " "),
+  );
 
-const HUGE_NUMBERS = [2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, 1e308, -1e308, 5e-324, -0, 0.1, 1.5];
+const HUGE_NUMBERS = [
+  2 ** 31 - 1,
+  2 ** 31,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e21,
+  1e308,
+  -1e308,
+  5e-324,
+  -0,
+  0.1,
+  1.5,
+];
 const RAW_NUMBERS = ["1e400", "-1e400", "123456789012345678901234567890", "1E+2", "0.0000000000000000000000001", "-0.0"];
 
 /** Values of no particular type: what a wrong-type field gets. */
@@ -103,11 +143,17 @@ function stringValue(schema: Schema): fc.Arbitrary<string> {
   const max = typeof schema.maxLength === "number" ? schema.maxLength : 64;
   switch (schema.format) {
     case "email":
-      return fc.oneof(fc.emailAddress(), fc.constantFrom("ann@example.com", "a@b", "ann@localhost", "@x.com", "ann@@x.com", "a".repeat(250) + "@x.com"));
+      return fc.oneof(
+        fc.emailAddress(),
+        fc.constantFrom("ann@example.com", "a@b", "ann@localhost", "@x.com", "ann@@x.com", "a".repeat(250) + "@x.com"),
+      );
     case "uuid":
       return fc.uuid();
     case "date-time":
-      return fc.oneof(fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }).map((d) => d.toISOString()), fc.constantFrom("2026-02-30", "yesterday", "0000-00-00T00:00:00Z"));
+      return fc.oneof(
+        fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.constantFrom("2026-02-30", "yesterday", "0000-00-00T00:00:00Z"),
+      );
     case "uri":
       return fc.webUrl();
     default:
@@ -116,7 +162,11 @@ function stringValue(schema: Schema): fc.Arbitrary<string> {
   const around = fc.constantFrom(...new Set([min, max, Math.max(0, min - 1), max + 1])).map((n) => "a".repeat(n));
   if (typeof schema.pattern === "string") {
     try {
-      return fc.oneof({ arbitrary: fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= max), weight: 4 }, { arbitrary: fc.string({ maxLength: Math.min(max, 30) }), weight: 1 }, { arbitrary: around, weight: 1 });
+      return fc.oneof(
+        { arbitrary: fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= max), weight: 4 },
+        { arbitrary: fc.string({ maxLength: Math.min(max, 30) }), weight: 1 },
+        { arbitrary: around, weight: 1 },
+      );
     } catch {
       // a pattern fast-check cannot generate from: plain strings
     }
@@ -131,7 +181,9 @@ function stringValue(schema: Schema): fc.Arbitrary<string> {
 function numberValue(schema: Schema, integer: boolean): fc.Arbitrary<number> {
   const min = typeof schema.minimum === "number" ? schema.minimum : -(2 ** 31);
   const max = typeof schema.maximum === "number" ? schema.maximum : 2 ** 31 - 1;
-  const inside = integer ? fc.integer({ min: Math.max(min, Number.MIN_SAFE_INTEGER), max: Math.min(max, Number.MAX_SAFE_INTEGER) }) : fc.double({ min, max, noNaN: true });
+  const inside = integer
+    ? fc.integer({ min: Math.max(min, Number.MIN_SAFE_INTEGER), max: Math.min(max, Number.MAX_SAFE_INTEGER) })
+    : fc.double({ min, max, noNaN: true });
   return fc.oneof({ arbitrary: inside, weight: 4 }, { arbitrary: fc.constantFrom(min, max, min - 1, max + 1, 0, 1), weight: 2 });
 }
 
@@ -166,7 +218,10 @@ function fittingValue(schema: Schema, resolve: (s: Schema) => Schema, hostility:
       const item = depth > 4 ? anyValue() : valueFor(schema.items as Schema | undefined, resolve, hostility, depth + 1);
       return fc.oneof(
         { arbitrary: fc.array(item, { minLength: min, maxLength: Math.max(min, Math.min(max, 4)) }), weight: 6 },
-        { arbitrary: fc.constantFrom(...new Set([Math.max(0, min - 1), max + 1])).map((n) => Array.from({ length: n }, () => 1)), weight: 1 },
+        {
+          arbitrary: fc.constantFrom(...new Set([Math.max(0, min - 1), max + 1])).map((n) => Array.from({ length: n }, () => 1)),
+          weight: 1,
+        },
       );
     }
     case "object":
@@ -177,12 +232,19 @@ function fittingValue(schema: Schema, resolve: (s: Schema) => Schema, hostility:
 }
 
 /** An object for an object schema: its properties (required ones mostly present), sometimes an unknown or prototype key. */
-export function objectValue(schema: Schema, resolve: (s: Schema) => Schema, hostility: number, depth = 0): fc.Arbitrary<Record<string, unknown>> {
+export function objectValue(
+  schema: Schema,
+  resolve: (s: Schema) => Schema,
+  hostility: number,
+  depth = 0,
+): fc.Arbitrary<Record<string, unknown>> {
   const properties = (schema.properties ?? {}) as Record<string, Schema>;
   const required = new Set((schema.required ?? []) as string[]);
   const model = Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, valueFor(s, resolve, hostility, depth + 1)]));
   const keys = Object.keys(model);
-  const record = fc.record(model, { requiredKeys: keys.filter((k) => required.has(k)) as never[], noNullPrototype: true }) as fc.Arbitrary<Record<string, unknown>>;
+  const record = fc.record(model, { requiredKeys: keys.filter((k) => required.has(k)) as never[], noNullPrototype: true }) as fc.Arbitrary<
+    Record<string, unknown>
+  >;
   const loose = fc.record(model, { requiredKeys: [] as never[], noNullPrototype: true }) as fc.Arbitrary<Record<string, unknown>>;
   const extraKey = fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ maxLength: 10 }), controlString());
   return fc.oneof(
