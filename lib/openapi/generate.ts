@@ -199,7 +199,13 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
   for (const s of hints.more ?? []) errors.add(s);
   for (const s of hints.not ?? []) errors.delete(s);
   for (const status of [...errors].sort((a, b) => a - b)) {
-    responses[String(status)] = oauthEndpoint && (status === 400 || status === 401) ? { $ref: `#/components/responses/OAuth${status}` } : { $ref: `#/components/responses/${ERROR_RESPONSES[status]!.name}` };
+    const component = ERROR_RESPONSES[status];
+    // A hinted status without a shared response of its own still has the error shape.
+    const shared = component
+      ? { $ref: `#/components/responses/${component.name}` }
+      : { description: `Error ${status}.`, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    const oauth = oauthEndpoint && (status === 400 || status === 401);
+    responses[String(status)] = oauth ? { $ref: `#/components/responses/OAuth${status}` } : shared;
   }
 
   const description = [
@@ -261,10 +267,20 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
     description: "No such resource (or not yours).",
     example: { name: "MoleculerClientError", message: "Product not found.", code: 404, type: "NOT_FOUND", data: { id: "3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e" } },
   },
+  408: {
+    name: "RequestTimeout",
+    description: "The upload stalled: no data arrived for a while.",
+    example: { name: "MoleculerClientError", message: "The upload stalled: no data for 30 s.", code: 408, type: "UPLOAD_TIMEOUT" },
+  },
   409: {
     name: "Conflict",
     description: "Conflicts with the current state: a duplicate, not enough stock, an illegal status change.",
     example: { name: "MoleculerClientError", message: "Not enough stock for some products.", code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: ["3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e"] } },
+  },
+  411: {
+    name: "LengthRequired",
+    description: "The upload has no Content-Length.",
+    example: { name: "MoleculerClientError", message: "Send the body with a Content-Length.", code: 411, type: "LENGTH_REQUIRED" },
   },
   413: {
     name: "PayloadTooLarge",

@@ -65,8 +65,9 @@ export const HINTS: Record<string, OperationHints> = {
     success: [200, 302],
     successContent: "*/*",
   },
-  "storage.signedGet": { summary: "Download through a signed URL", successContent: "*/*" },
-  "storage.signedPut": { summary: "Upload the content of a presigned file" },
+  // A URL whose signature, method, type or size does not match is a 403 (SIGNATURE_MISMATCH, URL_EXPIRED).
+  "storage.signedGet": { summary: "Download through a signed URL", successContent: "*/*", more: [403] },
+  "storage.signedPut": { summary: "Upload the content of a presigned file", more: [400, 403, 408, 409, 411] },
 };
 
 /** Request headers the generator knows how to describe. */
