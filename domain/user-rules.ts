@@ -7,7 +7,9 @@
  *  - Only a superuser grants or revokes admin / superuser.
  *  - The last active superuser cannot be demoted, deactivated or deleted.
  */
+import { createRequire } from "node:module";
 import { ROLES, roleRank, type Principal, type Role } from "../lib/access.ts";
+import { refusedCharacter } from "../lib/input-boundary.ts";
 
 export interface UserFacts {
   id: string;
@@ -33,6 +35,36 @@ export function isRole(value: unknown): value is Role {
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+// validator.js is CommonJS (module.exports = isEmail); its typings describe an ES default export.
+const isEmail = createRequire(import.meta.url)("validator/lib/isEmail.js") as typeof import("validator/lib/isEmail.js").default;
+
+const EMAIL_RULE = {
+  allow_display_name: false,
+  allow_utf8_local_part: false,
+  require_tld: true,
+  allow_ip_domain: false,
+  ignore_max_length: false,
+};
+
+/** RFC 5321: an address is at most 254 octets in a path (the 256 of a forward-path less "<>"). */
+export const EMAIL_MAX_LENGTH = 254;
+
+/**
+ * Is `email` an address a new account may have? RFC 5321/5322 as validator.js checks it
+ * (`isEmail`): an ASCII local part (dot-atom or quoted, at most 64 characters), a
+ * fully-qualified domain name with a top-level domain (labels of letters, digits and
+ * hyphens, IDN allowed, at most 63 characters each), no display name, no IP-literal host;
+ * and no control or bidirectional-override character anywhere (lib/input-boundary.ts).
+ * `ceo@shop.example\u0000.attacker.test` fails; `ann+shop@mail.example.com` passes.
+ */
+export function isEmailAddress(email: string): boolean {
+  return (
+    email.length <= EMAIL_MAX_LENGTH &&
+    refusedCharacter(email) === null &&
+    isEmail(email, EMAIL_RULE)
+  );
 }
 
 /** Why `actor` may not make `change` to `target`, or null when allowed. */

@@ -97,6 +97,22 @@ export function toHttpError(err: unknown): HttpError {
   };
 }
 
+/**
+ * RFC 6749 §5.2 for the OAuth 2.0 token endpoint: a request it cannot take (a body that is not
+ * JSON or a form, a parameter of the wrong type or length, a value the input boundary refuses)
+ * is `400 {error: "invalid_request", error_description}`, never cached, like its own errors.
+ */
+export function asOAuthInvalidRequest(error: HttpError): HttpError {
+  if (typeof (error.body as { error?: unknown }).error === "string") return error; // the endpoint's own RFC 6749 error
+  const details = Array.isArray(error.body.data) ? (error.body.data as ValidationItem[]).map((d) => d.message).filter(Boolean) : [];
+  const description = details.length ? details.join(" ") : error.body.message;
+  return {
+    status: 400,
+    headers: { ...error.headers, "Cache-Control": "no-store", Pragma: "no-cache" },
+    body: { error: "invalid_request", error_description: description } as unknown as HttpError["body"],
+  };
+}
+
 type ValidationItem = { type?: string; field?: string; message?: string; actual?: unknown; expected?: unknown; [k: string]: unknown };
 
 /**

@@ -307,7 +307,8 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           }
         }
         if (err instanceof UniqueConstraintError) {
-          const fields = Object.keys(err.fields ?? {});
+          // PostgreSQL reports { email: "a@b.co" }, SQLite ["email"]: the column names either way.
+          const fields = Array.isArray(err.fields) ? err.fields.map(String) : Object.keys(err.fields ?? {});
           return new Errors.MoleculerClientError(
             `${entityName} with this ${fields.join(", ") || "key"} already exists.`,
             409,

@@ -10,7 +10,8 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
-import { toHttpError } from "../lib/http-errors.ts";
+import { asOAuthInvalidRequest, toHttpError } from "../lib/http-errors.ts";
+import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, paramsRule } from "../lib/input-boundary.ts";
 import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
 import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
@@ -36,7 +37,17 @@ const SERVICE_PATHS: Record<string, readonly string[]> = {
   storage: ["/files"],
 };
 
-type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
+type Req = IncomingMessage & {
+  originalUrl?: string;
+  /** The path without the query string and a trailing slash (moleculer-web). */
+  parsedUrl?: string;
+  query?: unknown;
+  body?: unknown;
+  $action?: { name?: string; access?: Access; clientAuthentication?: boolean; params?: unknown };
+  $alias?: GatewayAlias;
+  $ctx?: Context;
+  $params?: unknown;
+};
 type Meta = {
   user?: Principal | null;
   $statusCode?: number;
@@ -52,13 +63,22 @@ type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: str
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
 
-/** What moleculer-web adds to the service that this file uses. */
-interface GatewayInternals {
-  aliases: { action?: string }[];
-  sendError(req: Req, res: ServerResponse, err: unknown): unknown;
+/** One of moleculer-web's aliases (its Alias class), as far as this file uses it. */
+interface GatewayAlias {
+  method: string;
+  action?: string | null;
+  /** The decoded path parameters when `path` is this alias's path, else false. */
+  match(path: string): Record<string, unknown> | false;
 }
 
-type Logger = { logger: { error(...a: unknown[]): void } };
+/** What moleculer-web adds to the service that this file uses. */
+interface GatewayInternals {
+  aliases: GatewayAlias[];
+  resolveAlias(path: string, method?: string): { alias: GatewayAlias } | false;
+}
+
+/** The gateway as its hooks see it (`this`). */
+type Gateway = Service & GatewayInternals & { sendError(req: Req, res: ServerResponse, err: unknown): unknown };
 
 /**
  * The REST actions of `service` that the registry knows but the gateway has no route for yet
@@ -102,13 +122,19 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 }
 
 /** moleculer-web's own methods, for the overrides below. */
-const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
+const GATEWAY_METHODS = (ApiGateway as unknown as {
+  methods: {
+    sendError(this: unknown, req: Req, res: ServerResponse, err: unknown): unknown;
+    send404(this: unknown, req: Req, res: ServerResponse): unknown;
+  };
+}).methods;
 
 /** Every route: who is asking from where (rate limits and session records use these). */
 function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) {
   ctx.meta.deadline = Date.now() + timeoutMs;
   ctx.meta.ip = req.socket.remoteAddress ?? undefined;
-  ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
+  // Recorded with the sessions, never acted on: kept, without control characters.
+  ctx.meta.userAgent = req.headers["user-agent"]?.replace(/[\u0000-\u001F\u007F-\u009F]/g, "").slice(0, 255);
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
 }
@@ -122,11 +148,56 @@ function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req) 
       contentType: req.headers["content-type"] ?? null,
     });
   }
+  assertAcceptableInput(req);
 }
 
-/** Every route's onError: moleculer-web's JSON error shape with our status mapping (lib/http-errors.ts). */
-function sendJsonError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
-  const { status, headers, body } = toHttpError(err);
+/**
+ * The input boundary (lib/input-boundary.ts), for every request that found its action, before
+ * authentication and before the action: the body as the client sent it (moleculer-web's merge
+ * into the params would silently drop a `__proto__` key), the query string (its parser drops
+ * prototype keys silently too: the raw keys are checked), the path parameters and the headers
+ * actions read. The action's params say which fields may hold several lines (`multiline: true`).
+ */
+function assertAcceptableInput(req: Req) {
+  const rule = paramsRule(req.$action?.params);
+  const check = new InputInspection();
+  const url = req.originalUrl ?? req.url ?? "";
+  const queryStart = url.indexOf("?");
+  if (queryStart !== -1) check.inspectQueryKeys(url.slice(queryStart + 1));
+  if (req.query !== undefined) check.inspect(req.query, "query", rule);
+  if (req.body !== undefined) check.inspect(req.body, "body", rule);
+  const pathParams = req.$alias && req.parsedUrl !== undefined ? req.$alias.match(req.parsedUrl) : false;
+  if (pathParams) check.inspect(pathParams, "path", rule);
+  for (const [header, name] of READ_HEADERS) check.inspectHeader(name, req.headers[header]);
+  if (check.problems.length) throw inputRefused(check.problems);
+}
+/** The request headers actions read (the gateway passes them on), as [lower-case, display name]. */
+const READ_HEADERS = [
+  ["authorization", "Authorization"],
+  ["x-totp", "X-TOTP"],
+  ["idempotency-key", "Idempotency-Key"],
+] as const;
+
+/**
+ * body-parser's `verify` hook for JSON bodies: the raw bytes, before JSON.parse. A body nested
+ * deeper than INPUT_LIMITS.maxDepth is a 400 before anything walks it (a depth of 10,000 once
+ * overflowed the stack further on).
+ */
+function refuseDeepJson(_req: IncomingMessage, _res: ServerResponse, body: Buffer, encoding: string) {
+  const text = /^utf-?8$/i.test(encoding) ? body : body.toString(encoding as BufferEncoding);
+  if (jsonDepthExceeds(text)) throw Object.assign(nestingTooDeep(), { status: 400 });
+}
+
+/**
+ * Every route's onError: moleculer-web's JSON error shape with our status mapping
+ * (lib/http-errors.ts); the OAuth 2.0 token endpoint answers a malformed or invalid request as
+ * RFC 6749 §5.2 says, `400 {error: "invalid_request", error_description}`.
+ */
+function sendJsonError(this: Gateway, req: Req, res: ServerResponse, err: unknown) {
+  let { status, headers, body } = toHttpError(err);
+  if ((status === 400 || status === 422) && targetAction(this, req)?.clientAuthentication) {
+    ({ status, headers, body } = asOAuthInvalidRequest({ status, headers, body }));
+  }
   if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -146,6 +217,7 @@ export const UPLOAD_TIMEOUT_MS = Math.max(cfg.requestTimeoutMs, 6 * 60_000);
 
 function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: { type?: string }) {
   recordCaller(ctx, req, UPLOAD_TIMEOUT_MS);
+  assertAcceptableInput(req);
   if (alias.type === "multipart" && !MULTIPART.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the file as multipart/form-data.", 415, "UNSUPPORTED_MEDIA_TYPE", {
       contentType: req.headers["content-type"] ?? null,
@@ -186,7 +258,7 @@ function afterUploadCall(_ctx: Context, _route: unknown, _req: Req, res: ServerR
 const ALREADY_ANSWERED = new Error("The response has already been sent.");
 
 /** The upload route's onError: one answer per request (busboy may report a failure twice), and a clear 413. */
-function sendUploadError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
+function sendUploadError(this: Gateway, req: Req, res: ServerResponse, err: unknown) {
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const e = err as { type?: unknown; code?: unknown; name?: unknown; message?: unknown };
   if (e?.type === "PAYLOAD_TOO_LARGE") {
@@ -200,10 +272,47 @@ function sendUploadError(this: Logger, req: Req, res: ServerResponse, err: unkno
   }
   sendJsonError.call(this, req, res, err);
 }
+
+/**
+ * body-parser's `verify` hook for form bodies: their parser drops prototype keys silently,
+ * so the raw keys are checked, as the query string's are.
+ */
+function refusePrototypeFormKeys(_req: IncomingMessage, _res: ServerResponse, body: Buffer, encoding: string) {
+  const { problems } = new InputInspection().inspectQueryKeys(body.toString(encoding as BufferEncoding));
+  if (problems.length) throw inputRefused(problems.map((p) => ({ ...p, in: "body" as const })));
+}
+
+/**
+ * The definition of the action a request is for: known once moleculer-web has found its
+ * endpoint; for a body the parser refused, looked up from the alias of its path and method.
+ */
+function targetAction(gateway: Service & GatewayInternals, req: Req): Req["$action"] | undefined {
+  if (req.$action) return req.$action;
+  const found = gateway.resolveAlias(req.parsedUrl ?? pathOf(req), req.method);
+  const name = found ? found.alias.action : undefined;
+  if (!name) return undefined;
+  const list = gateway.broker.registry.getActionList({ skipInternal: true }) as unknown as { name: string; action?: Req["$action"] }[];
+  return list.find((a) => a.name === name)?.action;
+}
+
+/** The methods the aliases of `path` accept, when there are any (for a 405 and its Allow header). */
+function allowedMethods(aliases: readonly GatewayAlias[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const alias of aliases) {
+    try {
+      if (!alias.match(path)) continue;
+      for (const m of alias.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [alias.method]) methods.add(m);
+    } catch {
+      // a path parameter that is not valid percent-encoding: not this alias
+    }
+  }
+  return [...methods].sort();
+}
+
 /** What @fastify/busboy throws for a broken body. */
 const BUSBOY_ERROR = /^(Multipart: Boundary not found|Unexpected end of multipart data|Unsupported Content-Type|Missing Content-Type|Malformed part header|(Part|Preamble) terminated early)/;
 
-export default defineService<GatewayInternals>({
+export default defineService<GatewayInternals & { sendError(req: Req, res: ServerResponse, err: unknown): unknown }>({
   name: "api",
   mixins: [ApiGateway as unknown as ServiceSchema, OpenApiMixin as ServiceSchema],
 
@@ -261,8 +370,8 @@ export default defineService<GatewayInternals>({
           "GET /health/ready": "api.ready",
         },
         bodyParsers: {
-          json: { strict: true, limit: cfg.http.bodyLimit },
-          urlencoded: { extended: false, limit: cfg.http.bodyLimit },
+          json: { strict: true, limit: cfg.http.bodyLimit, verify: refuseDeepJson },
+          urlencoded: { extended: false, limit: cfg.http.bodyLimit, verify: refusePrototypeFormKeys },
         },
         callOptions: { timeout: cfg.requestTimeoutMs },
         onBeforeCall: beforeJsonCall,
@@ -347,6 +456,18 @@ export default defineService<GatewayInternals>({
       const down = (err as Error)?.name === "NotFoundError" ? serviceDownAt(this.broker, pathOf(req).slice("/api".length)) : null;
       if (down) err = new Errors.ServiceNotAvailableError({ action: `${down}.*`, nodeID: this.broker.nodeID });
       return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
+    },
+
+    /**
+     * Nothing routed for this method and path: a 405 with `Allow` when the path exists with
+     * other methods (RFC 9110 §15.5.6), otherwise moleculer-web's 404.
+     */
+    send404(req: Req, res: ServerResponse) {
+      const allowed = allowedMethods(this.aliases, req.parsedUrl ?? pathOf(req));
+      if (!allowed.length) return GATEWAY_METHODS.send404.call(this, req, res);
+      res.setHeader("Allow", allowed.join(", "));
+      const message = `${req.method} is not allowed here; use ${allowed.join(" or ")}.`;
+      return this.sendError(req, res, new Errors.MoleculerClientError(message, 405, "METHOD_NOT_ALLOWED", { allow: allowed }));
     },
 
     /**

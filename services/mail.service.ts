@@ -92,7 +92,10 @@ export default defineService<MailMethods>({
         handler(this: Self, ctx: Context<unknown>) {
           if (this.durable) return;
           const messageId = `${event}:${ctx.id}`;
-          void this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() });
+          // In the background; a delivery still retrying when the node stops must not become an unhandled rejection.
+          this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() }).catch((err: unknown) => {
+            this.logger.warn(`Mail ${messageId} left undelivered:`, err);
+          });
         },
       },
     ]),

@@ -18,7 +18,18 @@ import { defineService } from "../lib/service-schema.ts";
 import { hasRole } from "../lib/access.ts";
 import { conflict, notFound } from "../lib/errors.ts";
 import { runSaga } from "../lib/saga.ts";
-import { ORDER_STATUSES, SYSTEM_ACTOR, allowedNext, canTransition, releasesStock, shopperMay, unpaidCutoff, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
+import {
+  ORDER_STATUSES,
+  SYSTEM_ACTOR,
+  allowedNext,
+  canTransition,
+  customerHistory,
+  releasesStock,
+  shopperMay,
+  unpaidCutoff,
+  type OrderStatus,
+  type StatusChange,
+} from "../domain/order-status.ts";
 import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } from "../domain/reconciliation.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
@@ -54,6 +65,9 @@ const ITEMS = {
     },
   },
 } as const;
+
+/** A note with a status change; it may have several lines (the gateway's input boundary lets TAB, LF and CR through). */
+const REASON = { type: "string", trim: true, max: 500, optional: true, multiline: true } as const;
 
 const SWEEP_EVERY_MS = 3_600_000;
 /**
@@ -137,7 +151,7 @@ export default defineService<OrdersMethods>({
           ctx.meta.$statusCode = checkout.replayedStatus;
           ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
         } else ctx.meta.$statusCode = 201;
-        return checkout.order;
+        return this.viewFor(ctx, checkout.order!);
       },
     },
 
@@ -161,7 +175,8 @@ export default defineService<OrdersMethods>({
         else if (userId) where.userId = userId;
         if (status) where.status = status;
         if (from || to) where.createdAt = { ...(from ? { [Op.gte]: from } : {}), ...(to ? { [Op.lte]: to } : {}) };
-        return this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+        const result = await this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+        return { ...result, rows: result.rows.map((row) => this.viewFor(ctx, row as unknown as Order)) };
       },
     },
 
@@ -169,21 +184,21 @@ export default defineService<OrdersMethods>({
       rest: "GET /:id",
       access: "authenticated",
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-        return this.loadOwned(ctx, ctx.params.id);
+      async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+        return this.viewFor(ctx, await this.loadOwned(ctx, ctx.params.id));
       },
     },
 
     cancel: {
       rest: "POST /:id/cancel",
       access: "authenticated",
-      params: { $$strict: true, id: { type: "string", max: 64 }, reason: { type: "string", trim: true, max: 500, optional: true } },
+      params: { $$strict: true, id: { type: "string", max: 64 }, reason: REASON },
       async handler(this: Self, ctx: Context<{ id: string; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
           throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
         }
-        return this.changeStatus(ctx, order, "cancelled", ctx.params.reason);
+        return this.viewFor(ctx, await this.changeStatus(ctx, order, "cancelled", ctx.params.reason));
       },
     },
 
@@ -194,7 +209,7 @@ export default defineService<OrdersMethods>({
         $$strict: true,
         id: { type: "string", max: 64 },
         status: { type: "enum", values: [...ORDER_STATUSES] },
-        reason: { type: "string", trim: true, max: 500, optional: true },
+        reason: REASON,
       },
       async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
@@ -256,6 +271,12 @@ export default defineService<OrdersMethods>({
       const order = (await this.getEntity(id)) as unknown as Order;
       if (order.userId !== ctx.meta.user?.id && !hasRole(ctx.meta.user, "admin")) throw notFound("Order", id);
       return order;
+    },
+
+    /** An order as the caller may see it: staff the stored history, its customer `customerHistory` (no staff ids or notes). */
+    viewFor(this: Self, ctx: Context<unknown, Meta>, order: Order): Order {
+      if (hasRole(ctx.meta.user, "admin")) return order;
+      return { ...order, statusHistory: customerHistory(order.statusHistory, order.userId) as unknown as StatusChange[] };
     },
 
     async changeStatus(this: Self, ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order> {

@@ -28,7 +28,8 @@ const SKU = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 const fields = {
   sku: { type: "string", pattern: SKU, messages: { stringPattern: "sku must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit." } },
   name: { type: "string", trim: true, min: 1, max: 200 },
-  description: { type: "string", max: 5000 },
+  // `multiline`: the gateway's input boundary lets TAB, LF and CR through here (lib/input-boundary.ts).
+  description: { type: "string", max: 5000, multiline: true },
   priceCents: { type: "number", integer: true, min: 0, max: MAX_INT },
   currency: { type: "string", pattern: "^[A-Z]{3}$", messages: { stringPattern: "currency must be an ISO 4217 code such as EUR." } },
   stock: { type: "number", integer: true, min: 0, max: MAX_INT },

@@ -11,7 +11,7 @@ export interface OperationHints {
   summary?: string;
   /** Success statuses, the main one first. */
   success?: number[];
-  /** Media type of the success body (default application/json); null: no body. */
+  /** Media type of the success body (default application/json); null: no body; "*\/*": a file with its own type. */
   successContent?: string | null;
   /** Error statuses the rules do not derive for this action. */
   more?: number[];
@@ -33,7 +33,8 @@ export const HINTS: Record<string, OperationHints> = {
   "users.verifyEmail": { summary: "Confirm an e-mail address" },
   "users.forgotPassword": { summary: "Ask for a password-reset link (always 202)", success: [202], more: [429] },
   "users.resetPassword": { summary: "Set a new password with a reset token", more: [429] },
-  "users.token": { summary: "OAuth 2.0 token endpoint (client_credentials, refresh_token)", more: [429] },
+  // Every request it cannot take is RFC 6749's 400 invalid_request, never a 422.
+  "users.token": { summary: "OAuth 2.0 token endpoint (client_credentials, refresh_token)", more: [429], not: [422] },
   "users.twoFactorSetup": { summary: "Start two-factor setup: a TOTP secret and QR code" },
   "users.twoFactorEnable": { summary: "Turn two-factor authentication on (returns recovery codes)" },
   "users.twoFactorDisable": { summary: "Turn two-factor authentication off" },
@@ -59,9 +60,14 @@ export const HINTS: Record<string, OperationHints> = {
 
   "storage.upload": { summary: "Upload a file (multipart/form-data)", success: [201] },
   "storage.presign": { summary: "Register a file and get a URL to PUT its content to", success: [201] },
-  "storage.get": { summary: "Download a file (or a redirect to it); product images and avatars need no credentials", success: [200, 302], successContent: "application/octet-stream" },
-  "storage.signedGet": { summary: "Download through a signed URL", successContent: "application/octet-stream" },
-  "storage.signedPut": { summary: "Upload the content of a presigned file" },
+  "storage.get": {
+    summary: "Download a file (or a redirect to it); product images and avatars need no credentials",
+    success: [200, 302],
+    successContent: "*/*",
+  },
+  // A URL whose signature, method, type or size does not match is a 403 (SIGNATURE_MISMATCH, URL_EXPIRED).
+  "storage.signedGet": { summary: "Download through a signed URL", successContent: "*/*", more: [403] },
+  "storage.signedPut": { summary: "Upload the content of a presigned file", more: [400, 403, 408, 409, 411] },
 };
 
 /** Request headers the generator knows how to describe. */

@@ -52,6 +52,8 @@ export interface OrdersMethods extends DbMethods, DurableEventMethods {
   trackBackgroundRetry(retry: RetryLater): void;
   expireUnpaid(now?: Date): Promise<number>;
   loadOwned(ctx: Context<unknown, OrdersMeta>, id: string): Promise<Order>;
+  /** The order as the caller may see it: customers without staff ids and staff notes in its history. */
+  viewFor(ctx: Context<unknown, OrdersMeta>, order: Order): Order;
   changeStatus(ctx: Context<unknown, OrdersMeta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
   customerOf(ctx: Context<unknown, OrdersMeta>, userId: string): Promise<unknown>;
   announce(ctx: Context<unknown, OrdersMeta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra?: Record<string, unknown>): Promise<void>;

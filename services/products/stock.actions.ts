@@ -7,7 +7,8 @@
  *   number of nodes can oversell. Lines are locked in id order (no deadlocks). The reservation
  *   row is written in the same transaction, keyed by the order id: a retried reserve for the
  *   same order returns the first reservation instead of taking stock twice.
- * release: gives a reservation's stock back exactly once (compare-and-set on its status).
+ * release: gives a reservation's stock back exactly once (compare-and-set on its status),
+ *   never past the column's 2^31-1 (create, update and adjustStock are bounded there too).
  *   The same path (the `releaseReservation` method) serves the reconciliation job (reconcile.ts).
  * A reservation's status: `reserved` (holds its stock; the only releasable one), `released`
  * (stock given back), `settled` (its order was shipped or delivered and can never be cancelled:
@@ -87,10 +88,21 @@ export const stockMethods = {
       const row = await this.reservations.findByPk(reservationId, { transaction });
       const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
       for (const item of items) {
-        await this.adapter.model.update(
-          { stock: Sequelize.literal(`stock + ${Number(item.quantity)}`) },
+        const quantity = Number(item.quantity);
+        const [added] = await this.adapter.model.update(
+          { stock: Sequelize.literal(`stock + ${quantity}`) },
+          { where: { id: item.productId, stock: { [Op.lte]: MAX_STOCK - quantity } }, transaction },
+        );
+        if (added === 1) continue;
+        // Stock was set near the column's limit while these units were out (PATCH stock): the
+        // column holds no more than 2^31-1, so the release tops it up to that, atomically.
+        const [capped] = await this.adapter.model.update(
+          { stock: Sequelize.literal(`CASE WHEN stock > ${MAX_STOCK - quantity} THEN ${MAX_STOCK} ELSE stock + ${quantity} END`) },
           { where: { id: item.productId }, transaction },
         );
+        if (capped === 1) {
+          this.logger.warn(`Released stock of product ${item.productId} capped at ${MAX_STOCK} (reservation ${reservationId}).`);
+        }
       }
       return items;
       // Idempotent: the compare-and-set on the status lets only one run give the stock back.

@@ -14,6 +14,7 @@ import { randomToken, hashToken, hashPassword, passwordProblem } from "../../int
 import { normalizeEmail } from "../../domain/user-rules.ts";
 import { avatarHolder } from "../../domain/images.ts";
 import type { Meta, UsersMethods } from "./methods.ts";
+import { NEW_EMAIL } from "./auth.actions.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
@@ -37,7 +38,7 @@ export const adminActions: Record<string, Action> = {
     visibility: "public",
     params: {
       $$strict: true,
-      email: { type: "email", max: 254 },
+      email: NEW_EMAIL,
       password: { type: "string", min: 1, max: 1024 },
       name: { type: "string", trim: true, min: 1, max: 100, optional: true },
     },

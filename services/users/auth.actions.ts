@@ -8,7 +8,7 @@ import type { Context } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
 import { invalid, unauthorized, OAuthError } from "../../lib/errors.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import { normalizeEmail } from "../../domain/user-rules.ts";
+import { EMAIL_MAX_LENGTH, isEmailAddress, normalizeEmail } from "../../domain/user-rules.ts";
 import {
   hashPassword,
   verifyPassword,
@@ -27,7 +27,22 @@ type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
 const cfg = getConfig();
 
-export const EMAIL = { type: "email", max: 254, normalize: true } as const;
+/** An address to look an account up by (sign-in, password reset): any e-mail-shaped text, so no older account is locked out. */
+export const EMAIL = { type: "email", max: EMAIL_MAX_LENGTH, normalize: true } as const;
+/**
+ * The address of a new account: fastest-validator's e-mail shape, then the real rule
+ * (domain/user-rules.ts isEmailAddress); one `email` error either way.
+ */
+export const NEW_EMAIL = {
+  ...EMAIL,
+  custom(value: unknown, errors: { type: string; actual?: unknown }[]) {
+    const shapeChecked = typeof value === "string" && EMAIL_SHAPE.test(value) && value.length <= EMAIL_MAX_LENGTH;
+    if (shapeChecked && !isEmailAddress(value)) errors.push({ type: "email", actual: value });
+    return value;
+  },
+};
+/** fastest-validator's own (quick) e-mail pattern: what it has already refused. */
+const EMAIL_SHAPE = /^\S+@\S+\.\S+$/;
 export const PASSWORD = { type: "string", min: 1, max: 1024 } as const;
 
 function assertPassword(password: string, context: { email?: string; name?: string }) {
@@ -44,7 +59,7 @@ export const authActions: Record<string, Action> = {
     access: "public",
     params: {
       $$strict: true,
-      email: EMAIL,
+      email: NEW_EMAIL,
       password: PASSWORD,
       name: { type: "string", trim: true, min: 1, max: 100 },
     },

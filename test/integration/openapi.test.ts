@@ -223,11 +223,17 @@ suite("the OpenAPI document of the running gateway", () => {
       ["GET", "/list-aliases"],
       ["GET", "/api/openapi"],
       ["GET", "/api/docs"],
+    ]) {
+      const res = await http(`${node.api}${path}`, { method });
+      expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 404`);
+    }
+    // The paths that exist take only their own method: 405 with Allow.
+    for (const [method, path] of [
       ["POST", "/openapi.json"],
       ["DELETE", "/docs"],
     ]) {
       const res = await http(`${node.api}${path}`, { method });
-      expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 404`);
+      expect(`${method} ${path} ${res.status} ${res.headers.get("allow")}`).toBe(`${method} ${path} 405 GET`);
     }
   });
 });
