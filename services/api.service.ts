@@ -460,10 +460,13 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
 
     /**
      * Nothing routed for this method and path: a 405 with `Allow` when the path exists with
-     * other methods (RFC 9110 §15.5.6), otherwise moleculer-web's 404.
+     * other methods (RFC 9110 §15.5.6), otherwise moleculer-web's 404 (a 503 under the paths of
+     * a service that is down, in sendError).
      */
     send404(req: Req, res: ServerResponse) {
-      const allowed = allowedMethods(this.aliases, req.parsedUrl ?? pathOf(req));
+      // Under a service that is down the other methods say nothing: its routes are away (503).
+      const down = serviceDownAt(this.broker, pathOf(req).slice("/api".length)) !== null;
+      const allowed = down ? [] : allowedMethods(this.aliases, req.parsedUrl ?? pathOf(req));
       if (!allowed.length) return GATEWAY_METHODS.send404.call(this, req, res);
       res.setHeader("Allow", allowed.join(", "));
       const message = `${req.method} is not allowed here; use ${allowed.join(" or ")}.`;
