@@ -21,7 +21,8 @@ import {
   hashToken,
   safeEqual,
 } from "../../integrations/authentication/index.ts";
-import { JWT, principalOf, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
+import { isUuid } from "../../lib/listing.ts";
+import { JWT, CLIENT_TOKEN_TTL, principalOf, type ClientRow, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
@@ -233,11 +234,15 @@ export const authActions: Record<string, Action> = {
         const secret = fromHeader ? decodeURIComponent(fromHeader.password) : ctx.params.client_secret;
         if (!clientId || !secret) throw new OAuthError("invalid_client", "Client authentication is required.");
         const row = await this.models.clients.findOne({ where: { clientId } });
-        const client = row?.get({ plain: true }) as { id: string; role: string; active: boolean; secretHash: string } | undefined;
+        const client = row?.get({ plain: true }) as ClientRow | undefined;
         const secretOk = safeEqual(hashToken(secret), client?.secretHash ?? "0".repeat(64));
         if (!client || !client.active || !secretOk) throw new OAuthError("invalid_client", "Unknown client or wrong secret.");
+        // Never more than its creator may do right now; nothing while the creator is inactive or gone.
+        const role = await this.clientRole(client);
+        if (!role) throw new OAuthError("invalid_client", "This client is disabled: the account that created it is no longer active.");
         await this.models.clients.update({ lastUsedAt: new Date() }, { where: { id: client.id } });
-        const { token, expiresIn } = signAccessToken({ sub: `client:${client.id}`, role: client.role }, JWT);
+        // Short-lived, and its `sid` is the client itself: deleting the client ends every token at once.
+        const { token, expiresIn } = signAccessToken({ sub: `client:${client.id}`, role, sid: client.id }, { ...JWT, ttlSeconds: CLIENT_TOKEN_TTL });
         return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
       }
 
@@ -315,19 +320,22 @@ export const authActions: Record<string, Action> = {
     params: { sub: { type: "string", max: 100 }, sid: { type: "string", max: 64, optional: true } },
     async handler(this: Self, ctx: Context<{ sub: string; sid?: string }>) {
       const { sub, sid } = ctx.params;
+      // Every access token names its session; a token without one is never accepted.
+      if (!sid) return null;
       if (sub.startsWith("client:")) {
-        const client = await this.models.clients.findByPk(sub.slice(7));
-        const c = client?.get({ plain: true }) as { id: string; role: string; active: boolean } | undefined;
-        return c?.active ? { id: c.id, role: c.role, client: true } : null;
+        // A client's session is the client itself; its role is bounded by its creator's, right now.
+        const id = sub.slice(7);
+        const row = isUuid(id) && sid === id ? await this.models.clients.findByPk(id) : null;
+        const client = row?.get({ plain: true }) as ClientRow | undefined;
+        const role = client?.active ? await this.clientRole(client) : null;
+        return role ? { id: client!.id, role, client: true } : null;
       }
       const row = await this.findRow(sub);
       const user = row ? this.plain(row) : null;
       if (!user?.active) return null;
-      if (sid) {
-        const session = await this.models.sessions.findByPk(sid);
-        const s = session?.get({ plain: true }) as { userId: string; revokedAt: Date | null } | undefined;
-        if (!s || s.userId !== user.id || s.revokedAt) return null;
-      }
+      const session = isUuid(sid) ? await this.models.sessions.findByPk(sid) : null;
+      const s = session?.get({ plain: true }) as { userId: string; revokedAt: Date | null; expiresAt: Date } | undefined;
+      if (!s || s.userId !== user.id || s.revokedAt || new Date(s.expiresAt) < new Date()) return null;
       return principalOf(user, sid);
     },
   },

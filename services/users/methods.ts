@@ -13,6 +13,7 @@ import type { DbMethods } from "../../mixins/db.mixin.ts";
 import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
 import type { UserModels } from "./models.ts";
 import { fileUrl } from "../../domain/images.ts";
+import { effectiveClientRole } from "../../domain/user-rules.ts";
 import {
   signAccessToken,
   jwtKeyId,
@@ -43,6 +44,11 @@ export const JWT: JwtOptions = {
   audience: cfg.auth.audience,
   ttlSeconds: cfg.auth.accessTtlSec,
 };
+/**
+ * API client tokens live at most 5 minutes: the role behind them is re-checked on every request
+ * anyway (users.principal), and a short life bounds what a leaked one is worth.
+ */
+export const CLIENT_TOKEN_TTL = Math.min(cfg.auth.accessTtlSec, 300);
 /** Seals TOTP secrets at rest. */
 export const SECRETS_KEY = deriveKey(cfg.auth.secretsKey, "shop totp secrets v1");
 /** Peppers recovery-code hashes (a key of its own: one purpose per key). */
@@ -66,6 +72,17 @@ export interface UserRow {
   avatarFileId: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** An API client's row (api_clients). */
+export interface ClientRow {
+  id: string;
+  name: string;
+  clientId: string;
+  secretHash: string;
+  role: Role;
+  active: boolean;
+  createdBy: string;
 }
 
 export interface TokenPair {
@@ -94,6 +111,8 @@ export interface UsersMethods extends DbMethods, DurableEventMethods {
   consumeUserToken(raw: string, purpose: TokenPurpose, t?: Transaction): Promise<string | null>;
   checkSecondFactor(user: UserRow, code: string): Promise<"totp" | "recovery" | null>;
   activeSuperusers(): Promise<number>;
+  /** The role `client` acts with now (at most its creator's), or null while its creator is inactive or gone. */
+  clientRole(client: ClientRow): Promise<Role | null>;
 }
 
 type Self = Service & UsersMethods;
@@ -244,6 +263,11 @@ export const methods = {
 
   activeSuperusers(this: Self) {
     return this.adapter.model.count({ where: { role: "superuser", active: true } });
+  },
+
+  async clientRole(this: Self, client: ClientRow): Promise<Role | null> {
+    const creator = await this.findRow(client.createdBy);
+    return effectiveClientRole(client.role, creator ? this.plain(creator) : null);
   },
 };
 
