@@ -10,6 +10,7 @@ import fs from "node:fs";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { asymmetricKeyProblem, JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, type JwtAlgorithm } from "../integrations/authentication/jwt.ts";
 import { generatedSecret, GeneratedSecretError } from "./generated-secrets.ts";
+import { parseTrustProxy, type ForwardedHeader, type TrustProxy } from "./client-ip.ts";
 
 /** Every service a node can run. `SERVICES` picks a subset; the default is all. */
 export const ALL_SERVICES = ["api", "users", "products", "orders", "mail", "storage"] as const;
@@ -29,7 +30,16 @@ export interface Config {
     | { dialect: "postgres"; url: string; poolMax: number }
     | { dialect: "sqlite"; storage: string };
   migrateOnStart: boolean;
-  http: { port: number; host: string; bodyLimit: string; corsOrigins: string[] };
+  http: {
+    port: number;
+    host: string;
+    bodyLimit: string;
+    corsOrigins: string[];
+    /** TRUST_PROXY: which hops in front of the gateway are proxies (null: none; the socket's peer is the client). */
+    trustProxy: TrustProxy;
+    /** TRUST_PROXY_HEADER: the one header those proxies write the client's address to. */
+    forwardedHeader: ForwardedHeader;
+  };
   log: { level: LogLevel; format: "json" | "pretty" };
   metrics: { enabled: boolean; port: number };
   /**
@@ -229,6 +239,9 @@ export function loadConfig(env: Env = process.env): Config {
   const pendingTtl = r.int("PENDING_ORDER_TTL", 0, 0, 90 * 86_400);
   if (pendingTtl > 0 && pendingTtl < 60) r.fail("PENDING_ORDER_TTL", "must be 0 (never) or at least 60 seconds", String(pendingTtl));
 
+  const trustProxy = parseTrustProxy(r.raw("TRUST_PROXY"));
+  if (trustProxy && "error" in trustProxy) r.fail("TRUST_PROXY", trustProxy.error, r.raw("TRUST_PROXY")!);
+
   const corsRaw = r.raw("CORS_ORIGINS");
   const bodyLimit = r.string("BODY_LIMIT", "1mb");
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) r.fail("BODY_LIMIT", "must be a size such as 512kb or 1mb", bodyLimit);
@@ -247,6 +260,8 @@ export function loadConfig(env: Env = process.env): Config {
       host: r.string("HOST", "0.0.0.0"),
       bodyLimit,
       corsOrigins: corsRaw ? corsRaw.split(",").map((s) => s.trim()).filter(Boolean) : [],
+      trustProxy: trustProxy as TrustProxy,
+      forwardedHeader: r.oneOf("TRUST_PROXY_HEADER", ["x-forwarded-for", "forwarded"] as const, "x-forwarded-for"),
     },
     log: {
       level: r.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),

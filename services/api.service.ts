@@ -12,6 +12,7 @@ import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
 import { toHttpError } from "../lib/http-errors.ts";
 import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
+import { clientIp, trustFunction } from "../lib/client-ip.ts";
 import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
 const cfg = getConfig();
@@ -19,7 +20,7 @@ const cfg = getConfig();
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 
 type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
-type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
+type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string; deviceToken?: string };
 type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -61,10 +62,22 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 /** moleculer-web's own methods, for the overrides below. */
 const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
 
-/** Every route: who is asking from where (rate limits and session records use these). */
+/** The `shop_device` cookie's value in a Cookie header. */
+const DEVICE_COOKIE = /(?:^|;)\s*shop_device=([^;\s]*)/;
+
+/** Which hops in front of this gateway are proxies (TRUST_PROXY); by default none. */
+const TRUSTED_PROXY = trustFunction(cfg.http.trustProxy);
+
+/**
+ * Every route: who is asking from where (rate limits and session records use these). The
+ * address is the socket's peer unless it is a trusted proxy (lib/client-ip.ts).
+ */
 function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
-  ctx.meta.ip = req.socket.remoteAddress ?? undefined;
+  ctx.meta.ip = clientIp(req, TRUSTED_PROXY, cfg.http.forwardedHeader);
   ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
+  // The device token from a previous sign-in (users/methods.ts signInAttempt); checked by users.
+  const device = DEVICE_COOKIE.exec(req.headers.cookie ?? "")?.[1];
+  if (device && device.length <= 256) ctx.meta.deviceToken = device;
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
 }
@@ -322,6 +335,7 @@ export default defineService<GatewayInternals>({
           credentials,
           totp: req.headers["x-totp"],
           ip: ctx.meta.ip,
+          device: ctx.meta.deviceToken,
         });
       } catch (err) {
         if ((err as Error).name === "ServiceNotFoundError") {

@@ -19,7 +19,7 @@ suite("API clients are bounded by their creator", () => {
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   let root: { id: string; token: string };
 
-  async function account(role: "user" | "admin" | "superuser", name = role) {
+  async function account(role: "user" | "admin" | "superuser", name: string = role) {
     const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
     const created = await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name } });
     expect(created.status).toBe(201);

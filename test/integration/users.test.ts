@@ -9,6 +9,7 @@ import jwt from "jsonwebtoken";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
 import { totpCode } from "../../integrations/authentication/index.ts";
+import { until } from "../../lib/until.ts";
 
 const suite = await describeWithServers("postgres");
 const PASSWORD = "correct horse battery staple";
@@ -258,6 +259,8 @@ suite("users and authentication", () => {
       const u = await signedIn();
       expect((await http("/auth/password/forgot", { method: "POST", json: { email: "nobody-here@example.com" } })).status).toBe(202);
       expect((await http("/auth/password/forgot", { method: "POST", json: { email: u.email } })).status).toBe(202);
+      // The link is made after the answer (so both answers take the same time): wait for it.
+      await until("the reset link", () => !!lastEvent("user.password-reset-requested", (p) => p.user.id === u.id));
       const { resetToken } = lastEvent("user.password-reset-requested", (p) => p.user.id === u.id);
       expect((await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "short" } })).status).toBe(422);
       expect((await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "reset to something long" } })).status).toBe(200);

@@ -117,6 +117,9 @@ describe("loadConfig", () => {
     [{ JWT_SECRET: "short" }, /^JWT_SECRET must be at least 32 bytes \(got 5\)$/],
     [{ BODY_LIMIT: "lots" }, /^BODY_LIMIT must be a size/],
     [{ NODE_ENV: "staging" }, /^NODE_ENV must be one of development, production, test/],
+    [{ TRUST_PROXY: "true" }, /^TRUST_PROXY must say whom to trust/],
+    [{ TRUST_PROXY: "10.0.0.0/99" }, /^TRUST_PROXY must be a hop count or a comma-separated list/],
+    [{ TRUST_PROXY_HEADER: "x-real-ip" }, /^TRUST_PROXY_HEADER must be one of x-forwarded-for, forwarded/],
   ])("%j is refused with one line naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -128,6 +131,15 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG })).toThrow(/^SECRETS_KEY must be set/);
     const cfg = loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, JWT_SECRET: STRONG, SECRETS_KEY: "y".repeat(40) });
     expect(cfg.log.format).toBe("json");
+  });
+
+  test("TRUST_PROXY: none by default; a hop count or proxies; X-Forwarded-For unless told", () => {
+    expect(loadConfig({}).http).toMatchObject({ trustProxy: null, forwardedHeader: "x-forwarded-for" });
+    expect(loadConfig({ TRUST_PROXY: "1" }).http.trustProxy).toEqual({ hops: 1 });
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/16,loopback", TRUST_PROXY_HEADER: "forwarded" }).http).toMatchObject({
+      trustProxy: { proxies: ["10.0.0.0/16", "loopback"] },
+      forwardedHeader: "forwarded",
+    });
   });
 
   test("a password never appears in an error message", () => {
