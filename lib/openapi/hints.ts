@@ -44,7 +44,7 @@ export const HINTS: Record<string, OperationHints> = {
   "users.remove": { summary: "Delete an account, its sessions and its files (product images it uploaded stay)", success: [204] },
 
   // Product images and avatars (products/images.actions.ts, users/avatar.actions.ts).
-  "products.attachImage": { summary: "Attach an uploaded image to a product (ready image file; 422 on fileId otherwise)" },
+  "products.attachImage": { summary: "Attach an image to a product: one's own ready upload or a picture another product shows (422 on fileId otherwise)" },
   "products.detachImage": { summary: "Detach an image from a product (the file itself stays)", not: [409] },
   "products.reorderImages": { summary: "Reorder a product's images (the same ids, in a new order)" },
   "users.setAvatar": { summary: "Set own avatar: one of one's own uploaded images" },
