@@ -264,6 +264,7 @@ export const authActions: Record<string, Action> = {
    */
   authenticate: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: {
       scheme: { type: "enum", values: ["bearer", "basic"] },
@@ -316,6 +317,7 @@ export const authActions: Record<string, Action> = {
   /** How to reach a user (for notifications about their orders). */
   contact: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     cache: { keys: ["id"], ttl: 300 },
     params: { id: { type: "string", max: 64 } },
@@ -330,6 +332,7 @@ export const authActions: Record<string, Action> = {
   /** The principal behind a token subject, right now (cached; cleaned on every change). */
   principal: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     cache: { keys: ["sub", "sid"], ttl: 60 },
     params: { sub: { type: "string", max: 100 }, sid: { type: "string", max: 64, optional: true } },

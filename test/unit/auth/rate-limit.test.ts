@@ -65,12 +65,31 @@ describe("in memory", () => {
   });
 });
 
-test("a store failure is thrown, not mistaken for a refusal", async () => {
+test("an unreachable store is neither a refusal nor an error: the node counts by itself meanwhile", async () => {
   const offline = new Redis({ host: "127.0.0.1", port: 1, lazyConnect: true });
   try {
-    const limiter = createLimiter("offline", { points: 5, durationSec: 60 }, offline);
+    const limiter = createLimiter("offline", { points: 2, durationSec: 60 }, offline);
     expect(limiter.store).toBe("redis");
-    await expect(limiter.consume("k")).rejects.toThrow("Redis connection is not ready");
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+    // Still a limit: the third attempt of the window is refused by the per-node count.
+    await expect(limiter.consume("k")).resolves.toMatchObject({ allowed: false });
+    await expect(limiter.reset("k")).resolves.toBeUndefined();
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+  } finally {
+    offline.disconnect();
+  }
+});
+
+test("a key set on an unreachable Redis remembers in this process meanwhile: never an error at sign-in", async () => {
+  const offline = new Redis({ host: "127.0.0.1", port: 1, lazyConnect: true });
+  try {
+    const known = createKeySet("offline-known", 600, offline);
+    await expect(known.remember("u|10.0.0.1")).resolves.toBeUndefined();
+    await expect(known.has("u|10.0.0.1")).resolves.toBe(true);
+    await expect(known.has("u|10.0.0.2")).resolves.toBe(false);
+    await expect(known.forget("u|10.0.0.1")).resolves.toBeUndefined();
+    await expect(known.has("u|10.0.0.1")).resolves.toBe(false);
   } finally {
     offline.disconnect();
   }
