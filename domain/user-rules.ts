@@ -90,10 +90,36 @@ export function adminChangeRefusal(actor: Principal, target: UserFacts, change: 
   return null;
 }
 
-/** An API client never gets a role above its creator's. */
+/**
+ * API clients (OAuth 2.0 client credentials) act for the person who created them, so never
+ * with more than that person may do right now:
+ *
+ *  - A person creates a client with a role up to their own; only a superuser grants a client
+ *    the admin (or superuser) role. Clients never create or manage clients.
+ *  - A client's effective role is the lower of its own and its creator's current role, and
+ *    none at all (the client is refused) while the creator is deactivated or gone. The users
+ *    service checks this at every token issue and on every request.
+ *  - Clients are listed and deleted by their creator or a superuser.
+ */
 export function clientRoleRefusal(creator: Principal, role: Role): Refusal | null {
+  if (creator.client) return { status: 403, type: "FORBIDDEN", message: "API clients cannot create API clients." };
   if (roleRank(role) > roleRank(creator.role)) {
     return { status: 403, type: "FORBIDDEN", message: `A client cannot have a higher role (${role}) than its creator (${creator.role}).` };
   }
+  if (roleRank(role) >= roleRank("admin") && creator.role !== "superuser") {
+    return { status: 403, type: "FORBIDDEN", message: `Only a superuser can create a client with the ${role} role.` };
+  }
   return null;
+}
+
+/** The role a client acts with now: at most its creator's current one; null when the creator is inactive or gone. */
+export function effectiveClientRole(clientRole: Role, creator: { role: Role; active: boolean } | null): Role | null {
+  if (!creator?.active || !isRole(clientRole) || !isRole(creator.role)) return null;
+  return roleRank(clientRole) <= roleRank(creator.role) ? clientRole : creator.role;
+}
+
+/** Whether `actor` may see and delete a client created by `createdBy`: its creator or a superuser, never a client. */
+export function mayManageClient(actor: Principal, createdBy: string): boolean {
+  if (actor.client) return false;
+  return actor.role === "superuser" || actor.id === createdBy;
 }

@@ -2,11 +2,15 @@
  * The one place that reads process.env. `loadConfig` is pure (env in, typed config out)
  * so it is unit-tested without touching the real environment; `config` is the
  * process-wide instance. A bad value throws a ConfigError whose message is one line
- * naming the variable and what is wrong with it.
+ * naming the variable and what is wrong with it. The one thing it may touch is SECRETS_DIR:
+ * outside production, a secret that is not set is read from there, or generated there on
+ * first start (lib/generated-secrets.ts).
  */
 import fs from "node:fs";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { asymmetricKeyProblem, JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, type JwtAlgorithm } from "../integrations/authentication/jwt.ts";
+import { generatedSecret, GeneratedSecretError } from "./generated-secrets.ts";
+import { parseTrustProxy, type ForwardedHeader, type TrustProxy } from "./client-ip.ts";
 
 /** Every service a node can run. `SERVICES` picks a subset; the default is all. */
 export const ALL_SERVICES = ["api", "users", "products", "orders", "mail", "storage"] as const;
@@ -14,10 +18,6 @@ export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Shipped so `npm start` works with nothing configured; refused when NODE_ENV=production. */
-export const DEV_JWT_SECRET = "insecure-development-secret-change-me-0123456789";
-export const DEV_SECRETS_KEY = "insecure-development-secrets-key-change-me-0123";
 
 export interface Config {
   env: "development" | "production" | "test";
@@ -34,7 +34,16 @@ export interface Config {
     | { dialect: "postgres"; url: string; poolMax: number }
     | { dialect: "sqlite"; storage: string };
   migrateOnStart: boolean;
-  http: { port: number; host: string; bodyLimit: string; corsOrigins: string[] };
+  http: {
+    port: number;
+    host: string;
+    bodyLimit: string;
+    corsOrigins: string[];
+    /** TRUST_PROXY: which hops in front of the gateway are proxies (null: none; the socket's peer is the client). */
+    trustProxy: TrustProxy;
+    /** TRUST_PROXY_HEADER: the one header those proxies write the client's address to. */
+    forwardedHeader: ForwardedHeader;
+  };
   log: { level: LogLevel; format: "json" | "pretty" };
   metrics: { enabled: boolean; port: number };
   /**
@@ -233,14 +242,24 @@ export function loadConfig(env: Env = process.env): Config {
     ? { dialect: "postgres", url: databaseUrl, poolMax: r.int("DB_POOL_MAX", 10, 1, 1000) }
     : { dialect: "sqlite", storage: r.string("SQLITE_PATH", "data/shop.sqlite") };
 
+  // No secret ships with the code: production requires them; elsewhere each installation generates its own.
+  const secretsDir = r.string("SECRETS_DIR", "data/secrets");
+  const secret = (name: "JWT_SECRET" | "SECRETS_KEY"): string => {
+    const configured = r.raw(name);
+    if (configured !== undefined) return configured;
+    if (production) throw new ConfigError(`${name} must be set when NODE_ENV=production (secrets are generated only outside production)`);
+    try {
+      return generatedSecret(secretsDir, name);
+    } catch (err) {
+      if (err instanceof GeneratedSecretError) throw new ConfigError(`${name} is not set and no secret can be kept in SECRETS_DIR: ${err.message}`);
+      throw err;
+    }
+  };
   // Nothing but access tokens uses JWT_SECRET (TOTP secrets and recovery codes use SECRETS_KEY).
-  const jwtConfig = loadJwtKeys(r, production, services);
-  const secretsKey = r.string("SECRETS_KEY", DEV_SECRETS_KEY);
+  const jwtConfig = loadJwtKeys(r, services, secret);
+  const secretsKey = secret("SECRETS_KEY");
   if (Buffer.byteLength(secretsKey) < 32) {
     throw new ConfigError(`SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
-  }
-  if (production && secretsKey === DEV_SECRETS_KEY) {
-    throw new ConfigError("SECRETS_KEY must be set when NODE_ENV=production (the development default is public)");
   }
   const rateLimitRaw = r.raw("RATE_LIMIT_STORE");
   const rateLimitRedis =
@@ -248,6 +267,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const pendingTtl = r.int("PENDING_ORDER_TTL", 0, 0, 90 * 86_400);
   if (pendingTtl > 0 && pendingTtl < 60) r.fail("PENDING_ORDER_TTL", "must be 0 (never) or at least 60 seconds", String(pendingTtl));
+
+  const trustProxy = parseTrustProxy(r.raw("TRUST_PROXY"));
+  if (trustProxy && "error" in trustProxy) r.fail("TRUST_PROXY", trustProxy.error, r.raw("TRUST_PROXY")!);
 
   const corsRaw = r.raw("CORS_ORIGINS");
   const bodyLimit = r.string("BODY_LIMIT", "1mb");
@@ -269,6 +291,8 @@ export function loadConfig(env: Env = process.env): Config {
       host: r.string("HOST", "0.0.0.0"),
       bodyLimit,
       corsOrigins: corsRaw ? corsRaw.split(",").map((s) => s.trim()).filter(Boolean) : [],
+      trustProxy: trustProxy as TrustProxy,
+      forwardedHeader: r.oneOf("TRUST_PROXY_HEADER", ["x-forwarded-for", "forwarded"] as const, "x-forwarded-for"),
     },
     log: {
       level: r.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
@@ -374,12 +398,12 @@ function pemFrom(r: ReturnType<typeof reader>, name: string): { pem: string; fro
 
 /**
  * JWT_ALGORITHM and its keys. HS256 (default): JWT_SECRET, >= 32 bytes, required in
- * production on every node, as before. RS256/ES256: JWT_PRIVATE_KEY on nodes running the
+ * production on every node, generated under SECRETS_DIR elsewhere when not set. RS256/ES256: JWT_PRIVATE_KEY on nodes running the
  * users service (they sign and verify), JWT_PUBLIC_KEY optional (derived from the private
  * key; checked against it when both are given); JWT_SECRET is then not used (nothing else
  * uses it) and not required. Error messages never quote key material.
  */
-function loadJwtKeys(r: ReturnType<typeof reader>, production: boolean, services: ServiceName[]): Config["jwt"] {
+function loadJwtKeys(r: ReturnType<typeof reader>, services: ServiceName[], secretOf: (name: "JWT_SECRET") => string): Config["jwt"] {
   const algorithm = r.oneOf("JWT_ALGORITHM", JWT_ALGORITHMS, "HS256");
   const privatePem = pemFrom(r, "JWT_PRIVATE_KEY");
   const publicPem = pemFrom(r, "JWT_PUBLIC_KEY");
@@ -388,12 +412,9 @@ function loadJwtKeys(r: ReturnType<typeof reader>, production: boolean, services
     // Keys without the algorithm would silently leave the node on HS256: say so instead.
     const stray = (privatePem ?? publicPem)?.from;
     if (stray) throw new ConfigError(`${stray} is set but JWT_ALGORITHM is HS256: set JWT_ALGORITHM=RS256 or ES256 to use keys`);
-    const secret = r.string("JWT_SECRET", DEV_JWT_SECRET);
+    const secret = secretOf("JWT_SECRET");
     if (Buffer.byteLength(secret) < JWT_SECRET_MIN_BYTES) {
       throw new ConfigError(`JWT_SECRET must be at least ${JWT_SECRET_MIN_BYTES} bytes (got ${Buffer.byteLength(secret)})`);
-    }
-    if (production && secret === DEV_JWT_SECRET) {
-      throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production (the development default is public)");
     }
     return { algorithm, secret, privateKey: null, publicKey: null };
   }

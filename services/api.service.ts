@@ -13,6 +13,7 @@ import { assertAccess, AccessError, type Access, type Principal } from "../lib/a
 import { asOAuthInvalidRequest, toHttpError } from "../lib/http-errors.ts";
 import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, paramsRule } from "../lib/input-boundary.ts";
 import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
+import { clientIp, trustFunction } from "../lib/client-ip.ts";
 import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
 const cfg = getConfig();
@@ -55,6 +56,8 @@ type Meta = {
   userAgent?: string;
   authorization?: string;
   idempotencyKey?: string;
+  /** The `shop_device` cookie's value, unchecked (users/methods.ts signInAttempt checks it). */
+  deviceToken?: string;
   /** When the gateway stops waiting for this request (ms since the epoch): work after it is wasted, or worse. */
   deadline?: number;
 };
@@ -129,12 +132,24 @@ const GATEWAY_METHODS = (ApiGateway as unknown as {
   };
 }).methods;
 
-/** Every route: who is asking from where (rate limits and session records use these). */
+/** The `shop_device` cookie's value in a Cookie header. */
+const DEVICE_COOKIE = /(?:^|;)\s*shop_device=([^;\s]*)/;
+
+/** Which hops in front of this gateway are proxies (TRUST_PROXY); by default none. */
+const TRUSTED_PROXY = trustFunction(cfg.http.trustProxy);
+
+/**
+ * Every route: who is asking from where (rate limits and session records use these). The
+ * address is the socket's peer unless it is a trusted proxy (lib/client-ip.ts).
+ */
 function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) {
   ctx.meta.deadline = Date.now() + timeoutMs;
-  ctx.meta.ip = req.socket.remoteAddress ?? undefined;
+  ctx.meta.ip = clientIp(req, TRUSTED_PROXY, cfg.http.forwardedHeader);
   // Recorded with the sessions, never acted on: kept, without control characters.
   ctx.meta.userAgent = req.headers["user-agent"]?.replace(/[\u0000-\u001F\u007F-\u009F]/g, "").slice(0, 255);
+  // The device token from a previous sign-in (users/methods.ts signInAttempt); checked by users.
+  const device = DEVICE_COOKIE.exec(req.headers.cookie ?? "")?.[1];
+  if (device && device.length <= 256) ctx.meta.deviceToken = device;
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
 }
@@ -496,6 +511,7 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
           credentials,
           totp: req.headers["x-totp"],
           ip: ctx.meta.ip,
+          device: ctx.meta.deviceToken,
         });
       } catch (err) {
         if ((err as Error).name === "ServiceNotFoundError") {

@@ -12,3 +12,4 @@ export * from "./basic.ts";
 export * from "./rate-limit.ts";
 export * from "./base32.ts";
 export * from "./semaphore.ts";
+export * from "./device-tokens.ts";

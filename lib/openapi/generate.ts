@@ -368,7 +368,8 @@ function components(tokenUrl: string): Record<string, unknown> {
       },
       oauth2: {
         type: "oauth2",
-        description: "OAuth 2.0 client credentials: an API client created at POST /api/clients; the token carries the client's role.",
+        description:
+          "OAuth 2.0 client credentials: an API client created at POST /api/clients. Its tokens live 5 minutes and act with the client's role, at most its creator's current one.",
         flows: { clientCredentials: { tokenUrl, scopes: {} } },
       },
       clientBasic: { type: "http", scheme: "basic", description: "An API client's client_id and client_secret (token endpoint only)." },

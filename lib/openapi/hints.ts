@@ -41,11 +41,13 @@ export const HINTS: Record<string, OperationHints> = {
   "users.twoFactorRecoveryCodes": { summary: "Replace the recovery codes" },
   "users.me": { summary: "Own profile" },
   "users.updateMe": { summary: "Change own name or password" },
-  "users.createClient": { summary: "Create an API client (the secret is shown once)" },
+  "users.createClient": { summary: "Create an API client (the secret is shown once; admin role and above: superusers only)" },
+  "users.listClients": { summary: "Own API clients (a superuser: all), each with the role it acts with now" },
+  "users.removeClient": { summary: "Delete an API client: its creator or a superuser; its tokens stop at once", success: [204] },
   "users.remove": { summary: "Delete an account, its sessions and its files (product images it uploaded stay)", success: [204] },
 
   // Product images and avatars (products/images.actions.ts, users/avatar.actions.ts).
-  "products.attachImage": { summary: "Attach an uploaded image to a product (ready image file; 422 on fileId otherwise)" },
+  "products.attachImage": { summary: "Attach an image to a product: one's own ready upload or a picture another product shows (422 on fileId otherwise)" },
   "products.detachImage": { summary: "Detach an image from a product (the file itself stays)", not: [409] },
   "products.reorderImages": { summary: "Reorder a product's images (the same ids, in a new order)" },
   "users.setAvatar": { summary: "Set own avatar: one of one's own uploaded images" },
