@@ -4,9 +4,37 @@
  * failing-over database produces, so a Postgres restart costs a retry, not a crash.
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { ConnectionError, Sequelize, type Options } from "sequelize";
 import type { Config } from "./config.ts";
+
+/** The embedded default's driver is missing or did not build (sqlite3 is an optional dependency). */
+export class SqliteDriverMissingError extends Error {
+  override name = "SqliteDriverMissingError";
+}
+
+let sqlite3: object | undefined;
+/**
+ * The sqlite3 driver, loaded here rather than by Sequelize, so that its absence is one clear
+ * sentence. It is an optional dependency (archived upstream, a native build): an install for
+ * PostgreSQL only, such as the Docker image, goes without it.
+ */
+export function sqliteDriver(): object {
+  if (sqlite3 !== undefined) return sqlite3;
+  try {
+    sqlite3 = createRequire(import.meta.url)("sqlite3") as object;
+    return sqlite3;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "MODULE_NOT_FOUND" ? "is not installed" : `cannot be loaded (${e.message.split("\n")[0]})`;
+    throw new SqliteDriverMissingError(
+      `The embedded SQLite database (no DATABASE_URL) needs the optional package sqlite3, which ${why}: ` +
+        "install it with `npm install sqlite3` (it may build from source: python3, make, g++), or set DATABASE_URL to a PostgreSQL database.",
+      { cause: err },
+    );
+  }
+}
 
 /**
  * Errors worth another try on a fresh connection. Sequelize matches these against the
@@ -30,10 +58,12 @@ export function sequelizeOptions(db: Config["database"]): Options {
     define: { timestamps: true, freezeTableName: true },
   };
   if (db.dialect === "sqlite") {
+    const dialectModule = sqliteDriver();
     fs.mkdirSync(path.dirname(path.resolve(db.storage)), { recursive: true });
     return {
       ...common,
       dialect: "sqlite",
+      dialectModule,
       storage: db.storage,
       // Several services of one node share the file: wait for a lock instead of failing.
       hooks: {
