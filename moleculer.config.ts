@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { TracerExporters, type BrokerOptions, type Errors, type Span } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./lib/access.middleware.ts";
+import { RetryPolicyMiddleware } from "./middlewares/retry-policy.ts";
+import { ResilientRedisCacher } from "./integrations/cache/resilient-redis-cacher.ts";
 import { TransitBackpressure } from "./lib/transit-backpressure.ts";
 import { StreamSerializer } from "./lib/stream-serializer.ts";
 import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
@@ -48,11 +50,9 @@ function logger(cfg: Config): BrokerOptions["logger"] {
 function cacher(cfg: Config): BrokerOptions["cacher"] {
   if (!cfg.cacher) return undefined;
   if (cfg.cacher.type === "memory") return { type: "Memory", options: { ttl: 300, maxParamsLength: 200 } };
-  return {
-    type: "Redis",
-    // ioredis takes the URL as it is; moleculer's typings only know the options object.
-    options: { ttl: 300, prefix: `${cfg.namespace}-cache`, redis: cfg.cacher.url as unknown as Record<string, never>, maxParamsLength: 200 },
-  };
+  // Redis that goes away costs cache hits, never requests (integrations/cache/resilient-redis-cacher.ts).
+  // ioredis takes the URL as it is; moleculer's typings only know the options object.
+  return new ResilientRedisCacher({ ttl: 300, prefix: `${cfg.namespace}-cache`, redis: cfg.cacher.url as unknown as Record<string, never>, maxParamsLength: 200 });
 }
 
 /**
@@ -156,6 +156,12 @@ export function tracing(cfg: Config, flushIntervalS = ZIPKIN_FLUSH_INTERVAL_S): 
   };
 }
 
+/** Does `err` say that something the call needed is down (503) or too slow (504), rather than the call being wrong? */
+export function isOutage(err?: Error): boolean {
+  const code = (err as Errors.MoleculerError | undefined)?.code;
+  return code === 503 || code === 504;
+}
+
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
   const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
   return {
@@ -168,7 +174,8 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     logLevel: cfg.log.level,
 
     requestTimeout: cfg.requestTimeoutMs,
-    // Retries only errors marked retryable (node gone, node stopping, timeout).
+    // Retries errors marked retryable (node gone, node stopping, timeout), and only where running
+    // twice is harmless: each action's own rule (middlewares/retry-policy.ts) replaces `check`.
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2, check: isRetryable },
     maxCallLevel: 50,
     heartbeatInterval: 5,
@@ -184,7 +191,9 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
       minRequestCount: 20,
       windowTime: 60,
       halfOpenTime: 10_000,
-      check: (err?: Error) => ((err as Errors.MoleculerError | undefined)?.code ?? 500) >= 500,
+      // Infrastructure failures only (timeouts, nodes gone, database or broker unreachable: 503
+      // and 504), never a client's bad request, nor a bug (500) a client could trigger at will.
+      check: isOutage,
     },
     bulkhead: { enabled: false },
     validator: true,
@@ -198,7 +207,8 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     tracing: tracing(cfg),
     // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (lib/transit-backpressure.ts).
     // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-context.ts).
-    middlewares: [AccessMiddleware, TransitBackpressure(), RequestContextMiddleware],
+    // RetryPolicy: which calls may run again after a failure (at most once for what is not idempotent).
+    middlewares: [AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
     // createsuperuser, users, setrole, stock, orders, mail-retry (docs/repl.md).
     replOptions: { customCommands: replCommands },
 

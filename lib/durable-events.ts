@@ -38,14 +38,17 @@ export interface ConsumerGroup {
 }
 
 /**
- * The shop's consumer groups: mail (the e-mails of user and order events) and storage (the
- * files of a removed account). Their names and attempts define the queues of a namespace.
+ * The shop's consumer groups: mail (the e-mails of user and order events), storage (the
+ * files of a removed account) and products (stock to give back). Their names and attempts define the queues of a namespace.
  */
-export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: ConsumerGroup; storage: ConsumerGroup } {
+export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: ConsumerGroup; storage: ConsumerGroup; products: ConsumerGroup } {
   return {
     mail: { group: "mail", maxAttempts: config.mail.maxAttempts, retryBaseMs: config.mail.retryBaseMs },
     // Up to ~17 minutes of retries (storage or its object store down), then a dead letter.
     storage: { group: "storage", maxAttempts: 10, retryBaseMs: 1000 },
+    // Stock to give back (a cancelled order, a checkout that could not save): ~17 minutes of
+    // retries from 0.5 s (products, orders or the database down), then reconciliation's turn.
+    products: { group: "products", maxAttempts: 12, retryBaseMs: 500 },
   };
 }
 

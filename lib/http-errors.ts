@@ -2,7 +2,8 @@
  * Turns any error that reaches the gateway into the HTTP status, headers and JSON body
  * a client gets: moleculer-web's shape `{ name, message, code, type, data }`.
  * Client errors (4xx) pass through; body-parser errors keep their status (400, 413, 415);
- * a missing or stopping service, or a service's own typed 503, is a 503 with Retry-After;
+ * a missing or stopping service, or a service's own typed 503, is a 503 with Retry-After; a
+ * timeout is a 504 with Retry-After;
  * anything else is a 500 whose
  * details stay in the log, never in the response.
  */
@@ -48,8 +49,20 @@ export function toHttpError(err: unknown): HttpError {
     };
   }
 
-  if (e.name === "RequestTimeoutError") {
-    return { status: 504, headers, body: { name: "GatewayTimeoutError", message: "The service did not answer in time.", code: 504, type: "GATEWAY_TIMEOUT" } };
+  if (e.name === "RequestTimeoutError" || (e.code === 504 && typeof e.type === "string")) {
+    // A timeout is not proof that nothing happened: a POST may still complete. Idempotency-Key
+    // makes its retry safe (the one order comes back).
+    headers["Retry-After"] = "5";
+    return {
+      status: 504,
+      headers,
+      body: {
+        name: "GatewayTimeoutError",
+        message: "The service did not answer in time. The request may still complete: retry a POST with the same Idempotency-Key.",
+        code: 504,
+        type: "GATEWAY_TIMEOUT",
+      },
+    };
   }
 
   const code = typeof e.code === "number" ? e.code : Number(e.status ?? e.statusCode);

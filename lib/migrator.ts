@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Umzug, SequelizeStorage, MigrationError } from "umzug";
 import type { QueryInterface, Sequelize } from "sequelize";
 import { redact, type Config } from "./config.ts";
-import { createSequelize } from "./database.ts";
+import { createSequelize, prepareDatabase } from "./database.ts";
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../migrations");
 const LOCK_ID = 72_530_001;
@@ -79,6 +79,7 @@ async function withMigrator<T>(db: Config["database"], progress: MigrationProgre
   const sequelize = createSequelize(db, db.dialect === "postgres" ? { pool: { max: 1, min: 0 } } : {});
   try {
     if (db.dialect === "postgres") await sequelize.query(`SELECT pg_advisory_lock(${LOCK_ID})`);
+    await prepareDatabase(sequelize);
     return await fn(umzug(sequelize, progress));
   } catch (err) {
     if (!(err instanceof MigrationError)) throw err;

@@ -15,11 +15,38 @@ import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
 import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
 const cfg = getConfig();
-/** The domain services this gateway routes to; readiness needs each of them. */
+/** The domain services this gateway routes to. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
+/**
+ * Without these the shop cannot sell: accounts and sign-in, the catalogue, checkout. A gateway
+ * whose critical services are unreachable is not ready (503), so a load balancer sends its
+ * traffic elsewhere. mail and storage are not critical: checkout goes on without them (e-mails
+ * wait in RabbitMQ, uploads answer 503), so their absence degrades readiness, it does not fail it.
+ */
+export const CRITICAL_SERVICES: readonly string[] = ["users", "products", "orders"];
+/**
+ * Where each service's REST routes live. A request under one of these paths while the service
+ * has no live node answers 503 (its routes exist, the service is down), not 404.
+ */
+const SERVICE_PATHS: Record<string, readonly string[]> = {
+  users: ["/auth", "/users", "/clients"],
+  products: ["/products"],
+  orders: ["/orders"],
+  mail: ["/mail"],
+  storage: ["/files"],
+};
 
 type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
-type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
+type Meta = {
+  user?: Principal | null;
+  $statusCode?: number;
+  ip?: string;
+  userAgent?: string;
+  authorization?: string;
+  idempotencyKey?: string;
+  /** When the gateway stops waiting for this request (ms since the epoch): work after it is wasted, or worse. */
+  deadline?: number;
+};
 type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -28,6 +55,7 @@ const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json
 /** What moleculer-web adds to the service that this file uses. */
 interface GatewayInternals {
   aliases: { action?: string }[];
+  sendError(req: Req, res: ServerResponse, err: unknown): unknown;
 }
 
 type Logger = { logger: { error(...a: unknown[]): void } };
@@ -44,8 +72,23 @@ function unroutedActions(gateway: Service & GatewayInternals, service: string): 
   return declared.filter((name) => !routed.has(name));
 }
 
+/** ok: every service answers; degraded: a non-critical one does not; unavailable: a critical one does not. */
+export function readiness(services: Record<string, string>): "ok" | "degraded" | "unavailable" {
+  const down = Object.keys(services).filter((name) => services[name] !== "ok");
+  if (down.some((name) => CRITICAL_SERVICES.includes(name))) return "unavailable";
+  return down.length ? "degraded" : "ok";
+}
+
+/** The service whose routes live under `path` (below /api) when no node of it is available now; else null. */
+function serviceDownAt(broker: Service["broker"], path: string): string | null {
+  const owner = Object.keys(SERVICE_PATHS).find((name) => SERVICE_PATHS[name]!.some((p) => path === p || path.startsWith(`${p}/`)));
+  if (!owner) return null;
+  const live = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as { name: string }[];
+  return live.some((s) => s.name === owner) ? null : owner;
+}
+
 /** The request's path, without its query string. */
-const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0];
+const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0] ?? "";
 
 /**
  * moleculer-web's `rootCallOptions` hook, before the request's context exists: the request id
@@ -62,7 +105,8 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
 
 /** Every route: who is asking from where (rate limits and session records use these). */
-function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
+function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) {
+  ctx.meta.deadline = Date.now() + timeoutMs;
   ctx.meta.ip = req.socket.remoteAddress ?? undefined;
   ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
   const idempotencyKey = req.headers["idempotency-key"];
@@ -71,7 +115,7 @@ function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
 
 /** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */
 function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req) {
-  recordCaller(ctx, req);
+  recordCaller(ctx, req, cfg.requestTimeoutMs);
   const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
   if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {
@@ -101,7 +145,7 @@ const MULTIPART = /^multipart\/form-data\b/i;
 export const UPLOAD_TIMEOUT_MS = Math.max(cfg.requestTimeoutMs, 6 * 60_000);
 
 function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: { type?: string }) {
-  recordCaller(ctx, req);
+  recordCaller(ctx, req, UPLOAD_TIMEOUT_MS);
   if (alias.type === "multipart" && !MULTIPART.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the file as multipart/form-data.", 415, "UNSUPPORTED_MEDIA_TYPE", {
       contentType: req.headers["content-type"] ?? null,
@@ -169,8 +213,12 @@ export default defineService<GatewayInternals>({
    * every span name unique. The path and the method are enough.
    */
   merged(schema: ServiceSchema) {
-    const rest = schema.actions?.rest as { tracing?: unknown } | undefined;
+    const rest = schema.actions?.rest as { tracing?: unknown; retryPolicy?: unknown } | undefined;
     if (!rest) return;
+    // The broker must never run a request again: moleculer-web has consumed its body and
+    // rewritten req.url by then (a retry answered 404 for routes that exist). The calls it
+    // makes are retried by their own rules (middlewares/retry-policy.ts).
+    rest.retryPolicy = { enabled: false };
     const requestOf = (ctx: Context) => (ctx.params as { req: Req }).req;
     rest.tracing = {
       spanName: (ctx: Context) => `${requestOf(ctx).method} ${pathOf(requestOf(ctx))}`,
@@ -275,12 +323,11 @@ export default defineService<GatewayInternals>({
             }
           }),
         );
-        const ok = results.every(([, state]) => state === "ok");
-        if (!ok) {
-          ctx.meta.$statusCode = 503;
-          this.logger.warn("Not ready:", Object.fromEntries(results));
-        }
-        return { status: ok ? "ok" : "unavailable", services: Object.fromEntries(results) };
+        const services = Object.fromEntries(results);
+        const status = readiness(services);
+        if (status === "unavailable") ctx.meta.$statusCode = 503;
+        if (status !== "ok") this.logger.warn(`Readiness ${status}:`, services);
+        return { status, services, critical: CRITICAL_SERVICES };
       },
     },
   },
@@ -293,9 +340,12 @@ export default defineService<GatewayInternals>({
      * method, URL and error. (moleculer-web's own errorHandler would log it a second time.)
      */
     errorHandler(req: Req, res: ServerResponse, err: unknown) {
-      return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
+      return this.sendError(req, res, err);
     },
+    /** A "not found" under the routes of a service that is down is that service's 503. */
     sendError(req: Req, res: ServerResponse, err: unknown) {
+      const down = (err as Error)?.name === "NotFoundError" ? serviceDownAt(this.broker, pathOf(req).slice("/api".length)) : null;
+      if (down) err = new Errors.ServiceNotAvailableError({ action: `${down}.*`, nodeID: this.broker.nodeID });
       return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
     },
 

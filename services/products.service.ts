@@ -10,7 +10,10 @@ import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
 import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
-import { reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
+import { checkReservations, reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
+import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import { shopConsumerGroups } from "../lib/durable-events.ts";
+import { getConfig } from "../lib/config.ts";
 import { imageActions, imageMethods, onFileRemoved, type ImageMethods } from "./products/images.actions.ts";
 import { parseImages, productHolder } from "../domain/images.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
@@ -44,9 +47,13 @@ function assertCurrency(currency: unknown) {
   }
 }
 
-export default defineService<ReconcileMethods & ImageMethods>({
+/** Durable events that give stock back: a cancelled order's, or one a checkout could not release. */
+const RELEASING_EVENTS = ["order.cancelled", "reservation.check"];
+
+export default defineService<ReconcileMethods & ImageMethods & DurableEventMethods>({
   name: "products",
   mixins: [
+    DurableEventsMixin as never,
     DbMixin({
       table: "products",
       attributes: {
@@ -74,6 +81,18 @@ export default defineService<ReconcileMethods & ImageMethods>({
     this.reservations = defineReservations(this.adapter.db);
     // Reservations that lost their order go back to stock (products/reconcile.ts).
     startReconciling(this);
+    // In a cluster, stock to give back also comes through RabbitMQ, so no release is lost when
+    // products, orders or the database is down at the moment: retried until done.
+    await this.durable?.consume({
+      ...shopConsumerGroups(getConfig()).products,
+      patterns: RELEASING_EVENTS,
+      prefetch: 10,
+      handle: async ({ event, payload }) => {
+        const ids = event === "order.cancelled" ? [(payload as { order: { id: string } }).order.id] : (payload as { ids: string[] }).ids;
+        await checkReservations(this, this.broker, ids);
+      },
+      logger: this.logger,
+    });
   },
 
   async stopped() {

@@ -229,6 +229,7 @@ export default defineService<StorageMethods>({
      */
     describe: {
       access: "internal",
+      idempotent: true,
       visibility: "public",
       params: {
         $$strict: true,

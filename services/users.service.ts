@@ -6,6 +6,7 @@
 import { Redis } from "ioredis";
 import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
+import { OutageLog } from "../lib/outage-log.ts";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { defineService } from "../lib/service-schema.ts";
@@ -65,6 +66,11 @@ export default defineService<UsersMethods>({
   async started() {
     this.models = defineUserModels(this.adapter.db);
     this.redis = cfg.auth.rateLimitRedis ? new Redis(cfg.auth.rateLimitRedis, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : null;
+    if (this.redis) {
+      const outage = new OutageLog("Redis (rate limits)", "rate limits count per node", this.logger);
+      this.redis.on("error", (err: Error) => outage.down(err));
+      this.redis.on("ready", () => outage.up());
+    }
     const redis = this.redis ?? undefined;
     const n = (points: number) => points * cfg.auth.rateLimitFactor;
     // Per IP and per account; counters live in Redis when configured, so every replica shares them.

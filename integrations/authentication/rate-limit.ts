@@ -3,7 +3,8 @@
  * a fixed window of `points` attempts per `durationSec` for each key, optionally blocking
  * the key for `blockSec` once it is spent (OWASP Authentication Cheat Sheet, "Protect
  * against automated attacks"). With a Redis client the counters are shared by every node
- * (atomic Lua INCR + EXPIRE); without one they live in this process.
+ * (atomic Lua INCR + EXPIRE); without one, or while Redis is unreachable, they live in this
+ * process (a per-node limit).
  */
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
@@ -60,8 +61,11 @@ export function createLimiter(name: string, rule: LimitRule, redis?: Redis): Lim
   }
   const options = { keyPrefix: `shop-rl-${name}`, points, duration: durationSec, blockDuration: blockSec };
   if (redis) {
-    // Fail fast while Redis is unreachable instead of queueing the request behind a reconnect.
-    return new Limiter(name, rule, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }), "redis");
+    // Fail fast while Redis is unreachable instead of queueing the request behind a reconnect,
+    // and count in this process meanwhile (the insurance limiter): a per-node limit instead of a
+    // shared one, never a refused login because the counter store is down.
+    const insuranceLimiter = new RateLimiterMemory(options);
+    return new Limiter(name, rule, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }), "redis");
   }
   return new Limiter(name, rule, new RateLimiterMemory(options), "memory");
 }

@@ -17,9 +17,10 @@ import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
 import { isUuid } from "../../lib/listing.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import type { DbMethods } from "../../mixins/db.mixin.ts";
+import { deadlineOf, type DbMethods } from "../../mixins/db.mixin.ts";
 import type { ProductSnapshot } from "../../domain/checkout.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
+import { runTransaction } from "../../lib/database.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
@@ -77,7 +78,7 @@ export const stockMethods = {
    * change nothing.
    */
   async releaseReservation(this: Self, reservationId: string): Promise<ReservedLine[] | null> {
-    const released = await this.adapter.db.transaction(async (transaction: Transaction) => {
+    const released = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
       const [flipped] = await this.reservations.update(
         { status: "released" },
         { where: { id: reservationId, status: "reserved" }, transaction },
@@ -92,7 +93,8 @@ export const stockMethods = {
         );
       }
       return items;
-    });
+      // Idempotent: the compare-and-set on the status lets only one run give the stock back.
+    }, { idempotent: true });
     if (released) await this.clearCache();
     return released;
   },
@@ -102,6 +104,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
   /** Current name, price, currency, availability of products (unknown ids are left out). */
   snapshot: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { ids: { type: "array", min: 1, max: 100, items: "string" } },
     async handler(this: Self, ctx: Context<{ ids: string[] }>) {
@@ -114,15 +117,21 @@ export const stockActions: Record<string, ShopAction<Self>> = {
 
   reserve: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { reservationId: { type: "uuid" }, items: LINES },
     async handler(this: Self, ctx: Context<{ reservationId: string; items: Line[] }>) {
       const { reservationId } = ctx.params;
       const existing = await this.reservations.findByPk(reservationId);
       if (existing) return existing.get("items") as ReservedLine[];
+      // A reservation made after its checkout gave up would hold stock for no order: a call
+      // that arrives (or a transaction that ends) too late takes nothing.
+      const deadline = deadlineOf(ctx) ?? Infinity;
+      const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
+      if (Date.now() > deadline) throw tooLate();
       const lines = [...ctx.params.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
       try {
-        const reserved = await this.adapter.db.transaction(async (transaction: Transaction) => {
+        const reserved = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
           const short: string[] = [];
           for (const line of lines) {
             const [updated] = await this.adapter.model.update(
@@ -141,8 +150,10 @@ export const stockActions: Record<string, ShopAction<Self>> = {
             return { ...snap, quantity: l.quantity };
           });
           await this.reservations.create({ id: reservationId, items, status: "reserved" }, { transaction });
+          if (Date.now() > deadline) throw tooLate();
           return items;
-        });
+          // Idempotent: a second run after a lost commit answer meets the first one's row.
+        }, { idempotent: true, deadline });
         await this.clearCache();
         return reserved;
       } catch (err) {
@@ -158,6 +169,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
 
   release: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { reservationId: { type: "uuid" } },
     async handler(this: Self, ctx: Context<{ reservationId: string }>) {

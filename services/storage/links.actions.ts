@@ -87,6 +87,7 @@ export const linkActions: Record<string, ShopAction<Self>> = {
   /** `holder` no longer shows the file. Idempotent; `public` is whether others still do. */
   unlink: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true, id: ID, holder: HOLDER },
     handler(this: Self, ctx: Context<{ id: string; holder: string }>) {
@@ -97,6 +98,7 @@ export const linkActions: Record<string, ShopAction<Self>> = {
   /** Everything `holder` shows is released (its product or account is gone). */
   unlinkHolder: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true, holder: HOLDER },
     async handler(this: Self, ctx: Context<{ holder: string }>) {
@@ -113,6 +115,7 @@ export const linkActions: Record<string, ShopAction<Self>> = {
    */
   publicIds: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true, ids: { type: "array", items: ID, max: 1000 } },
     async handler(this: Self, ctx: Context<{ ids: string[] }>) {

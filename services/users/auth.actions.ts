@@ -252,6 +252,7 @@ export const authActions: Record<string, Action> = {
    */
   authenticate: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: {
       scheme: { type: "enum", values: ["bearer", "basic"] },
@@ -296,6 +297,7 @@ export const authActions: Record<string, Action> = {
   /** How to reach a user (for notifications about their orders). */
   contact: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     cache: { keys: ["id"], ttl: 300 },
     params: { id: { type: "string", max: 64 } },
@@ -310,6 +312,7 @@ export const authActions: Record<string, Action> = {
   /** The principal behind a token subject, right now (cached; cleaned on every change). */
   principal: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     cache: { keys: ["sub", "sid"], ttl: 60 },
     params: { sub: { type: "string", max: 100 }, sid: { type: "string", max: 64, optional: true } },

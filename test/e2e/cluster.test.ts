@@ -51,7 +51,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     for (const spec of LOCAL_CLUSTER) start(spec);
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();
-    await until("the gateway to be ready", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 30_000 });
+    await until("every service to be ready", async () => (await http(`${api}/health/ready`)).body?.status === "ok", { timeoutMs: 30_000 });
     await client.waitForServices(["products", "users", "orders", "mail"], 30_000);
   }, 60_000);
 
@@ -194,7 +194,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     } finally {
       await sql.end();
     }
-    await until("the gateway to be ready again", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 30_000 });
+    await until("every service to be ready again", async () => (await http(`${api}/health/ready`)).body?.status === "ok", { timeoutMs: 30_000 });
     expect((await http(`${api}/files/${file.body.id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401); // the account is gone
   }, 60_000);
 

@@ -35,7 +35,7 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     const api = `http://127.0.0.1:${port}/api`;
     const deadline = Date.now() + 20_000;
     let ready = await http(`${api}/health/ready`).catch(() => null);
-    while (ready?.status !== 200 && Date.now() < deadline) {
+    while (ready?.body?.status !== "ok" && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       ready = await http(`${api}/health/ready`).catch(() => null);
     }

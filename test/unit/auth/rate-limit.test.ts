@@ -65,12 +65,17 @@ describe("in memory", () => {
   });
 });
 
-test("a store failure is thrown, not mistaken for a refusal", async () => {
+test("an unreachable store is neither a refusal nor an error: the node counts by itself meanwhile", async () => {
   const offline = new Redis({ host: "127.0.0.1", port: 1, lazyConnect: true });
   try {
-    const limiter = createLimiter("offline", { points: 5, durationSec: 60 }, offline);
+    const limiter = createLimiter("offline", { points: 2, durationSec: 60 }, offline);
     expect(limiter.store).toBe("redis");
-    await expect(limiter.consume("k")).rejects.toThrow("Redis connection is not ready");
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+    // Still a limit: the third attempt of the window is refused by the per-node count.
+    await expect(limiter.consume("k")).resolves.toMatchObject({ allowed: false });
+    await expect(limiter.reset("k")).resolves.toBeUndefined();
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
   } finally {
     offline.disconnect();
   }
