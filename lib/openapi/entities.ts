@@ -351,12 +351,14 @@ const ANSWERS: Record<string, JsonSchema> = {
   MailRetry: object("The message is queued for delivery again.", { id: { type: "string" }, status: { const: "queued" } }, { id: deadLetter.id, status: "queued" }),
   Liveness: object("The process answers.", { status: { const: "ok" } }, { status: "ok" }),
   Readiness: object(
-    "Whether this gateway can serve: each routed service and its state (`ok`, `not discovered`, `no routes yet`, or what went wrong).",
+    "Whether this gateway can serve: each routed service and its state (`ok`, `not discovered`, `no routes yet`, or what went wrong). " +
+      "`degraded` (still 200): a service that is not critical does not answer; `unavailable` (503): a critical one does not.",
     {
-      status: { enum: ["ok", "unavailable"] },
+      status: { enum: ["ok", "degraded", "unavailable"] },
       services: { type: "object", additionalProperties: { type: "string" } },
+      critical: { type: "array", items: { type: "string" }, description: "The services without which this gateway is not ready." },
     },
-    { status: "ok", services: { users: "ok", products: "ok", orders: "ok", mail: "ok", storage: "ok" } },
+    { status: "degraded", services: { users: "ok", products: "ok", orders: "ok", mail: "not discovered", storage: "ok" }, critical: ["users", "products", "orders"] },
   ),
   OpenApiDocument: {
     type: "object",

@@ -9,6 +9,7 @@ import type { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { openApiPath } from "../../lib/openapi/generate.ts";
+import { HINTS } from "../../lib/openapi/hints.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -149,7 +150,10 @@ suite("the OpenAPI document of the running gateway", () => {
       if (typeof handler !== "function") continue; // not on this node
       checked++;
       const set = new Set([...handler.toString().matchAll(/\$statusCode\s*=\s*(\d{3})/g)].map((m) => Number(m[1])));
-      const ok = [...set, 200];
+      // A handler that delegates (checkout's steps set its 201) is held to the statuses declared in
+      // its hints; the contract test (openapi-contract.test.ts) sees each of them answered for real.
+      const declared = set.size === 0 ? (HINTS[a.action]?.success ?? []) : [];
+      const ok = [...set, ...declared, 200];
       const responses = op(a.method.toLowerCase(), openApiPath(a.fullPath).path).responses as Record<string, unknown>;
       const statuses = Object.keys(responses).map(Number);
       const success = statuses.filter((s) => s < 400);
