@@ -151,7 +151,7 @@ function reader(env: Env) {
         return read();
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        for (const [i, message] of err.problems.entries()) problem(`${message}#${i}`, message);
+        for (const message of err.problems) problem(message, message);
         return undefined as never;
       }
     },
@@ -208,7 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
   } catch (err) {
     // A check that still throws stops the reading: it is reported with what was found before it.
     // Anything else thrown after a problem is a consequence of that problem.
-    if (err instanceof ConfigError) err.problems.forEach((message, i) => r.problem(`${message}#${i}`, message));
+    if (err instanceof ConfigError) for (const message of err.problems) r.problem(message, message);
     else if (r.problems.size === 0) throw err;
   }
   if (r.problems.size > 0 || !config) throw new ConfigError([...r.problems.values()]);
