@@ -14,21 +14,26 @@ import { StreamSerializer } from "./lib/stream-serializer.ts";
 import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
 import { replCommands } from "./lib/repl-commands.ts";
 import { joinLogArguments } from "./lib/log-arguments.ts";
+import { ShopAmqpTransporter } from "./integrations/messaging/amqp-transporter.ts";
+import { AMQP_HEARTBEAT_S } from "./lib/amqp-connect.ts";
 
-/** AMQP transporter options. `noDelay` turns Nagle off: ~44 ms → ~1 ms per remote call. */
-export function amqpTransporter(url: string, prefetch: number) {
-  return {
-    type: "AMQP" as const,
-    options: {
-      url,
-      socketOptions: { noDelay: true },
-      prefetch,
-      // Event and heartbeat messages are worthless once stale; do not let them pile up.
-      eventTimeToLive: 30_000,
-      heartbeatTimeToLive: 10_000,
-      autoDeleteQueues: 60_000,
-    },
-  };
+/**
+ * The AMQP transporter of a node (integrations/messaging/amqp-transporter.ts: reconnects within
+ * about a second, to any node of a `;`-separated list; a dead node's queues vanish with its
+ * connection and a request sent to one comes back UNDELIVERED at once). `noDelay` turns Nagle
+ * off: ~44 ms → ~1 ms per remote call.
+ */
+export function amqpTransporter(url: string, prefetch: number): ShopAmqpTransporter {
+  return new ShopAmqpTransporter({
+    url,
+    socketOptions: { noDelay: true },
+    prefetch,
+    // Event and heartbeat messages are worthless once stale; do not let them pile up.
+    eventTimeToLive: 30_000,
+    heartbeatTimeToLive: 10_000,
+    autoDeleteQueues: 60_000,
+    heartbeatSeconds: AMQP_HEARTBEAT_S,
+  });
 }
 
 function logger(cfg: Config): BrokerOptions["logger"] {
@@ -156,10 +161,18 @@ export function tracing(cfg: Config, flushIntervalS = ZIPKIN_FLUSH_INTERVAL_S): 
   };
 }
 
-/** Does `err` say that something the call needed is down (503) or too slow (504), rather than the call being wrong? */
+/**
+ * Does `err` say that the called node is in trouble: down or refusing (503) or too slow (504)?
+ * Not a client's bad request, nor a bug (500) a client could trigger at will. Nor a failure that
+ * says nothing about the called node: this node's own connection to RabbitMQ was down
+ * (BrokerDisconnectedError), RabbitMQ returned the request undelivered, or the request was cut
+ * off by a lost connection (RequestRejectedError). Counting those opened every endpoint's circuit
+ * during a RabbitMQ restart and kept answering 503 for up to 10 s after it was back.
+ */
 export function isOutage(err?: Error): boolean {
-  const code = (err as Errors.MoleculerError | undefined)?.code;
-  return code === 503 || code === 504;
+  const e = err as Errors.MoleculerError | undefined;
+  if (e?.name === "BrokerDisconnectedError" || e?.name === "RequestRejectedError" || e?.type === "UNDELIVERED") return false;
+  return e?.code === 503 || e?.code === 504;
 }
 
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
@@ -178,8 +191,13 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     // twice is harmless: each action's own rule (middlewares/retry-policy.ts) replaces `check`.
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2, check: isRetryable },
     maxCallLevel: 50,
-    heartbeatInterval: 5,
-    heartbeatTimeout: 15,
+    // A frozen node (SIGSTOP, a stuck event loop) keeps its RabbitMQ connection and its queues until
+    // someone notices: moleculer after heartbeatTimeout, checked every heartbeatTimeout (6-12 s with
+    // 2/6; with 5/15 requests to a frozen node waited 15 s and more), then its pending requests are
+    // rejected and retried elsewhere; RabbitMQ after 2-3 AMQP heartbeats (AMQP_HEARTBEAT_S, 5 s:
+    // 10-15 s), then its queues go. test/faults/rabbitmq-failover.test.ts measures it.
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
     contextParamsCloning: false,
     // Wait for in-flight requests before a node stops (graceful stop).
     tracking: { enabled: true, shutdownTimeout: 10_000 },
@@ -191,8 +209,7 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
       minRequestCount: 20,
       windowTime: 60,
       halfOpenTime: 10_000,
-      // Infrastructure failures only (timeouts, nodes gone, database or broker unreachable: 503
-      // and 504), never a client's bad request, nor a bug (500) a client could trigger at will.
+      // Infrastructure failures of the called node only (isOutage).
       check: isOutage,
     },
     bulkhead: { enabled: false },

@@ -24,7 +24,11 @@ export interface Config {
   nodeID: string | undefined;
   namespace: string;
   services: ServiceName[];
-  transporter: { url: string; prefetch: number } | null;
+  /**
+   * RabbitMQ: `url` as given (TRANSPORTER, one URL or a `;`-separated list of a cluster's nodes),
+   * `urls` its members in order. Every connection to RabbitMQ takes any live one and fails over.
+   */
+  transporter: { url: string; urls: string[]; prefetch: number } | null;
   cacher: { type: "memory" } | { type: "redis"; url: string } | null;
   database:
     | { dialect: "postgres"; url: string; poolMax: number }
@@ -195,9 +199,34 @@ function reader(env: Env) {
   };
 }
 
-/** Hide the password of a URL before it goes into an error message. */
+/** Hide the passwords of a URL, or of every URL of a `;`-separated list, before they go into a message. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+  return url.replace(/\/\/([^:/@;\s]*):[^@/;\s]*@/g, "//$1:***@");
+}
+
+/**
+ * TRANSPORTER: one amqp:// or amqps:// URL, or several separated by `;` (the nodes of a
+ * RabbitMQ cluster, the form moleculer's AMQP transporter takes). Each is checked; a message
+ * about any of them shows none of their passwords.
+ */
+function amqpUrls(r: ReturnType<typeof reader>, name: string): string[] | undefined {
+  const raw = r.raw(name);
+  if (raw === undefined) return undefined;
+  const urls = raw.split(";").map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) r.fail(name, "must be an amqp:// or amqps:// URL, or several separated by ;", redact(raw));
+  for (const url of urls) {
+    let protocol = "";
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      r.fail(name, `must be a URL (amqp:// or amqps://)${urls.length > 1 ? `; ${JSON.stringify(redact(url))} is not` : ""}`, redact(raw));
+    }
+    if (protocol !== "amqp:" && protocol !== "amqps:") {
+      const which = urls.length > 1 ? ` for every URL; ${JSON.stringify(redact(url))} does not` : "";
+      r.fail(name, `must use amqp:// or amqps://${which}`, redact(raw));
+    }
+  }
+  return urls;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -232,7 +261,7 @@ function readConfig(r: ReturnType<typeof reader>): Config {
     services = [...new Set(names)] as ServiceName[];
   }
 
-  const transporterUrl = r.url("TRANSPORTER", ["amqp", "amqps"]);
+  const transporterUrls = amqpUrls(r, "TRANSPORTER");
   const cacherRaw = r.raw("CACHER") ?? "memory";
   let cacher: Config["cacher"];
   if (cacherRaw === "memory") cacher = { type: "memory" };
@@ -272,7 +301,9 @@ function readConfig(r: ReturnType<typeof reader>): Config {
     nodeID: r.raw("NODE_ID"),
     namespace: r.string("NAMESPACE", "shop"),
     services,
-    transporter: transporterUrl ? { url: transporterUrl, prefetch: r.int("AMQP_PREFETCH", 100, 1, 65535) } : null,
+    transporter: transporterUrls
+      ? { url: transporterUrls.join(";"), urls: transporterUrls, prefetch: r.int("AMQP_PREFETCH", 100, 1, 65535) }
+      : null,
     cacher,
     database,
     migrateOnStart: r.bool("MIGRATE_ON_START", database.dialect === "sqlite"),

@@ -38,7 +38,7 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
   created() {
     const cfg = getConfig();
     const self = this as unknown as Self;
-    self.durable = cfg.transporter ? new DurableEvents(cfg.transporter.url, cfg.namespace, this.logger) : null;
+    self.durable = cfg.transporter ? new DurableEvents(cfg.transporter.urls, cfg.namespace, this.logger) : null;
     self.outbox = null;
   },
 
@@ -55,6 +55,8 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
       onPending: (count) => metrics.set(PENDING_METRIC, count, { service: self.name }),
     });
     self.outbox.start();
+    // What waited during a RabbitMQ outage goes out as soon as it is back, not at the next poll.
+    self.durable.onReconnected(() => self.outbox?.kick());
   },
 
   async stopped() {

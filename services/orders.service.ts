@@ -132,6 +132,11 @@ export default defineService<OrdersMethods>({
         const checkout = await runSaga(startCheckout(ctx), checkoutSteps(this), (step, err) =>
           this.logger.error(`Checkout: undoing "${step}" failed.`, err),
         );
+        ctx.meta.$location = `/api/orders/${checkout.order!.id}`;
+        if (checkout.replayedStatus) {
+          ctx.meta.$statusCode = checkout.replayedStatus;
+          ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+        } else ctx.meta.$statusCode = 201;
         return checkout.order;
       },
     },

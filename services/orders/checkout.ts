@@ -39,14 +39,18 @@ export interface Checkout {
   reservedAt?: number;
   reserved?: ProductSnapshot[];
   order?: Order;
+  /** The key's first response is replayed, with this status. */
+  replayedStatus?: number;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /**
- * Each call a checkout makes gets this long per try: a replica that froze costs one try, and the
- * retry (these calls are idempotent) reaches another one before the request's deadline.
+ * The product lookup gets this long per try: a replica that froze costs one try, and the retry
+ * (a read) reaches another one before the request's deadline. The reservation gets the whole
+ * deadline: it queues on the product's row under load, and giving up on it early would only
+ * queue it again.
  */
-const TRY_MS = 3_000;
+const LOOKUP_TRY_MS = 4_000;
 
 function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
   return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
@@ -91,9 +95,7 @@ function claimKey(self: OrdersSelf): SagaStep<Checkout> {
       if (claim.state === "mismatch") {
         throw validation([{ field: "Idempotency-Key", message: "This Idempotency-Key was used with a different request body.", type: "idempotency" }]);
       }
-      ctx.meta.$statusCode = claim.response?.status ?? 201;
-      ctx.meta.$location = `/api/orders/${claim.orderId}`;
-      ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+      c.replayedStatus = claim.response?.status ?? 201;
       // Keys completed before migration 20261129-0008 have no stored response: for those the
       // replay re-reads the order (its current state rather than the first response).
       c.order = (claim.response ? claim.response.body : await self.getEntity(claim.orderId)) as Order;
@@ -117,7 +119,7 @@ function checkCart(self: OrdersSelf): SagaStep<Checkout> {
       c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
       c.customer.catch(() => undefined);
       const ids = lines.map((l) => l.productId);
-      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids }, { timeout: TRY_MS });
+      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids }, { timeout: LOOKUP_TRY_MS });
       const known = new Map(snapshots.map((s) => [s.productId, s]));
       const unknown = lines.flatMap((l, i) =>
         known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
@@ -135,11 +137,7 @@ function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
     name: "reserve the stock",
     async run(c) {
       c.reservedAt = Date.now();
-      c.reserved = await c.ctx.call<ProductSnapshot[], object>(
-        "products.reserve",
-        { reservationId: c.orderId, items: c.ctx.params.items },
-        { timeout: TRY_MS },
-      );
+      c.reserved = await c.ctx.call<ProductSnapshot[], object>("products.reserve", { reservationId: c.orderId, items: c.ctx.params.items });
     },
     async compensate(c, err) {
       if (c.order) return;
@@ -193,8 +191,6 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
         if (!(err instanceof UniqueConstraintError)) throw err;
         c.order = (await self.getEntity(c.orderId)) as unknown as Order;
       }
-      ctx.meta.$statusCode = 201;
-      ctx.meta.$location = `/api/orders/${c.orderId}`;
     },
   };
 }

@@ -205,6 +205,55 @@ const hostPorts = (s: ComposeService) =>
   });
 });
 
+/** `docker-compose config` of docker-compose.yml with the 3-node RabbitMQ override (docker-compose.rabbitmq-cluster.yml). */
+function clusterComposeConfig(...extra: string[]) {
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? os.tmpdir(), SHOP_ENV_FILE: ".env.example" };
+  const args = ["--env-file", ".env.example", "-f", "docker-compose.yml", "-f", "docker-compose.rabbitmq-cluster.yml", "config", ...extra];
+  return spawnSync("docker-compose", args, { cwd: ROOT, env, encoding: "utf8" });
+}
+
+(composeInstalled ? describe : describe.skip)("docker-compose.rabbitmq-cluster.yml (optional 3-node RabbitMQ)", () => {
+  let services: Record<string, ComposeService & { hostname?: string; volumes?: unknown[] }> = {};
+
+  beforeAll(() => {
+    const result = clusterComposeConfig();
+    if (result.status !== 0) throw new Error(`docker-compose config failed:\n${result.stderr}`);
+    services = resolvedCompose(result.stdout).services;
+  });
+
+  test("validates on top of docker-compose.yml, with a default for every interpolated variable", () => {
+    const result = clusterComposeConfig("--quiet");
+    expect(result.stderr).not.toMatch(/variable is not set|warn/i);
+    expect(result.status).toBe(0);
+  });
+
+  test("three RabbitMQ 4.x nodes with their own names and data, sharing one cookie and the cluster config", () => {
+    const brokers = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"].map((name) => [name, services[name]!] as const);
+    const cookies = new Set<string>();
+    for (const [name, s] of brokers) {
+      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^rabbitmq:4\.\d+(\.\d+)?-management-alpine$/) });
+      expect({ name, hostname: s.hostname }).toEqual({ name, hostname: name });
+      expect({ name, healthcheck: Boolean(s.healthcheck?.test) }).toEqual({ name, healthcheck: true });
+      const volumes = JSON.stringify(s.volumes);
+      expect(volumes).toContain("cluster.conf");
+      cookies.add(String(s.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS));
+      expect(s.environment?.RABBITMQ_CTL_ERL_ARGS).toBe(s.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS);
+    }
+    expect(cookies.size).toBe(1);
+    const conf = read("deployment/rabbitmq-cluster/cluster.conf");
+    for (const [name] of brokers) expect(conf).toContain(`rabbit@${name}`);
+  });
+
+  test("every shop node's TRANSPORTER lists the three nodes, and its configuration accepts it", () => {
+    const nodes = Object.entries(services).filter(([, s]) => isNode(s));
+    expect(nodes.map(([, s]) => String(s.environment?.SERVICES)).sort()).toEqual(CLUSTER_ROLES);
+    for (const [name, s] of nodes) {
+      const cfg = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? ""])));
+      expect({ name, hosts: cfg.transporter?.urls.map((u) => new URL(u).hostname) }).toEqual({ name, hosts: ["rabbitmq", "rabbitmq-2", "rabbitmq-3"] });
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // deployment/Dockerfile
 

@@ -120,6 +120,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
       ),
     );
     const byStatus = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    if (byStatus[201] !== 50) console.log(JSON.stringify(results.filter((r) => r.status >= 500).slice(0, 5).map((r) => r.body)));
     expect(byStatus).toEqual({ 201: 50, 409: 150 });
     for (const r of results.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ type: "INSUFFICIENT_STOCK", data: { productIds: [product.id] } });
 

@@ -40,7 +40,7 @@ describe("loadConfig", () => {
       CORS_ORIGINS: "https://a.example, https://b.example",
     });
     expect(cfg.services).toEqual(["api", "products"]);
-    expect(cfg.transporter).toEqual({ url: "amqp://guest:guest@127.0.0.1:5672", prefetch: 100 });
+    expect(cfg.transporter).toEqual({ url: "amqp://guest:guest@127.0.0.1:5672", urls: ["amqp://guest:guest@127.0.0.1:5672"], prefetch: 100 });
     expect(cfg.cacher).toEqual({ type: "redis", url: "redis://127.0.0.1:6379" });
     expect(cfg.database).toEqual({ dialect: "postgres", url: PG, poolMax: 10 });
     expect(cfg.migrateOnStart).toBe(false);
@@ -111,6 +111,39 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ TRANSPORTER: "http://user:hunter2@host" })).toThrow(/user:\*\*\*@/);
     expect(() => loadConfig({ TRANSPORTER: "http://user:hunter2@host" })).not.toThrow(/hunter2/);
     expect(redact("amqp://guest:guest@127.0.0.1:5672")).toBe("amqp://guest:***@127.0.0.1:5672");
+  });
+
+  test("TRANSPORTER takes a ;-separated list of RabbitMQ nodes (amqp:// and amqps://)", () => {
+    const list = " amqps://shop:s1@a.example/vh ; amqps://shop:s2@b.example/vh;amqp://shop:s3@10.0.0.3:5672; ";
+    expect(loadConfig({ TRANSPORTER: list }).transporter).toEqual({
+      url: "amqps://shop:s1@a.example/vh;amqps://shop:s2@b.example/vh;amqp://shop:s3@10.0.0.3:5672",
+      urls: ["amqps://shop:s1@a.example/vh", "amqps://shop:s2@b.example/vh", "amqp://shop:s3@10.0.0.3:5672"],
+      prefetch: 100,
+    });
+    expect(loadConfig({ TRANSPORTER: "amqps://u:p@host.example:5671/vhost?heartbeat=10" }).transporter?.urls).toEqual(["amqps://u:p@host.example:5671/vhost?heartbeat=10"]);
+    expect(() => loadConfig({ TRANSPORTER: ";" })).toThrow(/^TRANSPORTER must be an amqp:\/\/ or amqps:\/\/ URL, or several separated by ;/);
+  });
+
+  test.each([
+    ["amqp://u:first-secret@a;nats://u:second-secret@b;amqp://u:third-secret@c", /^TRANSPORTER must use amqp:\/\/ or amqps:\/\/ for every URL; "nats:\/\/u:\*\*\*@b" does not/],
+    ["amqp://u:first-secret@a;amqp://u:second-secret@b;not a url", /^TRANSPORTER must be a URL \(amqp:\/\/ or amqps:\/\/\); "not a url" is not/],
+  ])("a refused list names the bad member and shows no password of any: %s", (value, message) => {
+    let error: Error | undefined;
+    try {
+      loadConfig({ TRANSPORTER: value });
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(message);
+    expect(error!.message).not.toMatch(/first-secret|second-secret|third-secret/);
+    expect(error!.message).toContain("u:***@a;");
+  });
+
+  test("redact hides every password of a list, and leaves URLs without one alone", () => {
+    expect(redact("amqps://a:x1@h1:5671/v;amqps://b:x2@h2:5671/v;amqp://h3")).toBe("amqps://a:***@h1:5671/v;amqps://b:***@h2:5671/v;amqp://h3");
+    expect(redact("Cannot connect to amqp://u:p@h1 or amqp://u:q@h2")).toBe("Cannot connect to amqp://u:***@h1 or amqp://u:***@h2");
+    expect(redact("redis://:secret@r:6379")).toBe("redis://:***@r:6379");
   });
 
   test("auth settings: defaults, rate-limit store follows a Redis cacher unless set", () => {
