@@ -1,8 +1,8 @@
 /**
  * The one place that reads process.env. `loadConfig` is pure (env in, typed config out)
  * so it is unit-tested without touching the real environment; `config` is the
- * process-wide instance. A bad value throws a ConfigError whose message is one line
- * naming the variable and what is wrong with it. The one thing it may touch is SECRETS_DIR:
+ * process-wide instance. Bad values throw one ConfigError listing every problem found,
+ * one line each, naming the variable and what is wrong with it. The one thing it may touch is SECRETS_DIR:
  * outside production, a secret that is not set is read from there, or generated there on
  * first start (lib/generated-secrets.ts).
  */
@@ -125,20 +125,49 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** Every problem found, one line each; the message is these lines joined by newlines. */
+  readonly problems: string[];
+  constructor(problems: string | string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.join("\n"));
+    this.problems = list;
+  }
 }
 
 type Env = Record<string, string | undefined>;
 
-/** Small typed readers: each returns the parsed value or throws a ConfigError naming the variable. */
+/**
+ * Small typed readers: each returns the parsed value or records a problem naming the variable
+ * (the first one per variable) and goes on, so that one start-up reports every bad variable.
+ * After a problem, the config being built is never returned: loadConfig throws them all.
+ */
 function reader(env: Env) {
+  const problems = new Map<string, string>();
   const raw = (name: string): string | undefined => {
     const v = env[name]?.trim();
     return v === "" ? undefined : v;
   };
+  const problem = (name: string, message: string): void => {
+    if (!problems.has(name)) problems.set(name, message);
+  };
+  // Typed `never` for its callers as when it threw: whatever they build after it is thrown away.
   const fail = (name: string, what: string, got: string): never => {
-    throw new ConfigError(`${name} ${what} (got ${JSON.stringify(got)})`);
+    problem(name, `${name} ${what} (got ${JSON.stringify(got)})`);
+    return undefined as never;
   };
   return {
+    problems,
+    problem,
+    /** Runs a reader that may throw a ConfigError: its problems are recorded and reading goes on. */
+    guard<T>(read: () => T): T {
+      try {
+        return read();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const message of err.problems) problem(message, message);
+        return undefined as never;
+      }
+    },
     raw,
     string(name: string, def: string): string {
       return raw(name) ?? def;
@@ -147,7 +176,7 @@ function reader(env: Env) {
       const v = raw(name);
       if (v === undefined) return def;
       const n = Number(v);
-      if (!/^-?\d+$/.test(v) || n < min || n > max) fail(name, `must be an integer from ${min} to ${max}`, v);
+      if (!/^-?\d+$/.test(v) || n < min || n > max) return fail(name, `must be an integer from ${min} to ${max}`, v) ?? def;
       return n;
     },
     bool(name: string, def: boolean): boolean {
@@ -155,12 +184,12 @@ function reader(env: Env) {
       if (v === undefined) return def;
       if (["1", "true", "yes", "on"].includes(v)) return true;
       if (["0", "false", "no", "off"].includes(v)) return false;
-      return fail(name, "must be true or false", v);
+      return fail(name, "must be true or false", v) ?? def;
     },
     oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
       const v = raw(name);
       if (v === undefined) return def;
-      if (!(allowed as readonly string[]).includes(v)) fail(name, `must be one of ${allowed.join(", ")}`, v);
+      if (!(allowed as readonly string[]).includes(v)) return fail(name, `must be one of ${allowed.join(", ")}`, v) ?? def;
       return v as T;
     },
     url(name: string, protocols: string[]): string | undefined {
@@ -211,6 +240,20 @@ function amqpUrls(r: ReturnType<typeof reader>, name: string): string[] | undefi
 
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
+  let config: Config | undefined;
+  try {
+    config = readConfig(r);
+  } catch (err) {
+    // A check that still throws stops the reading: it is reported with what was found before it.
+    // Anything else thrown after a problem is a consequence of that problem.
+    if (err instanceof ConfigError) for (const message of err.problems) r.problem(message, message);
+    else if (r.problems.size === 0) throw err;
+  }
+  if (r.problems.size > 0 || !config) throw new ConfigError([...r.problems.values()]);
+  return config;
+}
+
+function readConfig(r: ReturnType<typeof reader>): Config {
   const nodeEnv = r.oneOf("NODE_ENV", ["development", "production", "test"] as const, "development");
   const production = nodeEnv === "production";
 
@@ -236,7 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const databaseUrl = r.url("DATABASE_URL", ["postgres", "postgresql"]);
   if (production && !databaseUrl) {
-    throw new ConfigError("DATABASE_URL is required when NODE_ENV=production (the SQLite default is for local use only)");
+    r.problem("DATABASE_URL", "DATABASE_URL is required when NODE_ENV=production (the SQLite default is for local use only)");
   }
   const database: Config["database"] = databaseUrl
     ? { dialect: "postgres", url: databaseUrl, poolMax: r.int("DB_POOL_MAX", 10, 1, 1000) }
@@ -256,10 +299,10 @@ export function loadConfig(env: Env = process.env): Config {
     }
   };
   // Nothing but access tokens uses JWT_SECRET (TOTP secrets and recovery codes use SECRETS_KEY).
-  const jwtConfig = loadJwtKeys(r, services, secret);
-  const secretsKey = secret("SECRETS_KEY");
+  const jwtConfig = r.guard(() => loadJwtKeys(r, services, secret));
+  const secretsKey = r.guard(() => secret("SECRETS_KEY")) ?? "";
   if (Buffer.byteLength(secretsKey) < 32) {
-    throw new ConfigError(`SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
+    r.problem("SECRETS_KEY", `SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
   }
   const rateLimitRaw = r.raw("RATE_LIMIT_STORE");
   const rateLimitRedis =

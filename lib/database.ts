@@ -19,10 +19,38 @@
  *    outside them: concurrent writers wait for each other instead of failing with SQLITE_BUSY.
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { Errors } from "moleculer";
 import { ConnectionError, Sequelize, Transaction, type Options } from "sequelize";
 import type { Config } from "./config.ts";
+
+/** The embedded default's driver is missing or did not build (sqlite3 is an optional dependency). */
+export class SqliteDriverMissingError extends Error {
+  override name = "SqliteDriverMissingError";
+}
+
+let sqlite3: object | undefined;
+/**
+ * The sqlite3 driver, loaded here rather than by Sequelize, so that its absence is one clear
+ * sentence. It is an optional dependency (archived upstream, a native build): an install for
+ * PostgreSQL only, such as the Docker image, goes without it.
+ */
+export function sqliteDriver(): object {
+  if (sqlite3 !== undefined) return sqlite3;
+  try {
+    sqlite3 = createRequire(import.meta.url)("sqlite3") as object;
+    return sqlite3;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "MODULE_NOT_FOUND" ? "is not installed" : `cannot be loaded (${e.message.split("\n")[0]})`;
+    throw new SqliteDriverMissingError(
+      `The embedded SQLite database (no DATABASE_URL) needs the optional package sqlite3, which ${why}: ` +
+        "install it with `npm install sqlite3` (it may build from source: python3, make, g++), or set DATABASE_URL to a PostgreSQL database.",
+      { cause: err },
+    );
+  }
+}
 
 /** How long a restarting database is waited for, per statement or transaction. */
 export const RETRY_BUDGET_MS = 6_000;
@@ -87,11 +115,13 @@ export function sequelizeOptions(db: Config["database"]): Options {
     define: { timestamps: true, freezeTableName: true },
   };
   if (db.dialect === "sqlite") {
+    const dialectModule = sqliteDriver();
     fs.mkdirSync(path.dirname(path.resolve(db.storage)), { recursive: true });
     const configured = new WeakSet<object>();
     return {
       ...common,
       dialect: "sqlite",
+      dialectModule,
       storage: db.storage,
       transactionType: Transaction.TYPES.IMMEDIATE,
       hooks: {

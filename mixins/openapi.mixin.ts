@@ -72,7 +72,7 @@ const actions: Record<string, DocsAction> = {
     rest: { method: "GET", basePath: "/", path: "/openapi.json" },
     access: "public",
     params: { $$strict: true },
-    openapi: { summary: "This document (OpenAPI 3.1)" },
+    openapi: { summary: "This document (OpenAPI 3.1)", response: "OpenApiDocument" },
     handler(this: Self, ctx: Context<unknown, Meta>) {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-cache" };
       return generateOpenApi(currentAliases(this), currentActions(this), { title: API_TITLE, version: pkg.version, description: API_DESCRIPTION });

@@ -8,9 +8,11 @@
  *   path params        → `in: path`;  GET/DELETE params → query;  other params → JSON body
  *   access             → security (public: none; otherwise bearer, basic, OAuth 2.0 client credentials)
  *   status codes       → rules below, corrected per action by lib/openapi/hints.ts
+ *   success bodies     → the schema hints.ts names for the action (lib/openapi/entities.ts)
  */
 import { paramsToJsonSchema, toJsonSchema, isOptional, type ParamsSchema, type Rule } from "./schema.ts";
 import { HINTS, HEADER_PARAMETERS, type OperationHints } from "./hints.ts";
+import { RESPONSE_SCHEMAS } from "./entities.ts";
 
 /** One moleculer-web alias, as the gateway keeps it (`this.aliases`). */
 export interface AliasInfo {
@@ -199,6 +201,12 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
   for (const s of hints.more ?? []) errors.add(s);
   for (const s of hints.not ?? []) errors.delete(s);
   for (const status of [...errors].sort((a, b) => a - b)) {
+    const body = hints.bodies?.[status];
+    if (body) {
+      const { description, headers } = ERROR_RESPONSES[status] ?? { description: "Error" };
+      responses[String(status)] = { description, ...(headers ? { headers } : {}), content: { "application/json": { schema: schemaRef(body) } } };
+      continue;
+    }
     const component = ERROR_RESPONSES[status];
     // A hinted status without a shared response of its own still has the error shape.
     const shared = component
@@ -240,8 +248,14 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
     return { description: `${description}: the content, with its own Content-Type`, content };
   }
   if (media !== "application/json") return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
-  const schema = method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
+  // The action's own answer (lib/openapi/entities.ts); without a hint, only the shape of a page or "an object".
+  const schema = hints.response ? schemaRef(hints.response) : method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
   return { description, content: { "application/json": { schema } } };
+}
+
+/** A schema named in the hints ("Product") as a reference to components.schemas; a schema object as it is. */
+function schemaRef(schema: string | Record<string, unknown>): Record<string, unknown> {
+  return typeof schema === "string" ? { $ref: `#/components/schemas/${schema}` } : schema;
 }
 
 /** The error responses, each `{name, message, code, type, data}` (lib/http-errors.ts). */
@@ -345,6 +359,7 @@ function components(tokenUrl: string): Record<string, unknown> {
           error_description: { type: "string" },
         },
       },
+      ...RESPONSE_SCHEMAS,
       Page: {
         type: "object",
         description: "One page of a list.",

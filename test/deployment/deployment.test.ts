@@ -458,6 +458,26 @@ describe("deployment/Procfile (Heroku)", () => {
     expect(roles.sort()).toEqual(CLUSTER_ROLES);
   });
 
+  test("the guide, followed as written, starts every role: each process type is scaled, each service named", () => {
+    // A role nobody scales leaves the gateway's readiness at 503 (its service is not discovered).
+    const guide = read("deployment/heroku.md");
+    const scale = /heroku ps:scale ([^\n#]+)/.exec(guide)?.[1] ?? "";
+    const scaled = Object.fromEntries(scale.trim().split(/\s+/).map((s) => s.split("=") as [string, string]));
+    const workers = Object.keys(processes).filter((type) => type !== "release");
+    expect(Object.keys(scaled).sort()).toEqual(workers.sort());
+    expect(Object.entries(scaled).filter(([, n]) => !(Number(n) >= 1))).toEqual([]);
+    for (const service of ALL_SERVICES.filter((s) => s !== "api")) expect(guide).toContain(`\`${service}\``);
+    // The storage dynos need a bucket: the add-on is created and mapped.
+    expect(guide).toMatch(/heroku addons:create bucketeer/);
+    expect(read("deployment/heroku-run.sh")).toContain("BUCKETEER_BUCKET_NAME");
+  });
+
+  test(".env.example and the deployment guide name every service SERVICES may hold", () => {
+    const line = read(".env.example").split("\n").find((l) => l.startsWith("# Which services this node runs"))!;
+    expect(line).toContain(ALL_SERVICES.join(","));
+    expect(read("deployment/README.md")).toMatch(new RegExp(ALL_SERVICES.map((s) => `\`${s}\``).join(",\\s+")));
+  });
+
   test("heroku-run.sh maps the add-ons' variables and starts the role", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "shop-heroku-"));
     try {

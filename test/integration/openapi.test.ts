@@ -9,6 +9,7 @@ import type { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { openApiPath } from "../../lib/openapi/generate.ts";
+import { HINTS } from "../../lib/openapi/hints.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -95,11 +96,17 @@ suite("the OpenAPI document of the running gateway", () => {
     expect(create.description).toMatch(/`user` role/);
   });
 
-  test("GET lists: query parameters from params, the page shape", () => {
+  test("GET lists: query parameters from params, the page shape with typed rows", () => {
     const list = op("get", "/api/orders");
     expect(list.parameters.map((p: any) => `${p.name}:${p.in}`)).toEqual(["page:query", "pageSize:query", "sort:query", "status:query", "userId:query", "from:query", "to:query"]);
     expect(list.parameters.find((p: any) => p.name === "status").schema).toEqual({ enum: ["pending", "paid", "shipped", "delivered", "cancelled"] });
-    expect(list.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Page" });
+    expect(list.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/OrderPage" });
+    expect(doc.components.schemas.OrderPage.properties.rows).toEqual({ type: "array", items: { $ref: "#/components/schemas/Order" } });
+    // The order statuses of the entity are the lifecycle's (lib/ may not import domain/: a copy, checked here).
+    expect(doc.components.schemas.OrderStatus.enum).toEqual(list.parameters.find((p: any) => p.name === "status").schema.enum);
+    expect(op("get", "/api/products/{id}").responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Product" });
+    // Readiness answers its own shape when it is not ready, not the error shape.
+    expect(op("get", "/api/health/ready").responses["503"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Readiness" });
     expect(op("get", "/api/products/{id}").parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string", maxLength: 64 } }]);
   });
 
@@ -143,7 +150,10 @@ suite("the OpenAPI document of the running gateway", () => {
       if (typeof handler !== "function") continue; // not on this node
       checked++;
       const set = new Set([...handler.toString().matchAll(/\$statusCode\s*=\s*(\d{3})/g)].map((m) => Number(m[1])));
-      const ok = [...set, 200];
+      // A handler that delegates (checkout's steps set its 201) is held to the statuses declared in
+      // its hints; the contract test (openapi-contract.test.ts) sees each of them answered for real.
+      const declared = set.size === 0 ? (HINTS[a.action]?.success ?? []) : [];
+      const ok = [...set, ...declared, 200];
       const responses = op(a.method.toLowerCase(), openApiPath(a.fullPath).path).responses as Record<string, unknown>;
       const statuses = Object.keys(responses).map(Number);
       const success = statuses.filter((s) => s < 400);

@@ -125,6 +125,39 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  test("every bad variable is reported at once, one line each, in the order they are read", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        NODE_ENV: "production",
+        PORT: "abc",
+        TRANSPORTER: "not a url",
+        LOG_LEVEL: "loud",
+        JWT_SECRET: "short",
+        SECRETS_KEY: "y".repeat(40),
+        METRICS: "maybe",
+        TRACING: "jaeger",
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    expect(problems).toEqual([
+      'TRANSPORTER must be a URL (amqp:// or amqps://) (got "not a url")', // once, though two checks fail
+      "DATABASE_URL is required when NODE_ENV=production (the SQLite default is for local use only)",
+      "JWT_SECRET must be at least 32 bytes (got 5)",
+      'PORT must be an integer from 0 to 65535 (got "abc")',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace (got "loud")',
+      'METRICS must be true or false (got "maybe")',
+      'TRACING must be off, console or a Zipkin collector URL (http:// or https://) (got "jaeger")',
+    ]);
+    expect(message).toBe(problems.join("\n"));
+    // A bad value does not cause follow-up complaints about others that depend on it.
+    // (An unknown JWT_ALGORITHM is read as the default, not as an algorithm that needs a key.)
+    expect(() => loadConfig({ JWT_ALGORITHM: "HS512" })).toThrow(/^JWT_ALGORITHM must be one of HS256, RS256, ES256 \(got "HS512"\)$/);
+  });
+
   test("production refuses the insecure defaults", () => {
     expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: STRONG })).toThrow(/^DATABASE_URL is required/);
     expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: PG })).toThrow(/^JWT_SECRET must be set/);
