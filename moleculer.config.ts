@@ -4,29 +4,45 @@
  * cluster mode connects nodes over RabbitMQ with settings benchmarked in bench/amqp-latency.ts.
  */
 import { createHash } from "node:crypto";
-import { TracerExporters, type BrokerOptions, type Errors, type Span } from "moleculer";
+import { TracerExporters, Transporters, type BrokerOptions, type Errors, type Span } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./lib/access.middleware.ts";
+import { RetryPolicyMiddleware } from "./middlewares/retry-policy.ts";
+import { ResilientRedisCacher } from "./integrations/cache/resilient-redis-cacher.ts";
 import { TransitBackpressure } from "./lib/transit-backpressure.ts";
 import { StreamSerializer } from "./lib/stream-serializer.ts";
 import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
 import { replCommands } from "./lib/repl-commands.ts";
 import { joinLogArguments } from "./lib/log-arguments.ts";
+import { ShopAmqpTransporter, type ShopAmqpOptions } from "./integrations/messaging/amqp-transporter.ts";
+import { AMQP_HEARTBEAT_S } from "./lib/amqp-connect.ts";
 
-/** AMQP transporter options. `noDelay` turns Nagle off: ~44 ms → ~1 ms per remote call. */
-export function amqpTransporter(url: string, prefetch: number) {
-  return {
-    type: "AMQP" as const,
-    options: {
-      url,
-      socketOptions: { noDelay: true },
-      prefetch,
-      // Event and heartbeat messages are worthless once stale; do not let them pile up.
-      eventTimeToLive: 30_000,
-      heartbeatTimeToLive: 10_000,
-      autoDeleteQueues: 60_000,
-    },
+/**
+ * The AMQP transporter of a node (integrations/messaging/amqp-transporter.ts: reconnects within
+ * about a second, to any node of a `;`-separated list; a dead node's queues vanish with its
+ * connection and a request sent to one comes back UNDELIVERED at once). `noDelay` turns Nagle
+ * off: ~44 ms → ~1 ms per remote call.
+ */
+/** The name moleculer knows the shop's AMQP transporter by (Transporters.register). */
+const SHOP_AMQP = "ShopAMQP";
+// Its typings want an instance; moleculer's register takes the class (transporters/index.js).
+Transporters.register(SHOP_AMQP, ShopAmqpTransporter as unknown as Parameters<typeof Transporters.register>[1]);
+
+export function amqpTransporter(url: string, prefetch: number): BrokerOptions["transporter"] {
+  // Options, not an instance: every broker given them makes a transporter of its own (tests and
+  // benchmarks run several brokers in one process; a shared instance would serve only one).
+  const options: ShopAmqpOptions = {
+    url,
+    socketOptions: { noDelay: true },
+    prefetch,
+    // Event and heartbeat messages are worthless once stale; do not let them pile up.
+    eventTimeToLive: 30_000,
+    heartbeatTimeToLive: 10_000,
+    autoDeleteQueues: 60_000,
+    heartbeatSeconds: AMQP_HEARTBEAT_S,
   };
+  // moleculer's typings know only its own transporter names; it resolves registered ones too.
+  return { type: SHOP_AMQP, options } as unknown as BrokerOptions["transporter"];
 }
 
 function logger(cfg: Config): BrokerOptions["logger"] {
@@ -48,11 +64,9 @@ function logger(cfg: Config): BrokerOptions["logger"] {
 function cacher(cfg: Config): BrokerOptions["cacher"] {
   if (!cfg.cacher) return undefined;
   if (cfg.cacher.type === "memory") return { type: "Memory", options: { ttl: 300, maxParamsLength: 200 } };
-  return {
-    type: "Redis",
-    // ioredis takes the URL as it is; moleculer's typings only know the options object.
-    options: { ttl: 300, prefix: `${cfg.namespace}-cache`, redis: cfg.cacher.url as unknown as Record<string, never>, maxParamsLength: 200 },
-  };
+  // Redis that goes away costs cache hits, never requests (integrations/cache/resilient-redis-cacher.ts).
+  // ioredis takes the URL as it is; moleculer's typings only know the options object.
+  return new ResilientRedisCacher({ ttl: 300, prefix: `${cfg.namespace}-cache`, redis: cfg.cacher.url as unknown as Record<string, never>, maxParamsLength: 200 });
 }
 
 /**
@@ -156,6 +170,20 @@ export function tracing(cfg: Config, flushIntervalS = ZIPKIN_FLUSH_INTERVAL_S): 
   };
 }
 
+/**
+ * Does `err` say that the called node is in trouble: down or refusing (503) or too slow (504)?
+ * Not a client's bad request, nor a bug (500) a client could trigger at will. Nor a failure that
+ * says nothing about the called node: this node's own connection to RabbitMQ was down
+ * (BrokerDisconnectedError), RabbitMQ returned the request undelivered, or the request was cut
+ * off by a lost connection (RequestRejectedError). Counting those opened every endpoint's circuit
+ * during a RabbitMQ restart and kept answering 503 for up to 10 s after it was back.
+ */
+export function isOutage(err?: Error): boolean {
+  const e = err as Errors.MoleculerError | undefined;
+  if (e?.name === "BrokerDisconnectedError" || e?.name === "RequestRejectedError" || e?.type === "UNDELIVERED") return false;
+  return e?.code === 503 || e?.code === 504;
+}
+
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
   const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
   return {
@@ -168,11 +196,17 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     logLevel: cfg.log.level,
 
     requestTimeout: cfg.requestTimeoutMs,
-    // Retries only errors marked retryable (node gone, node stopping, timeout).
+    // Retries errors marked retryable (node gone, node stopping, timeout), and only where running
+    // twice is harmless: each action's own rule (middlewares/retry-policy.ts) replaces `check`.
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2, check: isRetryable },
     maxCallLevel: 50,
-    heartbeatInterval: 5,
-    heartbeatTimeout: 15,
+    // A frozen node (SIGSTOP, a stuck event loop) keeps its RabbitMQ connection and its queues until
+    // someone notices: moleculer after heartbeatTimeout, checked every heartbeatTimeout (6-12 s with
+    // 2/6; with 5/15 requests to a frozen node waited 15 s and more), then its pending requests are
+    // rejected and retried elsewhere; RabbitMQ after 2-3 AMQP heartbeats (AMQP_HEARTBEAT_S, 5 s:
+    // 10-15 s), then its queues go. test/faults/rabbitmq-failover.test.ts measures it.
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
     contextParamsCloning: false,
     // Wait for in-flight requests before a node stops (graceful stop).
     tracking: { enabled: true, shutdownTimeout: 10_000 },
@@ -184,7 +218,8 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
       minRequestCount: 20,
       windowTime: 60,
       halfOpenTime: 10_000,
-      check: (err?: Error) => ((err as Errors.MoleculerError | undefined)?.code ?? 500) >= 500,
+      // Infrastructure failures of the called node only (isOutage).
+      check: isOutage,
     },
     bulkhead: { enabled: false },
     validator: true,
@@ -198,7 +233,8 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     tracing: tracing(cfg),
     // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (lib/transit-backpressure.ts).
     // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-context.ts).
-    middlewares: [AccessMiddleware, TransitBackpressure(), RequestContextMiddleware],
+    // RetryPolicy: which calls may run again after a failure (at most once for what is not idempotent).
+    middlewares: [AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
     // createsuperuser, users, setrole, stock, orders, mail-retry (docs/repl.md).
     replOptions: { customCommands: replCommands },
 

@@ -1,29 +1,28 @@
 /**
  * Starts one node: the services named in SERVICES (default: all) on a broker built from
- * moleculer.config.ts. The embedded default (SQLite) migrates its schema first.
+ * moleculer.config.ts. The embedded default (SQLite) migrates its schema first, printing each
+ * migration as it runs. A node that cannot start says why in one line per problem and exits 1.
  *
  *   node server.ts            start
  *   node server.ts --repl     start, then open the moleculer REPL on this node
  */
-import { ServiceBroker } from "moleculer";
-import { getConfig, ConfigError } from "./lib/config.ts";
-import { migrateUp } from "./lib/migrator.ts";
+import type { ServiceBroker } from "moleculer";
+import { getConfig } from "./lib/config.ts";
+import { migrateUp, printMigrations } from "./lib/migrator.ts";
 import { createBroker } from "./lib/broker.ts";
+import { startupFailure } from "./lib/startup-failure.ts";
 
-let config;
+let broker: ServiceBroker;
 try {
-  config = getConfig();
+  const config = getConfig();
+  if (config.migrateOnStart && config.services.some((s) => s !== "api")) {
+    const applied = await migrateUp(config.database, printMigrations(config.database));
+    if (applied.length) console.log(`Migrated the database: ${applied.length} migration(s) applied.`);
+  }
+  broker = await createBroker(config);
+  await broker.start();
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  console.error(`Configuration error: ${err.message}`);
+  for (const line of startupFailure(err)) console.error(line);
   process.exit(1);
 }
-
-if (config.migrateOnStart && config.services.some((s) => s !== "api")) {
-  const applied = await migrateUp(config.database);
-  if (applied.length) console.log(`Migrated the database: ${applied.join(", ")}`);
-}
-
-const broker: ServiceBroker = await createBroker(config);
-await broker.start();
 if (process.argv.includes("--repl")) broker.repl();

@@ -354,7 +354,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     for (;;) {
       failFast();
       const ready = await httpJson(`${api}/health/ready`).catch((err: Error) => ({ status: 0, body: err.message }));
-      if (ready.status === 200) break;
+      if (ready.status === 200 && (ready.body as { status?: string })?.status === "ok") break;
       if (performance.now() > deadline) throw new Error(`the gateway was not ready after ${limits.startTimeoutMs} ms: ${JSON.stringify(ready.body)}`);
       await sleep(250);
     }

@@ -9,7 +9,8 @@
  * METRICS and METRICS_PORT mean the same thing to both.
  *
  * - A node running the gateway (SERVICES includes api): GET /api/health/ready — 200 once
- *   every routed service is discovered, routed and reaches its database — or, for `live`,
+ *   the critical services (users, products, orders) are discovered, routed and reach their
+ *   database ("ok", or "degraded" while mail or storage is away) — or, for `live`,
  *   GET /api/health/live (the process answers HTTP).
  * - Any other node has no HTTP port of its own, so it is probed on its Prometheus endpoint
  *   (METRICS_PORT): the endpoint answers (event loop alive) and moleculer_broker_started is 1

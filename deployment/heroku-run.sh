@@ -2,7 +2,7 @@
 # The command of every Heroku process type (deployment/Procfile): maps the add-ons' config
 # vars onto the shop's variables, then replaces itself with the node or the migration.
 #
-#   sh deployment/heroku-run.sh api|users|products|orders|mail|...   a node with SERVICES=<role>
+#   sh deployment/heroku-run.sh api|users|products|orders|mail|storage   a node with SERVICES=<role>
 #   sh deployment/heroku-run.sh migrate                              the release phase
 #
 # Anything set explicitly as a config var wins over the add-on's value.

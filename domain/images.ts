@@ -56,11 +56,15 @@ export interface ImageRefusal {
 }
 
 /**
- * Why `file` may not become a picture, or null when it may. With `ownerId` (avatars), a file
- * of someone else is "not found", exactly like one that does not exist.
+ * Why `file` may not become a picture, or null when it may. With `ownerId` (avatars: the
+ * caller; product images: the admin attaching it), a file of someone else is "not found",
+ * exactly like one that does not exist, unless `shownByProduct` (already a product's image).
  */
-export function attachRefusal(file: FileFacts | null, opts: { ownerId?: string } = {}): ImageRefusal | null {
-  if (!file || (opts.ownerId !== undefined && file.ownerId !== opts.ownerId)) {
+export function attachRefusal(file: FileFacts | null, opts: { ownerId?: string; shownByProduct?: boolean } = {}): ImageRefusal | null {
+  // Another user's file is as unknown as a missing one: attaching it would publish a private upload.
+  // A picture a product already shows is catalogue content, public anyway: any admin may reuse it.
+  const theirs = opts.ownerId !== undefined && file?.ownerId !== opts.ownerId && !opts.shownByProduct;
+  if (!file || theirs) {
     return { type: "fileNotFound", message: "No such file: upload it with POST /api/files first." };
   }
   if (file.status !== "ready") return { type: "fileNotReady", message: "The file's upload is not complete yet." };

@@ -67,3 +67,26 @@ export interface StatusChange {
   by: string;
   reason?: string;
 }
+
+/** Who changed an order's status, as its customer is told: never a member of staff's id. */
+export type CustomerActor = "customer" | "shop" | "system";
+
+export interface CustomerStatusChange {
+  from: OrderStatus | null;
+  to: OrderStatus;
+  at: string;
+  by: CustomerActor;
+  reason?: string;
+}
+
+/**
+ * An order's history as its customer sees it: each change says whether the customer, the
+ * shop (any member of staff) or the system made it, and keeps the reason only when the
+ * customer or the system gave it; staff notes are internal. Staff see the history as stored.
+ */
+export function customerHistory(history: readonly StatusChange[], customerId: string): CustomerStatusChange[] {
+  return history.map((change) => {
+    const by: CustomerActor = change.by === customerId ? "customer" : change.by === SYSTEM_ACTOR ? "system" : "shop";
+    return { from: change.from, to: change.to, at: change.at, by, ...(change.reason && by !== "shop" ? { reason: change.reason } : {}) };
+  });
+}

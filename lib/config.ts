@@ -1,12 +1,16 @@
 /**
  * The one place that reads process.env. `loadConfig` is pure (env in, typed config out)
  * so it is unit-tested without touching the real environment; `config` is the
- * process-wide instance. A bad value throws a ConfigError whose message is one line
- * naming the variable and what is wrong with it.
+ * process-wide instance. Bad values throw one ConfigError listing every problem found,
+ * one line each, naming the variable and what is wrong with it. The one thing it may touch is SECRETS_DIR:
+ * outside production, a secret that is not set is read from there, or generated there on
+ * first start (lib/generated-secrets.ts).
  */
 import fs from "node:fs";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { asymmetricKeyProblem, JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, type JwtAlgorithm } from "../integrations/authentication/jwt.ts";
+import { generatedSecret, GeneratedSecretError } from "./generated-secrets.ts";
+import { parseTrustProxy, type ForwardedHeader, type TrustProxy } from "./client-ip.ts";
 
 /** Every service a node can run. `SERVICES` picks a subset; the default is all. */
 export const ALL_SERVICES = ["api", "users", "products", "orders", "mail", "storage"] as const;
@@ -15,22 +19,31 @@ export type ServiceName = (typeof ALL_SERVICES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Shipped so `npm start` works with nothing configured; refused when NODE_ENV=production. */
-export const DEV_JWT_SECRET = "insecure-development-secret-change-me-0123456789";
-export const DEV_SECRETS_KEY = "insecure-development-secrets-key-change-me-0123";
-
 export interface Config {
   env: "development" | "production" | "test";
   nodeID: string | undefined;
   namespace: string;
   services: ServiceName[];
-  transporter: { url: string; prefetch: number } | null;
+  /**
+   * RabbitMQ: `url` as given (TRANSPORTER, one URL or a `;`-separated list of a cluster's nodes),
+   * `urls` its members in order. Every connection to RabbitMQ takes any live one and fails over.
+   */
+  transporter: { url: string; urls: string[]; prefetch: number } | null;
   cacher: { type: "memory" } | { type: "redis"; url: string } | null;
   database:
     | { dialect: "postgres"; url: string; poolMax: number }
     | { dialect: "sqlite"; storage: string };
   migrateOnStart: boolean;
-  http: { port: number; host: string; bodyLimit: string; corsOrigins: string[] };
+  http: {
+    port: number;
+    host: string;
+    bodyLimit: string;
+    corsOrigins: string[];
+    /** TRUST_PROXY: which hops in front of the gateway are proxies (null: none; the socket's peer is the client). */
+    trustProxy: TrustProxy;
+    /** TRUST_PROXY_HEADER: the one header those proxies write the client's address to. */
+    forwardedHeader: ForwardedHeader;
+  };
   log: { level: LogLevel; format: "json" | "pretty" };
   metrics: { enabled: boolean; port: number };
   /**
@@ -116,20 +129,49 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** Every problem found, one line each; the message is these lines joined by newlines. */
+  readonly problems: string[];
+  constructor(problems: string | string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.join("\n"));
+    this.problems = list;
+  }
 }
 
 type Env = Record<string, string | undefined>;
 
-/** Small typed readers: each returns the parsed value or throws a ConfigError naming the variable. */
+/**
+ * Small typed readers: each returns the parsed value or records a problem naming the variable
+ * (the first one per variable) and goes on, so that one start-up reports every bad variable.
+ * After a problem, the config being built is never returned: loadConfig throws them all.
+ */
 function reader(env: Env) {
+  const problems = new Map<string, string>();
   const raw = (name: string): string | undefined => {
     const v = env[name]?.trim();
     return v === "" ? undefined : v;
   };
+  const problem = (name: string, message: string): void => {
+    if (!problems.has(name)) problems.set(name, message);
+  };
+  // Typed `never` for its callers as when it threw: whatever they build after it is thrown away.
   const fail = (name: string, what: string, got: string): never => {
-    throw new ConfigError(`${name} ${what} (got ${JSON.stringify(got)})`);
+    problem(name, `${name} ${what} (got ${JSON.stringify(got)})`);
+    return undefined as never;
   };
   return {
+    problems,
+    problem,
+    /** Runs a reader that may throw a ConfigError: its problems are recorded and reading goes on. */
+    guard<T>(read: () => T): T {
+      try {
+        return read();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const message of err.problems) problem(message, message);
+        return undefined as never;
+      }
+    },
     raw,
     string(name: string, def: string): string {
       return raw(name) ?? def;
@@ -138,7 +180,7 @@ function reader(env: Env) {
       const v = raw(name);
       if (v === undefined) return def;
       const n = Number(v);
-      if (!/^-?\d+$/.test(v) || n < min || n > max) fail(name, `must be an integer from ${min} to ${max}`, v);
+      if (!/^-?\d+$/.test(v) || n < min || n > max) return fail(name, `must be an integer from ${min} to ${max}`, v) ?? def;
       return n;
     },
     bool(name: string, def: boolean): boolean {
@@ -146,12 +188,12 @@ function reader(env: Env) {
       if (v === undefined) return def;
       if (["1", "true", "yes", "on"].includes(v)) return true;
       if (["0", "false", "no", "off"].includes(v)) return false;
-      return fail(name, "must be true or false", v);
+      return fail(name, "must be true or false", v) ?? def;
     },
     oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
       const v = raw(name);
       if (v === undefined) return def;
-      if (!(allowed as readonly string[]).includes(v)) fail(name, `must be one of ${allowed.join(", ")}`, v);
+      if (!(allowed as readonly string[]).includes(v)) return fail(name, `must be one of ${allowed.join(", ")}`, v) ?? def;
       return v as T;
     },
     url(name: string, protocols: string[]): string | undefined {
@@ -170,13 +212,52 @@ function reader(env: Env) {
   };
 }
 
-/** Hide the password of a URL before it goes into an error message. */
+/** Hide the passwords of a URL, or of every URL of a `;`-separated list, before they go into a message. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+  return url.replace(/\/\/([^:/@;\s]*):[^@/;\s]*@/g, "//$1:***@");
+}
+
+/**
+ * TRANSPORTER: one amqp:// or amqps:// URL, or several separated by `;` (the nodes of a
+ * RabbitMQ cluster, the form moleculer's AMQP transporter takes). Each is checked; a message
+ * about any of them shows none of their passwords.
+ */
+function amqpUrls(r: ReturnType<typeof reader>, name: string): string[] | undefined {
+  const raw = r.raw(name);
+  if (raw === undefined) return undefined;
+  const urls = raw.split(";").map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) r.fail(name, "must be an amqp:// or amqps:// URL, or several separated by ;", redact(raw));
+  for (const url of urls) {
+    let protocol = "";
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      r.fail(name, `must be a URL (amqp:// or amqps://)${urls.length > 1 ? `; ${JSON.stringify(redact(url))} is not` : ""}`, redact(raw));
+    }
+    if (protocol !== "amqp:" && protocol !== "amqps:") {
+      const which = urls.length > 1 ? ` for every URL; ${JSON.stringify(redact(url))} does not` : "";
+      r.fail(name, `must use amqp:// or amqps://${which}`, redact(raw));
+    }
+  }
+  return urls;
 }
 
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
+  let config: Config | undefined;
+  try {
+    config = readConfig(r);
+  } catch (err) {
+    // A check that still throws stops the reading: it is reported with what was found before it.
+    // Anything else thrown after a problem is a consequence of that problem.
+    if (err instanceof ConfigError) for (const message of err.problems) r.problem(message, message);
+    else if (r.problems.size === 0) throw err;
+  }
+  if (r.problems.size > 0 || !config) throw new ConfigError([...r.problems.values()]);
+  return config;
+}
+
+function readConfig(r: ReturnType<typeof reader>): Config {
   const nodeEnv = r.oneOf("NODE_ENV", ["development", "production", "test"] as const, "development");
   const production = nodeEnv === "production";
 
@@ -193,7 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     services = [...new Set(names)] as ServiceName[];
   }
 
-  const transporterUrl = r.url("TRANSPORTER", ["amqp", "amqps"]);
+  const transporterUrls = amqpUrls(r, "TRANSPORTER");
   const cacherRaw = r.raw("CACHER") ?? "memory";
   let cacher: Config["cacher"];
   if (cacherRaw === "memory") cacher = { type: "memory" };
@@ -202,20 +283,30 @@ export function loadConfig(env: Env = process.env): Config {
 
   const databaseUrl = r.url("DATABASE_URL", ["postgres", "postgresql"]);
   if (production && !databaseUrl) {
-    throw new ConfigError("DATABASE_URL is required when NODE_ENV=production (the SQLite default is for local use only)");
+    r.problem("DATABASE_URL", "DATABASE_URL is required when NODE_ENV=production (the SQLite default is for local use only)");
   }
   const database: Config["database"] = databaseUrl
     ? { dialect: "postgres", url: databaseUrl, poolMax: r.int("DB_POOL_MAX", 10, 1, 1000) }
     : { dialect: "sqlite", storage: r.string("SQLITE_PATH", "data/shop.sqlite") };
 
+  // No secret ships with the code: production requires them; elsewhere each installation generates its own.
+  const secretsDir = r.string("SECRETS_DIR", "data/secrets");
+  const secret = (name: "JWT_SECRET" | "SECRETS_KEY"): string => {
+    const configured = r.raw(name);
+    if (configured !== undefined) return configured;
+    if (production) throw new ConfigError(`${name} must be set when NODE_ENV=production (secrets are generated only outside production)`);
+    try {
+      return generatedSecret(secretsDir, name);
+    } catch (err) {
+      if (err instanceof GeneratedSecretError) throw new ConfigError(`${name} is not set and no secret can be kept in SECRETS_DIR: ${err.message}`);
+      throw err;
+    }
+  };
   // Nothing but access tokens uses JWT_SECRET (TOTP secrets and recovery codes use SECRETS_KEY).
-  const jwtConfig = loadJwtKeys(r, production, services);
-  const secretsKey = r.string("SECRETS_KEY", DEV_SECRETS_KEY);
+  const jwtConfig = r.guard(() => loadJwtKeys(r, services, secret));
+  const secretsKey = r.guard(() => secret("SECRETS_KEY")) ?? "";
   if (Buffer.byteLength(secretsKey) < 32) {
-    throw new ConfigError(`SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
-  }
-  if (production && secretsKey === DEV_SECRETS_KEY) {
-    throw new ConfigError("SECRETS_KEY must be set when NODE_ENV=production (the development default is public)");
+    r.problem("SECRETS_KEY", `SECRETS_KEY must be at least 32 bytes (got ${Buffer.byteLength(secretsKey)})`);
   }
   const rateLimitRaw = r.raw("RATE_LIMIT_STORE");
   const rateLimitRedis =
@@ -223,6 +314,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const pendingTtl = r.int("PENDING_ORDER_TTL", 0, 0, 90 * 86_400);
   if (pendingTtl > 0 && pendingTtl < 60) r.fail("PENDING_ORDER_TTL", "must be 0 (never) or at least 60 seconds", String(pendingTtl));
+
+  const trustProxy = parseTrustProxy(r.raw("TRUST_PROXY"));
+  if (trustProxy && "error" in trustProxy) r.fail("TRUST_PROXY", trustProxy.error, r.raw("TRUST_PROXY")!);
 
   const appUrl = (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, "");
   const corsRaw = r.raw("CORS_ORIGINS");
@@ -234,7 +328,9 @@ export function loadConfig(env: Env = process.env): Config {
     nodeID: r.raw("NODE_ID"),
     namespace: r.string("NAMESPACE", "shop"),
     services,
-    transporter: transporterUrl ? { url: transporterUrl, prefetch: r.int("AMQP_PREFETCH", 100, 1, 65535) } : null,
+    transporter: transporterUrls
+      ? { url: transporterUrls.join(";"), urls: transporterUrls, prefetch: r.int("AMQP_PREFETCH", 100, 1, 65535) }
+      : null,
     cacher,
     database,
     migrateOnStart: r.bool("MIGRATE_ON_START", database.dialect === "sqlite"),
@@ -243,6 +339,8 @@ export function loadConfig(env: Env = process.env): Config {
       host: r.string("HOST", "0.0.0.0"),
       bodyLimit,
       corsOrigins: corsRaw ? corsRaw.split(",").map((s) => s.trim()).filter(Boolean) : [],
+      trustProxy: trustProxy as TrustProxy,
+      forwardedHeader: r.oneOf("TRUST_PROXY_HEADER", ["x-forwarded-for", "forwarded"] as const, "x-forwarded-for"),
     },
     log: {
       level: r.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
@@ -350,12 +448,12 @@ function pemFrom(r: ReturnType<typeof reader>, name: string): { pem: string; fro
 
 /**
  * JWT_ALGORITHM and its keys. HS256 (default): JWT_SECRET, >= 32 bytes, required in
- * production on every node, as before. RS256/ES256: JWT_PRIVATE_KEY on nodes running the
+ * production on every node, generated under SECRETS_DIR elsewhere when not set. RS256/ES256: JWT_PRIVATE_KEY on nodes running the
  * users service (they sign and verify), JWT_PUBLIC_KEY optional (derived from the private
  * key; checked against it when both are given); JWT_SECRET is then not used (nothing else
  * uses it) and not required. Error messages never quote key material.
  */
-function loadJwtKeys(r: ReturnType<typeof reader>, production: boolean, services: ServiceName[]): Config["jwt"] {
+function loadJwtKeys(r: ReturnType<typeof reader>, services: ServiceName[], secretOf: (name: "JWT_SECRET") => string): Config["jwt"] {
   const algorithm = r.oneOf("JWT_ALGORITHM", JWT_ALGORITHMS, "HS256");
   const privatePem = pemFrom(r, "JWT_PRIVATE_KEY");
   const publicPem = pemFrom(r, "JWT_PUBLIC_KEY");
@@ -364,12 +462,9 @@ function loadJwtKeys(r: ReturnType<typeof reader>, production: boolean, services
     // Keys without the algorithm would silently leave the node on HS256: say so instead.
     const stray = (privatePem ?? publicPem)?.from;
     if (stray) throw new ConfigError(`${stray} is set but JWT_ALGORITHM is HS256: set JWT_ALGORITHM=RS256 or ES256 to use keys`);
-    const secret = r.string("JWT_SECRET", DEV_JWT_SECRET);
+    const secret = secretOf("JWT_SECRET");
     if (Buffer.byteLength(secret) < JWT_SECRET_MIN_BYTES) {
       throw new ConfigError(`JWT_SECRET must be at least ${JWT_SECRET_MIN_BYTES} bytes (got ${Buffer.byteLength(secret)})`);
-    }
-    if (production && secret === DEV_JWT_SECRET) {
-      throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production (the development default is public)");
     }
     return { algorithm, secret, privateKey: null, publicKey: null };
   }
@@ -444,9 +539,10 @@ function loadSms(r: ReturnType<typeof reader>): SmsConfig {
   let twilio: SmsConfig["twilio"] = null;
   // Twilio settings without SMS_PROVIDER=twilio would leave the codes in the outbox folder: say so instead.
   const TWILIO_VARIABLES = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_URL"];
-  const stray = TWILIO_VARIABLES.find((name) => r.raw(name) !== undefined);
-  if (provider === "outbox" && stray) {
-    throw new ConfigError(`${stray} is set but SMS_PROVIDER is outbox: set SMS_PROVIDER=twilio to send through Twilio`);
+  const stray = TWILIO_VARIABLES.filter((name) => r.raw(name) !== undefined);
+  if (provider === "outbox" && stray.length > 0 && !r.problems.has("SMS_PROVIDER")) {
+    const what = `${stray.join(", ")} ${stray.length > 1 ? "are" : "is"} set`;
+    r.problem(stray[0]!, `${what} but SMS_PROVIDER is outbox: set SMS_PROVIDER=twilio to send through Twilio`);
   }
   if (provider === "twilio") {
     const accountSid = r.raw("TWILIO_ACCOUNT_SID");
@@ -454,11 +550,11 @@ function loadSms(r: ReturnType<typeof reader>): SmsConfig {
       r.fail("TWILIO_ACCOUNT_SID", "must be the account's SID (AC and 32 hex digits) when SMS_PROVIDER=twilio", accountSid ?? "");
     }
     const authToken = r.raw("TWILIO_AUTH_TOKEN");
-    if (!authToken) throw new ConfigError("TWILIO_AUTH_TOKEN is required when SMS_PROVIDER=twilio");
+    if (!authToken) r.problem("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN is required when SMS_PROVIDER=twilio");
     const from = r.raw("TWILIO_FROM") ?? null;
     const messagingServiceSid = r.raw("TWILIO_MESSAGING_SERVICE_SID") ?? null;
     if ((from === null) === (messagingServiceSid === null)) {
-      throw new ConfigError("SMS_PROVIDER=twilio needs exactly one sender: TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID");
+      r.problem("TWILIO_FROM", "SMS_PROVIDER=twilio needs exactly one sender: TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID");
     }
     if (from !== null && !/^(\+[1-9][0-9]{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/.test(from)) {
       const what = "an E.164 number (+14155550100) or an alphanumeric sender id (up to 11 letters, digits, spaces; a letter at least)";
@@ -467,7 +563,8 @@ function loadSms(r: ReturnType<typeof reader>): SmsConfig {
     if (messagingServiceSid !== null && !/^MG[0-9a-f]{32}$/i.test(messagingServiceSid)) {
       r.fail("TWILIO_MESSAGING_SERVICE_SID", "must be MG and 32 hex digits", messagingServiceSid);
     }
-    twilio = { accountSid: accountSid!, authToken, from, messagingServiceSid, apiUrl: r.url("TWILIO_API_URL", ["http", "https"]) ?? null };
+    const apiUrl = r.url("TWILIO_API_URL", ["http", "https"]) ?? null;
+    twilio = { accountSid: accountSid ?? "", authToken: authToken ?? "", from, messagingServiceSid, apiUrl };
   }
   return {
     provider,
@@ -518,18 +615,19 @@ function loadOidc(r: ReturnType<typeof reader>, appUrl: string): OidcConfig {
   if (raw === undefined) return { providers: [] };
   const ids = raw.split(",").map((s) => s.trim()).filter(Boolean);
   if (ids.length === 0 || ids.some((id) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(id)) || new Set(ids).size !== ids.length) {
-    r.fail("OIDC_PROVIDERS", "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)", raw);
+    // No follow-up complaints about the variables of ids that are not ids.
+    return r.fail("OIDC_PROVIDERS", "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)", raw);
   }
   const providers = ids.map((id): OidcProviderConfig => {
     const v = (name: string) => `OIDC_${id.toUpperCase().replace(/-/g, "_")}_${name}`;
-    const issuer = r.url(v("ISSUER"), ["http", "https"]);
-    if (!issuer) throw new ConfigError(`${v("ISSUER")} is required for the OpenID provider "${id}"`);
-    const issuerUrl = new URL(issuer);
-    if (issuerUrl.protocol === "http:" && !LOOPBACK.has(issuerUrl.hostname)) {
+    const issuer = r.url(v("ISSUER"), ["http", "https"]) ?? "";
+    if (!issuer) r.problem(v("ISSUER"), `${v("ISSUER")} is required for the OpenID provider "${id}"`);
+    const issuerUrl = URL.parse(issuer);
+    if (issuerUrl?.protocol === "http:" && !LOOPBACK.has(issuerUrl.hostname)) {
       r.fail(v("ISSUER"), "must use https:// (http:// only on localhost)", issuer);
     }
-    const clientId = r.raw(v("CLIENT_ID"));
-    if (!clientId) throw new ConfigError(`${v("CLIENT_ID")} is required for the OpenID provider "${id}"`);
+    const clientId = r.raw(v("CLIENT_ID")) ?? "";
+    if (!clientId) r.problem(v("CLIENT_ID"), `${v("CLIENT_ID")} is required for the OpenID provider "${id}"`);
     const scopes = r.string(v("SCOPES"), "openid email profile").split(/[\s,]+/).filter(Boolean);
     if (!scopes.includes("openid") || !scopes.includes("email")) r.fail(v("SCOPES"), "must include openid and email", scopes.join(" "));
     return {

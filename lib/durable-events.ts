@@ -11,11 +11,27 @@
  *
  * Replicas of a consumer share its queue (competing consumers: each message goes to one).
  * Delivery is at least once; consumers make handling idempotent by `messageId`.
+ *
+ * Every queue is a quorum queue (Raft-replicated over the nodes of a RabbitMQ cluster; a
+ * single broker is a cluster of one): a message confirmed to the publisher survives the loss of
+ * any minority of broker nodes. The group's queue has a delivery limit: a message delivered
+ * `deliveryLimit` times without being settled (its consumer crashed or lost its connection each
+ * time: a poison message) goes to the dead-letter queue, with `onDead`, instead of looping;
+ * RabbitMQ's own `x-delivery-limit` (one more) dead-letters it even if the consumer cannot.
+ * Dead-lettering between these queues (retry TTL → group queue, delivery limit → dead letters)
+ * is at-least-once. Queues made as classic queues by an older version are moved over by
+ * `npm run migrate:queues` (docs/rabbitmq-quorum-queues.md); until then consuming stops with
+ * an error that says so.
+ *
+ * The connection takes any URL of a `;`-separated list (a RabbitMQ cluster), and after a loss
+ * reconnects within about a second (250 ms, 500 ms, then every 1 s, the next node first),
+ * resumes every consumer and tells `onReconnected` listeners (the outbox relays publish what
+ * waited).
  */
-import amqp from "amqplib";
 import type { Channel, ConfirmChannel, ConsumeMessage, ChannelModel } from "amqplib";
 import { acceptRequestId, currentRequestId, withRequestId } from "./request-context.ts";
-import type { Config } from "./config.ts";
+import { redact, type Config } from "./config.ts";
+import { amqpUrls, connectAny, describeUrl, reconnectDelay } from "./amqp-connect.ts";
 
 export interface DurableMessage<T = unknown> {
   event: string;
@@ -35,17 +51,65 @@ export interface ConsumerGroup {
   maxAttempts: number;
   /** The first retry's delay; it doubles with each further attempt. */
   retryBaseMs: number;
+  /** Deliveries without a settlement (consumer crashed, connection lost) before a message is dead-lettered; default 10. */
+  deliveryLimit?: number;
+}
+
+export const DEFAULT_DELIVERY_LIMIT = 10;
+/** How long dead letters are kept. */
+const DEAD_LETTER_TTL_MS = 14 * 86_400_000;
+
+export interface QueueSpec {
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 /**
- * The shop's consumer groups: mail (the e-mails of user and order events) and storage (the
- * files of a removed account). Their names and attempts define the queues of a namespace.
+ * A consumer group's queues and their arguments: the group's queue, one retry queue per
+ * further attempt, the dead-letter queue. All quorum queues; RabbitMQ refuses to declare one
+ * over an existing queue with other arguments (PRECONDITION_FAILED).
  */
-export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: ConsumerGroup; storage: ConsumerGroup } {
+export function consumerGroupQueues(namespace: string, group: ConsumerGroup): QueueSpec[] {
+  const queue = `${namespace}.${group.group}`;
+  const quorum = { "x-queue-type": "quorum" };
+  // Dead-lettering out of a quorum queue is at-most-once unless asked otherwise (RabbitMQ ≥ 3.10).
+  const atLeastOnce = { "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish", "x-dead-letter-exchange": "" };
+  return [
+    {
+      name: queue,
+      arguments: {
+        ...quorum,
+        ...atLeastOnce,
+        "x-dead-letter-routing-key": `${queue}.dead`,
+        "x-delivery-limit": (group.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT) + 1,
+      },
+    },
+    // Retry queues: a message waits base·2ⁿ ms, then dead-letters back into the group's queue.
+    ...Array.from({ length: Math.max(0, group.maxAttempts - 1) }, (_, n) => ({
+      name: `${queue}.retry.${n}`,
+      arguments: { ...quorum, ...atLeastOnce, "x-message-ttl": group.retryBaseMs * 2 ** n, "x-dead-letter-routing-key": queue },
+    })),
+    { name: `${queue}.dead`, arguments: { ...quorum, "x-message-ttl": DEAD_LETTER_TTL_MS } },
+  ];
+}
+
+/** Thrown when a group's queue exists with other arguments (a classic queue of an older version). */
+export class QueueMismatchError extends Error {
+  override name = "QueueMismatchError";
+}
+
+/**
+ * The shop's consumer groups: mail (the e-mails of user and order events), storage (the
+ * files of a removed account) and products (stock to give back). Their names and attempts define the queues of a namespace.
+ */
+export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: ConsumerGroup; storage: ConsumerGroup; products: ConsumerGroup } {
   return {
     mail: { group: "mail", maxAttempts: config.mail.maxAttempts, retryBaseMs: config.mail.retryBaseMs },
     // Up to ~17 minutes of retries (storage or its object store down), then a dead letter.
     storage: { group: "storage", maxAttempts: 10, retryBaseMs: 1000 },
+    // Stock to give back (a cancelled order, a checkout that could not save): ~17 minutes of
+    // retries from 0.5 s (products, orders or the database down), then reconciliation's turn.
+    products: { group: "products", maxAttempts: 12, retryBaseMs: 500 },
   };
 }
 
@@ -53,7 +117,7 @@ export function shopConsumerGroups(config: Pick<Config, "mail">): { mail: Consum
  * Remove a namespace's durable topology, its exchange and every shop consumer group's queues
  * (`config` gives their attempts): clean-up after tests and benchmarks, decommissioning.
  */
-export async function deleteShopTopology(url: string, namespace: string, config: Pick<Config, "mail">): Promise<void> {
+export async function deleteShopTopology(url: string | string[], namespace: string, config: Pick<Config, "mail">): Promise<void> {
   const durable = new DurableEvents(url, namespace, { info() {}, warn() {}, error() {} });
   try {
     await durable.deleteTopology(Object.values(shopConsumerGroups(config)));
@@ -79,7 +143,8 @@ interface Logger {
 }
 
 export class DurableEvents {
-  private readonly url: string;
+  private readonly urls: string[];
+  private urlIndex = 0;
   private readonly exchange: string;
   private readonly namespace: string;
   private readonly logger: Logger;
@@ -90,10 +155,14 @@ export class DurableEvents {
   private consumerChannels: Channel[] = [];
   private readonly consumerTags = new Map<Channel, string>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly reconnectListeners: (() => void)[] = [];
+  private reconnecting = false;
   private closed = false;
 
-  constructor(url: string, namespace: string, logger: Logger = console) {
-    this.url = url;
+  /** `url`: one amqp(s):// URL, a `;`-separated list of a cluster's nodes, or the list as an array. */
+  constructor(url: string | string[], namespace: string, logger: Logger = console) {
+    this.urls = amqpUrls(url);
+    this.urlIndex = Math.floor(Math.random() * this.urls.length); // spread over a cluster's nodes
     this.namespace = namespace;
     this.exchange = `${namespace}.events`;
     this.logger = logger;
@@ -101,6 +170,11 @@ export class DurableEvents {
 
   queueName(group: string): string {
     return `${this.namespace}.${group}`;
+  }
+
+  /** Call `listener` each time the connection is back after a loss (consumers already resumed). */
+  onReconnected(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   /** Publish an event persistently; resolves once RabbitMQ has confirmed it. */
@@ -147,11 +221,8 @@ export class DurableEvents {
   /** Remove the groups' queues and the namespace's exchange (test clean-up, decommissioning). */
   async deleteTopology(groups: Pick<ConsumerGroup, "group" | "maxAttempts">[]): Promise<void> {
     const channel = await this.confirmChannel();
-    for (const { group, maxAttempts } of groups) {
-      const queue = this.queueName(group);
-      for (let n = 0; n < maxAttempts - 1; n++) await channel.deleteQueue(`${queue}.retry.${n}`);
-      await channel.deleteQueue(`${queue}.dead`);
-      await channel.deleteQueue(queue);
+    for (const group of groups) {
+      for (const { name } of consumerGroupQueues(this.namespace, { retryBaseMs: 1, ...group })) await channel.deleteQueue(name);
     }
     await channel.deleteExchange(this.exchange);
   }
@@ -177,19 +248,31 @@ export class DurableEvents {
 
   private async connect(): Promise<ChannelModel> {
     if (this.connection) return this.connection;
+    if (this.closed) throw new Error("Durable events: closed");
     // Outside any request's log scope: the connection's own callbacks belong to no request.
     this.connecting ??= withRequestId(undefined, async () => {
-      const connection = await amqp.connect(this.url, { noDelay: true });
-      connection.on("error", (err) => this.logger.warn("Durable events: connection error", err));
+      const clientProperties = { connection_name: `durable-events ${this.namespace} ${process.pid}` };
+      const { connection, index } = await connectAny(this.urls, this.urlIndex, { timeout: 3000, clientProperties });
+      this.urlIndex = index;
+      connection.on("error", (err: Error) => this.logger.warn(`Durable events: connection error: ${redact(err.message)}`));
       connection.on("close", () => {
+        if (this.connection !== connection) return;
         this.connection = null;
         this.publishChannel = null;
         this.consumerChannels = [];
+        this.consumerTags.clear();
+        // The node just lost may be the one that went down: the next one first.
+        this.urlIndex = (this.urlIndex + 1) % this.urls.length;
         if (!this.closed) void this.reconnect();
       });
-      const setup = await connection.createChannel();
-      await setup.assertExchange(this.exchange, "topic", { durable: true });
-      await setup.close();
+      try {
+        const setup = await connection.createChannel();
+        await setup.assertExchange(this.exchange, "topic", { durable: true });
+        await setup.close();
+      } catch (err) {
+        await connection.close().catch(() => undefined);
+        throw err;
+      }
       this.connection = connection;
       return connection;
     }).finally(() => {
@@ -198,18 +281,31 @@ export class DurableEvents {
     return this.connecting;
   }
 
-  /** After a lost connection: reconnect with backoff and resume every consumer. */
+  /** After a lost connection: reconnect (250 ms, 500 ms, then every 1 s) and resume every consumer. */
   private async reconnect(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
-      try {
-        const connection = await this.connect();
-        for (const consumer of this.consumers) await this.startConsumer(connection, consumer);
-        this.logger.info("Durable events: reconnected to RabbitMQ.");
-        return;
-      } catch (err) {
-        this.logger.warn(`Durable events: reconnect attempt ${attempt + 1} failed`, (err as Error).message);
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    const since = Date.now();
+    this.logger.warn(`Durable events: connection to RabbitMQ lost; reconnecting.`);
+    try {
+      for (let attempt = 0; !this.closed; attempt++) {
+        await new Promise((r) => setTimeout(r, reconnectDelay(attempt)));
+        if (this.closed) return;
+        try {
+          const connection = await this.connect();
+          for (const consumer of this.consumers) await this.startConsumer(connection, consumer);
+          this.logger.info(`Durable events: reconnected to ${describeUrl(this.urls[this.urlIndex]!)} after ${Date.now() - since} ms.`);
+          for (const listener of this.reconnectListeners) listener();
+          return;
+        } catch (err) {
+          // The first failure and then every 10th (~10 s): an outage is not worth a line per attempt.
+          const reason = redact((err as Error).message);
+          if (attempt % 10 === 0) this.logger.warn(`Durable events: reconnect attempt ${attempt + 1} failed: ${reason}`);
+          await this.connection?.close().catch(() => undefined);
+        }
       }
+    } finally {
+      this.reconnecting = false;
     }
   }
 
@@ -225,20 +321,42 @@ export class DurableEvents {
     return channel;
   }
 
+  /** Declare a group's queues (quorum), bound to the exchange with `patterns`. */
+  async declareGroup(group: ConsumerGroup, patterns: string[]): Promise<void> {
+    const connection = await this.connect();
+    const channel = await connection.createChannel();
+    channel.on("error", () => undefined); // a refused declaration closes the channel; the error is thrown below
+    try {
+      await this.assertGroup(channel, group, patterns);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  private async assertGroup(channel: Channel, group: ConsumerGroup, patterns: string[]): Promise<void> {
+    const queue = this.queueName(group.group);
+    for (const spec of consumerGroupQueues(this.namespace, group)) {
+      try {
+        await channel.assertQueue(spec.name, { durable: true, arguments: spec.arguments });
+      } catch (err) {
+        const message = (err as Error).message ?? String(err);
+        if (!/PRECONDITION_FAILED|inequivalent arg/i.test(message)) throw err;
+        throw new QueueMismatchError(
+          `Durable events: queue ${spec.name} exists with other arguments (a classic queue of an older version?). ` +
+            `Move it to a quorum queue with "npm run migrate:queues" (docs/rabbitmq-quorum-queues.md); nothing is lost. ` +
+            `RabbitMQ: ${message}`,
+        );
+      }
+    }
+    for (const pattern of patterns) await channel.bindQueue(queue, this.exchange, pattern);
+  }
+
   private async startConsumer(connection: ChannelModel, options: ConsumerOptions): Promise<void> {
     const queue = this.queueName(options.group);
     const channel = await connection.createConfirmChannel();
+    channel.on("error", (err: Error) => this.logger.warn(`Durable events: ${queue} channel error: ${err.message}`));
     this.consumerChannels.push(channel);
-    await channel.assertQueue(queue, { durable: true });
-    for (const pattern of options.patterns) await channel.bindQueue(queue, this.exchange, pattern);
-    // Retry queues: a message waits base·2ⁿ ms, then dead-letters back into the main queue.
-    for (let n = 0; n < options.maxAttempts - 1; n++) {
-      await channel.assertQueue(`${queue}.retry.${n}`, {
-        durable: true,
-        arguments: { "x-message-ttl": options.retryBaseMs * 2 ** n, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue },
-      });
-    }
-    await channel.assertQueue(`${queue}.dead`, { durable: true, arguments: { "x-message-ttl": 14 * 86_400_000 } });
+    await this.assertGroup(channel, options, options.patterns);
     await channel.prefetch(options.prefetch ?? 10);
     const { consumerTag } = await channel.consume(
       queue,
@@ -263,6 +381,21 @@ export class DurableEvents {
       // Unreadable: straight to the dead-letter queue, never retried.
       channel.sendToQueue(`${queue}.dead`, msg.content, { persistent: true, headers: { "x-error": `unreadable: ${(err as Error).message}` } });
       await channel.waitForConfirms().catch(() => undefined);
+      settle(() => channel.ack(msg));
+      return;
+    }
+    // Quorum queues count deliveries: this one has come back `deliveryLimit` times unsettled, each
+    // time its consumer died or lost its connection while handling it. Do not hand it out again.
+    // RabbitMQ 3.x counts them in x-delivery-count; 4.x counts returns of a lost consumer in x-acquired-count.
+    const headers = msg.properties.headers ?? {};
+    const deliveries = Math.max(Number(headers["x-delivery-count"] ?? 0), Number(headers["x-acquired-count"] ?? 0)) + 1;
+    const deliveryLimit = options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
+    if (deliveries > deliveryLimit) {
+      const error = `delivered ${deliveries - 1} times without being settled (its consumer crashed or lost its connection each time)`;
+      options.logger?.error(`Durable events: ${message.event} ${message.messageId} ${error}; dead-lettered.`);
+      channel.sendToQueue(`${queue}.dead`, msg.content, { persistent: true, messageId: message.messageId, headers: { "x-error": error } });
+      await channel.waitForConfirms();
+      await options.onDead?.({ ...message, attempt: message.attempt + 1 }, error);
       settle(() => channel.ack(msg));
       return;
     }

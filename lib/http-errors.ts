@@ -2,7 +2,8 @@
  * Turns any error that reaches the gateway into the HTTP status, headers and JSON body
  * a client gets: moleculer-web's shape `{ name, message, code, type, data }`.
  * Client errors (4xx) pass through; body-parser errors keep their status (400, 413, 415);
- * a missing or stopping service, or a service's own typed 503, is a 503 with Retry-After;
+ * a missing or stopping service, or a service's own typed 503, is a 503 with Retry-After; a
+ * timeout is a 504 with Retry-After;
  * anything else is a 500 whose
  * details stay in the log, never in the response.
  */
@@ -39,7 +40,8 @@ export function toHttpError(err: unknown): HttpError {
     return { status, headers, body: { name: "RequestError", message: parserType.message, code: status, type: parserType.type } };
   }
 
-  if (UNAVAILABLE.has(e.name)) {
+  // UNDELIVERED: RabbitMQ returned a request to a node that is gone (its message names the node).
+  if (UNAVAILABLE.has(e.name) || e.type === "UNDELIVERED") {
     headers["Retry-After"] = "5";
     return {
       status: 503,
@@ -48,8 +50,20 @@ export function toHttpError(err: unknown): HttpError {
     };
   }
 
-  if (e.name === "RequestTimeoutError") {
-    return { status: 504, headers, body: { name: "GatewayTimeoutError", message: "The service did not answer in time.", code: 504, type: "GATEWAY_TIMEOUT" } };
+  if (e.name === "RequestTimeoutError" || (e.code === 504 && typeof e.type === "string")) {
+    // A timeout is not proof that nothing happened: a POST may still complete. Idempotency-Key
+    // makes its retry safe (the one order comes back).
+    headers["Retry-After"] = "5";
+    return {
+      status: 504,
+      headers,
+      body: {
+        name: "GatewayTimeoutError",
+        message: "The service did not answer in time. The request may still complete: retry a POST with the same Idempotency-Key.",
+        code: 504,
+        type: "GATEWAY_TIMEOUT",
+      },
+    };
   }
 
   const code = typeof e.code === "number" ? e.code : Number(e.status ?? e.statusCode);
@@ -80,6 +94,22 @@ export function toHttpError(err: unknown): HttpError {
     status: 500,
     headers,
     body: { name: "InternalServerError", message: "Something went wrong on our side; it has been logged.", code: 500, type: "INTERNAL_ERROR" },
+  };
+}
+
+/**
+ * RFC 6749 §5.2 for the OAuth 2.0 token endpoint: a request it cannot take (a body that is not
+ * JSON or a form, a parameter of the wrong type or length, a value the input boundary refuses)
+ * is `400 {error: "invalid_request", error_description}`, never cached, like its own errors.
+ */
+export function asOAuthInvalidRequest(error: HttpError): HttpError {
+  if (typeof (error.body as { error?: unknown }).error === "string") return error; // the endpoint's own RFC 6749 error
+  const details = Array.isArray(error.body.data) ? (error.body.data as ValidationItem[]).map((d) => d.message).filter(Boolean) : [];
+  const description = details.length ? details.join(" ") : error.body.message;
+  return {
+    status: 400,
+    headers: { ...error.headers, "Cache-Control": "no-store", Pragma: "no-cache" },
+    body: { error: "invalid_request", error_description: description } as unknown as HttpError["body"],
   };
 }
 

@@ -18,6 +18,12 @@ export interface ShopAction<TThis> extends Omit<ActionSchema, "handler" | "hooks
   access: Access;
   /** moleculer-web route, e.g. "GET /:id" (relative to the service's `settings.rest`). */
   rest?: string | string[];
+  /**
+   * Running it twice is harmless (a read, or a write keyed by an id the action dedupes), so the
+   * broker may retry it after a timeout or a lost node. Undeclared: true only for REST `GET`s.
+   * Anything else is retried only when the call provably never started (middlewares/retry-policy.ts).
+   */
+  idempotent?: boolean;
   /** The gateway leaves the Authorization header to the action (OAuth client authentication). */
   clientAuthentication?: boolean;
   /** The gateway passes the request's Cookie header in `ctx.meta.cookie` (only to actions that ask). */

@@ -31,7 +31,14 @@ import {
   type WhereOptions,
 } from "sequelize";
 import { getConfig } from "../lib/config.ts";
-import { sequelizeOptions } from "../lib/database.ts";
+import {
+  DatabaseUnavailableError,
+  isTransientDbError,
+  runTransaction,
+  sequelizeOptions,
+  serializeTransactions,
+  type TransactionOptions,
+} from "../lib/database.ts";
 import { isUuid, likePattern, pageWindow, parseSort, SortError, toPage, type Page } from "../lib/listing.ts";
 
 export interface DbMixinOptions {
@@ -72,7 +79,11 @@ export interface DbMethods {
   /** In `transaction` when given: its cache cleaning and `<service>.updated` event wait for the commit. */
   updateEntity(ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<Entity>;
   removeEntity(ctx: Context, id: unknown): Promise<Entity>;
-  inTransaction<T>(ctx: Context, work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>): Promise<T>;
+  /**
+   * One transaction, retried on a fresh connection when the database restarts under it (until
+   * the request's deadline): `work` must do nothing but database work, as it may run again.
+   */
+  inTransaction<T>(ctx: Context, work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>, options?: Pick<TransactionOptions, "idempotent">): Promise<T>;
   searchWhere(text: string): WhereOptions;
   mapDbError(err: unknown): unknown;
   /** moleculer-db: drop this service's cached reads on every node. */
@@ -124,11 +135,18 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       ready: {
         visibility: "public",
         access: "internal",
+        idempotent: true,
         async handler() {
-          await this.adapter.db.authenticate();
+          // One try: a probe answers now, it does not wait for a restart to finish.
+          await this.adapter.db.authenticate({ retry: { max: 1 } });
           return { status: "ok" };
         },
       },
+    },
+
+    /** moleculer-db has connected the adapter: SQLite transactions of this node take turns. */
+    started() {
+      serializeTransactions(this.adapter.db);
     },
 
     /**
@@ -262,15 +280,24 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         this: DbMethods & DbServiceInternals,
         ctx: Context,
         work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>,
+        options: Pick<TransactionOptions, "idempotent"> = {},
       ): Promise<T> {
-        const queued: [string, unknown][] = [];
-        const result = await this.adapter.db.transaction((t) => work(t, (event, payload) => queued.push([event, payload])));
+        let queued: [string, unknown][] = [];
+        const result = await runTransaction(
+          this.adapter.db,
+          (t) => {
+            queued = []; // a retried attempt queues its own
+            return work(t, (event, payload) => queued.push([event, payload]));
+          },
+          { ...options, deadline: deadlineOf(ctx) },
+        );
         await this.clearCache();
         for (const [event, payload] of queued) ctx.emit(event, payload);
         return result;
       },
 
       mapDbError(err: unknown): unknown {
+        if (isTransientDbError(err)) return new DatabaseUnavailableError(err);
         // 23514 / SQLite CHECK (which Sequelize reports as a unique error): a rule such as
         // "stock >= 0" would be broken.
         const parent = (err as { parent?: { code?: string; message?: string } })?.parent;
@@ -280,7 +307,8 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           }
         }
         if (err instanceof UniqueConstraintError) {
-          const fields = Object.keys(err.fields ?? {});
+          // PostgreSQL reports { email: "a@b.co" }, SQLite ["email"]: the column names either way.
+          const fields = Array.isArray(err.fields) ? err.fields.map(String) : Object.keys(err.fields ?? {});
           return new Errors.MoleculerClientError(
             `${entityName} with this ${fields.join(", ") || "key"} already exists.`,
             409,
@@ -299,6 +327,22 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
     },
   });
+}
+
+/** When the request that `ctx` belongs to gives up (ms since the epoch); undefined: no deadline. */
+export function deadlineOf(ctx: Context | undefined): number | undefined {
+  // The gateway's own deadline travels in meta; this node's view of the call's timeout counts
+  // from when the call reached it, which may be later than the gateway thinks (a slow hop).
+  const gateway = (ctx?.meta as { deadline?: unknown } | undefined)?.deadline;
+  const timeout = ctx?.options?.timeout;
+  const started = (ctx as { startHrTime?: [number, number] } | undefined)?.startHrTime;
+  let local: number | undefined;
+  if (timeout && timeout > 0 && started) {
+    const [s, ns] = process.hrtime(started);
+    local = Date.now() + timeout - (s * 1000 + ns / 1e6);
+  }
+  const both = [typeof gateway === "number" ? gateway : undefined, local].filter((d): d is number => d !== undefined);
+  return both.length ? Math.min(...both) : undefined;
 }
 
 /** moleculer-db's own methods the mixin uses. */

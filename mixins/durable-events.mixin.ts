@@ -16,6 +16,7 @@ import type { Sequelize, Transaction } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { DurableEvents } from "../lib/durable-events.ts";
 import { Outbox } from "../lib/outbox.ts";
+import { shopTopology } from "./durable-topology.ts";
 
 export interface DurableEventMethods {
   durable: DurableEvents | null;
@@ -38,7 +39,7 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
   created() {
     const cfg = getConfig();
     const self = this as unknown as Self;
-    self.durable = cfg.transporter ? new DurableEvents(cfg.transporter.url, cfg.namespace, this.logger) : null;
+    self.durable = cfg.transporter ? new DurableEvents(cfg.transporter.urls, cfg.namespace, this.logger) : null;
     self.outbox = null;
   },
 
@@ -54,7 +55,12 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
       pollMs: getConfig().outboxPollMs,
       onPending: (count) => metrics.set(PENDING_METRIC, count, { service: self.name }),
     });
+    // Every consumer group's queues exist before the first event goes out: an event published
+    // while no consumer had ever declared its queue (mail never started yet) would go nowhere.
+    for (const group of Object.values(shopTopology(getConfig()))) await self.durable.declareGroup(group, group.patterns);
     self.outbox.start();
+    // What waited during a RabbitMQ outage goes out as soon as it is back, not at the next poll.
+    self.durable.onReconnected(() => self.outbox?.kick());
   },
 
   async stopped() {

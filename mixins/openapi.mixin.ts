@@ -25,6 +25,13 @@ export const API_DESCRIPTION = [
   "**Credentials**: `Authorization: Bearer <accessToken>` (POST /api/auth/login), `Authorization: Basic base64(email:password)` (accounts with two-factor authentication add `X-TOTP: <code>`), or an OAuth 2.0 client-credentials token from POST /api/auth/token.",
   "**Lists** answer `{rows, total, page, pageSize, totalPages}`. **Money** is integer minor units plus a currency code; ids are UUIDs; times are ISO-8601 UTC.",
   "**Errors** are `{name, message, code, type, data}`; a 422 lists each field in `data`. Any call may also meet 503 (a service is unavailable, with Retry-After) or 504 (it did not answer in time).",
+  [
+    "**Input boundary**: every request is checked before any action sees it. A JSON body nested deeper than 32 levels is a 400",
+    "(NESTING_TOO_DEEP); control characters (TAB, LF and CR only in multi-line fields such as a product's `description`), the keys",
+    "`__proto__`, `constructor` and `prototype`, strings over 16,384 characters and other oversized values, in the body, query, path",
+    "or the Authorization, X-TOTP and Idempotency-Key headers, are a 422 (INPUT_REFUSED) listing each `{type, field, in, message}`.",
+    "A method a path does not take is a 405 with `Allow`; a request line or headers over 16 KiB, a 431.",
+  ].join(" "),
   "Every response carries `X-Request-Id`.",
 ].join("\n\n");
 
@@ -65,7 +72,7 @@ const actions: Record<string, DocsAction> = {
     rest: { method: "GET", basePath: "/", path: "/openapi.json" },
     access: "public",
     params: { $$strict: true },
-    openapi: { summary: "This document (OpenAPI 3.1)" },
+    openapi: { summary: "This document (OpenAPI 3.1)", response: "OpenApiDocument" },
     handler(this: Self, ctx: Context<unknown, Meta>) {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-cache" };
       return generateOpenApi(currentAliases(this), currentActions(this), { title: API_TITLE, version: pkg.version, description: API_DESCRIPTION });
@@ -88,7 +95,7 @@ const actions: Record<string, DocsAction> = {
     rest: { method: "GET", basePath: "/", path: "/docs/:file" },
     access: "public",
     params: { $$strict: true, file: { type: "string", max: 64 } },
-    openapi: { summary: "A file of the Swagger UI page", successContent: "application/octet-stream" },
+    openapi: { summary: "A file of the Swagger UI page", successContent: "*/*" },
     async handler(this: Self, ctx: Context<{ file: string }, Meta>) {
       const file = await swaggerUiFile(ctx.params.file);
       if (!file) throw notFound("File", ctx.params.file);

@@ -9,13 +9,15 @@
 import readline from "node:readline";
 import pg from "pg";
 import { LOCAL_CLUSTER, spawnNode, exited, type NodeSpec } from "../lib/cluster.ts";
-import { loadConfig, redact, ConfigError } from "../lib/config.ts";
-import { migrateUp } from "../lib/migrator.ts";
+import { loadConfig, redact } from "../lib/config.ts";
+import { migrateUp, printMigrations } from "../lib/migrator.ts";
+import { startupFailure } from "../lib/startup-failure.ts";
 
+// `||`, not `??`: a .env copied from .env.example sets both to "" (not configured).
 const env: NodeJS.ProcessEnv = {
   ...process.env,
-  TRANSPORTER: process.env.TRANSPORTER ?? "amqp://guest:guest@127.0.0.1:5672",
-  DATABASE_URL: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/shop",
+  TRANSPORTER: process.env.TRANSPORTER || "amqp://guest:guest@127.0.0.1:5672",
+  DATABASE_URL: process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/shop",
   MIGRATE_ON_START: "false",
 };
 
@@ -23,7 +25,7 @@ let config;
 try {
   config = loadConfig(env);
 } catch (err) {
-  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : err);
+  for (const line of startupFailure(err)) console.error(line);
   process.exit(1);
 }
 if (config.database.dialect !== "postgres") throw new Error("unreachable: DATABASE_URL is set above");
@@ -65,9 +67,14 @@ function topologyFromArgs(args: string[]): NodeSpec[] {
 }
 const topology = topologyFromArgs(process.argv.slice(2));
 
-await ensureDatabase(config.database.url);
-const applied = await migrateUp(config.database);
-console.log(applied.length ? `Migrated: ${applied.join(", ")}` : "Database schema is up to date.");
+try {
+  await ensureDatabase(config.database.url);
+  const applied = await migrateUp(config.database, printMigrations(config.database));
+  console.log(applied.length ? `Migrated: ${applied.length} migration(s) applied.` : "Database schema is up to date.");
+} catch (err) {
+  for (const line of startupFailure(err, "prepare the database")) console.error(line);
+  process.exit(1);
+}
 console.log(`Starting ${topology.length} nodes over ${redact(config.transporter!.url)}; gateway on http://localhost:${config.http.port}/api`);
 
 const metricsBase = config.metrics.port;

@@ -9,7 +9,9 @@
 import readline from "node:readline";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../lib/config.ts";
-import { migrateUp } from "../lib/migrator.ts";
+import { SqliteDriverMissingError } from "../lib/database.ts";
+import { MigrationFailedError, migrateUp } from "../lib/migrator.ts";
+import { startupFailure } from "../lib/startup-failure.ts";
 
 const { values } = parseArgs({ options: { email: { type: "string" }, password: { type: "string" }, name: { type: "string" } } });
 
@@ -48,7 +50,8 @@ try {
 } catch (err) {
   const e = err as Error & { code?: number; data?: { message?: string }[] };
   const detail = Array.isArray(e.data) ? e.data.map((d) => d.message).join(" ") : "";
-  console.error(err instanceof ConfigError ? `Configuration error: ${e.message}` : `Could not create the superuser: ${detail || e.message}`);
+  const setup = err instanceof ConfigError || err instanceof SqliteDriverMissingError || err instanceof MigrationFailedError;
+  console.error(setup ? startupFailure(err).join("\n") : `Could not create the superuser: ${detail || e.message}`);
   exitCode = 1;
 }
 process.exit(exitCode);

@@ -1,20 +1,24 @@
 /**
- * npm run migrate            apply pending migrations
+ * npm run migrate            apply pending migrations, each printed as it runs
  * npm run migrate -- status  list executed and pending migrations
  * npm run migrate -- down    revert the last migration
+ *
+ * A failure is one line (the migration and the database's complaint, a bad variable, an
+ * unreachable database) and exit code 1.
  */
-import { getConfig, redact, ConfigError } from "../lib/config.ts";
-import { migrateUp, migrateDown, migrationStatus } from "../lib/migrator.ts";
+import { getConfig } from "../lib/config.ts";
+import { migrateUp, migrateDown, migrationStatus, printMigrations, databaseLabel } from "../lib/migrator.ts";
+import { startupFailure } from "../lib/startup-failure.ts";
 
 const command = process.argv[2] ?? "up";
 try {
   const { database } = getConfig();
-  const target = database.dialect === "postgres" ? redact(database.url) : database.storage;
+  const target = databaseLabel(database);
   if (command === "up") {
-    const applied = await migrateUp(database);
-    console.log(applied.length ? `Applied to ${target}: ${applied.join(", ")}` : `${target} is up to date.`);
+    const applied = await migrateUp(database, printMigrations(database));
+    console.log(applied.length ? `Applied ${applied.length} migration(s) to ${target}.` : `${target} is up to date.`);
   } else if (command === "down") {
-    const reverted = await migrateDown(database);
+    const reverted = await migrateDown(database, undefined, printMigrations(database));
     console.log(reverted.length ? `Reverted on ${target}: ${reverted.join(", ")}` : "Nothing to revert.");
   } else if (command === "status") {
     const { executed, pending } = await migrationStatus(database);
@@ -24,6 +28,6 @@ try {
     process.exit(2);
   }
 } catch (err) {
-  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : err);
+  for (const line of startupFailure(err, "migrate")) console.error(line);
   process.exit(1);
 }

@@ -178,7 +178,11 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
       }
       client = new ServiceBroker({ namespace, nodeID: `postman-client-${process.pid}`, transporter: amqpTransporter(amqp, 10), logger: false });
       await client.start();
-      await until("the gateway to be ready", async () => (await fetch(`${api}/health/ready`)).status === 200, { timeoutMs: 60_000, intervalMs: 250 });
+      // Every service routed and answering (the collection walks through all of them), not just ready.
+      await until("every service to be ready", async () => ((await (await fetch(`${api}/health/ready`)).json()) as { status?: string }).status === "ok", {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      });
       await client.waitForServices(["users"], 30_000);
       const docs = await fetch(`${api}/openapi.json`);
       if (!docs.ok) throw new Error(`GET ${api}/openapi.json answered ${docs.status}`);

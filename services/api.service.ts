@@ -10,27 +10,78 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
-import { toHttpError } from "../lib/http-errors.ts";
+import { asOAuthInvalidRequest, toHttpError } from "../lib/http-errors.ts";
+import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, paramsRule } from "../lib/input-boundary.ts";
 import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
+import { clientIp, trustFunction } from "../lib/client-ip.ts";
 import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
 
 const cfg = getConfig();
-/** The domain services this gateway routes to; readiness needs each of them. */
+/** The domain services this gateway routes to. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
+/**
+ * Without these the shop cannot sell: accounts and sign-in, the catalogue, checkout. A gateway
+ * whose critical services are unreachable is not ready (503), so a load balancer sends its
+ * traffic elsewhere. mail and storage are not critical: checkout goes on without them (e-mails
+ * wait in RabbitMQ, uploads answer 503), so their absence degrades readiness, it does not fail it.
+ */
+export const CRITICAL_SERVICES: readonly string[] = ["users", "products", "orders"];
+/**
+ * Where each service's REST routes live. A request under one of these paths while the service
+ * has no live node answers 503 (its routes exist, the service is down), not 404.
+ */
+const SERVICE_PATHS: Record<string, readonly string[]> = {
+  users: ["/auth", "/users", "/clients"],
+  products: ["/products"],
+  orders: ["/orders"],
+  mail: ["/mail"],
+  storage: ["/files"],
+};
 
-type Req = IncomingMessage & { originalUrl?: string; $action?: { name?: string; access?: Access; clientAuthentication?: boolean }; $ctx?: Context; $params?: unknown };
-type Meta = { user?: Principal | null; $statusCode?: number; ip?: string; userAgent?: string; authorization?: string; idempotencyKey?: string };
+type Req = IncomingMessage & {
+  originalUrl?: string;
+  /** The path without the query string and a trailing slash (moleculer-web). */
+  parsedUrl?: string;
+  query?: unknown;
+  body?: unknown;
+  $action?: { name?: string; access?: Access; clientAuthentication?: boolean; params?: unknown };
+  $alias?: GatewayAlias;
+  $ctx?: Context;
+  $params?: unknown;
+};
+type Meta = {
+  user?: Principal | null;
+  $statusCode?: number;
+  ip?: string;
+  userAgent?: string;
+  authorization?: string;
+  idempotencyKey?: string;
+  /** The `shop_device` cookie's value, unchecked (users/methods.ts signInAttempt checks it). */
+  deviceToken?: string;
+  /** When the gateway stops waiting for this request (ms since the epoch): work after it is wasted, or worse. */
+  deadline?: number;
+};
 type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
 
-/** What moleculer-web adds to the service that this file uses. */
-interface GatewayInternals {
-  aliases: { action?: string }[];
+/** One of moleculer-web's aliases (its Alias class), as far as this file uses it. */
+interface GatewayAlias {
+  method: string;
+  action?: string | null;
+  /** The decoded path parameters when `path` is this alias's path, else false. */
+  match(path: string): Record<string, unknown> | false;
 }
 
-type Logger = { logger: { error(...a: unknown[]): void } };
+/** What moleculer-web adds to the service that this file uses. */
+interface GatewayInternals {
+  aliases: GatewayAlias[];
+  resolveAlias(path: string, method?: string): { alias: GatewayAlias } | false;
+}
+
+/** The gateway as its hooks see it (`this`). */
+type Gateway = Service & GatewayInternals & { sendError(req: Req, res: ServerResponse, err: unknown): unknown };
 
 /**
  * The REST actions of `service` that the registry knows but the gateway has no route for yet
@@ -44,8 +95,23 @@ function unroutedActions(gateway: Service & GatewayInternals, service: string): 
   return declared.filter((name) => !routed.has(name));
 }
 
+/** ok: every service answers; degraded: a non-critical one does not; unavailable: a critical one does not. */
+export function readiness(services: Record<string, string>): "ok" | "degraded" | "unavailable" {
+  const down = Object.keys(services).filter((name) => services[name] !== "ok");
+  if (down.some((name) => CRITICAL_SERVICES.includes(name))) return "unavailable";
+  return down.length ? "degraded" : "ok";
+}
+
+/** The service whose routes live under `path` (below /api) when no node of it is available now; else null. */
+function serviceDownAt(broker: Service["broker"], path: string): string | null {
+  const owner = Object.keys(SERVICE_PATHS).find((name) => SERVICE_PATHS[name]!.some((p) => path === p || path.startsWith(`${p}/`)));
+  if (!owner) return null;
+  const live = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as { name: string }[];
+  return live.some((s) => s.name === owner) ? null : owner;
+}
+
 /** The request's path, without its query string. */
-const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0];
+const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0] ?? "";
 
 /**
  * moleculer-web's `rootCallOptions` hook, before the request's context exists: the request id
@@ -59,12 +125,31 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
 }
 
 /** moleculer-web's own methods, for the overrides below. */
-const GATEWAY_METHODS = (ApiGateway as unknown as { methods: Record<"sendError", (this: unknown, req: Req, res: ServerResponse, err: unknown) => unknown> }).methods;
+const GATEWAY_METHODS = (ApiGateway as unknown as {
+  methods: {
+    sendError(this: unknown, req: Req, res: ServerResponse, err: unknown): unknown;
+    send404(this: unknown, req: Req, res: ServerResponse): unknown;
+  };
+}).methods;
 
-/** Every route: who is asking from where (rate limits and session records use these). */
-function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
-  ctx.meta.ip = req.socket.remoteAddress ?? undefined;
-  ctx.meta.userAgent = req.headers["user-agent"]?.slice(0, 255);
+/** The `shop_device` cookie's value in a Cookie header. */
+const DEVICE_COOKIE = /(?:^|;)\s*shop_device=([^;\s]*)/;
+
+/** Which hops in front of this gateway are proxies (TRUST_PROXY); by default none. */
+const TRUSTED_PROXY = trustFunction(cfg.http.trustProxy);
+
+/**
+ * Every route: who is asking from where (rate limits and session records use these). The
+ * address is the socket's peer unless it is a trusted proxy (lib/client-ip.ts).
+ */
+function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) {
+  ctx.meta.deadline = Date.now() + timeoutMs;
+  ctx.meta.ip = clientIp(req, TRUSTED_PROXY, cfg.http.forwardedHeader);
+  // Recorded with the sessions, never acted on: kept, without control characters.
+  ctx.meta.userAgent = req.headers["user-agent"]?.replace(/[\u0000-\u001F\u007F-\u009F]/g, "").slice(0, 255);
+  // The device token from a previous sign-in (users/methods.ts signInAttempt); checked by users.
+  const device = DEVICE_COOKIE.exec(req.headers.cookie ?? "")?.[1];
+  if (device && device.length <= 256) ctx.meta.deviceToken = device;
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
   // The Cookie header only for actions that declare `cookies` (OpenID Connect: the browser that started a sign-in).
@@ -74,18 +159,63 @@ function recordCaller(ctx: Context<unknown, Meta>, req: Req) {
 
 /** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */
 function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req) {
-  recordCaller(ctx, req);
+  recordCaller(ctx, req, cfg.requestTimeoutMs);
   const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
   if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the body as application/json.", 415, "UNSUPPORTED_MEDIA_TYPE", {
       contentType: req.headers["content-type"] ?? null,
     });
   }
+  assertAcceptableInput(req);
 }
 
-/** Every route's onError: moleculer-web's JSON error shape with our status mapping (lib/http-errors.ts). */
-function sendJsonError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
-  const { status, headers, body } = toHttpError(err);
+/**
+ * The input boundary (lib/input-boundary.ts), for every request that found its action, before
+ * authentication and before the action: the body as the client sent it (moleculer-web's merge
+ * into the params would silently drop a `__proto__` key), the query string (its parser drops
+ * prototype keys silently too: the raw keys are checked), the path parameters and the headers
+ * actions read. The action's params say which fields may hold several lines (`multiline: true`).
+ */
+function assertAcceptableInput(req: Req) {
+  const rule = paramsRule(req.$action?.params);
+  const check = new InputInspection();
+  const url = req.originalUrl ?? req.url ?? "";
+  const queryStart = url.indexOf("?");
+  if (queryStart !== -1) check.inspectQueryKeys(url.slice(queryStart + 1));
+  if (req.query !== undefined) check.inspect(req.query, "query", rule);
+  if (req.body !== undefined) check.inspect(req.body, "body", rule);
+  const pathParams = req.$alias && req.parsedUrl !== undefined ? req.$alias.match(req.parsedUrl) : false;
+  if (pathParams) check.inspect(pathParams, "path", rule);
+  for (const [header, name] of READ_HEADERS) check.inspectHeader(name, req.headers[header]);
+  if (check.problems.length) throw inputRefused(check.problems);
+}
+/** The request headers actions read (the gateway passes them on), as [lower-case, display name]. */
+const READ_HEADERS = [
+  ["authorization", "Authorization"],
+  ["x-totp", "X-TOTP"],
+  ["idempotency-key", "Idempotency-Key"],
+] as const;
+
+/**
+ * body-parser's `verify` hook for JSON bodies: the raw bytes, before JSON.parse. A body nested
+ * deeper than INPUT_LIMITS.maxDepth is a 400 before anything walks it (a depth of 10,000 once
+ * overflowed the stack further on).
+ */
+function refuseDeepJson(_req: IncomingMessage, _res: ServerResponse, body: Buffer, encoding: string) {
+  const text = /^utf-?8$/i.test(encoding) ? body : body.toString(encoding as BufferEncoding);
+  if (jsonDepthExceeds(text)) throw Object.assign(nestingTooDeep(), { status: 400 });
+}
+
+/**
+ * Every route's onError: moleculer-web's JSON error shape with our status mapping
+ * (lib/http-errors.ts); the OAuth 2.0 token endpoint answers a malformed or invalid request as
+ * RFC 6749 §5.2 says, `400 {error: "invalid_request", error_description}`.
+ */
+function sendJsonError(this: Gateway, req: Req, res: ServerResponse, err: unknown) {
+  let { status, headers, body } = toHttpError(err);
+  if ((status === 400 || status === 422) && targetAction(this, req)?.clientAuthentication) {
+    ({ status, headers, body } = asOAuthInvalidRequest({ status, headers, body }));
+  }
   if (status >= 500 && status !== 503) this.logger.error(`${req.method} ${req.originalUrl ?? req.url} failed:`, err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -104,7 +234,8 @@ const MULTIPART = /^multipart\/form-data\b/i;
 export const UPLOAD_TIMEOUT_MS = Math.max(cfg.requestTimeoutMs, 6 * 60_000);
 
 function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: { type?: string }) {
-  recordCaller(ctx, req);
+  recordCaller(ctx, req, UPLOAD_TIMEOUT_MS);
+  assertAcceptableInput(req);
   if (alias.type === "multipart" && !MULTIPART.test(req.headers["content-type"] ?? "")) {
     throw new Errors.MoleculerClientError("Send the file as multipart/form-data.", 415, "UNSUPPORTED_MEDIA_TYPE", {
       contentType: req.headers["content-type"] ?? null,
@@ -145,7 +276,7 @@ function afterUploadCall(_ctx: Context, _route: unknown, _req: Req, res: ServerR
 const ALREADY_ANSWERED = new Error("The response has already been sent.");
 
 /** The upload route's onError: one answer per request (busboy may report a failure twice), and a clear 413. */
-function sendUploadError(this: Logger, req: Req, res: ServerResponse, err: unknown) {
+function sendUploadError(this: Gateway, req: Req, res: ServerResponse, err: unknown) {
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const e = err as { type?: unknown; code?: unknown; name?: unknown; message?: unknown };
   if (e?.type === "PAYLOAD_TOO_LARGE") {
@@ -159,10 +290,47 @@ function sendUploadError(this: Logger, req: Req, res: ServerResponse, err: unkno
   }
   sendJsonError.call(this, req, res, err);
 }
+
+/**
+ * body-parser's `verify` hook for form bodies: their parser drops prototype keys silently,
+ * so the raw keys are checked, as the query string's are.
+ */
+function refusePrototypeFormKeys(_req: IncomingMessage, _res: ServerResponse, body: Buffer, encoding: string) {
+  const { problems } = new InputInspection().inspectQueryKeys(body.toString(encoding as BufferEncoding));
+  if (problems.length) throw inputRefused(problems.map((p) => ({ ...p, in: "body" as const })));
+}
+
+/**
+ * The definition of the action a request is for: known once moleculer-web has found its
+ * endpoint; for a body the parser refused, looked up from the alias of its path and method.
+ */
+function targetAction(gateway: Service & GatewayInternals, req: Req): Req["$action"] | undefined {
+  if (req.$action) return req.$action;
+  const found = gateway.resolveAlias(req.parsedUrl ?? pathOf(req), req.method);
+  const name = found ? found.alias.action : undefined;
+  if (!name) return undefined;
+  const list = gateway.broker.registry.getActionList({ skipInternal: true }) as unknown as { name: string; action?: Req["$action"] }[];
+  return list.find((a) => a.name === name)?.action;
+}
+
+/** The methods the aliases of `path` accept, when there are any (for a 405 and its Allow header). */
+function allowedMethods(aliases: readonly GatewayAlias[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const alias of aliases) {
+    try {
+      if (!alias.match(path)) continue;
+      for (const m of alias.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [alias.method]) methods.add(m);
+    } catch {
+      // a path parameter that is not valid percent-encoding: not this alias
+    }
+  }
+  return [...methods].sort();
+}
+
 /** What @fastify/busboy throws for a broken body. */
 const BUSBOY_ERROR = /^(Multipart: Boundary not found|Unexpected end of multipart data|Unsupported Content-Type|Missing Content-Type|Malformed part header|(Part|Preamble) terminated early)/;
 
-export default defineService<GatewayInternals>({
+export default defineService<GatewayInternals & { sendError(req: Req, res: ServerResponse, err: unknown): unknown }>({
   name: "api",
   mixins: [ApiGateway as unknown as ServiceSchema, OpenApiMixin as ServiceSchema],
 
@@ -172,8 +340,12 @@ export default defineService<GatewayInternals>({
    * every span name unique. The path and the method are enough.
    */
   merged(schema: ServiceSchema) {
-    const rest = schema.actions?.rest as { tracing?: unknown } | undefined;
+    const rest = schema.actions?.rest as { tracing?: unknown; retryPolicy?: unknown } | undefined;
     if (!rest) return;
+    // The broker must never run a request again: moleculer-web has consumed its body and
+    // rewritten req.url by then (a retry answered 404 for routes that exist). The calls it
+    // makes are retried by their own rules (middlewares/retry-policy.ts).
+    rest.retryPolicy = { enabled: false };
     const requestOf = (ctx: Context) => (ctx.params as { req: Req }).req;
     rest.tracing = {
       spanName: (ctx: Context) => `${requestOf(ctx).method} ${pathOf(requestOf(ctx))}`,
@@ -216,8 +388,8 @@ export default defineService<GatewayInternals>({
           "GET /health/ready": "api.ready",
         },
         bodyParsers: {
-          json: { strict: true, limit: cfg.http.bodyLimit },
-          urlencoded: { extended: false, limit: cfg.http.bodyLimit },
+          json: { strict: true, limit: cfg.http.bodyLimit, verify: refuseDeepJson },
+          urlencoded: { extended: false, limit: cfg.http.bodyLimit, verify: refusePrototypeFormKeys },
         },
         callOptions: { timeout: cfg.requestTimeoutMs },
         onBeforeCall: beforeJsonCall,
@@ -278,12 +450,11 @@ export default defineService<GatewayInternals>({
             }
           }),
         );
-        const ok = results.every(([, state]) => state === "ok");
-        if (!ok) {
-          ctx.meta.$statusCode = 503;
-          this.logger.warn("Not ready:", Object.fromEntries(results));
-        }
-        return { status: ok ? "ok" : "unavailable", services: Object.fromEntries(results) };
+        const services = Object.fromEntries(results);
+        const status = readiness(services);
+        if (status === "unavailable") ctx.meta.$statusCode = 503;
+        if (status !== "ok") this.logger.warn(`Readiness ${status}:`, services);
+        return { status, services, critical: CRITICAL_SERVICES };
       },
     },
   },
@@ -296,10 +467,28 @@ export default defineService<GatewayInternals>({
      * method, URL and error. (moleculer-web's own errorHandler would log it a second time.)
      */
     errorHandler(req: Req, res: ServerResponse, err: unknown) {
+      return this.sendError(req, res, err);
+    },
+    /** A "not found" under the routes of a service that is down is that service's 503. */
+    sendError(req: Req, res: ServerResponse, err: unknown) {
+      const down = (err as Error)?.name === "NotFoundError" ? serviceDownAt(this.broker, pathOf(req).slice("/api".length)) : null;
+      if (down) err = new Errors.ServiceNotAvailableError({ action: `${down}.*`, nodeID: this.broker.nodeID });
       return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
     },
-    sendError(req: Req, res: ServerResponse, err: unknown) {
-      return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
+
+    /**
+     * Nothing routed for this method and path: a 405 with `Allow` when the path exists with
+     * other methods (RFC 9110 §15.5.6), otherwise moleculer-web's 404 (a 503 under the paths of
+     * a service that is down, in sendError).
+     */
+    send404(req: Req, res: ServerResponse) {
+      // Under a service that is down the other methods say nothing: its routes are away (503).
+      const down = serviceDownAt(this.broker, pathOf(req).slice("/api".length)) !== null;
+      const allowed = down ? [] : allowedMethods(this.aliases, req.parsedUrl ?? pathOf(req));
+      if (!allowed.length) return GATEWAY_METHODS.send404.call(this, req, res);
+      res.setHeader("Allow", allowed.join(", "));
+      const message = `${req.method} is not allowed here; use ${allowed.join(" or ")}.`;
+      return this.sendError(req, res, new Errors.MoleculerClientError(message, 405, "METHOD_NOT_ALLOWED", { allow: allowed }));
     },
 
     /**
@@ -325,6 +514,7 @@ export default defineService<GatewayInternals>({
           credentials,
           totp: req.headers["x-totp"],
           ip: ctx.meta.ip,
+          device: ctx.meta.deviceToken,
         });
       } catch (err) {
         if ((err as Error).name === "ServiceNotFoundError") {

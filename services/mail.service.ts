@@ -16,8 +16,10 @@ import { getConfig } from "../lib/config.ts";
 import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { conflict, notFound } from "../lib/errors.ts";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { untilDatabaseAnswers } from "../lib/database.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
-import { shopConsumerGroups, type DurableMessage } from "../lib/durable-events.ts";
+import type { DurableMessage } from "../lib/durable-events.ts";
+import { shopTopology } from "../mixins/durable-topology.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 
@@ -66,8 +68,7 @@ export default defineService<MailMethods>({
     this.mailer = createMailer(cfg.mail);
     if (this.durable) {
       await this.durable.consume({
-        ...shopConsumerGroups(cfg).mail,
-        patterns: NOTIFIED_EVENTS,
+        ...shopTopology(cfg).mail,
         prefetch: 10,
         handle: (message) => this.deliver(message),
         onDead: (message, error) => this.markDead(message, error),
@@ -91,7 +92,10 @@ export default defineService<MailMethods>({
         handler(this: Self, ctx: Context<unknown>) {
           if (this.durable) return;
           const messageId = `${event}:${ctx.id}`;
-          void this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() });
+          // In the background; a delivery still retrying when the node stops must not become an unhandled rejection.
+          this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() }).catch((err: unknown) => {
+            this.logger.warn(`Mail ${messageId} left undelivered:`, err);
+          });
         },
       },
     ]),
@@ -158,14 +162,20 @@ export default defineService<MailMethods>({
           throw new Error(`mail ${message.messageId} is being sent by another consumer`);
         }
       }
+      let info: { path?: string };
       try {
-        const info = await this.mailer.send({ id: message.messageId, to: note.to, subject: note.subject, text: note.text, html: note.html });
-        await log.update({ status: "sent", sentAt: new Date(), lastError: null }, { where: { id: message.messageId } });
-        this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
+        info = await this.mailer.send({ id: message.messageId, to: note.to, subject: note.subject, text: note.text, html: note.html });
       } catch (err) {
-        await log.update({ status: "failed", lastError: String((err as Error).message).slice(0, 2000) }, { where: { id: message.messageId } });
+        // Not sent: the next attempt may take it over (a compare-and-set from "failed").
+        await untilDatabaseAnswers(() => log.update({ status: "failed", lastError: String((err as Error).message).slice(0, 2000) }, { where: { id: message.messageId } }), SENDING_TIMEOUT_MS);
         throw err;
       }
+      // Sent: from here on only recording it remains, and that must not fail the delivery (a
+      // redelivery would send it again) nor be given up while the database restarts. The message
+      // stays unacknowledged meanwhile; a node that dies now leaves a "sending" row, the one
+      // window for a duplicate (taken over after SENDING_TIMEOUT_MS).
+      await untilDatabaseAnswers(() => log.update({ status: "sent", sentAt: new Date(), lastError: null }, { where: { id: message.messageId } }), SENDING_TIMEOUT_MS);
+      this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
     },
 
     /** Embedded mode: the same delivery with in-process retries and backoff. */

@@ -10,46 +10,33 @@
  * With PENDING_ORDER_TTL, unpaid orders are cancelled by `system` once they are that old.
  */
 import { randomUUID } from "node:crypto";
-import { Context, Errors } from "moleculer";
+import { Context } from "moleculer";
 import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions } from "sequelize";
-import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { DbMixin } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
-import { defineService, type ServiceThis } from "../lib/service-schema.ts";
-import { hasRole, type Principal } from "../lib/access.ts";
-import { conflict, forbidden, notFound } from "../lib/errors.ts";
-import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../domain/checkout.ts";
-import { ORDER_STATUSES, SYSTEM_ACTOR, allowedNext, canTransition, releasesStock, shopperMay, unpaidCutoff, type OrderStatus, type StatusChange } from "../domain/order-status.ts";
+import { defineService } from "../lib/service-schema.ts";
+import { hasRole } from "../lib/access.ts";
+import { conflict, notFound } from "../lib/errors.ts";
+import { runSaga } from "../lib/saga.ts";
+import {
+  ORDER_STATUSES,
+  SYSTEM_ACTOR,
+  allowedNext,
+  canTransition,
+  customerHistory,
+  releasesStock,
+  shopperMay,
+  unpaidCutoff,
+  type OrderStatus,
+  type StatusChange,
+} from "../domain/order-status.ts";
 import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } from "../domain/reconciliation.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
-import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
-
-type Meta = { user?: Principal; idempotencyKey?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
-interface OrdersMethods extends DbMethods, DurableEventMethods {
-  idempotency: IdempotencyStore;
-  sweepTimer: NodeJS.Timeout | undefined;
-  expiryTimer: NodeJS.Timeout | undefined;
-  expireUnpaid(now?: Date): Promise<number>;
-  loadOwned(ctx: Context<unknown, Meta>, id: string): Promise<Order>;
-  changeStatus(ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
-  customerOf(ctx: Context<unknown, Meta>, userId: string): Promise<unknown>;
-  announce(ctx: Context<unknown, Meta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra?: Record<string, unknown>): Promise<void>;
-}
-type Self = ServiceThis<OrdersMethods>;
-
-interface Order {
-  id: string;
-  userId: string;
-  status: OrderStatus;
-  items: ReturnType<typeof priceOrder>["items"];
-  totalCents: number;
-  currency: string;
-  shippingAddress: Record<string, string>;
-  statusHistory: StatusChange[];
-  createdAt: Date;
-  updatedAt: Date;
-}
+import { checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
+import type { Order, OrdersMeta as Meta, OrdersMethods, OrdersSelf as Self } from "./orders/types.ts";
+import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 
 const ADDRESS = {
   type: "object",
@@ -79,7 +66,9 @@ const ITEMS = {
   },
 } as const;
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** A note with a status change; it may have several lines (the gateway's input boundary lets TAB, LF and CR through). */
+const REASON = { type: "string", trim: true, max: 500, optional: true, multiline: true } as const;
+
 const SWEEP_EVERY_MS = 3_600_000;
 /**
  * A checkout saves its order within half the reconciliation grace period after reserving, or
@@ -87,10 +76,6 @@ const SWEEP_EVERY_MS = 3_600_000;
  * the whole grace period, so it can never release the stock of an order that is still saving.
  */
 const SAVE_DEADLINE_MS = graceMs(getConfig().requestTimeoutMs) / 2;
-
-function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
-  return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
-}
 
 export default defineService<OrdersMethods>({
   name: "orders",
@@ -121,8 +106,19 @@ export default defineService<OrdersMethods>({
     }),
   ],
 
-  settings: { rest: "/orders", saveDeadlineMs: SAVE_DEADLINE_MS, outboxTable: "orders_outbox", pendingTtlSec: getConfig().orders.pendingTtlSec },
+  settings: {
+    rest: "/orders",
+    saveDeadlineMs: SAVE_DEADLINE_MS,
+    // No checkout can still commit that long after its claim (it would have missed its deadline).
+    claimStaleMs: 2 * getConfig().requestTimeoutMs,
+    outboxTable: "orders_outbox",
+    pendingTtlSec: getConfig().orders.pendingTtlSec,
+  },
   dependencies: [],
+
+  created() {
+    this.backgroundRetries = new Set();
+  },
 
   async started() {
     this.idempotency = new IdempotencyStore(this.adapter.db);
@@ -136,6 +132,8 @@ export default defineService<OrdersMethods>({
   stopped() {
     clearInterval(this.sweepTimer);
     clearInterval(this.expiryTimer);
+    // Releases still waiting for products go with the node: reconciliation takes them over.
+    for (const retry of this.backgroundRetries) retry.cancel();
   },
 
   actions: {
@@ -143,93 +141,17 @@ export default defineService<OrdersMethods>({
       rest: "POST /",
       access: "user",
       params: { $$strict: true, items: ITEMS, shippingAddress: ADDRESS },
-      async handler(this: Self, ctx: Context<{ items: CartLine[]; shippingAddress: Record<string, string> }, Meta>) {
-        const user = ctx.meta.user!;
-        if (user.client) throw forbidden("Orders are placed by people, not API clients.");
-        const key = ctx.meta.idempotencyKey;
-        if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-          throw validation([{ field: "Idempotency-Key", message: "The Idempotency-Key header must be 1-255 visible ASCII characters.", type: "header" }]);
-        }
-
-        // Idempotent retries: the same key and body within 24 h get the first response back,
-        // as it was sent (a later payment or cancellation does not change it).
-        let claimed = false;
-        if (key) {
-          const claim = await this.idempotency.claim(user.id, key, requestFingerprint(ctx.params));
-          if (claim.state === "replay") {
-            ctx.meta.$statusCode = claim.response?.status ?? 201;
-            ctx.meta.$location = `/api/orders/${claim.orderId}`;
-            ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
-            // Keys completed before migration 20261129-0008 have no stored response: for those
-            // (24 h at most after deploying it) the replay re-reads the order, so it shows the
-            // order's current state rather than the first response.
-            return claim.response ? claim.response.body : this.getEntity(claim.orderId);
-          }
-          if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
-          if (claim.state === "mismatch") {
-            throw validation([{ field: "Idempotency-Key", message: "This Idempotency-Key was used with a different request body.", type: "idempotency" }]);
-          }
-          claimed = true;
-        }
-
-        const orderId = randomUUID();
-        let reserved = false;
-        try {
-          const lines = ctx.params.items;
-          const duplicates = cartProblems(lines);
-          if (duplicates.length) throw validation(duplicates);
-          const customer = this.customerOf(ctx, user.id);
-          const snapshots = await ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids: lines.map((l) => l.productId) });
-          const known = new Map(snapshots.map((s) => [s.productId, s]));
-          const unknown = lines.flatMap((l, i) => (known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }]));
-          if (unknown.length) throw validation(unknown);
-          const mixed = currencyProblems(lines, snapshots);
-          if (mixed.length) throw validation(mixed);
-
-          // Stock first: prices and names are the snapshot taken inside the reservation.
-          const reservedAt = Date.now();
-          const reservedLines = await ctx.call<ProductSnapshot[], object>("products.reserve", { reservationId: orderId, items: lines });
-          reserved = true;
-          const priced = priceOrder(lines, reservedLines);
-          const now = new Date();
-          const order = await this.inTransaction(ctx, async (transaction) => {
-            const row = await this.adapter.model.create(
-              {
-                id: orderId,
-                userId: user.id,
-                status: "pending",
-                items: priced.items,
-                totalCents: priced.totalCents,
-                currency: priced.currency,
-                shippingAddress: ctx.params.shippingAddress,
-                statusHistory: [{ from: null, to: "pending", at: now.toISOString(), by: user.id }],
-                idempotencyKey: key ?? null,
-              },
-              { transaction },
-            );
-            const created = this.toPublic(row) as unknown as Order;
-            // The key and the response it replays are saved with the order, or not at all.
-            if (key) await this.idempotency.complete(user.id, key, orderId, { status: 201, body: created }, transaction);
-            await this.announce(ctx, transaction, "order.created", created, await customer);
-            if (Date.now() - reservedAt > (this.settings as { saveDeadlineMs: number }).saveDeadlineMs) {
-              throw new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
-            }
-            return created;
-          });
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/orders/${order.id}`;
-          return order;
-        } catch (err) {
-          if (reserved) {
-            // Compensation: the order was not saved, so its stock goes back.
-            this.logger.error(`Saving order ${orderId} failed after its stock was reserved; releasing it.`, err);
-            await ctx.call("products.release", { reservationId: orderId }).catch((releaseErr: unknown) => {
-              this.logger.error(`Releasing the stock of unsaved order ${orderId} failed; reservation ${orderId} needs reconciliation.`, releaseErr);
-            });
-          }
-          if (claimed && key) await this.idempotency.abandon(user.id, key).catch(() => undefined);
-          throw err;
-        }
+      /** Claim the key, check the cart, reserve the stock, save the order (services/orders/checkout.ts). */
+      async handler(this: Self, ctx: Context<CheckoutParams, Meta>) {
+        const checkout = await runSaga(startCheckout(ctx), checkoutSteps(this), (step, err) =>
+          this.logger.error(`Checkout: undoing "${step}" failed.`, err),
+        );
+        ctx.meta.$location = `/api/orders/${checkout.order!.id}`;
+        if (checkout.replayedStatus) {
+          ctx.meta.$statusCode = checkout.replayedStatus;
+          ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+        } else ctx.meta.$statusCode = 201;
+        return this.viewFor(ctx, checkout.order!);
       },
     },
 
@@ -253,7 +175,8 @@ export default defineService<OrdersMethods>({
         else if (userId) where.userId = userId;
         if (status) where.status = status;
         if (from || to) where.createdAt = { ...(from ? { [Op.gte]: from } : {}), ...(to ? { [Op.lte]: to } : {}) };
-        return this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+        const result = await this.findPage({ page, pageSize, sort, where: where as WhereOptions });
+        return { ...result, rows: result.rows.map((row) => this.viewFor(ctx, row as unknown as Order)) };
       },
     },
 
@@ -261,21 +184,21 @@ export default defineService<OrdersMethods>({
       rest: "GET /:id",
       access: "authenticated",
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-        return this.loadOwned(ctx, ctx.params.id);
+      async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+        return this.viewFor(ctx, await this.loadOwned(ctx, ctx.params.id));
       },
     },
 
     cancel: {
       rest: "POST /:id/cancel",
       access: "authenticated",
-      params: { $$strict: true, id: { type: "string", max: 64 }, reason: { type: "string", trim: true, max: 500, optional: true } },
+      params: { $$strict: true, id: { type: "string", max: 64 }, reason: REASON },
       async handler(this: Self, ctx: Context<{ id: string; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
           throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
         }
-        return this.changeStatus(ctx, order, "cancelled", ctx.params.reason);
+        return this.viewFor(ctx, await this.changeStatus(ctx, order, "cancelled", ctx.params.reason));
       },
     },
 
@@ -286,7 +209,7 @@ export default defineService<OrdersMethods>({
         $$strict: true,
         id: { type: "string", max: 64 },
         status: { type: "enum", values: [...ORDER_STATUSES] },
-        reason: { type: "string", trim: true, max: 500, optional: true },
+        reason: REASON,
       },
       async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
         const order = await this.loadOwned(ctx, ctx.params.id);
@@ -304,6 +227,7 @@ export default defineService<OrdersMethods>({
      */
     reservationStates: {
       access: "internal",
+      idempotent: true,
       visibility: "public",
       params: { $$strict: true, ids: { type: "array", min: 1, max: RECONCILE_BATCH, items: { type: "uuid" } } },
       async handler(this: Self, ctx: Context<{ ids: string[] }>) {
@@ -325,6 +249,7 @@ export default defineService<OrdersMethods>({
      */
     summary: {
       access: "internal",
+      idempotent: true,
       visibility: "public",
       params: { $$strict: true },
       async handler(this: Self) {
@@ -348,6 +273,12 @@ export default defineService<OrdersMethods>({
       return order;
     },
 
+    /** An order as the caller may see it: staff the stored history, its customer `customerHistory` (no staff ids or notes). */
+    viewFor(this: Self, ctx: Context<unknown, Meta>, order: Order): Order {
+      if (hasRole(ctx.meta.user, "admin")) return order;
+      return { ...order, statusHistory: customerHistory(order.statusHistory, order.userId) as unknown as StatusChange[] };
+    },
+
     async changeStatus(this: Self, ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order> {
       const from = order.status;
       if (!canTransition(from, to)) {
@@ -367,10 +298,10 @@ export default defineService<OrdersMethods>({
         if (to === "cancelled") await this.announce(ctx, transaction, "order.cancelled", now, customer, { from, by: change.by, reason: reason ?? null });
         return now;
       });
+      // The stock goes back now; products also releases it when `order.cancelled` reaches it
+      // through RabbitMQ, and releaseUnsold hands it over when products cannot be reached.
       if (releasesStock(from, to)) {
-        await ctx.call("products.release", { reservationId: order.id }).catch((err: unknown) => {
-          this.logger.error(`Order ${order.id} is cancelled but releasing its stock failed; reservation ${order.id} needs reconciliation.`, err);
-        });
+        await ctx.call("products.release", { reservationId: order.id }).catch(() => releaseUnsold(this, ctx, [order.id]));
       }
       return updated;
     },
@@ -401,9 +332,14 @@ export default defineService<OrdersMethods>({
       return expired;
     },
 
+    trackBackgroundRetry(this: Self, retry) {
+      this.backgroundRetries.add(retry);
+      void retry.done.finally(() => this.backgroundRetries.delete(retry));
+    },
+
     /** How to reach an order's customer, for its notifications (null when users cannot say). */
     customerOf(this: Self, ctx: Context<unknown, Meta>, userId: string): Promise<unknown> {
-      return ctx.call("users.contact", { id: userId }).catch(() => null);
+      return ctx.call("users.contact", { id: userId }, { timeout: 3_000 }).catch(() => null);
     },
 
     /**

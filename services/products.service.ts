@@ -10,7 +10,10 @@ import { Errors, type Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
 import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
-import { reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
+import { checkReservations, reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
+import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import { shopTopology } from "../mixins/durable-topology.ts";
+import { getConfig } from "../lib/config.ts";
 import { imageActions, imageMethods, onFileRemoved, type ImageMethods } from "./products/images.actions.ts";
 import { parseImages, productHolder } from "../domain/images.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
@@ -25,7 +28,8 @@ const SKU = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 const fields = {
   sku: { type: "string", pattern: SKU, messages: { stringPattern: "sku must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit." } },
   name: { type: "string", trim: true, min: 1, max: 200 },
-  description: { type: "string", max: 5000 },
+  // `multiline`: the gateway's input boundary lets TAB, LF and CR through here (lib/input-boundary.ts).
+  description: { type: "string", max: 5000, multiline: true },
   priceCents: { type: "number", integer: true, min: 0, max: MAX_INT },
   currency: { type: "string", pattern: "^[A-Z]{3}$", messages: { stringPattern: "currency must be an ISO 4217 code such as EUR." } },
   stock: { type: "number", integer: true, min: 0, max: MAX_INT },
@@ -44,9 +48,10 @@ function assertCurrency(currency: unknown) {
   }
 }
 
-export default defineService<ReconcileMethods & ImageMethods>({
+export default defineService<ReconcileMethods & ImageMethods & DurableEventMethods>({
   name: "products",
   mixins: [
+    DurableEventsMixin as never,
     DbMixin({
       table: "products",
       attributes: {
@@ -74,6 +79,17 @@ export default defineService<ReconcileMethods & ImageMethods>({
     this.reservations = defineReservations(this.adapter.db);
     // Reservations that lost their order go back to stock (products/reconcile.ts).
     startReconciling(this);
+    // In a cluster, stock to give back also comes through RabbitMQ, so no release is lost when
+    // products, orders or the database is down at the moment: retried until done.
+    await this.durable?.consume({
+      ...shopTopology(getConfig()).products,
+      prefetch: 10,
+      handle: async ({ event, payload }) => {
+        const ids = event === "order.cancelled" ? [(payload as { order: { id: string } }).order.id] : (payload as { ids: string[] }).ids;
+        await checkReservations(this, this.broker, ids);
+      },
+      logger: this.logger,
+    });
   },
 
   async stopped() {

@@ -31,7 +31,7 @@ import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
-import { shopConsumerGroups } from "../lib/durable-events.ts";
+import { shopTopology } from "../mixins/durable-topology.ts";
 import { outlivesOwner } from "../domain/images.ts";
 import { defineService } from "../lib/service-schema.ts";
 import { hasRole } from "../lib/access.ts";
@@ -102,8 +102,7 @@ export default defineService<StorageMethods>({
     this.links = defineLinks(this.adapter.db);
     if (this.durable) {
       await this.durable.consume({
-        ...shopConsumerGroups(cfg).storage,
-        patterns: ["user.removed"],
+        ...shopTopology(cfg).storage,
         handle: async (message) => void (await this.purgeOwner((message.payload as { user: { id: string } }).user.id)),
         onDead: async (message, error) => this.logger.error(`The files of removed user ${(message.payload as { user?: { id?: string } }).user?.id} could not be removed (dead-lettered): ${error}`),
         logger: this.logger,
@@ -229,6 +228,7 @@ export default defineService<StorageMethods>({
      */
     describe: {
       access: "internal",
+      idempotent: true,
       visibility: "public",
       params: {
         $$strict: true,

@@ -6,12 +6,13 @@
 import { Redis } from "ioredis";
 import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
+import { OutageLog } from "../lib/outage-log.ts";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { defineService } from "../lib/service-schema.ts";
-import { createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
+import { createKeySet, createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
 import { defineUserModels } from "./users/models.ts";
-import { methods, type UsersMethods, type UserRow, type Limiters } from "./users/methods.ts";
+import { methods, KNOWN_ADDRESS_TTL_SEC, type UsersMethods, type UserRow, type Limiters } from "./users/methods.ts";
 import { authActions } from "./users/auth.actions.ts";
 import { accountActions } from "./users/account.actions.ts";
 import { adminActions } from "./users/admin.actions.ts";
@@ -68,14 +69,22 @@ export default defineService<UsersMethods>({
   async started() {
     this.models = defineUserModels(this.adapter.db);
     this.redis = cfg.auth.rateLimitRedis ? new Redis(cfg.auth.rateLimitRedis, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : null;
+    if (this.redis) {
+      const outage = new OutageLog("Redis (rate limits)", "rate limits count per node", this.logger);
+      this.redis.on("error", (err: Error) => outage.down(err));
+      this.redis.on("ready", () => outage.up());
+    }
     const redis = this.redis ?? undefined;
     const n = (points: number) => points * cfg.auth.rateLimitFactor;
     // Per IP and per account; counters live in Redis when configured, so every replica shares them.
+    // A known client of an account (device token, or an address it signed in from) has a budget
+    // of its own instead of the address's and the account's (methods.signInAttempt).
     const limits: Limiters = {
       loginIp: createLimiter(`${cfg.namespace}:login-ip`, { points: n(30), durationSec: 60 }, redis),
       loginAccount: createLimiter(`${cfg.namespace}:login-account`, { points: n(10), durationSec: 15 * 60 }, redis),
       basicIp: createLimiter(`${cfg.namespace}:basic-ip`, { points: n(120), durationSec: 60 }, redis),
       basicAccount: createLimiter(`${cfg.namespace}:basic-account`, { points: n(10), durationSec: 15 * 60 }, redis),
+      knownClient: createLimiter(`${cfg.namespace}:known-client`, { points: n(10), durationSec: 15 * 60 }, redis),
       secondFactor: createLimiter(`${cfg.namespace}:second-factor`, { points: n(5), durationSec: 5 * 60 }, redis),
       tokenIp: createLimiter(`${cfg.namespace}:token-ip`, { points: n(60), durationSec: 60 }, redis),
       forgotIp: createLimiter(`${cfg.namespace}:forgot-ip`, { points: n(20), durationSec: 60 * 60 }, redis),
@@ -83,12 +92,15 @@ export default defineService<UsersMethods>({
       registerIp: createLimiter(`${cfg.namespace}:register-ip`, { points: n(20), durationSec: 60 * 60 }, redis),
     };
     this.limits = limits;
+    this.knownAddresses = createKeySet(`${cfg.namespace}:known-address`, KNOWN_ADDRESS_TTL_SEC, redis);
+    this.pendingWork = new Set();
     // The dummy hash is made on first use: make it now, so the first unknown-e-mail login
     // costs what every other failed login costs.
     await verifyAgainstDummy("warm-up");
   },
 
   async stopped() {
+    await Promise.allSettled(this.pendingWork ?? []);
     this.redis?.disconnect();
   },
 });

@@ -12,3 +12,4 @@ export * from "./basic.ts";
 export * from "./rate-limit.ts";
 export * from "./semaphore.ts";
 export * from "./one-time-codes.ts";
+export * from "./device-tokens.ts";

@@ -4,7 +4,8 @@
  * verified the way RFC 8725 (JWT Best Current Practices) asks: exactly one pinned algorithm
  * (no `none`, no algorithm confusion: an HS256 token "signed" with the RSA/EC public key as
  * an HMAC secret is refused), issuer and audience checked, expiry required, and an explicit
- * token type so other JWTs are not accepted.
+ * token type so other JWTs are not accepted. Every access token names the session it belongs
+ * to (`sid`), so the verifier can check the session is still live: a token without one is refused.
  *
  * Keys: HS256 signs and verifies with one shared `secret`. RS256/ES256 sign with
  * `privateKey` and verify with `publicKey` (derived from the private key when only it is
@@ -45,7 +46,7 @@ export interface JwtOptions {
 export interface AccessClaims {
   sub: string;
   role: string;
-  sid?: string;
+  sid: string;
   typ: "access";
 }
 
@@ -108,7 +109,7 @@ function verificationKey(algorithm: JwtAlgorithm, opts: JwtOptions): string | Ke
 }
 
 export function signAccessToken(
-  claims: { sub: string; role: string; sid?: string },
+  claims: { sub: string; role: string; sid: string },
   opts: JwtOptions,
 ): { token: string; expiresIn: number } {
   const algorithm = algorithmOf(opts);
@@ -124,9 +125,9 @@ export function signAccessToken(
   if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds <= 0) throw new RangeError("ttlSeconds must be a positive integer");
   if (typeof claims.sub !== "string" || claims.sub === "") throw new TypeError("sub must be a non-empty string");
   if (typeof claims.role !== "string" || claims.role === "") throw new TypeError("role must be a non-empty string");
+  if (typeof claims.sid !== "string" || claims.sid === "") throw new TypeError("sid must be a non-empty string");
 
-  const payload: Record<string, string> = { role: claims.role, typ: "access" };
-  if (claims.sid !== undefined) payload.sid = claims.sid;
+  const payload: Record<string, string> = { role: claims.role, typ: "access", sid: claims.sid };
   const token = jwt.sign(payload, key, {
     algorithm,
     expiresIn: opts.ttlSeconds,
@@ -167,9 +168,10 @@ export function verifyAccessToken(token: string, opts: JwtOptions): AccessClaims
     p.sub === "" ||
     typeof p.role !== "string" ||
     typeof p.exp !== "number" ||
-    (p.sid !== undefined && typeof p.sid !== "string")
+    typeof p.sid !== "string" ||
+    p.sid === ""
   ) {
     throw new TokenError("invalid", "The access token is not valid.");
   }
-  return { sub: p.sub, role: p.role, typ: "access", ...(typeof p.sid === "string" ? { sid: p.sid } : {}) };
+  return { sub: p.sub, role: p.role, typ: "access", sid: p.sid };
 }

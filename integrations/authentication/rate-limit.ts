@@ -3,7 +3,9 @@
  * a fixed window of `points` attempts per `durationSec` for each key, optionally blocking
  * the key for `blockSec` once it is spent (OWASP Authentication Cheat Sheet, "Protect
  * against automated attacks"). With a Redis client the counters are shared by every node
- * (atomic Lua INCR + EXPIRE); without one they live in this process.
+ * (atomic Lua INCR + EXPIRE); without one, or while Redis is unreachable, they live in this
+ * process (a per-node limit). `KeySet` keeps keys that expire (the addresses an account recently
+ * signed in from) in the same kind of store, with the same fallback.
  */
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
@@ -60,8 +62,61 @@ export function createLimiter(name: string, rule: LimitRule, redis?: Redis): Lim
   }
   const options = { keyPrefix: `shop-rl-${name}`, points, duration: durationSec, blockDuration: blockSec };
   if (redis) {
-    // Fail fast while Redis is unreachable instead of queueing the request behind a reconnect.
-    return new Limiter(name, rule, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }), "redis");
+    // Fail fast while Redis is unreachable instead of queueing the request behind a reconnect,
+    // and count in this process meanwhile (the insurance limiter): a per-node limit instead of a
+    // shared one, never a refused login because the counter store is down.
+    const insuranceLimiter = new RateLimiterMemory(options);
+    return new Limiter(name, rule, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }), "redis");
   }
   return new Limiter(name, rule, new RateLimiterMemory(options), "memory");
+}
+
+/** The longest a key set keeps a key: 24 days (timers in memory cannot wait longer). */
+export const KEY_SET_MAX_TTL_SEC = 24 * 86_400;
+
+/** Keys remembered for a while (e.g. `<account>|<address>` after a successful sign-in), in memory or Redis. */
+export class KeySet {
+  readonly name: string;
+  readonly ttlSec: number;
+  #store: RateLimiterAbstract;
+  #fallback: RateLimiterAbstract | undefined;
+
+  /** `fallback`: where `remember` writes while `store` (Redis) is unreachable; reads fall back through the store's insurance. */
+  constructor(name: string, ttlSec: number, store: RateLimiterAbstract, fallback?: RateLimiterAbstract) {
+    this.name = name;
+    this.ttlSec = ttlSec;
+    this.#store = store;
+    this.#fallback = fallback;
+  }
+
+  async remember(key: string): Promise<void> {
+    try {
+      await this.#store.set(key, 1, this.ttlSec);
+    } catch (err) {
+      // rate-limiter-flexible's set() has no insurance: do it here, so a Redis outage never fails a sign-in.
+      if (!this.#fallback) throw err;
+      await this.#fallback.set(key, 1, this.ttlSec);
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    const res = await this.#store.get(key);
+    return !!res && res.consumedPoints > 0;
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.#store.delete(key);
+  }
+}
+
+/** Redis keys are `shop-ks-<name>:<key>`, each expiring `ttlSec` after it was last remembered. */
+export function createKeySet(name: string, ttlSec: number, redis?: Redis): KeySet {
+  if (typeof name !== "string" || !/^[\x21-\x7e]{1,200}$/.test(name)) throw new TypeError(`Invalid key set name ${JSON.stringify(name)}`);
+  // The memory store expires keys with setTimeout, which fires at once beyond 2^31 - 1 ms (~24.8 days).
+  if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > KEY_SET_MAX_TTL_SEC) throw new RangeError(`ttlSec must be an integer from 1 to ${KEY_SET_MAX_TTL_SEC} (got ${ttlSec})`);
+  const options = { keyPrefix: `shop-ks-${name}`, points: 1, duration: ttlSec };
+  if (!redis) return new KeySet(name, ttlSec, new RateLimiterMemory(options));
+  // As for limiters: while Redis is unreachable, this process remembers (a per-node set).
+  const insuranceLimiter = new RateLimiterMemory(options);
+  return new KeySet(name, ttlSec, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }), insuranceLimiter);
 }

@@ -18,6 +18,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import {
   assertKey,
+  InvalidKeyError,
   Meter,
   ObjectNotFoundError,
   type GetResult,
@@ -61,7 +62,7 @@ export class LocalObjectStore implements ObjectStore {
   private pathOf(key: string): string {
     assertKey(key);
     const file = path.resolve(this.dir, key);
-    if (!file.startsWith(this.dir + path.sep)) throw new Error(`Invalid object key ${JSON.stringify(key)}.`);
+    if (!file.startsWith(this.dir + path.sep)) throw new InvalidKeyError(`Invalid object key ${JSON.stringify(key)}.`);
     return file;
   }
 

@@ -82,10 +82,17 @@ export class SizeMismatchError extends Error {
 
 /** Keys are server-generated; this is the shape they are allowed to have. */
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
+export function isValidKey(key: unknown): key is string {
+  return typeof key === "string" && key.length <= 512 && KEY.test(key) && !key.split("/").some((s) => s === "." || s === "..");
+}
+
+/** A key that no store would ever have generated (`../../etc/passwd`): nothing is stored under it. */
+export class InvalidKeyError extends Error {
+  override name = "InvalidKeyError";
+}
+
 export function assertKey(key: string): void {
-  if (key.length > 512 || !KEY.test(key) || key.split("/").some((s) => s === "." || s === "..")) {
-    throw new Error(`Invalid object key ${JSON.stringify(key)}.`);
-  }
+  if (!isValidKey(key)) throw new InvalidKeyError(`Invalid object key ${JSON.stringify(key)}.`);
 }
 
 /**

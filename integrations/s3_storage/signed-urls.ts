@@ -8,6 +8,7 @@
  *   token = base64url(JSON claims) "." base64url(HMAC(key, "shop-storage-url:" + claims))
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { isValidKey } from "./object-store.ts";
 
 export interface UrlClaims {
   /** Object key. */
@@ -60,7 +61,8 @@ export function verifyToken(token: string, method: "GET" | "PUT", secret: string
   } catch {
     throw new SignedUrlError("malformed", "The signed URL is malformed.");
   }
-  if (typeof claims.k !== "string" || typeof claims.e !== "number" || typeof claims.t !== "string") {
+  // A key no store generates (`../../etc/passwd`) is as malformed as a missing one, however it was signed.
+  if (!isValidKey(claims.k) || typeof claims.e !== "number" || typeof claims.t !== "string") {
     throw new SignedUrlError("malformed", "The signed URL is malformed.");
   }
   if (claims.m !== method) throw new SignedUrlError("method", `This URL only allows ${claims.m}.`);

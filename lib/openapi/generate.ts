@@ -8,9 +8,11 @@
  *   path params        → `in: path`;  GET/DELETE params → query;  other params → JSON body
  *   access             → security (public: none; otherwise bearer, basic, OAuth 2.0 client credentials)
  *   status codes       → rules below, corrected per action by lib/openapi/hints.ts
+ *   success bodies     → the schema hints.ts names for the action (lib/openapi/entities.ts)
  */
 import { paramsToJsonSchema, toJsonSchema, isOptional, type ParamsSchema, type Rule } from "./schema.ts";
 import { HINTS, HEADER_PARAMETERS, type OperationHints } from "./hints.ts";
+import { RESPONSE_SCHEMAS } from "./entities.ts";
 
 /** One moleculer-web alias, as the gateway keeps it (`this.aliases`). */
 export interface AliasInfo {
@@ -199,7 +201,19 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
   for (const s of hints.more ?? []) errors.add(s);
   for (const s of hints.not ?? []) errors.delete(s);
   for (const status of [...errors].sort((a, b) => a - b)) {
-    responses[String(status)] = oauthEndpoint && (status === 400 || status === 401) ? { $ref: `#/components/responses/OAuth${status}` } : { $ref: `#/components/responses/${ERROR_RESPONSES[status]!.name}` };
+    const body = hints.bodies?.[status];
+    if (body) {
+      const { description, headers } = ERROR_RESPONSES[status] ?? { description: "Error" };
+      responses[String(status)] = { description, ...(headers ? { headers } : {}), content: { "application/json": { schema: schemaRef(body) } } };
+      continue;
+    }
+    const component = ERROR_RESPONSES[status];
+    // A hinted status without a shared response of its own still has the error shape.
+    const shared = component
+      ? { $ref: `#/components/responses/${component.name}` }
+      : { description: `Error ${status}.`, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    const oauth = oauthEndpoint && (status === 400 || status === 401);
+    responses[String(status)] = oauth ? { $ref: `#/components/responses/OAuth${status}` } : shared;
   }
 
   const description = [
@@ -228,16 +242,27 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
   if (status === 302) return { description, headers: { Location: { schema: { type: "string", format: "uri" } } } };
   const media = hints.successContent === undefined ? "application/json" : hints.successContent;
   if (media === null) return { description };
+  // A file answered with its own Content-Type (image/png, application/pdf, ...).
+  if (media === "*/*") {
+    const content = { "*/*": { schema: { type: "string", format: "binary" } } };
+    return { description: `${description}: the content, with its own Content-Type`, content };
+  }
   if (media !== "application/json") return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
-  const schema = method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
+  // The action's own answer (lib/openapi/entities.ts); without a hint, only the shape of a page or "an object".
+  const schema = hints.response ? schemaRef(hints.response) : method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
   return { description, content: { "application/json": { schema } } };
+}
+
+/** A schema named in the hints ("Product") as a reference to components.schemas; a schema object as it is. */
+function schemaRef(schema: string | Record<string, unknown>): Record<string, unknown> {
+  return typeof schema === "string" ? { $ref: `#/components/schemas/${schema}` } : schema;
 }
 
 /** The error responses, each `{name, message, code, type, data}` (lib/http-errors.ts). */
 const ERROR_RESPONSES: Record<number, { name: string; description: string; example: Record<string, unknown>; headers?: Record<string, unknown> }> = {
   400: {
     name: "BadRequest",
-    description: "The body is not valid JSON (MALFORMED_BODY).",
+    description: "The body is not valid JSON (MALFORMED_BODY), or nested deeper than 32 levels (NESTING_TOO_DEEP).",
     example: { name: "RequestError", message: "The request body is not valid JSON.", code: 400, type: "MALFORMED_BODY" },
   },
   401: {
@@ -256,10 +281,20 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
     description: "No such resource (or not yours).",
     example: { name: "MoleculerClientError", message: "Product not found.", code: 404, type: "NOT_FOUND", data: { id: "3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e" } },
   },
+  408: {
+    name: "RequestTimeout",
+    description: "The upload stalled: no data arrived for a while.",
+    example: { name: "MoleculerClientError", message: "The upload stalled: no data for 30 s.", code: 408, type: "UPLOAD_TIMEOUT" },
+  },
   409: {
     name: "Conflict",
     description: "Conflicts with the current state: a duplicate, not enough stock, an illegal status change.",
     example: { name: "MoleculerClientError", message: "Not enough stock for some products.", code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: ["3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e"] } },
+  },
+  411: {
+    name: "LengthRequired",
+    description: "The upload has no Content-Length.",
+    example: { name: "MoleculerClientError", message: "Send the body with a Content-Length.", code: 411, type: "LENGTH_REQUIRED" },
   },
   413: {
     name: "PayloadTooLarge",
@@ -273,7 +308,9 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
   },
   422: {
     name: "ValidationFailed",
-    description: "Validation failed; `data` lists each field (`{type, field, message}`).",
+    description:
+      "Validation failed; `data` lists each field (`{type, field, message}`). Values the input boundary refuses anywhere " +
+      "(control characters, prototype keys, oversized values: type INPUT_REFUSED) also say where (`in`: body, query, path or header).",
     example: { name: "ValidationError", message: "Parameters validation error!", code: 422, type: "VALIDATION_ERROR", data: [{ type: "required", field: "name", message: "The 'name' field is required." }] },
   },
   429: {
@@ -322,6 +359,7 @@ function components(tokenUrl: string): Record<string, unknown> {
           error_description: { type: "string" },
         },
       },
+      ...RESPONSE_SCHEMAS,
       Page: {
         type: "object",
         description: "One page of a list.",
@@ -345,7 +383,8 @@ function components(tokenUrl: string): Record<string, unknown> {
       },
       oauth2: {
         type: "oauth2",
-        description: "OAuth 2.0 client credentials: an API client created at POST /api/clients; the token carries the client's role.",
+        description:
+          "OAuth 2.0 client credentials: an API client created at POST /api/clients. Its tokens live 5 minutes and act with the client's role, at most its creator's current one.",
         flows: { clientCredentials: { tokenUrl, scopes: {} } },
       },
       clientBasic: { type: "http", scheme: "basic", description: "An API client's client_id and client_secret (token endpoint only)." },

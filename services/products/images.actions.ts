@@ -157,7 +157,8 @@ export const imageActions: Record<string, ShopAction<Self>> = {
       if (!precheck.ok) throw invalid("fileId", precheck.message, precheck.type);
 
       const holder = productHolder(id);
-      const linked = await ctx.call<{ created: boolean }, object>("storage.link", { id: fileId, holder });
+      // The admin's own upload, or a picture already in the catalogue: never another user's private file.
+      const linked = await ctx.call<{ created: boolean }, object>("storage.link", { id: fileId, holder, ownerId: ctx.meta.user!.id, orProductImage: true });
       try {
         const { product } = await editImages(this, ctx, id, (before) => {
           const change = addImage(dropGone(before, gone), fileId);

@@ -62,10 +62,13 @@ export interface ReconcileMethods extends StockMethods {
   reconcileReservations(caller?: Caller): Promise<ReconcileResult>;
   /** The scan itself, without lock or joining: safe to run concurrently, only wasteful. */
   reconcilePass(caller: Caller): Promise<ReconcileResult>;
+  applyOrderStates(ids: string[], answers: Record<string, unknown>): Promise<{ released: number; settled: number }>;
 }
 type Self = ServiceThis<ReconcileMethods>;
 
 export const reconcileMethods = {
+  applyOrderStates,
+
   reconcileReservations(this: Self, caller: Caller = this.broker): Promise<ReconcileResult> {
     if (this.reconcileRun) return this.reconcileRun;
     const run = (async () => {
@@ -123,19 +126,9 @@ export const reconcileMethods = {
         throw err;
       }
       checked += ids.length;
-      const plan = planReconciliation(ids, answers);
-      for (const { id, state } of plan.release) {
-        const lines = await this.releaseReservation(id);
-        if (!lines) continue; // released meanwhile (a late cancellation, another node): not ours to count
-        released += 1;
-        const what = lines.map((l) => `${l.quantity} × ${l.sku} (${l.productId})`).join(", ");
-        this.logger.warn(`Reconciliation released reservation ${id}: its order is ${state}. Back in stock: ${what}.`);
-      }
-      if (plan.settle.length) {
-        // Compare-and-set as in a release: only a reservation still `reserved` is settled.
-        const [count] = await this.reservations.update({ status: "settled" }, { where: { id: { [Op.in]: plan.settle }, status: "reserved" } });
-        settled += count;
-      }
+      const done = await this.applyOrderStates(ids, answers);
+      released += done.released;
+      settled += done.settled;
       if (rows.length < RECONCILE_BATCH) break;
       const last = rows[rows.length - 1]!;
       after = { createdAt: last.get("createdAt") as Date, id: last.get("id") as string };
@@ -143,6 +136,41 @@ export const reconcileMethods = {
     return { checked, released, settled };
   },
 };
+
+/**
+ * Release the reservations among `ids` whose order is missing or cancelled and settle those whose
+ * order is final, by the orders service's `answers` (the same compare-and-set paths as a release).
+ */
+async function applyOrderStates(this: Self, ids: string[], answers: Record<string, unknown>): Promise<{ released: number; settled: number }> {
+  const plan = planReconciliation(ids, answers);
+  let released = 0;
+  for (const { id, state } of plan.release) {
+    const lines = await this.releaseReservation(id);
+    if (!lines) continue; // released meanwhile (a late cancellation, another node): not ours to count
+    released += 1;
+    const what = lines.map((l) => `${l.quantity} × ${l.sku} (${l.productId})`).join(", ");
+    this.logger.warn(`Reconciliation released reservation ${id}: its order is ${state}. Back in stock: ${what}.`);
+  }
+  let settled = 0;
+  if (plan.settle.length) {
+    // Compare-and-set as in a release: only a reservation still `reserved` is settled.
+    [settled] = await this.reservations.update({ status: "settled" }, { where: { id: { [Op.in]: plan.settle }, status: "reserved" } });
+  }
+  return { released, settled };
+}
+
+/**
+ * Reconcile these reservations now, whatever their age: a checkout or cancellation that could
+ * not release its stock asks for it (durably, see `reservation.check`). Only a `reserved` one is
+ * looked at; its order decides, as in a run. Throws when orders cannot be asked: ask again later.
+ */
+export async function checkReservations(self: Self, caller: Caller, ids: string[]): Promise<{ released: number; settled: number }> {
+  const held = await self.reservations.findAll({ attributes: ["id"], where: { id: { [Op.in]: ids }, status: "reserved" } });
+  if (!held.length) return { released: 0, settled: 0 };
+  const heldIds = held.map((r) => r.get("id") as string);
+  const answers = await caller.call<Record<string, unknown>, { ids: string[] }>("orders.reservationStates", { ids: heldIds });
+  return self.applyOrderStates(heldIds, answers);
+}
 
 /** Start the periodic run on this node. */
 export function startReconciling(self: Self): void {
@@ -163,6 +191,20 @@ export async function stopReconciling(self: Self): Promise<void> {
 
 export const reconcileActions: Record<string, ShopAction<Self>> = {
   /**
+   * Reconcile these reservations now (their checkout or cancellation could not release them):
+   * `{released, settled}`. Idempotent; fails when the orders service cannot be asked. Never over HTTP.
+   */
+  checkReservations: {
+    access: "internal",
+    visibility: "public",
+    idempotent: true,
+    params: { $$strict: true, ids: { type: "array", min: 1, max: RECONCILE_BATCH, items: { type: "uuid" } } },
+    handler(this: Self, ctx: Context<{ ids: string[] }>) {
+      return checkReservations(this, ctx, ctx.params.ids);
+    },
+  },
+
+  /**
    * Operators and tests: run the reconciliation now on this node → `{checked, released, settled}`
    * (`skipped: true` when another node holds the lock). Fails, releasing nothing more, when
    * the orders service cannot be asked. Its calls to orders share this call's timeout: with a
@@ -170,6 +212,7 @@ export const reconcileActions: Record<string, ShopAction<Self>> = {
    */
   reconcile: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true },
     handler(this: Self, ctx: Context) {

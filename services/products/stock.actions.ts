@@ -7,7 +7,8 @@
  *   number of nodes can oversell. Lines are locked in id order (no deadlocks). The reservation
  *   row is written in the same transaction, keyed by the order id: a retried reserve for the
  *   same order returns the first reservation instead of taking stock twice.
- * release: gives a reservation's stock back exactly once (compare-and-set on its status).
+ * release: gives a reservation's stock back exactly once (compare-and-set on its status),
+ *   never past the column's 2^31-1 (create, update and adjustStock are bounded there too).
  *   The same path (the `releaseReservation` method) serves the reconciliation job (reconcile.ts).
  * A reservation's status: `reserved` (holds its stock; the only releasable one), `released`
  * (stock given back), `settled` (its order was shipped or delivered and can never be cancelled:
@@ -17,9 +18,10 @@ import { Errors, type Context } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
 import { isUuid } from "../../lib/listing.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import type { DbMethods } from "../../mixins/db.mixin.ts";
+import { deadlineOf, type DbMethods } from "../../mixins/db.mixin.ts";
 import type { ProductSnapshot } from "../../domain/checkout.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
+import { runTransaction } from "../../lib/database.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
@@ -77,7 +79,7 @@ export const stockMethods = {
    * change nothing.
    */
   async releaseReservation(this: Self, reservationId: string): Promise<ReservedLine[] | null> {
-    const released = await this.adapter.db.transaction(async (transaction: Transaction) => {
+    const released = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
       const [flipped] = await this.reservations.update(
         { status: "released" },
         { where: { id: reservationId, status: "reserved" }, transaction },
@@ -86,13 +88,25 @@ export const stockMethods = {
       const row = await this.reservations.findByPk(reservationId, { transaction });
       const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
       for (const item of items) {
-        await this.adapter.model.update(
-          { stock: Sequelize.literal(`stock + ${Number(item.quantity)}`) },
+        const quantity = Number(item.quantity);
+        const [added] = await this.adapter.model.update(
+          { stock: Sequelize.literal(`stock + ${quantity}`) },
+          { where: { id: item.productId, stock: { [Op.lte]: MAX_STOCK - quantity } }, transaction },
+        );
+        if (added === 1) continue;
+        // Stock was set near the column's limit while these units were out (PATCH stock): the
+        // column holds no more than 2^31-1, so the release tops it up to that, atomically.
+        const [capped] = await this.adapter.model.update(
+          { stock: Sequelize.literal(`CASE WHEN stock > ${MAX_STOCK - quantity} THEN ${MAX_STOCK} ELSE stock + ${quantity} END`) },
           { where: { id: item.productId }, transaction },
         );
+        if (capped === 1) {
+          this.logger.warn(`Released stock of product ${item.productId} capped at ${MAX_STOCK} (reservation ${reservationId}).`);
+        }
       }
       return items;
-    });
+      // Idempotent: the compare-and-set on the status lets only one run give the stock back.
+    }, { idempotent: true });
     if (released) await this.clearCache();
     return released;
   },
@@ -102,6 +116,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
   /** Current name, price, currency, availability of products (unknown ids are left out). */
   snapshot: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { ids: { type: "array", min: 1, max: 100, items: "string" } },
     async handler(this: Self, ctx: Context<{ ids: string[] }>) {
@@ -114,15 +129,21 @@ export const stockActions: Record<string, ShopAction<Self>> = {
 
   reserve: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { reservationId: { type: "uuid" }, items: LINES },
     async handler(this: Self, ctx: Context<{ reservationId: string; items: Line[] }>) {
       const { reservationId } = ctx.params;
       const existing = await this.reservations.findByPk(reservationId);
       if (existing) return existing.get("items") as ReservedLine[];
+      // A reservation made after its checkout gave up would hold stock for no order: a call
+      // that arrives (or a transaction that ends) too late takes nothing.
+      const deadline = deadlineOf(ctx) ?? Infinity;
+      const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
+      if (Date.now() > deadline) throw tooLate();
       const lines = [...ctx.params.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
       try {
-        const reserved = await this.adapter.db.transaction(async (transaction: Transaction) => {
+        const reserved = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
           const short: string[] = [];
           for (const line of lines) {
             const [updated] = await this.adapter.model.update(
@@ -141,8 +162,10 @@ export const stockActions: Record<string, ShopAction<Self>> = {
             return { ...snap, quantity: l.quantity };
           });
           await this.reservations.create({ id: reservationId, items, status: "reserved" }, { transaction });
+          if (Date.now() > deadline) throw tooLate();
           return items;
-        });
+          // Idempotent: a second run after a lost commit answer meets the first one's row.
+        }, { idempotent: true, deadline });
         await this.clearCache();
         return reserved;
       } catch (err) {
@@ -158,6 +181,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
 
   release: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { reservationId: { type: "uuid" } },
     async handler(this: Self, ctx: Context<{ reservationId: string }>) {

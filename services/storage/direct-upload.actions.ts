@@ -10,7 +10,7 @@ import { Errors } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
 import type { ShopAction } from "../../lib/service-schema.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
-import { ObjectNotFoundError, PresignUnsupportedError } from "../../integrations/s3_storage/index.ts";
+import { InvalidKeyError, ObjectNotFoundError, PresignUnsupportedError } from "../../integrations/s3_storage/index.ts";
 import { decideType, normalizeType, SNIFF_BYTES } from "./content-types.ts";
 import { sanitizeFilename } from "./filenames.ts";
 import { peek } from "./streams.ts";
@@ -109,7 +109,7 @@ export const directUploadActions: Record<string, ShopAction<Self>> = {
         try {
           object = await store.get(claims.k);
         } catch (err) {
-          if (err instanceof ObjectNotFoundError) throw notFound("File");
+          if (err instanceof ObjectNotFoundError || err instanceof InvalidKeyError) throw notFound("File");
           throw err;
         }
         ctx.meta.$responseType = claims.t;

@@ -63,18 +63,21 @@ export const linkMethods = {
 export const linkActions: Record<string, ShopAction<Self>> = {
   /**
    * `holder` shows the file: it must be ready and an image (and, with `ownerId`, that
-   * user's: anyone else's file is "not found"), else a 422 on `fileId`. Linking twice
+   * user's: anyone else's file is "not found"; with `orProductImage` also a picture some
+   * product already shows), else a 422 on `fileId`. Linking twice
    * changes nothing; `created` tells whether this call made the link (for compensation).
    */
   link: {
     access: "internal",
     visibility: "public",
-    params: { $$strict: true, id: ID, holder: HOLDER, ownerId: { ...ID, optional: true } },
-    async handler(this: Self, ctx: Context<{ id: string; holder: string; ownerId?: string }>) {
-      const { id, holder, ownerId } = ctx.params;
+    params: { $$strict: true, id: ID, holder: HOLDER, ownerId: { ...ID, optional: true }, orProductImage: { type: "boolean", optional: true } },
+    async handler(this: Self, ctx: Context<{ id: string; holder: string; ownerId?: string; orProductImage?: boolean }>) {
+      const { id, holder, ownerId, orProductImage } = ctx.params;
       return this.adapter.db.transaction(async (transaction) => {
         const file = await lockFile(this, id, transaction);
-        const refusal = attachRefusal(file, { ownerId });
+        const shownByProduct =
+          !!file && !!orProductImage && (await this.links.count({ where: { fileId: file.id, holder: { [Op.like]: "product:%" } }, transaction })) > 0;
+        const refusal = attachRefusal(file, { ownerId, shownByProduct });
         if (refusal) throw invalid("fileId", refusal.message, refusal.type);
         const existing = await this.links.findOne({ where: { fileId: file!.id, holder }, transaction });
         if (!existing) await this.links.create({ fileId: file!.id, holder }, { transaction });
@@ -87,6 +90,7 @@ export const linkActions: Record<string, ShopAction<Self>> = {
   /** `holder` no longer shows the file. Idempotent; `public` is whether others still do. */
   unlink: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true, id: ID, holder: HOLDER },
     handler(this: Self, ctx: Context<{ id: string; holder: string }>) {
@@ -97,6 +101,7 @@ export const linkActions: Record<string, ShopAction<Self>> = {
   /** Everything `holder` shows is released (its product or account is gone). */
   unlinkHolder: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true, holder: HOLDER },
     async handler(this: Self, ctx: Context<{ holder: string }>) {
@@ -113,6 +118,7 @@ export const linkActions: Record<string, ShopAction<Self>> = {
    */
   publicIds: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: { $$strict: true, ids: { type: "array", items: ID, max: 1000 } },
     async handler(this: Self, ctx: Context<{ ids: string[] }>) {

@@ -68,7 +68,8 @@ export const accountActions: Record<string, Action> = {
       if (name !== undefined) changes.name = name;
       if (password !== undefined) {
         if (!currentPassword) throw invalid("currentPassword", "Changing the password needs the current password.", "required");
-        await this.limit(this.limits.loginAccount, user.email);
+        // The signed-in owner's own budget: strangers' failed logins must not block a password change.
+        await this.limit(this.limits.knownClient, `account:${user.id}`);
         if (!(await verifyPassword(user.passwordHash, currentPassword))) throw invalid("currentPassword", "The current password is not correct.", "password");
         const problem = passwordProblem(password, { email: user.email, name: name ?? user.name });
         if (problem) throw invalid("password", problem, "passwordPolicy");
@@ -111,6 +112,7 @@ export const accountActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, user.id);
       const result = verifyTotp(openSecret(user.totpSecret, SECRETS_KEY), ctx.params.code, null);
       if (!result.ok) throw invalid("code", "The code does not match: check the authenticator app and the device clock.", "totp");
+      await this.limits.secondFactor.reset(user.id);
       const recovery = newRecoveryCodes();
       await this.inTransaction(ctx, async (transaction) => {
         await this.adapter.model.update({ totpEnabled: true, totpLastStep: result.step, recoveryCodes: recovery.stored }, { where: { id: user.id }, transaction });
@@ -130,6 +132,7 @@ export const accountActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, user.id);
       if (!(await verifyPassword(user.passwordHash, ctx.params.password))) throw invalid("password", "The password is not correct.", "password");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw invalid("code", "The code is not valid.", "totp");
+      await this.limits.secondFactor.reset(user.id);
       // Recovery codes stay while SMS remains a second factor (users/sms.actions.ts).
       const recoveryCodes = user.smsPhone ? user.recoveryCodes : null;
       const off = { totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes };
@@ -148,6 +151,7 @@ export const accountActions: Record<string, Action> = {
       if (!user.totpEnabled) throw conflict("Two-factor authentication is not on.", "TOTP_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
       if ((await this.checkSecondFactor(user, ctx.params.code)) !== "totp") throw unauthorized("A current code from the authenticator app is required.", "INVALID_TOTP");
+      await this.limits.secondFactor.reset(user.id);
       const recovery = newRecoveryCodes();
       await this.adapter.model.update({ recoveryCodes: recovery.stored }, { where: { id: user.id } });
       return { recoveryCodes: recovery.codes };

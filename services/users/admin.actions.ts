@@ -6,14 +6,15 @@ import type { Context } from "moleculer";
 import { Op, type WhereOptions } from "sequelize";
 import { ROLES, type Role } from "../../lib/access.ts";
 import { Errors } from "moleculer";
-import { invalid, notFound } from "../../lib/errors.ts";
+import { forbidden, invalid, notFound } from "../../lib/errors.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { isUuid, PAGE_PARAMS } from "../../lib/listing.ts";
-import { adminChangeRefusal, clientRoleRefusal, type Refusal } from "../../domain/user-rules.ts";
+import { adminChangeRefusal, clientRoleRefusal, effectiveClientRole, mayManageClient, type Refusal } from "../../domain/user-rules.ts";
 import { randomToken, hashToken, hashPassword, passwordProblem } from "../../integrations/authentication/index.ts";
 import { normalizeEmail } from "../../domain/user-rules.ts";
 import { avatarHolder } from "../../domain/images.ts";
 import type { Meta, UsersMethods } from "./methods.ts";
+import { NEW_EMAIL } from "./auth.actions.ts";
 import { removeSignInRows } from "./sign-in.models.ts";
 
 type Self = ServiceThis<UsersMethods>;
@@ -38,7 +39,7 @@ export const adminActions: Record<string, Action> = {
     visibility: "public",
     params: {
       $$strict: true,
-      email: { type: "email", max: 254 },
+      email: NEW_EMAIL,
       password: { type: "string", min: 1, max: 1024 },
       name: { type: "string", trim: true, min: 1, max: 100, optional: true },
     },
@@ -115,6 +116,8 @@ export const adminActions: Record<string, Action> = {
       await this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
         await this.models.sessions.destroy({ where: { userId: user.id }, transaction });
         await this.models.userTokens.destroy({ where: { userId: user.id }, transaction });
+        // The account's API clients go with it: their tokens stop working at once.
+        await this.models.clients.destroy({ where: { createdBy: user.id }, transaction });
         await removeSignInRows(this.adapter.db, user.id, transaction); // SMS codes, linked OpenID identities
         await this.adapter.model.destroy({ where: { id: user.id }, transaction });
         emitAfterCommit("users.removed", this.userView(user));
@@ -150,6 +153,7 @@ export const adminActions: Record<string, Action> = {
     },
   },
 
+  /** Own clients (a superuser: everyone's), each with the role it acts with now (`effectiveRole`). */
   listClients: {
     rest: "GET /clients",
     access: "admin",
@@ -158,22 +162,34 @@ export const adminActions: Record<string, Action> = {
       page: PAGE_PARAMS.page,
       pageSize: PAGE_PARAMS.pageSize,
     },
-    handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
-      return this.pageOf(this.models.clients, {
+    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }, Meta>) {
+      const actor = ctx.meta.user!;
+      if (actor.client) throw forbidden("API clients cannot manage API clients.");
+      const page = await this.pageOf(this.models.clients, {
         ...ctx.params,
+        ...(actor.role === "superuser" ? {} : { where: { createdBy: actor.id } }),
         attributes: ["id", "name", "clientId", "role", "active", "createdBy", "lastUsedAt", "createdAt", "updatedAt"],
         order: [["createdAt", "DESC"], ["id", "ASC"]],
       });
+      const creatorIds = [...new Set(page.rows.map((c) => c.createdBy as string))];
+      const creators = creatorIds.length ? await this.adapter.model.findAll({ where: { id: { [Op.in]: creatorIds } }, attributes: ["id", "role", "active"] }) : [];
+      const byId = new Map(creators.map((r) => [r.get("id") as string, r.get({ plain: true }) as { role: Role; active: boolean }]));
+      const rows = page.rows.map((c) => ({ ...c, effectiveRole: c.active ? effectiveClientRole(c.role as Role, byId.get(c.createdBy as string) ?? null) : null }));
+      return { ...page, rows };
     },
   },
 
+  /** Its creator or a superuser deletes a client; to anyone else it does not exist (404). */
   removeClient: {
     rest: "DELETE /clients/:id",
     access: "admin",
     params: { $$strict: true, id: ID },
     async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-      const removed = isUuid(ctx.params.id) ? await this.models.clients.destroy({ where: { id: { [Op.eq]: ctx.params.id } } }) : 0;
-      if (!removed) throw notFound("Client", ctx.params.id);
+      const actor = ctx.meta.user!;
+      if (actor.client) throw forbidden("API clients cannot manage API clients.");
+      const row = isUuid(ctx.params.id) ? await this.models.clients.findByPk(ctx.params.id) : null;
+      if (!row || !mayManageClient(actor, row.get("createdBy") as string)) throw notFound("Client", ctx.params.id);
+      await this.models.clients.destroy({ where: { id: { [Op.eq]: row.get("id") as string } } });
       await this.clearCache();
       ctx.meta.$statusCode = 204;
       return null;

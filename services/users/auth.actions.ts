@@ -8,7 +8,7 @@ import type { Context } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
 import { invalid, unauthorized, OAuthError } from "../../lib/errors.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import { normalizeEmail } from "../../domain/user-rules.ts";
+import { EMAIL_MAX_LENGTH, isEmailAddress, normalizeEmail } from "../../domain/user-rules.ts";
 import {
   hashPassword,
   verifyPassword,
@@ -21,14 +21,30 @@ import {
   hashToken,
   safeEqual,
 } from "../../integrations/authentication/index.ts";
-import { JWT, principalOf, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
-import { afterFirstFactor, hasSecondFactor } from "./second-factor.ts";
+import { isUuid } from "../../lib/listing.ts";
+import { JWT, CLIENT_TOKEN_TTL, principalOf, type ClientRow, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
+import { afterFirstFactor, completeSignIn, hasSecondFactor } from "./second-factor.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
 const cfg = getConfig();
 
-export const EMAIL = { type: "email", max: 254, normalize: true } as const;
+/** An address to look an account up by (sign-in, password reset): any e-mail-shaped text, so no older account is locked out. */
+export const EMAIL = { type: "email", max: EMAIL_MAX_LENGTH, normalize: true } as const;
+/**
+ * The address of a new account: fastest-validator's e-mail shape, then the real rule
+ * (domain/user-rules.ts isEmailAddress); one `email` error either way.
+ */
+export const NEW_EMAIL = {
+  ...EMAIL,
+  custom(value: unknown, errors: { type: string; actual?: unknown }[]) {
+    const shapeChecked = typeof value === "string" && EMAIL_SHAPE.test(value) && value.length <= EMAIL_MAX_LENGTH;
+    if (shapeChecked && !isEmailAddress(value)) errors.push({ type: "email", actual: value });
+    return value;
+  },
+};
+/** fastest-validator's own (quick) e-mail pattern: what it has already refused. */
+const EMAIL_SHAPE = /^\S+@\S+\.\S+$/;
 export const PASSWORD = { type: "string", min: 1, max: 1024 } as const;
 
 function assertPassword(password: string, context: { email?: string; name?: string }) {
@@ -45,12 +61,12 @@ export const authActions: Record<string, Action> = {
     access: "public",
     params: {
       $$strict: true,
-      email: EMAIL,
+      email: NEW_EMAIL,
       password: PASSWORD,
       name: { type: "string", trim: true, min: 1, max: 100 },
     },
     async handler(this: Self, ctx: Context<{ email: string; password: string; name: string }, Meta>) {
-      await this.limit(this.limits.registerIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.registerIp, ctx.meta.ip);
       const email = normalizeEmail(ctx.params.email);
       assertPassword(ctx.params.password, { email, name: ctx.params.name });
       const passwordHash = await hashPassword(ctx.params.password);
@@ -73,13 +89,13 @@ export const authActions: Record<string, Action> = {
     params: { $$strict: true, email: EMAIL, password: PASSWORD },
     async handler(this: Self, ctx: Context<{ email: string; password: string }, Meta>) {
       const email = normalizeEmail(ctx.params.email);
-      await this.limit(this.limits.loginIp, ctx.meta.ip);
-      await this.limit(this.limits.loginAccount, email);
       const row = await this.findByEmail(email);
-      if (!row) throw await verifyAgainstDummy(ctx.params.password).then(badCredentials);
-      const user = this.plain(row);
+      const user = row ? this.plain(row) : null;
+      // A known client (device token, known address) spends its own budget; strangers the account's.
+      const known = await this.signInAttempt("login", email, user, ctx.meta.deviceToken, ctx.meta.ip);
+      if (!user) throw await verifyAgainstDummy(ctx.params.password).then(badCredentials);
       if (!(await verifyPassword(user.passwordHash, ctx.params.password)) || !user.active) throw badCredentials();
-      await this.limits.loginAccount.reset(email);
+      await this.passwordAccepted("login", email, known);
       return afterFirstFactor(this, ctx, user);
     },
   },
@@ -89,7 +105,7 @@ export const authActions: Record<string, Action> = {
     access: "public",
     params: { $$strict: true, mfaToken: { type: "string", min: 10, max: 200 }, code: { type: "string", min: 6, max: 32 } },
     async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, Meta>) {
-      await this.limit(this.limits.loginIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const pending = await this.peekUserToken(ctx.params.mfaToken, "mfa");
       if (!pending) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
       const userId = pending.get("userId") as string;
@@ -100,7 +116,7 @@ export const authActions: Record<string, Action> = {
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw unauthorized("The code is not valid.", "INVALID_TOTP");
       if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa"))) throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
       await this.limits.secondFactor.reset(userId);
-      return this.openSession(ctx, user);
+      return completeSignIn(this, ctx, user);
     },
   },
 
@@ -109,7 +125,7 @@ export const authActions: Record<string, Action> = {
     access: "public",
     params: { $$strict: true, refreshToken: { type: "string", min: 10, max: 200 } },
     async handler(this: Self, ctx: Context<{ refreshToken: string }, Meta>) {
-      await this.limit(this.limits.tokenIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.tokenIp, ctx.meta.ip);
       return this.rotateRefreshToken(ctx, ctx.params.refreshToken);
     },
   },
@@ -153,16 +169,19 @@ export const authActions: Record<string, Action> = {
     params: { $$strict: true, email: EMAIL },
     async handler(this: Self, ctx: Context<{ email: string }, Meta>) {
       const email = normalizeEmail(ctx.params.email);
-      await this.limit(this.limits.forgotIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.forgotIp, ctx.meta.ip);
       await this.limit(this.limits.forgotAccount, email);
-      const row = await this.findByEmail(email);
-      const user = row ? this.plain(row) : null;
-      if (user?.active) {
+      // Everything that differs between a known and an unknown address happens after the
+      // answer, so both take the same time (issue 12, finding 7).
+      this.inBackground("Sending a password-reset link", async () => {
+        const row = await this.findByEmail(email);
+        const user = row ? this.plain(row) : null;
+        if (!user?.active) return;
         await this.inTransaction(ctx, async (transaction) => {
           const token = await this.createUserToken(user.id, "password-reset", transaction);
           await this.emitDurable(ctx, "user.password-reset-requested", { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` }, `user.password-reset-requested:${randomUUID()}`, transaction);
         });
-      }
+      });
       // Always the same answer: whether an account exists is nobody's business.
       ctx.meta.$statusCode = 202;
       return { status: "accepted", message: "If an account exists for this address, a reset link is on its way." };
@@ -174,7 +193,7 @@ export const authActions: Record<string, Action> = {
     access: "public",
     params: { $$strict: true, token: { type: "string", min: 10, max: 200 }, password: PASSWORD },
     async handler(this: Self, ctx: Context<{ token: string; password: string }, Meta>) {
-      await this.limit(this.limits.forgotIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.forgotIp, ctx.meta.ip);
       const pending = await this.peekUserToken(ctx.params.token, "password-reset");
       const row = pending ? await this.adapter.model.findByPk(pending.get("userId") as string) : null;
       if (!row) throw invalid("token", "The reset link is not valid or has expired.", "token");
@@ -210,7 +229,7 @@ export const authActions: Record<string, Action> = {
     },
     async handler(this: Self, ctx: Context<Record<string, string | undefined>, Meta>) {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-store", Pragma: "no-cache" };
-      await this.limit(this.limits.tokenIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.tokenIp, ctx.meta.ip);
       const grant = ctx.params.grant_type;
       if (!grant) throw new OAuthError("invalid_request", "grant_type is required.");
 
@@ -231,11 +250,15 @@ export const authActions: Record<string, Action> = {
         const secret = fromHeader ? decodeURIComponent(fromHeader.password) : ctx.params.client_secret;
         if (!clientId || !secret) throw new OAuthError("invalid_client", "Client authentication is required.");
         const row = await this.models.clients.findOne({ where: { clientId } });
-        const client = row?.get({ plain: true }) as { id: string; role: string; active: boolean; secretHash: string } | undefined;
+        const client = row?.get({ plain: true }) as ClientRow | undefined;
         const secretOk = safeEqual(hashToken(secret), client?.secretHash ?? "0".repeat(64));
         if (!client || !client.active || !secretOk) throw new OAuthError("invalid_client", "Unknown client or wrong secret.");
+        // Never more than its creator may do right now; nothing while the creator is inactive or gone.
+        const role = await this.clientRole(client);
+        if (!role) throw new OAuthError("invalid_client", "This client is disabled: the account that created it is no longer active.");
         await this.models.clients.update({ lastUsedAt: new Date() }, { where: { id: client.id } });
-        const { token, expiresIn } = signAccessToken({ sub: `client:${client.id}`, role: client.role }, JWT);
+        // Short-lived, and its `sid` is the client itself: deleting the client ends every token at once.
+        const { token, expiresIn } = signAccessToken({ sub: `client:${client.id}`, role, sid: client.id }, { ...JWT, ttlSeconds: CLIENT_TOKEN_TTL });
         return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
       }
 
@@ -250,14 +273,16 @@ export const authActions: Record<string, Action> = {
    */
   authenticate: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     params: {
       scheme: { type: "enum", values: ["bearer", "basic"] },
       credentials: { type: "string", max: 4096 },
       totp: { type: "string", max: 32, optional: true },
       ip: { type: "string", max: 64, optional: true },
+      device: { type: "string", max: 256, optional: true },
     },
-    async handler(this: Self, ctx: Context<{ scheme: "bearer" | "basic"; credentials: string; totp?: string; ip?: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ scheme: "bearer" | "basic"; credentials: string; totp?: string; ip?: string; device?: string }, Meta>) {
       const { scheme, credentials } = ctx.params;
       if (scheme === "bearer") {
         let claims;
@@ -272,21 +297,28 @@ export const authActions: Record<string, Action> = {
         return principal;
       }
 
-      await this.limit(this.limits.basicIp, ctx.params.ip);
       const parsed = parseBasic(credentials);
-      if (!parsed) throw unauthorized("Basic credentials must be base64 of email:password.", "INVALID_CREDENTIALS");
+      if (!parsed) {
+        await this.limitAddress(this.limits.basicIp, ctx.params.ip);
+        throw unauthorized("Basic credentials must be base64 of email:password.", "INVALID_CREDENTIALS");
+      }
       const email = normalizeEmail(parsed.username);
-      await this.limit(this.limits.basicAccount, email);
       const row = await this.findByEmail(email);
-      if (!row) throw await verifyAgainstDummy(parsed.password).then(badCredentials);
-      const user: UserRow = this.plain(row);
+      const found: UserRow | null = row ? this.plain(row) : null;
+      // As for login: a known client spends its own budget, strangers the address's and the account's.
+      const known = await this.signInAttempt("basic", email, found, ctx.params.device, ctx.params.ip);
+      if (!found) throw await verifyAgainstDummy(parsed.password).then(badCredentials);
+      const user = found;
       if (!(await verifyPassword(user.passwordHash, parsed.password)) || !user.active) throw badCredentials();
+      await this.passwordAccepted("basic", email, known);
       if (hasSecondFactor(user)) {
         if (!ctx.params.totp) throw unauthorized("This account uses two-factor authentication: send the current code in the X-TOTP header.", "TOTP_REQUIRED");
         await this.limit(this.limits.secondFactor, user.id);
         if ((await this.checkSecondFactor(user, ctx.params.totp)) === null) throw unauthorized("The X-TOTP code is not valid.", "INVALID_TOTP");
+        // A good code gives the budget back: it counts failures, not uses (issue 12, finding 10).
+        await this.limits.secondFactor.reset(user.id);
       }
-      await this.limits.basicAccount.reset(email);
+      await this.signedIn(user, ctx.params.ip);
       return principalOf(user);
     },
   },
@@ -294,6 +326,7 @@ export const authActions: Record<string, Action> = {
   /** How to reach a user (for notifications about their orders). */
   contact: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     cache: { keys: ["id"], ttl: 300 },
     params: { id: { type: "string", max: 64 } },
@@ -308,24 +341,28 @@ export const authActions: Record<string, Action> = {
   /** The principal behind a token subject, right now (cached; cleaned on every change). */
   principal: {
     access: "internal",
+    idempotent: true,
     visibility: "public",
     cache: { keys: ["sub", "sid"], ttl: 60 },
     params: { sub: { type: "string", max: 100 }, sid: { type: "string", max: 64, optional: true } },
     async handler(this: Self, ctx: Context<{ sub: string; sid?: string }>) {
       const { sub, sid } = ctx.params;
+      // Every access token names its session; a token without one is never accepted.
+      if (!sid) return null;
       if (sub.startsWith("client:")) {
-        const client = await this.models.clients.findByPk(sub.slice(7));
-        const c = client?.get({ plain: true }) as { id: string; role: string; active: boolean } | undefined;
-        return c?.active ? { id: c.id, role: c.role, client: true } : null;
+        // A client's session is the client itself; its role is bounded by its creator's, right now.
+        const id = sub.slice(7);
+        const row = isUuid(id) && sid === id ? await this.models.clients.findByPk(id) : null;
+        const client = row?.get({ plain: true }) as ClientRow | undefined;
+        const role = client?.active ? await this.clientRole(client) : null;
+        return role ? { id: client!.id, role, client: true } : null;
       }
       const row = await this.findRow(sub);
       const user = row ? this.plain(row) : null;
       if (!user?.active) return null;
-      if (sid) {
-        const session = await this.models.sessions.findByPk(sid);
-        const s = session?.get({ plain: true }) as { userId: string; revokedAt: Date | null } | undefined;
-        if (!s || s.userId !== user.id || s.revokedAt) return null;
-      }
+      const session = isUuid(sid) ? await this.models.sessions.findByPk(sid) : null;
+      const s = session?.get({ plain: true }) as { userId: string; revokedAt: Date | null; expiresAt: Date } | undefined;
+      if (!s || s.userId !== user.id || s.revokedAt || new Date(s.expiresAt) < new Date()) return null;
       return principalOf(user, sid);
     },
   },

@@ -13,12 +13,17 @@ import type { DbMethods } from "../../mixins/db.mixin.ts";
 import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
 import type { UserModels } from "./models.ts";
 import { fileUrl } from "../../domain/images.ts";
+import { effectiveClientRole } from "../../domain/user-rules.ts";
+import { rateLimitKey } from "../../lib/client-ip.ts";
 import {
   signAccessToken,
   jwtKeyId,
   type JwtOptions,
   randomToken,
   hashToken,
+  issueDeviceToken,
+  readDeviceToken,
+  type KeySet,
   verifyTotp,
   openSecret,
   deriveKey,
@@ -43,10 +48,23 @@ export const JWT: JwtOptions = {
   audience: cfg.auth.audience,
   ttlSeconds: cfg.auth.accessTtlSec,
 };
+/**
+ * API client tokens live at most 5 minutes: the role behind them is re-checked on every request
+ * anyway (users.principal), and a short life bounds what a leaked one is worth.
+ */
+export const CLIENT_TOKEN_TTL = Math.min(cfg.auth.accessTtlSec, 300);
 /** Seals TOTP secrets at rest. */
 export const SECRETS_KEY = deriveKey(cfg.auth.secretsKey, "shop totp secrets v1");
 /** Peppers recovery-code hashes (a key of its own: one purpose per key). */
 export const RECOVERY_PEPPER = deriveKey(cfg.auth.secretsKey, "shop recovery codes v1");
+
+/** Signs device tokens (a key of its own). */
+export const DEVICE_KEY = deriveKey(cfg.auth.secretsKey, "shop device tokens v1");
+/** How long a device token, and an address an account signed in from, keep a client known. */
+export const DEVICE_TTL_SEC = 90 * 86_400;
+export const KNOWN_ADDRESS_TTL_SEC = 14 * 86_400;
+/** The cookie a device token travels in (`Path=/api`, HttpOnly, SameSite=Strict). */
+export const DEVICE_COOKIE = "shop_device";
 
 export const TOKEN_TTL = { "verify-email": 3 * 86_400, "password-reset": 3600, mfa: 300 } as const;
 export type TokenPurpose = keyof typeof TOKEN_TTL;
@@ -70,6 +88,17 @@ export interface UserRow {
   updatedAt: Date;
 }
 
+/** An API client's row (api_clients). */
+export interface ClientRow {
+  id: string;
+  name: string;
+  clientId: string;
+  secretHash: string;
+  role: Role;
+  active: boolean;
+  createdBy: string;
+}
+
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
@@ -77,17 +106,42 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-export type Meta = { user?: Principal | null; ip?: string; userAgent?: string; authorization?: string; $statusCode?: number; $location?: string; $responseHeaders?: Record<string, string> };
-export type Limiters = Record<"loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp", Limiter>;
+export type Meta = {
+  user?: Principal | null;
+  ip?: string;
+  userAgent?: string;
+  authorization?: string;
+  /** The device token the client sent (its `shop_device` cookie), unchecked. */
+  deviceToken?: string;
+  $statusCode?: number;
+  $location?: string;
+  /** Set-Cookie may carry several cookies (an OpenID sign-in's spent flow cookie and the device cookie). */
+  $responseHeaders?: Record<string, string | string[]>;
+};
+export type Limiters = Record<
+  "loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "knownClient" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp",
+  Limiter
+>;
 
 export interface UsersMethods extends DbMethods, DurableEventMethods {
   models: UserModels;
   limits: Limiters;
+  /** `<userId>|<address>` of recent successful sign-ins (KNOWN_ADDRESS_TTL_SEC). */
+  knownAddresses: KeySet;
+  /** Work a request started but does not wait for (stopped() waits for it). */
+  pendingWork: Set<Promise<unknown>>;
   redis: Redis | null;
   userView(row: Model | UserRow): Record<string, unknown>;
   plain(row: Model): UserRow;
   findByEmail(email: string): Promise<Model | null>;
   limit(limiter: Limiter, key: string | undefined): Promise<void>;
+  /** Count an attempt against a per-address limiter (an IPv6 address counts by its /64). */
+  limitAddress(limiter: Limiter, ip: string | undefined): Promise<void>;
+  signInAttempt(kind: "login" | "basic", email: string, user: UserRow | null, deviceToken: string | undefined, ip: string | undefined): Promise<string | null>;
+  passwordAccepted(kind: "login" | "basic", email: string, known: string | null): Promise<void>;
+  signedIn(user: UserRow, ip: string | undefined): Promise<void>;
+  deviceCookie(user: UserRow): string;
+  inBackground(what: string, work: () => Promise<unknown>): void;
   openSession(ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair>;
   rotateRefreshToken(ctx: Context<unknown, Meta>, raw: string): Promise<TokenPair>;
   revokeSessions(userId: string, exceptSessionId?: string, transaction?: Transaction): Promise<number>;
@@ -96,6 +150,8 @@ export interface UsersMethods extends DbMethods, DurableEventMethods {
   consumeUserToken(raw: string, purpose: TokenPurpose, t?: Transaction): Promise<string | null>;
   checkSecondFactor(user: UserRow, code: string): Promise<"totp" | "recovery" | null>;
   activeSuperusers(): Promise<number>;
+  /** The role `client` acts with now (at most its creator's), or null while its creator is inactive or gone. */
+  clientRole(client: ClientRow): Promise<Role | null>;
 }
 
 type Self = Service & UsersMethods;
@@ -132,6 +188,68 @@ export const methods = {
   async limit(limiter: Limiter, key: string | undefined) {
     const verdict = await limiter.consume(key || "unknown");
     if (!verdict.allowed) throw tooManyRequests(verdict.retryAfterSec);
+  },
+
+  async limitAddress(this: Self, limiter: Limiter, ip: string | undefined) {
+    await this.limit(limiter, rateLimitKey(ip));
+  },
+
+  /**
+   * Throttling that does not lock owners out (OWASP Authentication Cheat Sheet; its device
+   * cookies): which budget a sign-in attempt for `email` counts against, spent before the
+   * password is checked. A *known client* of the account (it presents a device token issued to
+   * this account, or it is at an address this account signed in from within 14 days) has a
+   * budget of its own (`knownClient`, per token or per account and address); returns its key.
+   * Anyone else counts against the address's and the account's budgets (null), which strangers
+   * can spend: ten wrong passwords lock the account for them, never for its known clients.
+   */
+  async signInAttempt(this: Self, kind: "login" | "basic", email: string, user: UserRow | null, deviceToken: string | undefined, ip: string | undefined) {
+    const device = readDeviceToken(deviceToken, DEVICE_KEY);
+    const address = rateLimitKey(ip);
+    // Asked for unknown accounts too, so an unknown e-mail costs what a known one does.
+    const atKnownAddress = address ? await this.knownAddresses.has(`${user?.id ?? "-"}|${address}`) : false;
+    let known: string | null = null;
+    if (user && device?.userId === user.id) known = `device:${device.nonce}`;
+    else if (user && atKnownAddress) known = `address:${user.id}|${address}`;
+    if (known) {
+      await this.limit(this.limits.knownClient, known);
+      return known;
+    }
+    await this.limit(kind === "login" ? this.limits.loginIp : this.limits.basicIp, address);
+    await this.limit(kind === "login" ? this.limits.loginAccount : this.limits.basicAccount, email);
+    return null;
+  },
+
+  /**
+   * The right password: a known client's failures are forgotten; a stranger's attempt is given
+   * back to the account's budget, so only failures spend it. The budget is not reset: an owner
+   * signing in often must not hand a guesser fresh attempts each time.
+   */
+  async passwordAccepted(this: Self, kind: "login" | "basic", email: string, known: string | null) {
+    if (known) await this.limits.knownClient.reset(known);
+    else await (kind === "login" ? this.limits.loginAccount : this.limits.basicAccount).reward(email);
+  },
+
+  /** Signed in (password and second factor): this address becomes one the account knows. */
+  async signedIn(this: Self, user: UserRow, ip: string | undefined) {
+    const address = rateLimitKey(ip);
+    if (address) await this.knownAddresses.remember(`${user.id}|${address}`);
+  },
+
+  /** The Set-Cookie value carrying a new device token for `user`. */
+  deviceCookie(user: UserRow) {
+    const token = issueDeviceToken(user.id, DEVICE_KEY, DEVICE_TTL_SEC);
+    const secure = cfg.appUrl.startsWith("https:") ? "; Secure" : "";
+    return `${DEVICE_COOKIE}=${token}; Path=/api; Max-Age=${DEVICE_TTL_SEC}; HttpOnly; SameSite=Strict${secure}`;
+  },
+
+  /** Run `work` after the response; failures are logged; the service waits for it when stopping. */
+  inBackground(this: Self, what: string, work: () => Promise<unknown>) {
+    const running: Promise<unknown> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(work)
+      .catch((err: unknown) => this.logger.error(`${what} failed:`, err))
+      .finally(() => this.pendingWork.delete(running));
+    this.pendingWork.add(running);
   },
 
   /** A new sign-in session: a short-lived access JWT and an opaque rotating refresh token. */
@@ -247,6 +365,11 @@ export const methods = {
 
   activeSuperusers(this: Self) {
     return this.adapter.model.count({ where: { role: "superuser", active: true } });
+  },
+
+  async clientRole(this: Self, client: ClientRow): Promise<Role | null> {
+    const creator = await this.findRow(client.createdBy);
+    return effectiveClientRole(client.role, creator ? this.plain(creator) : null);
   },
 };
 

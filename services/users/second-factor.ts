@@ -42,9 +42,23 @@ export function hasSecondFactor(user: UserRow): boolean {
   return user.totpEnabled || !!user.smsPhone;
 }
 
+/**
+ * Signed in (every factor the account has passed), whichever way: the client's address becomes
+ * one the account knows, the client gets a device token (its `shop_device` cookie, added to any
+ * cookie the action already sets) and a new session, whose id every access token carries.
+ */
+export async function completeSignIn(self: Self, ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair> {
+  await self.signedIn(user, ctx.meta.ip);
+  const headers = (ctx.meta.$responseHeaders ??= {});
+  const earlier = headers["Set-Cookie"];
+  const device = self.deviceCookie(user);
+  headers["Set-Cookie"] = earlier === undefined ? device : [earlier, device].flat();
+  return self.openSession(ctx, user);
+}
+
 /** The first factor passed: a session, or the second step when the account has one. */
 export async function afterFirstFactor(self: Self, ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair | SecondStep> {
-  if (!hasSecondFactor(user)) return self.openSession(ctx, user);
+  if (!hasSecondFactor(user)) return completeSignIn(self, ctx, user);
   const methods = secondFactorMethods(user);
   return {
     mfaRequired: true,

@@ -205,6 +205,55 @@ const hostPorts = (s: ComposeService) =>
   });
 });
 
+/** `docker-compose config` of docker-compose.yml with the 3-node RabbitMQ override (docker-compose.rabbitmq-cluster.yml). */
+function clusterComposeConfig(...extra: string[]) {
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? os.tmpdir(), SHOP_ENV_FILE: ".env.example" };
+  const args = ["--env-file", ".env.example", "-f", "docker-compose.yml", "-f", "docker-compose.rabbitmq-cluster.yml", "config", ...extra];
+  return spawnSync("docker-compose", args, { cwd: ROOT, env, encoding: "utf8" });
+}
+
+(composeInstalled ? describe : describe.skip)("docker-compose.rabbitmq-cluster.yml (optional 3-node RabbitMQ)", () => {
+  let services: Record<string, ComposeService & { hostname?: string; volumes?: unknown[] }> = {};
+
+  beforeAll(() => {
+    const result = clusterComposeConfig();
+    if (result.status !== 0) throw new Error(`docker-compose config failed:\n${result.stderr}`);
+    services = resolvedCompose(result.stdout).services;
+  });
+
+  test("validates on top of docker-compose.yml, with a default for every interpolated variable", () => {
+    const result = clusterComposeConfig("--quiet");
+    expect(result.stderr).not.toMatch(/variable is not set|warn/i);
+    expect(result.status).toBe(0);
+  });
+
+  test("three RabbitMQ 4.x nodes with their own names and data, sharing one cookie and the cluster config", () => {
+    const brokers = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"].map((name) => [name, services[name]!] as const);
+    const cookies = new Set<string>();
+    for (const [name, s] of brokers) {
+      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^rabbitmq:4\.\d+(\.\d+)?-management-alpine$/) });
+      expect({ name, hostname: s.hostname }).toEqual({ name, hostname: name });
+      expect({ name, healthcheck: Boolean(s.healthcheck?.test) }).toEqual({ name, healthcheck: true });
+      const volumes = JSON.stringify(s.volumes);
+      expect(volumes).toContain("cluster.conf");
+      cookies.add(String(s.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS));
+      expect(s.environment?.RABBITMQ_CTL_ERL_ARGS).toBe(s.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS);
+    }
+    expect(cookies.size).toBe(1);
+    const conf = read("deployment/rabbitmq-cluster/cluster.conf");
+    for (const [name] of brokers) expect(conf).toContain(`rabbit@${name}`);
+  });
+
+  test("every shop node's TRANSPORTER lists the three nodes, and its configuration accepts it", () => {
+    const nodes = Object.entries(services).filter(([, s]) => isNode(s));
+    expect(nodes.map(([, s]) => String(s.environment?.SERVICES)).sort()).toEqual(CLUSTER_ROLES);
+    for (const [name, s] of nodes) {
+      const cfg = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? ""])));
+      expect({ name, hosts: cfg.transporter?.urls.map((u) => new URL(u).hostname) }).toEqual({ name, hosts: ["rabbitmq", "rabbitmq-2", "rabbitmq-3"] });
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // deployment/Dockerfile
 
@@ -407,6 +456,26 @@ describe("deployment/Procfile (Heroku)", () => {
       .filter(([type]) => type !== "release")
       .map(([, cmd]) => cmd.split(" ").at(-1));
     expect(roles.sort()).toEqual(CLUSTER_ROLES);
+  });
+
+  test("the guide, followed as written, starts every role: each process type is scaled, each service named", () => {
+    // A role nobody scales leaves the gateway's readiness at 503 (its service is not discovered).
+    const guide = read("deployment/heroku.md");
+    const scale = /heroku ps:scale ([^\n#]+)/.exec(guide)?.[1] ?? "";
+    const scaled = Object.fromEntries(scale.trim().split(/\s+/).map((s) => s.split("=") as [string, string]));
+    const workers = Object.keys(processes).filter((type) => type !== "release");
+    expect(Object.keys(scaled).sort()).toEqual(workers.sort());
+    expect(Object.entries(scaled).filter(([, n]) => !(Number(n) >= 1))).toEqual([]);
+    for (const service of ALL_SERVICES.filter((s) => s !== "api")) expect(guide).toContain(`\`${service}\``);
+    // The storage dynos need a bucket: the add-on is created and mapped.
+    expect(guide).toMatch(/heroku addons:create bucketeer/);
+    expect(read("deployment/heroku-run.sh")).toContain("BUCKETEER_BUCKET_NAME");
+  });
+
+  test(".env.example and the deployment guide name every service SERVICES may hold", () => {
+    const line = read(".env.example").split("\n").find((l) => l.startsWith("# Which services this node runs"))!;
+    expect(line).toContain(ALL_SERVICES.join(","));
+    expect(read("deployment/README.md")).toMatch(new RegExp(ALL_SERVICES.map((s) => `\`${s}\``).join(",\\s+")));
   });
 
   test("heroku-run.sh maps the add-ons' variables and starts the role", () => {

@@ -51,7 +51,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     for (const spec of LOCAL_CLUSTER) start(spec);
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
     await client.start();
-    await until("the gateway to be ready", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 30_000 });
+    await until("every service to be ready", async () => (await http(`${api}/health/ready`)).body?.status === "ok", { timeoutMs: 30_000 });
     await client.waitForServices(["products", "users", "orders", "mail"], 30_000);
   }, 60_000);
 
@@ -120,6 +120,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
       ),
     );
     const byStatus = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    if (byStatus[201] !== 50) console.log(JSON.stringify(results.filter((r) => r.status >= 500).slice(0, 5).map((r) => r.body)));
     expect(byStatus).toEqual({ 201: 50, 409: 150 });
     for (const r of results.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ type: "INSUFFICIENT_STOCK", data: { productIds: [product.id] } });
 
@@ -194,7 +195,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     } finally {
       await sql.end();
     }
-    await until("the gateway to be ready again", async () => (await http(`${api}/health/ready`)).status === 200, { timeoutMs: 30_000 });
+    await until("every service to be ready again", async () => (await http(`${api}/health/ready`)).body?.status === "ok", { timeoutMs: 30_000 });
     expect((await http(`${api}/files/${file.body.id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401); // the account is gone
   }, 60_000);
 

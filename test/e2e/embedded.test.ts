@@ -8,11 +8,17 @@ import os from "node:os";
 import path from "node:path";
 import net from "node:net";
 import { spawn, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import jwt from "jsonwebtoken";
 import { SERVER_ENTRY, exited } from "../../lib/cluster.ts";
+import { signToken } from "../../integrations/s3_storage/index.ts";
 import { http } from "../support/node.ts";
 
-const CONFIG_VARS = ["DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR", "SMTP_URL", "S3_BUCKET"];
-CONFIG_VARS.push("SMS_OUTBOX_DIR"); // ./data/sms-outbox, the default, is what this test reads
+const CONFIG_VARS = [
+  "DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR",
+  "SMTP_URL", "S3_BUCKET", "SECRETS_DIR", "JWT_SECRET", "SECRETS_KEY", "NODE_ENV",
+  "SMS_OUTBOX_DIR", // ./data/sms-outbox, the default, is what the first test reads
+];
 const CREATE_SUPERUSER = path.resolve(path.dirname(SERVER_ENTRY), "scripts/createsuperuser.ts");
 const PASSWORD = "correct horse battery staple";
 
@@ -36,7 +42,7 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     const api = `http://127.0.0.1:${port}/api`;
     const deadline = Date.now() + 20_000;
     let ready = await http(`${api}/health/ready`).catch(() => null);
-    while (ready?.status !== 200 && Date.now() < deadline) {
+    while (ready?.body?.status !== "ok" && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       ready = await http(`${api}/health/ready`).catch(() => null);
     }
@@ -95,3 +101,104 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     fs.rmSync(cwd, { recursive: true, force: true });
   }
 }, 90_000); // a real process on a shared 2-core machine: generous
+
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+/** `npm start` in `cwd` with nothing configured: the node, its output and its API, once ready. */
+async function startUnconfigured(cwd: string, port: number) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
+  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd, env: { ...env, PORT: String(port), METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  child.stdout.on("data", (d) => output.push(String(d)));
+  child.stderr.on("data", (d) => output.push(String(d)));
+  const api = `http://127.0.0.1:${port}/api`;
+  const deadline = Date.now() + 20_000;
+  let ready = await http(`${api}/health/ready`).catch(() => null);
+  while (ready?.status !== 200 && Date.now() < deadline && child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 200));
+    ready = await http(`${api}/health/ready`).catch(() => null);
+  }
+  if (ready?.status !== 200) {
+    child.kill("SIGKILL");
+    throw new Error(`the node did not become ready:\n${output.join("")}`);
+  }
+  return { child, output, api };
+}
+
+/**
+ * Issue 12, finding 3: the secrets an unconfigured node uses are its own. The development
+ * constants that used to ship in lib/config.ts are public (they are in the repository's
+ * history): a token or a signed URL forged with them must get nowhere.
+ */
+const OLD_DEV_JWT_SECRET = "insecure-development-secret-change-me-0123456789";
+const OLD_DEV_SECRETS_KEY = "insecure-development-secrets-key-change-me-0123";
+
+test("an unconfigured node generates its own secrets under ./data (0600), keeps them across a restart, and refuses forgeries with the old public ones", async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "shop-secrets-"));
+  const port = await freePort();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
+  const su = spawnSync(process.execPath, [CREATE_SUPERUSER, "--email", "owner@example.com", "--password", PASSWORD], { cwd, env, encoding: "utf8" });
+  expect(su.stdout + su.stderr).toMatch(/Superuser owner@example.com created/);
+  let node = await startUnconfigured(cwd, port);
+  try {
+    const dir = path.join(cwd, "data", "secrets");
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const files = Object.fromEntries(["jwt-secret", "secrets-key"].map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8").trim()]));
+    for (const f of Object.keys(files)) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+    expect(files["jwt-secret"]).toMatch(/^[A-Za-z0-9_-]{64}$/);
+    expect(files["secrets-key"]).toMatch(/^[A-Za-z0-9_-]{64}$/);
+
+    const { api } = node;
+    const login = await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } });
+    const owner = jwt.decode(login.body.accessToken) as { sub: string; sid: string };
+    const ownerAuth = { authorization: `Bearer ${login.body.accessToken}` };
+    expect((await http(`${api}/users`, { headers: ownerAuth })).status).toBe(200);
+
+    // The issue's forgery: HS256 with the old development secret, sub = the superuser, no sid.
+    const claims = { sub: owner.sub, role: "superuser", typ: "access" };
+    const opts = { algorithm: "HS256" as const, expiresIn: 600, issuer: "moleculer-shop", audience: "moleculer-shop-api" };
+    for (const forged of [jwt.sign(claims, OLD_DEV_JWT_SECRET, opts), jwt.sign({ ...claims, sid: owner.sid }, OLD_DEV_JWT_SECRET, opts)]) {
+      expect((await http(`${api}/users`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+    }
+    // The same token signed with the generated secret would pass (the forgery is built right), but not without a sid.
+    expect((await http(`${api}/users`, { headers: { authorization: `Bearer ${jwt.sign({ ...claims, sid: owner.sid }, files["jwt-secret"]!, opts)}` } })).status).toBe(200);
+    expect((await http(`${api}/users`, { headers: { authorization: `Bearer ${jwt.sign(claims, files["jwt-secret"]!, opts)}` } })).status).toBe(401);
+
+    // Another user's private file, through a signed download URL forged with the old key.
+    expect((await http(`${api}/auth/register`, { method: "POST", json: { email: "victim@example.com", password: PASSWORD, name: "Victim" } })).status).toBe(201);
+    const victim = await http(`${api}/auth/login`, { method: "POST", json: { email: "victim@example.com", password: PASSWORD } });
+    const form = new FormData();
+    form.append("file", new Blob(["private notes"], { type: "text/plain" }), "notes.txt");
+    const upload = await fetch(`${api}/files`, { method: "POST", headers: { authorization: `Bearer ${victim.body.accessToken}` }, body: form });
+    expect(upload.status).toBe(201);
+    const file = (await upload.json()) as { id: string };
+    const urlKey = (material: string) => createHmac("sha256", material).update("storage signed URLs v1").digest();
+    const signedUrl = (material: string) =>
+      `${api}/files/signed/${signToken({ k: `files/${file.id}`, m: "GET", e: Math.floor(Date.now() / 1000) + 600, t: "text/plain", f: "notes.txt" }, urlKey(material))}`;
+    expect(await http(signedUrl(OLD_DEV_SECRETS_KEY))).toMatchObject({ status: 403, body: { type: "SIGNATURE_MISMATCH" } });
+    expect(await http(signedUrl(files["secrets-key"]!))).toMatchObject({ status: 200, body: "private notes" });
+
+    // A restart reads the same secrets: the session and its token live on.
+    node.child.kill("SIGTERM");
+    expect(await exited(node.child)).toBe(0);
+    node = await startUnconfigured(cwd, port);
+    for (const f of Object.keys(files)) expect(fs.readFileSync(path.join(dir, f), "utf8").trim()).toBe(files[f]);
+    expect((await http(`${node.api}/users`, { headers: ownerAuth })).status).toBe(200);
+    expect((await http(signedUrl(files["secrets-key"]!))).status).toBe(200);
+  } catch (err) {
+    console.log(node.output.join(""));
+    throw err;
+  } finally {
+    node.child.kill("SIGTERM");
+    await exited(node.child);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+}, 90_000);

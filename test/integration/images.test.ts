@@ -160,6 +160,31 @@ suite("product images and avatars on PostgreSQL", () => {
       expect((await call(`/files/${mine.id}`)).status).toBe(404);
     });
 
+    test("an admin cannot publish another user's private upload: 422 like a missing file, and it stays private (issue 12, finding 8)", async () => {
+      const p = await product();
+      const secret = await upload(alice.token, png(), "image/png", "passport.png");
+      const refused = await attach(p.id, secret.id);
+      expect(refused).toMatchObject({ status: 422, body: { data: [{ field: "fileId", type: "fileNotFound" }] } });
+      expect(refused.body).toEqual((await attach(p.id, randomUUID())).body);
+      expect((await call(`/files/${secret.id}`)).status).toBe(404);
+      expect((await call(`/products/${p.id}`)).body.images).toEqual([]);
+      // Alice's avatar is public but unlisted: not catalogue content either.
+      const avatar = await upload(alice.token, png(), "image/png", "me.png");
+      expect((await call("/users/me/avatar", { method: "PUT", headers: as(alice.token), json: { fileId: avatar.id } })).status).toBe(200);
+      expect((await attach(p.id, avatar.id)).status).toBe(422);
+      // A picture already in the catalogue (another admin's) may be reused by any admin.
+      const boss = await signUp("second-admin");
+      expect((await call(`/users/${boss.id}`, { method: "PATCH", headers: as(admin), json: { role: "admin" } })).status).toBe(200);
+      const bossToken = (await call("/auth/login", { method: "POST", json: { email: boss.email, password: PASSWORD } })).body.accessToken;
+      const mine = await upload(admin, png(), "image/png", "catalogue.png");
+      expect((await attach(p.id, mine.id)).status).toBe(200);
+      const other = await product();
+      expect((await attach(other.id, mine.id, bossToken)).status).toBe(200);
+      // ...but not an admin's upload that no product shows yet.
+      const draft = await upload(admin, png(), "image/png", "draft.png");
+      expect((await attach(other.id, draft.id, bossToken)).status).toBe(422);
+    });
+
     test("at most 10 images, in order; reorder the same ids; detach → private again unless shown elsewhere", async () => {
       const p = await product();
       const files: string[] = [];

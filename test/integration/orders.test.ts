@@ -75,7 +75,8 @@ suite("orders", () => {
           expect.objectContaining({ productId: a.id, name: "Teapot", unitPriceCents: 1999, quantity: 2, lineTotalCents: 3998 }),
           expect.objectContaining({ productId: b.id, name: "Spoon", unitPriceCents: 5, quantity: 3, lineTotalCents: 15 }),
         ]),
-        statusHistory: [{ from: null, to: "pending", at: expect.any(String), by: alice.id }],
+        // The customer's own view: who acted, not whose id (issue 12).
+        statusHistory: [{ from: null, to: "pending", at: expect.any(String), by: "customer" }],
       });
       expect(await stockOf(a.id)).toBe(3);
       expect(await stockOf(b.id)).toBe(97);
@@ -256,9 +257,12 @@ suite("orders", () => {
     test("pending → paid → shipped → delivered, with who and when in the history", async () => {
       const { order: o } = await order();
       for (const s of ["paid", "shipped", "delivered"]) expect(await setStatus(o.id, s)).toMatchObject({ status: 200, body: { status: s } });
-      const final = (await http(`/orders/${o.id}`, { headers: as(alice.token) })).body;
+      const final = (await http(`/orders/${o.id}`, { headers: as(admin) })).body;
       expect(final.statusHistory.map((h: any) => `${h.from}→${h.to}`)).toEqual(["null→pending", "pending→paid", "paid→shipped", "shipped→delivered"]);
       expect(final.statusHistory[1]).toMatchObject({ by: expect.any(String), reason: "test", at: expect.any(String) });
+      // The customer sees that the shop acted, not who, nor the staff's note (issue 12).
+      const mine = (await http(`/orders/${o.id}`, { headers: as(alice.token) })).body;
+      expect(mine.statusHistory[1]).toEqual({ from: "pending", to: "paid", at: final.statusHistory[1].at, by: "shop" });
       expect(events.filter((e) => e.event === "order.status-changed" && e.payload.order.id === o.id).map((e) => e.payload.to)).toEqual(["paid", "shipped", "delivered"]);
     });
 

@@ -245,8 +245,10 @@ suite("products on PostgreSQL", () => {
         expect([404]).toContain(res.status);
         expect(res.body).toMatchObject({ code: 404 });
       }
+      // A path that exists, with a method it does not take: 405 and what it takes.
       const wrongMethod = await http(`${node.api}/health/live`, { method: "DELETE" });
-      expect(wrongMethod.status).toBe(404);
+      expect(wrongMethod.status).toBe(405);
+      expect(wrongMethod.headers.get("allow")).toBe("GET");
     });
 
     test("health: live and ready", async () => {

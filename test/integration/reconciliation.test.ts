@@ -55,6 +55,22 @@ suite("reservation reconciliation", () => {
       node.broker.call = original;
     };
   }
+  /**
+   * Every way orders has to give stock back fails (products.release, products.checkReservations),
+   * and the node then dies before its background retry: the gap reconciliation exists for.
+   */
+  async function withReleasesLost(work: () => Promise<void>) {
+    const fail = () => Promise.reject(new Error("simulated: the products node died"));
+    const restoreRelease = stubAction("products.release", fail);
+    const restoreCheck = stubAction("products.checkReservations", fail);
+    try {
+      await work();
+    } finally {
+      for (const retry of orders.backgroundRetries) retry.cancel();
+      restoreCheck();
+      restoreRelease();
+    }
+  }
   /** Let every call of one action through, recording the ids it was asked about (one array per call). */
   function watchAction(action: string): { asked: string[][]; restore: () => void } {
     const asked: string[][] = [];
@@ -93,11 +109,9 @@ suite("reservation reconciliation", () => {
     orders.adapter.model.create = async () => {
       throw new Error("simulated database failure while saving the order");
     };
-    const restore = stubAction("products.release", () => Promise.reject(new Error("simulated: the products node died")));
     try {
-      expect((await checkout(productId, quantity)).status).toBe(500);
+      await withReleasesLost(async () => expect((await checkout(productId, quantity)).status).toBe(500));
     } finally {
-      restore();
       orders.adapter.model.create = create;
     }
     const [id] = await reservationsOf(productId);
@@ -111,12 +125,7 @@ suite("reservation reconciliation", () => {
   async function cancelledWithoutRelease(productId: string, quantity: number): Promise<string> {
     const res = await checkout(productId, quantity);
     expect(res.status).toBe(201);
-    const restore = stubAction("products.release", () => Promise.reject(new Error("simulated: RabbitMQ hiccup")));
-    try {
-      expect((await http(`/orders/${res.body.id}/cancel`, { method: "POST", headers: as(alice) })).status).toBe(200);
-    } finally {
-      restore();
-    }
+    await withReleasesLost(async () => expect((await http(`/orders/${res.body.id}/cancel`, { method: "POST", headers: as(alice) })).status).toBe(200));
     expect(await statusOf(res.body.id)).toBe("reserved");
     return res.body.id as string;
   }
@@ -397,13 +406,10 @@ suite("reservation reconciliation", () => {
     expect(await statusOf(pending)).toBe("released");
     expect(await stockOf(p.id)).toBe(7);
 
-    // The paid one is cancelled by staff and the release after it fails: the job gives it back.
-    const restore = stubAction("products.release", () => Promise.reject(new Error("simulated: RabbitMQ hiccup")));
-    try {
-      expect((await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled" } })).status).toBe(200);
-    } finally {
-      restore();
-    }
+    // The paid one is cancelled by staff and every release after it is lost: the job gives it back.
+    await withReleasesLost(async () =>
+      expect((await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled" } })).status).toBe(200),
+    );
     expect(await statusOf(paid)).toBe("reserved");
     expect(await stockOf(p.id)).toBe(7);
     expect(await reconcile()).toEqual({ checked: 1, released: 1, settled: 0 });

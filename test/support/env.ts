@@ -9,3 +9,5 @@ process.env.METRICS ??= "false";
 process.env.MAIL_OUTBOX_DIR ??= path.join(os.tmpdir(), `shop-test-outbox-${process.pid}`);
 process.env.STORAGE_DIR ??= path.join(os.tmpdir(), `shop-test-files-${process.pid}`);
 process.env.SMS_OUTBOX_DIR ??= path.join(os.tmpdir(), `shop-test-sms-${process.pid}`);
+// Outside production, secrets that are not set are generated there (lib/generated-secrets.ts).
+process.env.SECRETS_DIR ??= path.join(os.tmpdir(), `shop-test-secrets-${process.pid}`);

@@ -51,6 +51,14 @@ describe("which files may be pictures", () => {
     // ... also when theirs would be refused for another reason.
     expect(attachRefusal(file({ ownerId: randomUUID(), contentType: "text/plain", status: "pending" }), { ownerId: owner })?.type).toBe("fileNotFound");
   });
+
+  test("product images: the admin's own upload, or a picture a product already shows; never another user's private file", () => {
+    const theirs = file({ ownerId: randomUUID() });
+    expect(attachRefusal(theirs, { ownerId: owner })).toMatchObject({ type: "fileNotFound" });
+    expect(attachRefusal(theirs, { ownerId: owner, shownByProduct: false })).toMatchObject({ type: "fileNotFound" });
+    expect(attachRefusal(theirs, { ownerId: owner, shownByProduct: true })).toBeNull();
+    expect(attachRefusal(file({ ownerId: randomUUID(), status: "pending" }), { ownerId: owner, shownByProduct: true })).toMatchObject({ type: "fileNotReady" });
+  });
 });
 
 describe("a product's image list", () => {

@@ -201,6 +201,35 @@ describe("aliases + actions → OpenAPI 3.1", () => {
     expect(op("get", "/api/things/{id}").summary).toBe("Get");
   });
 
+  test("success bodies: the schema a hint names (a reference to components), or one given inline; error bodies of their own", () => {
+    const typed: ActionInfo[] = [
+      { name: "things.get", rawName: "get", access: "public", params: { id: "string" }, openapi: { response: "Product" } },
+      { name: "things.list", rawName: "list", access: "public", params: { page: "number|optional", pageSize: "number|optional" }, openapi: { response: "ProductPage" } },
+      { name: "things.login", rawName: "login", access: "public", params: { a: "string" }, openapi: { response: { oneOf: [{ $ref: "#/components/schemas/Tokens" }] } } },
+      { name: "api.ready", rawName: "ready", access: "public", openapi: { more: [503], response: "Readiness", bodies: { 503: "Readiness" } } },
+    ];
+    const typedDoc = generateOpenApi(
+      [
+        { method: "GET", fullPath: "/api/things/:id", action: "things.get" },
+        { method: "GET", fullPath: "/api/things", action: "things.list" },
+        { method: "POST", fullPath: "/api/login", action: "things.login" },
+        { method: "GET", fullPath: "/api/ready", action: "api.ready" },
+      ],
+      typed,
+      { title: "T", version: "1" },
+    ) as any;
+    const json = (p: string, m: string, s: string) => typedDoc.paths[p][m].responses[s].content["application/json"].schema;
+    expect(json("/api/things/{id}", "get", "200")).toEqual({ $ref: "#/components/schemas/Product" });
+    expect(json("/api/things", "get", "200")).toEqual({ $ref: "#/components/schemas/ProductPage" });
+    expect(json("/api/login", "post", "200")).toEqual({ oneOf: [{ $ref: "#/components/schemas/Tokens" }] });
+    expect(json("/api/ready", "get", "503")).toEqual({ $ref: "#/components/schemas/Readiness" });
+    expect(typedDoc.components.schemas.ProductPage.properties.rows).toEqual({ type: "array", items: { $ref: "#/components/schemas/Product" } });
+    expect(typedDoc.components.schemas.Product.examples).toHaveLength(1);
+    // Every $ref in the document points at something that is there.
+    const refs = [...JSON.stringify(typedDoc).matchAll(/"\$ref":"#\/components\/(\w+)\/(\w+)"/g)];
+    expect(refs.filter(([, kind, name]) => !typedDoc.components[kind!]?.[name!]).map(([ref]) => ref)).toEqual([]);
+  });
+
   test("the OAuth token endpoint: JSON or form body, RFC 6749 errors, optional client Basic auth", () => {
     const token = op("post", "/api/oauth/token");
     expect(Object.keys(token.requestBody.content)).toEqual(["application/json", "application/x-www-form-urlencoded"]);

@@ -1,4 +1,4 @@
-import { adminChangeRefusal, clientRoleRefusal, normalizeEmail, isRole, type UserFacts } from "../../domain/user-rules.ts";
+import { adminChangeRefusal, clientRoleRefusal, effectiveClientRole, mayManageClient, normalizeEmail, isRole, type UserFacts } from "../../domain/user-rules.ts";
 import type { Principal } from "../../lib/access.ts";
 
 const su: Principal = { id: "su", role: "superuser" };
@@ -38,11 +38,32 @@ describe("adminChangeRefusal", () => {
   });
 });
 
-test("clientRoleRefusal: never above the creator", () => {
+test("clientRoleRefusal: never above the creator; only a superuser grants admin; clients create no clients", () => {
   expect(clientRoleRefusal(admin, "user")).toBeNull();
-  expect(clientRoleRefusal(admin, "admin")).toBeNull();
+  expect(clientRoleRefusal(admin, "admin")).toMatchObject({ status: 403, message: expect.stringMatching(/Only a superuser/) });
   expect(clientRoleRefusal(admin, "superuser")).toMatchObject({ status: 403 });
+  expect(clientRoleRefusal(su, "admin")).toBeNull();
   expect(clientRoleRefusal(su, "superuser")).toBeNull();
+  expect(clientRoleRefusal({ id: "c", role: "superuser", client: true }, "user")).toMatchObject({ status: 403 });
+  expect(clientRoleRefusal({ id: "u", role: "user" }, "user")).toBeNull();
+});
+
+test("effectiveClientRole: the lower of the client's and its creator's current role; none without an active creator", () => {
+  expect(effectiveClientRole("admin", { role: "superuser", active: true })).toBe("admin");
+  expect(effectiveClientRole("admin", { role: "admin", active: true })).toBe("admin");
+  expect(effectiveClientRole("admin", { role: "user", active: true })).toBe("user");
+  expect(effectiveClientRole("superuser", { role: "admin", active: true })).toBe("admin");
+  expect(effectiveClientRole("user", { role: "superuser", active: true })).toBe("user");
+  expect(effectiveClientRole("admin", { role: "superuser", active: false })).toBeNull();
+  expect(effectiveClientRole("admin", null)).toBeNull();
+  expect(effectiveClientRole("admin", { role: "king" as never, active: true })).toBeNull();
+});
+
+test("mayManageClient: its creator or a superuser, never a client", () => {
+  expect(mayManageClient(admin, "ad")).toBe(true);
+  expect(mayManageClient(admin, "su")).toBe(false);
+  expect(mayManageClient(su, "ad")).toBe(true);
+  expect(mayManageClient({ id: "ad", role: "superuser", client: true }, "ad")).toBe(false);
 });
 
 test("normalizeEmail and isRole", () => {

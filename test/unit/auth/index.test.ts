@@ -7,7 +7,7 @@ test("the index re-exports the API the users service uses", () => {
     "createTotpSecret", "qrCodeDataUrl", "totpCode", "verifyTotp",
     "sealSecret", "openSecret", "deriveKey",
     "randomToken", "hashToken", "safeEqual", "createRecoveryCodes", "normalizeRecoveryCode", "hashRecoveryCode",
-    "parseBasic", "createLimiter", "Limiter",
+    "parseBasic", "createLimiter", "Limiter", "createKeySet", "KeySet", "issueDeviceToken", "readDeviceToken",
   ];
   const missing = expected.filter((name) => typeof (auth as Record<string, unknown>)[name] === "undefined");
   expect(missing).toEqual([]);

@@ -16,7 +16,7 @@ const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base
 
 /** A token with exactly these claims, signed as given (defaults: a valid access token). */
 function forge(claims: Record<string, unknown> = {}, sign: { secret?: string; algorithm?: jwt.Algorithm } = {}): string {
-  const payload = { sub: "u-1", role: "user", typ: "access", iss: opts.issuer, aud: opts.audience, iat: now(), exp: now() + 60, ...claims };
+  const payload = { sub: "u-1", role: "user", sid: "s-1", typ: "access", iss: opts.issuer, aud: opts.audience, iat: now(), exp: now() + 60, ...claims };
   for (const key of Object.keys(payload)) if ((payload as Record<string, unknown>)[key] === undefined) delete (payload as Record<string, unknown>)[key];
   return jwt.sign(payload, sign.secret ?? opts.secret!, { algorithm: sign.algorithm ?? "HS256" });
 }
@@ -47,16 +47,18 @@ test("a signed token carries the registered claims and verifies to the access cl
   expect(verifyAccessToken(token, opts)).toEqual({ sub: "u-1", role: "admin", sid: "s-1", typ: "access" });
 });
 
-test("sid is optional; every token gets its own jti", () => {
-  const a = signAccessToken({ sub: "u-2", role: "user" }, opts).token;
-  const b = signAccessToken({ sub: "u-2", role: "user" }, opts).token;
-  expect(verifyAccessToken(a, opts)).toEqual({ sub: "u-2", role: "user", typ: "access" });
+test("sid is required: signing without one throws, a token without one is refused; every token gets its own jti", () => {
+  expect(() => signAccessToken({ sub: "u-2", role: "user" } as never, opts)).toThrow(/sid/);
+  expect(() => signAccessToken({ sub: "u-2", role: "user", sid: "" }, opts)).toThrow(/sid/);
+  const a = signAccessToken({ sub: "u-2", role: "user", sid: "s-2" }, opts).token;
+  const b = signAccessToken({ sub: "u-2", role: "user", sid: "s-2" }, opts).token;
+  expect(verifyAccessToken(a, opts)).toEqual({ sub: "u-2", role: "user", sid: "s-2", typ: "access" });
   expect((jwt.decode(a) as { jti: string }).jti).not.toBe((jwt.decode(b) as { jti: string }).jti);
 });
 
 test("signing refuses a secret shorter than 32 bytes", () => {
-  expect(() => signAccessToken({ sub: "u", role: "user" }, { ...opts, secret: "x".repeat(31) })).toThrow(/32 bytes/);
-  expect(signAccessToken({ sub: "u", role: "user" }, { ...opts, secret: "é".repeat(16) }).token).toMatch(/^ey/); // 32 bytes
+  expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...opts, secret: "x".repeat(31) })).toThrow(/32 bytes/);
+  expect(signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...opts, secret: "é".repeat(16) }).token).toMatch(/^ey/); // 32 bytes
 });
 
 test("expiry: refused as expired past exp, with 5 seconds of clock tolerance", () => {
@@ -77,6 +79,9 @@ const cases: ReadonlyArray<readonly [string, "accepted" | "invalid", () => strin
   ["no sub", "invalid", () => forge({ sub: undefined })],
   ["numeric sub", "invalid", () => forge({ sub: 42 })],
   ["no role", "invalid", () => forge({ role: undefined })],
+  ["no sid (a session that cannot be checked)", "invalid", () => forge({ sid: undefined })],
+  ["empty sid", "invalid", () => forge({ sid: "" })],
+  ["numeric sid", "invalid", () => forge({ sid: 7 })],
   ["not a JWT", "invalid", () => "not.a.jwt"],
   ["empty", "invalid", () => ""],
 ];
@@ -86,7 +91,7 @@ test.each(cases)("%s → %s", (_what, expected, make) => {
 });
 
 test("a tampered payload (role raised to superuser) is refused", () => {
-  const { token } = signAccessToken({ sub: "u-1", role: "user" }, opts);
+  const { token } = signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, opts);
   const [header, payload, signature] = token.split(".") as [string, string, string];
   const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
   const tampered = `${header}.${b64({ ...claims, role: "superuser" })}.${signature}`;
@@ -95,7 +100,7 @@ test("a tampered payload (role raised to superuser) is refused", () => {
 });
 
 test("HS256 tokens carry no kid (unchanged)", () => {
-  const { token } = signAccessToken({ sub: "u-1", role: "user" }, { ...opts, keyId: "ignored" });
+  const { token } = signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, { ...opts, keyId: "ignored" });
   expect((jwt.decode(token, { complete: true }) as unknown as { header: Record<string, unknown> }).header).toEqual({ alg: "HS256", typ: "JWT" });
 });
 
@@ -111,7 +116,7 @@ test("an RS256 token is refused (no algorithm confusion)", () => {
 });
 
 test("a token for one issuer or audience does not pass for another", () => {
-  const { token } = signAccessToken({ sub: "u-1", role: "user" }, opts);
+  const { token } = signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, opts);
   expect(reason(token, { ...opts, issuer: "other" })).toBe("invalid");
   expect(reason(token, { ...opts, audience: "other" })).toBe("invalid");
   expect(reason(token, { ...opts, secret: opts.secret + "!" })).toBe("invalid");
@@ -136,7 +141,7 @@ describe("RS256 and ES256", () => {
   const signer = (alg: "RS256" | "ES256"): JwtOptions => ({ ...base, algorithm: alg, privateKey: keys[alg].privateKey, keyId: jwtKeyId(keys[alg].publicKey) });
   const verifier = (alg: "RS256" | "ES256"): JwtOptions => ({ ...base, algorithm: alg, publicKey: keys[alg].publicKey });
   const pem = (key: KeyObject) => key.export({ type: "spki", format: "pem" }) as string;
-  const claims = (extra: Record<string, unknown> = {}) => ({ sub: "u-1", role: "superuser", typ: "access", iss: opts.issuer, aud: opts.audience, exp: now() + 60, ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({ sub: "u-1", role: "superuser", sid: "s-1", typ: "access", iss: opts.issuer, aud: opts.audience, exp: now() + 60, ...extra });
 
   describe.each(["RS256", "ES256"] as const)("%s", (alg) => {
     const other = alg === "RS256" ? "ES256" : "RS256";
@@ -166,7 +171,7 @@ describe("RS256 and ES256", () => {
       expect(reason(jwt.sign(claims(), stranger.privateKey, { algorithm: alg }), verifier(alg))).toBe("invalid");
       expect(reason(jwt.sign(claims(), keys[alg].privateKey, { algorithm: alg }), verifier(alg))).toBe("accepted");
 
-      const { token } = signAccessToken({ sub: "u-1", role: "user" }, signer(alg));
+      const { token } = signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, signer(alg));
       const [header, payload, signature] = token.split(".") as [string, string, string];
       const tampered = `${header}.${b64({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), role: "superuser" })}.${signature}`;
       expect(reason(tampered, verifier(alg))).toBe("invalid");
@@ -181,10 +186,10 @@ describe("RS256 and ES256", () => {
   });
 
   test("a missing or unfit key is a configuration error, not a bad token", () => {
-    const ok = signAccessToken({ sub: "u", role: "user" }, signer("ES256")).token;
-    expect(() => signAccessToken({ sub: "u", role: "user" }, { ...base, algorithm: "RS256" })).toThrow(/RS256 needs a private KeyObject/);
-    expect(() => signAccessToken({ sub: "u", role: "user" }, { ...base, algorithm: "RS256", privateKey: rsa.publicKey })).toThrow(/private KeyObject/);
-    expect(() => signAccessToken({ sub: "u", role: "user" }, { ...base, algorithm: "RS256", privateKey: ec.privateKey })).toThrow(/must be an RSA key/);
+    const ok = signAccessToken({ sub: "u", role: "user", sid: "s-1" }, signer("ES256")).token;
+    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256" })).toThrow(/RS256 needs a private KeyObject/);
+    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256", privateKey: rsa.publicKey })).toThrow(/private KeyObject/);
+    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256", privateKey: ec.privateKey })).toThrow(/must be an RSA key/);
     expect(() => verifyAccessToken(ok, { ...base, algorithm: "ES256" })).toThrow(/ES256 needs a public KeyObject/);
     expect(() => verifyAccessToken(ok, { ...base, algorithm: "ES256", publicKey: rsa.publicKey })).toThrow(/must be an EC P-256 key/);
   });

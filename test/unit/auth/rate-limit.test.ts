@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { createLimiter } from "../../../integrations/authentication/rate-limit.ts";
+import { createKeySet, createLimiter } from "../../../integrations/authentication/rate-limit.ts";
 import { describeWithServers } from "../../support/servers.ts";
 
 describe("in memory", () => {
@@ -65,15 +65,55 @@ describe("in memory", () => {
   });
 });
 
-test("a store failure is thrown, not mistaken for a refusal", async () => {
+test("an unreachable store is neither a refusal nor an error: the node counts by itself meanwhile", async () => {
   const offline = new Redis({ host: "127.0.0.1", port: 1, lazyConnect: true });
   try {
-    const limiter = createLimiter("offline", { points: 5, durationSec: 60 }, offline);
+    const limiter = createLimiter("offline", { points: 2, durationSec: 60 }, offline);
     expect(limiter.store).toBe("redis");
-    await expect(limiter.consume("k")).rejects.toThrow("Redis connection is not ready");
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
+    // Still a limit: the third attempt of the window is refused by the per-node count.
+    await expect(limiter.consume("k")).resolves.toMatchObject({ allowed: false });
+    await expect(limiter.reset("k")).resolves.toBeUndefined();
+    await expect(limiter.consume("k")).resolves.toEqual({ allowed: true });
   } finally {
     offline.disconnect();
   }
+});
+
+test("a key set on an unreachable Redis remembers in this process meanwhile: never an error at sign-in", async () => {
+  const offline = new Redis({ host: "127.0.0.1", port: 1, lazyConnect: true });
+  try {
+    const known = createKeySet("offline-known", 600, offline);
+    await expect(known.remember("u|10.0.0.1")).resolves.toBeUndefined();
+    await expect(known.has("u|10.0.0.1")).resolves.toBe(true);
+    await expect(known.has("u|10.0.0.2")).resolves.toBe(false);
+    await expect(known.forget("u|10.0.0.1")).resolves.toBeUndefined();
+    await expect(known.has("u|10.0.0.1")).resolves.toBe(false);
+  } finally {
+    offline.disconnect();
+  }
+});
+
+test("a key set remembers keys until their time is up, in memory", async () => {
+  const known = createKeySet("known", 1);
+  expect(await known.has("u|1.2.3.4")).toBe(false);
+  await known.remember("u|1.2.3.4");
+  expect(await known.has("u|1.2.3.4")).toBe(true);
+  expect(await known.has("u|5.6.7.8")).toBe(false);
+  await new Promise((r) => setTimeout(r, 1100));
+  expect(await known.has("u|1.2.3.4")).toBe(false);
+  await known.remember("k");
+  await known.forget("k");
+  expect(await known.has("k")).toBe(false);
+  expect(() => createKeySet("bad name", 10)).toThrow(TypeError);
+  expect(() => createKeySet("ok", 0)).toThrow(RangeError);
+  // Beyond ~24.8 days an in-memory timer would fire at once and forget the key immediately.
+  expect(() => createKeySet("ok", 25 * 86_400)).toThrow(RangeError);
+  const long = createKeySet("long", 24 * 86_400);
+  await long.remember("k");
+  await new Promise((r) => setTimeout(r, 20));
+  expect(await long.has("k")).toBe(true);
 });
 
 const suite = await describeWithServers("redis");
@@ -88,7 +128,7 @@ suite("in Redis", () => {
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`shop-rl-${name}*`);
+    const keys = [...(await redis.keys(`shop-rl-${name}*`)), ...(await redis.keys(`shop-ks-${name}*`))];
     if (keys.length) await redis.del(...keys);
     await redis.quit();
   });
@@ -133,5 +173,15 @@ suite("in Redis", () => {
     expect(await redis.get(`shop-rl-${name}-reward:k`)).toBe("0");
     expect(await limiter.consume("k")).toEqual({ allowed: true });
     expect((await limiter.consume("k")).allowed).toBe(false);
+  });
+
+  test("a key set lives under shop-ks-<name>:<key> with its TTL, shared by every node", async () => {
+    const a = createKeySet(`${name}-known`, 600, redis);
+    const b = createKeySet(`${name}-known`, 600, redis);
+    await a.remember("user|10.0.0.1");
+    expect(await b.has("user|10.0.0.1")).toBe(true);
+    expect(await redis.pttl(`shop-ks-${name}-known:user|10.0.0.1`)).toBeGreaterThan(590_000);
+    await b.forget("user|10.0.0.1");
+    expect(await a.has("user|10.0.0.1")).toBe(false);
   });
 });

@@ -1,0 +1,63 @@
+/**
+ * Which failed calls the broker may run again. moleculer's Retry middleware does the retrying;
+ * this one gives every action, local or remote, the rule it retries by. A timeout is not proof
+ * that nothing happened: the callee may still be working, or may have finished a moment after
+ * the caller gave up.
+ *
+ *  - An idempotent action (one declared `idempotent: true`, or a REST `GET`: RFC 9110 makes
+ *    those safe) is retried after any error moleculer marks retryable: a timeout, a node that
+ *    went away with the call, a node that was stopping.
+ *  - Any other action (it changes state: a checkout, a status change, an e-mail, an upload) is
+ *    retried only when the error proves that this very call never started: the transporter
+ *    could not deliver it (`UNDELIVERED`), or the node refused it because it was stopping
+ *    (ServiceNotAvailableError). Both name the action; an error that merely passed through
+ *    this action from a call it made proves nothing about the action itself.
+ *  - `retryPolicy: { enabled: false }` switches retries off (the gateway's own `api.rest`,
+ *    whose request moleculer-web has already consumed).
+ */
+import type { Errors, Middleware } from "moleculer";
+
+export interface RetryableAction {
+  name: string;
+  idempotent?: boolean;
+  rest?: unknown;
+  retryPolicy?: Record<string, unknown>;
+}
+
+/** `idempotent: true`, or undeclared with only `GET` routes. */
+export function isIdempotent(action: Pick<RetryableAction, "idempotent" | "rest">): boolean {
+  if (typeof action.idempotent === "boolean") return action.idempotent;
+  const routes = ([] as unknown[]).concat(action.rest ?? []);
+  return routes.length > 0 && routes.every((r) => typeof r === "string" && /^GET\s/i.test(r.trim()));
+}
+
+/** Did `err` prove that this call of `actionName` was never run? */
+export function neverStarted(actionName: string, err: unknown): boolean {
+  const e = err as Partial<Errors.MoleculerError> | null;
+  if ((e?.data as { action?: unknown } | undefined)?.action !== actionName) return false;
+  return e?.type === "UNDELIVERED" || e?.name === "ServiceNotAvailableError";
+}
+
+/** May the broker call `action` again after `err`? */
+export function mayRetry(action: Pick<RetryableAction, "name" | "idempotent" | "rest">, err: unknown): boolean {
+  if (!(err as { retryable?: boolean } | null)?.retryable) return false;
+  return isIdempotent(action) || neverStarted(action.name, err);
+}
+
+function withRule(action: RetryableAction) {
+  // Runs before moleculer's Retry middleware wraps the same action (user middlewares come
+  // first), which merges `action.retryPolicy` over the broker's.
+  action.retryPolicy = { ...action.retryPolicy, check: (err: unknown) => mayRetry(action, err) };
+}
+
+export const RetryPolicyMiddleware: Middleware = {
+  name: "RetryPolicy",
+  localAction(handler, action) {
+    withRule(action as unknown as RetryableAction);
+    return handler;
+  },
+  remoteAction(handler, action) {
+    withRule(action as unknown as RetryableAction);
+    return handler;
+  },
+};

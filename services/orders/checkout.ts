@@ -1,0 +1,220 @@
+/**
+ * Checkout as named steps, each with its compensation (lib/saga.ts):
+ *
+ *   claimKey      Idempotency-Key: replay the first response, or own the key   ↺ abandon the key
+ *   checkCart     the cart's lines and the products' snapshots (422s)
+ *   reserveStock  products.reserve, all lines or none, keyed by the order id  ↺ release unless sold
+ *   saveOrder     the order, its key's response and its `order.created` (outbox), in one
+ *                 transaction that commits only before the request's deadline
+ *
+ * At most once: reserve is idempotent by the order id (a retried reserve returns the first
+ * reservation), and the order is saved only once (its id is the primary key). A checkout that
+ * outlives its deadline rolls back instead of saving an order its client never hears about.
+ * Releasing is durable: when products cannot be reached, the release is handed to RabbitMQ
+ * (`reservation.check`, consumed by products until done) or, without RabbitMQ, retried in the
+ * background; reconciliation (products/reconcile.ts) remains the last resort after a crash.
+ */
+import { randomUUID } from "node:crypto";
+import { Errors, type Context } from "moleculer";
+import { UniqueConstraintError, type Transaction } from "sequelize";
+import { STOP, type SagaStep } from "../../lib/saga.ts";
+import { retryLater } from "../../lib/retry-later.ts";
+import { forbidden, conflict } from "../../lib/errors.ts";
+import { deadlineOf } from "../../mixins/db.mixin.ts";
+import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
+import type { OrdersSelf, Order, OrdersMeta } from "./types.ts";
+
+export interface CheckoutParams {
+  items: CartLine[];
+  shippingAddress: Record<string, string>;
+}
+
+/** What the steps share: the request, and what each step found or made. */
+export interface Checkout {
+  ctx: Context<CheckoutParams, OrdersMeta>;
+  orderId: string;
+  key?: string;
+  claimId?: string;
+  customer?: Promise<unknown>;
+  reservedAt?: number;
+  reserved?: ProductSnapshot[];
+  order?: Order;
+  /** The key's first response is replayed, with this status. */
+  replayedStatus?: number;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/**
+ * The product lookup gets this long per try: a replica that froze costs one try, and the retry
+ * (a read) reaches another one before the request's deadline. The reservation gets the whole
+ * deadline: it queues on the product's row under load, and giving up on it early would only
+ * queue it again.
+ */
+const LOOKUP_TRY_MS = 4_000;
+
+function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
+  return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
+}
+
+/** A client error (4xx) says the step did nothing; anything else leaves its outcome unknown. */
+const isClientError = (err: unknown) => {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "number" && code >= 400 && code < 500;
+};
+
+/** A new checkout for this request (403/422 for what no step needs to look at). */
+export function startCheckout(ctx: Context<CheckoutParams, OrdersMeta>): Checkout {
+  if (ctx.meta.user!.client) throw forbidden("Orders are placed by people, not API clients.");
+  const key = ctx.meta.idempotencyKey;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw validation([{ field: "Idempotency-Key", message: "The Idempotency-Key header must be 1-255 visible ASCII characters.", type: "header" }]);
+  }
+  return { ctx, orderId: randomUUID(), ...(key ? { key } : {}) };
+}
+
+export function checkoutSteps(self: OrdersSelf): SagaStep<Checkout>[] {
+  return [claimKey(self), checkCart(self), reserveStock(self), saveOrder(self)];
+}
+
+/**
+ * Idempotent retries: the same key and body within 24 h get the first response back, as it was
+ * sent (a later payment or cancellation does not change it).
+ */
+function claimKey(self: OrdersSelf): SagaStep<Checkout> {
+  return {
+    name: "claim the Idempotency-Key",
+    async run(c) {
+      if (!c.key) return;
+      const { ctx } = c;
+      const claim = await self.idempotency.claim(ctx.meta.user!.id, c.key, requestFingerprint(ctx.params), self.settings.claimStaleMs);
+      if (claim.state === "owner") {
+        c.claimId = claim.claimId;
+        return;
+      }
+      if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
+      if (claim.state === "mismatch") {
+        throw validation([{ field: "Idempotency-Key", message: "This Idempotency-Key was used with a different request body.", type: "idempotency" }]);
+      }
+      c.replayedStatus = claim.response?.status ?? 201;
+      // Keys completed before migration 20261129-0008 have no stored response: for those the
+      // replay re-reads the order (its current state rather than the first response).
+      c.order = (claim.response ? claim.response.body : await self.getEntity(claim.orderId)) as Order;
+      return STOP;
+    },
+    async compensate(c) {
+      // Nothing saved (or the save's outcome is unknown, then the key stays until it is stale).
+      if (c.claimId && !c.order) await self.idempotency.abandon(c.claimId);
+    },
+  };
+}
+
+function checkCart(self: OrdersSelf): SagaStep<Checkout> {
+  return {
+    name: "check the cart",
+    async run(c) {
+      const lines = c.ctx.params.items;
+      const duplicates = cartProblems(lines);
+      if (duplicates.length) throw validation(duplicates);
+      // Asked now, used when saving: the customer's address for the e-mails.
+      c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
+      c.customer.catch(() => undefined);
+      const ids = lines.map((l) => l.productId);
+      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids }, { timeout: LOOKUP_TRY_MS });
+      const known = new Map(snapshots.map((s) => [s.productId, s]));
+      const unknown = lines.flatMap((l, i) =>
+        known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
+      );
+      if (unknown.length) throw validation(unknown);
+      const mixed = currencyProblems(lines, snapshots);
+      if (mixed.length) throw validation(mixed);
+    },
+  };
+}
+
+/** Stock first: prices and names are the snapshot taken inside the reservation. */
+function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
+  return {
+    name: "reserve the stock",
+    async run(c) {
+      c.reservedAt = Date.now();
+      c.reserved = await c.ctx.call<ProductSnapshot[], object>("products.reserve", { reservationId: c.orderId, items: c.ctx.params.items });
+    },
+    async compensate(c, err) {
+      if (c.order) return;
+      // A refused reservation (409 out of stock, 422) took nothing; any other failure may have.
+      if (!c.reserved && isClientError(err)) return;
+      self.logger.warn(`Checkout of order ${c.orderId} failed after reserving its stock; releasing it.`, (err as Error)?.message ?? err);
+      await releaseUnsold(self, c.ctx, [c.orderId]);
+    },
+  };
+}
+
+function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
+  return {
+    name: "save the order",
+    async run(c) {
+      const { ctx } = c;
+      const user = ctx.meta.user!;
+      const priced = priceOrder(ctx.params.items, c.reserved!);
+      const customer = await c.customer;
+      const now = new Date();
+      const latest = Math.min(deadlineOf(ctx) ?? Infinity, c.reservedAt! + self.settings.saveDeadlineMs);
+      const values = {
+        id: c.orderId,
+        userId: user.id,
+        status: "pending",
+        items: priced.items,
+        totalCents: priced.totalCents,
+        currency: priced.currency,
+        shippingAddress: ctx.params.shippingAddress,
+        statusHistory: [{ from: null, to: "pending", at: now.toISOString(), by: user.id }],
+        idempotencyKey: c.key ?? null,
+      };
+      try {
+        c.order = await self.inTransaction(
+          ctx,
+          async (transaction: Transaction) => {
+            const created = self.toPublic(await self.adapter.model.create(values, { transaction })) as unknown as Order;
+            // The key and the response it replays are saved with the order, or not at all.
+            if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
+            await self.announce(ctx, transaction, "order.created", created, customer);
+            if (Date.now() > latest) {
+              throw new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
+            }
+            return created;
+          },
+          // Run again after a commit whose answer was lost: the order's id makes a second insert fail.
+          { idempotent: true },
+        );
+      } catch (err) {
+        // That second insert: the first attempt did commit.
+        if (!(err instanceof UniqueConstraintError)) throw err;
+        c.order = (await self.getEntity(c.orderId)) as unknown as Order;
+      }
+    },
+  };
+}
+
+/**
+ * Give back the stock of reservations whose order was not saved (or was cancelled), now if
+ * products can be reached, else durably: products checks each reservation against its order
+ * (`products.checkReservations`: an order that exists keeps its stock) and releases the rest.
+ */
+export async function releaseUnsold(self: OrdersSelf, ctx: Pick<Context, "call">, ids: string[]): Promise<void> {
+  const check = () => ctx.call("products.checkReservations", { ids }, { timeout: 5_000 });
+  try {
+    await check();
+    return;
+  } catch (err) {
+    self.logger.warn(`Releasing reservation(s) ${ids.join(", ")} failed (${(err as Error)?.message ?? err}); handing it over.`);
+  }
+  if (self.durable) {
+    try {
+      await self.durable.publish("reservation.check", { ids }, `reservation.check:${ids.join(",")}:${randomUUID()}`);
+      return;
+    } catch (err) {
+      self.logger.warn(`RabbitMQ did not take the release of ${ids.join(", ")} (${(err as Error)?.message ?? err}).`);
+    }
+  }
+  self.trackBackgroundRetry(retryLater(`Releasing reservation(s) ${ids.join(", ")}`, self.logger, check));
+}

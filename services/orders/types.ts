@@ -1,0 +1,62 @@
+/** The orders service's shapes, shared by its files. */
+import type { Context } from "moleculer";
+import type { Transaction } from "sequelize";
+import type { ServiceThis } from "../../lib/service-schema.ts";
+import type { Principal } from "../../lib/access.ts";
+import type { RetryLater } from "../../lib/retry-later.ts";
+import type { DbMethods } from "../../mixins/db.mixin.ts";
+import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
+import type { OrderLine } from "../../domain/checkout.ts";
+import type { OrderStatus, StatusChange } from "../../domain/order-status.ts";
+import type { IdempotencyStore } from "./idempotency.ts";
+
+export type OrdersMeta = {
+  user?: Principal;
+  idempotencyKey?: string;
+  deadline?: number;
+  $statusCode?: number;
+  $location?: string;
+  $responseHeaders?: Record<string, string>;
+};
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  items: OrderLine[];
+  totalCents: number;
+  currency: string;
+  shippingAddress: Record<string, string>;
+  statusHistory: StatusChange[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OrdersSettings {
+  rest: string;
+  /** A checkout saves its order within this long after reserving, or rolls back. */
+  saveDeadlineMs: number;
+  /** An Idempotency-Key claimed longer ago than this, and still in flight, may be taken over. */
+  claimStaleMs: number;
+  outboxTable: string;
+  pendingTtlSec: number;
+}
+
+export interface OrdersMethods extends DbMethods, DurableEventMethods {
+  settings: OrdersSettings;
+  idempotency: IdempotencyStore;
+  sweepTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+  backgroundRetries: Set<RetryLater>;
+  /** Keep a background retry until it ends; the node's stop cancels those still running. */
+  trackBackgroundRetry(retry: RetryLater): void;
+  expireUnpaid(now?: Date): Promise<number>;
+  loadOwned(ctx: Context<unknown, OrdersMeta>, id: string): Promise<Order>;
+  /** The order as the caller may see it: customers without staff ids and staff notes in its history. */
+  viewFor(ctx: Context<unknown, OrdersMeta>, order: Order): Order;
+  changeStatus(ctx: Context<unknown, OrdersMeta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
+  customerOf(ctx: Context<unknown, OrdersMeta>, userId: string): Promise<unknown>;
+  announce(ctx: Context<unknown, OrdersMeta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra?: Record<string, unknown>): Promise<void>;
+}
+
+export type OrdersSelf = ServiceThis<OrdersMethods>;
