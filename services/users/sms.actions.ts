@@ -21,7 +21,10 @@
  * a 422 (enrolment) or 409 (a number on file that stopped working); a provider outage is a 503
  * with Retry-After. Nothing is lost on the way: a code whose message certainly did not leave is
  * deleted and the account's and number's sends are given back; one whose message may still
- * arrive (a timeout, a provider error after it may have accepted it) stays valid.
+ * arrive (a timeout, a provider error after it may have accepted it) stays valid. Sending is
+ * never idempotent (`idempotent: false`): a timeout is no proof that nothing left, and a retry
+ * would text a second code and pay for it; only a call the transporter never delivered is
+ * tried again (middlewares/retry-policy.ts). Checking a code spends it: not idempotent either.
  */
 import { randomUUID } from "node:crypto";
 import { Op } from "sequelize";
@@ -44,7 +47,7 @@ import {
 import { createSmsSender, SmsError, type SmsSender } from "../../integrations/sms/index.ts";
 import { RECOVERY_PEPPER, type Meta, type UserRow, type UsersMethods } from "./methods.ts";
 import { signInModels, type SignInModels, type SmsCodeRow, type SmsPurpose } from "./sign-in.models.ts";
-import { hasSecondFactor, secondFactorStatus } from "./second-factor.ts";
+import { completeSignIn, hasSecondFactor, secondFactorStatus } from "./second-factor.ts";
 import { PASSWORD } from "./auth.actions.ts";
 
 type Self = ServiceThis<UsersMethods>;
@@ -127,7 +130,7 @@ function smsUnavailable(retryAfterSec: number | null) {
  */
 async function sendCode(self: Self, ctx: Context<unknown, Meta>, userId: string, purpose: SmsPurpose, phone: string) {
   const { sender, limits } = sms(self);
-  await self.limit(limits.ip, ctx.meta.ip);
+  await self.limitAddress(limits.ip, ctx.meta.ip);
   await self.limit(limits.account, userId);
   await self.limit(limits.number, phone);
   const { smsCodes } = smsModels(self);
@@ -233,6 +236,7 @@ export const smsActions: Record<string, Action> = {
 
   smsEnrol: {
     rest: "POST /auth/2fa/sms/enrol",
+    idempotent: false, // sends a text (header)
     access: "authenticated",
     params: { $$strict: true, phoneNumber: { type: "string", min: 3, max: 32 } },
     openapi: accepted("SMS second factor, step 1: send a code to a mobile number (international format)"),
@@ -259,6 +263,8 @@ export const smsActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, user.id);
       const check = await checkCode(this, user.id, "enrol", ctx.params.code);
       if (!check.ok) throw invalid("code", CODE_PROBLEM[check.reason], "smsCode");
+      // A good code gives the budget back: it counts failures, not uses.
+      await this.limits.secondFactor.reset(user.id);
       const phone = check.row.phoneNumber;
       // An account without recovery codes gets them now: losing the phone must not lock it out.
       const recovery = user.recoveryCodes && JSON.parse(user.recoveryCodes).length ? null : newRecoveryCodes();
@@ -282,6 +288,7 @@ export const smsActions: Record<string, Action> = {
 
   smsSendCode: {
     rest: "POST /auth/2fa/sms/send",
+    idempotent: false, // sends a text (header)
     access: "authenticated",
     params: { $$strict: true },
     openapi: accepted("Send a code to the account's SMS number (to disable SMS sign-in codes)"),
@@ -308,6 +315,7 @@ export const smsActions: Record<string, Action> = {
       const proven =
         (await this.checkSecondFactor(user, ctx.params.code)) !== null || (await checkCode(this, user.id, "verify", ctx.params.code)).ok;
       if (!proven) throw invalid("code", "The code is not valid.", "smsCode");
+      await this.limits.secondFactor.reset(user.id);
       // Recovery codes stay while TOTP remains a second factor.
       await this.adapter.model.update(
         { smsPhone: null, recoveryCodes: user.totpEnabled ? user.recoveryCodes : null },
@@ -321,6 +329,7 @@ export const smsActions: Record<string, Action> = {
 
   loginSmsSend: {
     rest: "POST /auth/login/sms/send",
+    idempotent: false, // sends a text (header)
     access: "public",
     params: { $$strict: true, mfaToken: MFA_TOKEN },
     openapi: { ...accepted("Second sign-in step by SMS: send the code"), more: [401, 409, 429, 503] },
@@ -340,7 +349,7 @@ export const smsActions: Record<string, Action> = {
     params: { $$strict: true, mfaToken: MFA_TOKEN, code: CODE },
     openapi: { summary: "Second sign-in step by SMS: the code → tokens", more: [401, 429] },
     async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, Meta>) {
-      await this.limit(this.limits.loginIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const user = await pendingSignIn(this, ctx.params.mfaToken);
       await this.limit(this.limits.secondFactor, user.id);
       const check = user.smsPhone ? await checkCode(this, user.id, "login", ctx.params.code) : ({ ok: false, reason: "none" } as const);
@@ -348,7 +357,7 @@ export const smsActions: Record<string, Action> = {
       if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa")))
         throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
       await this.limits.secondFactor.reset(user.id);
-      return this.openSession(ctx, user);
+      return completeSignIn(this, ctx, user);
     },
   },
 };

@@ -6,6 +6,7 @@
  * IP; Twilio's refusals and outages as clear 4xx and 503, with nothing lost.
  */
 import { randomUUID } from "node:crypto";
+import jwt from "jsonwebtoken";
 import { QueryTypes, type Sequelize } from "sequelize";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
@@ -78,6 +79,8 @@ suite("SMS second factor (Twilio)", () => {
     node = await startTestShop("sms", {
       CACHER: "memory",
       RATE_LIMIT_STORE: "memory",
+      // As behind a proxy on this machine: X-Forwarded-For says who the client is (127.0.0.1 without it).
+      TRUST_PROXY: "loopback",
       SMS_PROVIDER: "twilio",
       TWILIO_ACCOUNT_SID: twilio.accountSid,
       TWILIO_AUTH_TOKEN: twilio.authToken,
@@ -181,9 +184,18 @@ suite("SMS second factor (Twilio)", () => {
     const message = twilio.messages.at(-1)!;
     expect(message.body).toMatch(/code to sign in/);
     const code = twilio.lastCode(user.phone)!;
-    const signedIn = await post("/auth/login/sms", { mfaToken: first.body.mfaToken, code });
+    const client = { "x-forwarded-for": "198.51.100.23" };
+    const signedIn = await http("/auth/login/sms", { method: "POST", headers: client, json: { mfaToken: first.body.mfaToken, code } });
     expect(signedIn).toMatchObject({ status: 200, body: { tokenType: "Bearer", accessToken: expect.any(String) } });
     expect((await http("/users/me", { headers: bearer(signedIn.body.accessToken) })).status).toBe(200);
+    // Signed in as every sign-in is: a device cookie, a session (its id in the token) recorded with the
+    // client's address behind the trusted proxy, and that address one the account now knows.
+    expect(signedIn.headers.get("set-cookie")).toMatch(/^shop_device=[^;]+; Path=\/api; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+    const { sid } = jwt.decode(signedIn.body.accessToken) as { sid: string };
+    const sessions = await db.query(`SELECT "userId", ip FROM user_sessions WHERE id = :sid`, { replacements: { sid }, type: QueryTypes.SELECT });
+    expect(sessions).toEqual([{ userId: user.id, ip: "198.51.100.23" }]);
+    const users = node.broker.getLocalService("users") as unknown as { knownAddresses: { has(key: string): Promise<boolean> } };
+    expect(await users.knownAddresses.has(`${user.id}|198.51.100.23`)).toBe(true);
     // The step and the code are used up.
     expect(await post("/auth/login/sms", { mfaToken: first.body.mfaToken, code })).toMatchObject({
       status: 401,
@@ -265,6 +277,49 @@ suite("SMS second factor (Twilio)", () => {
     expect(results).toEqual([...Array(LIMITS.ip).fill(202), 429]);
   });
 
+  test("sends per client IP follow TRUST_PROXY: clients behind the proxy count apart, what a client writes itself is ignored, an IPv6 /64 is one client", async () => {
+    const enrolFrom = async (forwardedFor: string) => {
+      const user = await account("Proxy");
+      const res = await http("/auth/2fa/sms/enrol", {
+        method: "POST",
+        headers: { ...bearer(user.token), "x-forwarded-for": forwardedFor },
+        json: { phoneNumber: mobile() },
+      });
+      return res.status;
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMITS.ip + 1; i++) statuses.push(await enrolFrom("203.0.113.7"));
+    expect(statuses).toEqual([...Array(LIMITS.ip).fill(202), 429]);
+    // A spoofed entry of the client's own does not make it someone else; another client behind the proxy has its whole budget.
+    expect(await enrolFrom("198.51.100.1, 203.0.113.7")).toBe(429);
+    expect(await enrolFrom("203.0.113.8")).toBe(202);
+    const v6: number[] = [];
+    for (let i = 1; i <= LIMITS.ip; i++) v6.push(await enrolFrom(`2001:db8:5:6::${i.toString(16)}`));
+    expect(v6).toEqual(Array(LIMITS.ip).fill(202));
+    expect(await enrolFrom("2001:db8:5:6:ffff::1")).toBe(429);
+    expect(await enrolFrom("2001:db8:5:7::1")).toBe(202);
+  });
+
+  test("a good code gives the second-factor budget back: confirming, then disabling, each after two wrong codes", async () => {
+    // The budget is 5 tries in 5 minutes; without the give-back the sixth try here would be a 429.
+    const user = await account("Budget");
+    const phone = mobile();
+    expect((await post("/auth/2fa/sms/enrol", { phoneNumber: phone }, user.token)).status).toBe(202);
+    const code = twilio.lastCode(phone)!;
+    const wrong = (c: string, i: number) => String((Number(c) + 1 + i) % 1e6).padStart(6, "0");
+    for (let i = 0; i < 2; i++) expect((await post("/auth/2fa/sms/confirm", { code: wrong(code, i) }, user.token)).status).toBe(422);
+    expect((await post("/auth/2fa/sms/confirm", { code }, user.token)).status).toBe(200);
+    expect((await post("/auth/2fa/sms/send", {}, user.token)).status).toBe(202);
+    const verify = twilio.lastCode(phone)!;
+    for (let i = 0; i < 2; i++) {
+      expect((await post("/auth/2fa/sms/disable", { password: PASSWORD, code: wrong(verify, i) }, user.token)).status).toBe(422);
+    }
+    expect(await post("/auth/2fa/sms/disable", { password: PASSWORD, code: verify }, user.token)).toMatchObject({
+      status: 200,
+      body: { enabled: false },
+    });
+  });
+
   test("a number Twilio refuses is a 422 on phoneNumber, and no code is left waiting", async () => {
     const user = await account("Stop");
     const phone = mobile();
@@ -280,8 +335,8 @@ suite("SMS second factor (Twilio)", () => {
     twilio.failNext(TWILIO_ERRORS.tooManyRequests, { times: LIMITS.account });
     for (let i = 0; i < LIMITS.account; i++) {
       const res = await post("/auth/2fa/sms/enrol", { phoneNumber: phone }, user.token);
-      expect(res).toMatchObject({ status: 503, body: { type: "SMS_UNAVAILABLE" } });
-      expect(res.headers.get("retry-after")).toBeTruthy();
+      expect(res).toMatchObject({ status: 503, body: { type: "SMS_UNAVAILABLE", message: expect.stringMatching(/try again in 30 s/) } });
+      expect(res.headers.get("retry-after")).toBe("30");
     }
     expect(await smsRows(user.id)).toEqual([]);
     // Nothing was spent on the outage: the account still has all its sends.
