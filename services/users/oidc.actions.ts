@@ -178,7 +178,7 @@ export const oidcActions: Record<string, Action> = {
     openapi: { summary: "Sign in with an OpenID provider: a redirect to it (PKCE, state, nonce)", success: [302], more: [429, 503] },
     async handler(this: Self, ctx: Context<{ provider: string }, OidcMeta>) {
       const { config, rp } = providerOf(ctx.params.provider);
-      await this.limit(this.limits.loginIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       let begun;
       try {
         begun = await rp.begin();
@@ -211,6 +211,9 @@ export const oidcActions: Record<string, Action> = {
     rest: "GET /auth/oidc/:provider/callback",
     access: "public",
     cookies: true,
+    // A GET that is not safe to run twice: it spends the flow and the provider's one-time code
+    // (a retry after a timeout would be refused and hide what the first attempt did).
+    idempotent: false,
     // The provider adds what it likes (session_state, scope, authuser, …): no $$strict here.
     params: {
       provider: PROVIDER,
@@ -226,7 +229,7 @@ export const oidcActions: Record<string, Action> = {
     },
     async handler(this: Self, ctx: Context<Record<string, unknown> & { provider: string; state?: string }, OidcMeta>) {
       const { config, rp } = providerOf(ctx.params.provider);
-      await this.limit(this.limits.loginIp, ctx.meta.ip);
+      await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const { oidcFlows } = signInModels(this.adapter.db);
       ctx.meta.$responseHeaders = { "Cache-Control": "no-store", Pragma: "no-cache" };
       const state = typeof ctx.params.state === "string" ? ctx.params.state : "";

@@ -7,6 +7,7 @@
  * still asked for, the provider saying no, the provider being down.
  */
 import { randomUUID } from "node:crypto";
+import jwt from "jsonwebtoken";
 import { QueryTypes, type Sequelize } from "sequelize";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
@@ -65,6 +66,8 @@ suite("sign-in with an OpenID Connect provider", () => {
       PORT: String(port),
       APP_URL: `http://127.0.0.1:${port}`,
       CACHER: "memory",
+      // As behind a proxy on this machine: X-Forwarded-For says who the client is.
+      TRUST_PROXY: "loopback",
       RATE_LIMIT_FACTOR: "100",
       OIDC_PROVIDERS: "test,down",
       OIDC_TEST_ISSUER: idp.issuer,
@@ -125,12 +128,25 @@ suite("sign-in with an OpenID Connect provider", () => {
 
     const { callback } = await toCallback(sub, browser);
     expect(Object.fromEntries(callback.searchParams)).toEqual({ code: expect.any(String), state: expect.any(String), iss: idp.issuer });
-    const res = await browser.request(callback);
+    const res = await browser.request(callback, { headers: { "x-forwarded-for": "198.51.100.40" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(browser.cookie("shop_oidc_test")).toBeUndefined(); // spent
     const tokens = JSON.parse(res.text);
     expect(tokens).toMatchObject({ tokenType: "Bearer", accessToken: expect.any(String), refreshToken: expect.any(String) });
+    // Signed in as every sign-in is: the spent flow cookie and a device cookie, a session (its id in
+    // the token) recorded with the client's address behind the trusted proxy, an address the account now knows.
+    expect(res.headers.getSetCookie()).toEqual([
+      expect.stringMatching(/^shop_oidc_test=; Path=\/api\/auth\/oidc\/test\/callback; Max-Age=0; HttpOnly; SameSite=Lax$/),
+      expect.stringMatching(/^shop_device=[^;]+; Path=\/api; Max-Age=\d+; HttpOnly; SameSite=Strict$/),
+    ]);
+    expect(browser.cookie("shop_device")).toEqual(expect.any(String));
+    const { sub: userId, sid } = jwt.decode(tokens.accessToken) as { sub: string; sid: string };
+    expect(await db.query(`SELECT "userId", ip FROM user_sessions WHERE id = :sid`, { replacements: { sid }, type: QueryTypes.SELECT })).toEqual([
+      { userId, ip: "198.51.100.40" },
+    ]);
+    const users = node.broker.getLocalService("users") as unknown as { knownAddresses: { has(key: string): Promise<boolean> } };
+    expect(await users.knownAddresses.has(`${userId}|198.51.100.40`)).toBe(true);
     const me = await http(`${node.api}/users/me`, { headers: bearer(tokens.accessToken) });
     expect(me.body).toMatchObject({
       email: `${sub}@example.com`,

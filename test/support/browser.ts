@@ -48,13 +48,17 @@ export class Browser {
   }
 
   /** One request, no redirect followed. */
-  async request(url: URL | string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
+  async request(url: URL | string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Page> {
     const target = new URL(url);
     const cookie = this.cookieHeader(target);
     const res = await fetch(target, {
       method: init.method ?? (init.form ? "POST" : "GET"),
       redirect: "manual",
-      headers: { ...(cookie ? { cookie } : {}), ...(init.form ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
+      headers: {
+        ...init.headers,
+        ...(cookie ? { cookie } : {}),
+        ...(init.form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
       body: init.form ? new URLSearchParams(init.form).toString() : undefined,
     });
     this.#store(target, res.headers);
