@@ -163,7 +163,7 @@ export const oidcActions: Record<string, Action> = {
     rest: "GET /auth/oidc",
     access: "public",
     params: { $$strict: true },
-    openapi: { summary: "The OpenID Connect providers one can sign in with" },
+    openapi: { summary: "The OpenID Connect providers one can sign in with", response: "OidcProviders" },
     handler() {
       return {
         providers: [...providers.values()].map(({ config }) => ({ id: config.id, name: config.name, url: `/api/auth/oidc/${config.id}` })),
@@ -226,6 +226,8 @@ export const oidcActions: Record<string, Action> = {
     openapi: {
       summary: "Where the OpenID provider sends the browser back: tokens, or the second sign-in step",
       more: [401, 403, 429, 503],
+      // As POST /auth/login answers.
+      response: { oneOf: [{ $ref: "#/components/schemas/Tokens" }, { $ref: "#/components/schemas/SecondFactorRequired" }] },
     },
     async handler(this: Self, ctx: Context<Record<string, unknown> & { provider: string; state?: string }, OidcMeta>) {
       const { config, rp } = providerOf(ctx.params.provider);

@@ -221,14 +221,15 @@ async function pendingSignIn(self: Self, mfaToken: string) {
   return user;
 }
 
-const accepted = (summary: string) => ({ summary, success: [202], more: [429, 503] });
+/** A send: 202 and where the code went; a 429 past the limits, a 503 while the provider is down. */
+const accepted = (summary: string) => ({ summary, success: [202], more: [429, 503], response: "SmsCodeSent" });
 
 export const smsActions: Record<string, Action> = {
   twoFactorStatus: {
     rest: "GET /auth/2fa",
     access: "authenticated",
     params: { $$strict: true },
-    openapi: { summary: "Which second factors are on (TOTP, SMS with the number masked, recovery codes left)" },
+    openapi: { summary: "Which second factors are on (TOTP, SMS with the number masked, recovery codes left)", response: "TwoFactorStatus" },
     async handler(this: Self, ctx: Context<unknown, Meta>) {
       return secondFactorStatus(await me(this, ctx));
     },
@@ -256,7 +257,10 @@ export const smsActions: Record<string, Action> = {
     rest: "POST /auth/2fa/sms/confirm",
     access: "authenticated",
     params: { $$strict: true, code: CODE },
-    openapi: { summary: "SMS second factor, step 2: the code received turns it on (and gives recovery codes if there were none)" },
+    openapi: {
+      summary: "SMS second factor, step 2: the code received turns it on (and gives recovery codes if there were none)",
+      response: "SmsEnabled",
+    },
     async handler(this: Self, ctx: Context<{ code: string }, Meta>) {
       const user = await me(this, ctx);
       if (user.smsPhone) throw conflict("SMS sign-in codes are already on.", "SMS_ALREADY_ENABLED");
@@ -305,7 +309,10 @@ export const smsActions: Record<string, Action> = {
     rest: "POST /auth/2fa/sms/disable",
     access: "authenticated",
     params: { $$strict: true, password: PASSWORD, code: CODE },
-    openapi: { summary: "Turn SMS sign-in codes off: the password and a code (SMS from /auth/2fa/sms/send, TOTP or recovery)" },
+    openapi: {
+      summary: "Turn SMS sign-in codes off: the password and a code (SMS from /auth/2fa/sms/send, TOTP or recovery)",
+      response: "SmsDisabled",
+    },
     async handler(this: Self, ctx: Context<{ password: string; code: string }, Meta>) {
       const user = await me(this, ctx);
       if (!user.smsPhone) throw conflict("SMS sign-in codes are not on.", "SMS_NOT_ENABLED");
@@ -347,7 +354,7 @@ export const smsActions: Record<string, Action> = {
     rest: "POST /auth/login/sms",
     access: "public",
     params: { $$strict: true, mfaToken: MFA_TOKEN, code: CODE },
-    openapi: { summary: "Second sign-in step by SMS: the code → tokens", more: [401, 429] },
+    openapi: { summary: "Second sign-in step by SMS: the code → tokens", more: [401, 429], response: "Tokens" },
     async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, Meta>) {
       await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const user = await pendingSignIn(this, ctx.params.mfaToken);
