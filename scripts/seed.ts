@@ -162,7 +162,8 @@ async function seed(broker: ServiceBroker, config: Config, force: boolean): Prom
       if (!file) {
         file = await broker.call<StoredFile, object>("storage.upload", { $filename: filename, $mimetype: "image/png" }, { ...as(adminPrincipal), stream: Readable.from(productImage(item.sku, item.category)) });
       }
-      await broker.call("products.attachImage", { id: product.id, fileId: file.id }, as(OPERATOR));
+      // By the admin who uploaded it: an admin attaches only their own uploads.
+      await broker.call("products.attachImage", { id: product.id, fileId: file.id }, as(adminPrincipal));
       newPictures++;
     }
     step(i + 1, item.sku);

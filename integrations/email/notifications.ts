@@ -43,13 +43,24 @@ export function notificationFor(event: string, payload: any): Notification | nul
       const r = to(payload?.customer);
       // A cancellation has its own e-mail (order.cancelled).
       if (!r || payload.to === "cancelled") return null;
-      return { to: r.email, template: "order-status", ...templates.orderStatusChanged({ name: r.name, order: payload.order, from: payload.from, to: payload.to, reason: payload.reason }) };
+      const reason = customerNote(payload);
+      return { to: r.email, template: "order-status", ...templates.orderStatusChanged({ name: r.name, order: payload.order, from: payload.from, to: payload.to, reason }) };
     }
     case "order.cancelled": {
       const r = to(payload?.customer);
-      return r ? { to: r.email, template: "order-cancelled", ...templates.orderCancelled({ name: r.name, order: payload.order, reason: payload.reason }) } : null;
+      return r ? { to: r.email, template: "order-cancelled", ...templates.orderCancelled({ name: r.name, order: payload.order, reason: customerNote(payload) }) } : null;
     }
     default:
       return null;
   }
+}
+
+/**
+ * The note of a status change as the customer may read it: their own, or the shop system's
+ * (e.g. "Not paid within 30 minutes"); a member of staff's note is internal, in e-mails as in
+ * the customer's view of the order (domain/order-status.ts customerHistory).
+ */
+function customerNote(payload: { by?: unknown; reason?: unknown; order?: { userId?: unknown } }): string | null {
+  if (typeof payload.reason !== "string" || !payload.reason) return null;
+  return payload.by === payload.order?.userId || payload.by === "system" ? payload.reason : null;
 }

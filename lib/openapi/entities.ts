@@ -94,7 +94,18 @@ const file = {
   public: false,
   createdAt: AT,
 };
-const client = { id: IDS.client, name: "Warehouse sync", clientId: "cli_oJpkm-QSU_HxENdk8B89sw", role: "admin", active: true, createdBy: IDS.admin, lastUsedAt: LATER, createdAt: AT, updatedAt: LATER };
+const client = {
+  id: IDS.client,
+  name: "Warehouse sync",
+  clientId: "cli_oJpkm-QSU_HxENdk8B89sw",
+  role: "admin",
+  effectiveRole: "admin",
+  active: true,
+  createdBy: IDS.admin,
+  lastUsedAt: LATER,
+  createdAt: AT,
+  updatedAt: LATER,
+};
 const deadLetter = {
   id: `order.created:${IDS.order}`,
   event: "order.created",
@@ -222,7 +233,11 @@ const ENTITIES: Record<string, JsonSchema> = {
       id: uuid,
       name: { type: "string" },
       clientId: { type: "string" },
-      role: { enum: [...ROLES], description: "Never above its creator's." },
+      role: { enum: [...ROLES], description: "The role it was given; only a superuser gives admin or above." },
+      effectiveRole: {
+        enum: [...ROLES, null],
+        description: "The role it acts with now: its role, bounded by its creator's current role; null while it or its creator is inactive.",
+      },
       active: { type: "boolean" },
       createdBy: uuid,
       lastUsedAt: { type: ["string", "null"], format: "date-time" },

@@ -47,3 +47,13 @@ test("amounts follow the currency's minor digits", () => {
   const yen = templates.orderConfirmation({ name: "A", order: { ...order, currency: "JPY", totalCents: 4013 } });
   expect(yen.subject).toBe("Order 3F2B1C4D confirmed: JP¥4,013");
 });
+
+test("a status change's note reaches the customer when it is theirs or the system's, never a member of staff's", () => {
+  const mine = { ...order, userId: "u1" };
+  const cancelled = (by: string) => notificationFor("order.cancelled", { order: mine, customer, by, reason: "a note" })!.text;
+  expect(cancelled("u1")).toContain("a note");
+  expect(cancelled("system")).toContain("a note");
+  expect(cancelled("staff-42")).not.toContain("a note");
+  const paid = notificationFor("order.status-changed", { order: mine, customer, from: "pending", to: "paid", by: "staff-42", reason: "checked by Bob" })!;
+  expect(paid.text).not.toContain("checked by Bob");
+});
