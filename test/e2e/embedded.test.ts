@@ -92,6 +92,15 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     expect(confirmed).toMatchObject({ status: 200, body: { enabled: true } });
     const signIn = await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } });
     expect(signIn.body.methods).toEqual(["sms", "recovery"]);
+    // The second step by SMS, on SQLite: a session and the device cookie, as every sign-in.
+    const mfaToken = signIn.body.mfaToken;
+    expect((await http(`${api}/auth/login/sms/send`, { method: "POST", json: { mfaToken } })).status).toBe(202);
+    const texts = fs.readdirSync(smsOutbox).sort().map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
+    const loginCode = /^(\d{6})/.exec(texts.at(-1).body)![1];
+    const second = await http(`${api}/auth/login/sms`, { method: "POST", json: { mfaToken, code: loginCode } });
+    expect(second).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });
+    expect(second.headers.get("set-cookie")).toMatch(/^shop_device=/);
+    expect((await http(`${api}/users/me`, { headers: { authorization: `Bearer ${second.body.accessToken}` } })).status).toBe(200);
   } catch (err) {
     console.log(output);
     throw err;
