@@ -616,7 +616,8 @@ function loadOidc(r: ReturnType<typeof reader>, appUrl: string): OidcConfig {
   const ids = raw.split(",").map((s) => s.trim()).filter(Boolean);
   if (ids.length === 0 || ids.some((id) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(id)) || new Set(ids).size !== ids.length) {
     // No follow-up complaints about the variables of ids that are not ids.
-    return r.fail("OIDC_PROVIDERS", "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)", raw);
+    const what = "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)";
+    return r.fail("OIDC_PROVIDERS", what, raw);
   }
   const providers = ids.map((id): OidcProviderConfig => {
     const v = (name: string) => `OIDC_${id.toUpperCase().replace(/-/g, "_")}_${name}`;

@@ -298,7 +298,12 @@ const ANSWERS: Record<string, JsonSchema> = {
     {
       mfaRequired: { const: true },
       mfaToken: { type: "string", description: "Short-lived; passed with the code." },
-      methods: { type: "array", items: { enum: ["totp", "sms", "recovery"] }, minItems: 1, description: "The account's second factors, in the order to offer them." },
+      methods: {
+        type: "array",
+        items: { enum: ["totp", "sms", "recovery"] },
+        minItems: 1,
+        description: "The account's second factors, in the order to offer them.",
+      },
       smsPhoneNumber: { type: "string", description: "With `sms`: where the code goes, masked (+•••••••••78)." },
     },
     { mfaRequired: true, mfaToken: "mfa_Yk3p0c6QpWc2lK1r8xq9Rw", methods: ["sms", "recovery"], smsPhoneNumber: "+••••••••••78" },
@@ -357,7 +362,12 @@ const ANSWERS: Record<string, JsonSchema> = {
     {
       enabled: { type: "boolean", description: "Any second factor is on." },
       totp: { type: "boolean", description: "An authenticator app (TOTP)." },
-      sms: { ...nullable({ type: "object" }), required: ["phoneNumber"], properties: { phoneNumber: { type: "string" } }, description: "Codes by SMS to this number (masked), or null." },
+      sms: {
+        ...nullable({ type: "object" }),
+        required: ["phoneNumber"],
+        properties: { phoneNumber: { type: "string" } },
+        description: "Codes by SMS to this number (masked), or null.",
+      },
       recoveryCodesLeft: { type: "integer", minimum: 0 },
     },
     { enabled: true, totp: false, sms: { phoneNumber: "+••••••••••78" }, recoveryCodesLeft: 10 },
@@ -373,7 +383,11 @@ const ANSWERS: Record<string, JsonSchema> = {
     { enabled: true, phoneNumber: "+••••••••••78", recoveryCodes: ["rbr4-w299-153b", "kc59-332y-zn7m"] },
     ["recoveryCodes"],
   ),
-  SmsDisabled: object("SMS sign-in codes are off (an authenticator app, if on, stays on).", { enabled: { const: false } }, { enabled: false }),
+  SmsDisabled: object(
+    "SMS sign-in codes are off (an authenticator app, if on, stays on).",
+    { enabled: { const: false } },
+    { enabled: false },
+  ),
   OidcProviders: object(
     "The OpenID Connect providers one can sign in with: a sign-in button each, linking to `url`.",
     {
@@ -382,7 +396,11 @@ const ANSWERS: Record<string, JsonSchema> = {
         items: {
           type: "object",
           required: ["id", "name", "url"],
-          properties: { id: { type: "string" }, name: { type: "string" }, url: { type: "string", description: "GET it in the browser: a redirect to the provider." } },
+          properties: {
+            id: { type: "string" },
+            name: { type: "string" },
+            url: { type: "string", description: "GET it in the browser: a redirect to the provider." },
+          },
         },
       },
     },

@@ -229,7 +229,10 @@ export const smsActions: Record<string, Action> = {
     rest: "GET /auth/2fa",
     access: "authenticated",
     params: { $$strict: true },
-    openapi: { summary: "Which second factors are on (TOTP, SMS with the number masked, recovery codes left)", response: "TwoFactorStatus" },
+    openapi: {
+      summary: "Which second factors are on (TOTP, SMS with the number masked, recovery codes left)",
+      response: "TwoFactorStatus",
+    },
     async handler(this: Self, ctx: Context<unknown, Meta>) {
       return secondFactorStatus(await me(this, ctx));
     },

@@ -142,9 +142,11 @@ suite("sign-in with an OpenID Connect provider", () => {
     ]);
     expect(browser.cookie("shop_device")).toEqual(expect.any(String));
     const { sub: userId, sid } = jwt.decode(tokens.accessToken) as { sub: string; sid: string };
-    expect(await db.query(`SELECT "userId", ip FROM user_sessions WHERE id = :sid`, { replacements: { sid }, type: QueryTypes.SELECT })).toEqual([
-      { userId, ip: "198.51.100.40" },
-    ]);
+    const sessions = await db.query(`SELECT "userId", ip FROM user_sessions WHERE id = :sid`, {
+      replacements: { sid },
+      type: QueryTypes.SELECT,
+    });
+    expect(sessions).toEqual([{ userId, ip: "198.51.100.40" }]);
     const users = node.broker.getLocalService("users") as unknown as { knownAddresses: { has(key: string): Promise<boolean> } };
     expect(await users.knownAddresses.has(`${userId}|198.51.100.40`)).toBe(true);
     const me = await http(`${node.api}/users/me`, { headers: bearer(tokens.accessToken) });

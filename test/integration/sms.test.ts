@@ -192,7 +192,10 @@ suite("SMS second factor (Twilio)", () => {
     // client's address behind the trusted proxy, and that address one the account now knows.
     expect(signedIn.headers.get("set-cookie")).toMatch(/^shop_device=[^;]+; Path=\/api; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
     const { sid } = jwt.decode(signedIn.body.accessToken) as { sid: string };
-    const sessions = await db.query(`SELECT "userId", ip FROM user_sessions WHERE id = :sid`, { replacements: { sid }, type: QueryTypes.SELECT });
+    const sessions = await db.query(`SELECT "userId", ip FROM user_sessions WHERE id = :sid`, {
+      replacements: { sid },
+      type: QueryTypes.SELECT,
+    });
     expect(sessions).toEqual([{ userId: user.id, ip: "198.51.100.23" }]);
     const users = node.broker.getLocalService("users") as unknown as { knownAddresses: { has(key: string): Promise<boolean> } };
     expect(await users.knownAddresses.has(`${user.id}|198.51.100.23`)).toBe(true);
@@ -277,7 +280,7 @@ suite("SMS second factor (Twilio)", () => {
     expect(results).toEqual([...Array(LIMITS.ip).fill(202), 429]);
   });
 
-  test("sends per client IP follow TRUST_PROXY: clients behind the proxy count apart, what a client writes itself is ignored, an IPv6 /64 is one client", async () => {
+  test("sends per client IP follow TRUST_PROXY: clients behind it count apart, own entries ignored, an IPv6 /64 is one", async () => {
     const enrolFrom = async (forwardedFor: string) => {
       const user = await account("Proxy");
       const res = await http("/auth/2fa/sms/enrol", {

@@ -41,7 +41,10 @@ export interface Capture {
 /** Calls that do not answer 2xx stop the tour with what they said. */
 class TourError extends Error {}
 
-/** An OpenID provider configured on the node: its id, and how a person signs in there (from its page to the callback URL it sends the browser to). */
+/**
+ * An OpenID provider configured on the node: its id, and how a person signs in there (from the
+ * provider's page to the callback URL the provider sends the browser to).
+ */
 export interface TourOidc {
   provider: string;
   signIn(browser: Browser, providerPage: URL): Promise<URL>;
@@ -117,7 +120,8 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   // SMS as the second factor (codes from the outbox folder): status, enrol, confirm, sign in with it, a code to turn it off.
   const smsCode = (to: string) => {
     const dir = getConfig().sms.outboxDir;
-    const sent = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { to: string; body: string });
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+    const sent = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { to: string; body: string });
     const code = sent.filter((m) => m.to === to).at(-1)?.body.match(/^(\d{6})/)?.[1];
     if (!code) throw new TourError(`no SMS code was sent to ${to}`);
     return code;

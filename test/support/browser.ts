@@ -48,7 +48,10 @@ export class Browser {
   }
 
   /** One request, no redirect followed. */
-  async request(url: URL | string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Page> {
+  async request(
+    url: URL | string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Page> {
     const target = new URL(url);
     const cookie = this.cookieHeader(target);
     const res = await fetch(target, {

@@ -198,7 +198,8 @@ describe("OpenID Connect providers", () => {
       'OIDC_CORP_SCOPES must include openid and email (got "openid")',
     ]);
     expect(problemsOf({ OIDC_PROVIDERS: "Google,x y" })).toEqual([
-      'OIDC_PROVIDERS must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso) (got "Google,x y")',
+      "OIDC_PROVIDERS must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso) " +
+        '(got "Google,x y")',
     ]);
   });
 });

@@ -58,7 +58,8 @@ describe("db mixin error mapping", () => {
 
   test("an error its thrower already typed passes unchanged, whatever its message quotes", () => {
     // An OpenID provider that cannot be reached: the service's own 503, not the database's.
-    const provider = new Errors.MoleculerError("Signing in with this provider is not possible right now: down cannot be reached (ECONNREFUSED).", 503, "OIDC_PROVIDER_UNAVAILABLE");
+    const message = "Signing in with this provider is not possible right now: down cannot be reached (ECONNREFUSED).";
+    const provider = new Errors.MoleculerError(message, 503, "OIDC_PROVIDER_UNAVAILABLE");
     expect(service.mapDbError(provider)).toBe(provider);
     const client = new Errors.MoleculerClientError("Connection terminated by the user.", 409, "CONFLICT");
     expect(service.mapDbError(client)).toBe(client);
