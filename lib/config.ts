@@ -107,6 +107,10 @@ export interface Config {
     /** First retry delay; doubles on each further attempt. */
     retryBaseMs: number;
   };
+  /** Text messages (SMS second factor): loadSms below. */
+  sms: SmsConfig;
+  /** Sign-in with OpenID Connect providers: loadOidc below. */
+  oidc: OidcConfig;
   storage: {
     /** s3 when S3_BUCKET is set, else a local folder behind the same interface. */
     driver: "s3" | "local";
@@ -314,6 +318,7 @@ function readConfig(r: ReturnType<typeof reader>): Config {
   const trustProxy = parseTrustProxy(r.raw("TRUST_PROXY"));
   if (trustProxy && "error" in trustProxy) r.fail("TRUST_PROXY", trustProxy.error, r.raw("TRUST_PROXY")!);
 
+  const appUrl = (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, "");
   const corsRaw = r.raw("CORS_ORIGINS");
   const bodyLimit = r.string("BODY_LIMIT", "1mb");
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) r.fail("BODY_LIMIT", "must be a size such as 512kb or 1mb", bodyLimit);
@@ -381,7 +386,9 @@ function readConfig(r: ReturnType<typeof reader>): Config {
         .filter(Boolean),
       presignTtlSec: r.int("PRESIGN_TTL", 300, 10, 7 * 86_400),
     },
-    appUrl: (r.url("APP_URL", ["http", "https"]) ?? `http://localhost:${r.int("PORT", 3000, 0, 65535)}`).replace(/\/$/, ""),
+    appUrl,
+    sms: loadSms(r),
+    oidc: loadOidc(r, appUrl),
   };
 }
 
@@ -500,6 +507,141 @@ function loadJwtKeys(r: ReturnType<typeof reader>, services: ServiceName[], secr
     throw new ConfigError(`JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required with JWT_ALGORITHM=${algorithm} on a node running the users service, which signs and verifies access tokens`);
   }
   return { algorithm, secret: null, privateKey, publicKey: publicKey ?? (privateKey ? createPublicKey(privateKey) : null) };
+}
+
+export interface SmsConfig {
+  /** outbox (default): JSON files in `outboxDir`; twilio: Twilio's Messaging API. */
+  provider: "outbox" | "twilio";
+  outboxDir: string;
+  twilio: { accountSid: string; authToken: string; from: string | null; messagingServiceSid: string | null; apiUrl: string | null } | null;
+  /** ISO 3166-1 alpha-2 codes of the countries codes are sent to; empty: every country. */
+  countries: string[];
+  /** How long a code works, and how many wrong tries kill it. */
+  codeTtlSec: number;
+  maxAttempts: number;
+  /** Sends per hour per account, per phone number and per client IP (SMS pumping costs money). */
+  sendsPerHour: { account: number; number: number; ip: number };
+}
+
+/**
+ * SMS_PROVIDER: outbox (default, files under SMS_OUTBOX_DIR) | twilio, which needs
+ * TWILIO_ACCOUNT_SID (AC…), TWILIO_AUTH_TOKEN and exactly one sender: TWILIO_FROM (an E.164
+ * number or an alphanumeric sender id) or TWILIO_MESSAGING_SERVICE_SID (MG…). TWILIO_API_URL
+ * moves the API (tests, egress proxies). The auth token never appears in an error message.
+ */
+function loadSms(r: ReturnType<typeof reader>): SmsConfig {
+  const provider = r.oneOf("SMS_PROVIDER", ["outbox", "twilio"] as const, "outbox");
+  const countriesRaw = r.raw("SMS_COUNTRIES");
+  const countries = countriesRaw ? countriesRaw.split(",").map((c) => c.trim().toUpperCase()).filter(Boolean) : [];
+  if (countries.some((c) => !/^[A-Z]{2}$/.test(c))) {
+    r.fail("SMS_COUNTRIES", "must be comma-separated ISO 3166-1 alpha-2 codes such as DE,FR,GB", countriesRaw!);
+  }
+  let twilio: SmsConfig["twilio"] = null;
+  // Twilio settings without SMS_PROVIDER=twilio would leave the codes in the outbox folder: say so instead.
+  const TWILIO_VARIABLES = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_URL"];
+  const stray = TWILIO_VARIABLES.filter((name) => r.raw(name) !== undefined);
+  if (provider === "outbox" && stray.length > 0 && !r.problems.has("SMS_PROVIDER")) {
+    const what = `${stray.join(", ")} ${stray.length > 1 ? "are" : "is"} set`;
+    r.problem(stray[0]!, `${what} but SMS_PROVIDER is outbox: set SMS_PROVIDER=twilio to send through Twilio`);
+  }
+  if (provider === "twilio") {
+    const accountSid = r.raw("TWILIO_ACCOUNT_SID");
+    if (!accountSid || !/^AC[0-9a-f]{32}$/i.test(accountSid)) {
+      r.fail("TWILIO_ACCOUNT_SID", "must be the account's SID (AC and 32 hex digits) when SMS_PROVIDER=twilio", accountSid ?? "");
+    }
+    const authToken = r.raw("TWILIO_AUTH_TOKEN");
+    if (!authToken) r.problem("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN is required when SMS_PROVIDER=twilio");
+    const from = r.raw("TWILIO_FROM") ?? null;
+    const messagingServiceSid = r.raw("TWILIO_MESSAGING_SERVICE_SID") ?? null;
+    if ((from === null) === (messagingServiceSid === null)) {
+      r.problem("TWILIO_FROM", "SMS_PROVIDER=twilio needs exactly one sender: TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID");
+    }
+    if (from !== null && !/^(\+[1-9][0-9]{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/.test(from)) {
+      const what = "an E.164 number (+14155550100) or an alphanumeric sender id (up to 11 letters, digits, spaces; a letter at least)";
+      r.fail("TWILIO_FROM", `must be ${what}`, from);
+    }
+    if (messagingServiceSid !== null && !/^MG[0-9a-f]{32}$/i.test(messagingServiceSid)) {
+      r.fail("TWILIO_MESSAGING_SERVICE_SID", "must be MG and 32 hex digits", messagingServiceSid);
+    }
+    const apiUrl = r.url("TWILIO_API_URL", ["http", "https"]) ?? null;
+    twilio = { accountSid: accountSid ?? "", authToken: authToken ?? "", from, messagingServiceSid, apiUrl };
+  }
+  return {
+    provider,
+    outboxDir: r.string("SMS_OUTBOX_DIR", "data/sms-outbox"),
+    twilio,
+    countries,
+    codeTtlSec: r.int("SMS_CODE_TTL", 300, 60, 900),
+    maxAttempts: r.int("SMS_CODE_ATTEMPTS", 5, 1, 10),
+    sendsPerHour: {
+      account: r.int("SMS_SENDS_PER_ACCOUNT", 5, 1, 1000),
+      number: r.int("SMS_SENDS_PER_NUMBER", 5, 1, 1000),
+      ip: r.int("SMS_SENDS_PER_IP", 20, 1, 100_000),
+    },
+  };
+}
+
+export interface OidcProviderConfig {
+  /** The id in the URL (/api/auth/oidc/{id}) and in OIDC_PROVIDERS. */
+  id: string;
+  /** What a sign-in button says. */
+  name: string;
+  issuer: string;
+  clientId: string;
+  /** Empty for a public client (PKCE only, no client authentication). */
+  clientSecret: string | null;
+  scopes: string[];
+  /** Where the provider sends the browser back: <OIDC_REDIRECT_BASE_URL>/<id>/callback. */
+  redirectUri: string;
+}
+
+export interface OidcConfig {
+  providers: OidcProviderConfig[];
+}
+
+/** http:// is for a provider on this machine only (a local Keycloak, tests); anywhere else it must be https://. */
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * OIDC_PROVIDERS: comma-separated ids (lower case letters, digits, dashes), each with
+ * OIDC_<ID>_ISSUER, OIDC_<ID>_CLIENT_ID, OIDC_<ID>_CLIENT_SECRET (optional: a public client),
+ * OIDC_<ID>_SCOPES (default "openid email profile"; openid and email are required) and
+ * OIDC_<ID>_NAME; <ID> is the id in upper case with dashes as underscores.
+ * OIDC_REDIRECT_BASE_URL: default APP_URL + /api/auth/oidc.
+ */
+function loadOidc(r: ReturnType<typeof reader>, appUrl: string): OidcConfig {
+  const raw = r.raw("OIDC_PROVIDERS");
+  const base = (r.url("OIDC_REDIRECT_BASE_URL", ["http", "https"]) ?? `${appUrl}/api/auth/oidc`).replace(/\/$/, "");
+  if (raw === undefined) return { providers: [] };
+  const ids = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0 || ids.some((id) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(id)) || new Set(ids).size !== ids.length) {
+    // No follow-up complaints about the variables of ids that are not ids.
+    const what = "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)";
+    return r.fail("OIDC_PROVIDERS", what, raw);
+  }
+  const providers = ids.map((id): OidcProviderConfig => {
+    const v = (name: string) => `OIDC_${id.toUpperCase().replace(/-/g, "_")}_${name}`;
+    const issuer = r.url(v("ISSUER"), ["http", "https"]) ?? "";
+    if (!issuer) r.problem(v("ISSUER"), `${v("ISSUER")} is required for the OpenID provider "${id}"`);
+    const issuerUrl = URL.parse(issuer);
+    if (issuerUrl?.protocol === "http:" && !LOOPBACK.has(issuerUrl.hostname)) {
+      r.fail(v("ISSUER"), "must use https:// (http:// only on localhost)", issuer);
+    }
+    const clientId = r.raw(v("CLIENT_ID")) ?? "";
+    if (!clientId) r.problem(v("CLIENT_ID"), `${v("CLIENT_ID")} is required for the OpenID provider "${id}"`);
+    const scopes = r.string(v("SCOPES"), "openid email profile").split(/[\s,]+/).filter(Boolean);
+    if (!scopes.includes("openid") || !scopes.includes("email")) r.fail(v("SCOPES"), "must include openid and email", scopes.join(" "));
+    return {
+      id,
+      name: r.string(v("NAME"), id.charAt(0).toUpperCase() + id.slice(1)),
+      issuer,
+      clientId,
+      clientSecret: r.raw(v("CLIENT_SECRET")) ?? null,
+      scopes,
+      redirectUri: `${base}/${id}/callback`,
+    };
+  });
+  return { providers };
 }
 
 let cached: Config | undefined;

@@ -86,7 +86,9 @@ export function toHttpError(err: unknown): HttpError {
   // Our own "not now" (e.g. a checkout that could not save its order in time): its message is
   // written for clients; they may try again.
   if (code === 503 && typeof e.type === "string") {
-    headers["Retry-After"] = "5";
+    // The service may know better when to come back (an SMS provider's own hint): data.retryAfter, in seconds.
+    const retryAfter = (e.data as { retryAfter?: unknown } | undefined)?.retryAfter;
+    headers["Retry-After"] = typeof retryAfter === "number" && retryAfter >= 1 && retryAfter <= 3600 ? String(Math.ceil(retryAfter)) : "5";
     return { status: 503, headers, body: { name: e.name, message: e.message, code, type: e.type } };
   }
 

@@ -9,6 +9,7 @@
  */
 import type { ActionSchema, Context, Service, ServiceSchema } from "moleculer";
 import type { Access } from "./access.ts";
+import type { OperationHints } from "./openapi/hints.ts";
 
 export type ServiceThis<TMethods> = Service & TMethods;
 
@@ -25,6 +26,10 @@ export interface ShopAction<TThis> extends Omit<ActionSchema, "handler" | "hooks
   idempotent?: boolean;
   /** The gateway leaves the Authorization header to the action (OAuth client authentication). */
   clientAuthentication?: boolean;
+  /** The gateway passes the request's Cookie header in `ctx.meta.cookie` (only to actions that ask). */
+  cookies?: boolean;
+  /** What the OpenAPI document cannot derive (lib/openapi/hints.ts); travels with remote actions. */
+  openapi?: OperationHints;
   handler: (this: TThis, ctx: Context<any, any>) => unknown;
 }
 

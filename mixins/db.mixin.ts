@@ -297,6 +297,9 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
 
       mapDbError(err: unknown): unknown {
+        // Already typed by whoever threw it (an outage of the SMS or OpenID provider, a 4xx, a
+        // call's error): its message may quote a socket error (ECONNREFUSED) without being the database's.
+        if (err instanceof Errors.MoleculerError) return err;
         if (isTransientDbError(err)) return new DatabaseUnavailableError(err);
         // 23514 / SQLite CHECK (which Sequelize reports as a unique error): a rule such as
         // "stock >= 0" would be broken.

@@ -163,6 +163,7 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
         // Where clients reach the gateway: the local store's presigned URLs point here.
         APP_URL: `http://127.0.0.1:${port}`,
         MAIL_OUTBOX_DIR: path.join(scratch, "outbox"),
+        SMS_OUTBOX_DIR: path.join(scratch, "sms-outbox"),
         STORAGE_DIR: path.join(scratch, "files"),
       },
     );

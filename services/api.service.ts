@@ -152,6 +152,9 @@ function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) 
   if (device && device.length <= 256) ctx.meta.deviceToken = device;
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
+  // The Cookie header only for actions that declare `cookies` (OpenID Connect: the browser that started a sign-in).
+  const readsCookies = (req.$action as { cookies?: boolean } | undefined)?.cookies === true;
+  if (readsCookies && typeof req.headers.cookie === "string") (ctx.meta as Meta & { cookie?: string }).cookie = req.headers.cookie;
 }
 
 /** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */

@@ -1,6 +1,6 @@
 /**
  * users: accounts, authentication (Basic, JWT + rotating refresh tokens, OAuth 2.0 token
- * endpoint, TOTP two-factor) and user administration. The actions live in services/users/
+ * endpoint, TOTP and SMS two-factor, OpenID Connect sign-in) and user administration. The actions live in services/users/
  * by audience; this file assembles the service.
  */
 import { Redis } from "ioredis";
@@ -17,6 +17,8 @@ import { authActions } from "./users/auth.actions.ts";
 import { accountActions } from "./users/account.actions.ts";
 import { adminActions } from "./users/admin.actions.ts";
 import { avatarActions, onAvatarFileRemoved } from "./users/avatar.actions.ts";
+import { smsActions } from "./users/sms.actions.ts";
+import { oidcActions } from "./users/oidc.actions.ts";
 
 const cfg = getConfig();
 
@@ -37,6 +39,7 @@ export default defineService<UsersMethods>({
         totpEnabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
         totpLastStep: { type: DataTypes.BIGINT },
         recoveryCodes: { type: DataTypes.TEXT },
+        smsPhone: { type: DataTypes.STRING(16) },
         avatarFileId: { type: DataTypes.UUID },
       },
       publicFields: ["id", "email", "name", "role", "active", "emailVerified", "totpEnabled", "avatarFileId", "createdAt", "updatedAt"],
@@ -48,7 +51,7 @@ export default defineService<UsersMethods>({
 
   settings: { rest: "/", outboxTable: "users_outbox" },
 
-  actions: { ...authActions, ...accountActions, ...adminActions, ...avatarActions },
+  actions: { ...authActions, ...accountActions, ...adminActions, ...avatarActions, ...smsActions, ...oidcActions },
 
   // Avatars: a removed file is cleared (one replica handles each event).
   events: {

@@ -1,6 +1,6 @@
 /**
  * Authentication building blocks for the users service and the gateway: passwords,
- * access tokens, TOTP, sealed secrets, opaque tokens, Basic credentials, rate limits.
+ * access tokens, TOTP, one-time codes (SMS), sealed secrets, opaque tokens, Basic credentials, rate limits.
  * Each module is pure and does one job; this file only re-exports them.
  */
 export * from "./passwords.ts";
@@ -10,6 +10,6 @@ export * from "./secret-box.ts";
 export * from "./tokens.ts";
 export * from "./basic.ts";
 export * from "./rate-limit.ts";
-export * from "./base32.ts";
 export * from "./semaphore.ts";
+export * from "./one-time-codes.ts";
 export * from "./device-tokens.ts";

@@ -1,43 +1,39 @@
 /**
  * Time-based one-time passwords, RFC 6238 (TOTP over RFC 4226 HOTP) with the parameters
  * every authenticator app supports: HMAC-SHA-1, 30-second steps, 6 digits, and a ±1 step
- * window for clock drift (§5.2). A code is accepted once: the caller stores the returned
- * step and passes it back, and a code from that step or an earlier one is refused.
- * Enrolment uses the Google Authenticator Key URI format and a QR code of it.
+ * window for clock drift (§5.2). speakeasy is the engine: it makes the secrets, the
+ * Google Authenticator Key URI (otpauth://) and the codes, and searches the window. What it
+ * does not do is this module's: a code is accepted once (the caller stores the returned step
+ * and passes it back, and a code from that step or an earlier one is refused, RFC 6238 §5.2),
+ * codes are exactly six ASCII digits (speakeasy would parseInt "12a456" into 12), and the
+ * enrolment QR code is drawn locally (speakeasy's own QR helper calls a Google web service).
  */
-import { createHmac, randomBytes } from "node:crypto";
 import speakeasy from "speakeasy";
 import QRCode from "qrcode";
-import { base32Decode, base32Encode } from "./base32.ts";
-import { safeEqual } from "./tokens.ts";
 
-export const TOTP = { digits: 6, periodSec: 30, window: 1, secretBytes: 20 } as const;
-
-/** HOTP (RFC 4226 §5.3): HMAC-SHA-1 of the 8-byte counter, dynamic truncation, `digits` digits. */
-export function hotp(secret: Buffer, counter: number, digits: number = TOTP.digits): string {
-  if (!Number.isSafeInteger(counter) || counter < 0) throw new RangeError(`Invalid HOTP counter ${counter}`);
-  if (!Number.isInteger(digits) || digits < 6 || digits > 8) throw new RangeError(`HOTP codes have 6 to 8 digits (got ${digits})`);
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(counter));
-  const mac = createHmac("sha1", secret).update(message).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
-  return String(binary % 10 ** digits).padStart(digits, "0");
-}
+/**
+ * `secretLength`: characters of speakeasy's ASCII secret. Its alphabet maps a random byte to one
+ * of ~83 symbols (about 6.4 bits each), so 32 characters carry ~200 bits, past RFC 4226 §4's
+ * 160-bit recommendation; the app receives those 32 bytes as 52 base32 characters.
+ */
+export const TOTP = { digits: 6, periodSec: 30, window: 1, secretLength: 32 } as const;
 
 /** The RFC 6238 time step (T) that `timeMs` falls in. */
 export function totpStep(timeMs: number = Date.now()): number {
   return Math.floor(timeMs / 1000 / TOTP.periodSec);
 }
 
-/** A new 160-bit secret (RFC 4226 §4 recommends 160) and its otpauth:// enrolment URL. */
+/** A new secret (base32, as apps take it) and its otpauth:// enrolment URL. */
 export function createTotpSecret(accountName: string, issuer: string): { base32: string; otpauthUrl: string } {
-  for (const [what, value] of [["accountName", accountName], ["issuer", issuer]] as const) {
+  for (const [what, value] of [
+    ["accountName", accountName],
+    ["issuer", issuer],
+  ] as const) {
     if (typeof value !== "string" || value.trim() === "" || value.includes(":")) {
       throw new TypeError(`${what} must be a non-empty string without ":" (Key URI format)`);
     }
   }
-  const base32 = base32Encode(randomBytes(TOTP.secretBytes));
+  const { base32 } = speakeasy.generateSecret({ length: TOTP.secretLength, symbols: true, otpauth_url: false });
   const otpauthUrl = speakeasy.otpauthURL({
     secret: base32,
     encoding: "base32",
@@ -55,30 +51,47 @@ export function qrCodeDataUrl(otpauthUrl: string): Promise<string> {
   return QRCode.toDataURL(otpauthUrl, { type: "image/png", errorCorrectionLevel: "M", margin: 2, width: 256 });
 }
 
-/** The current code for a base32 secret (for tests and tools). */
+/** The code of a base32 secret at `timeMs` (for tests and tools). */
 export function totpCode(base32: string, timeMs: number = Date.now()): string {
-  return hotp(base32Decode(base32), totpStep(timeMs));
+  return speakeasy.totp({ secret: base32, encoding: "base32", counter: totpStep(timeMs), digits: TOTP.digits });
 }
 
 export type TotpResult = { ok: true; step: number } | { ok: false; reason: "format" | "mismatch" | "replayed" };
 
+/** The step in [from, to] whose code is `code` (speakeasy searches the range), or null. */
+function matchingStep(base32: string, code: string, from: number, to: number): number | null {
+  if (to < from) return null;
+  const found = speakeasy.hotp.verifyDelta({
+    secret: base32,
+    encoding: "base32",
+    token: code,
+    counter: from,
+    window: to - from,
+    digits: TOTP.digits,
+  });
+  return found ? from + found.delta : null;
+}
+
 /**
- * Check `code` against the steps around `timeMs`. `lastUsedStep` is the step returned by
- * the last successful check (null if none); a match at or before it is a replay.
+ * Check `code` against the steps around `timeMs` (the window). `lastUsedStep` is the step
+ * returned by the last successful check (null if none); a match at or before it is a replay.
  */
 export function verifyTotp(base32: string, code: string, lastUsedStep: number | null, timeMs: number = Date.now()): TotpResult {
   const compact = typeof code === "string" ? code.replace(/\s+/g, "") : "";
-  if (!/^\d{6}$/.test(compact)) return { ok: false, reason: "format" };
-  const secret = base32Decode(base32);
+  if (!/^[0-9]{6}$/.test(compact)) return { ok: false, reason: "format" };
   const current = totpStep(timeMs);
-  let replayed = false;
-  for (let step = current - TOTP.window; step <= current + TOTP.window; step++) {
-    if (step < 0 || !safeEqual(hotp(secret, step), compact)) continue;
-    if (lastUsedStep !== null && step <= lastUsedStep) {
-      replayed = true;
-      continue;
-    }
-    return { ok: true, step };
-  }
-  return { ok: false, reason: replayed ? "replayed" : "mismatch" };
+  const found = speakeasy.totp.verifyDelta({
+    secret: base32,
+    encoding: "base32",
+    token: compact,
+    counter: current,
+    window: TOTP.window,
+    digits: TOTP.digits,
+  });
+  if (!found) return { ok: false, reason: "mismatch" };
+  const step = current + found.delta;
+  if (lastUsedStep === null || step > lastUsedStep) return { ok: true, step };
+  // The earliest match was used already; a later step of the window may still show the same digits.
+  const later = matchingStep(base32, compact, lastUsedStep + 1, current + TOTP.window);
+  return later === null ? { ok: false, reason: "replayed" } : { ok: true, step: later };
 }

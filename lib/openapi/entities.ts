@@ -293,9 +293,21 @@ const ANSWERS: Record<string, JsonSchema> = {
     { accessToken: jwt, refreshToken: "xPLE5t7jq0jlGwwTZaYiGjvVFKPUu0i2fXA5TO9l_i0", tokenType: "Bearer", expiresIn: 900 },
   ),
   SecondFactorRequired: object(
-    "The password was right; the account asks for its second factor at POST /api/auth/login/totp.",
-    { mfaRequired: { const: true }, mfaToken: { type: "string", description: "Short-lived; passed with the code." } },
-    { mfaRequired: true, mfaToken: "mfa_Yk3p0c6QpWc2lK1r8xq9Rw" },
+    "The first factor passed (the password, or an OpenID provider); the account asks for a second one, from `methods`: " +
+      "`totp` and `recovery` at POST /api/auth/login/totp, `sms` at POST /api/auth/login/sms/send, then POST /api/auth/login/sms.",
+    {
+      mfaRequired: { const: true },
+      mfaToken: { type: "string", description: "Short-lived; passed with the code." },
+      methods: {
+        type: "array",
+        items: { enum: ["totp", "sms", "recovery"] },
+        minItems: 1,
+        description: "The account's second factors, in the order to offer them.",
+      },
+      smsPhoneNumber: { type: "string", description: "With `sms`: where the code goes, masked (+•••••••••78)." },
+    },
+    { mfaRequired: true, mfaToken: "mfa_Yk3p0c6QpWc2lK1r8xq9Rw", methods: ["sms", "recovery"], smsPhoneNumber: "+••••••••••78" },
+    ["smsPhoneNumber"],
   ),
   OAuthToken: object(
     "An RFC 6749 access token response.",
@@ -344,6 +356,55 @@ const ANSWERS: Record<string, JsonSchema> = {
     "New recovery codes (the old ones no longer work), shown this once; each signs in once instead of a TOTP code.",
     { recoveryCodes },
     { recoveryCodes: ["e5a5-zb66-6dyf", "tq8s-jawn-qf7z"] },
+  ),
+  TwoFactorStatus: object(
+    "Which second factors the account has on; no secret, the SMS number masked.",
+    {
+      enabled: { type: "boolean", description: "Any second factor is on." },
+      totp: { type: "boolean", description: "An authenticator app (TOTP)." },
+      sms: {
+        ...nullable({ type: "object" }),
+        required: ["phoneNumber"],
+        properties: { phoneNumber: { type: "string" } },
+        description: "Codes by SMS to this number (masked), or null.",
+      },
+      recoveryCodesLeft: { type: "integer", minimum: 0 },
+    },
+    { enabled: true, totp: false, sms: { phoneNumber: "+••••••••••78" }, recoveryCodesLeft: 10 },
+  ),
+  SmsCodeSent: object(
+    "A code is on its way by SMS (the number masked); it works once, for `expiresIn` seconds.",
+    { sent: { const: true }, phoneNumber: { type: "string" }, expiresIn: { type: "integer", minimum: 1 } },
+    { sent: true, phoneNumber: "+••••••••••78", expiresIn: 300 },
+  ),
+  SmsEnabled: object(
+    "The number is the account's SMS second factor. Recovery codes come with it, shown this once, when the account had none.",
+    { enabled: { const: true }, phoneNumber: { type: "string", description: "Masked." }, recoveryCodes },
+    { enabled: true, phoneNumber: "+••••••••••78", recoveryCodes: ["rbr4-w299-153b", "kc59-332y-zn7m"] },
+    ["recoveryCodes"],
+  ),
+  SmsDisabled: object(
+    "SMS sign-in codes are off (an authenticator app, if on, stays on).",
+    { enabled: { const: false } },
+    { enabled: false },
+  ),
+  OidcProviders: object(
+    "The OpenID Connect providers one can sign in with: a sign-in button each, linking to `url`.",
+    {
+      providers: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["id", "name", "url"],
+          properties: {
+            id: { type: "string" },
+            name: { type: "string" },
+            url: { type: "string", description: "GET it in the browser: a redirect to the provider." },
+          },
+        },
+      },
+    },
+    { providers: [{ id: "google", name: "Google", url: "/api/auth/oidc/google" }] },
   ),
   EmailVerified: object("The address is confirmed.", { emailVerified: { const: true } }, { emailVerified: true }),
   ResetRequested: object(

@@ -133,7 +133,10 @@ export const accountActions: Record<string, Action> = {
       if (!(await verifyPassword(user.passwordHash, ctx.params.password))) throw invalid("password", "The password is not correct.", "password");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw invalid("code", "The code is not valid.", "totp");
       await this.limits.secondFactor.reset(user.id);
-      await this.adapter.model.update({ totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes: null }, { where: { id: user.id } });
+      // Recovery codes stay while SMS remains a second factor (users/sms.actions.ts).
+      const recoveryCodes = user.smsPhone ? user.recoveryCodes : null;
+      const off = { totpEnabled: false, totpSecret: null, totpLastStep: null, recoveryCodes };
+      await this.adapter.model.update(off, { where: { id: user.id } });
       await this.clearCache();
       return { enabled: false };
     },

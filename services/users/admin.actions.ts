@@ -15,6 +15,7 @@ import { normalizeEmail } from "../../domain/user-rules.ts";
 import { avatarHolder } from "../../domain/images.ts";
 import type { Meta, UsersMethods } from "./methods.ts";
 import { NEW_EMAIL } from "./auth.actions.ts";
+import { removeSignInRows } from "./sign-in.models.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
@@ -117,6 +118,7 @@ export const adminActions: Record<string, Action> = {
         await this.models.userTokens.destroy({ where: { userId: user.id }, transaction });
         // The account's API clients go with it: their tokens stop working at once.
         await this.models.clients.destroy({ where: { createdBy: user.id }, transaction });
+        await removeSignInRows(this.adapter.db, user.id, transaction); // SMS codes, linked OpenID identities
         await this.adapter.model.destroy({ where: { id: user.id }, transaction });
         emitAfterCommit("users.removed", this.userView(user));
         // Durable: storage deletes the account's files, also if it is down right now.

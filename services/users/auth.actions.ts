@@ -23,6 +23,7 @@ import {
 } from "../../integrations/authentication/index.ts";
 import { isUuid } from "../../lib/listing.ts";
 import { JWT, CLIENT_TOKEN_TTL, principalOf, type ClientRow, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
+import { afterFirstFactor, completeSignIn, hasSecondFactor } from "./second-factor.ts";
 
 type Self = ServiceThis<UsersMethods>;
 type Action = ShopAction<Self>;
@@ -95,12 +96,7 @@ export const authActions: Record<string, Action> = {
       if (!user) throw await verifyAgainstDummy(ctx.params.password).then(badCredentials);
       if (!(await verifyPassword(user.passwordHash, ctx.params.password)) || !user.active) throw badCredentials();
       await this.passwordAccepted("login", email, known);
-      if (user.totpEnabled) {
-        return { mfaRequired: true, mfaToken: await this.createUserToken(user.id, "mfa") };
-      }
-      await this.signedIn(user, ctx.meta.ip);
-      ctx.meta.$responseHeaders = { "Set-Cookie": this.deviceCookie(user) };
-      return this.openSession(ctx, user);
+      return afterFirstFactor(this, ctx, user);
     },
   },
 
@@ -116,13 +112,11 @@ export const authActions: Record<string, Action> = {
       await this.limit(this.limits.secondFactor, userId);
       const row = await this.adapter.model.findByPk(userId);
       const user = row ? this.plain(row) : null;
-      if (!user?.active || !user.totpEnabled) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
+      if (!user?.active || !hasSecondFactor(user)) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw unauthorized("The code is not valid.", "INVALID_TOTP");
       if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa"))) throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
       await this.limits.secondFactor.reset(userId);
-      await this.signedIn(user, ctx.meta.ip);
-      ctx.meta.$responseHeaders = { "Set-Cookie": this.deviceCookie(user) };
-      return this.openSession(ctx, user);
+      return completeSignIn(this, ctx, user);
     },
   },
 
@@ -317,7 +311,7 @@ export const authActions: Record<string, Action> = {
       const user = found;
       if (!(await verifyPassword(user.passwordHash, parsed.password)) || !user.active) throw badCredentials();
       await this.passwordAccepted("basic", email, known);
-      if (user.totpEnabled) {
+      if (hasSecondFactor(user)) {
         if (!ctx.params.totp) throw unauthorized("This account uses two-factor authentication: send the current code in the X-TOTP header.", "TOTP_REQUIRED");
         await this.limit(this.limits.secondFactor, user.id);
         if ((await this.checkSecondFactor(user, ctx.params.totp)) === null) throw unauthorized("The X-TOTP code is not valid.", "INVALID_TOTP");

@@ -81,6 +81,8 @@ export interface UserRow {
   totpEnabled: boolean;
   totpLastStep: string | number | null;
   recoveryCodes: string | null;
+  /** The verified number SMS sign-in codes go to (E.164); null: SMS second factor off (users/sms.actions.ts). */
+  smsPhone: string | null;
   avatarFileId: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -113,7 +115,8 @@ export type Meta = {
   deviceToken?: string;
   $statusCode?: number;
   $location?: string;
-  $responseHeaders?: Record<string, string>;
+  /** Set-Cookie may carry several cookies (an OpenID sign-in's spent flow cookie and the device cookie). */
+  $responseHeaders?: Record<string, string | string[]>;
 };
 export type Limiters = Record<
   "loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "knownClient" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp",
@@ -164,7 +167,7 @@ export const methods = {
       role: u.role,
       active: u.active,
       emailVerified: u.emailVerified,
-      twoFactorEnabled: u.totpEnabled,
+      twoFactorEnabled: u.totpEnabled || !!u.smsPhone,
       // The picture: its file id and where anyone can fetch it (users/avatar.actions.ts).
       avatarFileId: u.avatarFileId ?? null,
       avatarUrl: u.avatarFileId ? fileUrl(u.avatarFileId) : null,
@@ -336,9 +339,10 @@ export const methods = {
    * one of the recovery codes (each usable once).
    */
   async checkSecondFactor(this: Self, user: UserRow, code: string): Promise<"totp" | "recovery" | null> {
-    if (!user.totpSecret) return null;
     const compact = code.replace(/\s+/g, "");
     if (/^\d{6}$/.test(compact)) {
+      // A secret that was set up but never enabled is no second factor (an SMS-only account may have one).
+      if (!user.totpEnabled || !user.totpSecret) return null;
       const last = user.totpLastStep === null ? null : Number(user.totpLastStep);
       const result = verifyTotp(openSecret(user.totpSecret, SECRETS_KEY), compact, last);
       if (!result.ok) return null;

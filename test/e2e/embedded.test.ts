@@ -17,6 +17,7 @@ import { http } from "../support/node.ts";
 const CONFIG_VARS = [
   "DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR",
   "SMTP_URL", "S3_BUCKET", "SECRETS_DIR", "JWT_SECRET", "SECRETS_KEY", "NODE_ENV",
+  "SMS_OUTBOX_DIR", // ./data/sms-outbox, the default, is what the first test reads
 ];
 const CREATE_SUPERUSER = path.resolve(path.dirname(SERVER_ENTRY), "scripts/createsuperuser.ts");
 const PASSWORD = "correct horse battery staple";
@@ -79,6 +80,27 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
         expect.stringMatching(/^Welcome to Moleculer Shop/),
       ]),
     );
+
+    // SMS codes with nothing configured: a JSON file per message in ./data/sms-outbox.
+    const enrol = await http(`${api}/auth/2fa/sms/enrol`, { method: "POST", headers: owner, json: { phoneNumber: "+33 6 12 34 56 78" } });
+    expect(enrol).toMatchObject({ status: 202, body: { sent: true } });
+    const smsOutbox = path.join(cwd, "data", "sms-outbox");
+    const [sms] = fs.readdirSync(smsOutbox).map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
+    expect(sms).toMatchObject({ to: "+33612345678", body: expect.stringMatching(/^\d{6} is your Moleculer Shop code/) });
+    const code = /^(\d{6})/.exec(sms.body)![1];
+    const confirmed = await http(`${api}/auth/2fa/sms/confirm`, { method: "POST", headers: owner, json: { code } });
+    expect(confirmed).toMatchObject({ status: 200, body: { enabled: true } });
+    const signIn = await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } });
+    expect(signIn.body.methods).toEqual(["sms", "recovery"]);
+    // The second step by SMS, on SQLite: a session and the device cookie, as every sign-in.
+    const mfaToken = signIn.body.mfaToken;
+    expect((await http(`${api}/auth/login/sms/send`, { method: "POST", json: { mfaToken } })).status).toBe(202);
+    const texts = fs.readdirSync(smsOutbox).sort().map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
+    const loginCode = /^(\d{6})/.exec(texts.at(-1).body)![1];
+    const second = await http(`${api}/auth/login/sms`, { method: "POST", json: { mfaToken, code: loginCode } });
+    expect(second).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });
+    expect(second.headers.get("set-cookie")).toMatch(/^shop_device=/);
+    expect((await http(`${api}/users/me`, { headers: { authorization: `Bearer ${second.body.accessToken}` } })).status).toBe(200);
   } catch (err) {
     console.log(output);
     throw err;
@@ -87,7 +109,7 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     expect(await exited(child)).toBe(0);
     fs.rmSync(cwd, { recursive: true, force: true });
   }
-});
+}, 90_000); // a real process on a shared 2-core machine: generous
 
 /** A free TCP port on 127.0.0.1. */
 function freePort(): Promise<number> {

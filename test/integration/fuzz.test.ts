@@ -21,6 +21,7 @@ import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { PASSWORD } from "../support/shop-client.ts";
 import { operationsOf, requestsFor, reproduction, type FuzzRequest, type Operation } from "../support/fuzz/requests.ts";
 import { ContractChecker, type Answer } from "../support/fuzz/contract.ts";
+import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -43,6 +44,7 @@ suite("fuzzing every documented operation from /api/openapi.json", () => {
   let doc: any;
   let origin: string;
   let checker: ContractChecker;
+  let idp: TestOidcProvider;
   const principals: Principal[] = [];
   const known: Record<string, string[]> = {};
   let sent = 0;
@@ -75,7 +77,18 @@ suite("fuzzing every documented operation from /api/openapi.json", () => {
 
   beforeAll(async () => {
     // Small pools: five services share the machine's PostgreSQL with every other suite.
-    node = await startTestShop("fuzz", { CACHER: "memory", RATE_LIMIT_FACTOR: "10000", DB_POOL_MAX: "3" });
+    // Nothing follows its redirects: the registered redirect URI only has to be one.
+    idp = await startOidcProvider({ redirectUris: ["http://127.0.0.1/api/auth/oidc/idp/callback"] });
+    node = await startTestShop("fuzz", {
+      CACHER: "memory",
+      RATE_LIMIT_FACTOR: "10000",
+      DB_POOL_MAX: "3",
+      // A real OpenID provider: its sign-in routes get past "not found" (a redirect to start, a 401 for a made-up callback).
+      OIDC_PROVIDERS: "idp",
+      OIDC_IDP_ISSUER: idp.issuer,
+      OIDC_IDP_CLIENT_ID: idp.clientId,
+      OIDC_IDP_CLIENT_SECRET: idp.clientSecret,
+    });
     origin = new URL(node.api).origin;
     const su = await node.broker.call<{ email: string }, object>("users.createSuperuser", {
       email: "fuzz-root@example.com",
@@ -124,6 +137,7 @@ suite("fuzzing every documented operation from /api/openapi.json", () => {
       fileId: [file.body.id],
       file: ["swagger-ui.css", "swagger-initializer.js", "index.html"],
       token: [String(presigned.body.url).split("/").pop()!],
+      provider: ["idp"],
     });
 
     const res = await call("/openapi.json");
@@ -134,6 +148,7 @@ suite("fuzzing every documented operation from /api/openapi.json", () => {
 
   afterAll(async () => {
     await node?.stop();
+    await idp?.close();
   });
 
   async function send(req: FuzzRequest, principal: Principal): Promise<Answer> {

@@ -32,6 +32,9 @@ function exercise(label: string, database: () => Config["database"]) {
       expect(await tables(sequelize)).toEqual(
         expect.arrayContaining(["products", "schema_migrations", "users", "user_sessions", "refresh_tokens", "user_tokens", "api_clients"]),
       );
+      expect(await tables(sequelize)).toEqual(
+        expect.arrayContaining(["sms_codes", "user_identities", "oidc_flows"]), // 20261204-0011, -0012
+      );
       const insert = (sku: string, stock: number, price: number) =>
         sequelize.query(
           `INSERT INTO products (id, sku, name, description, "priceCents", currency, stock, active, "createdAt", "updatedAt")
@@ -47,6 +50,14 @@ function exercise(label: string, database: () => Config["database"]) {
       const indexes = ((await sequelize.getQueryInterface().showIndex("stock_reservations")) as { name: string }[]).map((i) => i.name);
       expect(indexes).toContain("stock_reservations_status_created");
       expect(indexes).not.toContain("stock_reservations_status");
+      // One shop account per provider account (20261204-0012).
+      const identity = (userId: string) =>
+        sequelize.query(
+          `INSERT INTO user_identities (id, "userId", provider, subject, "createdAt", "updatedAt")
+           VALUES ('${randomUUID()}', '${userId}', 'idp', 'sub-1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+        );
+      await identity(randomUUID());
+      expect(await failure(identity(randomUUID()))).toMatch(/unique/i);
 
       const reverted = await migrateDown(db, 0);
       expect(reverted).toEqual([...applied].reverse());

@@ -16,6 +16,9 @@ import { fileURLToPath } from "node:url";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { tourTheApi, type Capture } from "../support/api-tour.ts";
+import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
+import type { Browser } from "../support/browser.ts";
+import { freePort } from "../../lib/free-port.ts";
 
 const suite = await describeWithServers("postgres");
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -44,18 +47,44 @@ function successes(doc: Doc): Map<string, Map<number, string | null>> {
 
 suite("the typed contract: openapi-typescript's types of /api/openapi.json against real answers", () => {
   let node: TestNode;
+  let idp: TestOidcProvider;
   let doc: Doc;
   let captures: Capture[];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-contract-"));
 
   beforeAll(async () => {
-    node = await startTestShop("contract", { CACHER: "memory" });
-    captures = await tourTheApi(node.api, node.broker);
+    // An OpenID provider the tour signs in with (a new account at the shop).
+    const port = await freePort();
+    const callbackUrl = `http://127.0.0.1:${port}/api/auth/oidc/tour/callback`;
+    idp = await startOidcProvider({ redirectUris: [callbackUrl] });
+    idp.accounts.set("tour-person", { email: `tour-${port}@example.com`, email_verified: true, name: "Tour Person" });
+    node = await startTestShop("contract", {
+      CACHER: "memory",
+      PORT: String(port),
+      APP_URL: `http://127.0.0.1:${port}`,
+      OIDC_PROVIDERS: "tour",
+      OIDC_TOUR_ISSUER: idp.issuer,
+      OIDC_TOUR_CLIENT_ID: idp.clientId,
+      OIDC_TOUR_CLIENT_SECRET: idp.clientSecret,
+    });
+    const oidc = {
+      provider: "tour",
+      async signIn(browser: Browser, providerPage: URL) {
+        const { stoppedAt, page } = await browser.browse(providerPage, {
+          stopAt: (url) => url.href.startsWith(callbackUrl),
+          fill: (fields) => (fields.prompt === "login" ? { ...fields, login: "tour-person", password: "anything" } : fields),
+        });
+        if (!stoppedAt) throw new Error(`The OpenID sign-in stopped at ${page.url.href} (${page.status})`);
+        return stoppedAt;
+      },
+    };
+    captures = await tourTheApi(node.api, node.broker, { oidc });
     doc = (await http(`${node.api}/openapi.json`)).body;
   }, 60_000);
 
   afterAll(async () => {
     await node?.stop();
+    await idp?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -327,7 +327,7 @@ suite("users and authentication", () => {
     test("login then login/totp; the same code twice is refused", async () => {
       const u = await enable2fa();
       const first = await http("/auth/login", { method: "POST", json: { email: u.email, password: PASSWORD } });
-      expect(first.body).toEqual({ mfaRequired: true, mfaToken: expect.any(String) });
+      expect(first.body).toEqual({ mfaRequired: true, mfaToken: expect.any(String), methods: ["totp", "recovery"] });
       const code = totpCode(u.secret);
       const ok = await http("/auth/login/totp", { method: "POST", json: { mfaToken: first.body.mfaToken, code } });
       expect(ok).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });

@@ -2,12 +2,15 @@
  * A tour of the whole REST API of a running node, as a client would take it: every route that
  * answers JSON on success is called at least once along a believable story (accounts, two-factor,
  * products and images, files, avatars, checkout and lifecycle, API clients, OAuth, administration,
- * mail dead letters, password reset, logout). Each successful JSON answer is kept with the
- * operation it came from ("post /api/products"), for test/integration/openapi-contract.test.ts to
- * check against the OpenAPI document's response schemas.
+ * mail dead letters, password reset, logout, the SMS second factor, sign-in with an OpenID
+ * provider). Each successful JSON answer is kept with the operation it came from ("post
+ * /api/products"), for test/integration/openapi-contract.test.ts to check against the OpenAPI
+ * document's response schemas.
  *
  * The node must run every service in one process (startTestShop): the tour listens to the
- * account events for the e-mail tokens, and puts one dead letter in the mail table.
+ * account events for the e-mail tokens, puts one dead letter in the mail table, and reads SMS
+ * codes from the outbox folder (SMS_PROVIDER=outbox, the default). With `oidc`, the node has that
+ * OpenID provider configured, and `signIn` takes the browser through the provider's pages.
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -16,6 +19,9 @@ import { fileURLToPath } from "node:url";
 import speakeasy from "speakeasy";
 import type { ServiceBroker } from "moleculer";
 import { http } from "./node.ts";
+import { Browser } from "./browser.ts";
+import { getConfig } from "../../lib/config.ts";
+import { textablePhoneNumber } from "../../domain/phone-numbers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const PNG = fs.readFileSync(path.join(ROOT, "docs/postman/fixtures/mug.png"));
@@ -35,7 +41,16 @@ export interface Capture {
 /** Calls that do not answer 2xx stop the tour with what they said. */
 class TourError extends Error {}
 
-export async function tourTheApi(api: string, broker: ServiceBroker): Promise<Capture[]> {
+/**
+ * An OpenID provider configured on the node: its id, and how a person signs in there (from the
+ * provider's page to the callback URL the provider sends the browser to).
+ */
+export interface TourOidc {
+  provider: string;
+  signIn(browser: Browser, providerPage: URL): Promise<URL>;
+}
+
+export async function tourTheApi(api: string, broker: ServiceBroker, options: { oidc?: TourOidc } = {}): Promise<Capture[]> {
   const captures: Capture[] = [];
   const base = new URL(api).pathname; // "/api"
   const tokens: Record<string, string> = {};
@@ -101,6 +116,45 @@ export async function tourTheApi(api: string, broker: ServiceBroker): Promise<Ca
   // The step after the one that enabled it (each code works once; ±1 step is accepted).
   const fresh = (await call("POST", "/auth/2fa/recovery-codes", { token: session.accessToken, json: { code: totp(setup.secret, 1) } })) as { recoveryCodes: string[] };
   await call("POST", "/auth/2fa/disable", { token: session.accessToken, json: { password: PASSWORD, code: fresh.recoveryCodes[0] } });
+
+  // SMS as the second factor (codes from the outbox folder): status, enrol, confirm, sign in with it, a code to turn it off.
+  const smsCode = (to: string) => {
+    const dir = getConfig().sms.outboxDir;
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+    const sent = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { to: string; body: string });
+    const code = sent.filter((m) => m.to === to).at(-1)?.body.match(/^(\d{6})/)?.[1];
+    if (!code) throw new TourError(`no SMS code was sent to ${to}`);
+    return code;
+  };
+  let phone = "";
+  while (!phone) {
+    const candidate = `+49151${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+    if (textablePhoneNumber(candidate).ok) phone = candidate;
+  }
+  await call("GET", "/auth/2fa", { token: session.accessToken });
+  await call("POST", "/auth/2fa/sms/enrol", { token: session.accessToken, json: { phoneNumber: phone } });
+  await call("POST", "/auth/2fa/sms/confirm", { token: session.accessToken, json: { code: smsCode(phone) } });
+  const smsStep = (await call("POST", "/auth/login", { json: { email, password: PASSWORD } })) as { mfaToken: string };
+  await call("POST", "/auth/login/sms/send", { json: { mfaToken: smsStep.mfaToken } });
+  session = (await call("POST", "/auth/login/sms", { json: { mfaToken: smsStep.mfaToken, code: smsCode(phone) } })) as typeof session;
+  await call("GET", "/auth/2fa", { token: session.accessToken });
+  await call("POST", "/auth/2fa/sms/send", { token: session.accessToken });
+  await call("POST", "/auth/2fa/sms/disable", { token: session.accessToken, json: { password: PASSWORD, code: smsCode(phone) } });
+
+  // Sign-in with an OpenID provider: the list, the redirect to the provider, its answer (a new account's tokens).
+  await call("GET", "/auth/oidc");
+  if (options.oidc) {
+    const browser = new Browser();
+    const start = new URL(`${api}/auth/oidc/${options.oidc.provider}`);
+    const redirect = await browser.request(start);
+    if (redirect.status !== 302) throw new TourError(`GET ${start.pathname}: ${redirect.status} ${redirect.text}`);
+    captures.push({ operation: `get ${base}/auth/oidc/{provider}`, status: 302, contentType: null, body: null });
+    const callback = await options.oidc.signIn(browser, new URL(redirect.headers.get("location")!));
+    const answer = await browser.request(callback);
+    if (answer.status !== 200) throw new TourError(`GET ${callback.pathname}: ${answer.status} ${answer.text}`);
+    const contentType = answer.headers.get("content-type")?.split(";")[0] ?? null;
+    captures.push({ operation: `get ${base}/auth/oidc/{provider}/callback`, status: 200, contentType, body: JSON.parse(answer.text) });
+  }
 
   // The catalogue: a product, its images.
   const product = (await call("POST", "/products", {

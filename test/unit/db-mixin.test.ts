@@ -3,9 +3,10 @@
  * service's name, which need not be the table's) after a change; every replica must listen
  * to exactly that event, or the others keep serving stale cached reads.
  */
-import { ServiceBroker } from "moleculer";
-import { DataTypes } from "sequelize";
+import { Errors, ServiceBroker } from "moleculer";
+import { ConnectionRefusedError, DataTypes } from "sequelize";
 import { DbMixin } from "../../mixins/db.mixin.ts";
+import { DatabaseUnavailableError } from "../../lib/database.ts";
 
 type Handlers = Record<string, (ctx: unknown) => Promise<unknown>>;
 const eventsOf = (service: unknown) => (service as { events: Handlers }).events;
@@ -42,5 +43,25 @@ describe("db mixin cache cleaning", () => {
   test("a versioned service listens under its full name", () => {
     const service = broker.createService(things("things", 2));
     expect(Object.keys(eventsOf(service))).toContain("cache.clean.v2.things");
+  });
+});
+
+describe("db mixin error mapping", () => {
+  const broker = new ServiceBroker({ logger: false });
+  const service = broker.createService(things("mapped")) as unknown as { mapDbError(err: unknown): unknown };
+
+  test("a database that cannot be reached is DATABASE_UNAVAILABLE (503)", () => {
+    const refused = new ConnectionRefusedError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }));
+    expect(service.mapDbError(refused)).toBeInstanceOf(DatabaseUnavailableError);
+    expect(service.mapDbError(new Error("Connection terminated unexpectedly"))).toBeInstanceOf(DatabaseUnavailableError);
+  });
+
+  test("an error its thrower already typed passes unchanged, whatever its message quotes", () => {
+    // An OpenID provider that cannot be reached: the service's own 503, not the database's.
+    const message = "Signing in with this provider is not possible right now: down cannot be reached (ECONNREFUSED).";
+    const provider = new Errors.MoleculerError(message, 503, "OIDC_PROVIDER_UNAVAILABLE");
+    expect(service.mapDbError(provider)).toBe(provider);
+    const client = new Errors.MoleculerClientError("Connection terminated by the user.", 409, "CONFLICT");
+    expect(service.mapDbError(client)).toBe(client);
   });
 });

@@ -60,6 +60,14 @@ describe("toHttpError", () => {
     expect(toHttpError(Object.assign(new Error("socket hang up"), { code: 503 })).status).toBe(500);
   });
 
+  test("a typed 503 that knows when to come back (data.retryAfter, seconds) says so; nonsense falls back to 5", () => {
+    const sms = (retryAfter: unknown) =>
+      toHttpError(new Errors.MoleculerError("Text messages cannot be sent right now.", 503, "SMS_UNAVAILABLE", { retryAfter }));
+    expect(sms(30)).toMatchObject({ status: 503, headers: { "Retry-After": "30" }, body: { type: "SMS_UNAVAILABLE" } });
+    expect(sms(2.5).headers["Retry-After"]).toBe("3");
+    for (const odd of [0, -1, 86_400, "30", null]) expect(sms(odd).headers["Retry-After"]).toBe("5");
+  });
+
   test("anything else is a 500 that reveals nothing", () => {
     const res = toHttpError(new Error('relation "products" does not exist'));
     expect(res.status).toBe(500);
