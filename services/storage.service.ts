@@ -196,6 +196,8 @@ export default defineService<StorageMethods>({
         try {
           object = await this.store.get(file.key);
         } catch (err) {
+          // Removed while this request read its row: the same 404 as a file that is gone.
+          if (err instanceof ObjectNotFoundError && !(await this.adapter.model.findByPk(file.id))) throw notFound("File", file.id);
           if (err instanceof ObjectNotFoundError) this.logger.error(`File ${file.id} is ready but its object ${file.key} is missing.`);
           else this.logger.error(`Reading file ${file.id} failed:`, err);
           throw storageFailure();
@@ -339,10 +341,13 @@ export default defineService<StorageMethods>({
 
     /** Delete a file: object first (if that fails the row stays, to try again), then row and links. */
     async removeFile(this: Self, file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean> {
-      await this.store.delete(file.key);
+      // The row first, then the object: a download never finds a file whose content is gone
+      // (object first, a download during the delete was a 500). A node dying in between leaves
+      // an object nobody can reach, not a file that cannot be read.
       const removed = await this.adapter.model.destroy({ where: { id: file.id } });
       // Whoever showed it hears `files.removed` and lets go; the links go with the file.
       await this.links.destroy({ where: { fileId: file.id } });
+      await this.store.delete(file.key).catch((err: unknown) => this.logger.warn(`File ${file.id} is removed but its object ${file.key} is not:`, err));
       if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
       return removed > 0;
     },

@@ -414,6 +414,18 @@ suite("storage on S3 (s3rver), one node", () => {
     expect((await c.call(`/files/${other.id}`, { method: "DELETE", headers: c.as(admin) })).status).toBe(204);
   });
 
+  test("downloads while their file is being deleted answer 200 or 404, never a 500", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const file = (await c.upload(alice.token, png(3000), "image/png", `racing-${i}.png`)).body;
+      const readers = Array.from({ length: 4 }, () => c.call(`/files/${file.id}?redirect=false`, { headers: c.as(alice.token) }).then((r) => r.status));
+      const deleted = c.call(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) });
+      statuses.push(...(await Promise.all(readers)));
+      expect((await deleted).status).toBe(204);
+    }
+    expect(statuses.filter((s) => s !== 200 && s !== 404)).toEqual([]);
+  });
+
   test("presigned PUT with plain fetch, then complete: size, type and SHA-256 checked", async () => {
     const bytes = Buffer.concat([PDF, randomBytes(30_000)]);
     const presign = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length } });
