@@ -6,16 +6,16 @@
 import { createHash } from "node:crypto";
 import { TracerExporters, Transporters, type BrokerOptions, type Errors, type Span } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
-import { AccessMiddleware } from "./lib/access.middleware.ts";
+import { AccessMiddleware } from "./middlewares/access.ts";
 import { RetryPolicyMiddleware } from "./middlewares/retry-policy.ts";
 import { ResilientRedisCacher } from "./integrations/cache/resilient-redis-cacher.ts";
-import { TransitBackpressure } from "./lib/transit-backpressure.ts";
-import { StreamSerializer } from "./lib/stream-serializer.ts";
-import { RequestContextMiddleware, requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-context.ts";
-import { replCommands } from "./lib/repl-commands.ts";
+import { TransitBackpressure } from "./middlewares/transit-backpressure.ts";
+import { StreamSerializer } from "./integrations/messaging/stream-serializer.ts";
+import { requestIdMixin, consoleFormatter, withRequestId } from "./lib/request-id.ts";
+import { RequestContextMiddleware } from "./middlewares/request-context.ts";
 import { joinLogArguments } from "./lib/log-arguments.ts";
 import { ShopAmqpTransporter, type ShopAmqpOptions } from "./integrations/messaging/amqp-transporter.ts";
-import { AMQP_HEARTBEAT_S } from "./lib/amqp-connect.ts";
+import { AMQP_HEARTBEAT_S } from "./integrations/messaging/amqp-connect.ts";
 
 /**
  * The AMQP transporter of a node (integrations/messaging/amqp-transporter.ts: reconnects within
@@ -50,7 +50,7 @@ function logger(cfg: Config): BrokerOptions["logger"] {
     return {
       type: "Pino",
       // moleculer adds ns, nodeID, mod and svc to every line; times are ISO-8601 UTC; `requestId` inside a request
-      // (lib/request-context.ts); errors and other arguments after the message are kept (lib/log-arguments.ts).
+      // (lib/request-id.ts); errors and other arguments after the message are kept (lib/log-arguments.ts).
       options: {
         level: cfg.log.level,
         pino: { options: { base: {}, timestamp: () => `,"time":"${new Date().toISOString()}"`, mixin: requestIdMixin, hooks: { logMethod: joinLogArguments } } },
@@ -73,7 +73,7 @@ function cacher(cfg: Config): BrokerOptions["cacher"] {
  * A Zipkin v2 trace id (16 or 32 lower-case hex digits) for a request id. Moleculer's trace id
  * is the request id (ctx.requestID: the X-Request-Id, or a UUID the gateway generates). A UUID
  * or other 16/32-hex-digit id, dashes removed and lower-cased, is used as it is: the trace of
- * request 3f0c9a2e-... is 3f0c9a2e.... Anything else a client may send (lib/request-context.ts
+ * request 3f0c9a2e-... is 3f0c9a2e.... Anything else a client may send (lib/request-id.ts
  * allows [A-Za-z0-9._:-]) becomes the first 32 hex digits of its SHA-256: Zipkin refuses a
  * non-hex id, and with it the whole batch of spans it came in. The request id itself is on
  * every span as the `requestID` tag.
@@ -231,12 +231,10 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     },
     // TRACING: spans to the console or a Zipkin v2 collector; the trace id is the request id.
     tracing: tracing(cfg),
-    // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (lib/transit-backpressure.ts).
-    // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-context.ts).
+    // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (middlewares/transit-backpressure.ts).
+    // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-id.ts).
     // RetryPolicy: which calls may run again after a failure (at most once for what is not idempotent).
     middlewares: [AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
-    // createsuperuser, users, setrole, stock, orders, mail-retry (docs/repl.md).
-    replOptions: { customCommands: replCommands },
 
     started(broker) {
       broker.logger.info(

@@ -8,9 +8,9 @@
  */
 import type { ServiceBroker } from "moleculer";
 import { getConfig } from "./lib/config.ts";
-import { migrateUp, printMigrations } from "./lib/migrator.ts";
-import { createBroker } from "./lib/broker.ts";
-import { startupFailure } from "./lib/startup-failure.ts";
+import { migrateUp, printMigrations } from "./integrations/database/migrator.ts";
+import { createBroker } from "./broker.ts";
+import { startupFailure } from "./scripts/support/startup-failure.ts";
 
 let broker: ServiceBroker;
 try {

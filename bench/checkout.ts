@@ -1,5 +1,5 @@
 /**
- * Checkout throughput through the real cluster: the nodes of lib/cluster.ts as processes
+ * Checkout throughput through the real cluster: the nodes of scripts/support/cluster.ts as processes
  * (a gateway, users, products ×2, orders ×2, mail) over RabbitMQ on a fresh PostgreSQL
  * database, driven over HTTP with keep-alive like a client. Measured in the same run:
  *
@@ -12,7 +12,7 @@
  * Bounded in count and time; the nodes are stopped, the database is dropped and the
  * namespace's exchanges and queues are deleted even when something fails.
  */
-import { freePort } from "../lib/free-port.ts";
+import { freePort } from "../scripts/support/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,18 +21,18 @@ import type { ChildProcess } from "node:child_process";
 import amqp from "amqplib";
 import pg from "pg";
 import { ServiceBroker } from "moleculer";
-import { LOCAL_CLUSTER, localClusterEnv, spawnNode, type NodeSpec } from "../lib/cluster.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnNode, type NodeSpec } from "../scripts/support/cluster.ts";
 import { loadConfig, type Config } from "../lib/config.ts";
-import { deleteShopTopology } from "../lib/durable-events.ts";
+import { deleteShopTopology } from "../integrations/messaging/durable-events.ts";
 import type { Principal } from "../lib/access.ts";
-import { migrateUp } from "../lib/migrator.ts";
+import { migrateUp } from "../integrations/database/migrator.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
 import { deleteNamespace } from "./amqp-cleanup.ts";
 import { loadRunner, failuresOf, type PhaseResult, type Probe, type Statuses } from "./http-load.ts";
 import { sampleCpu, cpuShares, type CpuSample } from "./cpu.ts";
 import { percentiles, type Percentiles } from "./stats.ts";
 import { HELD_RESERVATION_STATUSES } from "../domain/reconciliation.ts";
-import { createScratchDatabase, type ScratchDatabase } from "../lib/scratch-database.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../scripts/support/scratch-database.ts";
 
 export interface CheckoutLimits {
   /** Shoppers registered and signed in; checkouts rotate over their tokens. */

@@ -10,7 +10,7 @@ set -eu
 role="${1:?usage: sh deployment/heroku-run.sh <role>|migrate}"
 
 # Heroku Postgres accepts TLS connections only, with a certificate no public CA signed:
-# sslmode=require encrypts without verifying (lib/database.ts). The add-on owns DATABASE_URL
+# sslmode=require encrypts without verifying (integrations/database/sequelize.ts). The add-on owns DATABASE_URL
 # (its credentials rotate), so the parameter is added here rather than in the config var.
 case "${DATABASE_URL:-}" in
   "" | *sslmode=*) ;;

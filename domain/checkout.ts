@@ -4,7 +4,7 @@
  * one currency, and the fingerprint that tells an idempotent retry from a different request.
  */
 import { createHash } from "node:crypto";
-import { lineTotalCents, sumCents } from "./money.ts";
+import { lineTotalCents, sumCents } from "../lib/money.ts";
 
 export interface CartLine {
   productId: string;

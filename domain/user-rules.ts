@@ -9,7 +9,7 @@
  */
 import { createRequire } from "node:module";
 import { ROLES, roleRank, type Principal, type Role } from "../lib/access.ts";
-import { refusedCharacter } from "../lib/input-boundary.ts";
+import { refusedCharacter } from "../lib/characters.ts";
 
 export interface UserFacts {
   id: string;
@@ -56,7 +56,7 @@ export const EMAIL_MAX_LENGTH = 254;
  * (`isEmail`): an ASCII local part (dot-atom or quoted, at most 64 characters), a
  * fully-qualified domain name with a top-level domain (labels of letters, digits and
  * hyphens, IDN allowed, at most 63 characters each), no display name, no IP-literal host;
- * and no control or bidirectional-override character anywhere (lib/input-boundary.ts).
+ * and no control or bidirectional-override character anywhere (lib/characters.ts).
  * `ceo@shop.example\u0000.attacker.test` fails; `ann+shop@mail.example.com` passes.
  */
 export function isEmailAddress(email: string): boolean {

@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { asymmetricKeyProblem, JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, type JwtAlgorithm } from "../integrations/authentication/jwt.ts";
+import { asymmetricKeyProblem, JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, type JwtAlgorithm } from "./jwt-keys.ts";
 import { generatedSecret, GeneratedSecretError } from "./generated-secrets.ts";
 import { parseTrustProxy, type ForwardedHeader, type TrustProxy } from "./client-ip.ts";
 
@@ -64,7 +64,7 @@ export interface Config {
       }
     | null;
   requestTimeoutMs: number;
-  /** How often a producer's outbox relay looks for durable events not yet published (lib/outbox.ts). */
+  /** How often a producer's outbox relay looks for durable events not yet published (integrations/messaging/outbox.ts). */
   outboxPollMs: number;
   orders: {
     /** A pending order not paid within this many seconds is cancelled (its stock comes back); 0: never. */

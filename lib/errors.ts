@@ -1,6 +1,6 @@
 /**
  * Client errors with the status codes of the API contract, so services say what went
- * wrong in one line. The gateway (lib/http-errors.ts) turns them into HTTP responses.
+ * wrong in one line. The gateway (services/api/http-errors.ts) turns them into HTTP responses.
  */
 import { Errors } from "moleculer";
 

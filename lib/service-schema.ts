@@ -9,7 +9,7 @@
  */
 import type { ActionSchema, Context, Service, ServiceSchema } from "moleculer";
 import type { Access } from "./access.ts";
-import type { OperationHints } from "./openapi/hints.ts";
+import type { OperationHints } from "../mixins/openapi/hints.ts";
 
 export type ServiceThis<TMethods> = Service & TMethods;
 
@@ -28,7 +28,7 @@ export interface ShopAction<TThis> extends Omit<ActionSchema, "handler" | "hooks
   clientAuthentication?: boolean;
   /** The gateway passes the request's Cookie header in `ctx.meta.cookie` (only to actions that ask). */
   cookies?: boolean;
-  /** What the OpenAPI document cannot derive (lib/openapi/hints.ts); travels with remote actions. */
+  /** What the OpenAPI document cannot derive (mixins/openapi/hints.ts); travels with remote actions. */
   openapi?: OperationHints;
   handler: (this: TThis, ctx: Context<any, any>) => unknown;
 }

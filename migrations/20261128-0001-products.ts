@@ -1,5 +1,5 @@
 import { DataTypes, Op } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 export async function up({ context: qi }: MigrationContext) {
   await qi.createTable("products", {

@@ -1,5 +1,5 @@
 import { DataTypes } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
  * The users service's tables: accounts, sign-in sessions with their rotating refresh

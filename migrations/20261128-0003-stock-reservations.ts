@@ -1,5 +1,5 @@
 import { DataTypes } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
  * The products service's ledger of stock held for orders: one row per order (its id is the

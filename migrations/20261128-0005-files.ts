@@ -1,5 +1,5 @@
 import { DataTypes, Op } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
  * The storage service's table: metadata of uploaded files. The content lives in the object

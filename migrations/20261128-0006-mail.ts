@@ -1,5 +1,5 @@
 import { DataTypes } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
  * The mail service's delivery log: one row per message id (the durable event's id), so a

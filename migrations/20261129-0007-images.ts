@@ -1,5 +1,5 @@
 import { DataTypes, type QueryInterface } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
  * Product images and avatars (domain/images.ts):

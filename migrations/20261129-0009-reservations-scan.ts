@@ -1,4 +1,4 @@
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
  * The reconciliation scan (services/products/reconcile.ts) reads `WHERE status = 'reserved'

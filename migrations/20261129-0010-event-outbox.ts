@@ -1,8 +1,8 @@
 import { DataTypes, type QueryInterface } from "sequelize";
-import type { MigrationContext } from "../lib/migrator.ts";
+import type { MigrationContext } from "../integrations/database/migrator.ts";
 
 /**
- * Transactional outboxes (lib/outbox.ts): the durable events of users and orders are written
+ * Transactional outboxes (integrations/messaging/outbox.ts): the durable events of users and orders are written
  * in the same transaction as the change they announce, and a relay publishes them to RabbitMQ
  * afterwards, deleting each row once RabbitMQ has confirmed it. One table per producing
  * service (each service owns its tables). Rows live for seconds, or for as long as RabbitMQ

@@ -38,7 +38,7 @@ import {
   sequelizeOptions,
   serializeTransactions,
   type TransactionOptions,
-} from "../lib/database.ts";
+} from "../integrations/database/sequelize.ts";
 import { isUuid, likePattern, pageWindow, parseSort, SortError, toPage, type Page } from "../lib/listing.ts";
 
 export interface DbMixinOptions {

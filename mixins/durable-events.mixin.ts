@@ -4,7 +4,7 @@
  * `emitDurable(ctx, event, payload, messageId, transaction)` emits the ordinary Moleculer
  * event for in-cluster listeners once `transaction` has committed and, in a cluster
  * (TRANSPORTER set), writes the event to the service's transactional outbox
- * (`settings.outboxTable`, lib/outbox.ts) in that transaction: the change and its
+ * (`settings.outboxTable`, integrations/messaging/outbox.ts) in that transaction: the change and its
  * announcement commit together, or neither does. The outbox's relay publishes it to RabbitMQ with a publisher confirm right after
  * the commit, and again after an outage. In embedded mode the Moleculer event is all there is:
  * every consumer runs in the same process.
@@ -14,8 +14,8 @@
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { Sequelize, Transaction } from "sequelize";
 import { getConfig } from "../lib/config.ts";
-import { DurableEvents } from "../lib/durable-events.ts";
-import { Outbox } from "../lib/outbox.ts";
+import { DurableEvents } from "../integrations/messaging/durable-events.ts";
+import { Outbox } from "../integrations/messaging/outbox.ts";
 import { shopTopology } from "./durable-topology.ts";
 
 export interface DurableEventMethods {

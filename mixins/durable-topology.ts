@@ -7,7 +7,7 @@
  *   products  stock to give back: a cancelled order, a checkout that could not release its own
  */
 import type { Config } from "../lib/config.ts";
-import { shopConsumerGroups, type ConsumerGroup } from "../lib/durable-events.ts";
+import { shopConsumerGroups, type ConsumerGroup } from "../integrations/messaging/durable-events.ts";
 import { NOTIFIED_EVENTS } from "../integrations/email/notifications.ts";
 
 export interface GroupTopology extends ConsumerGroup {

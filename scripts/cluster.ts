@@ -2,16 +2,16 @@
  * npm run cluster [-- --products=3 --orders=2]
  *
  * A local cluster on this machine: migrates the database, then starts the gateway and one
- * process per service node over RabbitMQ and PostgreSQL (the topology of lib/cluster.ts,
+ * process per service node over RabbitMQ and PostgreSQL (the topology of scripts/support/cluster.ts,
  * the same roles docker-compose runs). Output is prefixed with each node's id.
  * Ctrl-C stops every node gracefully.
  */
 import readline from "node:readline";
 import pg from "pg";
-import { LOCAL_CLUSTER, spawnNode, exited, type NodeSpec } from "../lib/cluster.ts";
+import { LOCAL_CLUSTER, spawnNode, exited, type NodeSpec } from "./support/cluster.ts";
 import { loadConfig, redact } from "../lib/config.ts";
-import { migrateUp, printMigrations } from "../lib/migrator.ts";
-import { startupFailure } from "../lib/startup-failure.ts";
+import { migrateUp, printMigrations } from "../integrations/database/migrator.ts";
+import { startupFailure } from "./support/startup-failure.ts";
 
 // `||`, not `??`: a .env copied from .env.example sets both to "" (not configured).
 const env: NodeJS.ProcessEnv = {

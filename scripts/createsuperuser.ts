@@ -9,9 +9,9 @@
 import readline from "node:readline";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../lib/config.ts";
-import { SqliteDriverMissingError } from "../lib/database.ts";
-import { MigrationFailedError, migrateUp } from "../lib/migrator.ts";
-import { startupFailure } from "../lib/startup-failure.ts";
+import { SqliteDriverMissingError } from "../integrations/database/sequelize.ts";
+import { MigrationFailedError, migrateUp } from "../integrations/database/migrator.ts";
+import { startupFailure } from "./support/startup-failure.ts";
 
 const { values } = parseArgs({ options: { email: { type: "string" }, password: { type: "string" }, name: { type: "string" } } });
 
@@ -38,7 +38,7 @@ try {
     if ((await ask("Password (again): ", true)) !== password) throw new Error("The passwords do not match.");
   }
   if (config.migrateOnStart) await migrateUp(config.database);
-  const { createBroker } = await import("../lib/broker.ts");
+  const { createBroker } = await import("../broker.ts");
   const broker = await createBroker(config, { logger: false, metrics: { enabled: false } });
   await broker.start();
   try {

@@ -4,11 +4,11 @@
  * Moves the durable-event queues of NAMESPACE on TRANSPORTER (the mail, storage and products
  * consumer groups: their queues, retry queues and dead letters) from classic queues, as versions before
  * quorum queues declared them, to quorum queues, without losing a message
- * (lib/queue-migration.ts; docs/rabbitmq-quorum-queues.md). Stop the mail, storage and products nodes
+ * (integrations/messaging/queue-migration.ts; docs/rabbitmq-quorum-queues.md). Stop the mail, storage and products nodes
  * first; the other nodes may keep running. Safe to run again: quorum queues are left alone.
  */
 import { getConfig, redact, ConfigError } from "../lib/config.ts";
-import { migrateGroupToQuorum } from "../lib/queue-migration.ts";
+import { migrateGroupToQuorum } from "../integrations/messaging/queue-migration.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 
 try {

@@ -7,8 +7,8 @@
  * unreachable database) and exit code 1.
  */
 import { getConfig } from "../lib/config.ts";
-import { migrateUp, migrateDown, migrationStatus, printMigrations, databaseLabel } from "../lib/migrator.ts";
-import { startupFailure } from "../lib/startup-failure.ts";
+import { migrateUp, migrateDown, migrationStatus, printMigrations, databaseLabel } from "../integrations/database/migrator.ts";
+import { startupFailure } from "./support/startup-failure.ts";
 
 const command = process.argv[2] ?? "up";
 try {

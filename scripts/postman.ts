@@ -2,7 +2,7 @@
  * npm run test:postman
  *
  * Runs the Postman collection (docs/postman) with newman against a fresh cluster: a new
- * PostgreSQL database, migrated; the local topology of lib/cluster.ts as real processes
+ * PostgreSQL database, migrated; the local topology of scripts/support/cluster.ts as real processes
  * (gateway, users, products ×2, orders ×2, mail, storage with a local folder) over RabbitMQ
  * in a namespace of its own; a superuser made with `users.createSuperuser` through a client
  * broker. newman's working directory is docs/postman, where the uploads' fixture files are
@@ -14,7 +14,7 @@
  * test/e2e/postman.test.ts runs the same function under jest. Servers: TEST_DATABASE_URL
  * (a database to connect to for CREATE/DROP DATABASE) and TEST_AMQP_URL, as for the tests.
  */
-import { freePort } from "../lib/free-port.ts";
+import { freePort } from "./support/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,13 +22,13 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../lib/cluster.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "./support/cluster.ts";
 import { loadConfig } from "../lib/config.ts";
-import { migrateUp } from "../lib/migrator.ts";
-import { deleteShopTopology } from "../lib/durable-events.ts";
+import { migrateUp } from "../integrations/database/migrator.ts";
+import { deleteShopTopology } from "../integrations/messaging/durable-events.ts";
 import { amqpTransporter } from "../moleculer.config.ts";
-import { createTestDatabase } from "../test/support/database.ts";
-import { until } from "../lib/until.ts";
+import { createScratchDatabase } from "./support/scratch-database.ts";
+import { until } from "./support/until.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const COLLECTION = path.join(ROOT, "docs/postman/shop.postman_collection.json");
@@ -152,7 +152,8 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
   let client: ServiceBroker | undefined;
 
   log(`Creating a database and migrating it…`);
-  const db = await createTestDatabase("postman");
+  const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  const db = await createScratchDatabase(adminUrl, `shop_postman_${randomBytes(4).toString("hex")}`);
   try {
     const port = await freePort();
     const env = localClusterEnv(

@@ -21,8 +21,8 @@ import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { ServiceBroker } from "moleculer";
 import { loadConfig, type Config } from "../lib/config.ts";
-import { migrateUp, printMigrations, databaseLabel } from "../lib/migrator.ts";
-import { startupFailure } from "../lib/startup-failure.ts";
+import { migrateUp, printMigrations, databaseLabel } from "../integrations/database/migrator.ts";
+import { startupFailure } from "./support/startup-failure.ts";
 import type { Principal } from "../lib/access.ts";
 import { ACCOUNTS, CURRENCY, ORDERS, PRODUCTS, SHIPPING_ADDRESS, CATEGORIES, type OrderStatus } from "./seed/catalogue.ts";
 import { productImage } from "./seed/images.ts";
@@ -222,7 +222,7 @@ try {
   }
   console.log(`Seeding ${databaseLabel(config.database)} with the demo shop.`);
   await migrateUp(config.database, printMigrations(config.database));
-  const { createBroker } = await import("../lib/broker.ts");
+  const { createBroker } = await import("../broker.ts");
   broker = await createBroker(config, { logger: false });
   await broker.start();
   if (!(await seed(broker, config, values.force))) exitCode = 1;

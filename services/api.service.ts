@@ -10,11 +10,11 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import { defineService } from "../lib/service-schema.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
 import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
-import { asOAuthInvalidRequest, toHttpError } from "../lib/http-errors.ts";
-import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, paramsRule } from "../lib/input-boundary.ts";
-import { acceptRequestId, withRequestId } from "../lib/request-context.ts";
+import { asOAuthInvalidRequest, toHttpError } from "./api/http-errors.ts";
+import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, paramsRule } from "./api/input-boundary.ts";
+import { acceptRequestId, withRequestId } from "../lib/request-id.ts";
 import { clientIp, trustFunction } from "../lib/client-ip.ts";
-import { OpenApiMixin } from "../mixins/openapi.mixin.ts";
+import { OpenApiMixin } from "../mixins/openapi/openapi.mixin.ts";
 
 const cfg = getConfig();
 /** The domain services this gateway routes to. */
@@ -116,7 +116,7 @@ const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0] ??
 /**
  * moleculer-web's `rootCallOptions` hook, before the request's context exists: the request id
  * of the whole call chain is the client's (or load balancer's) `X-Request-Id` when it is sane
- * (lib/request-context.ts), otherwise a new one, never the raw header (nor `X-Correlation-Id`,
+ * (lib/request-id.ts), otherwise a new one, never the raw header (nor `X-Correlation-Id`,
  * which moleculer-web would take unchecked). It is in the response, whatever the outcome.
  */
 function requestIdFromHeader(this: { broker: { generateUid(): string } }, options: { requestID?: string }, req: Req, res: ServerResponse) {
@@ -170,7 +170,7 @@ function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req) 
 }
 
 /**
- * The input boundary (lib/input-boundary.ts), for every request that found its action, before
+ * The input boundary (services/api/input-boundary.ts), for every request that found its action, before
  * authentication and before the action: the body as the client sent it (moleculer-web's merge
  * into the params would silently drop a `__proto__` key), the query string (its parser drops
  * prototype keys silently too: the raw keys are checked), the path parameters and the headers
@@ -208,7 +208,7 @@ function refuseDeepJson(_req: IncomingMessage, _res: ServerResponse, body: Buffe
 
 /**
  * Every route's onError: moleculer-web's JSON error shape with our status mapping
- * (lib/http-errors.ts); the OAuth 2.0 token endpoint answers a malformed or invalid request as
+ * (services/api/http-errors.ts); the OAuth 2.0 token endpoint answers a malformed or invalid request as
  * RFC 6749 §5.2 says, `400 {error: "invalid_request", error_description}`.
  */
 function sendJsonError(this: Gateway, req: Req, res: ServerResponse, err: unknown) {

@@ -6,7 +6,7 @@
  *      fails, products.release gives the stock back (compensation).
  * Status changes are compare-and-set on the status, so two concurrent changes cannot both
  * win, and a cancellation releases the stock exactly once. Each change writes its events to
- * the outbox in its own transaction; they are published after the commit (lib/outbox.ts).
+ * the outbox in its own transaction; they are published after the commit (integrations/messaging/outbox.ts).
  * With PENDING_ORDER_TTL, unpaid orders are cancelled by `system` once they are that old.
  */
 import { randomUUID } from "node:crypto";
@@ -244,7 +244,7 @@ export default defineService<OrdersMethods>({
     },
 
     /**
-     * Operator tool (the REPL's `orders`, lib/repl-commands.ts): how many orders are in each
+     * Operator tool (the REPL's `orders`, repl/commands.ts): how many orders are in each
      * status and what they add up to, per currency. One GROUP BY, never over HTTP.
      */
     summary: {

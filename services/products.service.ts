@@ -19,8 +19,8 @@ import { parseImages, productHolder } from "../domain/images.ts";
 import { hasRole, type Principal } from "../lib/access.ts";
 import { defineService } from "../lib/service-schema.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
-import { isCurrency } from "../domain/currency.ts";
-import { productWhere, type ProductFilters } from "../domain/product-filters.ts";
+import { isCurrency } from "../lib/currency.ts";
+import { productWhere, type ProductFilters } from "./products/filters.ts";
 
 const MAX_INT = 2_147_483_647;
 const SKU = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
@@ -28,7 +28,7 @@ const SKU = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 const fields = {
   sku: { type: "string", pattern: SKU, messages: { stringPattern: "sku must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit." } },
   name: { type: "string", trim: true, min: 1, max: 200 },
-  // `multiline`: the gateway's input boundary lets TAB, LF and CR through here (lib/input-boundary.ts).
+  // `multiline`: the gateway's input boundary lets TAB, LF and CR through here (services/api/input-boundary.ts).
   description: { type: "string", max: 5000, multiline: true },
   priceCents: { type: "number", integer: true, min: 0, max: MAX_INT },
   currency: { type: "string", pattern: "^[A-Z]{3}$", messages: { stringPattern: "currency must be an ISO 4217 code such as EUR." } },

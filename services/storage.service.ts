@@ -1,7 +1,7 @@
 /**
  * storage: files that users upload (product images, avatars, documents) and their metadata.
  *
- * Contents live in an ObjectStore (integrations/s3_storage): S3 when S3_BUCKET is set, a local
+ * Contents live in an ObjectStore (integrations/storage): S3 when S3_BUCKET is set, a local
  * folder otherwise. The `files` table (migration 0005) holds who owns what under which
  * server-generated key; the key never comes from a client and is never shown to one.
  *
@@ -39,7 +39,7 @@ import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { isUuid } from "../lib/listing.ts";
-import { createObjectStore, ObjectNotFoundError } from "../integrations/s3_storage/index.ts";
+import { createObjectStore, ObjectNotFoundError } from "../integrations/storage/index.ts";
 import { decideType, SNIFF_BYTES } from "./storage/content-types.ts";
 import { sanitizeFilename } from "./storage/filenames.ts";
 import { peek, UploadGuard } from "./storage/streams.ts";

@@ -3,7 +3,7 @@
  * Anything that came from a user (names, addresses, product names) is HTML-escaped;
  * amounts are formatted from integer minor units in the order's currency.
  */
-import { formatMoney } from "../../domain/money.ts";
+import { formatMoney } from "../../lib/money.ts";
 
 export interface Rendered {
   subject: string;

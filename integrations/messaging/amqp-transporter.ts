@@ -35,7 +35,7 @@
  */
 import { Errors, Transporters } from "moleculer";
 import type { ConsumeMessage, Channel, ChannelModel } from "amqplib";
-import { amqpUrls, connectAny, describeUrl, reconnectDelay, AMQP_HEARTBEAT_S } from "../../lib/amqp-connect.ts";
+import { amqpUrls, connectAny, describeUrl, reconnectDelay, AMQP_HEARTBEAT_S } from "./amqp-connect.ts";
 import { redact } from "../../lib/config.ts";
 
 type AmqpOptions = NonNullable<ConstructorParameters<typeof Transporters.AMQP>[0]> & object;

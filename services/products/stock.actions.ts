@@ -21,7 +21,7 @@ import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { deadlineOf, type DbMethods } from "../../mixins/db.mixin.ts";
 import type { ProductSnapshot } from "../../domain/checkout.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
-import { runTransaction } from "../../lib/database.ts";
+import { runTransaction } from "../../integrations/database/sequelize.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
@@ -196,7 +196,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
     },
   },
 
-  // ---- Operator tool (the REPL's `stock <sku> <delta>`, lib/repl-commands.ts) ----
+  // ---- Operator tool (the REPL's `stock <sku> <delta>`, repl/commands.ts) ----
 
   /**
    * A stock correction by a signed delta, as one conditional update

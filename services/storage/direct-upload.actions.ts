@@ -10,7 +10,7 @@ import { Errors } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
 import type { ShopAction } from "../../lib/service-schema.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
-import { InvalidKeyError, ObjectNotFoundError, PresignUnsupportedError } from "../../integrations/s3_storage/index.ts";
+import { InvalidKeyError, ObjectNotFoundError, PresignUnsupportedError } from "../../integrations/storage/index.ts";
 import { decideType, normalizeType, SNIFF_BYTES } from "./content-types.ts";
 import { sanitizeFilename } from "./filenames.ts";
 import { peek } from "./streams.ts";

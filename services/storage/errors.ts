@@ -4,7 +4,7 @@
  * into them. Nothing here is retryable: a stream cannot be sent twice.
  */
 import { Errors } from "moleculer";
-import { SizeMismatchError } from "../../integrations/s3_storage/index.ts";
+import { SizeMismatchError } from "../../integrations/storage/index.ts";
 
 const { MoleculerClientError, MoleculerError } = Errors;
 

@@ -10,7 +10,7 @@ import type { Principal } from "../../lib/access.ts";
 import { notFound } from "../../lib/errors.ts";
 import type { DbMethods } from "../../mixins/db.mixin.ts";
 import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
-import { contentDisposition, LocalObjectStore, SignedUrlError, type ObjectStore } from "../../integrations/s3_storage/index.ts";
+import { contentDisposition, LocalObjectStore, SignedUrlError, type ObjectStore } from "../../integrations/storage/index.ts";
 import { signedUrlRefused } from "./errors.ts";
 import type { LinkMethods } from "./links.actions.ts";
 

@@ -116,7 +116,7 @@ async function me(self: Self, ctx: Context<unknown, Meta>): Promise<UserRow> {
   return self.plain(row);
 }
 
-/** 503 with Retry-After (lib/http-errors.ts): the SMS provider, not the request, is the problem. */
+/** 503 with Retry-After (services/api/http-errors.ts): the SMS provider, not the request, is the problem. */
 function smsUnavailable(retryAfterSec: number | null) {
   const retryAfter = retryAfterSec ?? 10;
   return new Errors.MoleculerError(`Text messages cannot be sent right now; try again in ${retryAfter} s.`, 503, "SMS_UNAVAILABLE", {

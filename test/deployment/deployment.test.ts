@@ -2,7 +2,7 @@
  * The deployment descriptors agree with the code, without a Docker engine:
  *
  * - docker-compose.yml validates (`docker-compose config`, Debian's 1.29, installed by .ci/run)
- *   and runs exactly the roles of lib/cluster.ts from one image and one command, each waiting
+ *   and runs exactly the roles of scripts/support/cluster.ts from one image and one command, each waiting
  *   for healthy dependencies and the migration; it sets only variables lib/config.ts reads and
  *   .env.example documents, every node's environment is a valid configuration, and nothing
  *   stops `--scale` (no container_name, no host port but the gateway's). Skipped loudly
@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { LOCAL_CLUSTER } from "../../lib/cluster.ts";
+import { LOCAL_CLUSTER } from "../../scripts/support/cluster.ts";
 import { ALL_SERVICES, loadConfig } from "../../lib/config.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -139,7 +139,7 @@ const hostPorts = (s: ComposeService) =>
     expect(composeConfig("--profiles").stdout.split("\n").filter(Boolean)).toEqual([]);
   });
 
-  test("the nodes started by default are the roles of lib/cluster.ts, one service each", () => {
+  test("the nodes started by default are the roles of scripts/support/cluster.ts, one service each", () => {
     const byDefault = nodes.map(([, s]) => roleOf(s));
     expect([...byDefault].sort()).toEqual(CLUSTER_ROLES);
     expect(new Set(byDefault).size).toBe(byDefault.length);
@@ -404,7 +404,7 @@ describe("deployment/aws/task-definitions", () => {
   const container = (td: TaskDefinition) => td.containerDefinitions[0]!;
   const envOf = (td: TaskDefinition) => Object.fromEntries((container(td).environment ?? []).map((e) => [e.name, e.value]));
 
-  test("one Fargate task definition per role of lib/cluster.ts, all from the same image and command", () => {
+  test("one Fargate task definition per role of scripts/support/cluster.ts, all from the same image and command", () => {
     expect(definitions.map((d) => envOf(d.td).SERVICES).sort()).toEqual(CLUSTER_ROLES);
     for (const { file, td } of definitions) {
       expect({ file, role: envOf(td).SERVICES }).toEqual({ file, role: file.replace(/\.json$/, "") });

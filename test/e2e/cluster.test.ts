@@ -1,22 +1,22 @@
 /**
- * The cluster as real processes: a gateway node and two products nodes (lib/cluster.ts),
+ * The cluster as real processes: a gateway node and two products nodes (scripts/support/cluster.ts),
  * discovering each other over RabbitMQ, on PostgreSQL. Driven over HTTP like a client;
  * seeded through a client broker on the same transporter (writes need an admin, and the
  * gateway has no back door). Own namespace and database, so runs never meet.
  */
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 import { randomBytes, randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http } from "../support/node.ts";
-import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../lib/cluster.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { migrateUp } from "../../lib/migrator.ts";
+import { migrateUp } from "../../integrations/database/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { deleteShopTopology } from "../../lib/durable-events.ts";
-import { until } from "../../lib/until.ts";
+import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
+import { until } from "../../scripts/support/until.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq", "redis");

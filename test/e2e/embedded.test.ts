@@ -10,8 +10,8 @@ import net from "node:net";
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { SERVER_ENTRY, exited } from "../../lib/cluster.ts";
-import { signToken } from "../../integrations/s3_storage/index.ts";
+import { SERVER_ENTRY, exited } from "../../scripts/support/cluster.ts";
+import { signToken } from "../../integrations/storage/index.ts";
 import { http } from "../support/node.ts";
 
 const CONFIG_VARS = [

@@ -3,11 +3,11 @@
  * SERVICES=none joins a running cluster (users, products, orders and mail nodes over RabbitMQ,
  * on PostgreSQL), and commands are typed on its stdin one at a time, each after the previous
  * one's prompt, while the test reads what comes back. Built-ins (nodes, services, call, dcall)
- * and every custom command of lib/repl-commands.ts, with their error cases: each refusal is
+ * and every custom command of repl/commands.ts, with their error cases: each refusal is
  * one line, never a stack trace. Own namespace, database and SMTP server, so runs never meet.
  */
 import fs from "node:fs";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -15,10 +15,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { localClusterEnv, spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../lib/cluster.ts";
+import { localClusterEnv, spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { migrateUp } from "../../lib/migrator.ts";
-import { deleteShopTopology } from "../../lib/durable-events.ts";
+import { migrateUp } from "../../integrations/database/migrator.ts";
+import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 import { totpCode } from "../../integrations/authentication/totp.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");

@@ -20,13 +20,13 @@ import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { http } from "../support/node.ts";
 import { PASSWORD } from "../support/shop-client.ts";
 import { timed, load, byStatus, dishonest, recoveryMs, report, type Outcome } from "../support/load.ts";
-import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../lib/cluster.ts";
-import { freePort } from "../../lib/free-port.ts";
-import { until } from "../../lib/until.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../scripts/support/cluster.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
+import { until } from "../../scripts/support/until.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { migrateUp } from "../../lib/migrator.ts";
+import { migrateUp } from "../../integrations/database/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
-import { deleteShopTopology } from "../../lib/durable-events.ts";
+import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 
 const suite = await describeWithServers("rabbitmq", "redis");
 if (!postgresBinaries() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and the PostgreSQL server binaries are missing");

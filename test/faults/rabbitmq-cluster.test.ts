@@ -16,7 +16,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { createRabbitNodes, rabbitmqAvailable, startRabbitCluster, type RabbitCluster, type RabbitNode } from "../support/rabbitmq.ts";
 import { startShopCluster, shoppers, loop, countByStatus, recoveryMs, checkoutWithRetries, ADMIN, type ShopCluster } from "../support/shop-cluster.ts";
 import { http } from "../support/node.ts";
-import { until } from "../../lib/until.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 if (!rabbitmqAvailable() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and rabbitmq-server/rabbitmqctl (run as root) are not available for private RabbitMQ nodes.");

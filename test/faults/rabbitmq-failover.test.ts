@@ -15,8 +15,8 @@
 import { describeWithServers } from "../support/servers.ts";
 import { startShopCluster, loop, countByStatus, ADMIN, type ShopCluster } from "../support/shop-cluster.ts";
 import { http } from "../support/node.ts";
-import { exited, type NodeSpec } from "../../lib/cluster.ts";
-import { until } from "../../lib/until.ts";
+import { exited, type NodeSpec } from "../../scripts/support/cluster.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";

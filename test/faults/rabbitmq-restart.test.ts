@@ -9,9 +9,9 @@ import { describeWithServers } from "../support/servers.ts";
 import { createRabbitNodes, rabbitmqAvailable, type RabbitCluster } from "../support/rabbitmq.ts";
 import { startShopCluster, loop, countByStatus, ADMIN, type ShopCluster } from "../support/shop-cluster.ts";
 import { http } from "../support/node.ts";
-import { DurableEvents, type DurableMessage } from "../../lib/durable-events.ts";
-import { until } from "../../lib/until.ts";
-import type { NodeSpec } from "../../lib/cluster.ts";
+import { DurableEvents, type DurableMessage } from "../../integrations/messaging/durable-events.ts";
+import { until } from "../../scripts/support/until.ts";
+import type { NodeSpec } from "../../scripts/support/cluster.ts";
 
 const suite = await describeWithServers("postgres");
 if (!rabbitmqAvailable() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and rabbitmq-server/rabbitmqctl (run as root) are not available for a private RabbitMQ node.");

@@ -1,17 +1,17 @@
 /**
- * Durable events on quorum queues (lib/durable-events.ts), on the shared RabbitMQ with a
+ * Durable events on quorum queues (integrations/messaging/durable-events.ts), on the shared RabbitMQ with a
  * namespace of their own: a message whose consumer dies with it every time ends in the
  * dead-letter queue after the delivery limit (no endless loop); a classic topology from an
  * older version is refused with a pointer to `npm run migrate:queues`, and the migration
- * (lib/queue-migration.ts) moves every message of it, none lost.
+ * (integrations/messaging/queue-migration.ts) moves every message of it, none lost.
  */
 import { randomBytes } from "node:crypto";
 import amqp from "amqplib";
 import { describeWithServers, SERVERS } from "../support/servers.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
-import { DurableEvents, QueueMismatchError, type DurableMessage } from "../../lib/durable-events.ts";
-import { migrateGroupToQuorum } from "../../lib/queue-migration.ts";
-import { until } from "../../lib/until.ts";
+import { DurableEvents, QueueMismatchError, type DurableMessage } from "../../integrations/messaging/durable-events.ts";
+import { migrateGroupToQuorum } from "../../integrations/messaging/queue-migration.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 const suite = await describeWithServers("rabbitmq");

@@ -14,7 +14,7 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
-import { until } from "../../lib/until.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -437,8 +437,8 @@ suite("product images and avatars on PostgreSQL", () => {
 
 /** Migration 0007 alone: down leaves the schema of 0006 (constraints included), up restores it. */
 async function downAndUp(database: import("../../lib/config.ts").Config["database"]) {
-  const { migrateUp, migrateDown } = await import("../../lib/migrator.ts");
-  const { createSequelize } = await import("../../lib/database.ts");
+  const { migrateUp, migrateDown } = await import("../../integrations/database/migrator.ts");
+  const { createSequelize } = await import("../../integrations/database/sequelize.ts");
   expect(await migrateUp(database)).toContain(MIGRATION);
   const sequelize = createSequelize(database);
   try {

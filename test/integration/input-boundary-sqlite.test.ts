@@ -26,7 +26,7 @@ describe("the input boundary on the embedded default (SQLite)", () => {
   beforeAll(async () => {
     // As `npm start` does on the embedded default: migrate the file, then start every service.
     const { loadConfig } = await import("../../lib/config.ts");
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     await migrateUp(loadConfig({ SQLITE_PATH: file }).database);
     node = await startTestNode({ SERVICES: "all", SQLITE_PATH: file, CACHER: "memory", RATE_LIMIT_FACTOR: "1000" });
     expect(node.config.database.dialect).toBe("sqlite");

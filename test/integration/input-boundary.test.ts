@@ -18,7 +18,7 @@ import { createHmac } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, PASSWORD } from "../support/shop-client.ts";
-import { signToken } from "../../integrations/s3_storage/index.ts";
+import { signToken } from "../../integrations/storage/index.ts";
 
 const suite = await describeWithServers("postgres");
 

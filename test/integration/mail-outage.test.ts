@@ -10,8 +10,8 @@ import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, PASSWORD } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
-import { deleteShopTopology } from "../../lib/durable-events.ts";
-import { until } from "../../lib/until.ts";
+import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";

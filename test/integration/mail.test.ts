@@ -10,7 +10,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, PASSWORD } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { DurableEvents, shopConsumerGroups } from "../../lib/durable-events.ts";
+import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";

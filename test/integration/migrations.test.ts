@@ -10,8 +10,8 @@ import { Sequelize } from "sequelize";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { loadConfig, type Config } from "../../lib/config.ts";
-import { migrateUp, migrateDown, migrationStatus } from "../../lib/migrator.ts";
-import { createSequelize } from "../../lib/database.ts";
+import { migrateUp, migrateDown, migrationStatus } from "../../integrations/database/migrator.ts";
+import { createSequelize } from "../../integrations/database/sequelize.ts";
 
 async function tables(sequelize: Sequelize): Promise<string[]> {
   return ((await sequelize.getQueryInterface().showAllTables()) as string[]).sort();

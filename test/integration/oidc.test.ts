@@ -13,7 +13,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import { Browser } from "../support/browser.ts";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 import { totpCode } from "../../integrations/authentication/index.ts";
 
 const suite = await describeWithServers("postgres");

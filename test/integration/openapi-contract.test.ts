@@ -18,7 +18,7 @@ import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { tourTheApi, type Capture } from "../support/api-tour.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import type { Browser } from "../support/browser.ts";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 
 const suite = await describeWithServers("postgres");
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

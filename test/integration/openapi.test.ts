@@ -8,8 +8,8 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import type { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
-import { openApiPath } from "../../lib/openapi/generate.ts";
-import { HINTS } from "../../lib/openapi/hints.ts";
+import { openApiPath } from "../../mixins/openapi/generate.ts";
+import { HINTS } from "../../mixins/openapi/hints.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -159,7 +159,7 @@ suite("the OpenAPI document of the running gateway", () => {
       const success = statuses.filter((s) => s < 400);
       const missing = [...set].filter((s) => !statuses.includes(s));
       const extra = success.filter((s) => !ok.includes(s));
-      if (missing.length || extra.length) mismatches.push(`${a.action}: handler sets [${[...set]}], documented [${statuses}] (lib/openapi/hints.ts)`);
+      if (missing.length || extra.length) mismatches.push(`${a.action}: handler sets [${[...set]}], documented [${statuses}] (mixins/openapi/hints.ts)`);
     }
     expect(mismatches).toEqual([]);
     expect(checked).toBeGreaterThan(30);
@@ -186,7 +186,7 @@ suite("the OpenAPI document of the running gateway", () => {
   test("ready means routed: a service that (re)joins is not ok before its REST routes are in the document", async () => {
     // moleculer-web regenerates its aliases 500 ms after the registry changes, and storage's
     // upload alias is fixed in the gateway: callable and partly routed is not yet ready.
-    const { loadServiceSchema } = await import("../../lib/broker.ts");
+    const { loadServiceSchema } = await import("../../broker.ts");
     const ready = () => http(`${node.api}/health/ready`);
     const unrouted = new Promise<void>((resolve) => node.broker.localBus.once("$api.aliases.regenerated", () => resolve()));
     await node.broker.destroyService(node.broker.getLocalService("storage")!);

@@ -1,5 +1,5 @@
 /**
- * The transactional outbox (lib/outbox.ts) on PostgreSQL and RabbitMQ: a message exists only
+ * The transactional outbox (integrations/messaging/outbox.ts) on PostgreSQL and RabbitMQ: a message exists only
  * if its transaction commits; a RabbitMQ outage keeps it (in order) until RabbitMQ is back;
  * replicas relaying one table publish each row once.
  */
@@ -8,11 +8,11 @@ import { describeWithServers, SERVERS } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { createSequelize } from "../../lib/database.ts";
-import { migrateUp } from "../../lib/migrator.ts";
-import { DurableEvents, type DurableMessage } from "../../lib/durable-events.ts";
-import { Outbox } from "../../lib/outbox.ts";
-import { until } from "../../lib/until.ts";
+import { createSequelize } from "../../integrations/database/sequelize.ts";
+import { migrateUp } from "../../integrations/database/migrator.ts";
+import { DurableEvents, type DurableMessage } from "../../integrations/messaging/durable-events.ts";
+import { Outbox } from "../../integrations/messaging/outbox.ts";
+import { until } from "../../scripts/support/until.ts";
 import type { Sequelize } from "sequelize";
 
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";

@@ -51,7 +51,7 @@ suite("readiness and routes of services that are down", () => {
       expect(res).toMatchObject({ status: 503, body: { type: "SERVICE_UNAVAILABLE" } });
       expect(res.headers.get("retry-after")).toBe("5");
     } finally {
-      const { loadServiceSchema } = await import("../../lib/broker.ts");
+      const { loadServiceSchema } = await import("../../broker.ts");
       node.broker.createService(await loadServiceSchema("products"));
     }
   });

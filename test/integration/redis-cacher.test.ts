@@ -20,7 +20,7 @@ suite("Redis cacher", () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ SQLITE_PATH: path.join(dir, "shop.sqlite") }).database);
     node = await startTestNode({

@@ -16,10 +16,10 @@ import { http } from "../support/node.ts";
 
 Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1", METRICS: "false", SERVICES: "api", LOG_FORMAT: "json", LOG_LEVEL: "info", CACHER: "memory" });
 const { getConfig, loadConfig } = await import("../../lib/config.ts");
-const { createBroker } = await import("../../lib/broker.ts");
+const { createBroker } = await import("../../broker.ts");
 const { brokerOptions } = await import("../../moleculer.config.ts");
-const { DurableEvents } = await import("../../lib/durable-events.ts");
-const { currentRequestId, withRequestId } = await import("../../lib/request-context.ts");
+const { DurableEvents } = await import("../../integrations/messaging/durable-events.ts");
+const { currentRequestId, withRequestId } = await import("../../lib/request-id.ts");
 type Config = ReturnType<typeof getConfig>;
 
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { createSmsSender, SmsError, type SmsSender } from "../../integrations/sms/index.ts";
 import { startTwilioStandIn, TWILIO_ERRORS, type TwilioStandIn } from "../support/twilio.ts";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 
 const TO = "+4915112345678";
 const FROM = "+15005550006";

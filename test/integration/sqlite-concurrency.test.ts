@@ -25,7 +25,7 @@ describe("the embedded SQLite node under 50 concurrent checkouts", () => {
       SERVICES: "all",
     };
     const { loadConfig } = await import("../../lib/config.ts");
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     await migrateUp(loadConfig(env).database);
     node = await startTestNode(env);
   }, 60_000);

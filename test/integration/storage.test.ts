@@ -15,7 +15,7 @@
  * STORAGE_TEST_SERIALIZER (e.g. JSONExt) and STORAGE_TEST_NO_BACKPRESSURE=1 compare setups.
  */
 import net from "node:net";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
@@ -30,7 +30,7 @@ import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http as rawHttp } from "../support/node.ts";
-import { until } from "../../lib/until.ts";
+import { until } from "../../scripts/support/until.ts";
 
 /** s3rver ships no types: the part of its API this file uses. */
 interface S3rverServer {
@@ -122,7 +122,7 @@ async function startShop(env: Record<string, string>): Promise<Shop> {
   await jest.isolateModulesAsync(async () => {
     Object.assign(process.env, settings);
     const { getConfig } = await import("../../lib/config.ts");
-    const { createBroker } = await import("../../lib/broker.ts");
+    const { createBroker } = await import("../../broker.ts");
     const events: Shop["events"] = [];
     const broker = await createBroker(getConfig(), { logger: process.env.STORAGE_TEST_LOG ? undefined : false });
     broker.createService({
@@ -241,7 +241,7 @@ suite("storage on S3 (s3rver), one node", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("storage");
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
     s3 = await startS3(bucket);
@@ -532,7 +532,7 @@ suite("storage on the local folder driver", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("storage_local");
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-files-"));
@@ -609,7 +609,7 @@ suite("storage on the local folder driver", () => {
     expect(back.body.equals(bytes)).toBe(true);
 
     // The signed GET the store hands out to other services.
-    const { LocalObjectStore } = await import("../../integrations/s3_storage/index.ts");
+    const { LocalObjectStore } = await import("../../integrations/storage/index.ts");
     const store = (shop.broker.getLocalService("storage") as unknown as { store: InstanceType<typeof LocalObjectStore> }).store;
     const getUrl = await store.presignGet(`files/${id}`, 60, { filename: "scan.pdf", contentType: "application/pdf" });
     const signedGet = await c.download(getUrl);
@@ -628,7 +628,7 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-embedded-"));
     const sqlite = path.join(dir, "shop.sqlite");
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ SQLITE_PATH: sqlite }).database);
     const port = await freePort();
@@ -657,7 +657,7 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
 });
 
 /**
- * A node of its own (a child process): the broker of lib/broker.ts with the services in
+ * A node of its own (a child process): the broker of broker.ts with the services in
  * SERVICES (TransitBackpressure off with STORAGE_TEST_NO_BACKPRESSURE=1), plus a memory
  * probe: `<nodeID>-probe.reset` takes a baseline after a full GC, `.report` returns the peaks
  * since: RSS and heap+buffers as sampled every 10 ms (garbage included) and the live
@@ -750,7 +750,7 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("storage_amqp");
-    const { migrateUp } = await import("../../lib/migrator.ts");
+    const { migrateUp } = await import("../../integrations/database/migrator.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
     s3 = await startS3(bucket);
@@ -790,7 +790,7 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
   afterAll(async () => {
     await probe?.stop();
     await Promise.all([stopNode(gateway), stopNode(storage)]);
-    const { deleteShopTopology } = await import("../../lib/durable-events.ts");
+    const { deleteShopTopology } = await import("../../integrations/messaging/durable-events.ts");
     const { loadConfig } = await import("../../lib/config.ts");
     await deleteShopTopology(AMQP, namespace, loadConfig({})).catch(() => undefined);
     await s3?.stop();
@@ -848,7 +848,7 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
   }, 180_000);
 });
 
-clusterSuite("transit backpressure (lib/transit-backpressure.ts), over RabbitMQ", () => {
+clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over RabbitMQ", () => {
   const SIZE = 12 * MiB;
   const PREFETCH = 16;
   const brokers: ServiceBroker[] = [];
@@ -864,7 +864,7 @@ clusterSuite("transit backpressure (lib/transit-backpressure.ts), over RabbitMQ"
   async function slowReceiver(withMiddleware: boolean): Promise<{ maxBuffered: number; received: number }> {
     const { ServiceBroker } = await import("moleculer");
     const { amqpTransporter } = await import("../../moleculer.config.ts");
-    const { TransitBackpressure } = await import("../../lib/transit-backpressure.ts");
+    const { TransitBackpressure } = await import("../../middlewares/transit-backpressure.ts");
     const namespace = `bp-${randomBytes(4).toString("hex")}`;
     // The prefetch bounds what is delivered before acknowledgements stop: PREFETCH chunks.
     const options = { namespace, transporter: amqpTransporter(AMQP, PREFETCH), logger: false, requestTimeout: 60_000 } as const;
@@ -921,7 +921,7 @@ clusterSuite("transit backpressure (lib/transit-backpressure.ts), over RabbitMQ"
   async function slowBroker(withMiddleware: boolean): Promise<{ maxFrames: number; maxBytes: number; received: number; mibPerSec: number }> {
     const { ServiceBroker } = await import("moleculer");
     const { amqpTransporter } = await import("../../moleculer.config.ts");
-    const { TransitBackpressure, amqpBacklog } = await import("../../lib/transit-backpressure.ts");
+    const { TransitBackpressure, amqpBacklog } = await import("../../middlewares/transit-backpressure.ts");
     const { startTcpProxy } = await import("../support/tcp-proxy.ts");
     const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(AMQP).port || 5672) }, { uploadBytesPerSecond: 16 * MiB });
     const namespace = `bps-${randomBytes(4).toString("hex")}`;

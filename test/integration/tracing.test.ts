@@ -78,14 +78,14 @@ Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1", METRICS: "false", CAC
 delete process.env.DATABASE_URL;
 delete process.env.TRANSPORTER;
 const { getConfig, loadConfig } = await import("../../lib/config.ts");
-const { createBroker } = await import("../../lib/broker.ts");
+const { createBroker } = await import("../../broker.ts");
 const { brokerOptions, tracing } = await import("../../moleculer.config.ts");
-const { migrateUp } = await import("../../lib/migrator.ts");
+const { migrateUp } = await import("../../integrations/database/migrator.ts");
 type Config = ReturnType<typeof getConfig>;
 
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
-/** A node as lib/broker.ts builds it, its spans sent every 0.1 s. */
+/** A node as broker.ts builds it, its spans sent every 0.1 s. */
 function traced(config: Config) {
   return { logger: false as const, tracing: tracing(config, 0.1) };
 }

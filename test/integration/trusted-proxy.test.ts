@@ -16,7 +16,7 @@ let node: TestNode;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-proxy-"));
 
 beforeAll(async () => {
-  const { migrateUp } = await import("../../lib/migrator.ts");
+  const { migrateUp } = await import("../../integrations/database/migrator.ts");
   const { loadConfig } = await import("../../lib/config.ts");
   const env = { SQLITE_PATH: path.join(dir, "shop.sqlite") };
   await migrateUp(loadConfig(env).database);

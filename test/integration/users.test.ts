@@ -9,7 +9,7 @@ import jwt from "jsonwebtoken";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
 import { totpCode } from "../../integrations/authentication/index.ts";
-import { until } from "../../lib/until.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 const PASSWORD = "correct horse battery staple";

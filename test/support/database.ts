@@ -1,6 +1,6 @@
 /** A PostgreSQL database of its own for each suite, dropped afterwards. */
 import { randomBytes } from "node:crypto";
-import { createScratchDatabase, type ScratchDatabase } from "../../lib/scratch-database.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../../scripts/support/scratch-database.ts";
 
 export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 

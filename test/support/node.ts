@@ -18,7 +18,7 @@ export interface TestNode {
 export async function startTestNode(env: Record<string, string>): Promise<TestNode> {
   Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1", METRICS: "false", ...env });
   const { getConfig } = await import("../../lib/config.ts");
-  const { createBroker } = await import("../../lib/broker.ts");
+  const { createBroker } = await import("../../broker.ts");
   const config = getConfig();
   const broker = await createBroker(config, { logger: false });
   await broker.start();
@@ -36,7 +36,7 @@ export async function startTestNode(env: Record<string, string>): Promise<TestNo
  */
 export async function startTestShop(label: string, env: Record<string, string> = {}): Promise<TestNode & { databaseUrl: string }> {
   const { createTestDatabase } = await import("./database.ts");
-  const { migrateUp } = await import("../../lib/migrator.ts");
+  const { migrateUp } = await import("../../integrations/database/migrator.ts");
   const { loadConfig } = await import("../../lib/config.ts");
   const db = await createTestDatabase(label);
   try {

@@ -8,7 +8,7 @@
 import http from "node:http";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import Provider from "oidc-provider";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 
 export interface TestAccount {
   email?: string;

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 
 const run = promisify(execFile);
 

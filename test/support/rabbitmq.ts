@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 import { reachable } from "./servers.ts";
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 /**
- * A shop cluster as real processes for fault tests (the nodes of lib/cluster.ts, or some of
+ * A shop cluster as real processes for fault tests (the nodes of scripts/support/cluster.ts, or some of
  * them), on a given TRANSPORTER (one RabbitMQ URL or a `;`-separated list), its own PostgreSQL
  * database and namespace and a real SMTP server; a client broker on the same transporter
  * seeds what needs an admin. Plus load generators that count every response by status and
@@ -7,12 +7,12 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { freePort } from "../../lib/free-port.ts";
-import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode, type NodeSpec } from "../../lib/cluster.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
+import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode, type NodeSpec } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { migrateUp } from "../../lib/migrator.ts";
-import { deleteShopTopology } from "../../lib/durable-events.ts";
-import { until } from "../../lib/until.ts";
+import { migrateUp } from "../../integrations/database/migrator.ts";
+import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
+import { until } from "../../scripts/support/until.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { startSmtp, type TestSmtp } from "./smtp.ts";

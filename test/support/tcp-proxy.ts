@@ -6,7 +6,7 @@
  */
 import net from "node:net";
 import { Transform } from "node:stream";
-import { freePort } from "../../lib/free-port.ts";
+import { freePort } from "../../scripts/support/free-port.ts";
 
 export interface TcpProxy {
   port: number;

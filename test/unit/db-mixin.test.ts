@@ -6,7 +6,7 @@
 import { Errors, ServiceBroker } from "moleculer";
 import { ConnectionRefusedError, DataTypes } from "sequelize";
 import { DbMixin } from "../../mixins/db.mixin.ts";
-import { DatabaseUnavailableError } from "../../lib/database.ts";
+import { DatabaseUnavailableError } from "../../integrations/database/sequelize.ts";
 
 type Handlers = Record<string, (ctx: unknown) => Promise<unknown>>;
 const eventsOf = (service: unknown) => (service as { events: Handlers }).events;

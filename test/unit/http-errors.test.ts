@@ -1,5 +1,5 @@
 import { Errors } from "moleculer";
-import { toHttpError, WWW_AUTHENTICATE } from "../../lib/http-errors.ts";
+import { toHttpError, WWW_AUTHENTICATE } from "../../services/api/http-errors.ts";
 
 function parserError(type: string, status: number) {
   return Object.assign(new Error("raw parser message"), { type, status });

@@ -1,13 +1,14 @@
 /**
- * The input boundary's checks as plain functions (lib/input-boundary.ts): depth on the raw
+ * The input boundary's checks as plain functions (services/api/input-boundary.ts): depth on the raw
  * bytes, control characters by field kind, prototype keys, limits; plus the rules it works
  * with: the e-mail address rule (domain/user-rules.ts), the customer's view of an order's
- * history (domain/order-status.ts) and RFC 6749's invalid_request (lib/http-errors.ts).
+ * history (domain/order-status.ts) and RFC 6749's invalid_request (services/api/http-errors.ts).
  */
-import { INPUT_LIMITS, InputInspection, jsonDepthExceeds, paramsRule, refusedCharacter } from "../../lib/input-boundary.ts";
+import { INPUT_LIMITS, InputInspection, jsonDepthExceeds, paramsRule } from "../../services/api/input-boundary.ts";
+import { refusedCharacter } from "../../lib/characters.ts";
 import { isEmailAddress } from "../../domain/user-rules.ts";
 import { customerHistory, type StatusChange } from "../../domain/order-status.ts";
-import { asOAuthInvalidRequest, toHttpError } from "../../lib/http-errors.ts";
+import { asOAuthInvalidRequest, toHttpError } from "../../services/api/http-errors.ts";
 import { Errors } from "moleculer";
 import { OAuthError } from "../../lib/errors.ts";
 

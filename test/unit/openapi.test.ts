@@ -4,9 +4,9 @@
  * The document of the real gateway is checked in test/integration/openapi.test.ts.
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { parseShorthand, toJsonSchema, paramsToJsonSchema, isOptional } from "../../lib/openapi/schema.ts";
-import { generateOpenApi, openApiPath, humanize, successStatuses, type ActionInfo, type AliasInfo } from "../../lib/openapi/generate.ts";
-import { docsPage, swaggerUiFile, INITIALIZER_FILE, SWAGGER_UI_FILES } from "../../lib/openapi/ui.ts";
+import { parseShorthand, toJsonSchema, paramsToJsonSchema, isOptional } from "../../mixins/openapi/schema.ts";
+import { generateOpenApi, openApiPath, humanize, successStatuses, type ActionInfo, type AliasInfo } from "../../mixins/openapi/generate.ts";
+import { docsPage, swaggerUiFile, INITIALIZER_FILE, SWAGGER_UI_FILES } from "../../mixins/openapi/ui.ts";
 
 describe("fastest-validator → JSON Schema", () => {
   test("shorthand strings", () => {

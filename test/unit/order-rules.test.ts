@@ -1,5 +1,5 @@
 import { ORDER_STATUSES, canTransition, allowedNext, sourcesOf, releasesStock, shopperMay, isFinal, isOrderStatus, unpaidCutoff, type OrderStatus } from "../../domain/order-status.ts";
-import { lineTotalCents, sumCents, formatMoney, minorDigits, MoneyError } from "../../domain/money.ts";
+import { lineTotalCents, sumCents, formatMoney, minorDigits, MoneyError } from "../../lib/money.ts";
 import { cartProblems, priceOrder, currencyProblems, requestFingerprint } from "../../domain/checkout.ts";
 
 describe("order state machine", () => {

@@ -1,6 +1,6 @@
 import { Op } from "sequelize";
-import { productWhere } from "../../domain/product-filters.ts";
-import { isCurrency } from "../../domain/currency.ts";
+import { productWhere } from "../../services/products/filters.ts";
+import { isCurrency } from "../../lib/currency.ts";
 
 describe("productWhere", () => {
   test("shoppers only ever see active products", () => {

@@ -1,7 +1,8 @@
-/** The request id scope (lib/request-context.ts): which incoming ids are taken, and that handlers see theirs. */
+/** The request id scope (lib/request-id.ts): which incoming ids are taken, and that handlers see theirs. */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ServiceBroker, type Context } from "moleculer";
-import { acceptRequestId, consoleFormatter, currentRequestId, requestIdMixin, RequestContextMiddleware, withRequestId } from "../../lib/request-context.ts";
+import { acceptRequestId, consoleFormatter, currentRequestId, requestIdMixin, withRequestId } from "../../lib/request-id.ts";
+import { RequestContextMiddleware } from "../../middlewares/request-context.ts";
 
 describe("acceptRequestId", () => {
   test.each(["3f0c2d1e-8b7a-4c2d-9e1f-0a1b2c3d4e5f", "01HZX3K9Q8Z7Y6X5W4V3U2T1S0", "a", "lb.trace:42_x-Y", "x".repeat(128)])("takes %s", (id) => {

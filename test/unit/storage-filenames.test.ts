@@ -1,5 +1,5 @@
 import { sanitizeFilename } from "../../services/storage/filenames.ts";
-import { contentDisposition } from "../../integrations/s3_storage/content-disposition.ts";
+import { contentDisposition } from "../../integrations/storage/content-disposition.ts";
 
 describe("sanitizeFilename", () => {
   test.each([

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
-import { LocalObjectStore, ObjectNotFoundError, PresignUnsupportedError, SizeMismatchError, createObjectStore, S3ObjectStore } from "../../integrations/s3_storage/index.ts";
+import { LocalObjectStore, ObjectNotFoundError, PresignUnsupportedError, SizeMismatchError, createObjectStore, S3ObjectStore } from "../../integrations/storage/index.ts";
 import { loadConfig } from "../../lib/config.ts";
 
 let dir: string;

@@ -1,4 +1,4 @@
-import { signToken, verifyToken, SignedUrlError, type UrlClaims } from "../../integrations/s3_storage/signed-urls.ts";
+import { signToken, verifyToken, SignedUrlError, type UrlClaims } from "../../integrations/storage/signed-urls.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 const NOW = Date.parse("2026-11-28T12:00:00Z");

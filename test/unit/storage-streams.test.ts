@@ -2,7 +2,7 @@ import { Readable, PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { jest } from "@jest/globals";
 import { peek, UploadGuard } from "../../services/storage/streams.ts";
-import { Meter, SizeMismatchError } from "../../integrations/s3_storage/object-store.ts";
+import { Meter, SizeMismatchError } from "../../integrations/storage/object-store.ts";
 
 const collect = async (stream: Readable) => {
   const chunks: Buffer[] = [];

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { ServiceBroker, Serializers } from "moleculer";
-import { StreamSerializer } from "../../lib/stream-serializer.ts";
+import { StreamSerializer } from "../../integrations/messaging/stream-serializer.ts";
 
 const serializer = new StreamSerializer();
 const json = new Serializers.JSON();

@@ -1,4 +1,4 @@
-import { until } from "../../lib/until.ts";
+import { until } from "../../scripts/support/until.ts";
 
 describe("until", () => {
   test("returns as soon as the check holds, counting throws as not yet", async () => {

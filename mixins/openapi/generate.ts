@@ -7,8 +7,8 @@
  *
  *   path params        → `in: path`;  GET/DELETE params → query;  other params → JSON body
  *   access             → security (public: none; otherwise bearer, basic, OAuth 2.0 client credentials)
- *   status codes       → rules below, corrected per action by lib/openapi/hints.ts
- *   success bodies     → the schema hints.ts names for the action (lib/openapi/entities.ts)
+ *   status codes       → rules below, corrected per action by mixins/openapi/hints.ts
+ *   success bodies     → the schema hints.ts names for the action (mixins/openapi/entities.ts)
  */
 import { paramsToJsonSchema, toJsonSchema, isOptional, type ParamsSchema, type Rule } from "./schema.ts";
 import { HINTS, HEADER_PARAMETERS, type OperationHints } from "./hints.ts";
@@ -248,7 +248,7 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
     return { description: `${description}: the content, with its own Content-Type`, content };
   }
   if (media !== "application/json") return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
-  // The action's own answer (lib/openapi/entities.ts); without a hint, only the shape of a page or "an object".
+  // The action's own answer (mixins/openapi/entities.ts); without a hint, only the shape of a page or "an object".
   const schema = hints.response ? schemaRef(hints.response) : method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
   return { description, content: { "application/json": { schema } } };
 }
@@ -258,7 +258,7 @@ function schemaRef(schema: string | Record<string, unknown>): Record<string, unk
   return typeof schema === "string" ? { $ref: `#/components/schemas/${schema}` } : schema;
 }
 
-/** The error responses, each `{name, message, code, type, data}` (lib/http-errors.ts). */
+/** The error responses, each `{name, message, code, type, data}` (services/api/http-errors.ts). */
 const ERROR_RESPONSES: Record<number, { name: string; description: string; example: Record<string, unknown>; headers?: Record<string, unknown> }> = {
   400: {
     name: "BadRequest",

@@ -9,10 +9,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Umzug, SequelizeStorage, MigrationError } from "umzug";
 import type { QueryInterface, Sequelize } from "sequelize";
-import { redact, type Config } from "./config.ts";
-import { createSequelize, prepareDatabase } from "./database.ts";
+import { redact, type Config } from "../../lib/config.ts";
+import { createSequelize, prepareDatabase } from "./sequelize.ts";
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../migrations");
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
 const LOCK_ID = 72_530_001;
 
 export type MigrationContext = { context: QueryInterface };

@@ -12,7 +12,7 @@
  */
 import amqp from "amqplib";
 import type { ChannelModel } from "amqplib";
-import { redact } from "./config.ts";
+import { redact } from "../../lib/config.ts";
 
 /**
  * AMQP heartbeat asked for (seconds). RabbitMQ closes a connection that sent nothing for 2-3

@@ -13,9 +13,9 @@
  * never demoted, stock never goes below zero.
  */
 import type { ReplOptions, ServiceBroker } from "moleculer";
-import { ROLES, type Principal, type Role } from "./access.ts";
+import { ROLES, type Principal, type Role } from "../lib/access.ts";
 import { ORDER_STATUSES, type OrderStatus } from "../domain/order-status.ts";
-import { formatMoney } from "../domain/money.ts";
+import { formatMoney } from "../lib/money.ts";
 
 type ReplCommand = NonNullable<ReplOptions["customCommands"]>[number];
 

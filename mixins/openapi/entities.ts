@@ -2,7 +2,7 @@
  * What the API answers on success, as JSON Schema 2020-12 (OpenAPI 3.1): the entities (products,
  * accounts, orders, files, API clients, dead letters), a page of each (`XPage`, typed rows), and
  * the small answers of single actions (tokens, two-factor set-up, health). Each has an example.
- * lib/openapi/hints.ts names, per action, the schema of its success answer; the generator puts
+ * mixins/openapi/hints.ts names, per action, the schema of its success answer; the generator puts
  * these under `components.schemas`.
  *
  * They say what clients may rely on: fields listed are always there (`required`), nullable ones
@@ -11,7 +11,7 @@
  * running node against the types openapi-typescript makes from this document, and an answer with
  * a field the schema does not list fails it: the two cannot drift.
  */
-import { ROLES } from "../access.ts";
+import { ROLES } from "../../lib/access.ts";
 import type { JsonSchema } from "./schema.ts";
 
 /** The order lifecycle (domain/order-status.ts, which lib/ may not import; a unit test keeps them equal). */

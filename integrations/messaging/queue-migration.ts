@@ -9,7 +9,7 @@
  *   2. Every old queue of the group (retry queues first, then the group's queue, then the dead
  *      letters) is emptied, message by message with publisher confirms, into the holding queue
  *      (dead letters into `<queue>.dead.migrating`), then deleted.
- *   3. The quorum queues are declared (lib/durable-events.ts consumerGroupQueues) and bound; the
+ *   3. The quorum queues are declared (integrations/messaging/durable-events.ts consumerGroupQueues) and bound; the
  *      holding queue is unbound, emptied into them and deleted.
  *
  * The group's consumers (mail, storage nodes) must be stopped meanwhile (they publish to the

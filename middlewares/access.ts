@@ -5,7 +5,7 @@
  * `internal` actions; the gateway's authorize hook refuses those from HTTP.
  */
 import type { Middleware, Service } from "moleculer";
-import { assertAccess, type Access, type Principal } from "./access.ts";
+import { assertAccess, type Access, type Principal } from "../lib/access.ts";
 
 export const AccessMiddleware: Middleware = {
   name: "Access",

@@ -11,13 +11,13 @@
  */
 import { createRequire } from "node:module";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { generateOpenApi, type ActionInfo, type AliasInfo } from "../lib/openapi/generate.ts";
-import { docsPage, swaggerUiFile, DOCS_CSP } from "../lib/openapi/ui.ts";
-import { notFound } from "../lib/errors.ts";
-import type { Access } from "../lib/access.ts";
-import type { OperationHints } from "../lib/openapi/hints.ts";
+import { generateOpenApi, type ActionInfo, type AliasInfo } from "./generate.ts";
+import { docsPage, swaggerUiFile, DOCS_CSP } from "./ui.ts";
+import { notFound } from "../../lib/errors.ts";
+import type { Access } from "../../lib/access.ts";
+import type { OperationHints } from "./hints.ts";
 
-const pkg = createRequire(import.meta.url)("../package.json") as { version: string };
+const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 export const API_TITLE = "Moleculer shop API";
 export const API_DESCRIPTION = [

@@ -24,7 +24,7 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
   { id: "storage-1", services: "storage" },
 ];
 
-export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../server.ts");
+export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../server.ts");
 
 /**
  * The environment of a local cluster that a test, script or benchmark runs: nodes in

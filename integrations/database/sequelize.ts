@@ -23,7 +23,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { Errors } from "moleculer";
 import { ConnectionError, Sequelize, Transaction, type Options } from "sequelize";
-import type { Config } from "./config.ts";
+import type { Config } from "../../lib/config.ts";
 
 /** The embedded default's driver is missing or did not build (sqlite3 is an optional dependency). */
 export class SqliteDriverMissingError extends Error {

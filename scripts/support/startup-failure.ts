@@ -5,9 +5,9 @@
  * sqlite3 driver. Anything else is one line too: its name and message; the stack is printed
  * only with `DEBUG` set, for whoever is debugging the entry point itself.
  */
-import { ConfigError } from "./config.ts";
-import { SqliteDriverMissingError } from "./database.ts";
-import { MigrationFailedError } from "./migrator.ts";
+import { ConfigError } from "../../lib/config.ts";
+import { SqliteDriverMissingError } from "../../integrations/database/sequelize.ts";
+import { MigrationFailedError } from "../../integrations/database/migrator.ts";
 
 /** The lines to print (stderr) for an error that stopped `what` ("start", "migrate", ...). */
 export function startupFailure(err: unknown, what = "start"): string[] {

@@ -29,8 +29,8 @@
  * waited).
  */
 import type { Channel, ConfirmChannel, ConsumeMessage, ChannelModel } from "amqplib";
-import { acceptRequestId, currentRequestId, withRequestId } from "./request-context.ts";
-import { redact, type Config } from "./config.ts";
+import { acceptRequestId, currentRequestId, withRequestId } from "../../lib/request-id.ts";
+import { redact, type Config } from "../../lib/config.ts";
 import { amqpUrls, connectAny, describeUrl, reconnectDelay } from "./amqp-connect.ts";
 
 export interface DurableMessage<T = unknown> {

@@ -1,7 +1,7 @@
 /**
  * A transactional outbox: a durable event is a row written in the same database transaction
  * as the change it announces, so the change and its announcement commit together or not at
- * all. A relay publishes the rows to RabbitMQ in order (lib/durable-events.ts, publisher
+ * all. A relay publishes the rows to RabbitMQ in order (integrations/messaging/durable-events.ts, publisher
  * confirms) and deletes each one once RabbitMQ has confirmed it.
  *
  *   change + INSERT outbox row ──commit──► kick ──► relay: SELECT … FOR UPDATE SKIP LOCKED
@@ -14,7 +14,7 @@
  * DELETE publishes a row again), and consumers recognise a repeat by its messageId.
  */
 import { DataTypes, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
-import { withRequestId } from "./request-context.ts";
+import { withRequestId } from "../../lib/request-id.ts";
 
 export interface OutboxMessage {
   event: string;

@@ -7,7 +7,7 @@
  * service, not per call: this module keeps the id of the call being handled in an
  * AsyncLocalStorage scope so that every log line written meanwhile can carry it:
  *
- *  - `RequestContextMiddleware` (moleculer.config.ts `middlewares`) runs each local action and
+ *  - `RequestContextMiddleware` (middlewares/request-context.ts) runs each local action and
  *    event handler inside a scope holding its `ctx.requestID`; calls it makes on the same node
  *    inherit the scope, calls to other nodes carry `ctx.requestID` and get a scope there;
  *  - `requestIdMixin` is Pino's `mixin` option: it adds `requestId` to every JSON line;
@@ -18,7 +18,6 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { styleText } from "node:util";
-import type { Context, Middleware, Service } from "moleculer";
 
 /** What an incoming id may look like: enough for UUIDs, ULIDs and load balancers' trace ids; nothing to escape. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,23 +40,6 @@ export function withRequestId<T>(requestId: string | null | undefined, fn: () =>
   // A local call within the same request (the common case) needs no new scope.
   return storage.getStore() === id ? fn() : storage.run(id, fn);
 }
-
-/** `next` (an action or event handler), run in the scope of its context's request id. */
-function inRequestScope<H extends (this: Service, ctx: Context) => any>(next: H): H {
-  return function inRequestContext(this: Service, ctx: Context) {
-    return withRequestId(ctx.requestID, () => next.call(this, ctx));
-  } as H;
-}
-
-export const RequestContextMiddleware: Middleware = {
-  name: "RequestContext",
-  localAction: inRequestScope,
-  localEvent(next, event) {
-    // Moleculer's own events ($services.changed, $node.connected, ...) are not requests: their
-    // handlers stay in the scope of whatever caused them, usually none.
-    return event.name?.startsWith("$") ? next : inRequestScope(next);
-  },
-};
 
 /** Pino's `mixin`: `requestId` on every line written inside a request. Pino merges into the returned object, so it is a new one each time. */
 export function requestIdMixin(): { requestId?: string } {

@@ -1,7 +1,7 @@
 /**
  * What an action's definition does not say and the document needs: a success status other
  * than the rule's (DELETE → 204, POST create* → 201, else 200), the schema of its success
- * answer (lib/openapi/entities.ts), error statuses the rules do not derive, request headers it
+ * answer (mixins/openapi/entities.ts), error statuses the rules do not derive, request headers it
  * reads. An action may carry the same object as its own `openapi` property (it travels with
  * remote actions like `rest` and `access`); this table is for actions whose files this
  * generator does not own. The integration tests compare the success statuses with the
@@ -16,7 +16,7 @@ export interface OperationHints {
   /** Media type of the success body (default application/json); null: no body; "*\/*": a file with its own type. */
   successContent?: string | null;
   /**
-   * The JSON success answer: the name of a schema of lib/openapi/entities.ts ("Product",
+   * The JSON success answer: the name of a schema of mixins/openapi/entities.ts ("Product",
    * "ProductPage"), or a schema. Without it the document can only say "an object" (or "a page").
    */
   response?: string | Record<string, unknown>;
