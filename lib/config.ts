@@ -1,10 +1,10 @@
 /**
- * The one place that reads process.env. `loadConfig` is pure (env in, typed config out)
- * so it is unit-tested without touching the real environment; `config` is the
- * process-wide instance. Bad values throw one ConfigError listing every problem found,
- * one line each, naming the variable and what is wrong with it. The one thing it may touch is SECRETS_DIR:
- * outside production, a secret that is not set is read from there, or generated there on
- * first start (lib/generated-secrets.ts).
+ * The one place that reads process.env. `loadConfig` is pure (env in, typed config out) so it
+ * is unit-tested without touching the real environment; `getConfig()` is the process-wide
+ * instance, read once. Bad values throw one ConfigError listing every problem found, one line
+ * each, naming the variable and what is wrong with it. The one thing it may touch is
+ * SECRETS_DIR: outside production, a secret that is not set is read from there, or generated
+ * there on first start (lib/generated-secrets.ts).
  */
 import fs from "node:fs";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
