@@ -1,0 +1,17 @@
+import { every } from "../../../lib/every.ts";
+
+test("every: runs the job on its interval, logs a failure and runs again; unref'd", async () => {
+  const warnings: unknown[][] = [];
+  let runs = 0;
+  const timer = every(5, "Sweeping", { warn: (...a: unknown[]) => void warnings.push(a) }, async () => {
+    runs++;
+    if (runs === 1) throw new Error("database away");
+  });
+  try {
+    expect(timer.hasRef()).toBe(false);
+    while (runs < 3) await new Promise((r) => setTimeout(r, 5));
+    expect(warnings).toEqual([["Sweeping failed:", new Error("database away")]]);
+  } finally {
+    clearInterval(timer);
+  }
+});
