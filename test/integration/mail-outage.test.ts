@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { describeWithServers, SERVERS } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
-import { shopClient, PASSWORD } from "../support/shop-client.ts";
+import { shopClient } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
@@ -21,7 +21,7 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
   let node: TestNode;
   let smtp: TestSmtp;
   let proxy: TcpProxy;
-  const shop = shopClient(() => node.api);
+  const shop = shopClient(() => node);
 
   beforeAll(async () => {
     smtp = await startSmtp();
@@ -46,8 +46,7 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
   });
 
   test("the order is placed, its confirmation waits in the outbox, and is sent once RabbitMQ is back", async () => {
-    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
-    const admin = await shop.admin("boss@example.com");
+    const admin = (await shop.superuser()).token;
     const { email, token } = await shop.shopper("outage");
     const product = await shop.product(admin);
     await smtp.waitFor(email); // the welcome e-mail: everything flows

@@ -21,7 +21,7 @@ suite("mail", () => {
   let smtp: TestSmtp;
   let events: DurableEvents;
   let admin: string;
-  const shop = shopClient(() => node.api);
+  const shop = shopClient(() => node);
   const { http, as } = shop;
 
   beforeAll(async () => {
@@ -36,8 +36,7 @@ suite("mail", () => {
       APP_URL: "https://shop.example",
     });
     events = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
-    admin = await shop.admin("boss@example.com");
+    admin = (await shop.superuser()).token;
   });
 
   afterAll(async () => {
