@@ -51,8 +51,8 @@ export interface OrderLine {
 /** The Authorization header for a bearer token, with any other headers. */
 export const as = (token: string, headers: Record<string, string> = {}): Record<string, string> => ({ authorization: `Bearer ${token}`, ...headers });
 
-/** A fresh address for `label`: `ada-1f3c9e2a@example.com`. */
-export const uniqueEmail = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
+/** A fresh address for `label`: `ada-1f3c9e2a@example.com` (lower case, as the shop stores it). */
+export const uniqueEmail = (label: string) => `${label.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
 
 /**
  * Where the shop is: its gateway URL, or a node with its broker (an in-process TestNode, or a
@@ -66,12 +66,21 @@ function expectStatus(what: string, res: Response, status: number): void {
   expect({ [what]: res.status, body: res.body }).toMatchObject({ [what]: status });
 }
 
-export function shopClient(target: ShopTarget | (() => ShopTarget)) {
+export interface ShopClientOptions {
+  /** Sees every response this client gets (a suite that checks that no response leaks a secret). */
+  onResponse?: (res: Response) => void;
+}
+
+export function shopClient(target: ShopTarget | (() => ShopTarget), { onResponse }: ShopClientOptions = {}) {
   const where = () => {
     const t = typeof target === "function" ? target() : target;
     return typeof t === "string" ? { api: t, broker: undefined } : t;
   };
-  const http = (path: string, init: HttpInit = {}) => request(`${where().api}${path}`, init);
+  const http = async (path: string, init: HttpInit = {}) => {
+    const res = await request(`${where().api}${path}`, init);
+    onResponse?.(res);
+    return res;
+  };
   const roots = new Map<string, Promise<Account>>();
 
   /** POST /auth/register (201): the new account's id and address. */
