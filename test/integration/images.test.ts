@@ -404,7 +404,7 @@ suite("product images and avatars on PostgreSQL", () => {
       emitter.emit("files.removed", { file: { id: "not-a-uuid" } });
       const all = (prefix: string) => Object.entries(handled).filter(([who]) => who.startsWith(prefix)).flatMap(([, seen]) => seen);
       await until("every event handled", async () => all("products").length >= 6 && all("users").length >= 6);
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that no replica handles one twice
       for (const service of ["products", "users"]) {
         // Each removal once per service (not once per replica), shared between the replicas.
         expect(all(service).sort()).toEqual([...ids].sort());

@@ -56,7 +56,8 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
     expect(placed.status).toBe(201);
     const outbox = (node.broker.getLocalService("orders") as unknown as { outbox: { pending(): Promise<number> } }).outbox;
     expect(await outbox.pending()).toBe(1);
-    await new Promise((r) => setTimeout(r, 1000)); // several relay attempts while it is down
+    // A fixed wait on purpose: it proves that several relay attempts while it is down send nothing and lose nothing.
+    await new Promise((r) => setTimeout(r, 1000));
     expect(await outbox.pending()).toBe(1);
     expect(smtp.to(email)).toHaveLength(1);
     const gauge = () => node.broker.metrics.getMetric("shop.outbox.pending")?.get({ service: "orders" })?.value;
@@ -67,7 +68,7 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
     expect(confirmation!.subject).toBe(`Order ${placed.body.id.slice(0, 8).toUpperCase()} confirmed: €49.98`);
     await until("the outbox to empty", async () => (await outbox.pending()) === 0);
     await until("the gauge to show it", () => gauge() === 0);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500)); // a fixed wait on purpose: it proves that no duplicate follows
     expect(smtp.to(email)).toHaveLength(2);
     // The node's own transporter reconnects too (moleculer retries every 5 s).
     await until("the transporter to reconnect", () => (node.broker.transit as unknown as { tx: { connected: boolean } }).tx.connected, { timeoutMs: 20_000 });

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { startTestNode, type TestNode } from "../support/node.ts";
-import { shopClient, PASSWORD } from "../support/shop-client.ts";
+import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
 
 let node: TestNode;
 const shop = shopClient(() => node);
@@ -88,7 +88,7 @@ test("a known device has a budget of its own: ten failures lock that device, not
 test("a good Basic + X-TOTP request gives the second-factor budget back: the 6th is not 429", async () => {
   const email = await register("totp");
   const signIn = await login(email, PASSWORD);
-  const auth = { authorization: `Bearer ${signIn.body.accessToken}` };
+  const auth = as(signIn.body.accessToken);
   const { secret } = (await http(`/auth/2fa/setup`, { method: "POST", headers: auth })).body;
   const { totpCode } = await import("../../integrations/authentication/index.ts");
   const enabled = await http(`/auth/2fa/enable`, { method: "POST", headers: auth, json: { code: totpCode(secret) } });

@@ -1,4 +1,5 @@
 import { every } from "../../../lib/every.ts";
+import { until } from "../../../scripts/support/until.ts";
 
 test("every: runs the job on its interval, logs a failure and runs again; unref'd", async () => {
   const warnings: unknown[][] = [];
@@ -9,7 +10,7 @@ test("every: runs the job on its interval, logs a failure and runs again; unref'
   });
   try {
     expect(timer.hasRef()).toBe(false);
-    while (runs < 3) await new Promise((r) => setTimeout(r, 5));
+    await until("three runs", () => runs >= 3, { intervalMs: 5 });
     expect(warnings).toEqual([["Sweeping failed:", new Error("database away")]]);
   } finally {
     clearInterval(timer);

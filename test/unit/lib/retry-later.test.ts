@@ -1,4 +1,5 @@
 import { retryLater } from "../../../lib/retry-later.ts";
+import { until } from "../../../scripts/support/until.ts";
 
 const quiet = () => ({ lines: [] as string[], info(...a: unknown[]) { this.lines.push(`info ${a.join(" ")}`); }, warn(...a: unknown[]) { this.lines.push(`warn ${a.join(" ")}`); } });
 
@@ -23,11 +24,11 @@ describe("retryLater", () => {
       calls++;
       throw new Error("down");
     }, { firstDelayMs: 1, maxDelayMs: 1000 });
-    await new Promise((res) => setTimeout(res, 20));
+    await until("a few tries", () => calls >= 2, { intervalMs: 1 });
     r.cancel();
     await expect(r.done).resolves.toBe(false);
     const seen = calls;
-    await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 50)); // a fixed wait on purpose: it proves that no try follows the cancel
     expect(calls).toBe(seen);
   });
 });

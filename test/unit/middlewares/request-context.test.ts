@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ServiceBroker, type Context } from "moleculer";
 import { acceptRequestId, consoleFormatter, currentRequestId, requestIdMixin, withRequestId } from "../../../lib/request-id.ts";
 import { RequestContextMiddleware } from "../../../middlewares/request-context.ts";
+import { until } from "../../../scripts/support/until.ts";
 
 describe("acceptRequestId", () => {
   test.each(["3f0c2d1e-8b7a-4c2d-9e1f-0a1b2c3d4e5f", "01HZX3K9Q8Z7Y6X5W4V3U2T1S0", "a", "lb.trace:42_x-Y", "x".repeat(128)])("takes %s", (id) => {
@@ -106,7 +107,7 @@ describe("RequestContextMiddleware", () => {
     ]);
     expect(results.slice(0, 2)).toEqual(["slow-1", "fast-2"]);
     expect(typeof results[2]).toBe("string");
-    for (let i = 0; i < 100 && seen.length < 9; i++) await sleep(5);
+    await until("nine records (the events arrive after the calls)", () => seen.length >= 9, { timeoutMs: 2000, intervalMs: 5 });
     expect(seen).toHaveLength(9);
     for (const s of seen) expect(s.current).toBe(s.requestID);
     expect(seen.filter((s) => s.current === "slow-1").map((s) => s.where).sort()).toEqual(["event", "inner", "outer"]);
