@@ -86,7 +86,8 @@ suite("a multi-node cluster over RabbitMQ", () => {
     const { email, token, refreshToken } = await shop.shopper("e2e", { name: "E2E" }); // register 201, sign in 200
     const me = await http(`${api}/users/me`, { headers: as(token) });
     expect(me).toMatchObject({ status: 200, body: { email } });
-    const viaBasic = await http(`${api}/users/me`, { headers: { authorization: `Basic ${Buffer.from(`${email}:${PASSWORD}`).toString("base64")}` } });
+    const basic = { authorization: `Basic ${Buffer.from(`${email}:${PASSWORD}`).toString("base64")}` };
+    const viaBasic = await http(`${api}/users/me`, { headers: basic });
     expect(viaBasic).toMatchObject({ status: 200, body: { email } });
     const refreshed = await http(`${api}/auth/refresh`, { method: "POST", json: { refreshToken } });
     expect(refreshed.status).toBe(200);
@@ -192,7 +193,8 @@ suite("a multi-node cluster over RabbitMQ", () => {
       return names;
     };
     // The cache-clean broadcast crosses RabbitMQ; then every replica answers v2 (round robin: 6 reads reach both).
-    await until("the change to reach every replica", async () => (await sixReads()).every((n) => n === "v2"), { timeoutMs: 5000, intervalMs: 50 });
+    const everyReplicaChanged = async () => (await sixReads()).every((n) => n === "v2");
+    await until("the change to reach every replica", everyReplicaChanged, { timeoutMs: 5000, intervalMs: 50 });
     for (let i = 0; i < 6; i++) expect((await http(`${api}/products/${p.id}`)).body.name).toBe("v2");
   });
 

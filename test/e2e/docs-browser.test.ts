@@ -43,7 +43,11 @@ suite("Swagger UI in headless Chromium", () => {
     node = await startTestShop("docs_browser", { CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
     origin = new URL(node.api).origin;
     Object.assign(admin, await shop.superuser("docs-admin", { name: "Docs Admin" }));
-    const client = await shop.http("/clients", { method: "POST", headers: shop.as(admin.token), json: { name: "Swagger UI", role: "admin" } });
+    const client = await shop.http("/clients", {
+      method: "POST",
+      headers: shop.as(admin.token),
+      json: { name: "Swagger UI", role: "admin" },
+    });
     expect(client.status).toBe(201);
     Object.assign(admin, { clientId: client.body.clientId, clientSecret: client.body.clientSecret });
 

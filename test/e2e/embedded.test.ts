@@ -126,7 +126,8 @@ async function startUnconfigured(cwd: string, port: number) {
   const api = `http://127.0.0.1:${port}/api`;
   const answersReady = async () => (await http(`${api}/health/ready`)).status === 200;
   // Ready, or gone: either way there is nothing more to wait for.
-  await until("the node to be ready (or to exit)", async () => child.exitCode !== null || (await answersReady()), { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+  const readyOrGone = async () => child.exitCode !== null || (await answersReady());
+  await until("the node to be ready (or to exit)", readyOrGone, { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
   if (child.exitCode !== null || !(await answersReady().catch(() => false))) {
     child.kill("SIGKILL");
     throw new Error(`the node did not become ready:\n${output.join("")}`);

@@ -146,7 +146,8 @@ describeFaults("faults under load on a real cluster", () => {
   async function assertMailedOnce(orderIds: string[]) {
     const count = (id: string) => smtp.messages.filter((m) => m.headers.get("x-shop-delivery") === `order.created:${id}`).length;
     await until(`${orderIds.length} confirmation e-mails`, () => orderIds.every((id) => count(id) >= 1), { timeoutMs: 60_000, intervalMs: 200 });
-    await new Promise((r) => setTimeout(r, 1500)); // a fixed wait on purpose: it proves that no duplicate follows (one would come about now)
+    // A fixed wait on purpose: it proves that no duplicate follows (one would come about now).
+    await new Promise((r) => setTimeout(r, 1500));
     expect(orderIds.filter((id) => count(id) !== 1)).toEqual([]);
   }
 

@@ -156,7 +156,8 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     const t0 = Date.now();
     await until("100 confirmations", () => wanted.every((id) => confirmations().has(id)), { timeoutMs: 60_000, intervalMs: 200 });
     const caughtUp = Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 3000)); // a fixed wait on purpose: it proves that no duplicate follows (one would come now)
+    // A fixed wait on purpose: it proves that no duplicate follows (one would come now).
+    await new Promise((r) => setTimeout(r, 3000));
     const counts = confirmations();
     expect(wanted.filter((id) => counts.get(id) !== 1)).toEqual([]);
     expect(counts.size).toBe(before + 100);

@@ -82,7 +82,8 @@ suite("failover of a dead or frozen replica", () => {
     shop.start(NODES.find((n) => n.id === "products-2")!);
     await until("products-2 to answer", async () => (await shop.client.ping("products-2", 1000)) != null, { timeoutMs: 30_000, intervalMs: 500 });
     // Its INFO is broadcast to every node: once this client knows its products service, the gateway does too.
-    const known = () => shop.client.registry.getServiceList({ onlyAvailable: true }).some((s) => s.name === "products" && s.nodeID === "products-2");
+    const known = () =>
+      shop.client.registry.getServiceList({ onlyAvailable: true }).some((s) => s.name === "products" && s.nodeID === "products-2");
     await until("products-2's products service to be known", known, { timeoutMs: 10_000 });
   }, 90_000);
 

@@ -146,5 +146,7 @@ export async function startRabbitCluster(cluster: RabbitCluster): Promise<void> 
     await cluster.ctl(node, "join_cluster", first!.name);
     await cluster.ctl(node, "start_app");
   }
-  for (const node of cluster.nodes) await until(`${node.name} to accept connections`, () => reachable("127.0.0.1", node.port), { timeoutMs: 10_000 });
+  for (const node of cluster.nodes) {
+    await until(`${node.name} to accept connections`, () => reachable("127.0.0.1", node.port), { timeoutMs: 10_000 });
+  }
 }

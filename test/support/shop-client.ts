@@ -49,7 +49,10 @@ export interface OrderLine {
 }
 
 /** The Authorization header for a bearer token, with any other headers. */
-export const as = (token: string, headers: Record<string, string> = {}): Record<string, string> => ({ authorization: `Bearer ${token}`, ...headers });
+export const as = (token: string, headers: Record<string, string> = {}): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+  ...headers,
+});
 
 /** A fresh address for `label`: `ada-1f3c9e2a@example.com` (lower case, as the shop stores it). */
 export const uniqueEmail = (label: string) => `${label.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
@@ -101,7 +104,8 @@ export function shopClient(target: ShopTarget | (() => ShopTarget), { onResponse
   async function superuser(label = "boss", { email = uniqueEmail(label), name }: { email?: string; name?: string } = {}): Promise<Account> {
     const broker = where().broker;
     if (!broker) throw new Error("shopClient: making a superuser needs the node's broker ({ api, broker })");
-    const created = await broker.call<{ id: string; email: string }, object>("users.createSuperuser", { email, password: PASSWORD, ...(name ? { name } : {}) });
+    const params = { email, password: PASSWORD, ...(name ? { name } : {}) };
+    const created = await broker.call<{ id: string; email: string }, object>("users.createSuperuser", params);
     return { id: created.id, email: created.email, ...(await signIn(created.email)) };
   }
 
@@ -124,7 +128,10 @@ export function shopClient(target: ShopTarget | (() => ShopTarget), { onResponse
    */
   async function account(role: Role, label: string = role, options: { email?: string; name?: string } = {}): Promise<Account> {
     const { id, email } = await register(label, options);
-    if (role !== "user") expectStatus(`PATCH /users/{id} role ${role}`, await http(`/users/${id}`, { method: "PATCH", headers: as((await root()).token), json: { role } }), 200);
+    if (role !== "user") {
+      const promoted = await http(`/users/${id}`, { method: "PATCH", headers: as((await root()).token), json: { role } });
+      expectStatus(`PATCH /users/{id} role ${role}`, promoted, 200);
+    }
     return { id, email, ...(await signIn(email)) };
   }
 
@@ -156,7 +163,8 @@ export function shopClient(target: ShopTarget | (() => ShopTarget), { onResponse
     product,
     checkout,
     /** One product's order: see `checkout`. */
-    order: (token: string, productId: string, quantity = 1, headers: Record<string, string> = {}) => checkout(token, [{ productId, quantity }], headers),
+    order: (token: string, productId: string, quantity = 1, headers: Record<string, string> = {}) =>
+      checkout(token, [{ productId, quantity }], headers),
   };
 }
 
