@@ -2,7 +2,7 @@
  * Product images and avatars: which uploaded files may be shown as pictures, and the rules
  * of a product's ordered image list. Plain functions, no I/O: the storage service checks a
  * file with `attachRefusal` when a service links it; the products service edits its list with
- * `addImage` / `removeImage` / `reorderImages`. Unit-tested in test/unit/images.test.ts.
+ * `addImage` / `removeImage` / `reorderImages`. Unit-tested in test/unit/domain/images.test.ts.
  *
  * Visibility: a file is public (anyone may GET it, no credentials: `<img src>` sends none)
  * while at least one holder links it: a product (`product:<id>`) or a user's avatar

@@ -2,7 +2,7 @@
  * Which uploads are accepted: the declared type must be in UPLOAD_ALLOWED_TYPES, and for the
  * formats with a signature (images, PDF) the first bytes must agree with it. A PNG declared
  * as text/plain, a script declared as image/png or an empty "PDF" are refused.
- * Pure functions: unit-tested in test/unit/storage-content-types.test.ts.
+ * Pure functions: unit-tested in test/unit/services/storage/content-types.test.ts.
  */
 
 /** Bytes needed to recognise every signature below. */

@@ -360,7 +360,7 @@ describe("deployment/Dockerfile", () => {
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#"));
-    for (const gone of ["node_modules/x/index.js", "data/shop.sqlite", ".git/config", "coverage/lcov.info", ".env", ".env.production", "test/unit/config.test.ts"]) {
+    for (const gone of ["node_modules/x/index.js", "data/shop.sqlite", ".git/config", "coverage/lcov.info", ".env", ".env.production", "test/unit/lib/config.test.ts"]) {
       expect({ gone, ignored: dockerignored(patterns, gone) }).toEqual({ gone, ignored: true });
     }
     const needed = ["package.json", "package-lock.json", "tsconfig.json", "server.ts", "moleculer.config.ts", "lib/config.ts", "services/api.service.ts", "scripts/migrate.ts", "deployment/healthcheck.ts"];

@@ -10,6 +10,7 @@ import { ServiceBroker } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http } from "../support/node.ts";
+import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
 import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../integrations/database/migrator.ts";
@@ -31,6 +32,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
   let smtp: TestSmtp;
   let env: NodeJS.ProcessEnv;
   const nodes = new Map<string, CapturedNode>();
+  const shop = shopClient(() => api);
 
   function start(spec: (typeof LOCAL_CLUSTER)[number]) {
     const node = spawnCaptured(spec, env);
@@ -81,16 +83,13 @@ suite("a multi-node cluster over RabbitMQ", () => {
   });
 
   test("users on their own node: register, sign in, Bearer and Basic across nodes", async () => {
-    const email = `e2e-${randomBytes(4).toString("hex")}@example.com`;
-    const password = "correct horse battery staple";
-    expect((await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: "E2E" } })).status).toBe(201);
-    const login = await http(`${api}/auth/login`, { method: "POST", json: { email, password } });
-    expect(login.status).toBe(200);
-    const me = await http(`${api}/users/me`, { headers: { authorization: `Bearer ${login.body.accessToken}` } });
+    const { email, token, refreshToken } = await shop.shopper("e2e", { name: "E2E" }); // register 201, sign in 200
+    const me = await http(`${api}/users/me`, { headers: as(token) });
     expect(me).toMatchObject({ status: 200, body: { email } });
-    const viaBasic = await http(`${api}/users/me`, { headers: { authorization: `Basic ${Buffer.from(`${email}:${password}`).toString("base64")}` } });
+    const basic = { authorization: `Basic ${Buffer.from(`${email}:${PASSWORD}`).toString("base64")}` };
+    const viaBasic = await http(`${api}/users/me`, { headers: basic });
     expect(viaBasic).toMatchObject({ status: 200, body: { email } });
-    const refreshed = await http(`${api}/auth/refresh`, { method: "POST", json: { refreshToken: login.body.refreshToken } });
+    const refreshed = await http(`${api}/auth/refresh`, { method: "POST", json: { refreshToken } });
     expect(refreshed.status).toBe(200);
   });
 
@@ -101,24 +100,8 @@ suite("a multi-node cluster over RabbitMQ", () => {
     expect(nodesOf("orders")).toEqual(["orders-1", "orders-2"]);
     expect(nodesOf("products")).toEqual(["products-1", "products-2"]);
     const product = await client.call<any, any>("products.create", { sku: `RUSH-${randomBytes(3).toString("hex")}`, name: "Limited edition", priceCents: 4999, currency: "EUR", stock: 50 }, admin);
-    const password = "correct horse battery staple";
-    const tokens = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const email = `rush-${i}-${randomBytes(4).toString("hex")}@example.com`;
-        await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: `Buyer ${i}` } });
-        return (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken as string;
-      }),
-    );
-    const shippingAddress = { name: "Buyer", line1: "1 Main St", city: "Berlin", postalCode: "10115", country: "DE" };
-    const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        http(`${api}/orders`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${tokens[i % tokens.length]}` },
-          json: { items: [{ productId: product.id, quantity: 1 }], shippingAddress },
-        }),
-      ),
-    );
+    const tokens = (await shop.shoppers(20, "rush")).map((s) => s.token);
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => shop.order(tokens[i % tokens.length]!, product.id, 1)));
     const byStatus = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
     if (byStatus[201] !== 50) console.log(JSON.stringify(results.filter((r) => r.status >= 500).slice(0, 5).map((r) => r.body)));
     expect(byStatus).toEqual({ 201: 50, 409: 150 });
@@ -146,22 +129,17 @@ suite("a multi-node cluster over RabbitMQ", () => {
     mailNode.child.kill("SIGTERM");
     expect(await exited(mailNode.child)).toBe(0);
 
-    const email = `offline-${randomBytes(4).toString("hex")}@example.com`;
-    const password = "correct horse battery staple";
-    await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: "Patient" } });
-    const token = (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken;
+    const { email, token } = await shop.shopper("offline", { name: "Patient" });
     const product = await client.call<any, any>("products.create", { sku: `MAIL-${randomBytes(3).toString("hex")}`, name: "Postcard", priceCents: 150, currency: "EUR", stock: 9 }, admin);
-    const order = await http(`${api}/orders`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-      json: { items: [{ productId: product.id, quantity: 3 }], shippingAddress: { name: "P", line1: "1 Rue", city: "Lyon", postalCode: "69001", country: "FR" } },
-    });
+    const order = await shop.order(token, product.id, 3);
     expect(order.status).toBe(201);
+    // A fixed wait on purpose: it proves that nothing is sent while no mail node runs.
     await new Promise((r) => setTimeout(r, 1000));
     expect(smtp.to(email)).toHaveLength(0); // nobody to send it yet
 
     start(LOCAL_CLUSTER.find((n) => n.id === "mail-1")!);
     const mails = await smtp.waitFor(email, 2, 30_000);
+    // A fixed wait on purpose: it proves that no duplicate follows within 1.5 s.
     await new Promise((r) => setTimeout(r, 1500));
     const subjects = smtp.to(email).map((m) => m.subject).sort();
     expect(subjects).toEqual([`Order ${order.body.id.slice(0, 8).toUpperCase()} confirmed: €4.50`, expect.stringMatching(/^Welcome/)].sort());
@@ -169,13 +147,10 @@ suite("a multi-node cluster over RabbitMQ", () => {
   }, 60_000);
 
   test("a removed account's files are deleted by the storage node, even though it was down", async () => {
-    const email = `leaving-${randomBytes(4).toString("hex")}@example.com`;
-    const password = "correct horse battery staple";
-    const user = (await http(`${api}/auth/register`, { method: "POST", json: { email, password, name: "Leaving" } })).body;
-    const token = (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken;
+    const { token, ...user } = await shop.shopper("leaving", { name: "Leaving" });
     const form = new FormData();
     form.append("file", new Blob(["my private notes"], { type: "text/plain" }), "notes.txt");
-    const file = await http(`${api}/files`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form });
+    const file = await http(`${api}/files`, { method: "POST", headers: as(token), body: form });
     expect(file.status).toBe(201);
 
     const storageNode = nodes.get("storage-1")!;
@@ -188,6 +163,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     await sql.connect();
     try {
       const filesOf = async () => (await sql.query(`SELECT id FROM files WHERE "ownerId" = $1`, [user.id])).rows.map((r) => r.id);
+      // A fixed wait on purpose: it proves that the file stays while no storage node runs.
       await new Promise((r) => setTimeout(r, 500));
       expect(await filesOf()).toEqual([file.body.id]); // nobody to delete it yet
       start(LOCAL_CLUSTER.find((n) => n.id === "storage-1")!);
@@ -196,7 +172,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
       await sql.end();
     }
     await until("every service to be ready again", async () => (await http(`${api}/health/ready`)).body?.status === "ok", { timeoutMs: 30_000 });
-    expect((await http(`${api}/files/${file.body.id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401); // the account is gone
+    expect((await http(`${api}/files/${file.body.id}`, { headers: as(token) })).status).toBe(401); // the account is gone
   }, 60_000);
 
   test("access declarations travel with remote actions: a write without credentials is a 401", async () => {
@@ -211,7 +187,14 @@ suite("a multi-node cluster over RabbitMQ", () => {
     // Round robin: several reads fill the cache of both replicas.
     for (let i = 0; i < 6; i++) expect((await http(`${api}/products/${p.id}`)).body.name).toBe("v1");
     await client.call("products.update", { id: p.id, name: "v2" }, admin);
-    await new Promise((r) => setTimeout(r, 100)); // the broadcast crosses RabbitMQ
+    const sixReads = async () => {
+      const names: string[] = [];
+      for (let i = 0; i < 6; i++) names.push((await http(`${api}/products/${p.id}`)).body.name);
+      return names;
+    };
+    // The cache-clean broadcast crosses RabbitMQ; then every replica answers v2 (round robin: 6 reads reach both).
+    const everyReplicaChanged = async () => (await sixReads()).every((n) => n === "v2");
+    await until("the change to reach every replica", everyReplicaChanged, { timeoutMs: 5000, intervalMs: 50 });
     for (let i = 0; i < 6; i++) expect((await http(`${api}/products/${p.id}`)).body.name).toBe("v2");
   });
 

@@ -10,10 +10,10 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomUUID } from "node:crypto";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, PASSWORD } from "../support/shop-client.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -27,7 +27,6 @@ async function describeWithChromium(): Promise<jest.Describe> {
 }
 
 const suite = await describeWithChromium();
-const PASSWORD = "correct horse battery staple";
 
 suite("Swagger UI in headless Chromium", () => {
   let node: TestNode;
@@ -35,16 +34,20 @@ suite("Swagger UI in headless Chromium", () => {
   let page: Page;
   let profile: string;
   let origin: string;
-  const admin = { email: `docs-admin-${randomUUID().slice(0, 8)}@example.com`, token: "", clientId: "", clientSecret: "" };
+  const shop = shopClient(() => node);
+  const admin = { email: "", token: "", clientId: "", clientSecret: "" };
   const foreignRequests: string[] = [];
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     node = await startTestShop("docs_browser", { CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
     origin = new URL(node.api).origin;
-    await node.broker.call("users.createSuperuser", { email: admin.email, password: PASSWORD, name: "Docs Admin" });
-    admin.token = (await http(`${node.api}/auth/login`, { method: "POST", json: { email: admin.email, password: PASSWORD } })).body.accessToken;
-    const client = await http(`${node.api}/clients`, { method: "POST", headers: { authorization: `Bearer ${admin.token}` }, json: { name: "Swagger UI", role: "admin" } });
+    Object.assign(admin, await shop.superuser("docs-admin", { name: "Docs Admin" }));
+    const client = await shop.http("/clients", {
+      method: "POST",
+      headers: shop.as(admin.token),
+      json: { name: "Swagger UI", role: "admin" },
+    });
     expect(client.status).toBe(201);
     Object.assign(admin, { clientId: client.body.clientId, clientSecret: client.body.clientSecret });
 
@@ -104,7 +107,7 @@ suite("Swagger UI in headless Chromium", () => {
 
   test("renders every operation of the document, from this gateway's own files only", async () => {
     await openDocs();
-    const doc = (await http(`${node.api}/openapi.json`)).body;
+    const doc = (await shop.http("/openapi.json")).body;
     const operations = Object.values(doc.paths as Record<string, object>).reduce((n: number, ops) => n + Object.keys(ops).length, 0);
     await page.locator(".info .title", { hasText: "Moleculer shop API" }).waitFor();
     expect(await page.locator(".opblock").count()).toBe(operations);

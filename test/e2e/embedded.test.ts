@@ -12,7 +12,9 @@ import { createHmac } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { SERVER_ENTRY, exited } from "../../scripts/support/cluster.ts";
 import { signToken } from "../../integrations/storage/index.ts";
-import { http } from "../support/node.ts";
+import { http, waitUntilReady } from "../support/node.ts";
+import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const CONFIG_VARS = [
   "DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR",
@@ -20,7 +22,6 @@ const CONFIG_VARS = [
   "SMS_OUTBOX_DIR", // ./data/sms-outbox, the default, is what the first test reads
 ];
 const CREATE_SUPERUSER = path.resolve(path.dirname(SERVER_ENTRY), "scripts/createsuperuser.ts");
-const PASSWORD = "correct horse battery staple";
 
 test("an unconfigured node serves the whole shop from ./data and stops cleanly", async () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "shop-embedded-"));
@@ -40,35 +41,29 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
   child.stderr.on("data", (d) => (output += d));
   try {
     const api = `http://127.0.0.1:${port}/api`;
-    const deadline = Date.now() + 20_000;
-    let ready = await http(`${api}/health/ready`).catch(() => null);
-    while (ready?.body?.status !== "ok" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      ready = await http(`${api}/health/ready`).catch(() => null);
-    }
-    expect(ready).toMatchObject({ status: 200, body: { status: "ok" } });
+    const shop = shopClient(api);
+    await waitUntilReady(api, 20_000);
+    expect(await http(`${api}/health/ready`)).toMatchObject({ status: 200, body: { status: "ok" } });
     expect(await http(`${api}/products`)).toMatchObject({ status: 200, body: { rows: [], total: 0 } });
     expect(fs.existsSync(path.join(cwd, "data", "shop.sqlite"))).toBe(true);
 
     // A whole shopping trip on SQLite: products, accounts, checkout, cancellation, e-mails.
-    const login = async (email: string) => (await http(`${api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).body.accessToken as string;
-    const owner = { authorization: `Bearer ${await login("owner@example.com")}` };
-    const product = await http(`${api}/products`, { method: "POST", headers: owner, json: { sku: "EMB-1", name: "Embedded mug", priceCents: 1250, currency: "EUR", stock: 3 } });
-    expect(product.status).toBe(201);
-    expect((await http(`${api}/auth/register`, { method: "POST", json: { email: "shopper@example.com", password: PASSWORD, name: "Shopper" } })).status).toBe(201);
-    const shopper = { authorization: `Bearer ${await login("shopper@example.com")}` };
-    const order = await http(`${api}/orders`, { method: "POST", headers: { ...shopper, "idempotency-key": "k-1" }, json: { items: [{ productId: product.body.id, quantity: 2 }], shippingAddress: { name: "S", line1: "1 Road", city: "Oslo", postalCode: "0150", country: "NO" } } });
+    const ownerToken = (await shop.signIn("owner@example.com")).token;
+    const owner = as(ownerToken);
+    const product = await shop.product(ownerToken, { sku: "EMB-1", name: "Embedded mug", priceCents: 1250, stock: 3 });
+    const { token } = await shop.shopper("shopper", { email: "shopper@example.com", name: "Shopper" });
+    const shopper = as(token);
+    const order = await shop.order(token, product.id, 2, { "idempotency-key": "k-1" });
     expect(order).toMatchObject({ status: 201, body: { totalCents: 2500, status: "pending" } });
-    expect((await http(`${api}/products/${product.body.id}`)).body.stock).toBe(1);
+    expect((await http(`${api}/products/${product.id}`)).body.stock).toBe(1);
     expect((await http(`${api}/orders/${order.body.id}/cancel`, { method: "POST", headers: shopper })).body.status).toBe("cancelled");
-    expect((await http(`${api}/products/${product.body.id}`)).body.stock).toBe(3);
+    expect((await http(`${api}/products/${product.id}`)).body.stock).toBe(3);
     // A password change (one transaction on SQLite's single connection: profile, sessions, notice).
     const changed = await http(`${api}/users/me`, { method: "PATCH", headers: shopper, json: { password: `${PASSWORD} 2`, currentPassword: PASSWORD } });
     expect(changed.status).toBe(200);
     // welcome, confirmation, cancellation and password change, as .eml files in the outbox
     const outbox = path.join(cwd, "data", "outbox");
-    const mailDeadline = Date.now() + 10_000;
-    while ((fs.existsSync(outbox) ? fs.readdirSync(outbox).length : 0) < 4 && Date.now() < mailDeadline) await new Promise((r) => setTimeout(r, 100));
+    await until("four e-mails in the outbox", () => fs.readdirSync(outbox).length >= 4, { timeoutMs: 10_000 });
     const mails = fs.readdirSync(outbox).map((f) => fs.readFileSync(path.join(outbox, f), "utf8"));
     const subjects = mails.map((m) => /^Subject: (.*)$/m.exec(m)?.[1]);
     expect(subjects).toHaveLength(4);
@@ -100,7 +95,7 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     const second = await http(`${api}/auth/login/sms`, { method: "POST", json: { mfaToken, code: loginCode } });
     expect(second).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });
     expect(second.headers.get("set-cookie")).toMatch(/^shop_device=/);
-    expect((await http(`${api}/users/me`, { headers: { authorization: `Bearer ${second.body.accessToken}` } })).status).toBe(200);
+    expect((await http(`${api}/users/me`, { headers: as(second.body.accessToken) })).status).toBe(200);
   } catch (err) {
     console.log(output);
     throw err;
@@ -129,13 +124,11 @@ async function startUnconfigured(cwd: string, port: number) {
   child.stdout.on("data", (d) => output.push(String(d)));
   child.stderr.on("data", (d) => output.push(String(d)));
   const api = `http://127.0.0.1:${port}/api`;
-  const deadline = Date.now() + 20_000;
-  let ready = await http(`${api}/health/ready`).catch(() => null);
-  while (ready?.status !== 200 && Date.now() < deadline && child.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 200));
-    ready = await http(`${api}/health/ready`).catch(() => null);
-  }
-  if (ready?.status !== 200) {
+  const answersReady = async () => (await http(`${api}/health/ready`)).status === 200;
+  // Ready, or gone: either way there is nothing more to wait for.
+  const readyOrGone = async () => child.exitCode !== null || (await answersReady());
+  await until("the node to be ready (or to exit)", readyOrGone, { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+  if (child.exitCode !== null || !(await answersReady().catch(() => false))) {
     child.kill("SIGKILL");
     throw new Error(`the node did not become ready:\n${output.join("")}`);
   }
@@ -166,27 +159,27 @@ test("an unconfigured node generates its own secrets under ./data (0600), keeps 
     expect(files["secrets-key"]).toMatch(/^[A-Za-z0-9_-]{64}$/);
 
     const { api } = node;
-    const login = await http(`${api}/auth/login`, { method: "POST", json: { email: "owner@example.com", password: PASSWORD } });
-    const owner = jwt.decode(login.body.accessToken) as { sub: string; sid: string };
-    const ownerAuth = { authorization: `Bearer ${login.body.accessToken}` };
+    const shop = shopClient(api);
+    const { token } = await shop.signIn("owner@example.com");
+    const owner = jwt.decode(token) as { sub: string; sid: string };
+    const ownerAuth = as(token);
     expect((await http(`${api}/users`, { headers: ownerAuth })).status).toBe(200);
 
     // The issue's forgery: HS256 with the old development secret, sub = the superuser, no sid.
     const claims = { sub: owner.sub, role: "superuser", typ: "access" };
     const opts = { algorithm: "HS256" as const, expiresIn: 600, issuer: "moleculer-shop", audience: "moleculer-shop-api" };
     for (const forged of [jwt.sign(claims, OLD_DEV_JWT_SECRET, opts), jwt.sign({ ...claims, sid: owner.sid }, OLD_DEV_JWT_SECRET, opts)]) {
-      expect((await http(`${api}/users`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+      expect((await http(`${api}/users`, { headers: as(forged) })).status).toBe(401);
     }
     // The same token signed with the generated secret would pass (the forgery is built right), but not without a sid.
-    expect((await http(`${api}/users`, { headers: { authorization: `Bearer ${jwt.sign({ ...claims, sid: owner.sid }, files["jwt-secret"]!, opts)}` } })).status).toBe(200);
-    expect((await http(`${api}/users`, { headers: { authorization: `Bearer ${jwt.sign(claims, files["jwt-secret"]!, opts)}` } })).status).toBe(401);
+    expect((await http(`${api}/users`, { headers: as(jwt.sign({ ...claims, sid: owner.sid }, files["jwt-secret"]!, opts)) })).status).toBe(200);
+    expect((await http(`${api}/users`, { headers: as(jwt.sign(claims, files["jwt-secret"]!, opts)) })).status).toBe(401);
 
     // Another user's private file, through a signed download URL forged with the old key.
-    expect((await http(`${api}/auth/register`, { method: "POST", json: { email: "victim@example.com", password: PASSWORD, name: "Victim" } })).status).toBe(201);
-    const victim = await http(`${api}/auth/login`, { method: "POST", json: { email: "victim@example.com", password: PASSWORD } });
+    const victim = await shop.shopper("victim", { email: "victim@example.com", name: "Victim" });
     const form = new FormData();
     form.append("file", new Blob(["private notes"], { type: "text/plain" }), "notes.txt");
-    const upload = await fetch(`${api}/files`, { method: "POST", headers: { authorization: `Bearer ${victim.body.accessToken}` }, body: form });
+    const upload = await fetch(`${api}/files`, { method: "POST", headers: as(victim.token), body: form });
     expect(upload.status).toBe(201);
     const file = (await upload.json()) as { id: string };
     const urlKey = (material: string) => createHmac("sha256", material).update("storage signed URLs v1").digest();

@@ -20,6 +20,8 @@ import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../integrations/database/migrator.ts";
 import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 import { totpCode } from "../../integrations/authentication/totp.ts";
+import { until } from "../../scripts/support/until.ts";
+import { PASSWORD } from "../support/shop-client.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
@@ -33,7 +35,6 @@ const NODES: NodeSpec[] = [
   { id: "mail-1", services: "mail" },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The id of the entity a `call` printed (its echo of params and meta comes first). */
 const RESPONSE_ID = />> Response:\s*\{\s*id: '([0-9a-f-]{36})'/;
 const plain = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
@@ -52,15 +53,16 @@ class Repl {
 
   /** Wait until `done(stdout, stderr)` holds for the output after the given offsets. */
   private async waitFor(from: { out: number; err: number }, done: (out: string, err: string) => boolean, what: string, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const out = this.out.slice(from.out);
-      const err = this.err.slice(from.err);
-      if (done(out, err)) return { out, err, all: out + err };
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the REPL exited (${this.child.exitCode ?? this.child.signalCode}) while waiting for ${what}:\n${out}${err}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got:\n${out}${err}`);
-      await sleep(20);
-    }
+    const printed = () => ({ out: this.out.slice(from.out), err: this.err.slice(from.err) });
+    const exited = () => this.child.exitCode !== null || this.child.signalCode !== null;
+    // Done, or the REPL is gone: either way there is nothing more to wait for.
+    await until(what, () => done(printed().out, printed().err) || exited(), { timeoutMs, intervalMs: 20 }).catch(() => {
+      throw new Error(`timed out waiting for ${what}; got:\n${printed().out}${printed().err}`);
+    });
+    const { out, err } = printed();
+    const code = this.child.exitCode ?? this.child.signalCode;
+    if (!done(out, err)) throw new Error(`the REPL exited (${code}) while waiting for ${what}:\n${out}${err}`);
+    return { out, err, all: out + err };
   }
 
   ready(timeoutMs = 30_000) {
@@ -80,13 +82,20 @@ class Repl {
 
   /** Type a line until its output matches (a person waiting for the cluster to catch up). */
   async typeUntil(line: string, match: RegExp, timeoutMs = 30_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const output = await this.type(line);
-      if (match.test(output)) return output;
-      if (Date.now() > deadline) throw new Error(`"${line}" never printed ${match}; last output:\n${output}`);
-      await sleep(300);
-    }
+    let output = "";
+    let failure: unknown = null;
+    const printsIt = async () => {
+      failure = null;
+      output = await this.type(line).catch((err: unknown) => {
+        failure = err;
+        throw err;
+      });
+      return match.test(output);
+    };
+    await until(`"${line}" to print ${match}`, printsIt, { timeoutMs, intervalMs: 300 }).catch(() => {
+      throw failure ?? new Error(`"${line}" never printed ${match}; last output:\n${output}`);
+    });
+    return output;
   }
 }
 
@@ -109,7 +118,6 @@ suite("the REPL joins a running cluster", () => {
 
   const boss = `boss-${randomBytes(3).toString("hex")}@example.com`;
   const shopper = `shopper-${randomBytes(3).toString("hex")}@example.com`;
-  const password = "correct horse battery staple";
   const sku = `MUG-${randomBytes(3).toString("hex").toUpperCase()}`;
   let shopperId = "";
   let productId = "";
@@ -179,10 +187,11 @@ suite("the REPL joins a running cluster", () => {
   });
 
   test("createsuperuser, users and setrole, with one clear line for every refusal", async () => {
-    const created = await repl!.type(`createsuperuser ${boss} "${password}" Boss`);
+    const created = await repl!.type(`createsuperuser ${boss} "${PASSWORD}" Boss`);
     expect(created).toMatch(new RegExp(`^Superuser ${boss} created \\(id [0-9a-f-]{36}\\)\\.$`));
     const bossId = /\(id ([0-9a-f-]{36})\)/.exec(created)![1]!;
-    expectOneErrorLine(await repl!.type(`createsuperuser ${boss} "${password}"`, /Error/), /^Error: User with this email already exists\.$/);
+    const again = await repl!.type(`createsuperuser ${boss} "${PASSWORD}"`, /Error/);
+    expectOneErrorLine(again, /^Error: User with this email already exists\.$/);
     expectOneErrorLine(await repl!.type(`createsuperuser other@example.com password1`, /Error/), /^Error: The password must be/);
 
     const bossOut = await repl!.type(`users ${boss}`);
@@ -204,7 +213,7 @@ suite("the REPL joins a running cluster", () => {
     expectOneErrorLine(await repl!.type("setrole nobody@example.com admin", /Error/), /^Error: No user with e-mail nobody@example\.com\.$/);
 
     // A shopper registers (a public action, called as a service would), then gets promoted.
-    expect(await repl!.type(`call users.register --email ${shopper} --password "${password}" --name Shopper`)).toMatch(/role: 'user'/);
+    expect(await repl!.type(`call users.register --email ${shopper} --password "${PASSWORD}" --name Shopper`)).toMatch(/role: 'user'/);
     const shopperOut = await repl!.type(`users ${shopper}`);
     shopperId = /^\s+id\s+([0-9a-f-]{36})$/m.exec(shopperOut)![1]!;
     expect(shopperOut).toMatch(/^\s+role\s+user$/m);

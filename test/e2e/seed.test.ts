@@ -15,6 +15,7 @@ import pg from "pg";
 import { SERVER_ENTRY, exited } from "../../scripts/support/cluster.ts";
 import { freePort } from "../../scripts/support/free-port.ts";
 import { http, waitUntilReady } from "../support/node.ts";
+import { shopClient, as } from "../support/shop-client.ts";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
@@ -84,10 +85,11 @@ describe("npm run seed on the embedded SQLite database", () => {
       for (const b of bodies) expect({ status: b.status, type: b.type, png: b.bytes.subarray(1, 4).toString() }).toEqual({ status: 200, type: "image/png", png: "PNG" });
       expect(new Set(bodies.map((b) => createHash("sha256").update(b.bytes).digest("hex"))).size).toBe(3);
 
-      const login = async (email: string, password: string) => (await http(`${api}/auth/login`, { method: "POST", json: { email, password } })).body.accessToken as string;
+      // The demo accounts sign in (200) with the passwords the seed printed.
+      const shop = shopClient(api);
       const creds = credentials(first.out);
-      const admin = { authorization: `Bearer ${await login("demo.admin@example.com", creds["demo.admin@example.com"]!)}` };
-      const shopper = { authorization: `Bearer ${await login("demo.shopper@example.com", creds["demo.shopper@example.com"]!)}` };
+      const admin = as((await shop.signIn("demo.admin@example.com", creds["demo.admin@example.com"]!)).token);
+      const shopper = as((await shop.signIn("demo.shopper@example.com", creds["demo.shopper@example.com"]!)).token);
       expect((await http(`${api}/users/me`, { headers: admin })).body).toMatchObject({ role: "admin", emailVerified: true });
       expect((await http(`${api}/users/me`, { headers: shopper })).body).toMatchObject({ role: "user", emailVerified: true });
       const orders = (await http(`${api}/orders`, { headers: shopper })).body;
@@ -98,7 +100,7 @@ describe("npm run seed on the embedded SQLite database", () => {
       expect((await http(`${api}/products?active=false`, { headers: admin })).body.total).toBe(1);
 
       // Someone uses the shop: its data is no longer only the demo's.
-      expect((await http(`${api}/auth/register`, { method: "POST", json: { email: "real.customer@example.com", password: "correct horse battery staple", name: "Real" } })).status).toBe(201);
+      await shop.register("real", { email: "real.customer@example.com", name: "Real" }); // 201
     } catch (err) {
       console.log(output);
       throw err;

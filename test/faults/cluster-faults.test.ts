@@ -18,7 +18,7 @@ import { startPrivatePostgres, postgresBinaries, type PrivatePostgres } from "..
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { http } from "../support/node.ts";
-import { PASSWORD } from "../support/shop-client.ts";
+import { shopClient, as, ADDRESS } from "../support/shop-client.ts";
 import { timed, load, byStatus, dishonest, recoveryMs, report, type Outcome } from "../support/load.ts";
 import { LOCAL_CLUSTER, localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { freePort } from "../../scripts/support/free-port.ts";
@@ -32,7 +32,6 @@ const suite = await describeWithServers("rabbitmq", "redis");
 if (!postgresBinaries() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and the PostgreSQL server binaries are missing");
 const describeFaults = postgresBinaries() ? suite : describe.skip;
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-const ADDRESS = { name: "Buyer", line1: "1 Main St", city: "Berlin", postalCode: "10115", country: "DE" };
 
 describeFaults("faults under load on a real cluster", () => {
   const namespace = `faults-${randomBytes(4).toString("hex")}`;
@@ -46,6 +45,7 @@ describeFaults("faults under load on a real cluster", () => {
   let client: ServiceBroker;
   let shoppers: string[] = [];
   let adminToken: string;
+  const shop = shopClient(() => ({ api, broker: client }));
 
   const start = (id: string) => {
     const spec = LOCAL_CLUSTER.find((n) => n.id === id)!;
@@ -73,16 +73,8 @@ describeFaults("faults under load on a real cluster", () => {
     await until("every service to be ready", ready, { timeoutMs: 60_000 });
     await client.waitForServices(["users", "products", "orders", "mail", "storage"], 30_000);
 
-    const boss = `boss-${randomBytes(4).toString("hex")}@example.com`;
-    await client.call("users.createSuperuser", { email: boss, password: PASSWORD, name: "Boss" });
-    adminToken = (await http(`${api}/auth/login`, { method: "POST", json: { email: boss, password: PASSWORD } })).body.accessToken;
-    shoppers = await Promise.all(
-      Array.from({ length: 16 }, async (_, i) => {
-        const email = `shopper-${i}-${randomBytes(4).toString("hex")}@example.com`;
-        expect((await http(`${api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name: `Shopper ${i}` } })).status).toBe(201);
-        return (await http(`${api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).body.accessToken as string;
-      }),
-    );
+    adminToken = (await shop.superuser()).token;
+    shoppers = (await shop.shoppers(16)).map((s) => s.token);
   }, 120_000);
 
   afterAll(async () => {
@@ -106,12 +98,7 @@ describeFaults("faults under load on a real cluster", () => {
     }
   });
 
-  async function product(stock: number): Promise<string> {
-    const sku = `FAULT-${randomBytes(4).toString("hex")}`;
-    const res = await http(`${api}/products`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` }, json: { sku, name: "Sturdy mug", priceCents: 900, currency: "EUR", stock } });
-    expect(res.status).toBe(201);
-    return res.body.id;
-  }
+  const product = async (stock: number) => (await shop.product(adminToken, { name: "Sturdy mug", priceCents: 900, stock })).id;
 
   /** A checkout of one unit, tagged so its orders can be counted; no Idempotency-Key. */
   const checkout = (productId: string, i: number) => {
@@ -120,7 +107,7 @@ describeFaults("faults under load on a real cluster", () => {
       `${api}/orders`,
       {
         method: "POST",
-        headers: { authorization: `Bearer ${shoppers[i % shoppers.length]}`, "content-type": "application/json" },
+        headers: as(shoppers[i % shoppers.length]!, { "content-type": "application/json" }),
         body: JSON.stringify({ items: [{ productId, quantity: 1 }], shippingAddress: { ...ADDRESS, line2: tag } }),
       },
       tag,
@@ -159,7 +146,8 @@ describeFaults("faults under load on a real cluster", () => {
   async function assertMailedOnce(orderIds: string[]) {
     const count = (id: string) => smtp.messages.filter((m) => m.headers.get("x-shop-delivery") === `order.created:${id}`).length;
     await until(`${orderIds.length} confirmation e-mails`, () => orderIds.every((id) => count(id) >= 1), { timeoutMs: 60_000, intervalMs: 200 });
-    await new Promise((r) => setTimeout(r, 1500)); // a duplicate would come about now
+    // A fixed wait on purpose: it proves that no duplicate follows (one would come about now).
+    await new Promise((r) => setTimeout(r, 1500));
     expect(orderIds.filter((id) => count(id) !== 1)).toEqual([]);
   }
 
@@ -170,7 +158,7 @@ describeFaults("faults under load on a real cluster", () => {
     await until("mail to be gone", async () => (await http(`${api}/health/ready`)).body?.services?.mail === "not discovered", { timeoutMs: 20_000 });
 
     expect(await http(`${api}/health/ready`)).toMatchObject({ status: 200, body: { status: "degraded" } });
-    const failedList = await http(`${api}/mail/failed`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const failedList = await http(`${api}/mail/failed`, { headers: as(adminToken) });
     expect(failedList).toMatchObject({ status: 503, body: { type: "SERVICE_UNAVAILABLE" } });
     const productId = await product(100);
     const outcomes = await load(10, (i) => checkout(productId, i), { count: 30 });
@@ -194,7 +182,7 @@ describeFaults("faults under load on a real cluster", () => {
       ...(await load(4, (i) => timed(`${api}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "nobody@example.com", password: `wrong ${i}` }) }), { count: 8 })),
       ...(await load(8, () => read(productId), { until: () => Date.now() - cutAt > 3000 })),
     ];
-    const logins = await Promise.all(shoppers.slice(0, 4).map(async (token) => (await http(`${api}/users/me`, { headers: { authorization: `Bearer ${token}` } })).status));
+    const logins = await Promise.all(shoppers.slice(0, 4).map(async (token) => (await http(`${api}/users/me`, { headers: as(token) })).status));
     redis.restore();
     console.log(report("Redis cut", outcomes));
     expect(logins).toEqual([200, 200, 200, 200]);
@@ -209,9 +197,9 @@ describeFaults("faults under load on a real cluster", () => {
     const productId = await product(100);
     const victim = nodes.get("products-1")!.child;
     const running = load(20, (i) => checkout(productId, i), { count: 40 });
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 30)); // scenario time: the first checkouts reach the replica before it freezes
     victim.kill("SIGSTOP");
-    await new Promise((r) => setTimeout(r, 8_000));
+    await new Promise((r) => setTimeout(r, 8_000)); // scenario time: the replica stays frozen 8 s
     victim.kill("SIGCONT");
     const thawedAt = Date.now();
     const outcomes = await running;
@@ -225,7 +213,7 @@ describeFaults("faults under load on a real cluster", () => {
     const startedAt = Date.now();
     const stopLoad = () => Date.now() - startedAt > 6_000;
     const running = Promise.all([load(6, (i) => checkout(productId, i), { until: stopLoad }), load(6, () => read(productId), { until: stopLoad })]);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the restart
     await postgres.restart("fast");
     const backAt = Date.now();
     const outcomes = (await running).flat();
@@ -241,9 +229,9 @@ describeFaults("faults under load on a real cluster", () => {
     let backAt = Infinity;
     const stopLoad = () => Date.now() > backAt + 5_000 || Date.now() - startedAt > 40_000;
     const running = Promise.all([load(6, (i) => checkout(productId, i), { until: stopLoad }), load(6, () => read(productId), { until: stopLoad })]);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the outage
     await postgres.stop("fast");
-    await new Promise((r) => setTimeout(r, 10_000));
+    await new Promise((r) => setTimeout(r, 10_000)); // scenario time: PostgreSQL stays down 10 s
     await postgres.start();
     backAt = Date.now();
     const outcomes = (await running).flat();

@@ -14,7 +14,7 @@
  */
 import { describeWithServers } from "../support/servers.ts";
 import { createRabbitNodes, rabbitmqAvailable, startRabbitCluster, type RabbitCluster, type RabbitNode } from "../support/rabbitmq.ts";
-import { startShopCluster, shoppers, loop, countByStatus, recoveryMs, checkoutWithRetries, ADMIN, type ShopCluster } from "../support/shop-cluster.ts";
+import { startShopCluster, loop, countByStatus, recoveryMs, checkoutWithRetries, ADMIN, type ShopCluster } from "../support/shop-cluster.ts";
 import { http } from "../support/node.ts";
 import { until } from "../../scripts/support/until.ts";
 
@@ -58,7 +58,7 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     shop = await startShopCluster("rmq-cluster", rabbit.urls);
     await shop.client.waitForServices(["products", "users", "orders", "mail", "storage"], 30_000);
     productId = (await shop.client.call<any, any>("products.create", { sku: "CLUSTER-1", name: "Replicated mug", priceCents: 900, currency: "EUR", stock: 10_000 }, ADMIN)).id;
-    buyers = await shoppers(shop.api, 10, "cluster");
+    buyers = await shop.rest.shoppers(10, "cluster");
   }, 180_000);
 
   afterAll(async () => {
@@ -83,11 +83,11 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
   test("1. the broker node the gateway is on stops under load: requests succeed again within 5 s, no 404, no 500", async () => {
     const victim = await brokerOf("moleculer api-1");
     const load = loop(8, (w, i) => http(`${shop.api}/products?page=${1 + ((w * 1000 + i) % 500)}&search=mug`));
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 2000)); // scenario time: 2 s of reads before the stop
     const stoppedAt = Date.now();
     await rabbit.stop(victim);
     const stopMs = Date.now() - stoppedAt;
-    await new Promise((r) => setTimeout(r, 8000));
+    await new Promise((r) => setTimeout(r, 8000)); // scenario time: 8 s of reads after it, every one counted
     const samples = await load.stop();
     const after = samples.filter((s) => s.at >= stoppedAt);
     const statuses = countByStatus(samples);
@@ -156,7 +156,8 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     const t0 = Date.now();
     await until("100 confirmations", () => wanted.every((id) => confirmations().has(id)), { timeoutMs: 60_000, intervalMs: 200 });
     const caughtUp = Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 3000)); // a duplicate would come now
+    // A fixed wait on purpose: it proves that no duplicate follows (one would come now).
+    await new Promise((r) => setTimeout(r, 3000));
     const counts = confirmations();
     expect(wanted.filter((id) => counts.get(id) !== 1)).toEqual([]);
     expect(counts.size).toBe(before + 100);
@@ -179,7 +180,7 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     const ids = [...placed, ...more.map((r) => r.body.id as string)];
     const wanted = ids.map((id) => id.slice(0, 8).toUpperCase());
     await until("120 confirmations", () => wanted.every((id) => confirmations().has(id)), { timeoutMs: 60_000, intervalMs: 200 });
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 3000)); // a fixed wait on purpose: it proves that no duplicate follows
     const counts = confirmations();
     expect(wanted.filter((id) => counts.get(id) !== 1)).toEqual([]);
     // The restarted node holds its replicas again; nothing waits and nothing is dead.

@@ -55,11 +55,11 @@ suite("failover of a dead or frozen replica", () => {
   test("kill -9 of a products replica under 50 concurrent reads: ≤ 0.1 % failed, none slower than 3 s", async () => {
     const victim = shop.nodes.get("products-2")!;
     const load = readLoad();
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 2000)); // scenario time: 2 s of reads before the kill
     const killedAt = Date.now();
     victim.child.kill("SIGKILL");
     await exited(victim.child);
-    await new Promise((r) => setTimeout(r, 5000));
+    await new Promise((r) => setTimeout(r, 5000)); // scenario time: 5 s of reads after it, every one counted
     const samples = await load.stop();
     const after = samples.filter((s) => s.at - s.ms >= killedAt - 50);
     const failed = samples.filter((s) => s.status !== 200);
@@ -81,18 +81,21 @@ suite("failover of a dead or frozen replica", () => {
     // Back to two replicas for the next test.
     shop.start(NODES.find((n) => n.id === "products-2")!);
     await until("products-2 to answer", async () => (await shop.client.ping("products-2", 1000)) != null, { timeoutMs: 30_000, intervalMs: 500 });
-    await new Promise((r) => setTimeout(r, 1000)); // its INFO reaches the gateway
+    // Its INFO is broadcast to every node: once this client knows its products service, the gateway does too.
+    const known = () =>
+      shop.client.registry.getServiceList({ onlyAvailable: true }).some((s) => s.name === "products" && s.nodeID === "products-2");
+    await until("products-2's products service to be known", known, { timeoutMs: 10_000 });
   }, 90_000);
 
   test("SIGSTOP of a products replica under reads: taken out within the heartbeat window, no 500", async () => {
     const victim = shop.nodes.get("products-2")!;
     expect(victim.child.exitCode).toBeNull();
     const load = loop(20, (w, i) => http(`${shop.api}/products?page=${1 + ((w * 1000 + i) % 5000)}&search=enamel`));
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 2000)); // scenario time: 2 s of reads before the freeze
     const frozenAt = Date.now();
     victim.child.kill("SIGSTOP");
     try {
-      await new Promise((r) => setTimeout(r, 15_000));
+      await new Promise((r) => setTimeout(r, 15_000)); // scenario time: frozen 15 s, past the heartbeat window
     } finally {
       victim.child.kill("SIGCONT");
     }

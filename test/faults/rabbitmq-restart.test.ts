@@ -67,17 +67,17 @@ const NODES: NodeSpec[] = [
     await until("the first probe", () => received.length === 1, { timeoutMs: 5000 });
 
     const load = loop(8, (w, i) => http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1500)); // scenario time: 1.5 s of reads before the stop
     const stoppedAt = Date.now();
     await rabbit.stop(broker);
-    await new Promise((r) => setTimeout(r, 5000));
+    await new Promise((r) => setTimeout(r, 5000)); // scenario time: RabbitMQ stays down 5 s
     await rabbit.start(broker);
     const backAt = Date.now(); // AMQP port answering again
     // The publisher has nothing to do until asked; what an outbox relay does after an outage (it is kicked on reconnect).
     await until("the publisher to reconnect", () => publisherBack > 0, { timeoutMs: 10_000, intervalMs: 20 });
     await publisher.publish("probe.after", {}, "after");
     await until("the consumer to get a message published after the return", () => received.some((r) => r.id === "after"), { timeoutMs: 10_000, intervalMs: 20 });
-    await new Promise((r) => setTimeout(r, 6000));
+    await new Promise((r) => setTimeout(r, 6000)); // scenario time: 6 s of reads after the return, every one counted
     const samples = await load.stop();
 
     const statuses = countByStatus(samples);
@@ -109,13 +109,8 @@ const NODES: NodeSpec[] = [
     expect(figures.durablePublisherReconnectMs).toBeLessThanOrEqual(2500);
     // The cluster is whole again: ready, and a checkout goes through (orders → products → outbox → mail).
     await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
-    const [buyer] = await (await import("../support/shop-cluster.ts")).shoppers(shop.api, 1, "restart");
-    const order = await http(`${shop.api}/orders`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${buyer!.token}` },
-      json: { items: [{ productId: product.id, quantity: 1 }], shippingAddress: { name: "B", line1: "1 Rue", city: "Lyon", postalCode: "69001", country: "FR" } },
-    });
-    expect(order.status).toBe(201);
-    await shop.smtp.waitFor(buyer!.email, 2, 15_000); // welcome + confirmation
+    const buyer = await shop.rest.shopper("restart");
+    expect((await shop.rest.order(buyer.token, product.id, 1)).status).toBe(201);
+    await shop.smtp.waitFor(buyer.email, 2, 15_000); // welcome + confirmation
   }, 120_000);
 });

@@ -11,11 +11,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, type HttpInit } from "../support/shop-client.ts";
 import { ROLES, roleRank, type Access, type Role } from "../../lib/access.ts";
 
 const suite = await describeWithServers("postgres");
-const PASSWORD = "correct horse battery staple";
 
 interface Caller {
   name: string;
@@ -34,21 +34,15 @@ interface Operation {
 
 suite("role × route matrix, API clients included", () => {
   let node: TestNode;
-  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const shop = shopClient(() => node);
+  const { http, as } = shop;
   let root: string;
   const callers: Caller[] = [];
 
-  async function person(role: Role) {
-    const email = `${role}-${randomUUID().slice(0, 8)}@example.com`;
-    const reg = await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: role } });
-    expect(reg.status).toBe(201);
-    if (role !== "user") expect((await http(`/users/${reg.body.id}`, { method: "PATCH", headers: bearer(root), json: { role } })).status).toBe(200);
-    const login = await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
-    return { id: reg.body.id as string, token: login.body.accessToken as string };
-  }
+  /** Registered, given `role` by the root superuser, signed in. */
+  const person = (role: Role) => shop.account(role);
   async function clientToken(creatorToken: string, role: Role) {
-    const c = await http("/clients", { method: "POST", headers: bearer(creatorToken), json: { name: `matrix ${role}`, role } });
+    const c = await http("/clients", { method: "POST", headers: as(creatorToken), json: { name: `matrix ${role}`, role } });
     expect(c.status).toBe(201);
     const t = await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: c.body.clientId, client_secret: c.body.clientSecret } });
     expect(t.status).toBe(200);
@@ -57,19 +51,18 @@ suite("role × route matrix, API clients included", () => {
 
   beforeAll(async () => {
     node = await startTestShop("access_matrix", { CACHER: "memory", RATE_LIMIT_FACTOR: "100" });
-    const su = await node.broker.call<{ email: string }, object>("users.createSuperuser", { email: `root-${randomUUID().slice(0, 8)}@example.com`, password: PASSWORD });
-    root = (await http("/auth/login", { method: "POST", json: { email: su.email, password: PASSWORD } })).body.accessToken;
+    root = (await shop.root()).token;
     const user = await person("user");
     const admin = await person("admin");
     const superuser = await person("superuser");
     callers.push(
       { name: "anonymous", headers: {}, role: null },
-      { name: "user", headers: bearer(user.token), role: "user" },
-      { name: "admin", headers: bearer(admin.token), role: "admin" },
-      { name: "superuser", headers: bearer(superuser.token), role: "superuser" },
-      { name: "user client of an admin", headers: bearer(await clientToken(admin.token, "user")), role: "user" },
-      { name: "admin client of a superuser", headers: bearer(await clientToken(superuser.token, "admin")), role: "admin" },
-      { name: "superuser client of a superuser", headers: bearer(await clientToken(superuser.token, "superuser")), role: "superuser" },
+      { name: "user", headers: as(user.token), role: "user" },
+      { name: "admin", headers: as(admin.token), role: "admin" },
+      { name: "superuser", headers: as(superuser.token), role: "superuser" },
+      { name: "user client of an admin", headers: as(await clientToken(admin.token, "user")), role: "user" },
+      { name: "admin client of a superuser", headers: as(await clientToken(superuser.token, "admin")), role: "admin" },
+      { name: "superuser client of a superuser", headers: as(await clientToken(superuser.token, "superuser")), role: "superuser" },
     );
     // Creators who lose their privilege after their client's token was minted.
     const demoted = await person("superuser");
@@ -80,15 +73,15 @@ suite("role × route matrix, API clients included", () => {
     const deactivatedClient = await clientToken(deactivated.token, "admin");
     const deleted = await person("superuser");
     const deletedClient = await clientToken(deleted.token, "superuser");
-    expect((await http(`/users/${demoted.id}`, { method: "PATCH", headers: bearer(root), json: { role: "user" } })).status).toBe(200);
-    expect((await http(`/users/${demotedToAdmin.id}`, { method: "PATCH", headers: bearer(root), json: { role: "admin" } })).status).toBe(200);
-    expect((await http(`/users/${deactivated.id}`, { method: "PATCH", headers: bearer(root), json: { active: false } })).status).toBe(200);
-    expect((await http(`/users/${deleted.id}`, { method: "DELETE", headers: bearer(root) })).status).toBe(204);
+    expect((await http(`/users/${demoted.id}`, { method: "PATCH", headers: as(root), json: { role: "user" } })).status).toBe(200);
+    expect((await http(`/users/${demotedToAdmin.id}`, { method: "PATCH", headers: as(root), json: { role: "admin" } })).status).toBe(200);
+    expect((await http(`/users/${deactivated.id}`, { method: "PATCH", headers: as(root), json: { active: false } })).status).toBe(200);
+    expect((await http(`/users/${deleted.id}`, { method: "DELETE", headers: as(root) })).status).toBe(204);
     callers.push(
-      { name: "admin client of a creator demoted to user", headers: bearer(demotedClient), role: "user" },
-      { name: "superuser client of a creator demoted to admin", headers: bearer(demotedToAdminClient), role: "admin" },
-      { name: "admin client of a deactivated creator", headers: bearer(deactivatedClient), role: "dead" },
-      { name: "superuser client of a deleted creator", headers: bearer(deletedClient), role: "dead" },
+      { name: "admin client of a creator demoted to user", headers: as(demotedClient), role: "user" },
+      { name: "superuser client of a creator demoted to admin", headers: as(demotedToAdminClient), role: "admin" },
+      { name: "admin client of a deactivated creator", headers: as(deactivatedClient), role: "dead" },
+      { name: "superuser client of a deleted creator", headers: as(deletedClient), role: "dead" },
     );
   }, 60_000);
 
@@ -112,7 +105,7 @@ suite("role × route matrix, API clients included", () => {
   }
 
   /** A concrete request for `op`: ids are random, bodies empty but of the right media type. */
-  function request(op: Operation, caller: Caller): Parameters<typeof rawHttp>[1] & { path: string } {
+  function request(op: Operation, caller: Caller): HttpInit & { path: string } {
     const path = op.path
       .replace(/^\/api/, "")
       .replace(/:token\b/g, "not-a-signed-token")

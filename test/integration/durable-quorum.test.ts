@@ -54,7 +54,7 @@ suite("durable events on quorum queues", () => {
     expect(deliveries).toBe(3);
     expect(dead[0]).toMatchObject({ message: { messageId: "poison-1", event: "crash.now" }, error: expect.stringMatching(/delivered 3 times without being settled/) });
     expect(await admin.depth("crashy")).toEqual({ ready: 0, dead: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500)); // a fixed wait on purpose: it proves that no fourth delivery comes
     expect(deliveries).toBe(3); // and never again
   }, 30_000);
 
@@ -106,7 +106,7 @@ suite("durable events on quorum queues", () => {
     cleanup.push(() => consumer.close(0));
     await consumer.consume({ ...group, patterns: ["order.*", "user.*"], handle: async (m) => void received.push(m.messageId) });
     await until("every waiting message", () => received.length >= 5, { timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // a fixed wait on purpose: it proves that no message comes twice
     expect(received.sort()).toEqual(["after-1", "retrying-1", "waiting-1", "waiting-2", "waiting-3"]);
     expect(await admin.depth("mail")).toEqual({ ready: 0, dead: 2 });
     // The holding queues are gone.

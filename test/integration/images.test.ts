@@ -13,12 +13,12 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, type Account } from "../support/shop-client.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
-const PASSWORD = "correct horse battery staple";
 const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
 const png = (size = 300) => Buffer.concat([PNG_HEAD, randomBytes(size)]);
 const MIGRATION = "20261129-0007-images";
@@ -27,21 +27,13 @@ suite("product images and avatars on PostgreSQL", () => {
   let node: TestNode & { databaseUrl: string };
   let origin: string;
   let admin: string;
-  let alice: { id: string; token: string };
-  let bob: { id: string; token: string };
+  let alice: Account;
+  let bob: Account;
 
-  const call = (p: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${p}`, init);
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const shop = shopClient(() => node);
+  const { http: call, as, shopper: signUp } = shop;
   const sql = (query: string, replacements: Record<string, unknown> = {}) =>
     (node.broker.getLocalService("products") as any).adapter.db.query(query, { replacements, type: "SELECT" }) as Promise<any[]>;
-
-  async function signUp(name: string) {
-    const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
-    const reg = await call("/auth/register", { method: "POST", json: { email, password: PASSWORD, name } });
-    const login = await call("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
-    expect(login.status).toBe(200);
-    return { id: reg.body.id as string, token: login.body.accessToken as string, email };
-  }
 
   async function upload(token: string, bytes: Buffer, type: string, filename = "picture.png") {
     const form = new FormData();
@@ -57,21 +49,14 @@ suite("product images and avatars on PostgreSQL", () => {
     return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
   }
 
-  let skus = 0;
-  async function product(fields: Record<string, unknown> = {}) {
-    const res = await call("/products", { method: "POST", headers: as(admin), json: { sku: `IMG-${++skus}-${randomUUID().slice(0, 6)}`, name: "Mug", priceCents: 1200, currency: "EUR", stock: 3, ...fields } });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; images: string[]; imageUrls: string[] };
-  }
+  const product = () => shop.product(admin, { name: "Mug", priceCents: 1200, stock: 3 });
 
   const attach = (productId: string, fileId: unknown, token = admin) => call(`/products/${productId}/images`, { method: "POST", headers: as(token), json: { fileId } });
 
   beforeAll(async () => {
     node = await startTestShop("images", { CACHER: "memory", RATE_LIMIT_FACTOR: "100", S3_BUCKET: "" });
     origin = new URL(node.api).origin;
-    const email = `boss-${randomUUID().slice(0, 8)}@example.com`;
-    await node.broker.call("users.createSuperuser", { email, password: PASSWORD });
-    admin = (await call("/auth/login", { method: "POST", json: { email, password: PASSWORD } })).body.accessToken;
+    admin = (await shop.root()).token;
     alice = await signUp("alice");
     bob = await signUp("bob");
   }, 60_000);
@@ -173,9 +158,7 @@ suite("product images and avatars on PostgreSQL", () => {
       expect((await call("/users/me/avatar", { method: "PUT", headers: as(alice.token), json: { fileId: avatar.id } })).status).toBe(200);
       expect((await attach(p.id, avatar.id)).status).toBe(422);
       // A picture already in the catalogue (another admin's) may be reused by any admin.
-      const boss = await signUp("second-admin");
-      expect((await call(`/users/${boss.id}`, { method: "PATCH", headers: as(admin), json: { role: "admin" } })).status).toBe(200);
-      const bossToken = (await call("/auth/login", { method: "POST", json: { email: boss.email, password: PASSWORD } })).body.accessToken;
+      const bossToken = (await shop.admin("second-admin")).token;
       const mine = await upload(admin, png(), "image/png", "catalogue.png");
       expect((await attach(p.id, mine.id)).status).toBe(200);
       const other = await product();
@@ -341,9 +324,8 @@ suite("product images and avatars on PostgreSQL", () => {
 
   describe("a removed account", () => {
     test("its files go (avatar, private uploads, unfinished direct uploads); the product images it uploaded stay", async () => {
-      const frank = await signUp("frank");
-      expect((await call(`/users/${frank.id}`, { method: "PATCH", headers: as(admin), json: { role: "admin" } })).status).toBe(200);
-      const token = (await call("/auth/login", { method: "POST", json: { email: frank.email, password: PASSWORD } })).body.accessToken as string;
+      const frank = await shop.admin("frank");
+      const token = frank.token;
       const image = await upload(token, png(), "image/png", "catalogue.png");
       const p = await product();
       expect((await attach(p.id, image.id, token)).status).toBe(200);
@@ -422,7 +404,7 @@ suite("product images and avatars on PostgreSQL", () => {
       emitter.emit("files.removed", { file: { id: "not-a-uuid" } });
       const all = (prefix: string) => Object.entries(handled).filter(([who]) => who.startsWith(prefix)).flatMap(([, seen]) => seen);
       await until("every event handled", async () => all("products").length >= 6 && all("users").length >= 6);
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that no replica handles one twice
       for (const service of ["products", "users"]) {
         // Each removal once per service (not once per replica), shared between the replicas.
         expect(all(service).sort()).toEqual([...ids].sort());

@@ -18,7 +18,7 @@ const MAX_INT = 2_147_483_647;
 describe("the input boundary on the embedded default (SQLite)", () => {
   const file = path.join(os.tmpdir(), `shop-input-boundary-${randomUUID()}.sqlite`);
   let node: TestNode;
-  const shop = shopClient(() => node.api);
+  const shop = shopClient(() => node);
   const { http, as } = shop;
   let admin: string;
   const breakerEvents: string[] = [];
@@ -38,11 +38,7 @@ describe("the input boundary on the embedded default (SQLite)", () => {
         },
       },
     });
-    const su = await node.broker.call<{ email: string }, object>("users.createSuperuser", {
-      email: "boss@example.com",
-      password: PASSWORD,
-    });
-    admin = await shop.admin(su.email);
+    admin = (await shop.superuser()).token;
   });
 
   afterAll(async () => {
@@ -66,7 +62,7 @@ describe("the input boundary on the embedded default (SQLite)", () => {
 
   test("finding 9: a release on top of stock set to 2^31-1 stores 2^31-1, not 2,147,484,647, and the value can be sent back", async () => {
     const { token } = await shop.shopper("stock");
-    const product = await shop.product(admin, 1000);
+    const product = await shop.product(admin, { stock: 1000 });
     const order = await shop.order(token, product.id, 1000);
     expect(order.status).toBe(201);
     expect((await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT } })).status).toBe(200);

@@ -32,7 +32,7 @@ const refused = (problem: Record<string, unknown>) => ({
 
 suite("the input boundary (issue 12)", () => {
   let node: TestNode;
-  const shop = shopClient(() => node.api);
+  const shop = shopClient(() => node);
   const { http, as } = shop;
   const raw = (path: string, body: string, type = "application/json", headers: Record<string, string> = {}) =>
     http(path, { method: "POST", headers: { "content-type": type, ...headers }, body });
@@ -51,12 +51,7 @@ suite("the input boundary (issue 12)", () => {
         },
       },
     });
-    const su = await node.broker.call<{ id: string; email: string }, object>("users.createSuperuser", {
-      email: "boss@example.com",
-      password: PASSWORD,
-    });
-    adminId = su.id;
-    admin = await shop.admin(su.email);
+    ({ id: adminId, token: admin } = await shop.superuser());
   });
 
   afterAll(async () => {
@@ -174,7 +169,7 @@ suite("the input boundary (issue 12)", () => {
   describe("finding 9: stock stays within 0..2^31-1 on every path", () => {
     test("a release on top of stock set to 2^31-1 stops there; the value can be sent back", async () => {
       const { token } = await shop.shopper("stock");
-      const product = await shop.product(admin, 10);
+      const product = await shop.product(admin, { stock: 10 });
       const order = (await shop.order(token, product.id, 5)).body;
       expect(await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT } })).toMatchObject({
         status: 200,
@@ -201,7 +196,7 @@ suite("the input boundary (issue 12)", () => {
         json: { sku: "BIG-1", name: "Big", priceCents: 1, currency: "EUR", stock: MAX_INT + 1 },
       });
       expect(create).toMatchObject({ status: 422, body: { data: [expect.objectContaining({ field: "stock", type: "numberMax" })] } });
-      const product = await shop.product(admin, MAX_INT);
+      const product = await shop.product(admin, { stock: MAX_INT });
       expect(await http(`/products/${product.id}`, { method: "PATCH", headers: as(admin), json: { stock: MAX_INT + 1 } })).toMatchObject({
         status: 422,
       });
@@ -264,7 +259,7 @@ suite("the input boundary (issue 12)", () => {
 
     test("customers see who acted as customer/shop/system and no staff notes; staff see the stored history", async () => {
       const { token } = await shop.shopper("history");
-      const product = await shop.product(admin, 5);
+      const product = await shop.product(admin, { stock: 5 });
       const order = (await shop.order(token, product.id, 1)).body;
       expect(order.statusHistory).toEqual([{ from: null, to: "pending", at: expect.any(String), by: "customer" }]);
       await http(`/orders/${order.id}/status`, {
@@ -296,7 +291,7 @@ suite("the input boundary (issue 12)", () => {
 
     test("a customer's own note stays in their view, and may have several lines", async () => {
       const { token } = await shop.shopper("note");
-      const product = await shop.product(admin, 5);
+      const product = await shop.product(admin, { stock: 5 });
       const order = (await shop.order(token, product.id, 1)).body;
       const res = await http(`/orders/${order.id}/cancel`, {
         method: "POST",
@@ -339,7 +334,7 @@ suite("the input boundary (issue 12)", () => {
     });
 
     test("a wrong method on an existing path: 405 with Allow; an unknown path: 404", async () => {
-      const product = await shop.product(admin, 1);
+      const product = await shop.product(admin, { stock: 1 });
       for (const [method, path, allow] of [
         ["DELETE", "/products", "GET, POST"],
         ["PUT", `/products/${product.id}`, "DELETE, GET, PATCH"],

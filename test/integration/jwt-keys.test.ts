@@ -10,9 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { startTestNode, http, type TestNode } from "../support/node.ts";
+import { startTestNode, type TestNode } from "../support/node.ts";
+import { shopClient, type Account } from "../support/shop-client.ts";
 
-const PASSWORD = "correct horse battery staple";
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const PRIVATE_PEM = keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
 const PUBLIC_PEM = keys.publicKey.export({ type: "spki", format: "pem" }) as string;
@@ -39,11 +39,11 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const api = (p: string, init: Parameters<typeof http>[1] = {}) => http(`${node.api}${p}`, init);
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const shop = shopClient(() => node);
+const { http, as } = shop;
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-let user: { id: string; accessToken: string; refreshToken: string };
+let user: Account;
 
 test("the node runs ES256 with the public key derived from the private one", () => {
   expect(node.config.jwt.algorithm).toBe("ES256");
@@ -52,28 +52,23 @@ test("the node runs ES256 with the public key derived from the private one", () 
 });
 
 test("register, log in: the access token is ES256 with a kid, and it works on GET /api/users/me", async () => {
-  const email = `es-${randomUUID().slice(0, 8)}@example.com`;
-  const registered = await api("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "Ecdsa" } });
-  expect(registered.status).toBe(201);
-  const login = await api("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
-  expect(login.status).toBe(200);
-  user = { id: registered.body.id, accessToken: login.body.accessToken, refreshToken: login.body.refreshToken };
+  user = await shop.shopper("es", { name: "Ecdsa" }); // register 201, log in 200
 
-  const { header } = jwt.decode(user.accessToken, { complete: true }) as unknown as { header: Record<string, unknown> };
+  const { header } = jwt.decode(user.token, { complete: true }) as unknown as { header: Record<string, unknown> };
   expect(header).toEqual({ alg: "ES256", typ: "JWT", kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
   // Anyone holding the public key can check the token (what a future verifier would do).
-  expect(jwt.verify(user.accessToken, PUBLIC_PEM, { algorithms: ["ES256"] })).toMatchObject({ sub: user.id, typ: "access" });
+  expect(jwt.verify(user.token, PUBLIC_PEM, { algorithms: ["ES256"] })).toMatchObject({ sub: user.id, typ: "access" });
 
-  const me = await api("/users/me", { headers: bearer(user.accessToken) });
+  const me = await http("/users/me", { headers: as(user.token) });
   expect(me.status).toBe(200);
-  expect(me.body).toMatchObject({ id: user.id, email });
+  expect(me.body).toMatchObject({ id: user.id, email: user.email });
 });
 
 test("refresh issues a new ES256 pair that works", async () => {
-  const res = await api("/auth/refresh", { method: "POST", json: { refreshToken: user.refreshToken } });
+  const res = await http("/auth/refresh", { method: "POST", json: { refreshToken: user.refreshToken } });
   expect(res.status).toBe(200);
   expect((jwt.decode(res.body.accessToken, { complete: true }) as unknown as { header: { alg: string } }).header.alg).toBe("ES256");
-  expect((await api("/users/me", { headers: bearer(res.body.accessToken) })).status).toBe(200);
+  expect((await http("/users/me", { headers: as(res.body.accessToken) })).status).toBe(200);
 });
 
 describe("forged tokens are 401", () => {
@@ -94,12 +89,12 @@ describe("forged tokens are 401", () => {
     [
       "a tampered payload",
       () => {
-        const [h, p, s] = user.accessToken.split(".") as [string, string, string];
+        const [h, p, s] = user.token.split(".") as [string, string, string];
         return `${h}.${b64({ ...JSON.parse(Buffer.from(p, "base64url").toString()), role: "superuser" })}.${s}`;
       },
     ],
   ])("%s", async (_what, forge) => {
-    const res = await api("/users/me", { headers: bearer(forge()) });
+    const res = await http("/users/me", { headers: as(forge()) });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toMatch(/Bearer/);
     expect(res.body).toMatchObject({ code: 401, type: "INVALID_TOKEN" });

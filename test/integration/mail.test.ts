@@ -8,9 +8,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
-import { shopClient, PASSWORD } from "../support/shop-client.ts";
+import { shopClient } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
@@ -21,7 +22,7 @@ suite("mail", () => {
   let smtp: TestSmtp;
   let events: DurableEvents;
   let admin: string;
-  const shop = shopClient(() => node.api);
+  const shop = shopClient(() => node);
   const { http, as } = shop;
 
   beforeAll(async () => {
@@ -36,8 +37,7 @@ suite("mail", () => {
       APP_URL: "https://shop.example",
     });
     events = new DurableEvents(AMQP, namespace, { info() {}, warn() {}, error() {} });
-    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
-    admin = await shop.admin("boss@example.com");
+    admin = (await shop.superuser()).token;
   });
 
   afterAll(async () => {
@@ -48,8 +48,7 @@ suite("mail", () => {
   });
 
   test("registration sends the welcome e-mail with a working verification link", async () => {
-    const email = `new-${randomUUID().slice(0, 6)}@example.com`;
-    await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "Newcomer <b>" } });
+    const { email } = await shop.register("new", { name: "Newcomer <b>" });
     const [mail] = await smtp.waitFor(email);
     expect(mail!.subject).toMatch(/^Welcome to Moleculer Shop/);
     expect(mail!.from?.text).toMatch(/no-reply@/);
@@ -79,7 +78,7 @@ suite("mail", () => {
     ]);
     // Staff notes are internal: not in the customer's e-mail (nor in their view of the order).
     expect(mails[3]!.text).not.toContain("warehouse fire");
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500)); // a fixed wait on purpose: it proves that no fifth e-mail follows
     expect(smtp.to(email)).toHaveLength(4); // no "is now cancelled" on top of the cancellation
   });
 
@@ -108,7 +107,7 @@ suite("mail", () => {
     await events.publish("user.password-changed", payload, messageId);
     await events.publish("user.password-changed", payload, messageId);
     await smtp.waitFor(email);
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 800)); // a fixed wait on purpose: it proves that the redelivery sends nothing
     expect(smtp.to(email)).toHaveLength(1);
   });
 
@@ -118,12 +117,12 @@ suite("mail", () => {
     const messageId = `user.2fa-enabled:${randomUUID()}`;
     await events.publish("user.2fa-enabled", { user: { id: randomUUID(), email, name: "Poison" }, at: new Date().toISOString() }, messageId);
 
-    const deadline = Date.now() + 15_000;
     let failed: any;
-    do {
-      await new Promise((r) => setTimeout(r, 200));
+    const listed = async () => {
       failed = (await http("/mail/failed", { headers: as(admin) })).body;
-    } while (!failed.rows?.some((r: any) => r.id === messageId) && Date.now() < deadline);
+      return failed.rows.some((r: any) => r.id === messageId);
+    };
+    await until("the message among the failed ones", listed, { timeoutMs: 15_000, intervalMs: 200 });
     const row = failed.rows.find((r: any) => r.id === messageId);
     expect(row).toMatchObject({ status: "dead", attempts: 3, recipient: email, lastError: expect.stringMatching(/550|Mailbox unavailable/) });
     expect(JSON.stringify(failed)).not.toMatch(/payload/);

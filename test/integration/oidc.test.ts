@@ -10,14 +10,14 @@ import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { QueryTypes, type Sequelize } from "sequelize";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, PASSWORD } from "../support/shop-client.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import { Browser } from "../support/browser.ts";
 import { freePort } from "../../scripts/support/free-port.ts";
 import { totpCode } from "../../integrations/authentication/index.ts";
 
 const suite = await describeWithServers("postgres");
-const PASSWORD = "correct horse battery staple";
 
 suite("sign-in with an OpenID Connect provider", () => {
   let node: TestNode & { databaseUrl: string };
@@ -25,7 +25,7 @@ suite("sign-in with an OpenID Connect provider", () => {
   let db: Sequelize;
   let callbackUrl: string;
 
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const { http, as } = shopClient(() => node);
   const otherIp = () => `10.1.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
 
   /** An account at the provider; its subject. */
@@ -85,7 +85,7 @@ suite("sign-in with an OpenID Connect provider", () => {
   });
 
   test("GET /auth/oidc lists the providers", async () => {
-    expect(await http(`${node.api}/auth/oidc`)).toMatchObject({
+    expect(await http(`/auth/oidc`)).toMatchObject({
       status: 200,
       body: {
         providers: [
@@ -94,7 +94,7 @@ suite("sign-in with an OpenID Connect provider", () => {
         ],
       },
     });
-    expect((await http(`${node.api}/auth/oidc/nope`)).status).toBe(404);
+    expect((await http(`/auth/oidc/nope`)).status).toBe(404);
   });
 
   test("a new person: a redirect with PKCE, state and nonce; the callback creates a verified account and gives tokens", async () => {
@@ -149,7 +149,7 @@ suite("sign-in with an OpenID Connect provider", () => {
     expect(sessions).toEqual([{ userId, ip: "198.51.100.40" }]);
     const users = node.broker.getLocalService("users") as unknown as { knownAddresses: { has(key: string): Promise<boolean> } };
     expect(await users.knownAddresses.has(`${userId}|198.51.100.40`)).toBe(true);
-    const me = await http(`${node.api}/users/me`, { headers: bearer(tokens.accessToken) });
+    const me = await http(`/users/me`, { headers: as(tokens.accessToken) });
     expect(me.body).toMatchObject({
       email: `${sub}@example.com`,
       name: "Grace Hopper",
@@ -165,10 +165,10 @@ suite("sign-in with an OpenID Connect provider", () => {
   test("the same person again is the same account, even after changing their e-mail at the provider", async () => {
     const sub = person();
     const first = await signIn(sub);
-    const firstMe = await http(`${node.api}/users/me`, { headers: bearer(first.body.accessToken) });
+    const firstMe = await http(`/users/me`, { headers: as(first.body.accessToken) });
     idp.accounts.set(sub, { ...idp.accounts.get(sub), email: `moved-${sub}@example.com` });
     const second = await signIn(sub);
-    expect((await http(`${node.api}/users/me`, { headers: bearer(second.body.accessToken) })).body.id).toBe(firstMe.body.id);
+    expect((await http(`/users/me`, { headers: as(second.body.accessToken) })).body.id).toBe(firstMe.body.id);
   });
 
   test("linking: an existing verified account with that e-mail is signed in, its password still works", async () => {
@@ -182,12 +182,12 @@ suite("sign-in with an OpenID Connect provider", () => {
     const sub = person({ email: email.toUpperCase() });
     const res = await signIn(sub);
     expect(res.status).toBe(200);
-    expect((await http(`${node.api}/users/me`, { headers: bearer(res.body.accessToken) })).body).toMatchObject({
+    expect((await http(`/users/me`, { headers: as(res.body.accessToken) })).body).toMatchObject({
       id: user.id,
       name: "Lin",
     });
     expect(await identities(`"userId" = :id`, { id: user.id })).toHaveLength(1);
-    expect((await http(`${node.api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).status).toBe(200);
+    expect((await http(`/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).status).toBe(200);
   });
 
   test("linking an account whose address was never verified: whoever registered it loses the password and sessions", async () => {
@@ -196,12 +196,12 @@ suite("sign-in with an OpenID Connect provider", () => {
     const squatter = await node.broker.call<any, any>("users.login", { email, password: PASSWORD }, { meta: { ip: otherIp() } });
     const res = await signIn(person({ email }));
     expect(res.status).toBe(200);
-    expect((await http(`${node.api}/users/me`, { headers: bearer(res.body.accessToken) })).body).toMatchObject({
+    expect((await http(`/users/me`, { headers: as(res.body.accessToken) })).body).toMatchObject({
       email,
       emailVerified: true,
     });
-    expect((await http(`${node.api}/users/me`, { headers: bearer(squatter.accessToken) })).status).toBe(401);
-    expect((await http(`${node.api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).status).toBe(401);
+    expect((await http(`/users/me`, { headers: as(squatter.accessToken) })).status).toBe(401);
+    expect((await http(`/auth/login`, { method: "POST", json: { email, password: PASSWORD } })).status).toBe(401);
   });
 
   test.each([
@@ -256,17 +256,17 @@ suite("sign-in with an OpenID Connect provider", () => {
   test("an account with two-factor authentication still passes its second factor", async () => {
     const sub = person();
     const first = await signIn(sub);
-    const setup = await http(`${node.api}/auth/2fa/setup`, { method: "POST", headers: bearer(first.body.accessToken) });
-    const enabled = await http(`${node.api}/auth/2fa/enable`, {
+    const setup = await http(`/auth/2fa/setup`, { method: "POST", headers: as(first.body.accessToken) });
+    const enabled = await http(`/auth/2fa/enable`, {
       method: "POST",
-      headers: bearer(first.body.accessToken),
+      headers: as(first.body.accessToken),
       json: { code: totpCode(setup.body.secret, Date.now() - 30_000) },
     });
     expect(enabled.status).toBe(200);
     const second = await signIn(sub);
     expect(second).toMatchObject({ status: 200, body: { mfaRequired: true, mfaToken: expect.any(String), methods: ["totp", "recovery"] } });
     expect(second.body.accessToken).toBeUndefined();
-    const done = await http(`${node.api}/auth/login/totp`, {
+    const done = await http(`/auth/login/totp`, {
       method: "POST",
       json: { mfaToken: second.body.mfaToken, code: totpCode(setup.body.secret) },
     });
@@ -292,20 +292,20 @@ suite("sign-in with an OpenID Connect provider", () => {
   test("a deactivated account is refused", async () => {
     const sub = person();
     const first = await signIn(sub);
-    const id = (await http(`${node.api}/users/me`, { headers: bearer(first.body.accessToken) })).body.id;
+    const id = (await http(`/users/me`, { headers: as(first.body.accessToken) })).body.id;
     await db.query(`UPDATE users SET active = false WHERE id = :id`, { replacements: { id } });
     expect(await signIn(sub)).toMatchObject({ status: 403, body: { type: "ACCOUNT_INACTIVE" } });
   });
 
   test("a provider that cannot be reached: 503 with Retry-After, nothing stored", async () => {
-    const res = await http(`${node.api}/auth/oidc/down`, { redirect: "manual" });
+    const res = await http(`/auth/oidc/down`, { redirect: "manual" });
     expect(res).toMatchObject({ status: 503, body: { type: "OIDC_PROVIDER_UNAVAILABLE" } });
     expect(res.headers.get("retry-after")).toBeTruthy();
     expect(await db.query(`SELECT id FROM oidc_flows WHERE provider = 'down'`, { type: QueryTypes.SELECT })).toEqual([]);
   });
 
   test("the OpenAPI document describes the three routes", async () => {
-    const doc = (await http(`${node.api}/openapi.json`)).body;
+    const doc = (await http(`/openapi.json`)).body;
     const start = doc.paths["/api/auth/oidc/{provider}"].get;
     expect(start).toMatchObject({ operationId: "users.oidcStart", security: [] });
     expect(Object.keys(start.responses)).toEqual(["302", "404", "422", "429", "503"]);

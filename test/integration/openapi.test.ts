@@ -10,6 +10,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
 import { openApiPath } from "../../mixins/openapi/generate.ts";
 import { HINTS } from "../../mixins/openapi/hints.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -196,11 +197,12 @@ suite("the OpenAPI document of the running gateway", () => {
     expect((await http(`${node.api}/openapi.json`)).body.paths["/api/files/{id}"]).toBeUndefined();
     node.broker.createService(await loadServiceSchema("storage"));
     const states: string[] = [];
-    for (let res = await ready(); ; res = await ready()) {
+    const readyAgain = async () => {
+      const res = await ready();
       states.push(res.body.services.storage);
-      if (res.body.status === "ok") break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return res.body.status === "ok";
+    };
+    await until("storage to be routed again", readyAgain, { intervalMs: 10 });
     expect(states).toContain("no routes yet");
     expect((await http(`${node.api}/openapi.json`)).body.paths["/api/files/{id}"]?.get?.operationId).toBe("storage.get");
   });

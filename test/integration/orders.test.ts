@@ -5,37 +5,23 @@
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, ADDRESS, type Account } from "../support/shop-client.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
 
 const suite = await describeWithServers("postgres");
-const PASSWORD = "correct horse battery staple";
-const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
 
 suite("orders", () => {
   let node: TestNode;
   const events: { event: string; payload: any }[] = [];
   let admin: string;
-  let alice: { id: string; token: string };
-  let bob: { id: string; token: string };
+  let alice: Account;
+  let bob: Account;
 
-  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
-  const as = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
-
-  async function signUp(name: string) {
-    const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
-    const reg = await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name } });
-    const login = await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
-    return { id: reg.body.id as string, token: login.body.accessToken as string };
-  }
-  async function product(fields: Record<string, unknown> = {}) {
-    const res = await http("/products", { method: "POST", headers: as(admin), json: { sku: `SKU-${randomUUID().slice(0, 8)}`, name: "Teapot", priceCents: 2500, currency: "EUR", stock: 10, ...fields } });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; stock: number; priceCents: number };
-  }
+  const shop = shopClient(() => node);
+  const { http, as, checkout } = shop;
+  const product = (fields: Record<string, unknown> = {}) => shop.product(admin, { name: "Teapot", priceCents: 2500, stock: 10, ...fields });
   const stockOf = async (id: string) => (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
-  const checkout = (token: string, items: unknown, headers: Record<string, string> = {}) =>
-    http("/orders", { method: "POST", headers: as(token, headers), json: { items, shippingAddress: ADDRESS } });
 
   beforeAll(async () => {
     node = await startTestShop("orders", { RATE_LIMIT_FACTOR: "100" });
@@ -48,10 +34,9 @@ suite("orders", () => {
       },
     });
     await node.broker.waitForServices(["listener"]);
-    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
-    admin = (await http("/auth/login", { method: "POST", json: { email: "boss@example.com", password: PASSWORD } })).body.accessToken;
-    alice = await signUp("alice");
-    bob = await signUp("bob");
+    admin = (await shop.superuser()).token;
+    alice = await shop.shopper("alice");
+    bob = await shop.shopper("bob");
   });
 
   afterAll(async () => {

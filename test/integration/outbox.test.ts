@@ -78,7 +78,7 @@ suite("the transactional outbox", () => {
     await until("the message", () => received.length === 1, { timeoutMs: 5000 });
     expect(received[0]).toMatchObject({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1", attempt: 0 });
     expect(await outbox.pending()).toBe(0);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that the rolled-back one never goes out
     expect(ids()).toEqual(["committed"]);
   });
 
@@ -97,7 +97,8 @@ suite("the transactional outbox", () => {
       await outbox.add({ event: "order.status-changed", payload: { i }, messageId: `during-outage-${i}` });
       outbox.kick();
     }
-    await new Promise((r) => setTimeout(r, 600)); // several polls while it is down
+    // A fixed wait on purpose: it proves that several polls while it is down publish nothing and log once.
+    await new Promise((r) => setTimeout(r, 600));
     expect(await outbox.pending()).toBe(5);
     expect(ids()).toEqual(["before-outage"]);
     expect(log.filter((l) => /could not relay/.test(l))).toHaveLength(1); // once per outage, not per poll
@@ -124,7 +125,7 @@ suite("the transactional outbox", () => {
     expect(byA).toBeGreaterThan(0);
     expect(byB).toBeGreaterThan(0);
     await until("every message", () => received.length >= n, { timeoutMs: 15_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // a fixed wait on purpose: it proves that no row goes out twice
     expect(new Set(ids()).size).toBe(n);
     expect(received).toHaveLength(n);
     expect(await a.pending()).toBe(0);

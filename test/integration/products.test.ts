@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, http, type TestNode } from "../support/node.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -52,7 +53,7 @@ suite("products on PostgreSQL", () => {
         createdAt: expect.any(Date),
         updatedAt: expect.any(Date),
       });
-      await new Promise((r) => setTimeout(r, 50));
+      await until("products.created", () => events.some((e) => e.event === "products.created" && e.payload.id === p.id));
       expect(events).toContainEqual({ event: "products.created", payload: expect.objectContaining({ id: p.id, sku: "MUG-1" }) });
     });
 

@@ -9,10 +9,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { startTestNode, http, type TestNode } from "../support/node.ts";
+import { startTestNode, type TestNode } from "../support/node.ts";
+import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
 
-const PASSWORD = "correct horse battery staple";
 let node: TestNode;
+const shop = shopClient(() => node);
+const { http } = shop;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-limits-"));
 
 beforeAll(async () => {
@@ -28,22 +30,18 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const login = (email: string, password: string, headers: Record<string, string> = {}) => http(`${node.api}/auth/login`, { method: "POST", headers, json: { email, password } });
+const login = (email: string, password: string, headers: Record<string, string> = {}) => http(`/auth/login`, { method: "POST", headers, json: { email, password } });
 /** The device cookie a successful sign-in sets, as a Cookie header. */
 const deviceCookie = (res: { headers: Headers }) => {
   const cookie = res.headers.get("set-cookie") ?? "";
   expect(cookie).toMatch(/^shop_device=[^;]+; Path=\/api; Max-Age=\d+; HttpOnly; SameSite=Strict/);
   return { cookie: cookie.split(";")[0]! };
 };
-const register = async (name: string) => {
-  const email = `${name}-${randomUUID().slice(0, 6)}@example.com`;
-  expect((await http(`${node.api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name } })).status).toBe(201);
-  return email;
-};
+/** POST /auth/register (201): one request of this address's registration budget. */
+const register = async (label: string) => (await shop.register(label)).email;
 
 test("ten wrong passwords for one account, then 429 with Retry-After, even with the right one", async () => {
-  const email = `victim-${randomUUID().slice(0, 6)}@example.com`;
-  expect((await http(`${node.api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name: "V" } })).status).toBe(201);
+  const email = await register("victim");
   for (let i = 0; i < 10; i++) expect((await login(email, `wrong password ${i}`)).status).toBe(401);
   const blocked = await login(email, PASSWORD);
   expect(blocked.status).toBe(429);
@@ -70,8 +68,8 @@ test("10 wrong passwords from a stranger do not stop the owner on a known device
   expect(owner.status).toBe(200);
   expect((await login(email, PASSWORD, deviceCookie(owner))).status).toBe(200);
   const basic = { authorization: `Basic ${Buffer.from(`${email}:${PASSWORD}`).toString("base64")}` };
-  expect((await http(`${node.api}/users/me`, { headers: { ...basic, ...device } })).status).toBe(200);
-  expect((await http(`${node.api}/users/me`, { headers: basic })).status).toBe(429);
+  expect((await http(`/users/me`, { headers: { ...basic, ...device } })).status).toBe(200);
+  expect((await http(`/users/me`, { headers: basic })).status).toBe(429);
   // A device token works for its own account only.
   const other = await register("other");
   for (let i = 0; i < 10; i++) expect((await login(other, `wrong password ${i}`, device)).status).toBe(401);
@@ -90,10 +88,10 @@ test("a known device has a budget of its own: ten failures lock that device, not
 test("a good Basic + X-TOTP request gives the second-factor budget back: the 6th is not 429", async () => {
   const email = await register("totp");
   const signIn = await login(email, PASSWORD);
-  const auth = { authorization: `Bearer ${signIn.body.accessToken}` };
-  const { secret } = (await http(`${node.api}/auth/2fa/setup`, { method: "POST", headers: auth })).body;
+  const auth = as(signIn.body.accessToken);
+  const { secret } = (await http(`/auth/2fa/setup`, { method: "POST", headers: auth })).body;
   const { totpCode } = await import("../../integrations/authentication/index.ts");
-  const enabled = await http(`${node.api}/auth/2fa/enable`, { method: "POST", headers: auth, json: { code: totpCode(secret) } });
+  const enabled = await http(`/auth/2fa/enable`, { method: "POST", headers: auth, json: { code: totpCode(secret) } });
   expect(enabled.status).toBe(200);
   const recovery: string[] = enabled.body.recoveryCodes;
   const basic = { authorization: `Basic ${Buffer.from(`${email}:${PASSWORD}`).toString("base64")}`, ...deviceCookie(signIn) };
@@ -101,11 +99,11 @@ test("a good Basic + X-TOTP request gives the second-factor budget back: the 6th
   const now = Date.now();
   const codes = [totpCode(secret, now + 30_000), ...recovery.slice(0, 7)];
   for (const [i, code] of codes.entries()) {
-    expect(`request ${i + 1}: ${(await http(`${node.api}/users/me`, { headers: { ...basic, "x-totp": code } })).status}`).toBe(`request ${i + 1}: 200`);
+    expect(`request ${i + 1}: ${(await http(`/users/me`, { headers: { ...basic, "x-totp": code } })).status}`).toBe(`request ${i + 1}: 200`);
   }
   // Failures still count: five wrong codes, then 429 (also for the sign-in step).
-  for (let i = 0; i < 5; i++) expect((await http(`${node.api}/users/me`, { headers: { ...basic, "x-totp": "000000" } })).status).toBe(401);
-  expect((await http(`${node.api}/users/me`, { headers: { ...basic, "x-totp": recovery[8]! } })).status).toBe(429);
+  for (let i = 0; i < 5; i++) expect((await http(`/users/me`, { headers: { ...basic, "x-totp": "000000" } })).status).toBe(401);
+  expect((await http(`/users/me`, { headers: { ...basic, "x-totp": recovery[8]! } })).status).toBe(429);
 });
 
 test("one address trying many accounts is stopped too; unknown accounts answer like wrong passwords", async () => {
@@ -122,11 +120,10 @@ test("one address trying many accounts is stopped too; unknown accounts answer l
 });
 
 test("Basic Auth is limited per account", async () => {
-  const email = `basic-${randomUUID().slice(0, 6)}@example.com`;
-  await http(`${node.api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name: "B" } });
+  const email = await register("basic");
   const basic = (pw: string) => ({ authorization: `Basic ${Buffer.from(`${email}:${pw}`).toString("base64")}` });
-  for (let i = 0; i < 10; i++) expect((await http(`${node.api}/users/me`, { headers: basic(`nope ${i}`) })).status).toBe(401);
-  expect((await http(`${node.api}/users/me`, { headers: basic(PASSWORD) })).status).toBe(429);
+  for (let i = 0; i < 10; i++) expect((await http(`/users/me`, { headers: basic(`nope ${i}`) })).status).toBe(401);
+  expect((await http(`/users/me`, { headers: basic(PASSWORD) })).status).toBe(429);
 });
 
 // After the test above has spent this address's login budget.

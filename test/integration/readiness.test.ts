@@ -5,27 +5,27 @@
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, as } from "../support/shop-client.ts";
 
 const suite = await describeWithServers("postgres");
 
 suite("readiness and routes of services that are down", () => {
   let node: TestNode & { databaseUrl: string };
   let adminToken: string;
+  const shop = shopClient(() => node);
+  const { http } = shop;
 
   beforeAll(async () => {
     node = await startTestShop("readiness", { SERVICES: "api,users,products,orders", RATE_LIMIT_FACTOR: "100" });
-    const email = `boss-${randomUUID().slice(0, 8)}@example.com`;
-    await node.broker.call("users.createSuperuser", { email, password: "correct horse battery staple", name: "Boss" });
-    const login = await http(`${node.api}/auth/login`, { method: "POST", json: { email, password: "correct horse battery staple" } });
-    adminToken = login.body.accessToken;
+    adminToken = (await shop.superuser()).token;
   }, 60_000);
   afterAll(() => node?.stop());
 
-  const asAdmin = () => ({ authorization: `Bearer ${adminToken}` });
+  const asAdmin = () => as(adminToken);
 
   test("without mail and storage the gateway is ready, degraded, and says which are down", async () => {
-    const res = await http(`${node.api}/health/ready`);
+    const res = await http(`/health/ready`);
     expect(res).toMatchObject({
       status: 200,
       body: { status: "degraded", critical: ["users", "products", "orders"], services: { users: "ok", products: "ok", orders: "ok", mail: "not discovered", storage: "not discovered" } },
@@ -34,20 +34,20 @@ suite("readiness and routes of services that are down", () => {
 
   test("their routes answer 503 with Retry-After, not 404; a path nobody serves stays 404", async () => {
     for (const path of ["/mail/failed", "/files/0b9e0c55-6a8f-4a0a-9d50-0a7f1f6f3e11", "/files"]) {
-      const res = await http(`${node.api}${path}`, { headers: asAdmin() });
+      const res = await http(`${path}`, { headers: asAdmin() });
       expect({ path, status: res.status, type: res.body?.type }).toEqual({ path, status: 503, type: "SERVICE_UNAVAILABLE" });
       expect(res.headers.get("retry-after")).toBe("5");
     }
-    expect((await http(`${node.api}/no-such-thing`)).status).toBe(404);
-    expect((await http(`${node.api}/products/${randomUUID()}`)).status).toBe(404); // products is up: a missing product is a 404
+    expect((await http(`/no-such-thing`)).status).toBe(404);
+    expect((await http(`/products/${randomUUID()}`)).status).toBe(404); // products is up: a missing product is a 404
   });
 
   test("without a critical service the gateway is not ready, and that service's routes are 503", async () => {
     await node.broker.destroyService(node.broker.getLocalService("products")!);
     try {
-      const ready = await http(`${node.api}/health/ready`);
+      const ready = await http(`/health/ready`);
       expect(ready).toMatchObject({ status: 503, body: { status: "unavailable", services: { products: "not discovered" } } });
-      const res = await http(`${node.api}/products`);
+      const res = await http(`/products`);
       expect(res).toMatchObject({ status: 503, body: { type: "SERVICE_UNAVAILABLE" } });
       expect(res.headers.get("retry-after")).toBe("5");
     } finally {

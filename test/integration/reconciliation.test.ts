@@ -8,11 +8,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient } from "../support/shop-client.ts";
 
 const suite = await describeWithServers("postgres");
-const PASSWORD = "correct horse battery staple";
-const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
 const MINUTE = 60_000;
 
 suite("reservation reconciliation", () => {
@@ -22,21 +21,16 @@ suite("reservation reconciliation", () => {
   let products: any;
   let orders: any;
 
-  const http = (path: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${node.api}${path}`, init);
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const shop = shopClient(() => node);
+  const { http, as } = shop;
   const call = <T = any>(action: string, params: object = {}) => node.broker.call<T, object>(action, params);
   const reconcile = () => call<{ checked: number; released: number; settled: number; skipped?: boolean }>("products.reconcile");
   const sql = <T = any>(query: string, replacements: Record<string, unknown> = {}): Promise<T[]> =>
     products.adapter.db.query(query, { replacements, type: "SELECT" });
 
-  async function product(stock = 10) {
-    const res = await http("/products", { method: "POST", headers: as(admin), json: { sku: `SKU-${randomUUID().slice(0, 8)}`, name: "Teapot", priceCents: 2500, currency: "EUR", stock } });
-    expect(res.status).toBe(201);
-    return res.body as { id: string; sku: string };
-  }
+  const product = (stock = 10) => shop.product(admin, { name: "Teapot", priceCents: 2500, stock });
   const stockOf = async (id: string) => (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
-  const checkout = (productId: string, quantity: number) =>
-    http("/orders", { method: "POST", headers: as(alice), json: { items: [{ productId, quantity }], shippingAddress: ADDRESS } });
+  const checkout = (productId: string, quantity: number) => shop.order(alice, productId, quantity);
   const statusOf = async (reservationId: string) => (await products.reservations.findByPk(reservationId))?.get("status");
   /** Make a reservation look `ms` old (its order, if any, is left alone). */
   const age = (reservationId: string, ms: number) =>
@@ -144,11 +138,8 @@ suite("reservation reconciliation", () => {
     node = await startTestShop("reconciliation", { RATE_LIMIT_FACTOR: "100" });
     products = node.broker.getLocalService("products");
     orders = node.broker.getLocalService("orders");
-    await node.broker.call("users.createSuperuser", { email: "boss@example.com", password: PASSWORD });
-    admin = (await http("/auth/login", { method: "POST", json: { email: "boss@example.com", password: PASSWORD } })).body.accessToken;
-    const email = `alice-${randomUUID().slice(0, 8)}@example.com`;
-    await http("/auth/register", { method: "POST", json: { email, password: PASSWORD, name: "alice" } });
-    alice = (await http("/auth/login", { method: "POST", json: { email, password: PASSWORD } })).body.accessToken;
+    admin = (await shop.superuser()).token;
+    alice = (await shop.shopper("alice")).token;
   });
 
   afterAll(async () => {

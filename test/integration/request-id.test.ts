@@ -13,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { http } from "../support/node.ts";
+import { until } from "../../scripts/support/until.ts";
 
 Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1", METRICS: "false", SERVICES: "api", LOG_FORMAT: "json", LOG_LEVEL: "info", CACHER: "memory" });
 const { getConfig, loadConfig } = await import("../../lib/config.ts");
@@ -99,11 +100,7 @@ const fakeStorage = {
 
 /** moleculer-web generates the aliases of services it discovers a moment later. */
 async function waitForRoute(url: string) {
-  for (let i = 0; i < 200; i++) {
-    if ((await http(url)).status !== 404) return;
-    await sleep(50);
-  }
-  throw new Error(`${url} was never routed`);
+  await until(`${url} to be routed`, async () => (await http(url)).status !== 404, { timeoutMs: 10_000, intervalMs: 50 });
 }
 
 /** A raw HTTP/1.1 request, for header values fetch refuses to send. Returns the status and the X-Request-Id answered (if any). */
@@ -323,7 +320,7 @@ withRabbit("request ids across nodes over RabbitMQ", () => {
       await withRequestId("durable-req-1", () => producer.publish("rid.happened", {}, "m-1")); // from the scope
       await producer.publish("rid.happened", {}, "m-2", 0, "durable-req-2"); // explicit (emitDurable passes ctx.requestID)
       await producer.publish("rid.happened", {}, "m-3"); // none
-      for (let i = 0; i < 200 && seen.length < 6; i++) await sleep(25);
+      await until("two attempts of each message", () => seen.length >= 6, { timeoutMs: 5000, intervalMs: 25 });
       const byMessage = (id: string) => seen.filter((s) => s.messageId === id).map((s) => [s.attempt, s.current]);
       expect(byMessage("m-1")).toEqual([[0, "durable-req-1"], [1, "durable-req-1"]]);
       expect(byMessage("m-2")).toEqual([[0, "durable-req-2"], [1, "durable-req-2"]]);

@@ -9,13 +9,13 @@ import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { QueryTypes, type Sequelize } from "sequelize";
 import { describeWithServers } from "../support/servers.ts";
-import { startTestShop, http as rawHttp, type TestNode } from "../support/node.ts";
+import { startTestShop, type TestNode } from "../support/node.ts";
+import { shopClient, PASSWORD, uniqueEmail } from "../support/shop-client.ts";
 import { startTwilioStandIn, TWILIO_ERRORS, type TwilioStandIn } from "../support/twilio.ts";
 import { textablePhoneNumber } from "../../domain/phone-numbers.ts";
 import { totpCode } from "../../integrations/authentication/index.ts";
 
 const suite = await describeWithServers("postgres");
-const PASSWORD = "correct horse battery staple";
 const LIMITS = { account: 3, number: 4, ip: 8, attempts: 3 };
 
 suite("SMS second factor (Twilio)", () => {
@@ -25,19 +25,15 @@ suite("SMS second factor (Twilio)", () => {
   const bodies: string[] = [];
   const events: { event: string; payload: any }[] = [];
 
-  async function http(path: string, init: Parameters<typeof rawHttp>[1] = {}) {
-    const res = await rawHttp(`${node.api}${path}`, init);
-    bodies.push(JSON.stringify(res.body));
-    return res;
-  }
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-  const post = (path: string, json: unknown, token?: string) => http(path, { method: "POST", json, headers: token ? bearer(token) : {} });
+  /** Every response is kept, so the last test can check none carried a secret. */
+  const { http, as } = shopClient(() => node, { onResponse: (res) => bodies.push(JSON.stringify(res.body)) });
+  const post = (path: string, json: unknown, token?: string) => http(path, { method: "POST", json, headers: token ? as(token) : {} });
   /** Another address each time: these tests are not about the limits of registration and sign-in. */
   const otherIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
 
   /** A new account, signed in (through the broker: these tests are not about registration). */
   async function account(name = "Sam") {
-    const email = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
+    const email = uniqueEmail(name);
     const user = await node.broker.call<any, any>("users.register", { email, password: PASSWORD, name }, { meta: { ip: otherIp() } });
     const tokens = await node.broker.call<any, any>("users.login", { email, password: PASSWORD }, { meta: { ip: otherIp() } });
     return { id: user.id as string, email, token: tokens.accessToken as string };
@@ -152,8 +148,8 @@ suite("SMS second factor (Twilio)", () => {
     const confirmed = await post("/auth/2fa/sms/confirm", { code: `${code.slice(0, 3)} ${code.slice(3)}` }, user.token);
     expect(confirmed).toMatchObject({ status: 200, body: { enabled: true, phoneNumber: sent.body.phoneNumber } });
     expect(confirmed.body.recoveryCodes).toHaveLength(10);
-    expect((await http("/users/me", { headers: bearer(user.token) })).body.twoFactorEnabled).toBe(true);
-    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toEqual({
+    expect((await http("/users/me", { headers: as(user.token) })).body.twoFactorEnabled).toBe(true);
+    expect((await http("/auth/2fa", { headers: as(user.token) })).body).toEqual({
       enabled: true,
       totp: false,
       sms: { phoneNumber: sent.body.phoneNumber },
@@ -187,7 +183,7 @@ suite("SMS second factor (Twilio)", () => {
     const client = { "x-forwarded-for": "198.51.100.23" };
     const signedIn = await http("/auth/login/sms", { method: "POST", headers: client, json: { mfaToken: first.body.mfaToken, code } });
     expect(signedIn).toMatchObject({ status: 200, body: { tokenType: "Bearer", accessToken: expect.any(String) } });
-    expect((await http("/users/me", { headers: bearer(signedIn.body.accessToken) })).status).toBe(200);
+    expect((await http("/users/me", { headers: as(signedIn.body.accessToken) })).status).toBe(200);
     // Signed in as every sign-in is: a device cookie, a session (its id in the token) recorded with the
     // client's address behind the trusted proxy, and that address one the account now knows.
     expect(signedIn.headers.get("set-cookie")).toMatch(/^shop_device=[^;]+; Path=\/api; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
@@ -285,7 +281,7 @@ suite("SMS second factor (Twilio)", () => {
       const user = await account("Proxy");
       const res = await http("/auth/2fa/sms/enrol", {
         method: "POST",
-        headers: { ...bearer(user.token), "x-forwarded-for": forwardedFor },
+        headers: { ...as(user.token), "x-forwarded-for": forwardedFor },
         json: { phoneNumber: mobile() },
       });
       return res.status;
@@ -385,7 +381,7 @@ suite("SMS second factor (Twilio)", () => {
       status: 200,
       body: { tokenType: "Bearer" },
     });
-    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toEqual({
+    expect((await http("/auth/2fa", { headers: as(user.token) })).body).toEqual({
       enabled: false,
       totp: false,
       sms: null,
@@ -402,7 +398,7 @@ suite("SMS second factor (Twilio)", () => {
     const step = await post("/auth/login", { email: user.email, password: PASSWORD });
     expect(step.body.methods).toEqual(["totp", "sms", "recovery"]);
     expect((await post("/auth/2fa/disable", { password: PASSWORD, code: totpCode(setup.body.secret) }, user.token)).status).toBe(200);
-    expect((await http("/auth/2fa", { headers: bearer(user.token) })).body).toMatchObject({
+    expect((await http("/auth/2fa", { headers: as(user.token) })).body).toMatchObject({
       enabled: true,
       totp: false,
       sms: { phoneNumber: expect.any(String) },
@@ -422,7 +418,7 @@ suite("SMS second factor (Twilio)", () => {
       await node.broker.call<any, any>("users.login", { email: root.email, password: PASSWORD }, { meta: { ip: otherIp() } })
     ).accessToken;
     expect((await smsRows(user.id)).length).toBeGreaterThan(0);
-    expect((await http(`/users/${user.id}`, { method: "DELETE", headers: bearer(rootToken) })).status).toBe(204);
+    expect((await http(`/users/${user.id}`, { method: "DELETE", headers: as(rootToken) })).status).toBe(204);
     expect(await smsRows(user.id)).toEqual([]);
   });
 

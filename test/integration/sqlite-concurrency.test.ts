@@ -7,14 +7,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomUUID } from "node:crypto";
 import { startTestNode, type TestNode } from "../support/node.ts";
-import { shopClient, PASSWORD } from "../support/shop-client.ts";
+import { shopClient } from "../support/shop-client.ts";
 
 describe("the embedded SQLite node under 50 concurrent checkouts", () => {
   let node: TestNode;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-sqlite-"));
-  const shop = shopClient(() => node.api);
+  const shop = shopClient(() => node);
 
   beforeAll(async () => {
     const env = {
@@ -36,19 +35,13 @@ describe("the embedded SQLite node under 50 concurrent checkouts", () => {
   });
 
   test("every checkout answers 201 or 409; 40 orders for 40 units; nothing oversold or held twice", async () => {
-    const bossEmail = `boss-${randomUUID().slice(0, 6)}@example.com`;
-    await node.broker.call("users.createSuperuser", { email: bossEmail, password: PASSWORD, name: "Boss" });
-    const admin = await shop.admin(bossEmail);
-    const product = await shop.product(admin, 40);
-    const shoppers = await Promise.all(Array.from({ length: 10 }, (_, i) => shop.shopper(`sqlite-${i}`)));
+    const admin = (await shop.superuser()).token;
+    const product = await shop.product(admin, { stock: 40 });
+    const shoppers = await shop.shoppers(10, "sqlite");
 
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        shop.http("/orders", {
-          method: "POST",
-          headers: { ...shop.as(shoppers[i % 10]!.token), "idempotency-key": `checkout-${i}` },
-          json: { items: [{ productId: product.id, quantity: 1 }], shippingAddress: { name: "B", line1: "1 Main St", city: "Paris", postalCode: "75001", country: "FR" } },
-        }),
+        shop.order(shoppers[i % 10]!.token, product.id, 1, { "idempotency-key": `checkout-${i}` }),
       ),
     );
     const statuses = results.map((r) => r.status);

@@ -30,6 +30,7 @@ import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http as rawHttp } from "../support/node.ts";
+import { shopClient, type ShopTarget } from "../support/shop-client.ts";
 import { until } from "../../scripts/support/until.ts";
 
 /** s3rver ships no types: the part of its API this file uses. */
@@ -43,7 +44,6 @@ const S3rver = createRequire(import.meta.url)("s3rver") as new (opts: Record<str
 
 const SHOP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-const PASSWORD = "correct horse battery staple";
 const MiB = 1024 * 1024;
 
 // Minimal valid-looking heads of the formats the storage service recognises.
@@ -154,30 +154,17 @@ async function startShop(env: Record<string, string>): Promise<Shop> {
   return shop!;
 }
 
-/** Users, requests and uploads against one running setup. */
-function client(shop: { api: string; broker?: ServiceBroker }) {
-  const call = (p: string, init: Parameters<typeof rawHttp>[1] = {}) => rawHttp(`${shop.api}${p}`, init);
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+/** The shop client (test/support/shop-client.ts) against one running setup, with uploads and downloads. */
+function client(shop: ShopTarget) {
+  const base = shopClient(shop);
+  const { as } = base;
   return {
-    call,
-    as,
-    async signUp(name: string) {
-      const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
-      const reg = await call("/auth/register", { method: "POST", json: { email, password: PASSWORD, name } });
-      const login = await call("/auth/login", { method: "POST", json: { email, password: PASSWORD } });
-      expect(login.status).toBe(200);
-      return { id: reg.body.id as string, token: login.body.accessToken as string };
-    },
-    async superuser() {
-      const email = `boss-${randomUUID().slice(0, 8)}@example.com`;
-      await shop.broker!.call("users.createSuperuser", { email, password: PASSWORD });
-      return (await call("/auth/login", { method: "POST", json: { email, password: PASSWORD } })).body.accessToken as string;
-    },
+    ...base,
     /** multipart/form-data upload of one in-memory file, built by fetch. */
     upload(token: string | null, bytes: Buffer, type: string, filename = "picture.png") {
       const form = new FormData();
       form.append("file", new Blob([new Uint8Array(bytes)], { type }), filename);
-      return call("/files", { method: "POST", headers: token ? as(token) : {}, body: form });
+      return base.http("/files", { method: "POST", headers: token ? as(token) : {}, body: form });
     },
     /** The bytes of a response, without following redirects unless asked. */
     async download(url: string, headers: Record<string, string> = {}, redirect: "manual" | "follow" = "manual") {
@@ -257,9 +244,9 @@ suite("storage on S3 (s3rver), one node", () => {
       UPLOAD_MAX_BYTES: String(MAX),
     });
     c = client(shop);
-    alice = await c.signUp("alice");
-    bob = await c.signUp("bob");
-    admin = await c.superuser();
+    alice = await c.shopper("alice");
+    bob = await c.shopper("bob");
+    admin = (await c.superuser()).token;
   }, 60_000);
 
   afterAll(async () => {
@@ -339,7 +326,7 @@ suite("storage on S3 (s3rver), one node", () => {
     // (8 MiB went through before the limit struck: its first part had started a multipart upload.)
     await until("the aborted upload to be cleaned up", async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore);
     expect(await s3.keys()).toEqual(before);
-    const mine = (await c.call("/files?pageSize=100", { headers: c.as(bob.token) })).body.rows.map((f: any) => f.filename);
+    const mine = (await c.http("/files?pageSize=100", { headers: c.as(bob.token) })).body.rows.map((f: any) => f.filename);
     expect(mine).not.toContain("too-big.png");
   });
 
@@ -355,71 +342,71 @@ suite("storage on S3 (s3rver), one node", () => {
     const text = await c.upload(alice.token, Buffer.from("plain words\n"), "text/plain; charset=utf-8", "notes.txt");
     expect(text).toMatchObject({ status: 201, body: { contentType: "text/plain", size: 12 } });
     // Not multipart at all.
-    const json = await c.call("/files", { method: "POST", headers: c.as(alice.token), json: { file: "x" } });
+    const json = await c.http("/files", { method: "POST", headers: c.as(alice.token), json: { file: "x" } });
     expect(json).toMatchObject({ status: 415, body: { type: "UNSUPPORTED_MEDIA_TYPE" } });
   });
 
   test("401 without credentials on every route but downloads (a private file is a 404 then); others get 404; admins see everything", async () => {
     const mine = (await c.upload(alice.token, png(1000), "image/png", "private.png")).body;
     // Downloads are open to anyone for public files (product images, avatars: test/integration/images.test.ts).
-    expect((await c.call(`/files/${mine.id}`)).status).toBe(404);
+    expect((await c.http(`/files/${mine.id}`)).status).toBe(404);
     for (const [method, p] of [
       ["GET", "/files"],
       ["DELETE", `/files/${mine.id}`],
       ["POST", "/files/presign"],
       ["POST", `/files/${mine.id}/complete`],
     ] as const) {
-      const res = await c.call(p, { method, ...(method === "POST" ? { json: {} } : {}) });
+      const res = await c.http(p, { method, ...(method === "POST" ? { json: {} } : {}) });
       expect([method, p, res.status]).toEqual([method, p, 401]);
       expect(res.headers.get("www-authenticate")).toContain("Bearer");
     }
     const anonymous = await c.upload(null, png(1000), "image/png");
     expect(anonymous.status).toBe(401);
 
-    expect((await c.call(`/files/${mine.id}`, { headers: c.as(bob.token) })).status).toBe(404);
-    expect((await c.call(`/files/${mine.id}`, { method: "DELETE", headers: c.as(bob.token) })).status).toBe(404);
-    expect((await c.call(`/files/${mine.id}/complete`, { method: "POST", headers: c.as(bob.token) })).status).toBe(404);
-    expect((await c.call(`/files/not-a-uuid`, { headers: c.as(bob.token) })).status).toBe(404);
-    expect((await c.call("/files?pageSize=100", { headers: c.as(bob.token) })).body.rows.map((f: any) => f.id)).not.toContain(mine.id);
+    expect((await c.http(`/files/${mine.id}`, { headers: c.as(bob.token) })).status).toBe(404);
+    expect((await c.http(`/files/${mine.id}`, { method: "DELETE", headers: c.as(bob.token) })).status).toBe(404);
+    expect((await c.http(`/files/${mine.id}/complete`, { method: "POST", headers: c.as(bob.token) })).status).toBe(404);
+    expect((await c.http(`/files/not-a-uuid`, { headers: c.as(bob.token) })).status).toBe(404);
+    expect((await c.http("/files?pageSize=100", { headers: c.as(bob.token) })).body.rows.map((f: any) => f.id)).not.toContain(mine.id);
 
-    expect((await c.call(`/files/${mine.id}`, { headers: c.as(admin), redirect: "manual" })).status).toBe(302);
-    const all = await c.call(`/files?ownerId=${alice.id}&pageSize=100`, { headers: c.as(admin) });
+    expect((await c.http(`/files/${mine.id}`, { headers: c.as(admin), redirect: "manual" })).status).toBe(302);
+    const all = await c.http(`/files?ownerId=${alice.id}&pageSize=100`, { headers: c.as(admin) });
     expect(all.body.rows.map((f: any) => f.id)).toContain(mine.id);
   });
 
   test("the list is the caller's ready files, paginated, newest first", async () => {
-    const carol = await c.signUp("carol");
+    const carol = await c.shopper("carol");
     const ids: string[] = [];
     for (const name of ["a.png", "b.png", "c.png"]) ids.push((await c.upload(carol.token, png(500), "image/png", name)).body.id);
-    const page1 = await c.call("/files?pageSize=2", { headers: c.as(carol.token) });
+    const page1 = await c.http("/files?pageSize=2", { headers: c.as(carol.token) });
     expect(page1.body).toMatchObject({ total: 3, page: 1, pageSize: 2, totalPages: 2 });
     expect(page1.body.rows.map((f: any) => f.filename)).toEqual(["c.png", "b.png"]);
     expect(Object.keys(page1.body.rows[0]).sort()).toEqual(["contentType", "createdAt", "filename", "id", "ownerId", "public", "sha256", "size"]);
-    const page2 = await c.call("/files?pageSize=2&page=2&sort=filename", { headers: c.as(carol.token) });
+    const page2 = await c.http("/files?pageSize=2&page=2&sort=filename", { headers: c.as(carol.token) });
     expect(page2.body.rows.map((f: any) => f.filename)).toEqual(["c.png"]);
-    expect((await c.call("/files?sort=key", { headers: c.as(carol.token) })).status).toBe(422);
+    expect((await c.http("/files?sort=key", { headers: c.as(carol.token) })).status).toBe(422);
   });
 
   test("DELETE → 204: the object and the row are gone, files.removed goes out", async () => {
     const file = (await c.upload(alice.token, png(2000), "image/png", "gone.png")).body;
     expect(await s3.keys()).toContain(`files/${file.id}`);
-    const res = await c.call(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) });
+    const res = await c.http(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) });
     expect(res.status).toBe(204);
     expect(await s3.keys()).not.toContain(`files/${file.id}`);
-    expect((await c.call(`/files/${file.id}`, { headers: c.as(alice.token) })).status).toBe(404);
-    expect((await c.call(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(404);
+    expect((await c.http(`/files/${file.id}`, { headers: c.as(alice.token) })).status).toBe(404);
+    expect((await c.http(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(404);
     await until("files.removed", async () => shop.events.some((e) => e.event === "files.removed" && e.payload.file.id === file.id));
     // An admin may delete anyone's file.
     const other = (await c.upload(bob.token, png(2000), "image/png")).body;
-    expect((await c.call(`/files/${other.id}`, { method: "DELETE", headers: c.as(admin) })).status).toBe(204);
+    expect((await c.http(`/files/${other.id}`, { method: "DELETE", headers: c.as(admin) })).status).toBe(204);
   });
 
   test("downloads while their file is being deleted answer 200 or 404, never a 500", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 15; i++) {
       const file = (await c.upload(alice.token, png(3000), "image/png", `racing-${i}.png`)).body;
-      const readers = Array.from({ length: 4 }, () => c.call(`/files/${file.id}?redirect=false`, { headers: c.as(alice.token) }).then((r) => r.status));
-      const deleted = c.call(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) });
+      const readers = Array.from({ length: 4 }, () => c.http(`/files/${file.id}?redirect=false`, { headers: c.as(alice.token) }).then((r) => r.status));
+      const deleted = c.http(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) });
       statuses.push(...(await Promise.all(readers)));
       expect((await deleted).status).toBe(204);
     }
@@ -428,44 +415,44 @@ suite("storage on S3 (s3rver), one node", () => {
 
   test("presigned PUT with plain fetch, then complete: size, type and SHA-256 checked", async () => {
     const bytes = Buffer.concat([PDF, randomBytes(30_000)]);
-    const presign = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length } });
+    const presign = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length } });
     expect(presign.status).toBe(201);
     expect(presign.body).toEqual({ id: expect.any(String), url: expect.stringContaining(`${publicEndpoint()}/${bucket}/files/`), method: "PUT", headers: { "Content-Type": "application/pdf" }, expiresAt: expect.any(String) });
     expect(Date.parse(presign.body.expiresAt) - Date.now()).toBeGreaterThan(200_000);
     const { id, url, headers } = presign.body;
     // Pending: not listed, not downloadable; completing before the PUT is a 409.
-    expect((await c.call(`/files/${id}`, { headers: c.as(alice.token) })).status).toBe(404);
-    expect((await c.call(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.type).toBe("UPLOAD_MISSING");
+    expect((await c.http(`/files/${id}`, { headers: c.as(alice.token) })).status).toBe(404);
+    expect((await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.type).toBe("UPLOAD_MISSING");
 
     const put = await fetch(url, { method: "PUT", headers, body: new Uint8Array(bytes) });
     expect(put.status).toBe(200);
-    expect((await c.call(`/files/${id}/complete`, { method: "POST", headers: c.as(bob.token) })).status).toBe(404);
-    const done = await c.call(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) });
+    expect((await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(bob.token) })).status).toBe(404);
+    const done = await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(done).toMatchObject({ status: 200, body: { id, ownerId: alice.id, filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length, sha256: sha256(bytes) } });
     // Completing again changes nothing.
-    expect((await c.call(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.sha256).toBe(sha256(bytes));
+    expect((await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.sha256).toBe(sha256(bytes));
     const back = await c.download(`${shop.api}/files/${id}`, c.as(alice.token), "follow");
     expect(back.body.equals(bytes)).toBe(true);
   });
 
   test("presign refuses what an upload would (413, 415); complete refuses a wrong size or a wrong type", async () => {
-    const big = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.png", contentType: "image/png", size: MAX + 1 } });
+    const big = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.png", contentType: "image/png", size: MAX + 1 } });
     expect(big).toMatchObject({ status: 413, body: { type: "PAYLOAD_TOO_LARGE" } });
-    const exe = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.exe", contentType: "application/x-msdownload", size: 10 } });
+    const exe = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.exe", contentType: "application/x-msdownload", size: 10 } });
     expect(exe).toMatchObject({ status: 415, body: { type: "UNSUPPORTED_MEDIA_TYPE" } });
-    const noKey = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.png", contentType: "image/png", size: 10, key: "files/mine" } });
+    const noKey = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.png", contentType: "image/png", size: 10, key: "files/mine" } });
     expect(noKey.status).toBe(422);
 
     // s3rver does not enforce the signed Content-Length (S3 does); complete checks it anyway.
-    const short = (await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "s.png", contentType: "image/png", size: 1000 } })).body;
+    const short = (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "s.png", contentType: "image/png", size: 1000 } })).body;
     await fetch(short.url, { method: "PUT", headers: short.headers, body: new Uint8Array(png(999)) });
-    const mismatch = await c.call(`/files/${short.id}/complete`, { method: "POST", headers: c.as(alice.token) });
+    const mismatch = await c.http(`/files/${short.id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(mismatch).toMatchObject({ status: 409, body: { type: "UPLOAD_SIZE_MISMATCH", data: { expected: 1000, actual: 999 } } });
     expect(await s3.keys()).not.toContain(`files/${short.id}`);
 
-    const fake = (await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "f.pdf", contentType: "application/pdf", size: 100 } })).body;
+    const fake = (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "f.pdf", contentType: "application/pdf", size: 100 } })).body;
     await fetch(fake.url, { method: "PUT", headers: fake.headers, body: new Uint8Array(Buffer.alloc(100, "A")) });
-    const wrongType = await c.call(`/files/${fake.id}/complete`, { method: "POST", headers: c.as(alice.token) });
+    const wrongType = await c.http(`/files/${fake.id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(wrongType).toMatchObject({ status: 415, body: { data: { declared: "application/pdf", detected: null } } });
     expect(await s3.keys()).not.toContain(`files/${fake.id}`);
   });
@@ -494,7 +481,7 @@ suite("storage on S3 (s3rver), one node", () => {
   test("the sweeper removes abandoned pending files and their objects, and nothing else", async () => {
     const { STALE_PENDING_MS } = await import("../../services/storage.service.ts");
     const presign = async () =>
-      (await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "later.png", contentType: "image/png", size: 100 } })).body;
+      (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "later.png", contentType: "image/png", size: 100 } })).body;
     const abandoned = await presign();
     await fetch(abandoned.url, { method: "PUT", headers: abandoned.headers, body: new Uint8Array(png(100)) });
     const recent = await presign();
@@ -504,8 +491,8 @@ suite("storage on S3 (s3rver), one node", () => {
 
     expect(await shop.broker.call("storage.sweep", {})).toEqual({ removed: 1 });
     expect(await s3.keys()).not.toContain(`files/${abandoned.id}`);
-    expect((await c.call(`/files/${abandoned.id}/complete`, { method: "POST", headers: c.as(alice.token) })).status).toBe(404);
-    expect((await c.call(`/files/${recent.id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.type).toBe("UPLOAD_MISSING");
+    expect((await c.http(`/files/${abandoned.id}/complete`, { method: "POST", headers: c.as(alice.token) })).status).toBe(404);
+    expect((await c.http(`/files/${recent.id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.type).toBe("UPLOAD_MISSING");
   });
 
   test("storage.describe gives other services the metadata of ready files", async () => {
@@ -515,7 +502,7 @@ suite("storage on S3 (s3rver), one node", () => {
     expect(await described({ ids: [b.id, randomUUID(), a.id, "nope"] })).toEqual([b, a]);
     expect(await described({ ids: [a.id, b.id], ownerId: alice.id })).toEqual([a]);
     // Internal: not reachable over HTTP under any name.
-    expect((await c.call("/files/describe", { headers: c.as(admin) })).status).toBe(404);
+    expect((await c.http("/files/describe", { headers: c.as(admin) })).status).toBe(404);
     const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `files/${a.id}` }));
     expect(head.ContentType).toBe("image/png");
   });
@@ -540,8 +527,8 @@ suite("storage on the local folder driver", () => {
     const port = await freePort();
     shop = await startShop({ PORT: String(port), APP_URL: `http://127.0.0.1:${port}`, DATABASE_URL: db.url, S3_BUCKET: "", STORAGE_DIR: dir, UPLOAD_MAX_BYTES: String(MAX) });
     c = client(shop);
-    alice = await c.signUp("alice");
-    bob = await c.signUp("bob");
+    alice = await c.shopper("alice");
+    bob = await c.shopper("bob");
   }, 60_000);
 
   afterAll(async () => {
@@ -562,8 +549,8 @@ suite("storage on the local folder driver", () => {
     expect(back.body.equals(bytes)).toBe(true);
     expect(back.headers.get("content-type")).toBe("image/png");
     expect(back.headers.get("content-length")).toBe(String(bytes.length));
-    expect((await c.call(`/files/${res.body.id}`, { headers: c.as(bob.token) })).status).toBe(404);
-    expect((await c.call(`/files/${res.body.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(204);
+    expect((await c.http(`/files/${res.body.id}`, { headers: c.as(bob.token) })).status).toBe(404);
+    expect((await c.http(`/files/${res.body.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(204);
     expect(filesOnDisk()).toEqual([]);
   });
 
@@ -577,7 +564,7 @@ suite("storage on the local folder driver", () => {
 
   test("presigned PUT and GET are HMAC-signed gateway URLs: plain fetch, then complete", async () => {
     const bytes = Buffer.concat([PDF, randomBytes(20_000)]);
-    const presign = await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "scan.pdf", contentType: "application/pdf", size: bytes.length } });
+    const presign = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "scan.pdf", contentType: "application/pdf", size: bytes.length } });
     expect(presign.status).toBe(201);
     const { id, url, headers, method } = presign.body;
     expect(url.startsWith(`${shop.api}/files/signed/`)).toBe(true);
@@ -601,7 +588,7 @@ suite("storage on the local folder driver", () => {
 
     const put = await fetch(url, { method: "PUT", headers, body: new Uint8Array(bytes) });
     expect(put.status).toBe(200);
-    const done = await c.call(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) });
+    const done = await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(done).toMatchObject({ status: 200, body: { id, size: bytes.length, sha256: sha256(bytes), contentType: "application/pdf" } });
     // Once complete, the URL can no longer change the content.
     expect((await fetch(url, { method: "PUT", headers, body: new Uint8Array(bytes) })).status).toBe(409);
@@ -642,17 +629,17 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
   });
 
   test("upload, list, download, presign + complete, sweep, delete", async () => {
-    const alice = await c.signUp("alice");
+    const alice = await c.shopper("alice");
     const bytes = png(5000);
     const up = await c.upload(alice.token, bytes, "image/png", "x.png");
     expect(up).toMatchObject({ status: 201, body: { size: 5000, sha256: sha256(bytes) } });
-    expect((await c.call("/files", { headers: c.as(alice.token) })).body.total).toBe(1);
+    expect((await c.http("/files", { headers: c.as(alice.token) })).body.total).toBe(1);
     expect((await c.download(`${shop.api}/files/${up.body.id}`, c.as(alice.token))).body.equals(bytes)).toBe(true);
-    const p = (await c.call("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "a.txt", contentType: "text/plain", size: 5 } })).body;
+    const p = (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "a.txt", contentType: "text/plain", size: 5 } })).body;
     expect((await fetch(p.url, { method: "PUT", headers: p.headers, body: "hello" })).status).toBe(200);
-    expect(await c.call(`/files/${p.id}/complete`, { method: "POST", headers: c.as(alice.token) })).toMatchObject({ status: 200, body: { size: 5, sha256: sha256(Buffer.from("hello")) } });
+    expect(await c.http(`/files/${p.id}/complete`, { method: "POST", headers: c.as(alice.token) })).toMatchObject({ status: 200, body: { size: 5, sha256: sha256(Buffer.from("hello")) } });
     expect(await shop.broker.call("storage.sweep", {})).toEqual({ removed: 0 });
-    expect((await c.call(`/files/${up.body.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(204);
+    expect((await c.http(`/files/${up.body.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(204);
   });
 });
 
@@ -670,7 +657,7 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
 const NODE_SCRIPT = `
 const root = process.env.SHOP_ROOT;
 const { getConfig } = await import(root + "/lib/config.ts");
-const { createBroker } = await import(root + "/lib/broker.ts");
+const { createBroker } = await import(root + "/broker.ts");
 const { brokerOptions } = await import(root + "/moleculer.config.ts");
 const config = getConfig();
 const options = brokerOptions(config);
@@ -784,7 +771,7 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
     await probe.waitForServices(["storage", "users", `${gateway.nodeID}-probe`, `${storage.nodeID}-probe`], 30_000);
     await until("storage routes on the gateway", async () => (await rawHttp(`${api}/files`)).status === 401, { timeoutMs: 30_000 });
     c = client({ api });
-    alice = await c.signUp("alice");
+    alice = await c.shopper("alice");
   }, 90_000);
 
   afterAll(async () => {

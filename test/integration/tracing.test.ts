@@ -20,6 +20,7 @@ import type { AddressInfo } from "node:net";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { describeWithServers } from "../support/servers.ts";
 import { http as request } from "../support/node.ts";
+import { until } from "../../scripts/support/until.ts";
 
 interface ZipkinSpan {
   traceId: string;
@@ -97,26 +98,19 @@ function apiOf(broker: ServiceBroker): string {
 
 /** moleculer-web routes a service a moment after discovering it. */
 async function waitForRoute(url: string) {
-  for (let i = 0; i < 200; i++) {
-    if ((await request(url)).status === 200) return;
-    await sleep(50);
-  }
-  throw new Error(`${url} was never routed`);
+  await until(`${url} to be routed`, async () => (await request(url)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
 }
 
 const hasRequestAndAction = (spans: ZipkinSpan[]) => spans.some((s) => s.name === "GET /api/products") && spans.some((s) => s.name === "action 'products.list'");
 
 /** The spans `match` picks, once `ready` says they are all there (the exporters flush every 0.1 s). */
 async function spansWhere(match: (s: ZipkinSpan) => boolean, ready: (spans: ZipkinSpan[]) => boolean, timeoutMs = 5000): Promise<ZipkinSpan[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const spans = collector.spans.filter(match);
-    if (ready(spans)) return spans;
-    if (Date.now() > deadline) {
-      throw new Error(`${spans.length} matching spans after ${timeoutMs} ms (${collector.spans.length} received in all, ${collector.refused()} batches refused): ${JSON.stringify(spans.map((s) => s.name))}`);
-    }
-    await sleep(50);
-  }
+  const spans = () => collector.spans.filter(match);
+  await until("the spans", () => ready(spans()), { timeoutMs, intervalMs: 50 }).catch(() => {
+    const got = spans();
+    throw new Error(`${got.length} matching spans after ${timeoutMs} ms (${collector.spans.length} received in all, ${collector.refused()} batches refused): ${JSON.stringify(got.map((s) => s.name))}`);
+  });
+  return spans();
 }
 const traceOf = (traceId: string) => spansWhere((s) => s.traceId === traceId, hasRequestAndAction);
 
@@ -200,7 +194,7 @@ describe("tracing on one node (TRACING=<Zipkin collector URL>)", () => {
     await node.start();
     const requestId = randomUUID();
     expect(await node.call("probe.ping", {}, { requestID: requestId })).toBe("pong");
-    await sleep(200);
+    await sleep(200); // a fixed wait on purpose: it proves that nothing is sent before the stop
     expect(collector.spans.filter((s) => s.tags.requestID === requestId)).toEqual([]);
     await node.stop();
     expect(collector.spans.filter((s) => s.tags.requestID === requestId).map((s) => [s.traceId, s.name])).toEqual([[requestId.replace(/-/g, ""), "action 'probe.ping'"]]);

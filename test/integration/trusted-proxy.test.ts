@@ -9,10 +9,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { startTestNode, http, type TestNode } from "../support/node.ts";
+import { startTestNode, type TestNode } from "../support/node.ts";
+import { shopClient, PASSWORD } from "../support/shop-client.ts";
 
-const PASSWORD = "correct horse battery staple";
 let node: TestNode;
+const shop = shopClient(() => node);
+const { http } = shop;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-proxy-"));
 
 beforeAll(async () => {
@@ -31,9 +33,9 @@ afterAll(async () => {
 /** A request as the proxy forwards it: the client's own header (if any), then the address the proxy saw. */
 const via = (client: string, spoofed?: string) => ({ "x-forwarded-for": spoofed ? `${spoofed}, ${client}` : client });
 const forgot = (client: string, spoofed?: string) =>
-  http(`${node.api}/auth/password/forgot`, { method: "POST", headers: via(client, spoofed), json: { email: `x-${randomUUID().slice(0, 8)}@example.com` } });
+  http(`/auth/password/forgot`, { method: "POST", headers: via(client, spoofed), json: { email: `x-${randomUUID().slice(0, 8)}@example.com` } });
 const login = (email: string, password: string, client: string) =>
-  http(`${node.api}/auth/login`, { method: "POST", headers: via(client), json: { email, password } });
+  http(`/auth/login`, { method: "POST", headers: via(client), json: { email, password } });
 
 test("two clients behind one proxy get separate buckets; a client's own X-Forwarded-For entries are ignored", async () => {
   // forgot-password allows 20 requests an hour per address.
@@ -50,8 +52,7 @@ test("two clients behind one proxy get separate buckets; a client's own X-Forwar
 });
 
 test("the session records the client's address, not the proxy's", async () => {
-  const email = `session-${randomUUID().slice(0, 8)}@example.com`;
-  expect((await http(`${node.api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name: "S" } })).status).toBe(201);
+  const { email } = await shop.register("session");
   expect((await login(email, PASSWORD, "198.51.100.77")).status).toBe(200);
   const users = node.broker.getLocalService("users") as unknown as { models: { sessions: { findAll(o: object): Promise<{ get(k: string): unknown }[]> } }; findByEmail(e: string): Promise<{ get(k: string): unknown }> };
   const user = await users.findByEmail(email);
@@ -60,8 +61,7 @@ test("the session records the client's address, not the proxy's", async () => {
 });
 
 test("a stranger's ten wrong passwords from elsewhere do not stop the owner at an address the account knows", async () => {
-  const email = `owner-${randomUUID().slice(0, 8)}@example.com`;
-  expect((await http(`${node.api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name: "O" } })).status).toBe(201);
+  const { email } = await shop.register("owner");
   expect((await login(email, PASSWORD, "203.0.113.50")).status).toBe(200);
   for (let i = 0; i < 10; i++) expect((await login(email, `wrong password ${i}`, "203.0.113.66")).status).toBe(401);
   // The stranger is locked out of the account, also with the right password, and so is any new address...

@@ -19,14 +19,14 @@ import { fileURLToPath } from "node:url";
 import speakeasy from "speakeasy";
 import type { ServiceBroker } from "moleculer";
 import { http } from "./node.ts";
+import { ADDRESS, PASSWORD } from "./shop-client.ts";
 import { Browser } from "./browser.ts";
 import { getConfig } from "../../lib/config.ts";
+import { until } from "../../scripts/support/until.ts";
 import { textablePhoneNumber } from "../../domain/phone-numbers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const PNG = fs.readFileSync(path.join(ROOT, "docs/postman/fixtures/mug.png"));
-const PASSWORD = "correct horse battery staple";
-const ADDRESS = { name: "Ada Buyer", line1: "1 Main St", city: "Paris", postalCode: "75001", country: "FR" };
 
 export interface Capture {
   /** "post /api/products/{id}/images": the operation, as in the document's paths. */
@@ -78,8 +78,9 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
     return res.body;
   }
   const waitFor = async (key: string) => {
-    for (let i = 0; i < 100 && !tokens[key]; i++) await new Promise((r) => setTimeout(r, 50));
-    if (!tokens[key]) throw new TourError(`no ${key} token was sent`);
+    await until(`the ${key} token`, () => !!tokens[key], { timeoutMs: 5000, intervalMs: 50 }).catch(() => {
+      throw new TourError(`no ${key} token was sent`);
+    });
     return tokens[key]!;
   };
   const totp = (secret: string, offsetSteps = 0) => speakeasy.totp({ secret, encoding: "base32", time: Math.floor(Date.now() / 1000) + offsetSteps * 30 });

@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
 import type { Config } from "../../lib/config.ts";
+import { until } from "../../scripts/support/until.ts";
 
 export interface TestNode {
   broker: ServiceBroker;
@@ -61,13 +62,15 @@ export async function startTestShop(label: string, env: Record<string, string> =
  * with `degraded`, until the gateway is ready at all (its critical services are ok).
  */
 export async function waitUntilReady(api: string, timeoutMs = 20_000, { degraded = false } = {}): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await http(`${api}/health/ready`).catch(() => null);
-    if (res?.status === 200 && (degraded || res.body?.status === "ok")) return;
-    if (Date.now() > deadline) throw new Error(`${api} not ready after ${timeoutMs} ms: ${JSON.stringify(res?.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let last: unknown;
+  const ready = async () => {
+    const res = await http(`${api}/health/ready`);
+    last = res.body;
+    return res.status === 200 && (degraded || res.body?.status === "ok");
+  };
+  await until(`${api} to be ready`, ready, { timeoutMs }).catch((err: Error) => {
+    throw new Error(`${err.message}; it last said ${JSON.stringify(last)}`);
+  });
 }
 
 /** Small fetch wrapper: JSON in, status + headers + parsed JSON out. */

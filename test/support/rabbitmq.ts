@@ -18,6 +18,7 @@ import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import { freePort } from "../../scripts/support/free-port.ts";
 import { reachable } from "./servers.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const run = promisify(execFile);
 
@@ -106,11 +107,11 @@ export async function createRabbitNodes(count: number, label = "fault"): Promise
       await run("rabbitmq-server", ["-detached"], { env: envOf(node), cwd: os.tmpdir() });
       started.add(node);
       await ctl(node, "wait", path.join(node.dir, "pid"), "--timeout", "90");
-      for (let i = 0; i < 100 && !(await reachable("127.0.0.1", node.port)); i++) await new Promise((r) => setTimeout(r, 100));
+      await until(`${node.name} to accept connections`, () => reachable("127.0.0.1", node.port), { timeoutMs: 10_000 });
     },
     async stop(node) {
       await ctl(node, "stop");
-      for (let i = 0; i < 100 && (await reachable("127.0.0.1", node.port)); i++) await new Promise((r) => setTimeout(r, 100));
+      await until(`${node.name} to close its port`, async () => !(await reachable("127.0.0.1", node.port)), { timeoutMs: 10_000 });
     },
     ctl,
     async queues(node) {
@@ -146,6 +147,6 @@ export async function startRabbitCluster(cluster: RabbitCluster): Promise<void> 
     await cluster.ctl(node, "start_app");
   }
   for (const node of cluster.nodes) {
-    for (let i = 0; i < 100 && !(await reachable("127.0.0.1", node.port)); i++) await new Promise((r) => setTimeout(r, 100));
+    await until(`${node.name} to accept connections`, () => reachable("127.0.0.1", node.port), { timeoutMs: 10_000 });
   }
 }

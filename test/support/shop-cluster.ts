@@ -17,10 +17,9 @@ import { amqpTransporter } from "../../moleculer.config.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { startSmtp, type TestSmtp } from "./smtp.ts";
 import { http } from "./node.ts";
+import { shopClient, as, ADDRESS, type ShopClient } from "./shop-client.ts";
 
 export const ADMIN = { meta: { user: { id: randomUUID(), role: "admin" } } };
-const PASSWORD = "correct horse battery staple";
-const ADDRESS = { name: "Buyer", line1: "1 Main St", city: "Lyon", postalCode: "69001", country: "FR" };
 
 export interface ShopCluster {
   namespace: string;
@@ -28,6 +27,8 @@ export interface ShopCluster {
   db: TestDatabase;
   smtp: TestSmtp;
   client: ServiceBroker;
+  /** The shop client (test/support/shop-client.ts) on this cluster's gateway; superusers through `client`. */
+  rest: ShopClient;
   nodes: Map<string, CapturedNode>;
   env: NodeJS.ProcessEnv;
   start(spec: NodeSpec): CapturedNode;
@@ -74,6 +75,7 @@ export async function startShopCluster(
     db,
     smtp,
     client,
+    rest: shopClient({ api, broker: client }),
     nodes: running,
     env,
     start,
@@ -103,19 +105,6 @@ export async function startShopCluster(
     throw err;
   }
   return cluster;
-}
-
-/** Register and sign in `count` shoppers; their e-mail addresses and access tokens. */
-export async function shoppers(api: string, count: number, label = "buyer"): Promise<{ email: string; token: string }[]> {
-  return Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const email = `${label}-${i}-${randomBytes(4).toString("hex")}@example.com`;
-      const reg = await http(`${api}/auth/register`, { method: "POST", json: { email, password: PASSWORD, name: `Buyer ${i}` } });
-      if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-      const login = await http(`${api}/auth/login`, { method: "POST", json: { email, password: PASSWORD } });
-      return { email, token: login.body.accessToken as string };
-    }),
-  );
 }
 
 /** One response of a load generator: its status and when it finished (ms since the epoch), and how long it took. */
@@ -155,7 +144,10 @@ export function loop(concurrency: number, request: (worker: number, i: number) =
   };
 }
 
-/** Place an order with an Idempotency-Key, and as a careful client would, retry it with the same key while the shop answers 502/503/504 (or 409 in flight). */
+/**
+ * Place an order with an Idempotency-Key, and as a careful client would, retry it with the same key while the shop answers
+ * 502/503/504 (or 409 in flight), a quarter of a second apart: the client's own back-off, which is what the test exercises.
+ */
 export async function checkoutWithRetries(
   api: string,
   token: string,
@@ -168,7 +160,7 @@ export async function checkoutWithRetries(
   for (let attempt = 1; ; attempt++) {
     const res = await http(`${api}/orders`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "idempotency-key": key },
+      headers: as(token, { "idempotency-key": key }),
       json: { items: [{ productId, quantity: 1 }], shippingAddress: ADDRESS },
     }).catch((err: Error) => ({ status: 0, body: err.message, headers: new Headers() }));
     // 409 IDEMPOTENCY_IN_FLIGHT: the first attempt with this key is still running (it outlived the client's wait).

@@ -5,6 +5,7 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { simpleParser, type ParsedMail } from "mailparser";
+import { until } from "../../scripts/support/until.ts";
 
 export interface TestSmtp {
   url: string;
@@ -46,11 +47,9 @@ export async function startSmtp(): Promise<TestSmtp> {
     reject,
     to,
     async waitFor(address, count = 1, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (to(address).length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} message(s) to ${address}, got ${to(address).length}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(`${count} message(s) to ${address}`, () => to(address).length >= count, { timeoutMs, intervalMs: 50 }).catch(() => {
+        throw new Error(`expected ${count} message(s) to ${address}, got ${to(address).length}`);
+      });
       return to(address);
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
