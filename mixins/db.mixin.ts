@@ -39,6 +39,7 @@ import {
   serializeTransactions,
   type TransactionOptions,
 } from "../integrations/database/sequelize.ts";
+import { conflict, invalidAll, notFound } from "../lib/errors.ts";
 import { isUuid, likePattern, pageWindow, parseSort, SortError, toPage, type Page } from "../lib/listing.ts";
 
 export interface DbMixinOptions {
@@ -88,12 +89,6 @@ export interface DbMethods {
   mapDbError(err: unknown): unknown;
   /** moleculer-db: drop this service's cached reads on every node. */
   clearCache(): Promise<unknown>;
-}
-
-export class EntityNotFoundError extends Errors.MoleculerClientError {
-  constructor(entity: string, id: unknown) {
-    super(`${entity} not found.`, 404, "NOT_FOUND", { id });
-  }
 }
 
 export function DbMixin(opts: DbMixinOptions): ServiceSchema {
@@ -192,9 +187,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           order = parseSort(query.sort, opts.sortable, opts.defaultSort);
         } catch (err) {
           if (err instanceof SortError) {
-            throw new Errors.ValidationError(err.message, "VALIDATION_ERROR", [
-              { type: "sort", field: "sort", message: err.message, actual: err.field },
-            ]);
+            throw invalidAll([{ type: "sort", field: "sort", message: err.message, actual: err.field }]);
           }
           throw err;
         }
@@ -236,7 +229,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
 
       async getEntity(this: DbMethods, id: unknown): Promise<Entity> {
         const row = await this.findRow(id);
-        if (!row) throw new EntityNotFoundError(entityName, id);
+        if (!row) throw notFound(entityName, id);
         return this.toPublic(row);
       },
 
@@ -250,7 +243,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
 
       async updateEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<Entity> {
         const row = await this.findRow(id, transaction);
-        if (!row) throw new EntityNotFoundError(entityName, id);
+        if (!row) throw notFound(entityName, id);
         await row.update(changes, { transaction });
         const entity = this.toPublic(row);
         const announce = async () => {
@@ -264,7 +257,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
 
       async removeEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown): Promise<Entity> {
         const row = await this.findRow(id);
-        if (!row) throw new EntityNotFoundError(entityName, id);
+        if (!row) throw notFound(entityName, id);
         await row.destroy();
         const entity = this.toPublic(row);
         await this.entityChanged("removed", entity, ctx);
@@ -306,25 +299,17 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         const parent = (err as { parent?: { code?: string; message?: string } })?.parent;
         if (err instanceof DatabaseError || err instanceof UniqueConstraintError) {
           if (parent?.code === "23514" || /CHECK constraint failed/.test(parent?.message ?? "")) {
-            return new Errors.MoleculerClientError("The change would break a rule of the data (a check constraint).", 409, "CONSTRAINT_VIOLATION");
+            return conflict("The change would break a rule of the data (a check constraint).", "CONSTRAINT_VIOLATION");
           }
         }
         if (err instanceof UniqueConstraintError) {
           // PostgreSQL reports { email: "a@b.co" }, SQLite ["email"]: the column names either way.
           const fields = Array.isArray(err.fields) ? err.fields.map(String) : Object.keys(err.fields ?? {});
-          return new Errors.MoleculerClientError(
-            `${entityName} with this ${fields.join(", ") || "key"} already exists.`,
-            409,
-            "CONFLICT",
-            { fields },
-          );
+          return conflict(`${entityName} with this ${fields.join(", ") || "key"} already exists.`, "CONFLICT", { fields });
         }
         if (err instanceof SequelizeValidationError) {
-          return new Errors.ValidationError(
-            "Validation failed.",
-            "VALIDATION_ERROR",
-            err.errors.map((e) => ({ type: e.validatorKey ?? "invalid", field: e.path ?? "", message: e.message })),
-          );
+          const problems = err.errors.map((e) => ({ type: e.validatorKey ?? "invalid", field: e.path ?? "", message: e.message }));
+          return invalidAll(problems, { message: "Validation failed." });
         }
         return err;
       },

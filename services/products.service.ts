@@ -6,9 +6,10 @@
  * periodically releases reservations whose order is missing or cancelled, and settles those
  * whose order can no longer be cancelled.
  */
-import { Errors, type Context } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes } from "sequelize";
-import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
+import { DbMixin } from "../mixins/db.mixin.ts";
+import { invalidAll, notFound } from "../lib/errors.ts";
 import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
 import { checkReservations, reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
 import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
@@ -42,9 +43,8 @@ type Meta = { user?: Principal; $statusCode?: number; $location?: string };
 
 function assertCurrency(currency: unknown) {
   if (currency !== undefined && !isCurrency(currency)) {
-    throw new Errors.ValidationError("currency is not an ISO 4217 code.", "VALIDATION_ERROR", [
-      { type: "currency", field: "currency", message: "currency must be an ISO 4217 code such as EUR.", actual: currency },
-    ]);
+    const problem = { type: "currency", field: "currency", message: "currency must be an ISO 4217 code such as EUR.", actual: currency };
+    throw invalidAll([problem], { message: "currency is not an ISO 4217 code." });
   }
 }
 
@@ -142,7 +142,7 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
       async handler(ctx: Context<{ id: string }, Meta>) {
         const product = await this.getEntity(ctx.params.id);
         // An inactive product does not exist for shoppers.
-        if (!product.active && !hasRole(ctx.meta.user, "admin")) throw new EntityNotFoundError("Product", ctx.params.id);
+        if (!product.active && !hasRole(ctx.meta.user, "admin")) throw notFound("Product", ctx.params.id);
         return this.presentOne(ctx, product);
       },
     },
@@ -186,9 +186,8 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
       async handler(ctx: Context<Record<string, unknown> & { id: string }, Meta>) {
         const { id, ...changes } = ctx.params;
         if (Object.keys(changes).length === 0) {
-          throw new Errors.ValidationError("Nothing to update: send at least one field.", "VALIDATION_ERROR", [
-            { type: "required", field: "body", message: "Send at least one field to change." },
-          ]);
+          const problem = { type: "required", field: "body", message: "Send at least one field to change." };
+          throw invalidAll([problem], { message: "Nothing to update: send at least one field." });
         }
         assertCurrency(changes.currency);
         return this.presentOne(ctx, await this.updateEntity(ctx, id, changes));

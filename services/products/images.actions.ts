@@ -14,7 +14,7 @@
  */
 import type { Context } from "moleculer";
 import { QueryTypes, type Model, type Transaction } from "sequelize";
-import { EntityNotFoundError, type DbMethods } from "../../mixins/db.mixin.ts";
+import type { DbMethods } from "../../mixins/db.mixin.ts";
 import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { invalid, notFound } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/listing.ts";
@@ -53,7 +53,7 @@ const STORAGE_CALL = { retries: 0, timeout: 2000 };
 /** The product's row, locked until the transaction ends; 404 when there is none. */
 async function lockProduct(self: Self, id: string, transaction: Transaction): Promise<Model> {
   const row = isUuid(id) ? await self.adapter.model.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE }) : null;
-  if (!row) throw new EntityNotFoundError("Product", id);
+  if (!row) throw notFound("Product", id);
   return row;
 }
 
@@ -77,7 +77,7 @@ async function editImages(self: Self, ctx: Context, id: string, edit: (before: s
 
 async function storedImages(self: Self, id: string): Promise<string[]> {
   const row = await self.findRow(id);
-  if (!row) throw new EntityNotFoundError("Product", id);
+  if (!row) throw notFound("Product", id);
   return parseImages(row.get("images"));
 }
 

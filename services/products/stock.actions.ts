@@ -153,7 +153,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
             if (updated !== 1) short.push(line.productId);
           }
           if (short.length) {
-            throw new Errors.MoleculerClientError("Not enough stock for some products.", 409, "INSUFFICIENT_STOCK", { productIds: short });
+            throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: short });
           }
           const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: lines.map((l) => l.productId) } }, transaction });
           const byId = new Map(rows.map((r) => [r.get("id") as string, snapshotOf(r)]));
