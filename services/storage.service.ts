@@ -27,13 +27,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Errors, type Context } from "moleculer";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { outlivesOwner } from "../domain/images.ts";
-import { defineService } from "../lib/service-schema.ts";
 import { hasRole } from "../lib/access.ts";
 import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
@@ -46,7 +45,20 @@ import { peek, UploadGuard } from "./storage/streams.ts";
 import { storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
 import { defineLinks, linkActions, linkMethods } from "./storage/links.actions.ts";
 import { directUploadActions, directUploadMethods } from "./storage/direct-upload.actions.ts";
-import { downloadHeaders, FILE_STATUSES, ID, plain, type Ctx, type FileRecord, type FileStatus, type Self, type StorageMethods } from "./storage/files.ts";
+import {
+  downloadHeaders,
+  FILE_STATUSES,
+  ID,
+  plain,
+  type Ctx,
+  type FileRecord,
+  type FileStatus,
+  type Self,
+  type StorageMethods,
+  type StorageSettings,
+  type StorageVars,
+  type StoredFile,
+} from "./storage/files.ts";
 
 const cfg = getConfig();
 
@@ -61,11 +73,11 @@ const SWEEP_EVERY_MS = 15 * 60_000;
 export const PUBLIC_MAX_AGE_SEC = 300;
 
 
-export default defineService<StorageMethods>({
+const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars> = {
   name: "storage",
   mixins: [
-    DurableEventsMixin as never,
-    DbMixin({
+    DurableEventsMixin,
+    DbMixin<StoredFile>({
       table: "files",
       attributes: {
         ownerId: { type: DataTypes.UUID, allowNull: false },
@@ -348,7 +360,7 @@ export default defineService<StorageMethods>({
       // Whoever showed it hears `files.removed` and lets go; the links go with the file.
       await this.links.destroy({ where: { fileId: file.id } });
       await this.store.delete(file.key).catch((err: unknown) => this.logger.warn(`File ${file.id} is removed but its object ${file.key} is not:`, err));
-      if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
+      if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file) });
       return removed > 0;
     },
 
@@ -387,4 +399,6 @@ export default defineService<StorageMethods>({
       return removed;
     },
   },
-});
+};
+
+export default StorageService;

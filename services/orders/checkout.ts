@@ -22,7 +22,8 @@ import { retryLater } from "../../lib/retry-later.ts";
 import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
 import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
-import type { OrdersSelf, Order, OrdersMeta } from "./types.ts";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
+import type { OrdersSelf, Order } from "./types.ts";
 
 export interface CheckoutParams {
   items: CartLine[];
@@ -31,7 +32,7 @@ export interface CheckoutParams {
 
 /** What the steps share: the request, and what each step found or made. */
 export interface Checkout {
-  ctx: Context<CheckoutParams, OrdersMeta>;
+  ctx: Context<CheckoutParams, ShopMeta>;
   orderId: string;
   key?: string;
   claimId?: string;
@@ -59,7 +60,7 @@ const isClientError = (err: unknown) => {
 };
 
 /** A new checkout for this request (403/422 for what no step needs to look at). */
-export function startCheckout(ctx: Context<CheckoutParams, OrdersMeta>): Checkout {
+export function startCheckout(ctx: Context<CheckoutParams, ShopMeta>): Checkout {
   if (ctx.meta.user!.client) throw forbidden("Orders are placed by people, not API clients.");
   const key = ctx.meta.idempotencyKey;
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -170,7 +171,7 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
         c.order = await self.inTransaction(
           ctx,
           async (transaction: Transaction) => {
-            const created = self.toPublic(await self.adapter.model.create(values, { transaction })) as unknown as Order;
+            const created = self.toPublic(await self.adapter.model.create(values, { transaction }));
             // The key and the response it replays are saved with the order, or not at all.
             if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
             await self.announce(ctx, transaction, "order.created", created, customer);
@@ -185,7 +186,7 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
       } catch (err) {
         // That second insert: the first attempt did commit.
         if (!(err instanceof UniqueConstraintError)) throw err;
-        c.order = (await self.getEntity(c.orderId)) as unknown as Order;
+        c.order = await self.getEntity(c.orderId);
       }
     },
   };

@@ -14,22 +14,26 @@
  * (stock given back), `settled` (its order was shipped or delivered and can never be cancelled:
  * sold for good, set by reconciliation and never changed again).
  */
-import { Errors, type Context } from "moleculer";
+import { Errors, type ActionSchema, type Context, type Service } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
 import { isUuid } from "../../lib/listing.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import { deadlineOf, type DbMethods } from "../../mixins/db.mixin.ts";
+import { deadlineOf, type DbMethods, type DbVars } from "../../mixins/db.mixin.ts";
 import type { ProductSnapshot } from "../../domain/checkout.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import { runTransaction } from "../../integrations/database/sequelize.ts";
+import type { Product, ProductsSettings } from "./types.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
 
-export interface StockMethods extends DbMethods {
-  reservations: ModelStatic<Model>;
+export interface StockMethods extends DbMethods<Product> {
   /** The released lines, or null when the reservation was not held (unknown or already released). */
   releaseReservation(reservationId: string): Promise<ReservedLine[] | null>;
+}
+
+export interface StockVars extends DbVars {
+  /** The reservation ledger (defineReservations). */
+  reservations: ModelStatic<Model>;
 }
 
 /** The reservation ledger's model, on the products service's own connection. */
@@ -44,7 +48,7 @@ export function defineReservations(db: Sequelize): ModelStatic<Model> {
     { tableName: "stock_reservations", timestamps: true, freezeTableName: true },
   );
 }
-type Self = ServiceThis<StockMethods>;
+type Self = Service<ProductsSettings> & StockMethods & StockVars;
 
 interface Line {
   productId: string;
@@ -112,7 +116,7 @@ export const stockMethods = {
   },
 };
 
-export const stockActions: Record<string, ShopAction<Self>> = {
+export const stockActions: Record<string, ActionSchema<Self>> = {
   /** Current name, price, currency, availability of products (unknown ids are left out). */
   snapshot: {
     access: "internal",

@@ -6,9 +6,8 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Errors } from "moleculer";
+import { Errors, type ActionSchema } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
-import type { ShopAction } from "../../lib/service-schema.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import { InvalidKeyError, ObjectNotFoundError, PresignUnsupportedError } from "../../integrations/storage/index.ts";
 import { decideType, normalizeType, SNIFF_BYTES } from "./content-types.ts";
@@ -19,7 +18,7 @@ import { downloadHeaders, ID, localStore, plain, verifySigned, type Ctx, type Fi
 
 const cfg = getConfig();
 
-export const directUploadActions: Record<string, ShopAction<Self>> = {
+export const directUploadActions: Record<string, ActionSchema<Self>> = {
     presign: {
       rest: "POST /presign",
       access: "authenticated",
@@ -73,7 +72,7 @@ export const directUploadActions: Record<string, ShopAction<Self>> = {
       params: { $$strict: true, id: ID },
       async handler(this: Self, ctx: Ctx<{ id: string }>) {
         const file = await this.loadFile(ctx, ctx.params.id, { ownerOnly: true, pending: true });
-        if (file.status === "ready") return this.toPublic(file as unknown as Record<string, unknown>);
+        if (file.status === "ready") return this.toPublic(file);
         const { sha256 } = await this.verifyContent(file);
         return this.markReady(ctx, file.id, { size: file.size!, sha256 });
       },
