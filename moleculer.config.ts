@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { TracerExporters, Transporters, type BrokerOptions, type Errors, type Span } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./middlewares/access.ts";
+import { OwnershipMiddleware } from "./middlewares/ownership.ts";
 import { RetryPolicyMiddleware } from "./middlewares/retry-policy.ts";
 import { ResilientRedisCacher } from "./integrations/cache/resilient-redis-cacher.ts";
 import { TransitBackpressure } from "./middlewares/transit-backpressure.ts";
@@ -234,7 +235,9 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (middlewares/transit-backpressure.ts).
     // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-id.ts).
     // RetryPolicy: which calls may run again after a failure (at most once for what is not idempotent).
-    middlewares: [AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
+    // Ownership (first: it wraps the handler innermost, so it runs after Access): whose rows an
+    // action's caller may see, as the action declares (middlewares/ownership.ts).
+    middlewares: [OwnershipMiddleware, AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
 
     started(broker) {
       broker.logger.info(

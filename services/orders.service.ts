@@ -16,7 +16,7 @@ import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 import { hasRole } from "../lib/access.ts";
-import { conflict, notFound } from "../lib/errors.ts";
+import { conflict } from "../lib/errors.ts";
 import { runSaga } from "../lib/saga.ts";
 import {
   ORDER_STATUSES,
@@ -35,7 +35,8 @@ import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
 import { checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
-import type { Order, OrdersMethods, OrdersSelf as Self, OrdersSettings, OrdersVars } from "./orders/types.ts";
+import type { Order, OrderRow, OrdersMethods, OrdersSelf as Self, OrdersSettings, OrdersVars } from "./orders/types.ts";
+import { ownedEntity, ownedScope, type Ownership } from "../middlewares/ownership.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 
 const ADDRESS = {
@@ -68,6 +69,9 @@ const ITEMS = {
 
 /** A note with a status change; it may have several lines (the gateway's input boundary lets TAB, LF and CR through). */
 const REASON = { type: "string", trim: true, max: 500, optional: true, multiline: true } as const;
+
+/** Shoppers see their own orders (anyone else's is "not found"), staff everyone's. */
+const OWN_ORDERS: Ownership = { entity: "Order", owner: "userId", staff: "admin" };
 
 /** `GET /api/orders`: a page, and the filters. */
 type ListParams = { page?: number; pageSize?: number; sort?: string; status?: OrderStatus; userId?: string; from?: Date; to?: Date };
@@ -161,6 +165,7 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
     list: {
       rest: "GET /",
       access: "authenticated",
+      ownership: { ...OWN_ORDERS, list: true },
       params: {
         $$strict: true,
         ...PAGE_PARAMS,
@@ -171,13 +176,12 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       },
       async handler(this: Self, ctx: Context<ListParams, ShopMeta>) {
         const { page, pageSize, sort, status, userId, from, to } = ctx.params;
-        const staff = hasRole(ctx.meta.user, "admin");
         const where: Record<string, unknown> = {};
-        // Shoppers see their own orders, whatever they ask for.
-        if (!staff) where.userId = ctx.meta.user!.id;
-        else if (userId) where.userId = userId;
+        if (userId) where.userId = userId;
         if (status) where.status = status;
         if (from || to) where.createdAt = { ...(from ? { [Op.gte]: from } : {}), ...(to ? { [Op.lte]: to } : {}) };
+        // Last: shoppers see their own orders, whatever they ask for.
+        Object.assign(where, ownedScope(ctx));
         const result = await this.findPage({ page, pageSize, sort, where: where as WhereOptions });
         return { ...result, rows: result.rows.map((row) => this.viewFor(ctx, row)) };
       },
@@ -186,18 +190,20 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
     get: {
       rest: "GET /:id",
       access: "authenticated",
+      ownership: OWN_ORDERS,
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(this: Self, ctx: Context<{ id: string }, ShopMeta>) {
-        return this.viewFor(ctx, await this.loadOwned(ctx, ctx.params.id));
+      handler(this: Self, ctx: Context<{ id: string }, ShopMeta>) {
+        return this.viewFor(ctx, this.toPublic(ownedEntity<OrderRow>(ctx)));
       },
     },
 
     cancel: {
       rest: "POST /:id/cancel",
       access: "authenticated",
+      ownership: OWN_ORDERS,
       params: { $$strict: true, id: { type: "string", max: 64 }, reason: REASON },
       async handler(this: Self, ctx: Context<{ id: string; reason?: string }, ShopMeta>) {
-        const order = await this.loadOwned(ctx, ctx.params.id);
+        const order = this.toPublic(ownedEntity<OrderRow>(ctx));
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
           throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
         }
@@ -208,6 +214,7 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
     setStatus: {
       rest: "PATCH /:id/status",
       access: "admin",
+      ownership: OWN_ORDERS,
       params: {
         $$strict: true,
         id: { type: "string", max: 64 },
@@ -215,8 +222,7 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
         reason: REASON,
       },
       async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, ShopMeta>) {
-        const order = await this.loadOwned(ctx, ctx.params.id);
-        return this.changeStatus(ctx, order, ctx.params.status, ctx.params.reason);
+        return this.changeStatus(ctx, this.toPublic(ownedEntity<OrderRow>(ctx)), ctx.params.status, ctx.params.reason);
       },
     },
 
@@ -272,13 +278,6 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
   },
 
   methods: {
-    /** The order, if the caller owns it or is staff; anyone else gets the same 404 as for a missing one. */
-    async loadOwned(this: Self, ctx: Context<unknown, ShopMeta>, id: string): Promise<Order> {
-      const order = await this.getEntity(id);
-      if (order.userId !== ctx.meta.user?.id && !hasRole(ctx.meta.user, "admin")) throw notFound("Order", id);
-      return order;
-    },
-
     /** An order as the caller may see it: staff the stored history, its customer `customerHistory` (no staff ids or notes). */
     viewFor(this: Self, ctx: Context<unknown, ShopMeta>, order: Order): Order {
       if (hasRole(ctx.meta.user, "admin")) return order;

@@ -10,7 +10,8 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { ShopMeta } from "../types/moleculer.d.ts";
 import { DataTypes } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
-import { invalidAll, notFound } from "../lib/errors.ts";
+import { invalidAll } from "../lib/errors.ts";
+import { ownedEntity } from "../middlewares/ownership.ts";
 import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
 import {
   checkReservations,
@@ -148,12 +149,11 @@ const ProductsService: ServiceSchema<ProductsSettings, ProductsMethods, Products
       rest: "GET /:id",
       access: "public",
       cache: { keys: ["id", "#user.role"] },
+      // An inactive product does not exist for shoppers; staff see every product.
+      ownership: { entity: "Product", staff: "admin", anyone: { active: true } },
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(ctx: Context<{ id: string }, ShopMeta>) {
-        const product = await this.getEntity(ctx.params.id);
-        // An inactive product does not exist for shoppers.
-        if (!product.active && !hasRole(ctx.meta.user, "admin")) throw notFound("Product", ctx.params.id);
-        return this.presentOne(ctx, product);
+      handler(ctx: Context<{ id: string }, ShopMeta>) {
+        return this.presentOne(ctx, this.toPublic(ownedEntity<Product>(ctx)));
       },
     },
 

@@ -28,12 +28,12 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { ownedEntity, ownedScope } from "../middlewares/ownership.ts";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { outlivesOwner } from "../domain/images.ts";
-import { hasRole } from "../lib/access.ts";
 import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
@@ -49,6 +49,7 @@ import {
   downloadHeaders,
   FILE_STATUSES,
   ID,
+  OWN_FILES,
   plain,
   type Ctx,
   type FileRecord,
@@ -168,6 +169,7 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
     list: {
       rest: "GET /",
       access: "authenticated",
+      ownership: { ...OWN_FILES, list: true },
       params: {
         $$strict: true,
         page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
@@ -179,11 +181,9 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
       },
       handler(this: Self, ctx: Ctx<{ page?: number; pageSize?: number; sort?: string; search?: string; ownerId?: string; status?: FileStatus }>) {
         const { page, pageSize, sort, search, ownerId, status } = ctx.params;
-        const where: Record<string, unknown> = { status: status ?? "ready" };
-        // Everyone sees their own files; staff see everyone's (or one owner's).
-        if (!hasRole(ctx.meta.user, "admin")) where.ownerId = ctx.meta.user!.id;
-        else if (ownerId) where.ownerId = ownerId;
-        return this.findPage({ page, pageSize, sort, search, where: where as WhereOptions });
+        // Everyone sees their own files, whatever they ask for; staff see everyone's (or one owner's).
+        const where = { status: status ?? "ready", ...(ownerId ? { ownerId } : {}), ...ownedScope(ctx) };
+        return this.findPage({ page, pageSize, sort, search, where });
       },
     },
 
@@ -195,9 +195,11 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
     get: {
       rest: "GET /:id",
       access: "public",
+      // Only ready files exist here; a public one (linked by a product or an avatar) for anybody.
+      ownership: { ...OWN_FILES, anyone: { public: true }, only: { status: "ready" } },
       params: { $$strict: true, id: ID, redirect: { type: "boolean", convert: true, optional: true } },
       async handler(this: Self, ctx: Ctx<{ id: string; redirect?: boolean }>) {
-        const file = await this.loadFile(ctx, ctx.params.id, { orPublic: true });
+        const file = ownedEntity<FileRecord>(ctx);
         if (this.store.driver === "s3" && ctx.params.redirect !== false) {
           ctx.meta.$statusCode = 302;
           ctx.meta.$location = await this.store.presignGet(file.key, DOWNLOAD_URL_TTL_SEC, { filename: file.filename, contentType: file.contentType });
@@ -226,9 +228,11 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
     remove: {
       rest: "DELETE /:id",
       access: "authenticated",
+      // Also a file still uploading.
+      ownership: OWN_FILES,
       params: { $$strict: true, id: ID },
       async handler(this: Self, ctx: Ctx<{ id: string }>) {
-        const file = await this.loadFile(ctx, ctx.params.id, { pending: true });
+        const file = ownedEntity<FileRecord>(ctx);
         await this.removeFile(file, ctx);
         ctx.meta.$statusCode = 204;
         return null;
@@ -274,22 +278,6 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
   methods: {
     ...linkMethods,
     ...directUploadMethods,
-
-    /**
-     * A file the caller may see: theirs, or (unless ownerOnly) anyone's for admins, or (with
-     * orPublic) a ready public one for anybody. Anything else is a 404.
-     */
-    async loadFile(this: Self, ctx: Ctx<unknown>, id: string, opts: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean } = {}): Promise<FileRecord> {
-      const row = await this.findRow(id);
-      const file = row ? plain(row) : null;
-      const user = ctx.meta.user;
-      const visible =
-        file !== null &&
-        (file.ownerId === user?.id || (!opts.ownerOnly && hasRole(user, "admin")) || (opts.orPublic === true && file.public && file.status === "ready")) &&
-        (file.status === "ready" || opts.pending === true);
-      if (!visible) throw notFound("File", id);
-      return file;
-    },
 
     guard(this: Self, source: Readable): Readable {
       const guard = new UploadGuard({

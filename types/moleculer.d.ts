@@ -6,7 +6,7 @@
  *  - every action declares `access` (lib/access.ts): leaving it off is a type error, as
  *    default deny is at run time (middlewares/access.ts, the gateway's authorize hook);
  *  - the shop's other action declarations: `idempotent`, `clientAuthentication`, `cookies`,
- *    `openapi` (`rest` is moleculer-web's own augmentation);
+ *    `openapi`, `ownership` (`rest` is moleculer-web's own augmentation);
  *  - moleculer-db's `adapter` / `model` and Moleculer's `merged` hook on a service schema;
  *  - `ShopMeta`: the one shape of `ctx.meta`, whatever the gateway or a service puts there;
  *  - `Mixin`: how a typed mixin is listed in any service's `mixins`.
@@ -16,6 +16,7 @@ import "moleculer";
 import type { ServiceSchema, ServiceMethods } from "moleculer";
 import type { Access, Principal } from "../lib/access.ts";
 import type { OperationHints } from "../mixins/openapi/hints.ts";
+import type { Ownership } from "../middlewares/ownership.ts";
 
 declare module "moleculer" {
   interface ActionSchema {
@@ -33,6 +34,8 @@ declare module "moleculer" {
     cookies?: boolean;
     /** What the OpenAPI document cannot derive (mixins/openapi/hints.ts); travels with remote actions. */
     openapi?: OperationHints;
+    /** Whose rows the caller may see: loaded and checked, or a list scoped (middlewares/ownership.ts). */
+    ownership?: Ownership;
   }
 
   interface ServiceSchema {

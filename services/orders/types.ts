@@ -22,6 +22,11 @@ export interface Order {
   updatedAt: Date;
 }
 
+/** An order's row: the order, and the Idempotency-Key it was placed with (never shown). */
+export interface OrderRow extends Order {
+  idempotencyKey: string | null;
+}
+
 export interface OrdersSettings {
   rest: string;
   /** A checkout saves its order within this long after reserving, or rolls back. */
@@ -44,7 +49,6 @@ export interface OrdersMethods extends DbMethods<Order>, DurableEventMethods {
   /** Keep a background retry until it ends; the node's stop cancels those still running. */
   trackBackgroundRetry(retry: RetryLater): void;
   expireUnpaid(now?: Date): Promise<number>;
-  loadOwned(ctx: Context<unknown, ShopMeta>, id: string): Promise<Order>;
   /** The order as the caller may see it: customers without staff ids and staff notes in its history. */
   viewFor(ctx: Context<unknown, ShopMeta>, order: Order): Order;
   changeStatus(ctx: Context<unknown, ShopMeta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;

@@ -7,6 +7,7 @@ import type { Context, Service } from "moleculer";
 import type { Model } from "sequelize";
 import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { notFound } from "../../lib/errors.ts";
+import type { Ownership } from "../../middlewares/ownership.ts";
 import type { DbMethods, DbVars } from "../../mixins/db.mixin.ts";
 import type { DurableEventMethods, DurableEventVars } from "../../mixins/durable-events.mixin.ts";
 import { contentDisposition, LocalObjectStore, SignedUrlError, type ObjectStore } from "../../integrations/storage/index.ts";
@@ -46,7 +47,6 @@ export interface StorageVars extends DbVars, LinkVars, DurableEventVars {
 }
 
 export interface StorageMethods extends DbMethods<StoredFile>, LinkMethods, DurableEventMethods {
-  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean }): Promise<FileRecord>;
   guard(source: Readable): Readable;
   receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<StoredFile>;
   putSigned(ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void>;
@@ -60,6 +60,12 @@ export interface StorageMethods extends DbMethods<StoredFile>, LinkMethods, Dura
 export type Self = Service<StorageSettings> & StorageMethods & StorageVars;
 
 export const ID = { type: "string", max: 64 } as const;
+
+/**
+ * Whose files a caller may see (middlewares/ownership.ts): their own, and staff everyone's.
+ * Anyone else's file is "not found", as a missing one is.
+ */
+export const OWN_FILES: Ownership = { entity: "File", owner: "ownerId", staff: "admin" };
 
 export function plain(row: Model): FileRecord {
   return row.get({ plain: true }) as FileRecord;
