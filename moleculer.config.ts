@@ -4,7 +4,7 @@
  * cluster mode connects nodes over RabbitMQ with settings benchmarked in bench/amqp-latency.ts.
  */
 import { createHash } from "node:crypto";
-import { TracerExporters, Transporters, type BrokerOptions, type Errors, type Span } from "moleculer";
+import { TracerExporters, Transporters, type BrokerOptions, type Errors, type MetricRegistry, type Span } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./middlewares/access.ts";
 import { OwnershipMiddleware } from "./middlewares/ownership.ts";
@@ -101,7 +101,7 @@ export const ZIPKIN_FLUSH_INTERVAL_S = 5;
  * upload, and the spans still queued sent when the node stops instead of dropped.
  */
 class ZipkinExporter extends TracerExporters.Zipkin {
-  override makePayload(span: Span): Record<string, any> {
+  override makePayload(span: Span): Record<string, unknown> {
     const payload = super.makePayload(span);
     payload.traceId = hexId(span.traceID, 32);
     payload.id = hexId(span.id, 16);
@@ -185,8 +185,9 @@ export function isOutage(err?: Error): boolean {
   return e?.code === 503 || e?.code === 504;
 }
 
+const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
+
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
-  const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
   return {
     namespace: cfg.namespace,
     nodeID: cfg.nodeID,
@@ -228,7 +229,14 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
 
     metrics: {
       enabled: cfg.metrics.enabled,
-      reporter: { type: "Prometheus", options: { port: cfg.metrics.port, path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) } },
+      reporter: {
+        type: "Prometheus",
+        options: {
+          port: cfg.metrics.port,
+          path: "/metrics",
+          defaultLabels: (registry: MetricRegistry) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }),
+        },
+      },
     },
     // TRACING: spans to the console or a Zipkin v2 collector; the trace id is the request id.
     tracing: tracing(cfg),

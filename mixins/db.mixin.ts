@@ -169,10 +169,10 @@ export function DbMixin<TEntity extends object = Entity>(opts: DbMixinOptions): 
      * not the table's): every replica drops its cached reads. Known only once the service
      * schema is merged.
      */
-    merged(schema: ServiceSchema) {
-      const fullName = schema.version === undefined ? schema.name : `v${schema.version}.${schema.name}`;
-      schema.events = {
-        ...schema.events,
+    merged(service: ServiceSchema) {
+      const fullName = service.version === undefined ? service.name : `v${service.version}.${service.name}`;
+      service.events = {
+        ...service.events,
         [`cache.clean.${fullName}`]: {
           handler(this: Service) {
             return this.broker.cacher?.clean(`${this.fullName}.**`);

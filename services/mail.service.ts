@@ -178,7 +178,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
             return;
           }
           // Another replica is sending it right now: look again later (retry queue).
-          throw new Error(`mail ${message.messageId} is being sent by another consumer`);
+          throw new Error(`mail ${message.messageId} is being sent by another consumer`, { cause: err });
         }
       }
       let info: { path?: string };

@@ -12,7 +12,6 @@
  *  - `Mixin`: how a typed mixin is listed in any service's `mixins`.
  * (moleculer-db's default export is declared in types/moleculer-db.d.ts.)
  */
-import "moleculer";
 import type { ServiceSchema, ServiceMethods } from "moleculer";
 import type { Access, Principal } from "../lib/access.ts";
 import type { OperationHints } from "../mixins/openapi/hints.ts";

@@ -69,6 +69,8 @@ const LINES = {
   },
 } as const;
 
+const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
+
 function snapshotOf(row: Model): ProductSnapshot & { active: boolean; stock: number } {
   const p = row.get({ plain: true }) as { id: string; sku: string; name: string; priceCents: number; currency: string; active: boolean; stock: number };
   return { productId: p.id, sku: p.sku, name: p.name, unitPriceCents: p.priceCents, currency: p.currency, active: p.active, stock: p.stock };
@@ -90,7 +92,7 @@ export const stockMethods = {
       );
       if (flipped !== 1) return null;
       const row = await this.reservations.findByPk(reservationId, { transaction });
-      const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+      const items = (row!.get("items") as ReservedLine[]).toSorted((a, b) => (a.productId < b.productId ? -1 : 1));
       for (const item of items) {
         const quantity = Number(item.quantity);
         const [added] = await this.adapter.model.update(
@@ -143,9 +145,8 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
       // A reservation made after its checkout gave up would hold stock for no order: a call
       // that arrives (or a transaction that ends) too late takes nothing.
       const deadline = deadlineOf(ctx) ?? Infinity;
-      const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
       if (Date.now() > deadline) throw tooLate();
-      const lines = [...ctx.params.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+      const lines = ctx.params.items.toSorted((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
       try {
         const reserved = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
           const short: string[] = [];

@@ -76,15 +76,15 @@ export const accountActions: Record<string, Action> = {
         changes.passwordHash = await hashPassword(password);
       }
       const updated = await this.inTransaction(ctx, async (transaction) => {
-        const updated = await this.updateEntity(ctx, user.id, changes, transaction);
+        const changed = await this.updateEntity(ctx, user.id, changes, transaction);
         if (changes.passwordHash) {
           // Every other session ends; this one (if it is a session) carries on.
           await this.revokeSessions(user.id, ctx.meta.user?.sid, transaction);
           await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" }, `user.password-changed:${randomUUID()}`, transaction);
         }
-        return updated;
+        return changed;
       });
-      return this.userView({ ...user, ...(updated as Partial<UserRow>) } as UserRow);
+      return this.userView({ ...user, ...updated });
     },
   },
 

@@ -75,10 +75,13 @@ export const authActions: Record<string, Action> = {
       const passwordHash = await hashPassword(ctx.params.password);
       // The account, its verification token and the welcome e-mail's event: all or nothing.
       const user = await this.inTransaction(ctx, async (transaction) => {
-        const user = this.userView(await this.adapter.model.create({ email, name: ctx.params.name, passwordHash, role: "user" }, { transaction }));
-        const token = await this.createUserToken(user.id as string, "verify-email", transaction);
-        await this.emitDurable(ctx, "user.registered", { user, verificationToken: token, verifyUrl: `${cfg.appUrl}/verify-email?token=${token}` }, `user.registered:${user.id}`, transaction);
-        return user;
+        const row = await this.adapter.model.create({ email, name: ctx.params.name, passwordHash, role: "user" }, { transaction });
+        const created = this.userView(row);
+        const token = await this.createUserToken(created.id, "verify-email", transaction);
+        const verifyUrl = `${cfg.appUrl}/verify-email?token=${token}`;
+        const event = { user: created, verificationToken: token, verifyUrl };
+        await this.emitDurable(ctx, "user.registered", event, `user.registered:${created.id}`, transaction);
+        return created;
       });
       ctx.meta.$statusCode = 201;
       ctx.meta.$location = "/api/users/me";

@@ -287,7 +287,6 @@ export const methods = {
    * it was copied: the whole session (every token of its family) is revoked.
    */
   async rotateRefreshToken(this: Self, _ctx: Context<unknown, ShopMeta>, raw: string): Promise<TokenPair> {
-    const invalid = () => unauthorized("The refresh token is not valid.", "INVALID_REFRESH_TOKEN");
     const row = await this.models.refreshTokens.findOne({ where: { tokenHash: hashToken(raw) } });
     if (!row) throw invalid();
     const token = row.get({ plain: true }) as { id: string; sessionId: string; expiresAt: Date; rotatedAt: Date | null };
@@ -386,6 +385,8 @@ export const methods = {
     return effectiveClientRole(client.role, creator ? this.plain(creator) : null);
   },
 };
+
+const invalid = () => unauthorized("The refresh token is not valid.", "INVALID_REFRESH_TOKEN");
 
 /** `users.principal` result: who a token or credentials stand for, right now. */
 export function principalOf(user: UserRow, sid?: string): Principal {

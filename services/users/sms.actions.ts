@@ -210,9 +210,10 @@ function newRecoveryCodes() {
   return { codes, stored: JSON.stringify(codes.map((c) => hashRecoveryCode(c, RECOVERY_PEPPER))) };
 }
 
+const expired = () => unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
+
 /** The pending sign-in behind an mfaToken, and its account; a 401 when either is gone. */
 async function pendingSignIn(self: Self, mfaToken: string) {
-  const expired = () => unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
   const pending = await self.peekUserToken(mfaToken, "mfa");
   if (!pending) throw expired();
   const row = await self.adapter.model.findByPk(pending.get("userId") as string);
