@@ -3,9 +3,10 @@
  * Embedded mode (no TRANSPORTER) runs every service in one process without a transporter;
  * cluster mode connects nodes over RabbitMQ with settings benchmarked in bench/amqp-latency.ts.
  */
-import { Transporters, type BrokerOptions, type Errors } from "moleculer";
+import { Transporters, type BrokerOptions, type Errors, type MetricRegistry } from "moleculer";
 import { getConfig, redact, type Config } from "./lib/config.ts";
 import { AccessMiddleware } from "./middlewares/access.ts";
+import { OwnershipMiddleware } from "./middlewares/ownership.ts";
 import { RetryPolicyMiddleware } from "./middlewares/retry-policy.ts";
 import { ResilientRedisCacher } from "./integrations/cache/resilient-redis-cacher.ts";
 import { TransitBackpressure } from "./middlewares/transit-backpressure.ts";
@@ -116,8 +117,9 @@ export function isOutage(err?: Error): boolean {
   return e?.code === 503 || e?.code === 504;
 }
 
+const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
+
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
-  const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
   return {
     namespace: cfg.namespace,
     nodeID: cfg.nodeID,
@@ -159,14 +161,23 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
 
     metrics: {
       enabled: cfg.metrics.enabled,
-      reporter: { type: "Prometheus", options: { port: cfg.metrics.port, path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) } },
+      reporter: {
+        type: "Prometheus",
+        options: {
+          port: cfg.metrics.port,
+          path: "/metrics",
+          defaultLabels: (registry: MetricRegistry) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }),
+        },
+      },
     },
     // TRACING: spans to the console or a Zipkin v2 collector; the trace id is the request id.
     tracing: tracing(cfg),
     // TransitBackpressure: uploads streamed between nodes wait for RabbitMQ and the reader (middlewares/transit-backpressure.ts).
     // RequestContext (last: wraps the others): handlers run in a scope holding ctx.requestID, for the logs (lib/request-id.ts).
     // RetryPolicy: which calls may run again after a failure (at most once for what is not idempotent).
-    middlewares: [AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
+    // Ownership (first: it wraps the handler innermost, so it runs after Access): whose rows an
+    // action's caller may see, as the action declares (middlewares/ownership.ts).
+    middlewares: [OwnershipMiddleware, AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
 
     started(broker) {
       broker.logger.info(

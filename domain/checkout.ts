@@ -74,7 +74,7 @@ export function requestFingerprint(body: unknown): string {
     Array.isArray(v)
       ? v.map(canonical)
       : v && typeof v === "object"
-        ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(Object.keys(v as object).toSorted().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
         : v;
   return createHash("sha256").update(JSON.stringify(canonical(body))).digest("hex");
 }

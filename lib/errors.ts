@@ -6,11 +6,29 @@ import { Errors } from "moleculer";
 
 const { MoleculerClientError } = Errors;
 
-/** 422 with field-level details, in the validator's shape. */
-export function invalid(field: string, message: string, type = "invalid"): Errors.ValidationError {
-  return new Errors.ValidationError(message, "VALIDATION_ERROR", [{ type, field, message }]);
+/** One field-level problem, in fastest-validator's shape (`actual`: the value refused, when it helps). */
+export interface Problem {
+  field: string;
+  message: string;
+  type: string;
+  actual?: unknown;
 }
 
+/** 422 for one field, in the validator's shape. */
+export function invalid(field: string, message: string, type = "invalid"): Errors.ValidationError {
+  return invalidAll([{ type, field, message }]);
+}
+
+/**
+ * 422 listing every problem (the validator's shape); the message is the first problem's unless
+ * given. `type` names another kind of 422 (the gateway's INPUT_REFUSED).
+ */
+export function invalidAll(problems: readonly Problem[], opts: { message?: string; type?: string } = {}): Errors.ValidationError {
+  const message = opts.message ?? problems[0]?.message ?? "Validation failed.";
+  return new Errors.ValidationError(message, opts.type ?? "VALIDATION_ERROR", problems);
+}
+
+/** 404: missing, or not the caller's to see (the same answer either way). */
 export function notFound(entity: string, id?: unknown) {
   return new MoleculerClientError(`${entity} not found.`, 404, "NOT_FOUND", id === undefined ? undefined : { id });
 }

@@ -8,6 +8,9 @@
  */
 import { format } from "node:util";
 
+// Pino calls its logMethod hook on the logger: `this` is the point of it.
+/* oxlint-disable oxc/no-this-in-exported-function */
+
 export function joinLogArguments<T>(this: T, args: unknown[], method: (this: T, ...args: unknown[]) => void): void {
   if (args.length < 2 || typeof args[0] !== "string") {
     method.apply(this, args);

@@ -62,6 +62,8 @@ export function consoleFormatter(
   const requestId = storage.getStore();
   const line = [
     styleText("gray", `[${new Date().toISOString().substring(11)}]`),
+    // moleculer calls its console formatter on the logger: `this` holds the level colours.
+    // oxlint-disable-next-line oxc/no-this-in-exported-function
     this.levelColorStr?.[type] ?? type.toUpperCase().padEnd(5),
     styleText("gray", `${(bindings?.mod ?? "").toUpperCase()}:`),
   ];

@@ -21,7 +21,9 @@ export function retryLater(what: string, logger: Logger, job: () => Promise<unkn
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   const done = (async () => {
-    for (let attempt = 0, delay = firstDelayMs; !cancelled; attempt++, delay = Math.min(maxDelayMs, delay * 2)) {
+    // `cancelled` is set by cancel(), between the awaits.
+    for (let attempt = 0, delay = firstDelayMs; ; attempt++, delay = Math.min(maxDelayMs, delay * 2)) {
+      if (cancelled) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
         timer = setTimeout(resolve, delay);

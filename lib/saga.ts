@@ -34,7 +34,7 @@ export async function runSaga<S>(
     }
     return state;
   } catch (err) {
-    for (const step of started.reverse()) {
+    for (const step of started.toReversed()) {
       if (!step.compensate) continue;
       try {
         await step.compensate(state, err);

@@ -6,7 +6,7 @@ import type { Context, Middleware, Service } from "moleculer";
 import { withRequestId } from "../lib/request-id.ts";
 
 /** `next` (an action or event handler), run in the scope of its context's request id. */
-function inRequestScope<H extends (this: Service, ctx: Context) => any>(next: H): H {
+function inRequestScope<H extends (this: Service, ctx: Context) => unknown>(next: H): H {
   return function inRequestContext(this: Service, ctx: Context) {
     return withRequestId(ctx.requestID, () => next.call(this, ctx));
   } as H;

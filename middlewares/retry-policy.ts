@@ -15,7 +15,7 @@
  *  - `retryPolicy: { enabled: false }` switches retries off (the gateway's own `api.rest`,
  *    whose request moleculer-web has already consumed).
  */
-import type { Errors, Middleware } from "moleculer";
+import type { ActionSchema, Errors, Middleware } from "moleculer";
 
 export interface RetryableAction {
   name: string;
@@ -31,7 +31,7 @@ export function isIdempotent(action: Pick<RetryableAction, "idempotent" | "rest"
   return routes.length > 0 && routes.every((r) => typeof r === "string" && /^GET\s/i.test(r.trim()));
 }
 
-/** Did `err` prove that this call of `actionName` was never run? */
+/** Did `err` prove that this call of `actionName` never ran? */
 export function neverStarted(actionName: string, err: unknown): boolean {
   const e = err as Partial<Errors.MoleculerError> | null;
   if ((e?.data as { action?: unknown } | undefined)?.action !== actionName) return false;
@@ -44,20 +44,21 @@ export function mayRetry(action: Pick<RetryableAction, "name" | "idempotent" | "
   return isIdempotent(action) || neverStarted(action.name, err);
 }
 
-function withRule(action: RetryableAction) {
+function withRule(action: Pick<ActionSchema, "name" | "idempotent" | "rest" | "retryPolicy">) {
   // Runs before moleculer's Retry middleware wraps the same action (user middlewares come
   // first), which merges `action.retryPolicy` over the broker's.
-  action.retryPolicy = { ...action.retryPolicy, check: (err: unknown) => mayRetry(action, err) };
+  const rule = { name: action.name ?? "", idempotent: action.idempotent, rest: action.rest };
+  action.retryPolicy = { ...action.retryPolicy, check: (err: unknown) => mayRetry(rule, err) };
 }
 
 export const RetryPolicyMiddleware: Middleware = {
   name: "RetryPolicy",
   localAction(handler, action) {
-    withRule(action as unknown as RetryableAction);
+    withRule(action);
     return handler;
   },
   remoteAction(handler, action) {
-    withRule(action as unknown as RetryableAction);
+    withRule(action);
     return handler;
   },
 };

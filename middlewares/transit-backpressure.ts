@@ -37,7 +37,10 @@ export interface TransitBackpressureOptions {
 }
 
 type PendingStreams = Map<string, { stream: Writable }>;
-type Transit = { pendingReqStreams?: PendingStreams; tx?: { channel?: unknown } };
+/** What of moleculer's transit this reads: the incoming request streams, and the transporter. */
+type Transit = { pendingReqStreams?: PendingStreams; tx?: object };
+/** The AMQP transporter's channel, as amqplib has it (nothing of it is in moleculer's types). */
+type AmqpChannel = { ch?: number; connection?: { stream?: Writable; channels?: ({ buffer?: Writable } | null)[] } };
 
 /**
  * The first incoming request stream with more than `limit` bytes waiting, if any. Object-mode
@@ -80,9 +83,7 @@ function drained(stream: Writable, maxWaitMs: number): Promise<void> {
  * the socket.
  */
 export function amqpBacklog(transit: Transit | undefined): { bytes: number; frames: number } | undefined {
-  const channel = transit?.tx?.channel as
-    | { ch?: number; connection?: { stream?: Writable; channels?: ({ buffer?: Writable } | null)[] } }
-    | undefined;
+  const channel = (transit?.tx as { channel?: AmqpChannel } | undefined)?.channel;
   const socket = channel?.connection?.stream;
   const buffer = channel?.ch !== undefined ? channel.connection?.channels?.[channel.ch]?.buffer : undefined;
   if (!socket || !buffer) return undefined;
@@ -97,7 +98,7 @@ export function TransitBackpressure(opts: TransitBackpressureOptions = {}): Midd
   const sendHighWaterFrames = Math.max(2, Math.ceil(sendHighWaterMark / (128 * 1024)));
   const maxWaitMs = opts.maxWaitMs ?? 30_000;
   let broker: ServiceBroker | undefined;
-  const transit = () => broker?.transit as unknown as Transit | undefined;
+  const transit = (): Transit | undefined => broker?.transit;
 
   const backlogged = () => {
     const backlog = amqpBacklog(transit());
@@ -114,11 +115,15 @@ export function TransitBackpressure(opts: TransitBackpressureOptions = {}): Midd
       check();
     });
 
-  return {
+  const middleware: Middleware = {
     name: "TransitBackpressure",
     created(b: ServiceBroker) {
       broker = b;
     },
+  };
+  // moleculer's Middleware type declares the transporter hooks as returning what `send` and
+  // `receive` return; they return the wrapped functions (moleculer's transit calls those).
+  return Object.assign(middleware, {
     transporterSend(next: (topic: string, data: Buffer, meta: { packet?: { type?: string; payload?: { stream?: unknown } } }) => unknown) {
       return (topic: string, data: Buffer, meta: { packet?: { type?: string; payload?: { stream?: unknown } } }) => {
         const result = next(topic, data, meta);
@@ -137,5 +142,5 @@ export function TransitBackpressure(opts: TransitBackpressureOptions = {}): Midd
         return Promise.resolve(result).then(() => drained(full, maxWaitMs));
       };
     },
-  } as unknown as Middleware;
+  });
 }

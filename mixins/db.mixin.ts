@@ -11,11 +11,15 @@
  *    and cache cleaning on every node (`cache.clean.<service>` is broadcast).
  *  - database errors mapped to client errors (unique → 409, check constraint → 409).
  *  - an internal `ready` action used by the gateway's readiness probe.
+ *
+ * Typed by entity: `DbMixin<Order>(...)` makes toPublic, getEntity, findPage, insertEntity,
+ * updateEntity and removeEntity return `Order`s; a service's Methods extend `DbMethods<Order>`
+ * and its Vars `DbVars`.
  */
 import DbService from "moleculer-db";
 import SqlAdapter from "moleculer-db-adapter-sequelize";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
-import { defineService } from "../lib/service-schema.ts";
+import type { Mixin, ShopMeta } from "../types/moleculer.d.ts";
 import {
   DataTypes,
   Op,
@@ -39,6 +43,7 @@ import {
   serializeTransactions,
   type TransactionOptions,
 } from "../integrations/database/sequelize.ts";
+import { conflict, invalidAll, notFound } from "../lib/errors.ts";
 import { isUuid, likePattern, pageWindow, parseSort, SortError, toPage, type Page } from "../lib/listing.ts";
 
 export interface DbMixinOptions {
@@ -63,22 +68,36 @@ export interface PageQuery {
   where?: WhereOptions;
 }
 
-type Entity = Record<string, unknown>;
+/** A row as plain values (any model of a service, or an entity before it is typed). */
+export type Entity = Record<string, unknown>;
 type EmitLater = (event: string, payload: unknown) => void;
 
-/** The methods the mixin adds, for services that want `this` typed. */
-export interface DbMethods {
+/** The settings the mixin gives a service (moleculer-db's). */
+export interface DbSettings {
+  idField: string;
+  fields: string[];
+  maxPageSize: number;
+}
+
+/** What the mixin adds to a service's `this` besides methods: moleculer-db's adapter. */
+export interface DbVars {
   adapter: { db: Sequelize; model: ModelStatic<Model> };
-  toPublic(row: Model | Entity): Entity;
-  findPage(query: PageQuery): Promise<Page<Entity>>;
+}
+
+/** The methods the mixin adds; `TEntity` is the public shape of the service's rows. */
+export interface DbMethods<TEntity extends object = Entity> {
+  /** The entity as it leaves the service: its public fields only. */
+  toPublic(row: Model | object): TEntity;
+  findPage(query: PageQuery): Promise<Page<TEntity>>;
   /** A page of any model of the service (rows as plain objects, only `attributes`). */
   pageOf(model: ModelStatic<Model>, query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order }): Promise<Page<Entity>>;
   findRow(id: unknown, transaction?: Transaction): Promise<Model | null>;
-  getEntity(id: unknown): Promise<Entity>;
-  insertEntity(ctx: Context, values: Entity): Promise<Entity>;
+  /** The entity, or a 404. */
+  getEntity(id: unknown): Promise<TEntity>;
+  insertEntity(ctx: Context, values: Entity): Promise<TEntity>;
   /** In `transaction` when given: its cache cleaning and `<service>.updated` event wait for the commit. */
-  updateEntity(ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<Entity>;
-  removeEntity(ctx: Context, id: unknown): Promise<Entity>;
+  updateEntity(ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<TEntity>;
+  removeEntity(ctx: Context, id: unknown): Promise<TEntity>;
   /**
    * One transaction, retried on a fresh connection when the database restarts under it (until
    * the request's deadline): `work` must do nothing but database work, as it may run again.
@@ -88,22 +107,18 @@ export interface DbMethods {
   mapDbError(err: unknown): unknown;
   /** moleculer-db: drop this service's cached reads on every node. */
   clearCache(): Promise<unknown>;
+  /** moleculer-db: clean the cache and call the entity lifecycle hooks after a change. */
+  entityChanged(type: "created" | "updated" | "removed", entity: unknown, ctx: Context): Promise<unknown>;
 }
 
-export class EntityNotFoundError extends Errors.MoleculerClientError {
-  constructor(entity: string, id: unknown) {
-    super(`${entity} not found.`, 404, "NOT_FOUND", { id });
-  }
-}
-
-export function DbMixin(opts: DbMixinOptions): ServiceSchema {
+export function DbMixin<TEntity extends object = Entity>(opts: DbMixinOptions): Mixin {
   const cfg = getConfig();
   const entityName = opts.table.replace(/s$/, "").replace(/^./, (c) => c.toUpperCase());
   const publicFields = ["id", ...opts.publicFields.filter((f) => f !== "id")];
 
-  return defineService<DbMethods & DbServiceInternals>({
+  const schema: ServiceSchema<DbSettings, DbMethods<TEntity>, DbVars> = {
     name: opts.table,
-    mixins: [DbService as unknown as ServiceSchema],
+    mixins: [DbService],
     adapter: new SqlAdapter({ ...sequelizeOptions(cfg.database), noSync: true }),
     model: {
       name: opts.table,
@@ -154,10 +169,10 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
      * not the table's): every replica drops its cached reads. Known only once the service
      * schema is merged.
      */
-    merged(schema: ServiceSchema) {
-      const fullName = schema.version === undefined ? schema.name : `v${schema.version}.${schema.name}`;
-      schema.events = {
-        ...schema.events,
+    merged(service: ServiceSchema) {
+      const fullName = service.version === undefined ? service.name : `v${service.version}.${service.name}`;
+      service.events = {
+        ...service.events,
         [`cache.clean.${fullName}`]: {
           handler(this: Service) {
             return this.broker.cacher?.clean(`${this.fullName}.**`);
@@ -175,14 +190,15 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
     },
 
     methods: {
-      toPublic(row: Model | Entity): Entity {
-        const plain = typeof (row as Model).get === "function" ? (row as Model).get({ plain: true }) : row;
+      toPublic(row: Model | object): TEntity {
+        const plain: Entity = isModel(row) ? row.get({ plain: true }) : { ...row };
         const out: Entity = {};
-        for (const f of publicFields) if (f in plain) out[f] = (plain as Entity)[f];
-        return out;
+        for (const f of publicFields) if (f in plain) out[f] = plain[f];
+        // The one place rows become entities: the public fields of a row of this table.
+        return out as TEntity;
       },
 
-      async findPage(this: DbMethods, query: PageQuery): Promise<Page<Entity>> {
+      async findPage(query: PageQuery): Promise<Page<TEntity>> {
         const win = pageWindow(query.page, query.pageSize);
         const filters: WhereOptions[] = [];
         if (query.where) filters.push(query.where);
@@ -192,9 +208,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           order = parseSort(query.sort, opts.sortable, opts.defaultSort);
         } catch (err) {
           if (err instanceof SortError) {
-            throw new Errors.ValidationError(err.message, "VALIDATION_ERROR", [
-              { type: "sort", field: "sort", message: err.message, actual: err.field },
-            ]);
+            throw invalidAll([{ type: "sort", field: "sort", message: err.message, actual: err.field }]);
           }
           throw err;
         }
@@ -215,7 +229,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         return toPage(rows.map((r) => r.get({ plain: true }) as Entity), count, win.page, win.pageSize);
       },
 
-      searchWhere(this: DbMethods, text: string): WhereOptions {
+      searchWhere(text: string): WhereOptions {
         const fields = opts.searchable ?? [];
         const postgres = this.adapter.db.getDialect() === "postgres";
         return {
@@ -228,19 +242,19 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         };
       },
 
-      async findRow(this: DbMethods, id: unknown, transaction?: Transaction): Promise<Model | null> {
+      async findRow(id: unknown, transaction?: Transaction): Promise<Model | null> {
         // Ids are UUIDs: anything else cannot exist (and must not reach Postgres as a uuid).
         if (!isUuid(id)) return null;
         return this.adapter.model.findByPk(id, { transaction });
       },
 
-      async getEntity(this: DbMethods, id: unknown): Promise<Entity> {
+      async getEntity(id: unknown): Promise<TEntity> {
         const row = await this.findRow(id);
-        if (!row) throw new EntityNotFoundError(entityName, id);
+        if (!row) throw notFound(entityName, id);
         return this.toPublic(row);
       },
 
-      async insertEntity(this: DbMethods & DbServiceInternals, ctx: Context, values: Entity): Promise<Entity> {
+      async insertEntity(ctx: Context, values: Entity): Promise<TEntity> {
         const row = await this.adapter.model.create(values);
         const entity = this.toPublic(row);
         await this.entityChanged("created", entity, ctx);
@@ -248,9 +262,9 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         return entity;
       },
 
-      async updateEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<Entity> {
+      async updateEntity(ctx: Context, id: unknown, changes: Entity, transaction?: Transaction): Promise<TEntity> {
         const row = await this.findRow(id, transaction);
-        if (!row) throw new EntityNotFoundError(entityName, id);
+        if (!row) throw notFound(entityName, id);
         await row.update(changes, { transaction });
         const entity = this.toPublic(row);
         const announce = async () => {
@@ -262,9 +276,9 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         return entity;
       },
 
-      async removeEntity(this: DbMethods & DbServiceInternals, ctx: Context, id: unknown): Promise<Entity> {
+      async removeEntity(ctx: Context, id: unknown): Promise<TEntity> {
         const row = await this.findRow(id);
-        if (!row) throw new EntityNotFoundError(entityName, id);
+        if (!row) throw notFound(entityName, id);
         await row.destroy();
         const entity = this.toPublic(row);
         await this.entityChanged("removed", entity, ctx);
@@ -277,7 +291,6 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
        * once the transaction has committed (never for a rolled-back change).
        */
       async inTransaction<T>(
-        this: DbMethods & DbServiceInternals,
         ctx: Context,
         work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>,
         options: Pick<TransactionOptions, "idempotent"> = {},
@@ -306,39 +319,36 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         const parent = (err as { parent?: { code?: string; message?: string } })?.parent;
         if (err instanceof DatabaseError || err instanceof UniqueConstraintError) {
           if (parent?.code === "23514" || /CHECK constraint failed/.test(parent?.message ?? "")) {
-            return new Errors.MoleculerClientError("The change would break a rule of the data (a check constraint).", 409, "CONSTRAINT_VIOLATION");
+            return conflict("The change would break a rule of the data (a check constraint).", "CONSTRAINT_VIOLATION");
           }
         }
         if (err instanceof UniqueConstraintError) {
           // PostgreSQL reports { email: "a@b.co" }, SQLite ["email"]: the column names either way.
           const fields = Array.isArray(err.fields) ? err.fields.map(String) : Object.keys(err.fields ?? {});
-          return new Errors.MoleculerClientError(
-            `${entityName} with this ${fields.join(", ") || "key"} already exists.`,
-            409,
-            "CONFLICT",
-            { fields },
-          );
+          return conflict(`${entityName} with this ${fields.join(", ") || "key"} already exists.`, "CONFLICT", { fields });
         }
         if (err instanceof SequelizeValidationError) {
-          return new Errors.ValidationError(
-            "Validation failed.",
-            "VALIDATION_ERROR",
-            err.errors.map((e) => ({ type: e.validatorKey ?? "invalid", field: e.path ?? "", message: e.message })),
-          );
+          const problems = err.errors.map((e) => ({ type: e.validatorKey ?? "invalid", field: e.path ?? "", message: e.message }));
+          return invalidAll(problems, { message: "Validation failed." });
         }
         return err;
       },
     },
-  });
+  };
+  return schema;
+}
+
+function isModel(row: Model | object): row is Model {
+  return typeof (row as Partial<Model>).get === "function";
 }
 
 /** When the request that `ctx` belongs to gives up (ms since the epoch); undefined: no deadline. */
-export function deadlineOf(ctx: Context | undefined): number | undefined {
+export function deadlineOf(ctx: Context<unknown, ShopMeta> | undefined): number | undefined {
   // The gateway's own deadline travels in meta; this node's view of the call's timeout counts
   // from when the call reached it, which may be later than the gateway thinks (a slow hop).
-  const gateway = (ctx?.meta as { deadline?: unknown } | undefined)?.deadline;
+  const gateway: unknown = ctx?.meta?.deadline;
   const timeout = ctx?.options?.timeout;
-  const started = (ctx as { startHrTime?: [number, number] } | undefined)?.startHrTime;
+  const started = ctx?.startHrTime;
   let local: number | undefined;
   if (timeout && timeout > 0 && started) {
     const [s, ns] = process.hrtime(started);
@@ -346,11 +356,4 @@ export function deadlineOf(ctx: Context | undefined): number | undefined {
   }
   const both = [typeof gateway === "number" ? gateway : undefined, local].filter((d): d is number => d !== undefined);
   return both.length ? Math.min(...both) : undefined;
-}
-
-/** moleculer-db's own methods the mixin uses. */
-interface DbServiceInternals {
-  name: string;
-  entityChanged(type: "created" | "updated" | "removed", entity: unknown, ctx: Context): Promise<unknown>;
-  clearCache(): Promise<unknown>;
 }

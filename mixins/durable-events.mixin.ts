@@ -11,66 +11,68 @@
  *
  * Consumers (mail) use `durable` to consume; they declare no outbox table.
  */
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
 import type { Sequelize, Transaction } from "sequelize";
+import type { Mixin } from "../types/moleculer.d.ts";
 import { getConfig } from "../lib/config.ts";
 import { DurableEvents } from "../integrations/messaging/durable-events.ts";
 import { Outbox } from "../integrations/messaging/outbox.ts";
 import { shopTopology } from "./durable-topology.ts";
 
 export interface DurableEventMethods {
+  emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction): Promise<void>;
+}
+
+/** What the mixin adds to a service's `this`: RabbitMQ's durable events (null in embedded mode) and the outbox. */
+export interface DurableEventVars {
   durable: DurableEvents | null;
   outbox: Outbox | null;
-  emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction): Promise<void>;
+}
+
+/** The service's outbox table (producers only; consumers declare none). */
+export interface DurableEventSettings {
+  outboxTable?: string;
 }
 
 /** Prometheus: shop_outbox_pending{service="orders"}, updated every OUTBOX_POLL_MS. */
 export const PENDING_METRIC = "shop.outbox.pending";
 
-type Self = DurableEventMethods & {
-  name: string;
-  broker: ServiceBroker;
-  settings: { outboxTable?: string };
-  adapter?: { db: Sequelize };
-  logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
-};
+/** The db mixin's adapter, when the service has one (producers must). */
+type Vars = DurableEventVars & { adapter?: { db: Sequelize } };
 
-export const DurableEventsMixin: Partial<ServiceSchema> = {
+const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, Vars>> = {
   created() {
     const cfg = getConfig();
-    const self = this as unknown as Self;
-    self.durable = cfg.transporter ? new DurableEvents(cfg.transporter.urls, cfg.namespace, this.logger) : null;
-    self.outbox = null;
+    this.durable = cfg.transporter ? new DurableEvents(cfg.transporter.urls, cfg.namespace, this.logger) : null;
+    this.outbox = null;
   },
 
   async started() {
-    const self = this as unknown as Self;
-    if (!self.durable || !self.settings.outboxTable) return;
-    if (!self.adapter?.db) throw new Error("DurableEventsMixin: an outbox needs the service's database (mix in the db mixin first).");
-    const metrics = self.broker.metrics;
+    if (!this.durable || !this.settings.outboxTable) return;
+    if (!this.adapter?.db) throw new Error("DurableEventsMixin: an outbox needs the service's database (mix in the db mixin first).");
+    const metrics = this.broker.metrics;
     if (metrics.isEnabled() && !metrics.hasMetric(PENDING_METRIC)) {
       metrics.register({ type: "gauge", name: PENDING_METRIC, labelNames: ["service"], unit: "event", description: "Durable events committed but not yet confirmed by RabbitMQ" });
     }
-    self.outbox = new Outbox(self.adapter.db, self.settings.outboxTable, self.durable, self.logger, {
+    this.outbox = new Outbox(this.adapter.db, this.settings.outboxTable, this.durable, this.logger, {
       pollMs: getConfig().outboxPollMs,
-      onPending: (count) => metrics.set(PENDING_METRIC, count, { service: self.name }),
+      onPending: (count) => metrics.set(PENDING_METRIC, count, { service: this.name }),
     });
     // Every consumer group's queues exist before the first event goes out: an event published
     // while no consumer had ever declared its queue (mail never started yet) would go nowhere.
-    for (const group of Object.values(shopTopology(getConfig()))) await self.durable.declareGroup(group, group.patterns);
-    self.outbox.start();
+    for (const group of Object.values(shopTopology(getConfig()))) await this.durable.declareGroup(group, group.patterns);
+    this.outbox.start();
     // What waited during a RabbitMQ outage goes out as soon as it is back, not at the next poll.
-    self.durable.onReconnected(() => self.outbox?.kick());
+    this.durable.onReconnected(() => this.outbox?.kick());
   },
 
   async stopped() {
-    const self = this as unknown as Self;
-    await self.outbox?.stop();
-    await self.durable?.close();
+    await this.outbox?.stop();
+    await this.durable?.close();
   },
 
   methods: {
-    async emitDurable(this: Self, ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction) {
+    async emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction) {
       const outbox = this.outbox;
       if (this.durable && !outbox) throw new Error(`emitDurable(${event}): this service declares no settings.outboxTable.`);
       if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
@@ -81,3 +83,5 @@ export const DurableEventsMixin: Partial<ServiceSchema> = {
     },
   },
 };
+
+export const DurableEventsMixin: Mixin = schema;

@@ -236,7 +236,7 @@ const commands: Command[] = [
         const rows = ORDER_STATUSES.map((s) => {
           const sums = new Map<string, number>();
           let n = 0;
-          for (const g of groups.filter((g) => g.status === s)) {
+          for (const g of groups.filter((group) => group.status === s)) {
             n += g.count;
             sums.set(g.currency, g.totalCents);
             all.set(g.currency, (all.get(g.currency) ?? 0) + g.totalCents);

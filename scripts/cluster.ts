@@ -7,7 +7,7 @@
  * Ctrl-C stops every node gracefully.
  */
 import readline from "node:readline";
-import pg from "pg";
+import { Client } from "pg";
 import { LOCAL_CLUSTER, spawnNode, exited, type NodeSpec } from "./support/cluster.ts";
 import { loadConfig, redact } from "../lib/config.ts";
 import { migrateUp, printMigrations } from "../integrations/database/migrator.ts";
@@ -36,7 +36,7 @@ async function ensureDatabase(url: string) {
   const name = decodeURIComponent(target.pathname.slice(1));
   const maintenance = new URL(url);
   maintenance.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: maintenance.toString() });
+  const client = new Client({ connectionString: maintenance.toString() });
   await client.connect();
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

@@ -18,8 +18,11 @@ const { values } = parseArgs({ options: { email: { type: "string" }, password: {
 function ask(question: string, hidden = false): Promise<string> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   if (hidden) {
+    // readline's own echo (an internal of Node's, the usual way to hide a password as it is typed).
+    /* oxlint-disable eslint/no-underscore-dangle */
     const write = (rl as unknown as { _writeToOutput(s: string): void })._writeToOutput.bind(rl);
     (rl as unknown as { _writeToOutput(s: string): void })._writeToOutput = (s) => write(s.startsWith(question) ? s : "");
+    /* oxlint-enable eslint/no-underscore-dangle */
   }
   return new Promise((resolve) => rl.question(question, (answer) => (rl.close(), hidden && process.stdout.write("\n"), resolve(answer.trim()))));
 }

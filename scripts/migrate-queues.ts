@@ -11,12 +11,13 @@ import { getConfig, redact, ConfigError } from "../lib/config.ts";
 import { migrateGroupToQuorum } from "../integrations/messaging/queue-migration.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 
+
+const log = (line: string) => console.log(`  ${line}`);
 try {
   const config = getConfig();
   if (!config.transporter) throw new ConfigError("TRANSPORTER is not set: there are no RabbitMQ queues to migrate in the embedded mode");
   console.log(`Durable-event queues of namespace "${config.namespace}" on ${redact(config.transporter.url)}:`);
   for (const group of Object.values(shopTopology(config))) {
-    const log = (line: string) => console.log(`  ${line}`);
     const report = await migrateGroupToQuorum(config.transporter.urls, config.namespace, group, group.patterns, log);
     const { migrated, moved } = report;
     if (migrated.length) log(`${group.group}: ${migrated.length} queues now quorum queues, ${moved} message moves, none lost.`);

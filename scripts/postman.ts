@@ -94,7 +94,7 @@ export function routeGroupCoverage(items: CollectionItem[], openapi: OpenApiDocu
     return Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), segments: relative.split("/").filter(Boolean), tags: op.tags ?? [] }));
   });
   const byTag: Record<string, string[]> = {};
-  for (const t of [...(openapi.tags ?? []).map((t) => t.name), ...operations.flatMap((o) => o.tags)]) byTag[t] ??= [];
+  for (const t of [...(openapi.tags ?? []).map((tag) => tag.name), ...operations.flatMap((o) => o.tags)]) byTag[t] ??= [];
   const unmatched: string[] = [];
   for (const { path: name, item } of collectionRequests(items)) {
     const raw = typeof item.request!.url === "string" ? item.request!.url : item.request!.url.raw;
@@ -106,11 +106,11 @@ export function routeGroupCoverage(items: CollectionItem[], openapi: OpenApiDocu
       op.segments.length === segments.length &&
       op.segments.every((s, i) => /^\{.+\}$/.test(s) || s === segments[i]);
     // The most literal match wins (`/files/presign` over `/files/{id}`).
-    const match = operations.filter(fits).sort((a, b) => literal(b.segments) - literal(a.segments))[0];
+    const match = operations.filter(fits).toSorted((a, b) => literal(b.segments) - literal(a.segments))[0];
     if (!match) unmatched.push(`${method} ${raw} (${name})`);
     else for (const t of match.tags) (byTag[t] ??= []).push(name);
   }
-  return { byTag, uncovered: Object.keys(byTag).filter((t) => byTag[t]!.length === 0).sort(), unmatched };
+  return { byTag, uncovered: Object.keys(byTag).filter((t) => byTag[t]!.length === 0).toSorted(), unmatched };
 }
 
 const literal = (segments: string[]) => segments.filter((s) => !s.startsWith("{")).length;

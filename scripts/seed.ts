@@ -116,6 +116,9 @@ async function ensureAccount(broker: ServiceBroker, config: Config, kind: keyof 
   return { user, created };
 }
 
+/** An order's lines as one comparable text. */
+const key = (lines: { productId: string; quantity: number }[]) => lines.map((l) => `${l.productId}×${l.quantity}`).toSorted().join(",");
+
 async function seed(broker: ServiceBroker, config: Config, force: boolean): Promise<boolean> {
   const label = databaseLabel(config.database);
   const demoUsers = [await findUser(broker, ACCOUNTS.admin.email), await findUser(broker, ACCOUNTS.shopper.email)];
@@ -173,7 +176,6 @@ async function seed(broker: ServiceBroker, config: Config, force: boolean): Prom
 
   // 3. The shopper's orders, one in each state; an order is known by its lines.
   const orders = await all<Order>(broker, "orders.list", { userId: shopper.user.id });
-  const key = (lines: { productId: string; quantity: number }[]) => lines.map((l) => `${l.productId}×${l.quantity}`).sort().join(",");
   let orderChanges = 0;
   for (const demo of ORDERS) {
     const lines = demo.lines.map((l) => ({ productId: bySku.get(l.sku)!.id, quantity: l.quantity }));

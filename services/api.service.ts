@@ -6,10 +6,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway from "moleculer-web";
-import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
-import { defineService } from "../lib/service-schema.ts";
+import { Errors, type ActionSchema, type Context, type Service, type ServiceSchema } from "moleculer";
+import type { ShopMeta } from "../types/moleculer.d.ts";
 import { getConfig, ALL_SERVICES } from "../lib/config.ts";
-import { assertAccess, AccessError, type Access, type Principal } from "../lib/access.ts";
+import { assertAccess, AccessError, type Principal } from "../lib/access.ts";
 import { asOAuthInvalidRequest, toHttpError } from "./api/http-errors.ts";
 import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, paramsRule } from "./api/input-boundary.ts";
 import { acceptRequestId, withRequestId } from "../lib/request-id.ts";
@@ -44,24 +44,12 @@ type Req = IncomingMessage & {
   parsedUrl?: string;
   query?: unknown;
   body?: unknown;
-  $action?: { name?: string; access?: Access; clientAuthentication?: boolean; params?: unknown };
+  /** The action the request is for, as declared (moleculer-web sets it once it found the endpoint). */
+  $action?: ActionSchema;
   $alias?: GatewayAlias;
   $ctx?: Context;
   $params?: unknown;
 };
-type Meta = {
-  user?: Principal | null;
-  $statusCode?: number;
-  ip?: string;
-  userAgent?: string;
-  authorization?: string;
-  idempotencyKey?: string;
-  /** The `shop_device` cookie's value, unchecked (users/methods.ts signInAttempt checks it). */
-  deviceToken?: string;
-  /** When the gateway stops waiting for this request (ms since the epoch): work after it is wasted, or worse. */
-  deadline?: number;
-};
-type UploadMeta = Meta & { uploadContentType?: string; uploadContentLength?: string };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const ACCEPTED_BODY_TYPES = /^application\/(json|x-www-form-urlencoded)\b|\+json\b/i;
@@ -74,21 +62,37 @@ interface GatewayAlias {
   match(path: string): Record<string, unknown> | false;
 }
 
-/** What moleculer-web adds to the service that this file uses. */
-interface GatewayInternals {
+/** What moleculer-web adds to the service that this file uses: its routes. */
+interface GatewayVars {
   aliases: GatewayAlias[];
-  resolveAlias(path: string, method?: string): { alias: GatewayAlias } | false;
 }
 
+/** moleculer-web's methods this file uses, and those it overrides. */
+interface GatewayMethods {
+  resolveAlias(path: string, method?: string): { alias: GatewayAlias } | false;
+  sendError(req: Req, res: ServerResponse, err: unknown): unknown;
+  send404(req: Req, res: ServerResponse): unknown;
+  errorHandler(req: Req, res: ServerResponse, err: unknown): unknown;
+  authenticate(ctx: Context<unknown, ShopMeta>, route: unknown, req: Req): Promise<Principal | null>;
+  authorize(ctx: Context<unknown, ShopMeta>, route: unknown, req: Req): void;
+}
+
+/**
+ * The gateway's settings are moleculer-web's, which checks them as it starts. Its own
+ * ApiSettingsSchema does not fit them: it takes `rootCallOptions` as options only (a function
+ * is allowed too), and declares onBeforeCall without the alias moleculer-web passes it.
+ */
+type GatewaySettings = Record<string, unknown>;
+
 /** The gateway as its hooks see it (`this`). */
-type Gateway = Service & GatewayInternals & { sendError(req: Req, res: ServerResponse, err: unknown): unknown };
+type Gateway = Service<GatewaySettings> & GatewayVars & GatewayMethods;
 
 /**
  * The REST actions of `service` that the registry knows but the gateway has no route for yet
  * (empty: all routed), or null when no node offers the service's REST actions.
  */
-function unroutedActions(gateway: Service & GatewayInternals, service: string): string[] | null {
-  const list = gateway.broker.registry.getActionList({ skipInternal: true, onlyAvailable: true }) as unknown as { name: string; action?: { rest?: unknown } }[];
+function unroutedActions(gateway: Gateway, service: string): string[] | null {
+  const list = gateway.broker.registry.getActionList({ skipInternal: true, onlyAvailable: true });
   const declared = list.filter((a) => a.name.startsWith(`${service}.`) && a.action?.rest).map((a) => a.name);
   if (!declared.length) return null;
   const routed = new Set(gateway.aliases.map((a) => a.action));
@@ -106,9 +110,12 @@ export function readiness(services: Record<string, string>): "ok" | "degraded" |
 function serviceDownAt(broker: Service["broker"], path: string): string | null {
   const owner = Object.keys(SERVICE_PATHS).find((name) => SERVICE_PATHS[name]!.some((p) => path === p || path.startsWith(`${p}/`)));
   if (!owner) return null;
-  const live = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as { name: string }[];
+  const live = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true });
   return live.some((s) => s.name === owner) ? null : owner;
 }
+
+/** The HTTP request of a call of moleculer-web's `rest` action. */
+const requestOf = (ctx: Context) => (ctx.params as { req: Req }).req;
 
 /** The request's path, without its query string. */
 const pathOf = (req: Req) => (req.originalUrl ?? req.url ?? "").split("?")[0] ?? "";
@@ -124,13 +131,13 @@ function requestIdFromHeader(this: { broker: { generateUid(): string } }, option
   res.setHeader("X-Request-Id", options.requestID);
 }
 
-/** moleculer-web's own methods, for the overrides below. */
-const GATEWAY_METHODS = (ApiGateway as unknown as {
-  methods: {
-    sendError(this: unknown, req: Req, res: ServerResponse, err: unknown): unknown;
-    send404(this: unknown, req: Req, res: ServerResponse): unknown;
-  };
-}).methods;
+/** One of moleculer-web's own methods, for the overrides below. */
+function gatewayMethod(name: "sendError" | "send404") {
+  const method = ApiGateway.methods?.[name];
+  if (!method) throw new Error(`moleculer-web has no ${name} method to override.`);
+  return method;
+}
+const GATEWAY_METHODS = { sendError: gatewayMethod("sendError"), send404: gatewayMethod("send404") };
 
 /** The `shop_device` cookie's value in a Cookie header. */
 const DEVICE_COOKIE = /(?:^|;)\s*shop_device=([^;\s]*)/;
@@ -142,7 +149,7 @@ const TRUSTED_PROXY = trustFunction(cfg.http.trustProxy);
  * Every route: who is asking from where (rate limits and session records use these). The
  * address is the socket's peer unless it is a trusted proxy (lib/client-ip.ts).
  */
-function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) {
+function recordCaller(ctx: Context<unknown, ShopMeta>, req: Req, timeoutMs: number) {
   ctx.meta.deadline = Date.now() + timeoutMs;
   ctx.meta.ip = clientIp(req, TRUSTED_PROXY, cfg.http.forwardedHeader);
   // Recorded with the sessions, never acted on: kept, without control characters.
@@ -153,12 +160,12 @@ function recordCaller(ctx: Context<unknown, Meta>, req: Req, timeoutMs: number) 
   const idempotencyKey = req.headers["idempotency-key"];
   if (typeof idempotencyKey === "string") ctx.meta.idempotencyKey = idempotencyKey;
   // The Cookie header only for actions that declare `cookies` (OpenID Connect: the browser that started a sign-in).
-  const readsCookies = (req.$action as { cookies?: boolean } | undefined)?.cookies === true;
-  if (readsCookies && typeof req.headers.cookie === "string") (ctx.meta as Meta & { cookie?: string }).cookie = req.headers.cookie;
+  const readsCookies = req.$action?.cookies === true;
+  if (readsCookies && typeof req.headers.cookie === "string") ctx.meta.cookie = req.headers.cookie;
 }
 
 /** The JSON route's onBeforeCall: bodies are JSON (or a form), nothing else. */
-function beforeJsonCall(ctx: Context<unknown, Meta>, _route: unknown, req: Req) {
+function beforeJsonCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req) {
   recordCaller(ctx, req, cfg.requestTimeoutMs);
   const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
   if (BODY_METHODS.has(req.method ?? "") && hasBody && !ACCEPTED_BODY_TYPES.test(req.headers["content-type"] ?? "")) {
@@ -233,7 +240,7 @@ const MULTIPART = /^multipart\/form-data\b/i;
 /** A whole upload, from the first byte to the stored object. The HTTP server's own request timeout (300 s) comes first. */
 export const UPLOAD_TIMEOUT_MS = Math.max(cfg.requestTimeoutMs, 6 * 60_000);
 
-function beforeUploadCall(ctx: Context<unknown, UploadMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: { type?: string }) {
+function beforeUploadCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req, _res: ServerResponse, alias: { type?: string }) {
   recordCaller(ctx, req, UPLOAD_TIMEOUT_MS);
   assertAcceptableInput(req);
   if (alias.type === "multipart" && !MULTIPART.test(req.headers["content-type"] ?? "")) {
@@ -304,13 +311,12 @@ function refusePrototypeFormKeys(_req: IncomingMessage, _res: ServerResponse, bo
  * The definition of the action a request is for: known once moleculer-web has found its
  * endpoint; for a body the parser refused, looked up from the alias of its path and method.
  */
-function targetAction(gateway: Service & GatewayInternals, req: Req): Req["$action"] | undefined {
+function targetAction(gateway: Gateway, req: Req): Omit<ActionSchema, "handler"> | undefined {
   if (req.$action) return req.$action;
   const found = gateway.resolveAlias(req.parsedUrl ?? pathOf(req), req.method);
   const name = found ? found.alias.action : undefined;
   if (!name) return undefined;
-  const list = gateway.broker.registry.getActionList({ skipInternal: true }) as unknown as { name: string; action?: Req["$action"] }[];
-  return list.find((a) => a.name === name)?.action;
+  return gateway.broker.registry.getActionList({ skipInternal: true }).find((a) => a.name === name)?.action;
 }
 
 /** The methods the aliases of `path` accept, when there are any (for a 405 and its Allow header). */
@@ -324,15 +330,15 @@ function allowedMethods(aliases: readonly GatewayAlias[], path: string): string[
       // a path parameter that is not valid percent-encoding: not this alias
     }
   }
-  return [...methods].sort();
+  return [...methods].toSorted();
 }
 
 /** What @fastify/busboy throws for a broken body. */
 const BUSBOY_ERROR = /^(Multipart: Boundary not found|Unexpected end of multipart data|Unsupported Content-Type|Missing Content-Type|Malformed part header|(Part|Preamble) terminated early)/;
 
-export default defineService<GatewayInternals & { sendError(req: Req, res: ServerResponse, err: unknown): unknown }>({
+const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = {
   name: "api",
-  mixins: [ApiGateway as unknown as ServiceSchema, OpenApiMixin as ServiceSchema],
+  mixins: [ApiGateway, OpenApiMixin],
 
   /**
    * moleculer-web names each request's trace span, and tags it, with the whole URL: the query
@@ -346,7 +352,6 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
     // rewritten req.url by then (a retry answered 404 for routes that exist). The calls it
     // makes are retried by their own rules (middlewares/retry-policy.ts).
     rest.retryPolicy = { enabled: false };
-    const requestOf = (ctx: Context) => (ctx.params as { req: Req }).req;
     rest.tracing = {
       spanName: (ctx: Context) => `${requestOf(ctx).method} ${pathOf(requestOf(ctx))}`,
       tags: (ctx: Context, res?: unknown) => (res === undefined ? { method: requestOf(ctx).method, path: pathOf(requestOf(ctx)) } : {}),
@@ -432,7 +437,7 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
 
     ready: {
       access: "public",
-      async handler(ctx: Context<unknown, Meta>) {
+      async handler(ctx: Context<unknown, ShopMeta>) {
         const results = await Promise.all(
           ROUTED_SERVICES.map(async (name) => {
             // Discovered is not enough: every REST action it declares must be routed too.
@@ -496,7 +501,7 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
      * verified by the users service (`users.authenticate`); a scheme we do not know, or
      * credentials nobody can verify, is a 401.
      */
-    async authenticate(ctx: Context<unknown, Meta>, _route: unknown, req: Req): Promise<Principal | null> {
+    async authenticate(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req): Promise<Principal | null> {
       const header = req.headers.authorization;
       if (!header) return null;
       // The OAuth token endpoint authenticates clients, not users, with this header.
@@ -525,8 +530,10 @@ export default defineService<GatewayInternals & { sendError(req: Req, res: Serve
     },
 
     /** May they? The action's own `access` declaration decides; none declared means no. */
-    authorize(ctx: Context<unknown, Meta>, _route: unknown, req: Req) {
+    authorize(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req) {
       assertAccess(req.$action?.access, ctx.meta.user, true);
     },
   },
-});
+};
+
+export default ApiService;

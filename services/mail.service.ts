@@ -10,14 +10,14 @@
  * again. The one window for a duplicate is a node dying after the SMTP server accepted the
  * message and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
  */
-import type { Context } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError } from "sequelize";
+import type { ShopMeta } from "../types/moleculer.d.ts";
 import { getConfig } from "../lib/config.ts";
-import { defineService, type ServiceThis } from "../lib/service-schema.ts";
 import { conflict, notFound } from "../lib/errors.ts";
-import { DbMixin, type DbMethods } from "../mixins/db.mixin.ts";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin.ts";
 import { untilDatabaseAnswers } from "../integrations/database/sequelize.ts";
-import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import { DurableEventsMixin, type DurableEventMethods, type DurableEventVars } from "../mixins/durable-events.mixin.ts";
 import type { DurableMessage } from "../integrations/messaging/durable-events.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
@@ -25,24 +25,43 @@ import { PAGE_PARAMS } from "../lib/listing.ts";
 
 const cfg = getConfig();
 
-interface MailMethods extends DbMethods, DurableEventMethods {
-  mailer: Mailer;
+/** A delivery-log row as `GET /api/mail/failed` shows it. */
+interface Delivery {
+  id: string;
+  event: string;
+  template: string | null;
+  recipient: string | null;
+  subject: string | null;
+  status: "sending" | "sent" | "failed" | "queued" | "dead";
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface MailSettings {
+  rest: string;
+}
+interface MailMethods extends DbMethods<Delivery>, DurableEventMethods {
   deliver(message: DurableMessage): Promise<void>;
   deliverLocally(message: DurableMessage): Promise<void>;
   markDead(message: DurableMessage, error: string): Promise<void>;
 }
-type Self = ServiceThis<MailMethods>;
+interface MailVars extends DbVars, DurableEventVars {
+  mailer: Mailer;
+}
+type Self = Service<MailSettings> & MailMethods & MailVars;
 
 /** A "sending" mark older than this belongs to a consumer that died mid-send. */
 const SENDING_TIMEOUT_MS = 5 * 60_000;
 
 const FAILED_FIELDS = ["id", "event", "template", "recipient", "subject", "status", "attempts", "lastError", "createdAt", "updatedAt"];
 
-export default defineService<MailMethods>({
+const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
   name: "mail",
   mixins: [
-    DurableEventsMixin as never,
-    DbMixin({
+    DurableEventsMixin,
+    DbMixin<Delivery>({
       table: "mail_deliveries",
       attributes: {
         id: { type: DataTypes.STRING(200), primaryKey: true },
@@ -119,7 +138,7 @@ export default defineService<MailMethods>({
       rest: "POST /failed/:id/retry",
       access: "admin",
       params: { $$strict: true, id: { type: "string", max: 200 } },
-      async handler(this: Self, ctx: Context<{ id: string }, { $statusCode?: number }>) {
+      async handler(this: Self, ctx: Context<{ id: string }, ShopMeta>) {
         const row = await this.adapter.model.findByPk(ctx.params.id);
         if (!row) throw notFound("Failed message", ctx.params.id);
         const d = row.get({ plain: true }) as { id: string; event: string; payload: unknown; status: string };
@@ -159,7 +178,7 @@ export default defineService<MailMethods>({
             return;
           }
           // Another replica is sending it right now: look again later (retry queue).
-          throw new Error(`mail ${message.messageId} is being sent by another consumer`);
+          throw new Error(`mail ${message.messageId} is being sent by another consumer`, { cause: err });
         }
       }
       let info: { path?: string };
@@ -205,4 +224,6 @@ export default defineService<MailMethods>({
       }
     },
   },
-});
+};
+
+export default MailService;

@@ -10,13 +10,13 @@
  * With PENDING_ORDER_TTL, unpaid orders are cancelled by `system` once they are that old.
  */
 import { randomUUID } from "node:crypto";
-import { Context } from "moleculer";
+import { Context, type ServiceSchema } from "moleculer";
+import type { ShopMeta } from "../types/moleculer.d.ts";
 import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
-import { defineService } from "../lib/service-schema.ts";
 import { hasRole } from "../lib/access.ts";
-import { conflict, notFound } from "../lib/errors.ts";
+import { conflict } from "../lib/errors.ts";
 import { runSaga } from "../lib/saga.ts";
 import {
   ORDER_STATUSES,
@@ -35,7 +35,8 @@ import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
 import { checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
-import type { Order, OrdersMeta as Meta, OrdersMethods, OrdersSelf as Self } from "./orders/types.ts";
+import type { Order, OrderRow, OrdersMethods, OrdersSelf as Self, OrdersSettings, OrdersVars } from "./orders/types.ts";
+import { ownedEntity, ownedScope, type Ownership } from "../middlewares/ownership.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 
 const ADDRESS = {
@@ -69,6 +70,12 @@ const ITEMS = {
 /** A note with a status change; it may have several lines (the gateway's input boundary lets TAB, LF and CR through). */
 const REASON = { type: "string", trim: true, max: 500, optional: true, multiline: true } as const;
 
+/** Shoppers see their own orders (anyone else's is "not found"), staff everyone's. */
+const OWN_ORDERS: Ownership = { entity: "Order", owner: "userId", staff: "admin" };
+
+/** `GET /api/orders`: a page, and the filters. */
+type ListParams = { page?: number; pageSize?: number; sort?: string; status?: OrderStatus; userId?: string; from?: Date; to?: Date };
+
 const SWEEP_EVERY_MS = 3_600_000;
 /**
  * A checkout saves its order within half the reconciliation grace period after reserving, or
@@ -77,11 +84,11 @@ const SWEEP_EVERY_MS = 3_600_000;
  */
 const SAVE_DEADLINE_MS = graceMs(getConfig().requestTimeoutMs) / 2;
 
-export default defineService<OrdersMethods>({
+const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = {
   name: "orders",
   mixins: [
-    DurableEventsMixin as never,
-    DbMixin({
+    DurableEventsMixin,
+    DbMixin<Order>({
       table: "orders",
       attributes: {
         userId: { type: DataTypes.UUID, allowNull: false },
@@ -125,7 +132,7 @@ export default defineService<OrdersMethods>({
     // Expired Idempotency-Keys (24 h) are deleted hourly, so the table holds one day of keys.
     this.sweepTimer = every(SWEEP_EVERY_MS, "Sweeping expired idempotency keys", this.logger, () => this.idempotency.sweep());
     // Unpaid orders expire (PENDING_ORDER_TTL): checked every minute, or 4 times per TTL.
-    const ttlSec = (this.settings as { pendingTtlSec: number }).pendingTtlSec;
+    const ttlSec = this.settings.pendingTtlSec;
     if (ttlSec > 0) this.expiryTimer = every(Math.min(60_000, (ttlSec * 1000) / 4), "Cancelling unpaid orders", this.logger, () => this.expireUnpaid());
   },
 
@@ -142,7 +149,7 @@ export default defineService<OrdersMethods>({
       access: "user",
       params: { $$strict: true, items: ITEMS, shippingAddress: ADDRESS },
       /** Claim the key, check the cart, reserve the stock, save the order (services/orders/checkout.ts). */
-      async handler(this: Self, ctx: Context<CheckoutParams, Meta>) {
+      async handler(this: Self, ctx: Context<CheckoutParams, ShopMeta>) {
         const checkout = await runSaga(startCheckout(ctx), checkoutSteps(this), (step, err) =>
           this.logger.error(`Checkout: undoing "${step}" failed.`, err),
         );
@@ -158,6 +165,7 @@ export default defineService<OrdersMethods>({
     list: {
       rest: "GET /",
       access: "authenticated",
+      ownership: { ...OWN_ORDERS, list: true },
       params: {
         $$strict: true,
         ...PAGE_PARAMS,
@@ -166,35 +174,36 @@ export default defineService<OrdersMethods>({
         from: { type: "date", convert: true, optional: true },
         to: { type: "date", convert: true, optional: true },
       },
-      async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number; sort?: string; status?: OrderStatus; userId?: string; from?: Date; to?: Date }, Meta>) {
+      async handler(this: Self, ctx: Context<ListParams, ShopMeta>) {
         const { page, pageSize, sort, status, userId, from, to } = ctx.params;
-        const staff = hasRole(ctx.meta.user, "admin");
         const where: Record<string, unknown> = {};
-        // Shoppers see their own orders, whatever they ask for.
-        if (!staff) where.userId = ctx.meta.user!.id;
-        else if (userId) where.userId = userId;
+        if (userId) where.userId = userId;
         if (status) where.status = status;
         if (from || to) where.createdAt = { ...(from ? { [Op.gte]: from } : {}), ...(to ? { [Op.lte]: to } : {}) };
+        // Last: shoppers see their own orders, whatever they ask for.
+        Object.assign(where, ownedScope(ctx));
         const result = await this.findPage({ page, pageSize, sort, where: where as WhereOptions });
-        return { ...result, rows: result.rows.map((row) => this.viewFor(ctx, row as unknown as Order)) };
+        return { ...result, rows: result.rows.map((row) => this.viewFor(ctx, row)) };
       },
     },
 
     get: {
       rest: "GET /:id",
       access: "authenticated",
+      ownership: OWN_ORDERS,
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-        return this.viewFor(ctx, await this.loadOwned(ctx, ctx.params.id));
+      handler(this: Self, ctx: Context<{ id: string }, ShopMeta>) {
+        return this.viewFor(ctx, this.toPublic(ownedEntity<OrderRow>(ctx)));
       },
     },
 
     cancel: {
       rest: "POST /:id/cancel",
       access: "authenticated",
+      ownership: OWN_ORDERS,
       params: { $$strict: true, id: { type: "string", max: 64 }, reason: REASON },
-      async handler(this: Self, ctx: Context<{ id: string; reason?: string }, Meta>) {
-        const order = await this.loadOwned(ctx, ctx.params.id);
+      async handler(this: Self, ctx: Context<{ id: string; reason?: string }, ShopMeta>) {
+        const order = this.toPublic(ownedEntity<OrderRow>(ctx));
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
           throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
         }
@@ -205,15 +214,15 @@ export default defineService<OrdersMethods>({
     setStatus: {
       rest: "PATCH /:id/status",
       access: "admin",
+      ownership: OWN_ORDERS,
       params: {
         $$strict: true,
         id: { type: "string", max: 64 },
         status: { type: "enum", values: [...ORDER_STATUSES] },
         reason: REASON,
       },
-      async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, Meta>) {
-        const order = await this.loadOwned(ctx, ctx.params.id);
-        return this.changeStatus(ctx, order, ctx.params.status, ctx.params.reason);
+      async handler(this: Self, ctx: Context<{ id: string; status: OrderStatus; reason?: string }, ShopMeta>) {
+        return this.changeStatus(ctx, this.toPublic(ownedEntity<OrderRow>(ctx)), ctx.params.status, ctx.params.reason);
       },
     },
 
@@ -231,12 +240,11 @@ export default defineService<OrdersMethods>({
       visibility: "public",
       params: { $$strict: true, ids: { type: "array", min: 1, max: RECONCILE_BATCH, items: { type: "uuid" } } },
       async handler(this: Self, ctx: Context<{ ids: string[] }>) {
-        const rows = (await this.adapter.model.findAll({
+        const rows = await this.adapter.model.findAll({
           attributes: ["id", "status"],
           where: { id: { [Op.in]: [...new Set(ctx.params.ids)] } },
-          raw: true,
-        })) as unknown as { id: string; status: OrderStatus }[];
-        const status = new Map(rows.map((r) => [r.id, r.status]));
+        });
+        const status = new Map(rows.map((r) => [String(r.get("id")), String(r.get("status"))]));
         const states: Record<string, ReservationState> = {};
         for (const id of ctx.params.ids) states[id] = reservationState(status.get(id));
         return states;
@@ -253,33 +261,30 @@ export default defineService<OrdersMethods>({
       visibility: "public",
       params: { $$strict: true },
       async handler(this: Self) {
-        const rows = (await this.adapter.model.findAll({
+        const rows = await this.adapter.model.findAll({
           attributes: ["status", "currency", [fn("COUNT", col("id")), "count"], [fn("SUM", col("totalCents")), "totalCents"]],
           group: ["status", "currency"],
           order: [["status", "ASC"], ["currency", "ASC"]],
-          raw: true,
-        })) as unknown as { status: OrderStatus; currency: string; count: number | string; totalCents: number | string }[];
+        });
         // PostgreSQL returns COUNT and SUM(bigint) as strings.
-        return rows.map((r) => ({ status: r.status, currency: r.currency, count: Number(r.count), totalCents: Number(r.totalCents) }));
+        return rows.map((r) => ({
+          status: String(r.get("status")),
+          currency: String(r.get("currency")),
+          count: Number(r.get("count")),
+          totalCents: Number(r.get("totalCents")),
+        }));
       },
     },
   },
 
   methods: {
-    /** The order, if the caller owns it or is staff; anyone else gets the same 404 as for a missing one. */
-    async loadOwned(this: Self, ctx: Context<unknown, Meta>, id: string): Promise<Order> {
-      const order = (await this.getEntity(id)) as unknown as Order;
-      if (order.userId !== ctx.meta.user?.id && !hasRole(ctx.meta.user, "admin")) throw notFound("Order", id);
-      return order;
-    },
-
     /** An order as the caller may see it: staff the stored history, its customer `customerHistory` (no staff ids or notes). */
-    viewFor(this: Self, ctx: Context<unknown, Meta>, order: Order): Order {
+    viewFor(this: Self, ctx: Context<unknown, ShopMeta>, order: Order): Order {
       if (hasRole(ctx.meta.user, "admin")) return order;
-      return { ...order, statusHistory: customerHistory(order.statusHistory, order.userId) as unknown as StatusChange[] };
+      return { ...order, statusHistory: customerHistory(order.statusHistory, order.userId) };
     },
 
-    async changeStatus(this: Self, ctx: Context<unknown, Meta>, order: Order, to: OrderStatus, reason?: string): Promise<Order> {
+    async changeStatus(this: Self, ctx: Context<unknown, ShopMeta>, order: Order, to: OrderStatus, reason?: string): Promise<Order> {
       const from = order.status;
       if (!canTransition(from, to)) {
         throw conflict(`An order cannot go from ${from} to ${to}.`, "ILLEGAL_TRANSITION", { from, to, allowed: allowedNext(from) });
@@ -293,7 +298,7 @@ export default defineService<OrdersMethods>({
           { where: { id: order.id, status: from }, transaction },
         );
         if (won !== 1) throw conflict("The order was changed at the same time; reload it and try again.", "CONCURRENT_CHANGE");
-        const now = this.toPublic((await this.findRow(order.id, transaction))!) as unknown as Order;
+        const now = this.toPublic((await this.findRow(order.id, transaction))!);
         await this.announce(ctx, transaction, "order.status-changed", now, customer, { from, to, by: change.by, reason: reason ?? null });
         if (to === "cancelled") await this.announce(ctx, transaction, "order.cancelled", now, customer, { from, by: change.by, reason: reason ?? null });
         return now;
@@ -312,16 +317,18 @@ export default defineService<OrdersMethods>({
      * Replicas may run it at once: the compare-and-set in changeStatus lets one of them win.
      */
     async expireUnpaid(this: Self, now = new Date()): Promise<number> {
-      const ttlSec = (this.settings as { pendingTtlSec: number }).pendingTtlSec;
+      const ttlSec = this.settings.pendingTtlSec;
       const cutoff = unpaidCutoff(now, ttlSec);
       if (!cutoff) return 0;
       const rows = await this.adapter.model.findAll({ where: { status: "pending", createdAt: { [Op.lt]: cutoff } }, order: [["createdAt", "ASC"]], limit: 100 });
       let expired = 0;
       for (const row of rows) {
-        const ctx = Context.create(this.broker, null as never, {}, { requestID: `expire-${randomUUID()}` }) as Context<unknown, Meta>;
+        // A context of its own per order: its request id ties the log lines and events together.
+        const ctx: Context<unknown, ShopMeta> = Context.create(this.broker);
+        ctx.requestID = `expire-${randomUUID()}`;
         ctx.meta = {};
         try {
-          await this.changeStatus(ctx, this.toPublic(row) as unknown as Order, "cancelled", `Not paid within ${Math.round(ttlSec / 60)} minutes.`);
+          await this.changeStatus(ctx, this.toPublic(row), "cancelled", `Not paid within ${Math.round(ttlSec / 60)} minutes.`);
           expired++;
         } catch (err) {
           // Paid or cancelled at the same moment (here or on another replica): nothing to do.
@@ -338,7 +345,7 @@ export default defineService<OrdersMethods>({
     },
 
     /** How to reach an order's customer, for its notifications (null when users cannot say). */
-    customerOf(this: Self, ctx: Context<unknown, Meta>, userId: string): Promise<unknown> {
+    customerOf(this: Self, ctx: Context<unknown, ShopMeta>, userId: string): Promise<unknown> {
       return ctx.call("users.contact", { id: userId }, { timeout: 3_000 }).catch(() => null);
     },
 
@@ -347,9 +354,19 @@ export default defineService<OrdersMethods>({
      * They are durable (the mail node may be down) and written in the change's transaction;
      * the id makes redeliveries recognisable.
      */
-    async announce(this: Self, ctx: Context<unknown, Meta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra: Record<string, unknown> = {}) {
+    async announce(
+      this: Self,
+      ctx: Context<unknown, ShopMeta>,
+      transaction: Transaction,
+      event: string,
+      order: Order,
+      customer: unknown,
+      extra: Record<string, unknown> = {},
+    ) {
       const messageId = event === "order.status-changed" ? `${event}:${order.id}:${String(extra.to)}` : `${event}:${order.id}`;
       await this.emitDurable(ctx, event, { order, customer, ...extra }, messageId, transaction);
     },
   },
-});
+};
+
+export default OrdersService;

@@ -6,21 +6,32 @@
  * periodically releases reservations whose order is missing or cancelled, and settles those
  * whose order can no longer be cancelled.
  */
-import { Errors, type Context } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
+import type { ShopMeta } from "../types/moleculer.d.ts";
 import { DataTypes } from "sequelize";
-import { DbMixin, EntityNotFoundError } from "../mixins/db.mixin.ts";
+import { DbMixin } from "../mixins/db.mixin.ts";
+import { invalidAll } from "../lib/errors.ts";
+import { ownedEntity } from "../middlewares/ownership.ts";
 import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
-import { checkReservations, reconcileActions, reconcileMethods, startReconciling, stopReconciling, type ReconcileMethods } from "./products/reconcile.ts";
-import { DurableEventsMixin, type DurableEventMethods } from "../mixins/durable-events.mixin.ts";
+import {
+  checkReservations,
+  reconcileActions,
+  reconcileMethods,
+  startReconciling,
+  stopReconciling,
+  type ReconcileMethods,
+  type ReconcileVars,
+} from "./products/reconcile.ts";
+import { DurableEventsMixin, type DurableEventMethods, type DurableEventVars } from "../mixins/durable-events.mixin.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { getConfig } from "../lib/config.ts";
 import { imageActions, imageMethods, onFileRemoved, type ImageMethods } from "./products/images.actions.ts";
 import { parseImages, productHolder } from "../domain/images.ts";
-import { hasRole, type Principal } from "../lib/access.ts";
-import { defineService } from "../lib/service-schema.ts";
+import { hasRole } from "../lib/access.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
 import { isCurrency } from "../lib/currency.ts";
 import { productWhere, type ProductFilters } from "./products/filters.ts";
+import type { Product, ProductsSettings } from "./products/types.ts";
 
 const MAX_INT = 2_147_483_647;
 const SKU = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
@@ -38,21 +49,21 @@ const fields = {
 
 const optional = <T extends object>(rule: T) => ({ ...rule, optional: true });
 
-type Meta = { user?: Principal; $statusCode?: number; $location?: string };
-
 function assertCurrency(currency: unknown) {
   if (currency !== undefined && !isCurrency(currency)) {
-    throw new Errors.ValidationError("currency is not an ISO 4217 code.", "VALIDATION_ERROR", [
-      { type: "currency", field: "currency", message: "currency must be an ISO 4217 code such as EUR.", actual: currency },
-    ]);
+    const problem = { type: "currency", field: "currency", message: "currency must be an ISO 4217 code such as EUR.", actual: currency };
+    throw invalidAll([problem], { message: "currency is not an ISO 4217 code." });
   }
 }
 
-export default defineService<ReconcileMethods & ImageMethods & DurableEventMethods>({
+type ProductsMethods = ReconcileMethods & ImageMethods & DurableEventMethods;
+type ProductsVars = ReconcileVars & DurableEventVars;
+
+const ProductsService: ServiceSchema<ProductsSettings, ProductsMethods, ProductsVars> = {
   name: "products",
   mixins: [
-    DurableEventsMixin as never,
-    DbMixin({
+    DurableEventsMixin,
+    DbMixin<Product>({
       table: "products",
       attributes: {
         sku: { type: DataTypes.STRING(64), allowNull: false, unique: true },
@@ -126,7 +137,7 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
         active: { type: "boolean", convert: true, optional: true },
         currency: optional(fields.currency),
       },
-      async handler(ctx: Context<ProductFilters & { page?: number; pageSize?: number; sort?: string; search?: string }, Meta>) {
+      async handler(ctx: Context<ProductFilters & { page?: number; pageSize?: number; sort?: string; search?: string }, ShopMeta>) {
         const staff = hasRole(ctx.meta.user, "admin");
         const { page, pageSize, sort, search, ...filters } = ctx.params;
         const result = await this.findPage({ page, pageSize, sort, search, where: productWhere(filters, staff) });
@@ -138,12 +149,11 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
       rest: "GET /:id",
       access: "public",
       cache: { keys: ["id", "#user.role"] },
+      // An inactive product does not exist for shoppers; staff see every product.
+      ownership: { entity: "Product", staff: "admin", anyone: { active: true } },
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(ctx: Context<{ id: string }, Meta>) {
-        const product = await this.getEntity(ctx.params.id);
-        // An inactive product does not exist for shoppers.
-        if (!product.active && !hasRole(ctx.meta.user, "admin")) throw new EntityNotFoundError("Product", ctx.params.id);
-        return this.presentOne(ctx, product);
+      handler(ctx: Context<{ id: string }, ShopMeta>) {
+        return this.presentOne(ctx, this.toPublic(ownedEntity<Product>(ctx)));
       },
     },
 
@@ -160,7 +170,7 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
         stock: optional(fields.stock),
         active: optional(fields.active),
       },
-      async handler(ctx: Context<Record<string, unknown>, Meta>) {
+      async handler(ctx: Context<Record<string, unknown>, ShopMeta>) {
         assertCurrency(ctx.params.currency);
         const product = await this.insertEntity(ctx, ctx.params);
         ctx.meta.$statusCode = 201;
@@ -183,12 +193,11 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
         stock: optional(fields.stock),
         active: optional(fields.active),
       },
-      async handler(ctx: Context<Record<string, unknown> & { id: string }, Meta>) {
+      async handler(ctx: Context<Record<string, unknown> & { id: string }, ShopMeta>) {
         const { id, ...changes } = ctx.params;
         if (Object.keys(changes).length === 0) {
-          throw new Errors.ValidationError("Nothing to update: send at least one field.", "VALIDATION_ERROR", [
-            { type: "required", field: "body", message: "Send at least one field to change." },
-          ]);
+          const problem = { type: "required", field: "body", message: "Send at least one field to change." };
+          throw invalidAll([problem], { message: "Nothing to update: send at least one field." });
         }
         assertCurrency(changes.currency);
         return this.presentOne(ctx, await this.updateEntity(ctx, id, changes));
@@ -199,7 +208,7 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
       rest: "DELETE /:id",
       access: "admin",
       params: { $$strict: true, id: { type: "string", max: 64 } },
-      async handler(ctx: Context<{ id: string }, Meta>) {
+      async handler(ctx: Context<{ id: string }, ShopMeta>) {
         const product = await this.removeEntity(ctx, ctx.params.id);
         // Its images are no longer shown here: the storage service may unpublish them.
         if (parseImages(product.images).length) {
@@ -212,4 +221,6 @@ export default defineService<ReconcileMethods & ImageMethods & DurableEventMetho
       },
     },
   },
-});
+};
+
+export default ProductsService;

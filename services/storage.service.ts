@@ -27,14 +27,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Errors, type Context } from "moleculer";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { ownedEntity, ownedScope } from "../middlewares/ownership.ts";
 import { DataTypes, Op, type Model, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { outlivesOwner } from "../domain/images.ts";
-import { defineService } from "../lib/service-schema.ts";
-import { hasRole } from "../lib/access.ts";
 import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
@@ -46,7 +45,21 @@ import { peek, UploadGuard } from "./storage/streams.ts";
 import { storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
 import { defineLinks, linkActions, linkMethods } from "./storage/links.actions.ts";
 import { directUploadActions, directUploadMethods } from "./storage/direct-upload.actions.ts";
-import { downloadHeaders, FILE_STATUSES, ID, plain, type Ctx, type FileRecord, type FileStatus, type Self, type StorageMethods } from "./storage/files.ts";
+import {
+  downloadHeaders,
+  FILE_STATUSES,
+  ID,
+  OWN_FILES,
+  plain,
+  type Ctx,
+  type FileRecord,
+  type FileStatus,
+  type Self,
+  type StorageMethods,
+  type StorageSettings,
+  type StorageVars,
+  type StoredFile,
+} from "./storage/files.ts";
 
 const cfg = getConfig();
 
@@ -61,11 +74,11 @@ const SWEEP_EVERY_MS = 15 * 60_000;
 export const PUBLIC_MAX_AGE_SEC = 300;
 
 
-export default defineService<StorageMethods>({
+const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars> = {
   name: "storage",
   mixins: [
-    DurableEventsMixin as never,
-    DbMixin({
+    DurableEventsMixin,
+    DbMixin<StoredFile>({
       table: "files",
       attributes: {
         ownerId: { type: DataTypes.UUID, allowNull: false },
@@ -156,6 +169,7 @@ export default defineService<StorageMethods>({
     list: {
       rest: "GET /",
       access: "authenticated",
+      ownership: { ...OWN_FILES, list: true },
       params: {
         $$strict: true,
         page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, optional: true },
@@ -167,11 +181,9 @@ export default defineService<StorageMethods>({
       },
       handler(this: Self, ctx: Ctx<{ page?: number; pageSize?: number; sort?: string; search?: string; ownerId?: string; status?: FileStatus }>) {
         const { page, pageSize, sort, search, ownerId, status } = ctx.params;
-        const where: Record<string, unknown> = { status: status ?? "ready" };
-        // Everyone sees their own files; staff see everyone's (or one owner's).
-        if (!hasRole(ctx.meta.user, "admin")) where.ownerId = ctx.meta.user!.id;
-        else if (ownerId) where.ownerId = ownerId;
-        return this.findPage({ page, pageSize, sort, search, where: where as WhereOptions });
+        // Everyone sees their own files, whatever they ask for; staff see everyone's (or one owner's).
+        const where = { status: status ?? "ready", ...(ownerId ? { ownerId } : {}), ...ownedScope(ctx) };
+        return this.findPage({ page, pageSize, sort, search, where });
       },
     },
 
@@ -183,9 +195,11 @@ export default defineService<StorageMethods>({
     get: {
       rest: "GET /:id",
       access: "public",
+      // Only ready files exist here; a public one (linked by a product or an avatar) for anybody.
+      ownership: { ...OWN_FILES, anyone: { public: true }, only: { status: "ready" } },
       params: { $$strict: true, id: ID, redirect: { type: "boolean", convert: true, optional: true } },
       async handler(this: Self, ctx: Ctx<{ id: string; redirect?: boolean }>) {
-        const file = await this.loadFile(ctx, ctx.params.id, { orPublic: true });
+        const file = ownedEntity<FileRecord>(ctx);
         if (this.store.driver === "s3" && ctx.params.redirect !== false) {
           ctx.meta.$statusCode = 302;
           ctx.meta.$location = await this.store.presignGet(file.key, DOWNLOAD_URL_TTL_SEC, { filename: file.filename, contentType: file.contentType });
@@ -214,9 +228,11 @@ export default defineService<StorageMethods>({
     remove: {
       rest: "DELETE /:id",
       access: "authenticated",
+      // Also a file still uploading.
+      ownership: OWN_FILES,
       params: { $$strict: true, id: ID },
       async handler(this: Self, ctx: Ctx<{ id: string }>) {
-        const file = await this.loadFile(ctx, ctx.params.id, { pending: true });
+        const file = ownedEntity<FileRecord>(ctx);
         await this.removeFile(file, ctx);
         ctx.meta.$statusCode = 204;
         return null;
@@ -262,22 +278,6 @@ export default defineService<StorageMethods>({
   methods: {
     ...linkMethods,
     ...directUploadMethods,
-
-    /**
-     * A file the caller may see: theirs, or (unless ownerOnly) anyone's for admins, or (with
-     * orPublic) a ready public one for anybody. Anything else is a 404.
-     */
-    async loadFile(this: Self, ctx: Ctx<unknown>, id: string, opts: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean } = {}): Promise<FileRecord> {
-      const row = await this.findRow(id);
-      const file = row ? plain(row) : null;
-      const user = ctx.meta.user;
-      const visible =
-        file !== null &&
-        (file.ownerId === user?.id || (!opts.ownerOnly && hasRole(user, "admin")) || (opts.orPublic === true && file.public && file.status === "ready")) &&
-        (file.status === "ready" || opts.pending === true);
-      if (!visible) throw notFound("File", id);
-      return file;
-    },
 
     guard(this: Self, source: Readable): Readable {
       const guard = new UploadGuard({
@@ -348,7 +348,7 @@ export default defineService<StorageMethods>({
       // Whoever showed it hears `files.removed` and lets go; the links go with the file.
       await this.links.destroy({ where: { fileId: file.id } });
       await this.store.delete(file.key).catch((err: unknown) => this.logger.warn(`File ${file.id} is removed but its object ${file.key} is not:`, err));
-      if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file as unknown as Record<string, unknown>) });
+      if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file) });
       return removed > 0;
     },
 
@@ -387,4 +387,6 @@ export default defineService<StorageMethods>({
       return removed;
     },
   },
-});
+};
+
+export default StorageService;

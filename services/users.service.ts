@@ -4,15 +4,24 @@
  * by audience; this file assembles the service.
  */
 import { Redis } from "ioredis";
+import type { ServiceSchema } from "moleculer";
 import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
 import { OutageLog } from "../lib/outage-log.ts";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
-import { defineService } from "../lib/service-schema.ts";
 import { createKeySet, createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
 import { defineUserModels } from "./users/models.ts";
-import { methods, KNOWN_ADDRESS_TTL_SEC, type UsersMethods, type UserRow, type Limiters } from "./users/methods.ts";
+import {
+  methods,
+  KNOWN_ADDRESS_TTL_SEC,
+  type Limiters,
+  type UserRow,
+  type UsersMethods,
+  type UsersSettings,
+  type UsersVars,
+  type UserView,
+} from "./users/methods.ts";
 import { authActions } from "./users/auth.actions.ts";
 import { accountActions } from "./users/account.actions.ts";
 import { adminActions } from "./users/admin.actions.ts";
@@ -22,11 +31,11 @@ import { oidcActions } from "./users/oidc.actions.ts";
 
 const cfg = getConfig();
 
-export default defineService<UsersMethods>({
+const UsersService: ServiceSchema<UsersSettings, UsersMethods, UsersVars> = {
   name: "users",
   mixins: [
-    DurableEventsMixin as never,
-    DbMixin({
+    DurableEventsMixin,
+    DbMixin<UserView>({
       table: "users",
       attributes: {
         email: { type: DataTypes.STRING(254), allowNull: false, unique: true },
@@ -103,4 +112,6 @@ export default defineService<UsersMethods>({
     await Promise.allSettled(this.pendingWork ?? []);
     this.redis?.disconnect();
   },
-});
+};
+
+export default UsersService;

@@ -82,11 +82,11 @@ export function hashPassword(password: string): Promise<string> {
   return hashingSlots.run(() => hash(normalize(password), ARGON2_PARAMS));
 }
 
-/** Whether `password` matches `hash`. False, never an exception, for a malformed hash. */
-export async function verifyPassword(hash: string, password: string): Promise<boolean> {
-  if (typeof hash !== "string" || typeof password !== "string" || password.length > VERIFY_INPUT_MAX) return false;
+/** Whether `password` matches the PHC string `stored`. False, never an exception, for a malformed one. */
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  if (typeof stored !== "string" || typeof password !== "string" || password.length > VERIFY_INPUT_MAX) return false;
   try {
-    return await hashingSlots.run(() => verify(hash, normalize(password)));
+    return await hashingSlots.run(() => verify(stored, normalize(password)));
   } catch {
     return false;
   }
@@ -110,10 +110,10 @@ export async function verifyAgainstDummy(password: string): Promise<false> {
   return false;
 }
 
-/** True when `hash` was made with weaker parameters than ARGON2_PARAMS (or cannot be read). */
-export function needsRehash(hash: string): boolean {
+/** True when `stored` was made with weaker parameters than ARGON2_PARAMS (or cannot be read). */
+export function needsRehash(stored: string): boolean {
   try {
-    const p = parseOptions(hash);
+    const p = parseOptions(stored);
     return (
       p.algorithm !== ARGON2_PARAMS.algorithm ||
       p.version !== ARGON2_VERSION_0x13 ||

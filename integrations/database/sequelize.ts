@@ -190,9 +190,7 @@ export function serializeTransactions(sequelize: Sequelize): void {
         () => undefined,
       );
       sqliteQueues.set(file, tail);
-      void tail.then(() => {
-        if (sqliteQueues.get(file) === tail) sqliteQueues.delete(file);
-      });
+      void tail.then(() => sqliteQueues.get(file) === tail && sqliteQueues.delete(file));
       return turn;
     },
   });

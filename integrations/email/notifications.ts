@@ -17,7 +17,25 @@ function to(person: Person): { email: string; name: string } | null {
 
 export const NOTIFIED_EVENTS = ["user.registered", "user.password-reset-requested", "user.2fa-enabled", "user.password-changed", "order.created", "order.status-changed", "order.cancelled"];
 
-export function notificationFor(event: string, payload: any): Notification | null {
+/**
+ * What the notified events carry, each its own fields (services/users, services/orders). An
+ * event without the fields its e-mail needs fails to render: it is retried, then dead-lettered.
+ */
+interface EventPayload {
+  user?: Person;
+  customer?: Person;
+  verifyUrl?: string;
+  resetUrl?: string;
+  at?: string;
+  order?: OrderData & { userId?: unknown };
+  from?: string;
+  to?: string;
+  by?: unknown;
+  reason?: unknown;
+}
+
+export function notificationFor(event: string, body: unknown): Notification | null {
+  const payload: EventPayload = typeof body === "object" && body !== null ? body : {};
   switch (event) {
     case "user.registered": {
       const r = to(payload?.user);
@@ -29,26 +47,29 @@ export function notificationFor(event: string, payload: any): Notification | nul
     }
     case "user.2fa-enabled": {
       const r = to(payload?.user);
-      return r ? { to: r.email, template: "2fa-enabled", ...templates.twoFactorEnabled({ name: r.name, at: payload.at }) } : null;
+      return r ? { to: r.email, template: "2fa-enabled", ...templates.twoFactorEnabled({ name: r.name, at: payload.at! }) } : null;
     }
     case "user.password-changed": {
       const r = to(payload?.user);
-      return r ? { to: r.email, template: "password-changed", ...templates.passwordChanged({ name: r.name, at: payload.at }) } : null;
+      return r ? { to: r.email, template: "password-changed", ...templates.passwordChanged({ name: r.name, at: payload.at! }) } : null;
     }
     case "order.created": {
       const r = to(payload?.customer);
-      return r ? { to: r.email, template: "order-confirmation", ...templates.orderConfirmation({ name: r.name, order: payload.order as OrderData }) } : null;
+      if (!r) return null;
+      return { to: r.email, template: "order-confirmation", ...templates.orderConfirmation({ name: r.name, order: payload.order! }) };
     }
     case "order.status-changed": {
       const r = to(payload?.customer);
       // A cancellation has its own e-mail (order.cancelled).
       if (!r || payload.to === "cancelled") return null;
-      const reason = customerNote(payload);
-      return { to: r.email, template: "order-status", ...templates.orderStatusChanged({ name: r.name, order: payload.order, from: payload.from, to: payload.to, reason }) };
+      const change = { order: payload.order!, from: payload.from!, to: payload.to!, reason: customerNote(payload) };
+      return { to: r.email, template: "order-status", ...templates.orderStatusChanged({ name: r.name, ...change }) };
     }
     case "order.cancelled": {
       const r = to(payload?.customer);
-      return r ? { to: r.email, template: "order-cancelled", ...templates.orderCancelled({ name: r.name, order: payload.order, reason: customerNote(payload) }) } : null;
+      if (!r) return null;
+      const cancelled = { name: r.name, order: payload.order!, reason: customerNote(payload) };
+      return { to: r.email, template: "order-cancelled", ...templates.orderCancelled(cancelled) };
     }
     default:
       return null;

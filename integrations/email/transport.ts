@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import nodemailer from "nodemailer";
+import { createTransport } from "nodemailer";
 import type { Config } from "../../lib/config.ts";
 
 export interface OutgoingMail {
@@ -40,7 +40,7 @@ export function createMailer(cfg: Config["mail"]): Mailer {
   });
 
   if (cfg.smtpUrl) {
-    const transport = nodemailer.createTransport(cfg.smtpUrl);
+    const transport = createTransport(cfg.smtpUrl);
     return {
       kind: "smtp",
       async send(mail) {
@@ -54,7 +54,7 @@ export function createMailer(cfg: Config["mail"]): Mailer {
     };
   }
 
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  const transport = createTransport({ streamTransport: true, buffer: true, newline: "unix" });
   return {
     kind: "outbox",
     async send(mail) {

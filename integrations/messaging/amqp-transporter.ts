@@ -278,7 +278,8 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
   }
 
   /** This node's own queues are exclusive to its connection; shared (balanced) queues stay as moleculer makes them. */
-  override _getQueueOptions(packetType: string, balancedQueue?: boolean): Record<string, any> {
+  override _getQueueOptions(packetType: string, balancedQueue?: boolean): Record<string, unknown> {
+    // oxlint-disable-next-line eslint/no-underscore-dangle -- moleculer's AMQP transporter names it so
     const options = super._getQueueOptions(packetType, balancedQueue);
     if (balancedQueue) return options;
     const { expires: _expires, autoDelete: _autoDelete, ...rest } = options;
@@ -286,7 +287,7 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
   }
 
   /** moleculer's consumer, acknowledging on the channel that delivered the message (if it is still open). */
-  override _consumeCB(cmd: string, needAck = false): (msg: any) => void | Promise<void> {
+  override _consumeCB(cmd: string, needAck = false): (msg: ConsumeMessage | null) => void | Promise<void> {
     const channel = this.channel as Channel | null;
     return (msg: ConsumeMessage | null) => {
       if (!msg) return; // consumer cancelled by RabbitMQ (queue deleted)
@@ -316,7 +317,7 @@ export class ShopAmqpTransporter extends Transporters.AMQP {
   }
 
   /** Messages to one node are mandatory (returned when its queue is gone); nothing is sent while disconnected. */
-  override send(topic: string, data: Buffer, meta: Record<string, any>): Promise<void> {
+  override send(topic: string, data: Buffer, meta: Record<string, unknown>): Promise<void> {
     const { balanced, packet } = meta as { balanced?: boolean; packet: { type: string; target?: string | null } };
     const channel = this.channel as Channel | null;
     if (!channel) {

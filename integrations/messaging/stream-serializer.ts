@@ -25,7 +25,7 @@ function bufferField(type: string | undefined): "params" | "data" | undefined {
 }
 
 export class StreamSerializer extends Serializers.JSON {
-  override serialize(obj: Record<string, any>, type?: string): Buffer {
+  override serialize(obj: Record<string, unknown>, type?: string): Buffer {
     const field = bufferField(type);
     const bytes: unknown = field ? obj[field] : undefined;
     if (!Buffer.isBuffer(bytes)) return super.serialize(obj);
@@ -38,12 +38,13 @@ export class StreamSerializer extends Serializers.JSON {
     return frame;
   }
 
-  override deserialize(buf: Buffer | string, type?: string): any {
+  /** A packet, as moleculer's serializers return it (its own type for the payloads of every packet type). */
+  override deserialize(buf: Buffer | string, type?: string): ReturnType<Serializers.JSON["deserialize"]> {
     if (typeof buf === "string" || buf.length === 0 || buf[0] !== BINARY) return super.deserialize(buf);
     const field = bufferField(type);
     if (!field) throw new Error(`StreamSerializer: a binary frame in a ${type} packet`);
     const length = buf.readUInt32BE(1);
-    const obj = JSON.parse(buf.toString("utf8", HEADER, HEADER + length));
+    const obj: Record<string, unknown> = JSON.parse(buf.toString("utf8", HEADER, HEADER + length));
     // A view, not a copy: it lives as long as the message it came in.
     obj[field] = buf.subarray(HEADER + length);
     return obj;

@@ -38,7 +38,7 @@ export const ZIPKIN_FLUSH_INTERVAL_S = 5;
  * upload, and the spans still queued sent when the node stops instead of dropped.
  */
 export class ZipkinExporter extends TracerExporters.Zipkin {
-  override makePayload(span: Span): Record<string, any> {
+  override makePayload(span: Span): Record<string, unknown> {
     const payload = super.makePayload(span);
     payload.traceId = hexId(span.traceID, 32);
     payload.id = hexId(span.id, 16);

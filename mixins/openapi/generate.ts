@@ -118,8 +118,8 @@ export function generateOpenApi(aliases: readonly AliasInfo[], actions: readonly
     openapi: "3.1.0",
     info: { title: opts.title, version: opts.version, ...(opts.description ? { description: opts.description } : {}) },
     servers: [{ url: "/", description: "This gateway" }],
-    tags: [...tags].sort().map((name) => ({ name })),
-    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    tags: [...tags].toSorted().map((name) => ({ name })),
+    paths: Object.fromEntries(Object.entries(paths).toSorted(([a], [b]) => a.localeCompare(b))),
     components: components(tokenUrl),
   };
 }
@@ -200,7 +200,7 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
   if (!known) errors.add(503);
   for (const s of hints.more ?? []) errors.add(s);
   for (const s of hints.not ?? []) errors.delete(s);
-  for (const status of [...errors].sort((a, b) => a - b)) {
+  for (const status of [...errors].toSorted((a, b) => a - b)) {
     const body = hints.bodies?.[status];
     if (body) {
       const { description, headers } = ERROR_RESPONSES[status] ?? { description: "Error" };

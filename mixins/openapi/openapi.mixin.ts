@@ -10,12 +10,11 @@
  * them like every other action (and `mappingPolicy: "restrict"` keeps the rest unreachable).
  */
 import { createRequire } from "node:module";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import type { ActionSchema, Context, Service, ServiceSchema } from "moleculer";
 import { generateOpenApi, type ActionInfo, type AliasInfo } from "./generate.ts";
 import { docsPage, swaggerUiFile, DOCS_CSP } from "./ui.ts";
 import { notFound } from "../../lib/errors.ts";
-import type { Access } from "../../lib/access.ts";
-import type { OperationHints } from "./hints.ts";
+import type { Mixin, ShopMeta } from "../../types/moleculer.d.ts";
 
 const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -41,16 +40,11 @@ interface GatewayAlias {
   type?: string;
   action?: string | null;
 }
-type Self = Service & { aliases: GatewayAlias[] };
-type Meta = { $responseType?: string; $responseHeaders?: Record<string, string> };
-/** An action of this mixin: the shop's declarations (lib/service-schema.ts) plus its own OpenAPI hints. */
-interface DocsAction {
-  rest: { method: string; basePath: string; path: string };
-  access: Access;
-  params: Record<string, unknown>;
-  openapi: OperationHints;
-  handler(this: Self, ctx: Context<any, Meta>): unknown;
+/** moleculer-web's routes, on the gateway this is mixed into. */
+interface GatewayVars {
+  aliases: GatewayAlias[];
 }
+type Self = Service & GatewayVars;
 
 /** The gateway's routes right now, as the generator takes them. */
 function currentAliases(self: Self): AliasInfo[] {
@@ -59,21 +53,21 @@ function currentAliases(self: Self): AliasInfo[] {
 
 /** Every action the registry knows, local or remote, with its definition (no handler). */
 function currentActions(self: Self): ActionInfo[] {
-  const list = self.broker.registry.getActionList({ skipInternal: true }) as unknown as { name: string; action?: Omit<ActionInfo, "name"> }[];
-  return list.filter((item) => item.action).map((item) => ({ ...item.action, name: item.name }));
+  const list = self.broker.registry.getActionList({ skipInternal: true });
+  return list.flatMap(({ name, action }) => (action ? [{ ...action, name }] : []));
 }
 
 function pathOf(self: Self, action: string, fallback: string): string {
   return self.aliases.find((a) => a.action === `${self.name}.${action}`)?.fullPath ?? fallback;
 }
 
-const actions: Record<string, DocsAction> = {
+const actions: Record<string, ActionSchema<Self>> = {
   openapi: {
     rest: { method: "GET", basePath: "/", path: "/openapi.json" },
     access: "public",
     params: { $$strict: true },
     openapi: { summary: "This document (OpenAPI 3.1)", response: "OpenApiDocument" },
-    handler(this: Self, ctx: Context<unknown, Meta>) {
+    handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-cache" };
       return generateOpenApi(currentAliases(this), currentActions(this), { title: API_TITLE, version: pkg.version, description: API_DESCRIPTION });
     },
@@ -84,7 +78,7 @@ const actions: Record<string, DocsAction> = {
     access: "public",
     params: { $$strict: true },
     openapi: { summary: "Swagger UI for this document", successContent: "text/html" },
-    handler(this: Self, ctx: Context<unknown, Meta>) {
+    handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       ctx.meta.$responseType = "text/html; charset=utf-8";
       ctx.meta.$responseHeaders = { "Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache" };
       return docsPage({ title: API_TITLE, assetBase: pathOf(this, "docs", "/api/docs"), specUrl: pathOf(this, "openapi", "/api/openapi.json") });
@@ -96,7 +90,7 @@ const actions: Record<string, DocsAction> = {
     access: "public",
     params: { $$strict: true, file: { type: "string", max: 64 } },
     openapi: { summary: "A file of the Swagger UI page", successContent: "*/*" },
-    async handler(this: Self, ctx: Context<{ file: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ file: string }, ShopMeta>) {
       const file = await swaggerUiFile(ctx.params.file);
       if (!file) throw notFound("File", ctx.params.file);
       ctx.meta.$responseType = file.type;
@@ -106,4 +100,5 @@ const actions: Record<string, DocsAction> = {
   },
 };
 
-export const OpenApiMixin: Partial<ServiceSchema> = { actions: actions as unknown as ServiceSchema["actions"] };
+const schema: Partial<ServiceSchema<object, object, GatewayVars>> = { actions };
+export const OpenApiMixin: Mixin = schema;

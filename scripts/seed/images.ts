@@ -100,6 +100,11 @@ function motif(kind: Category["motif"], v: number): { body: Shape; detail: Shape
   }
 }
 
+/** `a` blended towards `b` by `t` (0..1). */
+const mix = (a: Rgb, b: Rgb, t: number): Rgb => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+/** Coverage of a pixel by a shape: 1 inside, 0 outside, a one-pixel ramp along the edge. */
+const cover = (d: number) => Math.max(0, Math.min(1, 0.5 - d));
+
 /** The PNG picture of a product (deterministic: same SKU and category, same bytes). */
 export function productImage(sku: string, category: Category): Buffer {
   const digest = createHash("sha256").update(sku).digest();
@@ -114,9 +119,6 @@ export function productImage(sku: string, category: Category): Buffer {
   const size = IMAGE_SIZE;
   const png = new PNG({ width: size, height: size, colorType: 2, inputColorType: 2, inputHasAlpha: false });
   png.data = Buffer.alloc(size * size * 3);
-  const mix = (a: Rgb, b: Rgb, t: number): Rgb => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
-  /** Coverage of a pixel by a shape: 1 inside, 0 outside, a one-pixel ramp along the edge. */
-  const cover = (d: number) => Math.max(0, Math.min(1, 0.5 - d));
   const offset = size * 0.025;
   // The motif stays within the middle of the picture: outside it, only the gradient is drawn.
   const [from, to] = [size * 0.1, size * 0.9];

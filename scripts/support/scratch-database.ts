@@ -2,7 +2,7 @@
  * A PostgreSQL database of its own for a test suite, a benchmark or a Postman run: created on
  * the server `adminUrl` points at (a role that may CREATE DATABASE), dropped afterwards.
  */
-import pg from "pg";
+import { Client } from "pg";
 
 export interface ScratchDatabase {
   name: string;
@@ -12,8 +12,8 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-async function onServer<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+async function onServer<T>(adminUrl: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     return await fn(client);

@@ -10,7 +10,28 @@
 export interface HttpError {
   status: number;
   headers: Record<string, string | string[]>;
-  body: { name: string; message: string; code: number; type?: string; data?: unknown };
+  body: ErrorBody | OAuthErrorBody;
+}
+
+/** moleculer-web's error shape. */
+export interface ErrorBody {
+  name: string;
+  message: string;
+  code: number;
+  type?: string;
+  data?: unknown;
+  error?: never;
+}
+
+/** RFC 6749 §5.2: what the OAuth 2.0 token endpoint answers instead. */
+export interface OAuthErrorBody {
+  error: string;
+  error_description: string;
+  name?: never;
+  message?: never;
+  code?: never;
+  type?: never;
+  data?: never;
 }
 
 type AnyError = Error & { code?: unknown; status?: unknown; statusCode?: unknown; type?: unknown; data?: unknown; expose?: boolean };
@@ -72,12 +93,12 @@ export function toHttpError(err: unknown): HttpError {
       // RFC 6749 §5.2: the token endpoint answers { error, error_description }, never cached.
       Object.assign(headers, { "Cache-Control": "no-store", Pragma: "no-cache" });
       if (code === 401) headers["WWW-Authenticate"] = 'Basic realm="shop"';
-      return { status: code, headers, body: e.data as HttpError["body"] };
+      return { status: code, headers, body: e.data as OAuthErrorBody };
     }
     if (code === 401) headers["WWW-Authenticate"] = WWW_AUTHENTICATE;
     const retryAfter = (e.data as { retryAfter?: unknown } | undefined)?.retryAfter;
     if (code === 429 && typeof retryAfter === "number") headers["Retry-After"] = String(retryAfter);
-    const body: HttpError["body"] = { name: e.name, message: e.message, code };
+    const body: ErrorBody = { name: e.name, message: e.message, code };
     if (e.type !== undefined) body.type = String(e.type);
     if (e.data !== undefined) body.data = Array.isArray(e.data) && code === 422 ? validationDetails(e.data) : e.data;
     return { status: code, headers, body };
@@ -105,13 +126,14 @@ export function toHttpError(err: unknown): HttpError {
  * is `400 {error: "invalid_request", error_description}`, never cached, like its own errors.
  */
 export function asOAuthInvalidRequest(error: HttpError): HttpError {
-  if (typeof (error.body as { error?: unknown }).error === "string") return error; // the endpoint's own RFC 6749 error
-  const details = Array.isArray(error.body.data) ? (error.body.data as ValidationItem[]).map((d) => d.message).filter(Boolean) : [];
-  const description = details.length ? details.join(" ") : error.body.message;
+  const { body } = error;
+  if (typeof body.error === "string") return error; // the endpoint's own RFC 6749 error
+  const details = Array.isArray(body.data) ? (body.data as ValidationItem[]).map((d) => d.message).filter(Boolean) : [];
+  const description = details.length ? details.join(" ") : body.message;
   return {
     status: 400,
     headers: { ...error.headers, "Cache-Control": "no-store", Pragma: "no-cache" },
-    body: { error: "invalid_request", error_description: description } as unknown as HttpError["body"],
+    body: { error: "invalid_request", error_description: description },
   };
 }
 

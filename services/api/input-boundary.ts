@@ -22,6 +22,7 @@
  * them, the unit tests call them directly.
  */
 import { refusedCharacter } from "../../lib/characters.ts";
+import { invalidAll } from "../../lib/errors.ts";
 import { Errors } from "moleculer";
 import { parseShorthand } from "../../mixins/openapi/schema.ts";
 
@@ -109,7 +110,7 @@ export function nestingTooDeep(maxDepth: number = INPUT_LIMITS.maxDepth) {
 
 /** The 422 listing what the boundary refused. */
 export function inputRefused(problems: InputProblem[]) {
-  return new Errors.ValidationError("The request contains values this API does not accept.", "INPUT_REFUSED", problems);
+  return invalidAll(problems, { message: "The request contains values this API does not accept.", type: "INPUT_REFUSED" });
 }
 
 // ---- what an action's params say about a field ----

@@ -19,10 +19,11 @@ import { Errors, type Context } from "moleculer";
 import { UniqueConstraintError, type Transaction } from "sequelize";
 import { STOP, type SagaStep } from "../../lib/saga.ts";
 import { retryLater } from "../../lib/retry-later.ts";
-import { forbidden, conflict } from "../../lib/errors.ts";
+import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
 import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
-import type { OrdersSelf, Order, OrdersMeta } from "./types.ts";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
+import type { OrdersSelf, Order } from "./types.ts";
 
 export interface CheckoutParams {
   items: CartLine[];
@@ -31,7 +32,7 @@ export interface CheckoutParams {
 
 /** What the steps share: the request, and what each step found or made. */
 export interface Checkout {
-  ctx: Context<CheckoutParams, OrdersMeta>;
+  ctx: Context<CheckoutParams, ShopMeta>;
   orderId: string;
   key?: string;
   claimId?: string;
@@ -52,10 +53,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  */
 const LOOKUP_TRY_MS = 4_000;
 
-function validation(problems: { field: string; message: string; type: string }[]): Errors.ValidationError {
-  return new Errors.ValidationError(problems[0]!.message, "VALIDATION_ERROR", problems);
-}
-
 /** A client error (4xx) says the step did nothing; anything else leaves its outcome unknown. */
 const isClientError = (err: unknown) => {
   const code = (err as { code?: unknown })?.code;
@@ -63,11 +60,11 @@ const isClientError = (err: unknown) => {
 };
 
 /** A new checkout for this request (403/422 for what no step needs to look at). */
-export function startCheckout(ctx: Context<CheckoutParams, OrdersMeta>): Checkout {
+export function startCheckout(ctx: Context<CheckoutParams, ShopMeta>): Checkout {
   if (ctx.meta.user!.client) throw forbidden("Orders are placed by people, not API clients.");
   const key = ctx.meta.idempotencyKey;
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    throw validation([{ field: "Idempotency-Key", message: "The Idempotency-Key header must be 1-255 visible ASCII characters.", type: "header" }]);
+    throw invalid("Idempotency-Key", "The Idempotency-Key header must be 1-255 visible ASCII characters.", "header");
   }
   return { ctx, orderId: randomUUID(), ...(key ? { key } : {}) };
 }
@@ -93,7 +90,7 @@ function claimKey(self: OrdersSelf): SagaStep<Checkout> {
       }
       if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
       if (claim.state === "mismatch") {
-        throw validation([{ field: "Idempotency-Key", message: "This Idempotency-Key was used with a different request body.", type: "idempotency" }]);
+        throw invalid("Idempotency-Key", "This Idempotency-Key was used with a different request body.", "idempotency");
       }
       c.replayedStatus = claim.response?.status ?? 201;
       // Keys completed before migration 20261129-0008 have no stored response: for those the
@@ -114,7 +111,7 @@ function checkCart(self: OrdersSelf): SagaStep<Checkout> {
     async run(c) {
       const lines = c.ctx.params.items;
       const duplicates = cartProblems(lines);
-      if (duplicates.length) throw validation(duplicates);
+      if (duplicates.length) throw invalidAll(duplicates);
       // Asked now, used when saving: the customer's address for the e-mails.
       c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
       c.customer.catch(() => undefined);
@@ -124,9 +121,9 @@ function checkCart(self: OrdersSelf): SagaStep<Checkout> {
       const unknown = lines.flatMap((l, i) =>
         known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
       );
-      if (unknown.length) throw validation(unknown);
+      if (unknown.length) throw invalidAll(unknown);
       const mixed = currencyProblems(lines, snapshots);
-      if (mixed.length) throw validation(mixed);
+      if (mixed.length) throw invalidAll(mixed);
     },
   };
 }
@@ -174,7 +171,7 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
         c.order = await self.inTransaction(
           ctx,
           async (transaction: Transaction) => {
-            const created = self.toPublic(await self.adapter.model.create(values, { transaction })) as unknown as Order;
+            const created = self.toPublic(await self.adapter.model.create(values, { transaction }));
             // The key and the response it replays are saved with the order, or not at all.
             if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
             await self.announce(ctx, transaction, "order.created", created, customer);
@@ -189,7 +186,7 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
       } catch (err) {
         // That second insert: the first attempt did commit.
         if (!(err instanceof UniqueConstraintError)) throw err;
-        c.order = (await self.getEntity(c.orderId)) as unknown as Order;
+        c.order = await self.getEntity(c.orderId);
       }
     },
   };

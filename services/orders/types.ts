@@ -1,23 +1,13 @@
 /** The orders service's shapes, shared by its files. */
-import type { Context } from "moleculer";
+import type { Context, Service } from "moleculer";
 import type { Transaction } from "sequelize";
-import type { ServiceThis } from "../../lib/service-schema.ts";
-import type { Principal } from "../../lib/access.ts";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import type { RetryLater } from "../../lib/retry-later.ts";
-import type { DbMethods } from "../../mixins/db.mixin.ts";
-import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
+import type { DbMethods, DbVars } from "../../mixins/db.mixin.ts";
+import type { DurableEventMethods, DurableEventVars } from "../../mixins/durable-events.mixin.ts";
 import type { OrderLine } from "../../domain/checkout.ts";
 import type { OrderStatus, StatusChange } from "../../domain/order-status.ts";
 import type { IdempotencyStore } from "./idempotency.ts";
-
-export type OrdersMeta = {
-  user?: Principal;
-  idempotencyKey?: string;
-  deadline?: number;
-  $statusCode?: number;
-  $location?: string;
-  $responseHeaders?: Record<string, string>;
-};
 
 export interface Order {
   id: string;
@@ -32,6 +22,11 @@ export interface Order {
   updatedAt: Date;
 }
 
+/** An order's row: the order, and the Idempotency-Key it was placed with (never shown). */
+export interface OrderRow extends Order {
+  idempotencyKey: string | null;
+}
+
 export interface OrdersSettings {
   rest: string;
   /** A checkout saves its order within this long after reserving, or rolls back. */
@@ -42,21 +37,30 @@ export interface OrdersSettings {
   pendingTtlSec: number;
 }
 
-export interface OrdersMethods extends DbMethods, DurableEventMethods {
-  settings: OrdersSettings;
+/** What the service keeps besides its methods. */
+export interface OrdersVars extends DbVars, DurableEventVars {
   idempotency: IdempotencyStore;
   sweepTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
   backgroundRetries: Set<RetryLater>;
+}
+
+export interface OrdersMethods extends DbMethods<Order>, DurableEventMethods {
   /** Keep a background retry until it ends; the node's stop cancels those still running. */
   trackBackgroundRetry(retry: RetryLater): void;
   expireUnpaid(now?: Date): Promise<number>;
-  loadOwned(ctx: Context<unknown, OrdersMeta>, id: string): Promise<Order>;
   /** The order as the caller may see it: customers without staff ids and staff notes in its history. */
-  viewFor(ctx: Context<unknown, OrdersMeta>, order: Order): Order;
-  changeStatus(ctx: Context<unknown, OrdersMeta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
-  customerOf(ctx: Context<unknown, OrdersMeta>, userId: string): Promise<unknown>;
-  announce(ctx: Context<unknown, OrdersMeta>, transaction: Transaction, event: string, order: Order, customer: unknown, extra?: Record<string, unknown>): Promise<void>;
+  viewFor(ctx: Context<unknown, ShopMeta>, order: Order): Order;
+  changeStatus(ctx: Context<unknown, ShopMeta>, order: Order, to: OrderStatus, reason?: string): Promise<Order>;
+  customerOf(ctx: Context<unknown, ShopMeta>, userId: string): Promise<unknown>;
+  announce(
+    ctx: Context<unknown, ShopMeta>,
+    transaction: Transaction,
+    event: string,
+    order: Order,
+    customer: unknown,
+    extra?: Record<string, unknown>,
+  ): Promise<void>;
 }
 
-export type OrdersSelf = ServiceThis<OrdersMethods>;
+export type OrdersSelf = Service<OrdersSettings> & OrdersMethods & OrdersVars;

@@ -12,13 +12,12 @@
  * `files.removed` is handled by one replica (balanced group "products"): the file is dropped
  * from every product that shows it, idempotently, and the cached reads are cleaned.
  */
-import type { Context } from "moleculer";
+import type { ActionSchema, Context, Service } from "moleculer";
 import { QueryTypes, type Model, type Transaction } from "sequelize";
-import { EntityNotFoundError, type DbMethods } from "../../mixins/db.mixin.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
+import type { DbMethods, DbVars } from "../../mixins/db.mixin.ts";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { invalid, notFound } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/listing.ts";
-import type { Principal } from "../../lib/access.ts";
 import {
   addImage,
   dropGone,
@@ -30,21 +29,19 @@ import {
   reorderImages,
   MAX_PRODUCT_IMAGES,
 } from "../../domain/images.ts";
+import type { Product, ProductsSettings, ProductView } from "./types.ts";
 
-type Entity = Record<string, unknown>;
-type Meta = { user?: Principal; $statusCode?: number };
-
-export interface ImageMethods extends DbMethods {
+export interface ImageMethods extends DbMethods<Product> {
   /** Products as they leave the service: viewable `images` and their `imageUrls`. */
-  present(ctx: Context, products: Entity[]): Promise<Entity[]>;
+  present(ctx: Context, products: Product[]): Promise<ProductView[]>;
   /** One product as it leaves the service. */
-  presentOne(ctx: Context, product: Entity): Promise<Entity>;
+  presentOne(ctx: Context, product: Product): Promise<ProductView>;
   /** The ids of `ids` that the storage service does not confirm as viewable (none when it cannot be asked). */
   goneImages(ctx: Context, ids: string[]): Promise<Set<string>>;
   /** Drop a removed file from every product that shows it. */
   forgetFile(ctx: Context, fileId: string): Promise<number>;
 }
-type Self = ServiceThis<ImageMethods>;
+type Self = Service<ProductsSettings> & ImageMethods & DbVars;
 
 const ID = { type: "string", max: 64 } as const;
 /** Asking the storage service must not hold a catalogue read up for long. */
@@ -53,7 +50,7 @@ const STORAGE_CALL = { retries: 0, timeout: 2000 };
 /** The product's row, locked until the transaction ends; 404 when there is none. */
 async function lockProduct(self: Self, id: string, transaction: Transaction): Promise<Model> {
   const row = isUuid(id) ? await self.adapter.model.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE }) : null;
-  if (!row) throw new EntityNotFoundError("Product", id);
+  if (!row) throw notFound("Product", id);
   return row;
 }
 
@@ -61,7 +58,12 @@ async function lockProduct(self: Self, id: string, transaction: Transaction): Pr
  * In one transaction, under the product's row lock: `edit` turns its image list into the new
  * one (or throws); a list that differs is saved and `products.updated` goes out after commit.
  */
-async function editImages(self: Self, ctx: Context, id: string, edit: (before: string[]) => string[]): Promise<{ product: Entity; changed: boolean }> {
+async function editImages(
+  self: Self,
+  ctx: Context,
+  id: string,
+  edit: (before: string[]) => string[],
+): Promise<{ product: Product; changed: boolean }> {
   return self.inTransaction(ctx, async (transaction, emitAfterCommit) => {
     const row = await lockProduct(self, id, transaction);
     const before = parseImages(row.get("images"));
@@ -77,12 +79,12 @@ async function editImages(self: Self, ctx: Context, id: string, edit: (before: s
 
 async function storedImages(self: Self, id: string): Promise<string[]> {
   const row = await self.findRow(id);
-  if (!row) throw new EntityNotFoundError("Product", id);
+  if (!row) throw notFound("Product", id);
   return parseImages(row.get("images"));
 }
 
 export const imageMethods = {
-  async present(this: Self, ctx: Context, products: Entity[]): Promise<Entity[]> {
+  async present(this: Self, ctx: Context, products: Product[]): Promise<ProductView[]> {
     const ids = [...new Set(products.flatMap((p) => parseImages(p.images)))];
     const gone = await this.goneImages(ctx, ids);
     return products.map((p) => {
@@ -91,7 +93,7 @@ export const imageMethods = {
     });
   },
 
-  async presentOne(this: Self, ctx: Context, product: Entity): Promise<Entity> {
+  async presentOne(this: Self, ctx: Context, product: Product): Promise<ProductView> {
     return (await this.present(ctx, [product]))[0]!;
   },
 
@@ -141,13 +143,13 @@ export const onFileRemoved = {
   },
 };
 
-export const imageActions: Record<string, ShopAction<Self>> = {
+export const imageActions: Record<string, ActionSchema<Self>> = {
   /** POST /api/products/:id/images {fileId}: show an uploaded image (last in the list). */
   attachImage: {
     rest: "POST /:id/images",
     access: "admin",
     params: { $$strict: true, id: ID, fileId: { type: "uuid" } },
-    async handler(this: Self, ctx: Context<{ id: string; fileId: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ id: string; fileId: string }, ShopMeta>) {
       const { id } = ctx.params;
       const fileId = ctx.params.fileId.toLowerCase();
       const stored = await storedImages(this, id);
@@ -181,7 +183,7 @@ export const imageActions: Record<string, ShopAction<Self>> = {
     rest: "DELETE /:id/images/:fileId",
     access: "admin",
     params: { $$strict: true, id: ID, fileId: ID },
-    async handler(this: Self, ctx: Context<{ id: string; fileId: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ id: string; fileId: string }, ShopMeta>) {
       const { id } = ctx.params;
       const fileId = ctx.params.fileId.toLowerCase();
       const { changed: removed } = await editImages(this, ctx, id, (before) => removeImage(before, fileId).images);
@@ -199,7 +201,7 @@ export const imageActions: Record<string, ShopAction<Self>> = {
     rest: "PATCH /:id/images",
     access: "admin",
     params: { $$strict: true, id: ID, images: { type: "array", items: { type: "uuid" }, max: MAX_PRODUCT_IMAGES } },
-    async handler(this: Self, ctx: Context<{ id: string; images: string[] }, Meta>) {
+    async handler(this: Self, ctx: Context<{ id: string; images: string[] }, ShopMeta>) {
       const { id } = ctx.params;
       const proposed = ctx.params.images.map((i) => i.toLowerCase());
       const gone = await this.goneImages(ctx, await storedImages(this, id));

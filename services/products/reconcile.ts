@@ -30,13 +30,13 @@
  * has one node and one connection: no lock there, and with a pool of one connection neither.
  * On one node, a run that starts while another is in progress joins it.
  */
-import type { Context, ServiceBroker } from "moleculer";
+import type { ActionSchema, Context, Service, ServiceBroker } from "moleculer";
 import { Op, QueryTypes, type Model, type WhereOptions } from "sequelize";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { getConfig } from "../../lib/config.ts";
 import { every } from "../../lib/every.ts";
 import { RECONCILE_BATCH, RECONCILE_EVERY_MS, dueBefore, graceMs, planReconciliation } from "../../domain/reconciliation.ts";
-import type { StockMethods } from "./stock.actions.ts";
+import type { StockMethods, StockVars } from "./stock.actions.ts";
+import type { ProductsSettings } from "./types.ts";
 
 /** The advisory lock's key (any constant bigint; advisory locks are per database). */
 export const RECONCILE_LOCK_KEY = 7_202_611_280_003;
@@ -55,16 +55,19 @@ export interface ReconcileResult {
 /** ctx.call inside an action (keeps the request id and tracing), broker.call from the timer. */
 type Caller = Pick<Context, "call"> | Pick<ServiceBroker, "call">;
 
-export interface ReconcileMethods extends StockMethods {
+export interface ReconcileVars extends StockVars {
   reconcileTimer: NodeJS.Timeout | undefined;
   reconcileRun: Promise<ReconcileResult> | undefined;
+}
+
+export interface ReconcileMethods extends StockMethods {
   /** One reconciliation run on this node (joined if one is in progress), under the cluster-wide lock. */
   reconcileReservations(caller?: Caller): Promise<ReconcileResult>;
   /** The scan itself, without lock or joining: safe to run concurrently, only wasteful. */
   reconcilePass(caller: Caller): Promise<ReconcileResult>;
   applyOrderStates(ids: string[], answers: Record<string, unknown>): Promise<{ released: number; settled: number }>;
 }
-type Self = ServiceThis<ReconcileMethods>;
+type Self = Service<ProductsSettings> & ReconcileMethods & ReconcileVars;
 
 export const reconcileMethods = {
   applyOrderStates,
@@ -189,7 +192,7 @@ export async function stopReconciling(self: Self): Promise<void> {
   await self.reconcileRun?.catch(() => undefined);
 }
 
-export const reconcileActions: Record<string, ShopAction<Self>> = {
+export const reconcileActions: Record<string, ActionSchema<Self>> = {
   /**
    * Reconcile these reservations now (their checkout or cancellation could not release them):
    * `{released, settled}`. Idempotent; fails when the orders service cannot be asked. Never over HTTP.

@@ -14,22 +14,26 @@
  * (stock given back), `settled` (its order was shipped or delivered and can never be cancelled:
  * sold for good, set by reconciliation and never changed again).
  */
-import { Errors, type Context } from "moleculer";
+import { Errors, type ActionSchema, type Context, type Service } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
 import { isUuid } from "../../lib/listing.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import { deadlineOf, type DbMethods } from "../../mixins/db.mixin.ts";
+import { deadlineOf, type DbMethods, type DbVars } from "../../mixins/db.mixin.ts";
 import type { ProductSnapshot } from "../../domain/checkout.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import { runTransaction } from "../../integrations/database/sequelize.ts";
+import type { Product, ProductsSettings } from "./types.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
 
-export interface StockMethods extends DbMethods {
-  reservations: ModelStatic<Model>;
+export interface StockMethods extends DbMethods<Product> {
   /** The released lines, or null when the reservation was not held (unknown or already released). */
   releaseReservation(reservationId: string): Promise<ReservedLine[] | null>;
+}
+
+export interface StockVars extends DbVars {
+  /** The reservation ledger (defineReservations). */
+  reservations: ModelStatic<Model>;
 }
 
 /** The reservation ledger's model, on the products service's own connection. */
@@ -44,7 +48,7 @@ export function defineReservations(db: Sequelize): ModelStatic<Model> {
     { tableName: "stock_reservations", timestamps: true, freezeTableName: true },
   );
 }
-type Self = ServiceThis<StockMethods>;
+type Self = Service<ProductsSettings> & StockMethods & StockVars;
 
 interface Line {
   productId: string;
@@ -64,6 +68,8 @@ const LINES = {
     props: { productId: { type: "uuid" }, quantity: { type: "number", integer: true, min: 1, max: 1000 } },
   },
 } as const;
+
+const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
 
 function snapshotOf(row: Model): ProductSnapshot & { active: boolean; stock: number } {
   const p = row.get({ plain: true }) as { id: string; sku: string; name: string; priceCents: number; currency: string; active: boolean; stock: number };
@@ -86,7 +92,7 @@ export const stockMethods = {
       );
       if (flipped !== 1) return null;
       const row = await this.reservations.findByPk(reservationId, { transaction });
-      const items = [...(row!.get("items") as ReservedLine[])].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+      const items = (row!.get("items") as ReservedLine[]).toSorted((a, b) => (a.productId < b.productId ? -1 : 1));
       for (const item of items) {
         const quantity = Number(item.quantity);
         const [added] = await this.adapter.model.update(
@@ -112,7 +118,7 @@ export const stockMethods = {
   },
 };
 
-export const stockActions: Record<string, ShopAction<Self>> = {
+export const stockActions: Record<string, ActionSchema<Self>> = {
   /** Current name, price, currency, availability of products (unknown ids are left out). */
   snapshot: {
     access: "internal",
@@ -139,9 +145,8 @@ export const stockActions: Record<string, ShopAction<Self>> = {
       // A reservation made after its checkout gave up would hold stock for no order: a call
       // that arrives (or a transaction that ends) too late takes nothing.
       const deadline = deadlineOf(ctx) ?? Infinity;
-      const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
       if (Date.now() > deadline) throw tooLate();
-      const lines = [...ctx.params.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+      const lines = ctx.params.items.toSorted((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
       try {
         const reserved = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
           const short: string[] = [];
@@ -153,7 +158,7 @@ export const stockActions: Record<string, ShopAction<Self>> = {
             if (updated !== 1) short.push(line.productId);
           }
           if (short.length) {
-            throw new Errors.MoleculerClientError("Not enough stock for some products.", 409, "INSUFFICIENT_STOCK", { productIds: short });
+            throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: short });
           }
           const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: lines.map((l) => l.productId) } }, transaction });
           const byId = new Map(rows.map((r) => [r.get("id") as string, snapshotOf(r)]));

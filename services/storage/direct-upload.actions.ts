@@ -6,20 +6,20 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Errors } from "moleculer";
+import { Errors, type ActionSchema } from "moleculer";
 import { getConfig } from "../../lib/config.ts";
-import type { ShopAction } from "../../lib/service-schema.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
 import { InvalidKeyError, ObjectNotFoundError, PresignUnsupportedError } from "../../integrations/storage/index.ts";
 import { decideType, normalizeType, SNIFF_BYTES } from "./content-types.ts";
 import { sanitizeFilename } from "./filenames.ts";
 import { peek } from "./streams.ts";
 import { signedUrlRefused, tooLarge, unsupportedType, uploadFailure } from "./errors.ts";
-import { downloadHeaders, ID, localStore, plain, verifySigned, type Ctx, type FileRecord, type Self } from "./files.ts";
+import { downloadHeaders, ID, localStore, OWN_FILES, plain, verifySigned, type Ctx, type FileRecord, type Self } from "./files.ts";
+import { ownedEntity } from "../../middlewares/ownership.ts";
 
 const cfg = getConfig();
 
-export const directUploadActions: Record<string, ShopAction<Self>> = {
+export const directUploadActions: Record<string, ActionSchema<Self>> = {
     presign: {
       rest: "POST /presign",
       access: "authenticated",
@@ -70,10 +70,12 @@ export const directUploadActions: Record<string, ShopAction<Self>> = {
     complete: {
       rest: "POST /:id/complete",
       access: "authenticated",
+      // The uploader's own file only: not even staff complete someone else's upload.
+      ownership: { entity: OWN_FILES.entity, owner: OWN_FILES.owner },
       params: { $$strict: true, id: ID },
       async handler(this: Self, ctx: Ctx<{ id: string }>) {
-        const file = await this.loadFile(ctx, ctx.params.id, { ownerOnly: true, pending: true });
-        if (file.status === "ready") return this.toPublic(file as unknown as Record<string, unknown>);
+        const file = ownedEntity<FileRecord>(ctx);
+        if (file.status === "ready") return this.toPublic(file);
         const { sha256 } = await this.verifyContent(file);
         return this.markReady(ctx, file.id, { size: file.size!, sha256 });
       },

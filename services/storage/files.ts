@@ -3,16 +3,16 @@
  * its action modules see them, and the small helpers of downloads and signed URLs.
  */
 import type { Readable } from "node:stream";
-import type { Context } from "moleculer";
+import type { Context, Service } from "moleculer";
 import type { Model } from "sequelize";
-import type { ServiceThis } from "../../lib/service-schema.ts";
-import type { Principal } from "../../lib/access.ts";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { notFound } from "../../lib/errors.ts";
-import type { DbMethods } from "../../mixins/db.mixin.ts";
-import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
+import type { Ownership } from "../../middlewares/ownership.ts";
+import type { DbMethods, DbVars } from "../../mixins/db.mixin.ts";
+import type { DurableEventMethods, DurableEventVars } from "../../mixins/durable-events.mixin.ts";
 import { contentDisposition, LocalObjectStore, SignedUrlError, type ObjectStore } from "../../integrations/storage/index.ts";
 import { signedUrlRefused } from "./errors.ts";
-import type { LinkMethods } from "./links.actions.ts";
+import type { LinkMethods, LinkVars } from "./links.actions.ts";
 
 export const FILE_STATUSES = ["pending", "ready"] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];
@@ -32,35 +32,40 @@ export interface FileRecord {
   updatedAt: Date;
 }
 
-export type Meta = {
-  user?: Principal | null;
-  $statusCode?: number;
-  $location?: string;
-  $responseType?: string;
-  $responseHeaders?: Record<string, string>;
-  /** Set by the gateway's upload route for raw (signed URL) uploads. */
-  uploadContentType?: string;
-  uploadContentLength?: string;
-};
-export type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
+/** A file as it leaves the service: no storage key, no status (only ready files are shown). */
+export type StoredFile = Pick<FileRecord, "id" | "ownerId" | "filename" | "contentType" | "size" | "sha256" | "public" | "createdAt">;
 
-export interface StorageMethods extends DbMethods, LinkMethods, DurableEventMethods {
+export type Ctx<P = Record<string, unknown>> = Context<P, ShopMeta>;
+
+export interface StorageSettings {
+  rest: string;
+}
+
+export interface StorageVars extends DbVars, LinkVars, DurableEventVars {
   store: ObjectStore;
   sweepTimer: NodeJS.Timeout | undefined;
-  loadFile(ctx: Ctx<unknown>, id: string, opts?: { ownerOnly?: boolean; pending?: boolean; orPublic?: boolean }): Promise<FileRecord>;
+}
+
+export interface StorageMethods extends DbMethods<StoredFile>, LinkMethods, DurableEventMethods {
   guard(source: Readable): Readable;
-  receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<Record<string, unknown>>;
+  receive(ctx: Ctx<unknown>, source: Readable, file: { ownerId: string; filename: string; declaredType: unknown }): Promise<StoredFile>;
   putSigned(ctx: Ctx<{ token: string }>, source: Readable | null): Promise<void>;
-  markReady(ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }): Promise<Record<string, unknown>>;
+  markReady(ctx: Ctx<unknown>, id: string, values: { size: number; sha256: string; contentType?: string }): Promise<StoredFile>;
   verifyContent(file: FileRecord): Promise<{ size: number; sha256: string }>;
   dropQuietly(key: string): Promise<void>;
   removeFile(file: FileRecord, emitter: { emit(event: string, payload: unknown): unknown }): Promise<boolean>;
   purgeOwner(ownerId: string): Promise<{ removed: number; kept: number }>;
   sweep(): Promise<number>;
 }
-export type Self = ServiceThis<StorageMethods>;
+export type Self = Service<StorageSettings> & StorageMethods & StorageVars;
 
 export const ID = { type: "string", max: 64 } as const;
+
+/**
+ * Whose files a caller may see (middlewares/ownership.ts): their own, and staff everyone's.
+ * Anyone else's file is "not found", as a missing one is.
+ */
+export const OWN_FILES: Ownership = { entity: "File", owner: "ownerId", staff: "admin" };
 
 export function plain(row: Model): FileRecord {
   return row.get({ plain: true }) as FileRecord;

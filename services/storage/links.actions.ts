@@ -10,19 +10,22 @@
  *
  * Internal actions only: the products and users services call them, never HTTP.
  */
-import type { Context } from "moleculer";
+import type { ActionSchema, Context, Service } from "moleculer";
 import { DataTypes, Op, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
 import { invalid } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/listing.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
-import type { DbMethods } from "../../mixins/db.mixin.ts";
+import type { DbMethods, DbVars } from "../../mixins/db.mixin.ts";
 import { attachRefusal, HOLDER_PATTERN, type FileFacts } from "../../domain/images.ts";
+import type { StorageSettings, StoredFile } from "./files.ts";
 
-export interface LinkMethods extends DbMethods {
-  links: ModelStatic<Model>;
+export interface LinkMethods extends DbMethods<StoredFile> {
   releaseLink(fileId: string, holder: string): Promise<{ unlinked: boolean; public: boolean }>;
 }
-type Self = ServiceThis<LinkMethods>;
+export interface LinkVars extends DbVars {
+  /** The link ledger (defineLinks). */
+  links: ModelStatic<Model>;
+}
+type Self = Service<StorageSettings> & LinkMethods & LinkVars;
 
 /** The link ledger's model, on the storage service's own connection. */
 export function defineLinks(db: Sequelize): ModelStatic<Model> {
@@ -60,7 +63,7 @@ export const linkMethods = {
   },
 };
 
-export const linkActions: Record<string, ShopAction<Self>> = {
+export const linkActions: Record<string, ActionSchema<Self>> = {
   /**
    * `holder` shows the file: it must be ready and an image (and, with `ownerId`, that
    * user's: anyone else's file is "not found"; with `orProductImage` also a picture some

@@ -3,10 +3,10 @@
  * (/api/auth/2fa/*). Only ever the caller's own record: there is no id to tamper with.
  */
 import { randomUUID } from "node:crypto";
-import type { Context } from "moleculer";
+import type { Context, ActionSchema } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { getConfig } from "../../lib/config.ts";
 import { conflict, forbidden, invalid, notFound, unauthorized } from "../../lib/errors.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import {
   hashPassword,
   verifyPassword,
@@ -19,16 +19,16 @@ import {
   createRecoveryCodes,
   hashRecoveryCode,
 } from "../../integrations/authentication/index.ts";
-import { SECRETS_KEY, RECOVERY_PEPPER, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
+import { SECRETS_KEY, RECOVERY_PEPPER, type UsersSelf, type UserRow } from "./methods.ts";
 import { PASSWORD } from "./auth.actions.ts";
 
-type Self = ServiceThis<UsersMethods>;
-type Action = ShopAction<Self>;
+type Self = UsersSelf;
+type Action = ActionSchema<Self>;
 const cfg = getConfig();
 const CODE = { type: "string", min: 6, max: 32 } as const;
 
 /** The caller's own row; API clients have no account. */
-async function me(self: Self, ctx: Context<unknown, Meta>): Promise<UserRow> {
+async function me(self: Self, ctx: Context<unknown, ShopMeta>): Promise<UserRow> {
   const principal = ctx.meta.user;
   if (!principal || principal.client) throw forbidden("API clients have no user account.");
   const row = await self.findRow(principal.id);
@@ -46,7 +46,7 @@ export const accountActions: Record<string, Action> = {
     rest: "GET /users/me",
     access: "authenticated",
     params: { $$strict: true },
-    async handler(this: Self, ctx: Context<unknown, Meta>) {
+    async handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       return this.userView(await me(this, ctx));
     },
   },
@@ -60,7 +60,7 @@ export const accountActions: Record<string, Action> = {
       password: { ...PASSWORD, optional: true },
       currentPassword: { ...PASSWORD, optional: true },
     },
-    async handler(this: Self, ctx: Context<{ name?: string; password?: string; currentPassword?: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ name?: string; password?: string; currentPassword?: string }, ShopMeta>) {
       const user = await me(this, ctx);
       const { name, password, currentPassword } = ctx.params;
       if (name === undefined && password === undefined) throw invalid("body", "Send name and/or password.", "required");
@@ -76,15 +76,15 @@ export const accountActions: Record<string, Action> = {
         changes.passwordHash = await hashPassword(password);
       }
       const updated = await this.inTransaction(ctx, async (transaction) => {
-        const updated = await this.updateEntity(ctx, user.id, changes, transaction);
+        const changed = await this.updateEntity(ctx, user.id, changes, transaction);
         if (changes.passwordHash) {
           // Every other session ends; this one (if it is a session) carries on.
           await this.revokeSessions(user.id, ctx.meta.user?.sid, transaction);
           await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" }, `user.password-changed:${randomUUID()}`, transaction);
         }
-        return updated;
+        return changed;
       });
-      return this.userView({ ...user, ...(updated as Partial<UserRow>) } as UserRow);
+      return this.userView({ ...user, ...updated });
     },
   },
 
@@ -92,7 +92,7 @@ export const accountActions: Record<string, Action> = {
     rest: "POST /auth/2fa/setup",
     access: "authenticated",
     params: { $$strict: true },
-    async handler(this: Self, ctx: Context<unknown, Meta>) {
+    async handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       const user = await me(this, ctx);
       if (user.totpEnabled) throw conflict("Two-factor authentication is already on; disable it first.", "TOTP_ALREADY_ENABLED");
       const secret = createTotpSecret(user.email, cfg.auth.issuer);
@@ -105,7 +105,7 @@ export const accountActions: Record<string, Action> = {
     rest: "POST /auth/2fa/enable",
     access: "authenticated",
     params: { $$strict: true, code: CODE },
-    async handler(this: Self, ctx: Context<{ code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ code: string }, ShopMeta>) {
       const user = await me(this, ctx);
       if (user.totpEnabled) throw conflict("Two-factor authentication is already on.", "TOTP_ALREADY_ENABLED");
       if (!user.totpSecret) throw conflict("Start with POST /api/auth/2fa/setup.", "TOTP_NOT_SET_UP");
@@ -126,7 +126,7 @@ export const accountActions: Record<string, Action> = {
     rest: "POST /auth/2fa/disable",
     access: "authenticated",
     params: { $$strict: true, password: PASSWORD, code: CODE },
-    async handler(this: Self, ctx: Context<{ password: string; code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ password: string; code: string }, ShopMeta>) {
       const user = await me(this, ctx);
       if (!user.totpEnabled) throw conflict("Two-factor authentication is not on.", "TOTP_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
@@ -146,7 +146,7 @@ export const accountActions: Record<string, Action> = {
     rest: "POST /auth/2fa/recovery-codes",
     access: "authenticated",
     params: { $$strict: true, code: CODE },
-    async handler(this: Self, ctx: Context<{ code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ code: string }, ShopMeta>) {
       const user = await me(this, ctx);
       if (!user.totpEnabled) throw conflict("Two-factor authentication is not on.", "TOTP_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);

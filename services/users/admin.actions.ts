@@ -2,25 +2,27 @@
  * Staff routes: /api/users (admins manage users; only superusers manage roles) and
  * /api/clients (API clients for the OAuth 2.0 client-credentials grant).
  */
-import type { Context } from "moleculer";
+import type { Context, ActionSchema } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { Op, type WhereOptions } from "sequelize";
 import { ROLES, type Role } from "../../lib/access.ts";
 import { Errors } from "moleculer";
 import { forbidden, invalid, notFound } from "../../lib/errors.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { isUuid, PAGE_PARAMS } from "../../lib/listing.ts";
 import { adminChangeRefusal, clientRoleRefusal, effectiveClientRole, mayManageClient, type Refusal } from "../../domain/user-rules.ts";
 import { randomToken, hashToken, hashPassword, passwordProblem } from "../../integrations/authentication/index.ts";
 import { normalizeEmail } from "../../domain/user-rules.ts";
 import { avatarHolder } from "../../domain/images.ts";
-import type { Meta, UsersMethods } from "./methods.ts";
+import type { UsersSelf } from "./methods.ts";
 import { NEW_EMAIL } from "./auth.actions.ts";
 import { removeSignInRows } from "./sign-in.models.ts";
 
-type Self = ServiceThis<UsersMethods>;
-type Action = ShopAction<Self>;
+type Self = UsersSelf;
+type Action = ActionSchema<Self>;
 const ID = { type: "string", max: 64 } as const;
 const ROLE = { type: "enum", values: [...ROLES] } as const;
+/** What staff may change of an account. */
+type UserChanges = { name?: string; role?: Role; active?: boolean; emailVerified?: boolean };
 
 function refuse(refusal: Refusal): never {
   throw new Errors.MoleculerClientError(refusal.message, refusal.status, refusal.type);
@@ -43,7 +45,7 @@ export const adminActions: Record<string, Action> = {
       password: { type: "string", min: 1, max: 1024 },
       name: { type: "string", trim: true, min: 1, max: 100, optional: true },
     },
-    async handler(this: Self, ctx: Context<{ email: string; password: string; name?: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ email: string; password: string; name?: string }, ShopMeta>) {
       const email = normalizeEmail(ctx.params.email);
       const name = ctx.params.name ?? "Administrator";
       const problem = passwordProblem(ctx.params.password, { email, name });
@@ -92,7 +94,7 @@ export const adminActions: Record<string, Action> = {
       active: { type: "boolean", optional: true },
       emailVerified: { type: "boolean", optional: true },
     },
-    async handler(this: Self, ctx: Context<{ id: string; name?: string; role?: Role; active?: boolean; emailVerified?: boolean }, Meta>) {
+    async handler(this: Self, ctx: Context<UserChanges & { id: string }, ShopMeta>) {
       const { id, ...changes } = ctx.params;
       if (Object.keys(changes).length === 0) throw invalid("body", "Send at least one field to change.", "required");
       const user = await target(this, id);
@@ -101,7 +103,7 @@ export const adminActions: Record<string, Action> = {
       const updated = await this.updateEntity(ctx, id, changes);
       // Deactivation or a new role ends every session at once.
       if (changes.active === false || (changes.role && changes.role !== user.role)) await this.revokeSessions(id);
-      return this.userView({ ...user, ...(updated as object) } as never);
+      return this.userView({ ...user, ...updated });
     },
   },
 
@@ -109,7 +111,7 @@ export const adminActions: Record<string, Action> = {
     rest: "DELETE /users/:id",
     access: "admin",
     params: { $$strict: true, id: ID },
-    async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ id: string }, ShopMeta>) {
       const user = await target(this, ctx.params.id);
       const refusal = adminChangeRefusal(ctx.meta.user!, user, { delete: true }, await this.activeSuperusers());
       if (refusal) refuse(refusal);
@@ -139,7 +141,7 @@ export const adminActions: Record<string, Action> = {
     rest: "POST /clients",
     access: "admin",
     params: { $$strict: true, name: { type: "string", trim: true, min: 1, max: 100 }, role: { ...ROLE, optional: true } },
-    async handler(this: Self, ctx: Context<{ name: string; role?: Role }, Meta>) {
+    async handler(this: Self, ctx: Context<{ name: string; role?: Role }, ShopMeta>) {
       const role = ctx.params.role ?? "user";
       const refusal = clientRoleRefusal(ctx.meta.user!, role);
       if (refusal) refuse(refusal);
@@ -162,7 +164,7 @@ export const adminActions: Record<string, Action> = {
       page: PAGE_PARAMS.page,
       pageSize: PAGE_PARAMS.pageSize,
     },
-    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }, Meta>) {
+    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }, ShopMeta>) {
       const actor = ctx.meta.user!;
       if (actor.client) throw forbidden("API clients cannot manage API clients.");
       const page = await this.pageOf(this.models.clients, {
@@ -184,7 +186,7 @@ export const adminActions: Record<string, Action> = {
     rest: "DELETE /clients/:id",
     access: "admin",
     params: { $$strict: true, id: ID },
-    async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ id: string }, ShopMeta>) {
       const actor = ctx.meta.user!;
       if (actor.client) throw forbidden("API clients cannot manage API clients.");
       const row = isUuid(ctx.params.id) ? await this.models.clients.findByPk(ctx.params.id) : null;

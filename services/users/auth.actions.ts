@@ -4,10 +4,10 @@
  * and the internal `authenticate` the gateway calls for every request with credentials.
  */
 import { randomUUID } from "node:crypto";
-import type { Context } from "moleculer";
+import type { Context, ActionSchema } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { getConfig } from "../../lib/config.ts";
 import { invalid, unauthorized, OAuthError } from "../../lib/errors.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { EMAIL_MAX_LENGTH, isEmailAddress, normalizeEmail } from "../../domain/user-rules.ts";
 import {
   hashPassword,
@@ -22,11 +22,11 @@ import {
   safeEqual,
 } from "../../integrations/authentication/index.ts";
 import { isUuid } from "../../lib/listing.ts";
-import { JWT, CLIENT_TOKEN_TTL, principalOf, type ClientRow, type Meta, type UsersMethods, type UserRow } from "./methods.ts";
+import { JWT, CLIENT_TOKEN_TTL, principalOf, type ClientRow, type UsersSelf, type UserRow } from "./methods.ts";
 import { afterFirstFactor, completeSignIn, hasSecondFactor } from "./second-factor.ts";
 
-type Self = ServiceThis<UsersMethods>;
-type Action = ShopAction<Self>;
+type Self = UsersSelf;
+type Action = ActionSchema<Self>;
 const cfg = getConfig();
 
 /** An address to look an account up by (sign-in, password reset): any e-mail-shaped text, so no older account is locked out. */
@@ -52,6 +52,9 @@ function assertPassword(password: string, context: { email?: string; name?: stri
   if (problem) throw invalid("password", problem, "passwordPolicy");
 }
 
+/** What the gateway passes `authenticate` of a request's Authorization header (and the request's). */
+type Credentials = { scheme: "bearer" | "basic"; credentials: string; totp?: string; ip?: string; device?: string };
+
 /** Same answer, same cost, for an unknown e-mail and a wrong password. */
 const badCredentials = () => unauthorized("The e-mail or password is not correct.", "INVALID_CREDENTIALS");
 
@@ -65,17 +68,20 @@ export const authActions: Record<string, Action> = {
       password: PASSWORD,
       name: { type: "string", trim: true, min: 1, max: 100 },
     },
-    async handler(this: Self, ctx: Context<{ email: string; password: string; name: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ email: string; password: string; name: string }, ShopMeta>) {
       await this.limitAddress(this.limits.registerIp, ctx.meta.ip);
       const email = normalizeEmail(ctx.params.email);
       assertPassword(ctx.params.password, { email, name: ctx.params.name });
       const passwordHash = await hashPassword(ctx.params.password);
       // The account, its verification token and the welcome e-mail's event: all or nothing.
       const user = await this.inTransaction(ctx, async (transaction) => {
-        const user = this.userView(await this.adapter.model.create({ email, name: ctx.params.name, passwordHash, role: "user" }, { transaction }));
-        const token = await this.createUserToken(user.id as string, "verify-email", transaction);
-        await this.emitDurable(ctx, "user.registered", { user, verificationToken: token, verifyUrl: `${cfg.appUrl}/verify-email?token=${token}` }, `user.registered:${user.id}`, transaction);
-        return user;
+        const row = await this.adapter.model.create({ email, name: ctx.params.name, passwordHash, role: "user" }, { transaction });
+        const created = this.userView(row);
+        const token = await this.createUserToken(created.id, "verify-email", transaction);
+        const verifyUrl = `${cfg.appUrl}/verify-email?token=${token}`;
+        const event = { user: created, verificationToken: token, verifyUrl };
+        await this.emitDurable(ctx, "user.registered", event, `user.registered:${created.id}`, transaction);
+        return created;
       });
       ctx.meta.$statusCode = 201;
       ctx.meta.$location = "/api/users/me";
@@ -87,7 +93,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/login",
     access: "public",
     params: { $$strict: true, email: EMAIL, password: PASSWORD },
-    async handler(this: Self, ctx: Context<{ email: string; password: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ email: string; password: string }, ShopMeta>) {
       const email = normalizeEmail(ctx.params.email);
       const row = await this.findByEmail(email);
       const user = row ? this.plain(row) : null;
@@ -104,7 +110,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/login/totp",
     access: "public",
     params: { $$strict: true, mfaToken: { type: "string", min: 10, max: 200 }, code: { type: "string", min: 6, max: 32 } },
-    async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, ShopMeta>) {
       await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const pending = await this.peekUserToken(ctx.params.mfaToken, "mfa");
       if (!pending) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
@@ -124,7 +130,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/refresh",
     access: "public",
     params: { $$strict: true, refreshToken: { type: "string", min: 10, max: 200 } },
-    async handler(this: Self, ctx: Context<{ refreshToken: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ refreshToken: string }, ShopMeta>) {
       await this.limitAddress(this.limits.tokenIp, ctx.meta.ip);
       return this.rotateRefreshToken(ctx, ctx.params.refreshToken);
     },
@@ -134,7 +140,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/logout",
     access: "authenticated",
     params: { $$strict: true, refreshToken: { type: "string", max: 200, optional: true } },
-    async handler(this: Self, ctx: Context<{ refreshToken?: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ refreshToken?: string }, ShopMeta>) {
       const principal = ctx.meta.user!;
       if (principal.sid) {
         await this.models.sessions.update({ revokedAt: new Date() }, { where: { id: principal.sid, userId: principal.id, revokedAt: null } });
@@ -154,7 +160,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/verify-email",
     access: "public",
     params: { $$strict: true, token: { type: "string", min: 10, max: 200 } },
-    async handler(this: Self, ctx: Context<{ token: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ token: string }, ShopMeta>) {
       const userId = await this.consumeUserToken(ctx.params.token, "verify-email");
       if (!userId) throw invalid("token", "The verification link is not valid or has expired.", "token");
       await this.adapter.model.update({ emailVerified: true }, { where: { id: userId } });
@@ -167,7 +173,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/password/forgot",
     access: "public",
     params: { $$strict: true, email: EMAIL },
-    async handler(this: Self, ctx: Context<{ email: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ email: string }, ShopMeta>) {
       const email = normalizeEmail(ctx.params.email);
       await this.limitAddress(this.limits.forgotIp, ctx.meta.ip);
       await this.limit(this.limits.forgotAccount, email);
@@ -192,7 +198,7 @@ export const authActions: Record<string, Action> = {
     rest: "POST /auth/password/reset",
     access: "public",
     params: { $$strict: true, token: { type: "string", min: 10, max: 200 }, password: PASSWORD },
-    async handler(this: Self, ctx: Context<{ token: string; password: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ token: string; password: string }, ShopMeta>) {
       await this.limitAddress(this.limits.forgotIp, ctx.meta.ip);
       const pending = await this.peekUserToken(ctx.params.token, "password-reset");
       const row = pending ? await this.adapter.model.findByPk(pending.get("userId") as string) : null;
@@ -227,7 +233,7 @@ export const authActions: Record<string, Action> = {
       client_secret: { type: "string", max: 256, optional: true },
       scope: { type: "string", max: 256, optional: true },
     },
-    async handler(this: Self, ctx: Context<Record<string, string | undefined>, Meta>) {
+    async handler(this: Self, ctx: Context<Record<string, string | undefined>, ShopMeta>) {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-store", Pragma: "no-cache" };
       await this.limitAddress(this.limits.tokenIp, ctx.meta.ip);
       const grant = ctx.params.grant_type;
@@ -282,7 +288,7 @@ export const authActions: Record<string, Action> = {
       ip: { type: "string", max: 64, optional: true },
       device: { type: "string", max: 256, optional: true },
     },
-    async handler(this: Self, ctx: Context<{ scheme: "bearer" | "basic"; credentials: string; totp?: string; ip?: string; device?: string }, Meta>) {
+    async handler(this: Self, ctx: Context<Credentials, ShopMeta>) {
       const { scheme, credentials } = ctx.params;
       if (scheme === "bearer") {
         let claims;

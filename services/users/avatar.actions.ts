@@ -10,17 +10,17 @@
  * A removal nobody heard leaves the id in the profile until the next avatar change (its URL
  * then answers 404, like any missing file).
  */
-import type { Context } from "moleculer";
+import type { Context, ActionSchema } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { forbidden, notFound } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/listing.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { avatarHolder } from "../../domain/images.ts";
-import type { Meta, UsersMethods, UserRow } from "./methods.ts";
+import type { UsersSelf, UserRow } from "./methods.ts";
 
-type Self = ServiceThis<UsersMethods>;
+type Self = UsersSelf;
 
 /** The caller's own account id; API clients have none. */
-function ownId(ctx: Context<unknown, Meta>): string {
+function ownId(ctx: Context<unknown, ShopMeta>): string {
   const principal = ctx.meta.user;
   if (!principal || principal.client) throw forbidden("API clients have no user account.");
   return principal.id;
@@ -30,7 +30,7 @@ function ownId(ctx: Context<unknown, Meta>): string {
  * Set the caller's avatar to `fileId` (null: none) under a lock on their row, so concurrent
  * changes take turns; returns the previous avatar and the account as it is now.
  */
-async function swapAvatar(self: Self, ctx: Context<unknown, Meta>, userId: string, fileId: string | null) {
+async function swapAvatar(self: Self, ctx: Context<unknown, ShopMeta>, userId: string, fileId: string | null) {
   return self.inTransaction(ctx, async (transaction, emitAfterCommit) => {
     const row = await self.adapter.model.findByPk(userId, { transaction, lock: transaction.LOCK.UPDATE });
     if (!row) throw notFound("User");
@@ -50,12 +50,12 @@ async function release(self: Self, ctx: Context, fileId: string, userId: string)
     .catch((err: unknown) => self.logger.warn(`Could not release the old avatar ${fileId} of user ${userId}:`, err));
 }
 
-export const avatarActions: Record<string, ShopAction<Self>> = {
+export const avatarActions: Record<string, ActionSchema<Self>> = {
   setAvatar: {
     rest: "PUT /users/me/avatar",
     access: "authenticated",
     params: { $$strict: true, fileId: { type: "uuid" } },
-    async handler(this: Self, ctx: Context<{ fileId: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ fileId: string }, ShopMeta>) {
       const userId = ownId(ctx);
       const fileId = ctx.params.fileId.toLowerCase();
       const linked = await ctx.call<{ created: boolean }, object>("storage.link", { id: fileId, holder: avatarHolder(userId), ownerId: userId });
@@ -75,7 +75,7 @@ export const avatarActions: Record<string, ShopAction<Self>> = {
     rest: "DELETE /users/me/avatar",
     access: "authenticated",
     params: { $$strict: true },
-    async handler(this: Self, ctx: Context<unknown, Meta>) {
+    async handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       const userId = ownId(ctx);
       const { previous } = await swapAvatar(this, ctx, userId, null);
       if (previous) await release(this, ctx, previous, userId);

@@ -5,12 +5,13 @@
  */
 import { Op, type Model, type Transaction } from "sequelize";
 import type { Context, Service } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import type { Redis } from "ioredis";
 import { getConfig } from "../../lib/config.ts";
 import { tooManyRequests, unauthorized } from "../../lib/errors.ts";
 import type { Principal, Role } from "../../lib/access.ts";
-import type { DbMethods } from "../../mixins/db.mixin.ts";
-import type { DurableEventMethods } from "../../mixins/durable-events.mixin.ts";
+import type { DbMethods, DbVars } from "../../mixins/db.mixin.ts";
+import type { DurableEventMethods, DurableEventSettings, DurableEventVars } from "../../mixins/durable-events.mixin.ts";
 import type { UserModels } from "./models.ts";
 import { fileUrl } from "../../domain/images.ts";
 import { effectiveClientRole } from "../../domain/user-rules.ts";
@@ -106,24 +107,32 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-export type Meta = {
-  user?: Principal | null;
-  ip?: string;
-  userAgent?: string;
-  authorization?: string;
-  /** The device token the client sent (its `shop_device` cookie), unchecked. */
-  deviceToken?: string;
-  $statusCode?: number;
-  $location?: string;
-  /** Set-Cookie may carry several cookies (an OpenID sign-in's spent flow cookie and the device cookie). */
-  $responseHeaders?: Record<string, string | string[]>;
-};
+/** The one shape of a user that ever leaves the service (userView): no hashes, no secrets. */
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  emailVerified: boolean;
+  twoFactorEnabled: boolean;
+  avatarFileId: string | null;
+  avatarUrl: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface UsersSettings extends DurableEventSettings {
+  rest: string;
+}
+
 export type Limiters = Record<
   "loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "knownClient" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp",
   Limiter
 >;
 
-export interface UsersMethods extends DbMethods, DurableEventMethods {
+/** What the service keeps besides its methods (set up when it starts). */
+export interface UsersVars extends DbVars, DurableEventVars {
   models: UserModels;
   limits: Limiters;
   /** `<userId>|<address>` of recent successful sign-ins (KNOWN_ADDRESS_TTL_SEC). */
@@ -131,7 +140,10 @@ export interface UsersMethods extends DbMethods, DurableEventMethods {
   /** Work a request started but does not wait for (stopped() waits for it). */
   pendingWork: Set<Promise<unknown>>;
   redis: Redis | null;
-  userView(row: Model | UserRow): Record<string, unknown>;
+}
+
+export interface UsersMethods extends DbMethods<UserView>, DurableEventMethods {
+  userView(row: Model | UserRow): UserView;
   plain(row: Model): UserRow;
   findByEmail(email: string): Promise<Model | null>;
   limit(limiter: Limiter, key: string | undefined): Promise<void>;
@@ -142,8 +154,8 @@ export interface UsersMethods extends DbMethods, DurableEventMethods {
   signedIn(user: UserRow, ip: string | undefined): Promise<void>;
   deviceCookie(user: UserRow): string;
   inBackground(what: string, work: () => Promise<unknown>): void;
-  openSession(ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair>;
-  rotateRefreshToken(ctx: Context<unknown, Meta>, raw: string): Promise<TokenPair>;
+  openSession(ctx: Context<unknown, ShopMeta>, user: UserRow): Promise<TokenPair>;
+  rotateRefreshToken(ctx: Context<unknown, ShopMeta>, raw: string): Promise<TokenPair>;
   revokeSessions(userId: string, exceptSessionId?: string, transaction?: Transaction): Promise<number>;
   createUserToken(userId: string, purpose: TokenPurpose, transaction?: Transaction): Promise<string>;
   peekUserToken(raw: string, purpose: TokenPurpose, transaction?: Transaction): Promise<Model | null>;
@@ -154,11 +166,13 @@ export interface UsersMethods extends DbMethods, DurableEventMethods {
   clientRole(client: ClientRow): Promise<Role | null>;
 }
 
-type Self = Service & UsersMethods;
+/** The users service's `this`, in every file of it. */
+export type UsersSelf = Service<UsersSettings> & UsersMethods & UsersVars;
+type Self = UsersSelf;
 
 export const methods = {
   /** The one shape of a user that ever leaves the service: no hashes, no secrets. */
-  userView(this: Self, row: Model | UserRow) {
+  userView(this: Self, row: Model | UserRow): UserView {
     const u = typeof (row as Model).get === "function" ? this.plain(row as Model) : (row as UserRow);
     return {
       id: u.id,
@@ -253,7 +267,7 @@ export const methods = {
   },
 
   /** A new sign-in session: a short-lived access JWT and an opaque rotating refresh token. */
-  async openSession(this: Self, ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair> {
+  async openSession(this: Self, ctx: Context<unknown, ShopMeta>, user: UserRow): Promise<TokenPair> {
     const refreshToken = randomToken();
     const expiresAt = new Date(Date.now() + cfg.auth.refreshTtlSec * 1000);
     const session = await this.models.sessions.create({
@@ -272,8 +286,7 @@ export const methods = {
    * Refresh-token rotation: a token works once. Presenting an already-rotated token means
    * it was copied: the whole session (every token of its family) is revoked.
    */
-  async rotateRefreshToken(this: Self, _ctx: Context<unknown, Meta>, raw: string): Promise<TokenPair> {
-    const invalid = () => unauthorized("The refresh token is not valid.", "INVALID_REFRESH_TOKEN");
+  async rotateRefreshToken(this: Self, _ctx: Context<unknown, ShopMeta>, raw: string): Promise<TokenPair> {
     const row = await this.models.refreshTokens.findOne({ where: { tokenHash: hashToken(raw) } });
     if (!row) throw invalid();
     const token = row.get({ plain: true }) as { id: string; sessionId: string; expiresAt: Date; rotatedAt: Date | null };
@@ -372,6 +385,8 @@ export const methods = {
     return effectiveClientRole(client.role, creator ? this.plain(creator) : null);
   },
 };
+
+const invalid = () => unauthorized("The refresh token is not valid.", "INVALID_REFRESH_TOKEN");
 
 /** `users.principal` result: who a token or credentials stand for, right now. */
 export function principalOf(user: UserRow, sid?: string): Principal {

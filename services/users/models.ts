@@ -14,8 +14,9 @@ export interface UserModels {
 
 const id = { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 };
 
+const options = (tableName: string) => ({ tableName, timestamps: true, freezeTableName: true });
+
 export function defineUserModels(db: Sequelize): UserModels {
-  const options = (tableName: string) => ({ tableName, timestamps: true, freezeTableName: true });
   return {
     sessions: db.define(
       "user_sessions",

@@ -21,10 +21,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { Op, UniqueConstraintError } from "sequelize";
-import { Errors, type Context } from "moleculer";
+import { Errors, type Context, type ActionSchema } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { getConfig } from "../../lib/config.ts";
 import { forbidden, notFound, unauthorized } from "../../lib/errors.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { normalizeEmail } from "../../domain/user-rules.ts";
 import {
   deriveKey,
@@ -36,13 +36,12 @@ import {
   sealSecret,
 } from "../../integrations/authentication/index.ts";
 import { OidcError, OidcProvider, type OidcIdentity } from "../../integrations/oidc/index.ts";
-import type { Meta, UserRow, UsersMethods } from "./methods.ts";
+import type { UsersSelf, UserRow } from "./methods.ts";
 import { signInModels } from "./sign-in.models.ts";
 import { afterFirstFactor } from "./second-factor.ts";
 
-type Self = ServiceThis<UsersMethods>;
-type Action = ShopAction<Self>;
-type OidcMeta = Meta & { cookie?: string };
+type Self = UsersSelf;
+type Action = ActionSchema<Self>;
 const cfg = getConfig();
 
 /** Seals the PKCE verifiers of flows in progress. */
@@ -96,7 +95,7 @@ function displayName(identity: OidcIdentity, email: string): string {
  * The account of `identity` at `provider`, linked or created (see the header). Returns the row
  * as it is after the change.
  */
-async function accountFor(self: Self, ctx: Context<unknown, Meta>, provider: string, identity: OidcIdentity): Promise<UserRow> {
+async function accountFor(self: Self, ctx: Context<unknown, ShopMeta>, provider: string, identity: OidcIdentity): Promise<UserRow> {
   const { identities } = signInModels(self.adapter.db);
   const linked = await identities.findOne({ where: { provider, subject: identity.subject } });
   if (linked) {
@@ -176,7 +175,7 @@ export const oidcActions: Record<string, Action> = {
     access: "public",
     params: { $$strict: true, provider: PROVIDER },
     openapi: { summary: "Sign in with an OpenID provider: a redirect to it (PKCE, state, nonce)", success: [302], more: [429, 503] },
-    async handler(this: Self, ctx: Context<{ provider: string }, OidcMeta>) {
+    async handler(this: Self, ctx: Context<{ provider: string }, ShopMeta>) {
       const { config, rp } = providerOf(ctx.params.provider);
       await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       let begun;
@@ -229,7 +228,7 @@ export const oidcActions: Record<string, Action> = {
       // As POST /auth/login answers.
       response: { oneOf: [{ $ref: "#/components/schemas/Tokens" }, { $ref: "#/components/schemas/SecondFactorRequired" }] },
     },
-    async handler(this: Self, ctx: Context<Record<string, unknown> & { provider: string; state?: string }, OidcMeta>) {
+    async handler(this: Self, ctx: Context<Record<string, unknown> & { provider: string; state?: string }, ShopMeta>) {
       const { config, rp } = providerOf(ctx.params.provider);
       await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const { oidcFlows } = signInModels(this.adapter.db);

@@ -4,11 +4,11 @@
  * step (`mfaRequired`, a short-lived `mfaToken`, and the methods that can finish it).
  */
 import type { Context } from "moleculer";
-import type { ServiceThis } from "../../lib/service-schema.ts";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { maskPhoneNumber } from "../../domain/phone-numbers.ts";
-import type { Meta, TokenPair, UserRow, UsersMethods } from "./methods.ts";
+import type { TokenPair, UserRow, UsersSelf } from "./methods.ts";
 
-type Self = ServiceThis<UsersMethods>;
+type Self = UsersSelf;
 
 export type SecondFactorMethod = "totp" | "sms" | "recovery";
 
@@ -47,7 +47,7 @@ export function hasSecondFactor(user: UserRow): boolean {
  * one the account knows, the client gets a device token (its `shop_device` cookie, added to any
  * cookie the action already sets) and a new session, whose id every access token carries.
  */
-export async function completeSignIn(self: Self, ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair> {
+export async function completeSignIn(self: Self, ctx: Context<unknown, ShopMeta>, user: UserRow): Promise<TokenPair> {
   await self.signedIn(user, ctx.meta.ip);
   const headers = (ctx.meta.$responseHeaders ??= {});
   const earlier = headers["Set-Cookie"];
@@ -57,7 +57,7 @@ export async function completeSignIn(self: Self, ctx: Context<unknown, Meta>, us
 }
 
 /** The first factor passed: a session, or the second step when the account has one. */
-export async function afterFirstFactor(self: Self, ctx: Context<unknown, Meta>, user: UserRow): Promise<TokenPair | SecondStep> {
+export async function afterFirstFactor(self: Self, ctx: Context<unknown, ShopMeta>, user: UserRow): Promise<TokenPair | SecondStep> {
   if (!hasSecondFactor(user)) return completeSignIn(self, ctx, user);
   const methods = secondFactorMethods(user);
   return {

@@ -28,11 +28,11 @@ export type SmsPurpose = "enrol" | "login" | "verify";
 
 const id = { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 };
 const byDb = new WeakMap<Sequelize, SignInModels>();
+const options = (tableName: string) => ({ tableName, timestamps: true, freezeTableName: true });
 
 export function signInModels(db: Sequelize): SignInModels {
   let models = byDb.get(db);
   if (models) return models;
-  const options = (tableName: string) => ({ tableName, timestamps: true, freezeTableName: true });
   models = {
     smsCodes: db.define(
       "sms_codes",

@@ -28,10 +28,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { Op } from "sequelize";
-import { Errors, type Context } from "moleculer";
+import { Errors, type Context, type ActionSchema } from "moleculer";
+import type { ShopMeta } from "../../types/moleculer.d.ts";
 import { getConfig } from "../../lib/config.ts";
 import { conflict, forbidden, invalid, notFound, unauthorized } from "../../lib/errors.ts";
-import type { ShopAction, ServiceThis } from "../../lib/service-schema.ts";
 import { textablePhoneNumber, maskPhoneNumber } from "../../domain/phone-numbers.ts";
 import {
   createLimiter,
@@ -45,13 +45,13 @@ import {
   type Limiter,
 } from "../../integrations/authentication/index.ts";
 import { createSmsSender, SmsError, type SmsSender } from "../../integrations/sms/index.ts";
-import { RECOVERY_PEPPER, type Meta, type UserRow, type UsersMethods } from "./methods.ts";
+import { RECOVERY_PEPPER, type UserRow, type UsersSelf } from "./methods.ts";
 import { signInModels, type SignInModels, type SmsCodeRow, type SmsPurpose } from "./sign-in.models.ts";
 import { completeSignIn, hasSecondFactor, secondFactorStatus } from "./second-factor.ts";
 import { PASSWORD } from "./auth.actions.ts";
 
-type Self = ServiceThis<UsersMethods>;
-type Action = ShopAction<Self>;
+type Self = UsersSelf;
+type Action = ActionSchema<Self>;
 const cfg = getConfig();
 
 /** Keys the HMAC of stored codes (one purpose per key). */
@@ -108,7 +108,7 @@ export function smsModels(self: Self): SignInModels {
 }
 
 /** The caller's own row; API clients have no account. */
-async function me(self: Self, ctx: Context<unknown, Meta>): Promise<UserRow> {
+async function me(self: Self, ctx: Context<unknown, ShopMeta>): Promise<UserRow> {
   const principal = ctx.meta.user;
   if (!principal || principal.client) throw forbidden("API clients have no user account.");
   const row = await self.findRow(principal.id);
@@ -128,7 +128,7 @@ function smsUnavailable(retryAfterSec: number | null) {
  * Send a new code for `purpose` to `phone`: limits first (per IP, account, number), then the
  * account's previous codes for the purpose are retired, the new one stored (hashed) and sent.
  */
-async function sendCode(self: Self, ctx: Context<unknown, Meta>, userId: string, purpose: SmsPurpose, phone: string) {
+async function sendCode(self: Self, ctx: Context<unknown, ShopMeta>, userId: string, purpose: SmsPurpose, phone: string) {
   const { sender, limits } = sms(self);
   await self.limitAddress(limits.ip, ctx.meta.ip);
   await self.limit(limits.account, userId);
@@ -210,9 +210,10 @@ function newRecoveryCodes() {
   return { codes, stored: JSON.stringify(codes.map((c) => hashRecoveryCode(c, RECOVERY_PEPPER))) };
 }
 
+const expired = () => unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
+
 /** The pending sign-in behind an mfaToken, and its account; a 401 when either is gone. */
 async function pendingSignIn(self: Self, mfaToken: string) {
-  const expired = () => unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
   const pending = await self.peekUserToken(mfaToken, "mfa");
   if (!pending) throw expired();
   const row = await self.adapter.model.findByPk(pending.get("userId") as string);
@@ -233,7 +234,7 @@ export const smsActions: Record<string, Action> = {
       summary: "Which second factors are on (TOTP, SMS with the number masked, recovery codes left)",
       response: "TwoFactorStatus",
     },
-    async handler(this: Self, ctx: Context<unknown, Meta>) {
+    async handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       return secondFactorStatus(await me(this, ctx));
     },
   },
@@ -244,7 +245,7 @@ export const smsActions: Record<string, Action> = {
     access: "authenticated",
     params: { $$strict: true, phoneNumber: { type: "string", min: 3, max: 32 } },
     openapi: accepted("SMS second factor, step 1: send a code to a mobile number (international format)"),
-    async handler(this: Self, ctx: Context<{ phoneNumber: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ phoneNumber: string }, ShopMeta>) {
       const user = await me(this, ctx);
       if (user.smsPhone)
         throw conflict("SMS sign-in codes are already on; disable them first to change the number.", "SMS_ALREADY_ENABLED");
@@ -264,7 +265,7 @@ export const smsActions: Record<string, Action> = {
       summary: "SMS second factor, step 2: the code received turns it on (and gives recovery codes if there were none)",
       response: "SmsEnabled",
     },
-    async handler(this: Self, ctx: Context<{ code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ code: string }, ShopMeta>) {
       const user = await me(this, ctx);
       if (user.smsPhone) throw conflict("SMS sign-in codes are already on.", "SMS_ALREADY_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
@@ -299,7 +300,7 @@ export const smsActions: Record<string, Action> = {
     access: "authenticated",
     params: { $$strict: true },
     openapi: accepted("Send a code to the account's SMS number (to disable SMS sign-in codes)"),
-    async handler(this: Self, ctx: Context<unknown, Meta>) {
+    async handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       const user = await me(this, ctx);
       if (!user.smsPhone) throw conflict("SMS sign-in codes are not on.", "SMS_NOT_ENABLED");
       const sent = await sendCode(this, ctx, user.id, "verify", user.smsPhone);
@@ -316,7 +317,7 @@ export const smsActions: Record<string, Action> = {
       summary: "Turn SMS sign-in codes off: the password and a code (SMS from /auth/2fa/sms/send, TOTP or recovery)",
       response: "SmsDisabled",
     },
-    async handler(this: Self, ctx: Context<{ password: string; code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ password: string; code: string }, ShopMeta>) {
       const user = await me(this, ctx);
       if (!user.smsPhone) throw conflict("SMS sign-in codes are not on.", "SMS_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
@@ -343,7 +344,7 @@ export const smsActions: Record<string, Action> = {
     access: "public",
     params: { $$strict: true, mfaToken: MFA_TOKEN },
     openapi: { ...accepted("Second sign-in step by SMS: send the code"), more: [401, 409, 429, 503] },
-    async handler(this: Self, ctx: Context<{ mfaToken: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ mfaToken: string }, ShopMeta>) {
       const user = await pendingSignIn(this, ctx.params.mfaToken);
       if (!user.smsPhone)
         throw conflict("This account has no SMS second factor: use the authenticator app or a recovery code.", "SMS_NOT_ENABLED");
@@ -358,7 +359,7 @@ export const smsActions: Record<string, Action> = {
     access: "public",
     params: { $$strict: true, mfaToken: MFA_TOKEN, code: CODE },
     openapi: { summary: "Second sign-in step by SMS: the code → tokens", more: [401, 429], response: "Tokens" },
-    async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, Meta>) {
+    async handler(this: Self, ctx: Context<{ mfaToken: string; code: string }, ShopMeta>) {
       await this.limitAddress(this.limits.loginIp, ctx.meta.ip);
       const user = await pendingSignIn(this, ctx.params.mfaToken);
       await this.limit(this.limits.secondFactor, user.id);

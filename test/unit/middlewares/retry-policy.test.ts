@@ -55,6 +55,7 @@ describe("on a broker", () => {
         name as string,
         {
           ...(def as object),
+          access: "internal" as const,
           async handler() {
             runs[name as string] = (runs[name as string] ?? 0) + 1;
             if (runs[name as string]! <= 2) await new Promise((r) => setTimeout(r, 100));
