@@ -107,11 +107,13 @@ export function readiness(services: Record<string, string>): "ok" | "degraded" |
 }
 
 /** The service whose routes live under `path` (below /api) when no node of it is available now; else null. */
-function serviceDownAt(broker: Service["broker"], path: string): string | null {
+function serviceDownAt(gateway: Gateway, path: string): string | null {
   const owner = Object.keys(SERVICE_PATHS).find((name) => SERVICE_PATHS[name]!.some((p) => path === p || path.startsWith(`${p}/`)));
   if (!owner) return null;
-  const live = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true });
-  return live.some((s) => s.name === owner) ? null : owner;
+  // No node of it, or it is back but its routes are not regenerated yet (500 ms after the
+  // registry changed): either way its routes are away for a moment, not missing.
+  const unrouted = unroutedActions(gateway, owner);
+  return unrouted === null || unrouted.length > 0 ? owner : null;
 }
 
 /** The HTTP request of a call of moleculer-web's `rest` action. */
@@ -476,7 +478,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     },
     /** A "not found" under the routes of a service that is down is that service's 503. */
     sendError(req: Req, res: ServerResponse, err: unknown) {
-      const down = (err as Error)?.name === "NotFoundError" ? serviceDownAt(this.broker, pathOf(req).slice("/api".length)) : null;
+      const down = (err as Error)?.name === "NotFoundError" ? serviceDownAt(this, pathOf(req).slice("/api".length)) : null;
       if (down) err = new Errors.ServiceNotAvailableError({ action: `${down}.*`, nodeID: this.broker.nodeID });
       return withRequestId(req.$ctx?.requestID, () => GATEWAY_METHODS.sendError.call(this, req, res, err));
     },
@@ -488,7 +490,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
      */
     send404(req: Req, res: ServerResponse) {
       // Under a service that is down the other methods say nothing: its routes are away (503).
-      const down = serviceDownAt(this.broker, pathOf(req).slice("/api".length)) !== null;
+      const down = serviceDownAt(this, pathOf(req).slice("/api".length)) !== null;
       const allowed = down ? [] : allowedMethods(this.aliases, req.parsedUrl ?? pathOf(req));
       if (!allowed.length) return GATEWAY_METHODS.send404.call(this, req, res);
       res.setHeader("Allow", allowed.join(", "));

@@ -101,6 +101,7 @@ const NODES: NodeSpec[] = [
     await consumer.close(500);
     await publisher.close(500);
 
+    if (statuses[404]) console.log(JSON.stringify(samples.filter((s) => s.status === 404).slice(0, 3)));
     expect(statuses[404] ?? 0).toBe(0);
     expect(statuses[500] ?? 0).toBe(0);
     for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);

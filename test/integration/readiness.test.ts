@@ -55,4 +55,27 @@ suite("readiness and routes of services that are down", () => {
       node.broker.createService(await loadServiceSchema("products"));
     }
   });
+
+  test("a service that is back but not yet routed (aliases regenerate 500 ms later) answers 503, not 404", async () => {
+    const { loadServiceSchema } = await import("../../broker.ts");
+    const gateway = node.broker.getLocalService("api") as unknown as { regenerateAllAutoAliases(): void };
+    const regenerate = gateway.regenerateAllAutoAliases;
+    const regenerated = () => new Promise<void>((resolve) => node.broker.localBus.once("$api.aliases.regenerated", () => resolve()));
+    const gone = regenerated();
+    await node.broker.destroyService(node.broker.getLocalService("products")!);
+    await gone;
+    // Hold the gateway's route regeneration: products is back in the registry, its routes not yet.
+    gateway.regenerateAllAutoAliases = () => undefined;
+    try {
+      node.broker.createService(await loadServiceSchema("products"));
+      await node.broker.waitForServices(["products"]);
+      expect(await http(`/products`)).toMatchObject({ status: 503, body: { type: "SERVICE_UNAVAILABLE" } });
+    } finally {
+      gateway.regenerateAllAutoAliases = regenerate;
+    }
+    const back = regenerated();
+    gateway.regenerateAllAutoAliases();
+    await back;
+    expect((await http(`/products`)).status).toBe(200);
+  });
 });
