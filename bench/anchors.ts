@@ -248,7 +248,7 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       const all = Object.values(pids).flat();
       await mark(profileAs, `${scenario} start`, all);
       const measured = await withCpu(pids, programs, () => cannon({ origin, path: productPath, connections: limits.connections, seconds: limits.seconds }));
-      await mark(profileAs, `${scenario} end`, all);
+      await mark(profileAs, `${scenario} end`, all, { requests: measured.ok });
       rows.push({ scenario, label, concurrency: limits.connections, ...measured });
     };
 
@@ -377,7 +377,7 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
         progress(`monolith checkout: ${inFlight} in flight for ${limits.checkoutSeconds} s`);
         await mark("monolith", `checkout@${inFlight} start`, [m.child.pid]);
         const measured = await withCpu({ server: [m.child.pid] }, ["postgres"], () => runner.throughput(inFlight, 1_000_000, limits.checkoutSeconds * 1000));
-        await mark("monolith", `checkout@${inFlight} end`, [m.child.pid]);
+        await mark("monolith", `checkout@${inFlight} end`, [m.child.pid], { requests: measured.ok });
         rows.push({ scenario: "checkout", label: `monolith checkout (Fastify + Sequelize) @${inFlight}`, concurrency: inFlight, ...measured });
       }
       const orders = runner.statuses["201"] ?? 0;

@@ -505,7 +505,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         const before = cpuNow();
         const phase = await runner.throughput(inFlight, limits.throughput, limits.throughputMs);
         const after = cpuNow();
-        await mark("checkout", `${label}@${inFlight} end`, allPids);
+        await mark("checkout", `${label}@${inFlight} end`, allPids, { requests: phase.ok });
         const cpu = before && after ? cpuShares(before, after) : null;
         // The cluster's share of the machine, turned into CPU time per successful request.
         const cluster = cpu ? Object.entries(cpu).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0) : 0;

@@ -35,14 +35,15 @@ export function monotonicMicros(): number {
 }
 
 /**
- * A named moment of the run (e.g. "checkout@16 start"), for the processes `pids` of `scenario`.
- * The probes write their counts when signalled; give them a moment before the next phase.
+ * A named moment of the run (e.g. "orders@16 start"), for the processes `pids` of `scenario`;
+ * `extra` goes with it (an end mark carries the phase's successful `requests`). The probes
+ * write their counts when signalled; they get a moment for it before the next phase.
  */
-export async function mark(scenario: string, label: string, pids: number[]): Promise<void> {
+export async function mark(scenario: string, label: string, pids: number[], extra: Record<string, unknown> = {}): Promise<void> {
   if (!dir) return;
   const out = path.join(dir, scenario);
   mkdirSync(out, { recursive: true });
-  appendFileSync(path.join(dir, "marks.jsonl"), `${JSON.stringify({ scenario, label, us: monotonicMicros(), at: new Date().toISOString() })}\n`);
+  appendFileSync(path.join(dir, "marks.jsonl"), `${JSON.stringify({ scenario, label, us: monotonicMicros(), at: new Date().toISOString(), ...extra })}\n`);
   writeFileSync(path.join(out, ".mark"), label);
   for (const pid of pids) {
     try {
