@@ -21,7 +21,7 @@ function clockTicks(): number {
 }
 
 /** [program name, user + system seconds] of a process, or null when it is gone. */
-function processCpu(pid: number | string): [string, number] | null {
+export function processCpu(pid: number | string): [string, number] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const open = stat.indexOf("(");

@@ -3,12 +3,13 @@
  * (BENCH_PROFILE_DIR, bench/profiling.ts), per phase (the window between a "<phase> start" and
  * a "<phase> end" mark) and per process.
  *
- *   node bench/profile-summary.ts <dir> [--scenario checkout] [--phase orders@16] [--top 25] [--json]
+ *   node bench/profile-summary.ts <dir> [--scenario checkout] [--phase orders@16] [--top 25] [--files] [--json]
+ *   node bench/profile-summary.ts <dir> --phase orders@16 --stacks DOMException [--depth 8]   who calls it
  *
  * For each process: the CPU time sampled in the window (idle excluded) per request, and the
  * functions and modules ranked by self time (the function itself) and total time (everything
  * it called too), in ms per request, where a module is a package (node_modules/<name>), a
- * file of the project, or Node's internals; then the probe's counts per request: moleculer
+ * file of the project, or Node's internals (with --files: each file of a package, of Node); then the probe's counts per request: moleculer
  * packets sent and received, AMQP messages published and delivered, SQL statements.
  * Without requests in the end mark, figures are ms over the whole window.
  */
@@ -40,10 +41,15 @@ interface Mark {
   label: string;
   us: number;
   requests?: number;
+  /** CPU seconds each process (by pid) had used at the mark (/proc). */
+  cpu?: Record<string, number | null>;
 }
 type Counts = Record<string, Record<string, number>>;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Modules are packages, or (`--files`) the files inside them. */
+let byFile = false;
 
 /** The module a frame belongs to: a package, a project file, Node's internals, or V8's pseudo-frames. */
 export function moduleOf(frame: CallFrame): string {
@@ -52,12 +58,14 @@ export function moduleOf(frame: CallFrame): string {
     if (frame.functionName.startsWith("(")) return frame.functionName; // (garbage collector), (program), (idle), (root)
     return "(native)";
   }
-  if (url.startsWith("node:")) return "node:internals";
+  if (url.startsWith("node:")) return byFile ? url : "node:internals";
   let file = url.startsWith("file://") ? fileURLToPath(url) : url;
   const nm = file.lastIndexOf("/node_modules/");
   if (nm !== -1) {
     const rest = file.slice(nm + "/node_modules/".length).split("/");
-    return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
+    const scoped = rest[0]!.startsWith("@");
+    const pkg = scoped ? `${rest[0]}/${rest[1]}` : rest[0]!;
+    return byFile ? `${pkg}/${rest.slice(scoped ? 2 : 1).join("/")}` : pkg;
   }
   if (file.startsWith(ROOT)) file = path.relative(ROOT, file);
   return file;
@@ -68,16 +76,19 @@ function functionKey(frame: CallFrame): string {
   if (!frame.url) return name;
   if (frame.url.startsWith("node:")) return `${name} ${frame.url}:${frame.lineNumber + 1}`;
   const file = frame.url.startsWith("file://") ? fileURLToPath(frame.url) : frame.url;
-  const mod = moduleOf(frame);
   // A package's file by its path inside the package; a project file by its path in the project.
-  const where = file.includes("/node_modules/") ? `${mod}/${file.slice(file.lastIndexOf(`/node_modules/${mod}/`) + `/node_modules/${mod}/`.length)}` : mod;
+  const nm = file.lastIndexOf("/node_modules/");
+  const where = nm !== -1 ? file.slice(nm + "/node_modules/".length) : path.relative(ROOT, file);
   return `${name} ${where}:${frame.lineNumber + 1}`;
 }
 
 export interface ProcessSummary {
   process: string;
-  /** Sampled CPU (idle excluded) in ms, and per request when the phase says how many. */
+  /** Sampled time (idle excluded) in ms: wall-clock ticks spent in JavaScript, running or waiting for a core. */
   busyMs: number;
+  /** CPU time the process used in the window (/proc: every thread), when the marks have it. */
+  cpuMs: number | null;
+  /** CPU ms per request (the /proc figure when there is one, else the sampled one). */
   perRequestMs: number | null;
   requests: number | null;
   selfByFunction: [string, number][];
@@ -86,8 +97,18 @@ export interface ProcessSummary {
   totalByModule: [string, number][];
 }
 
-/** Self and total time per function and per module in [fromUs, toUs]; times in ms (or ms per request). */
-export function summariseProfile(profile: Profile, fromUs: number, toUs: number, per: number): Omit<ProcessSummary, "process" | "requests" | "perRequestMs"> & { busyMs: number } {
+/**
+ * Self and total time per function and per module in [fromUs, toUs]. The figures are the
+ * samples' shares of `cpuMs` (the process's CPU time in the window) when it is given, else the
+ * sampled time itself, in ms divided by `per` (the requests).
+ */
+export function summariseProfile(
+  profile: Profile,
+  fromUs: number,
+  toUs: number,
+  per: number,
+  cpuMs: number | null = null,
+): Omit<ProcessSummary, "process" | "requests" | "perRequestMs" | "cpuMs"> & { busyMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -125,8 +146,33 @@ export function summariseProfile(profile: Profile, fromUs: number, toUs: number,
       }
     }
   }
-  const ranked = (m: Map<string, number>) => [...m].map(([k, v]) => [k, v / per] as [string, number]).sort((a, b) => b[1] - a[1]);
+  const scale = cpuMs !== null && busy > 0 ? cpuMs / busy : 1;
+  const ranked = (m: Map<string, number>) => [...m].map(([k, v]) => [k, (v * scale) / per] as [string, number]).sort((a, b) => b[1] - a[1]);
   return { busyMs: busy, selfByFunction: ranked(selfF), totalByFunction: ranked(totalF), selfByModule: ranked(selfM), totalByModule: ranked(totalM) };
+}
+
+/** The call paths (leaf first, `depth` frames) of the samples with a frame matching `match`, and their sampled ms. */
+export function stacksOf(profile: Profile, fromUs: number, toUs: number, match: string, depth: number): [string, number][] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stacks = new Map<string, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < fromUs || t > toUs) continue;
+    const frames: string[] = [];
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+      const frame = byId.get(id)!.callFrame;
+      if (frame.functionName === "(root)") break;
+      frames.push(functionKey(frame));
+    }
+    const at = frames.findIndex((f) => f.includes(match));
+    if (at === -1) continue;
+    const key = frames.slice(at, at + depth).join("  <  ");
+    stacks.set(key, (stacks.get(key) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000);
+  }
+  return [...stacks].sort((a, b) => b[1] - a[1]);
 }
 
 function diffCounts(a: Counts | undefined, b: Counts, per: number): Record<string, [string, number][]> {
@@ -145,8 +191,17 @@ function diffCounts(a: Counts | undefined, b: Counts, per: number): Record<strin
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { scenario: { type: "string" }, phase: { type: "string" }, top: { type: "string", default: "20" }, json: { type: "boolean", default: false } },
+    options: {
+      scenario: { type: "string" },
+      phase: { type: "string" },
+      top: { type: "string", default: "20" },
+      files: { type: "boolean", default: false },
+      stacks: { type: "string" },
+      depth: { type: "string", default: "8" },
+      json: { type: "boolean", default: false },
+    },
   });
+  byFile = values.files;
   const dir = positionals[0];
   if (!dir) {
     console.error("usage: node bench/profile-summary.ts <BENCH_PROFILE_DIR> [--scenario name] [--phase name] [--top 20] [--json]");
@@ -187,16 +242,27 @@ function main(): void {
         const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1] ?? "?";
         const profile = JSON.parse(readFileSync(path.join(sdir, file), "utf8")) as Profile;
         if (profile.endTime < start.us || profile.startTime > end.us) continue;
-        const s = summariseProfile(profile, start.us, end.us, per);
-        summaries.push({ process: names.get(pid) ?? `pid ${pid}`, requests, perRequestMs: requests ? s.busyMs / requests : null, ...s });
+        const before = start.cpu?.[pid];
+        const after = end.cpu?.[pid];
+        const cpuMs = typeof before === "number" && typeof after === "number" ? (after - before) * 1000 : null;
+        const s = summariseProfile(profile, start.us, end.us, per, cpuMs);
+        if (values.stacks) {
+          const found = stacksOf(profile, start.us, end.us, values.stacks, Number(values.depth)).slice(0, top);
+          if (found.length) {
+            out.push(`\nCall paths through "${values.stacks}" in ${names.get(pid) ?? pid} (sampled ms in the window):`);
+            for (const [stack, ms] of found) out.push(`${ms.toFixed(0).padStart(6)}  ${stack}`);
+          }
+        }
+        summaries.push({ process: names.get(pid) ?? `pid ${pid}`, requests, cpuMs, perRequestMs: requests ? (cpuMs ?? s.busyMs) / requests : null, ...s });
       }
-      summaries.sort((a, b) => b.busyMs - a.busyMs);
+      summaries.sort((a, b) => (b.cpuMs ?? b.busyMs) - (a.cpuMs ?? a.busyMs));
       out.push(
         formatTable(
-          ["process", "sampled CPU ms", requests ? "ms/request" : "", "top modules (self)"],
+          ["process", "sampled ms", "CPU ms (/proc)", requests ? "CPU ms/request" : "", "top modules (self)"],
           summaries.map((s) => [
             s.process,
             s.busyMs.toFixed(0),
+            s.cpuMs === null ? "-" : s.cpuMs.toFixed(0),
             s.perRequestMs === null ? "" : s.perRequestMs.toFixed(3),
             s.selfByModule
               .slice(0, 4)
@@ -206,7 +272,10 @@ function main(): void {
         ),
       );
       for (const s of summaries) {
-        out.push(`\n--- ${s.process}: ${s.perRequestMs === null ? `${s.busyMs.toFixed(0)} ms` : `${s.perRequestMs.toFixed(3)} ms per request`}`);
+        out.push(
+          `\n--- ${s.process}: ${s.perRequestMs === null ? `${(s.cpuMs ?? s.busyMs).toFixed(0)} ms` : `${s.perRequestMs.toFixed(3)} ms CPU per request`}` +
+            (s.cpuMs !== null ? ` (samples scaled to the process's CPU time: ${s.busyMs.toFixed(0)} ms sampled, ${s.cpuMs.toFixed(0)} ms used)` : ""),
+        );
         const pair = (a: [string, number][], b: [string, number][], ha: string, hb: string) =>
           formatTable(
             [ha, unit, hb, unit],

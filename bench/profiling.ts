@@ -4,9 +4,10 @@
  *  - every server process runs with `--cpu-prof` (its profile lands in <dir>/<scenario>/ when
  *    it exits) and with the probe preloaded (bench/probe.ts: moleculer packets, AMQP messages
  *    and SQL statements counted per node);
- *  - `mark(label, pids)` records the moment (CLOCK_MONOTONIC, the profiles' clock) in
- *    <dir>/marks.jsonl and has each process's probe write its counts so far, so that
- *    bench/profile-summary.ts can cut a profile and the counts to the window between two marks.
+ *  - `mark(label, pids)` records the moment (CLOCK_MONOTONIC, the profiles' clock) and each
+ *    process's CPU time so far (/proc) in <dir>/marks.jsonl, and has each process's probe write
+ *    its counts so far, so that bench/profile-summary.ts can cut a profile and the counts to the
+ *    window between two marks, and scale the samples to the CPU time the process really used.
  *
  * Without BENCH_PROFILE_DIR all of this does nothing. Profiled figures are slower than the
  * plain ones (the sampler and the probe cost a few per cent): profile and measure in separate runs.
@@ -14,6 +15,7 @@
 import path from "node:path";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { processCpu } from "./cpu.ts";
 
 const dir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : undefined;
 const PROBE = path.join(path.dirname(fileURLToPath(import.meta.url)), "probe.ts");
@@ -43,7 +45,10 @@ export async function mark(scenario: string, label: string, pids: number[], extr
   if (!dir) return;
   const out = path.join(dir, scenario);
   mkdirSync(out, { recursive: true });
-  appendFileSync(path.join(dir, "marks.jsonl"), `${JSON.stringify({ scenario, label, us: monotonicMicros(), at: new Date().toISOString(), ...extra })}\n`);
+  // The CPU time each process has used so far: a profile's samples are taken on wall-clock
+  // ticks, so on a saturated machine they also count time a process waited for a core.
+  const cpu = Object.fromEntries(pids.map((pid) => [pid, processCpu(pid)?.[1] ?? null]));
+  appendFileSync(path.join(dir, "marks.jsonl"), `${JSON.stringify({ scenario, label, us: monotonicMicros(), at: new Date().toISOString(), cpu, ...extra })}\n`);
   writeFileSync(path.join(out, ".mark"), label);
   for (const pid of pids) {
     try {

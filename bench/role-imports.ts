@@ -1,0 +1,95 @@
+/**
+ * What each role loads before it does anything: for the base (lib/config.ts, moleculer.config.ts,
+ * lib/broker.ts: what every node imports) and for each service's schema on top of it, in a
+ * fresh process each: the time the imports took, the RSS and heap after them (after a GC), and
+ * the packages whose CommonJS files were loaded, ranked by how many. ESM-only packages are not
+ * in that list (Node keeps no such registry for them); most of the heavy ones here are CommonJS.
+ *
+ *   node bench/role-imports.ts [role...]     roles: base, api, users, products, orders, mail, storage, all
+ *
+ * A node's idle RSS (bench/checkout.ts, bench/anchors.ts) is this plus its broker, connections
+ * and caches. No server is needed: nothing connects.
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { formatTable } from "./table.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROLES = ["base", "api", "users", "products", "orders", "mail", "storage", "all"];
+
+interface Loaded {
+  role: string;
+  importMs: number;
+  rssMB: number;
+  heapMB: number;
+  files: number;
+  packages: [string, number][];
+}
+
+/** The script a fresh process runs for one role (an ES module, given with --input-type=module). */
+function probeScript(role: string): string {
+  const url = (p: string) => JSON.stringify(pathToFileURL(path.join(ROOT, p)).href);
+  const services = role === "all" ? ["api", "users", "products", "orders", "mail", "storage"] : role === "base" ? [] : [role];
+  return `
+    import { createRequire } from "node:module";
+    const start = performance.now();
+    const { getConfig } = await import(${url("lib/config.ts")});
+    const cfg = getConfig();
+    const { brokerOptions } = await import(${url("moleculer.config.ts")});
+    brokerOptions(cfg);
+    const { loadServiceSchema } = await import(${url("lib/broker.ts")});
+    for (const name of ${JSON.stringify(services)}) await loadServiceSchema(name);
+    const importMs = performance.now() - start;
+    globalThis.gc?.();
+    const mem = process.memoryUsage();
+    const cache = Object.keys(createRequire(import.meta.url).cache);
+    const counts = {};
+    for (const file of cache) {
+      const i = file.lastIndexOf("/node_modules/");
+      if (i === -1) continue;
+      const parts = file.slice(i + 14).split("/");
+      const pkg = parts[0].startsWith("@") ? parts[0] + "/" + parts[1] : parts[0];
+      counts[pkg] = (counts[pkg] ?? 0) + 1;
+    }
+    const packages = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+    console.log(JSON.stringify({ importMs, rssMB: mem.rss / 1e6, heapMB: mem.heapUsed / 1e6, files: cache.length, packages }));
+  `;
+}
+
+export function loadRole(role: string): Loaded {
+  // A clean environment: the embedded defaults, with a data folder that is never written
+  // (nothing connects or starts), and no SERVICES from the caller's shell.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "warn", JWT_SECRET: "x".repeat(48), SECRETS_KEY: "y".repeat(48) };
+  const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", probeScript(role)], { cwd: ROOT, env, encoding: "utf8" });
+  const line = out.trim().split("\n").pop()!;
+  return { role, ...(JSON.parse(line) as Omit<Loaded, "role">) };
+}
+
+function main() {
+  const roles = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+  const unknown = roles.filter((r) => !ROLES.includes(r));
+  if (unknown.length) {
+    console.error(`Unknown role ${unknown.join(", ")}; choose from ${ROLES.join(", ")}.`);
+    process.exit(2);
+  }
+  const results = (roles.length ? roles : ROLES).map(loadRole);
+  console.log(
+    formatTable(
+      ["role", "import ms", "RSS MB", "heap MB", "CJS files", "packages with the most files loaded"],
+      results.map((r) => [
+        r.role,
+        r.importMs.toFixed(0),
+        r.rssMB.toFixed(0),
+        r.heapMB.toFixed(0),
+        String(r.files),
+        r.packages
+          .slice(0, 8)
+          .map(([p, n]) => `${p} ${n}`)
+          .join(", "),
+      ]),
+    ),
+  );
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
