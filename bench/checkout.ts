@@ -26,7 +26,7 @@ import { loadConfig, type Config } from "../lib/config.ts";
 import { deleteShopTopology } from "../lib/durable-events.ts";
 import type { Principal } from "../lib/access.ts";
 import { migrateUp } from "../lib/migrator.ts";
-import { amqpTransporter } from "../moleculer.config.ts";
+import { amqpTransporter, brokerOptions } from "../moleculer.config.ts";
 import { deleteNamespace } from "./amqp-cleanup.ts";
 import { loadRunner, failuresOf, type PhaseResult, type Probe, type Statuses } from "./http-load.ts";
 import { sampleCpu, cpuShares, rssBytes, type CpuSample } from "./cpu.ts";
@@ -370,7 +370,19 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       if (dead) throw new Error(`node ${dead.spec.id} exited (${dead.child.exitCode ?? dead.child.signalCode}) while starting:\n${dead.tail.slice(-2_000)}`);
     };
 
-    client = new ServiceBroker({ namespace, nodeID: clientID, transporter: amqpTransporter(amqpUrl, 100), logger: false, requestTimeout: 30_000, skipProcessEventRegistration: true });
+    // The nodes' heartbeat settings: with moleculer's defaults (a heartbeat every 10 s) the nodes,
+    // which expect one within 6 s, took the client for dead every few seconds (warnings in their logs).
+    const { heartbeatInterval, heartbeatTimeout } = brokerOptions(loadConfig({ DATABASE_URL: dbUrl }));
+    client = new ServiceBroker({
+      namespace,
+      nodeID: clientID,
+      transporter: amqpTransporter(amqpUrl, 100),
+      logger: false,
+      requestTimeout: 30_000,
+      heartbeatInterval,
+      heartbeatTimeout,
+      skipProcessEventRegistration: true,
+    });
     await withTimeout(client.start(), limits.startTimeoutMs, `Connecting to ${redactUrl(amqpUrl)}`);
 
     const deadline = performance.now() + limits.startTimeoutMs;
