@@ -6,6 +6,7 @@
  * in that list (Node keeps no such registry for them); most of the heavy ones here are CommonJS.
  *
  *   node bench/role-imports.ts [role...]     roles: base, api, users, products, orders, mail, storage, all
+ *   node bench/role-imports.ts --packages    what each heavy package adds alone (RSS, heap, import time)
  *
  * A node's idle RSS (bench/checkout.ts, bench/anchors.ts) is this plus its broker, connections
  * and caches. No server is needed: nothing connects.
@@ -66,7 +67,67 @@ export function loadRole(role: string): Loaded {
   return { role, ...(JSON.parse(line) as Omit<Loaded, "role">) };
 }
 
+/** The packages the services import that weigh the most, for --packages. */
+const PACKAGES = [
+  "moleculer",
+  "moleculer-web",
+  "moleculer-db",
+  "moleculer-db-adapter-sequelize",
+  "sequelize",
+  "pg",
+  "amqplib",
+  "ioredis",
+  "@aws-sdk/client-s3",
+  "@aws-sdk/lib-storage",
+  "@aws-sdk/s3-request-presigner",
+  "nodemailer",
+  "@node-rs/argon2",
+  "jsonwebtoken",
+  "rate-limiter-flexible",
+  "validator",
+  "qrcode",
+  "speakeasy",
+  "pngjs",
+  "pino",
+  "umzug",
+  "swagger-ui-dist",
+];
+
+/** RSS and heap one package adds to a process that has already loaded Node's TypeScript stripper, and the import's time. */
+export function loadPackage(name: string): { name: string; importMs: number; rssMB: number; heapMB: number } {
+  const script = `
+    await import(${JSON.stringify(pathToFileURL(path.join(ROOT, "lib/every.ts")).href)}); // loads the type stripper
+    globalThis.gc(); const before = process.memoryUsage();
+    const start = performance.now();
+    await import(${JSON.stringify(name)});
+    const importMs = performance.now() - start;
+    globalThis.gc(); const after = process.memoryUsage();
+    console.log(JSON.stringify({ importMs, rssMB: (after.rss - before.rss) / 1e6, heapMB: (after.heapUsed - before.heapUsed) / 1e6 }));
+  `;
+  const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
+  return { name, ...(JSON.parse(out.trim().split("\n").pop()!) as { importMs: number; rssMB: number; heapMB: number }) };
+}
+
+/** Node itself, and Node with its TypeScript stripper loaded (every node runs .ts files). */
+function baseline(): { plainMB: number; strippedMB: number } {
+  const rss = (script: string) =>
+    Number(execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", `${script} globalThis.gc(); console.log(process.memoryUsage().rss / 1e6)`], { cwd: ROOT, encoding: "utf8" }).trim());
+  return { plainMB: rss(""), strippedMB: rss(`await import(${JSON.stringify(pathToFileURL(path.join(ROOT, "lib/every.ts")).href)});`) };
+}
+
 function main() {
+  if (process.argv.includes("--packages")) {
+    const base = baseline();
+    console.log(`Node alone: ${base.plainMB.toFixed(0)} MB RSS; with its TypeScript stripper loaded (the first .ts import): ${base.strippedMB.toFixed(0)} MB.\n`);
+    const rows = PACKAGES.map(loadPackage).sort((a, b) => b.rssMB - a.rssMB);
+    console.log(
+      formatTable(
+        ["package (alone, after the stripper)", "import ms", "RSS MB added", "heap MB added"],
+        rows.map((r) => [r.name, r.importMs.toFixed(0), r.rssMB.toFixed(1), r.heapMB.toFixed(1)]),
+      ),
+    );
+    return;
+  }
   const roles = process.argv.slice(2).filter((a) => !a.startsWith("--"));
   const unknown = roles.filter((r) => !ROLES.includes(r));
   if (unknown.length) {
