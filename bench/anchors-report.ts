@@ -131,7 +131,7 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
       figure: `mail vs checkout rate @${l.inFlight}`,
       measured:
         `${int(l.mail.perSecDuringPhase)} mails/s vs ${int(l.perSec)} checkouts/s; ${Number.isFinite(queued) ? queued : "?"} queued at the end` +
-        (l.mail.perSecDraining && l.mail.sentWhileDraining >= 50 ? `; ${int(l.mail.perSecDraining)}/s alone` : ""),
+        (l.mail.perSecDraining && l.mail.sentWhileDraining >= 50 && (l.mailBacklog?.drainedSeconds ?? 0) >= 1 ? `; ${int(l.mail.perSecDraining)}/s alone` : ""),
       ratio: ratio(r),
       target: "≥ 1 ×, no growing backlog",
       met: r >= 0.98 && queued <= Math.max(20, l.inFlight),

@@ -73,8 +73,8 @@ export function checkoutTables(result: CheckoutResult): string {
             (backlog.queued === 0 ? "." : backlog.drainedSeconds === null ? ", not worked off in time." : `, worked off in ${backlog.drainedSeconds.toFixed(1)} s`),
         );
       }
-      // A rate over a handful of mails says nothing.
-      if (backlog && rate?.perSecDraining && rate.sentWhileDraining >= 50) parts.push(`(${rate.perSecDraining.toFixed(0)} mails/s with the mail node alone).`);
+      // A rate over a handful of mails, or over less than a second (the queue is polled every 200 ms), says nothing.
+      if (backlog && rate?.perSecDraining && rate.sentWhileDraining >= 50 && (backlog.drainedSeconds ?? 0) >= 1) parts.push(`(${rate.perSecDraining.toFixed(0)} mails/s with the mail node alone).`);
       lines.push(parts.join(" "));
     }
   }
