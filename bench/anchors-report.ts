@@ -134,7 +134,9 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
         (l.mail.perSecDraining && l.mail.sentWhileDraining >= 50 && (l.mailBacklog?.drainedSeconds ?? 0) >= 1 ? `; ${int(l.mail.perSecDraining)}/s alone` : ""),
       ratio: ratio(r),
       target: "≥ 1 ×, no growing backlog",
-      met: r >= 0.98 && queued <= Math.max(20, l.inFlight),
+      // Mails trail their checkouts by the few still being sent at the phase's end, so the ratio is a
+      // hair under 1 even for a mail node that keeps up: what matters is that nothing piles up.
+      met: queued <= Math.max(20, l.inFlight) && (l.mailBacklog?.drainedSeconds ?? Infinity) < 2,
     });
   }
 
