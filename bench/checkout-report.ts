@@ -61,12 +61,21 @@ export function checkoutTables(result: CheckoutResult): string {
       `Checkout against the uncached read: p50 ${ratio(checkoutRow.sequential.p50 / uncached.sequential.p50)}, ` +
         levels.map((n, i) => `req/s @${n} ${ratio(checkoutRow.load[i]!.perSec / uncached.load[i]!.perSec)}`).join(", ") + ".",
     );
-    const backlog = checkoutRow.load[checkoutRow.load.length - 1]?.mailBacklog;
-    if (backlog) {
-      lines.push(
-        `Order confirmations queued for the mail node after the last phase: ${backlog.queued}` +
-          (backlog.queued === 0 ? "." : backlog.drainedSeconds === null ? ", not worked off in time." : `, worked off in ${backlog.drainedSeconds.toFixed(1)} s.`),
-      );
+    for (const l of checkoutRow.load) {
+      const backlog = l.mailBacklog;
+      const rate = l.mail;
+      if (!backlog && !rate) continue;
+      const parts = [`Mail @${l.inFlight}:`];
+      if (rate) parts.push(`${rate.perSecDuringPhase.toFixed(0)} mails/s during the phase against ${l.perSec.toFixed(0)} checkouts/s (${ratio(rate.perSecDuringPhase / l.perSec)});`);
+      if (backlog) {
+        parts.push(
+          `${backlog.queued} confirmations queued at its end` +
+            (backlog.queued === 0 ? "." : backlog.drainedSeconds === null ? ", not worked off in time." : `, worked off in ${backlog.drainedSeconds.toFixed(1)} s`),
+        );
+      }
+      // A rate over a handful of mails, or over less than a second (the queue is polled every 200 ms), says nothing.
+      if (backlog && rate?.perSecDraining && rate.sentWhileDraining >= 50 && (backlog.drainedSeconds ?? 0) >= 1) parts.push(`(${rate.perSecDraining.toFixed(0)} mails/s with the mail node alone).`);
+      lines.push(parts.join(" "));
     }
   }
 
@@ -83,6 +92,10 @@ export function checkoutTables(result: CheckoutResult): string {
     );
   }
 
+  lines.push(
+    `Start-up: the ${result.nodes.length} nodes were ready (gateway ready, every replica known) ${result.readySeconds.toFixed(1)} s after they were spawned. ` +
+      `Idle RSS: ${Object.entries(result.idleRssMB).map(([id, rss]) => `${id} ${rss === null ? "-" : rss.toFixed(0)} MB`).join(", ")}.`,
+  );
   const s = result.stock;
   lines.push(
     `Stock: ${s.initial} initial - ${s.successfulOrders} successful orders = ${s.expected} expected; database: ${s.actual}` +

@@ -26,10 +26,11 @@ import { loadConfig, type Config } from "../lib/config.ts";
 import { deleteShopTopology } from "../integrations/messaging/durable-events.ts";
 import type { Principal } from "../lib/access.ts";
 import { migrateUp } from "../integrations/database/migrator.ts";
-import { amqpTransporter } from "../moleculer.config.ts";
+import { amqpTransporter, brokerOptions } from "../moleculer.config.ts";
 import { deleteNamespace } from "./amqp-cleanup.ts";
 import { loadRunner, failuresOf, type PhaseResult, type Probe, type Statuses } from "./http-load.ts";
-import { sampleCpu, cpuShares, type CpuSample } from "./cpu.ts";
+import { sampleCpu, cpuShares, rssBytes, type CpuSample } from "./cpu.ts";
+import { mark, profiledEnv } from "./profiling.ts";
 import { percentiles, type Percentiles } from "./stats.ts";
 import { HELD_RESERVATION_STATUSES } from "../domain/reconciliation.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../scripts/support/scratch-database.ts";
@@ -54,6 +55,8 @@ export interface CheckoutLimits {
   startTimeoutMs: number;
   /** How long to wait for the mail node to work off order confirmations between phases. */
   drainMs: number;
+  /** How long the nodes idle once the cluster is ready before their RSS is read. */
+  idleMs: number;
 }
 
 export const CHECKOUT_LIMITS: { full: CheckoutLimits; quick: CheckoutLimits } = {
@@ -69,6 +72,7 @@ export const CHECKOUT_LIMITS: { full: CheckoutLimits; quick: CheckoutLimits } = 
     requestTimeoutMs: 15_000,
     startTimeoutMs: 60_000,
     drainMs: 60_000,
+    idleMs: 5_000,
   },
   quick: {
     shoppers: 20,
@@ -82,6 +86,7 @@ export const CHECKOUT_LIMITS: { full: CheckoutLimits; quick: CheckoutLimits } = 
     requestTimeoutMs: 15_000,
     startTimeoutMs: 60_000,
     drainMs: 20_000,
+    idleMs: 2_000,
   },
 };
 
@@ -93,6 +98,17 @@ export interface LoadPhase extends PhaseResult {
   cpuMsPerRequest: number | null;
   /** Order confirmations still queued for the mail node after this phase, and how long they took to go. */
   mailBacklog?: { queued: number; drainedSeconds: number | null };
+  /** What the mail node sent (mail_deliveries rows turned `sent`): during the phase, and alone afterwards while it worked off the backlog. */
+  mail?: MailRate;
+}
+
+export interface MailRate {
+  sentDuringPhase: number;
+  /** Mails sent per second during the phase, next to the phase's checkouts per second. */
+  perSecDuringPhase: number;
+  sentWhileDraining: number;
+  /** Mails per second while the mail node worked off the backlog alone (null: no backlog to time). */
+  perSecDraining: number | null;
 }
 
 export interface EndpointRow {
@@ -147,6 +163,10 @@ export interface CheckoutResult {
   limits: CheckoutLimits;
   nodes: string[];
   setupSeconds: number;
+  /** From spawning the nodes until the gateway was ready and every replica known. */
+  readySeconds: number;
+  /** Each node's RSS after idling `idleMs` once the cluster was ready, in MB (10^6 bytes). */
+  idleRssMB: Record<string, number | null>;
   rows: EndpointRow[];
   stock: StockCheck;
   steps: StepRow[];
@@ -248,6 +268,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
   let amqpConn: amqp.ChannelModel | undefined;
   let tmpDir: string | undefined;
   let db: ScratchDatabase | undefined;
+  let dbClient: pg.Client | undefined;
   const shutdown: Record<string, NodeShutdown> = {};
 
   // Clean-up runs once, after success, failure or Ctrl-C.
@@ -264,6 +285,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       };
       progress("stopping the cluster and cleaning up");
       await step("closing the AMQP connection", async () => amqpConn?.close());
+      await step("closing the database connection", async () => dbClient?.end());
       await step("stopping the client broker", async () => client && withTimeout(client.stop(), 10_000, "Stopping the client broker"));
       // What the nodes say from here on belongs to their shutdown, not to the measurement.
       for (const n of nodes) {
@@ -335,8 +357,9 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       },
     );
     progress(`starting ${specs.length} nodes (${specs.map((s) => s.id).join(", ")}), namespace ${namespace}`);
+    const spawnedAt = performance.now();
     for (const spec of specs) {
-      const child = spawnNode(spec, env);
+      const child = spawnNode(spec, profiledEnv("checkout", env));
       const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
       const node: RunningNode = { spec, child, closed, tail: "", log: { warnings: 0, errors: 0, samples: [] } };
       watchOutput(node);
@@ -347,7 +370,19 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       if (dead) throw new Error(`node ${dead.spec.id} exited (${dead.child.exitCode ?? dead.child.signalCode}) while starting:\n${dead.tail.slice(-2_000)}`);
     };
 
-    client = new ServiceBroker({ namespace, nodeID: clientID, transporter: amqpTransporter(amqpUrl, 100), logger: false, requestTimeout: 30_000, skipProcessEventRegistration: true });
+    // The nodes' heartbeat settings: with moleculer's defaults (a heartbeat every 10 s) the nodes,
+    // which expect one within 6 s, took the client for dead every few seconds (warnings in their logs).
+    const { heartbeatInterval, heartbeatTimeout } = brokerOptions(loadConfig({ DATABASE_URL: dbUrl }));
+    client = new ServiceBroker({
+      namespace,
+      nodeID: clientID,
+      transporter: amqpTransporter(amqpUrl, 100),
+      logger: false,
+      requestTimeout: 30_000,
+      heartbeatInterval,
+      heartbeatTimeout,
+      skipProcessEventRegistration: true,
+    });
     await withTimeout(client.start(), limits.startTimeoutMs, `Connecting to ${redactUrl(amqpUrl)}`);
 
     const deadline = performance.now() + limits.startTimeoutMs;
@@ -356,7 +391,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       const ready = await httpJson(`${api}/health/ready`).catch((err: Error) => ({ status: 0, body: err.message }));
       if (ready.status === 200 && (ready.body as { status?: string })?.status === "ok") break;
       if (performance.now() > deadline) throw new Error(`the gateway was not ready after ${limits.startTimeoutMs} ms: ${JSON.stringify(ready.body)}`);
-      await sleep(250);
+      await sleep(50);
     }
     // Ready means each service is reachable; wait for every replica too, so the load is shared from the start.
     const expected = new Map<string, number>();
@@ -367,8 +402,12 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       const missing = [...expected].filter(([name, n]) => list.filter((s) => s.name === name).length < n);
       if (missing.length === 0) break;
       if (performance.now() > deadline) throw new Error(`replicas missing after ${limits.startTimeoutMs} ms: ${missing.map(([n]) => n).join(", ")}`);
-      await sleep(250);
+      await sleep(50);
     }
+    const readySeconds = (performance.now() - spawnedAt) / 1000;
+    progress(`cluster ready after ${readySeconds.toFixed(1)} s; idling ${limits.idleMs / 1000} s before reading each node's RSS`);
+    await sleep(limits.idleMs);
+    const idleRssMB = Object.fromEntries(nodes.map((n) => [n.spec.id, ((b) => (b === null ? null : b / 1e6))(rssBytes(n.child.pid!))]));
 
     // --- seed -------------------------------------------------------------------------
     progress("seeding: a superuser, one product, shoppers");
@@ -425,6 +464,11 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       (pids[group] ??= []).push(n.child.pid!);
     }
     const cpuNow = (): CpuSample | null => sampleCpu(pids, { postgres: ["postgres"], rabbitmq: ["beam.smp"] });
+    const allPids = nodes.map((n) => n.child.pid!);
+    /** Confirmation mails the mail node has sent so far (its delivery log). */
+    const mailsSent = async () => Number((await dbClient!.query("SELECT count(*) AS n FROM mail_deliveries WHERE status = 'sent'")).rows[0].n);
+    dbClient = new pg.Client({ connectionString: dbUrl });
+    await dbClient.connect();
 
     const read = async (url: string, signal: AbortSignal, headers?: Record<string, string>, init?: RequestInit) => {
       const res = await fetch(url, { ...init, headers, signal });
@@ -463,24 +507,38 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       progress(`${request}: ${limits.sequential} sequential`);
       const sequential = await runner.sequential(limits.sequential, limits.sequentialMs);
       const load: LoadPhase[] = [];
+      // The warm-up's and sequential phase's mails would otherwise compete with the first phase.
+      if (mail) await drainMail();
+      const label = request.replace(/ \(.*\)$/, "").replace(/^\w+ \/api\//, "").replace(/[^\w]+/g, "-");
       for (const inFlight of limits.inFlight) {
-        // Confirmation mails of the previous phase would otherwise compete with this one.
-        if (mail) await drainMail();
         progress(`${request}: ${inFlight} in flight for up to ${limits.throughputMs / 1000} s`);
+        await mark("checkout", `${label}@${inFlight} start`, allPids);
+        const sentBefore = mail ? await mailsSent() : 0;
         const before = cpuNow();
         const phase = await runner.throughput(inFlight, limits.throughput, limits.throughputMs);
         const after = cpuNow();
+        await mark("checkout", `${label}@${inFlight} end`, allPids, { requests: phase.ok });
         const cpu = before && after ? cpuShares(before, after) : null;
         // The cluster's share of the machine, turned into CPU time per successful request.
         const cluster = cpu ? Object.entries(cpu).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0) : 0;
         const cpuMsPerRequest = before && after && phase.ok > 0 ? ((cluster / 100) * (after.total - before.total) * 1000) / phase.ok : null;
-        load.push({ ...phase, inFlight, cpu, cpuMsPerRequest });
+        const row: LoadPhase = { ...phase, inFlight, cpu, cpuMsPerRequest };
+        if (mail) {
+          // Confirmation mails of this phase would otherwise compete with the next one.
+          const sentAfter = await mailsSent();
+          row.mailBacklog = await drainMail();
+          const sentWhileDraining = (await mailsSent()) - sentAfter;
+          const drained = row.mailBacklog?.drainedSeconds;
+          row.mail = {
+            sentDuringPhase: sentAfter - sentBefore,
+            perSecDuringPhase: (sentAfter - sentBefore) / phase.seconds,
+            sentWhileDraining,
+            perSecDraining: drained && sentWhileDraining > 0 ? sentWhileDraining / drained : null,
+          };
+        }
+        load.push(row);
       }
-      if (mail) {
-        const last = load[load.length - 1]!;
-        last.mailBacklog = await drainMail();
-        successfulOrders += runner.statuses["201"] ?? 0;
-      }
+      if (mail) successfulOrders += runner.statuses["201"] ?? 0;
       measured.push({ request, baseline, warmup, sequential, load, statuses: { ...runner.statuses }, failures: failuresOf(runner.statuses) });
     }
     const base = measured.find((r) => r.baseline)!;
@@ -561,6 +619,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       limits,
       nodes: specs.map((s) => s.id),
       setupSeconds,
+      readySeconds,
+      idleRssMB,
       rows,
       stock,
       steps: stepRows,
@@ -579,7 +639,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
 }
 
 /** The durable-events topology of a namespace: the exchange and every consumer group's queues. */
-async function deleteDurableTopology(url: string, namespace: string): Promise<void> {
+export async function deleteDurableTopology(url: string, namespace: string): Promise<void> {
   let config: Pick<Config, "mail"> = { mail: { maxAttempts: 5, retryBaseMs: 1000 } as Config["mail"] };
   try {
     config = loadConfig(process.env); // the nodes got the same MAIL_MAX_ATTEMPTS

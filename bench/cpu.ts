@@ -21,7 +21,7 @@ function clockTicks(): number {
 }
 
 /** [program name, user + system seconds] of a process, or null when it is gone. */
-function processCpu(pid: number | string): [string, number] | null {
+export function processCpu(pid: number | string): [string, number] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const open = stat.indexOf("(");
@@ -107,4 +107,30 @@ export function cpuShares(a: CpuSample, b: CpuSample): Record<string, number> {
   shares.other = pct(busy - accounted);
   shares.idle = pct(capacity - busy);
   return shares;
+}
+
+/**
+ * CPU seconds spent between two samples: one entry per label and per program group (processes
+ * that started in between count from zero), and `bench` (this process).
+ */
+export function cpuSeconds(a: CpuSample, b: CpuSample): Record<string, number> {
+  const spent: Record<string, number> = {};
+  for (const label of Object.keys(b.labelled)) spent[label] = Math.max(0, b.labelled[label]! - (a.labelled[label] ?? 0));
+  for (const [label, pids] of Object.entries(b.programs)) {
+    let s = 0;
+    for (const [pid, seconds] of pids) s += Math.max(0, seconds - (a.programs[label]?.get(pid) ?? 0));
+    spent[label] = s;
+  }
+  spent.bench = Math.max(0, b.self - a.self);
+  return spent;
+}
+
+/** Resident set size of a process in bytes (VmRSS in /proc), or null when it is gone or off Linux. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,11 +1,14 @@
 /**
  * npm run bench [-- <benchmark>...] [-- --json]
  *
- * Runs the benchmarks (all of them, or the ones named: amqp, checkout) and prints their
- * tables (or, with --json, the results as JSON on stdout; progress always goes to stderr).
+ * Runs the benchmarks (all of them, or the ones named: amqp, anchors, checkout) and prints
+ * their tables (or, with --json, the results as JSON on stdout; progress always goes to
+ * stderr). With anchors and checkout in the same run, a last table puts issue 15's targets
+ * next to the ratios measured.
  *
  *   node bench/run.ts                 every benchmark
  *   node bench/run.ts amqp            AMQP call latency (bench/amqp-latency.ts)
+ *   node bench/run.ts anchors         reads against the frameworks' floors and a monolith (bench/anchors.ts)
  *   node bench/run.ts checkout        checkout throughput through the cluster (bench/checkout.ts)
  *
  * Environment:
@@ -13,15 +16,20 @@
  *   BENCH_DATABASE_URL  PostgreSQL server for the checkout benchmark's own database, which is
  *                       created and dropped (default postgres://postgres@127.0.0.1:5432/postgres)
  *   BENCH_QUICK=1       smaller counts and time limits, for a smoke run
+ *   BENCH_ANCHORS       the anchors to run, comma-separated (default: all; bench/anchors.ts)
+ *   BENCH_PROFILE_DIR   profile the servers into this folder (bench/profiling.ts); the figures
+ *                       of such a run are slower than plain ones
  */
 import os from "node:os";
 import { amqpLatency, type Row } from "./amqp-latency.ts";
 import { checkout, CHECKOUT_LIMITS, type CheckoutResult } from "./checkout.ts";
 import { checkoutTables } from "./checkout-report.ts";
+import { anchors, ANCHOR_LIMITS, ANCHOR_SCENARIOS, type AnchorScenario, type AnchorsResult } from "./anchors.ts";
+import { anchorsTable, targetsTable } from "./anchors-report.ts";
 import type { Limits } from "./measure.ts";
 import { formatTable } from "./table.ts";
 
-const BENCHMARKS = ["amqp", "checkout"] as const;
+const BENCHMARKS = ["amqp", "anchors", "checkout"] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const json = process.argv.includes("--json");
@@ -41,6 +49,14 @@ const limits: Limits = quick
   ? { warmup: 50, warmupMs: 1_000, sequential: 300, sequentialMs: 3_000, inFlight: 64, throughput: 10_000, throughputMs: 2_000 }
   : { warmup: 200, warmupMs: 3_000, sequential: 2_000, sequentialMs: 10_000, inFlight: 64, throughput: 100_000, throughputMs: 5_000 };
 const checkoutLimits = quick ? CHECKOUT_LIMITS.quick : CHECKOUT_LIMITS.full;
+const anchorLimits = quick ? ANCHOR_LIMITS.quick : ANCHOR_LIMITS.full;
+const anchorNames = (process.env.BENCH_ANCHORS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const badAnchors = anchorNames.filter((a) => !(ANCHOR_SCENARIOS as readonly string[]).includes(a));
+if (badAnchors.length > 0) {
+  console.error(`Unknown anchor ${badAnchors.join(", ")} in BENCH_ANCHORS; choose from ${ANCHOR_SCENARIOS.join(", ")}.`);
+  process.exit(2);
+}
+const anchorScenarios = anchorNames.length > 0 ? (anchorNames as AnchorScenario[]) : undefined;
 
 const machine = {
   cpus: os.availableParallelism(),
@@ -70,14 +86,27 @@ function amqpLatencyTable(rows: Row[]): string {
 }
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+/** The machine's load average now: other work on the machine skews every figure. */
+const loadLine = () => `load average ${os.loadavg().map((n) => n.toFixed(2)).join(" ")}`;
 const machineLine = `${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}${quick ? ", quick mode" : ""}`;
 
 try {
   const started = performance.now();
   let amqpRows: Row[] | undefined;
   let checkoutResult: CheckoutResult | undefined;
+  let anchorsResult: AnchorsResult | undefined;
   for (const name of selected) {
-    if (name === "amqp") {
+    if (name === "anchors") {
+      anchorsResult = await anchors({ amqpUrl: url, pgAdminUrl, limits: anchorLimits, scenarios: anchorScenarios, progress });
+      if (!json) {
+        const l = anchorsResult.limits;
+        console.log(
+          `\nAnchors: GET /api/products/:id over ${l.connections} connections (autocannon), ${l.seconds} s each after ${l.warmupSeconds} s of warm-up, ` +
+            `${l.products} products; the monolith's checkout at ${l.checkoutInFlight.join(" and ")} in flight for ${l.checkoutSeconds} s (${machineLine}; ${loadLine()})\n`,
+        );
+        console.log(anchorsTable(anchorsResult));
+      }
+    } else if (name === "amqp") {
       amqpRows = await amqpLatency(url, limits, progress);
       if (!json) {
         console.log(`\nAMQP call latency: ${limits.sequential} sequential calls, then ${limits.inFlight} in flight (${machineLine})\n`);
@@ -96,6 +125,10 @@ try {
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  if (!json && anchorsResult && checkoutResult) {
+    console.log(`\nIssue 15's targets, ratios from this run (${machineLine}; ${loadLine()}):\n`);
+    console.log(targetsTable(anchorsResult, checkoutResult));
+  }
   if (json) {
     console.log(
       JSON.stringify(
@@ -105,6 +138,7 @@ try {
           benchmarks: selected,
           seconds,
           ...(amqpRows ? { limits, amqpLatency: amqpRows } : {}),
+          ...(anchorsResult ? { anchors: anchorsResult } : {}),
           ...(checkoutResult ? { checkout: checkoutResult } : {}),
         },
         null,
@@ -116,6 +150,7 @@ try {
   }
   // A failed correctness check fails the run.
   if (checkoutResult && !checkoutResult.stock.ok) process.exitCode = 1;
+  if (anchorsResult?.monolithStock && !anchorsResult.monolithStock.ok) process.exitCode = 1;
 } catch (err) {
   console.error("bench failed:", err instanceof Error ? err.message : err);
   // A broker still trying to reach RabbitMQ would keep the process alive.
