@@ -54,12 +54,27 @@ function logger(cfg: Config): BrokerOptions["logger"] {
       // (lib/request-id.ts); errors and other arguments after the message are kept (lib/log-arguments.ts).
       options: {
         level: cfg.log.level,
-        pino: { options: { base: {}, timestamp: () => `,"time":"${new Date().toISOString()}"`, mixin: requestIdMixin, hooks: { logMethod: joinLogArguments } } },
+        pino: {
+          options: {
+            base: {},
+            timestamp: () => `,"time":"${new Date().toISOString()}"`,
+            mixin: requestIdMixin,
+            hooks: { logMethod: joinLogArguments },
+          },
+        },
       },
     };
   }
   // moleculer's "short" format, with the request id after the module name inside a request.
-  return { type: "Console", options: { level: cfg.log.level, formatter: consoleFormatter as (type: string, args: unknown[]) => string[], colors: true, moduleColors: false } };
+  return {
+    type: "Console",
+    options: {
+      level: cfg.log.level,
+      formatter: consoleFormatter as (type: string, args: unknown[]) => string[],
+      colors: true,
+      moduleColors: false,
+    },
+  };
 }
 
 function cacher(cfg: Config): BrokerOptions["cacher"] {
@@ -67,7 +82,12 @@ function cacher(cfg: Config): BrokerOptions["cacher"] {
   if (cfg.cacher.type === "memory") return { type: "Memory", options: { ttl: 300, maxParamsLength: 200 } };
   // Redis that goes away costs cache hits, never requests (integrations/cache/resilient-redis-cacher.ts).
   // ioredis takes the URL as it is; moleculer's typings only know the options object.
-  return new ResilientRedisCacher({ ttl: 300, prefix: `${cfg.namespace}-cache`, redis: cfg.cacher.url as unknown as Record<string, never>, maxParamsLength: 200 });
+  return new ResilientRedisCacher({
+    ttl: 300,
+    prefix: `${cfg.namespace}-cache`,
+    redis: cfg.cacher.url as unknown as Record<string, never>,
+    maxParamsLength: 200,
+  });
 }
 
 /**

@@ -41,7 +41,14 @@ export interface Row extends Measurement {
 }
 
 function broker(namespace: string, nodeID: string, transporter?: Transporter): ServiceBroker {
-  return new ServiceBroker({ namespace, nodeID, transporter, logger: false, requestTimeout: REQUEST_TIMEOUT_MS, skipProcessEventRegistration: true });
+  return new ServiceBroker({
+    namespace,
+    nodeID,
+    transporter,
+    logger: false,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    skipProcessEventRegistration: true,
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -63,7 +70,12 @@ async function measureLocal(namespace: string, limits: Limits): Promise<Measurem
   }
 }
 
-async function measureRemote(url: string, namespace: string, transporter: (url: string) => Transporter, limits: Limits): Promise<Measurement> {
+async function measureRemote(
+  url: string,
+  namespace: string,
+  transporter: (url: string) => Transporter,
+  limits: Limits,
+): Promise<Measurement> {
   const server = broker(namespace, "bench-server", transporter(url));
   const client = broker(namespace, "bench-client", transporter(url));
   server.createService(ECHO);

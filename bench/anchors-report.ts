@@ -9,7 +9,8 @@ import { formatStatuses } from "./http-load.ts";
 import { formatTable } from "./table.ts";
 
 const ms = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(digits));
-const int = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? "-" : Math.round(n).toLocaleString("en-US"));
+const int = (n: number | null | undefined) =>
+  n === null || n === undefined || !Number.isFinite(n) ? "-" : Math.round(n).toLocaleString("en-US");
 const pct = (n: number | null) => (n === null || !Number.isFinite(n) ? "-" : `${Math.round(n)}%`);
 
 export function anchorsTable(result: AnchorsResult): string {
@@ -22,7 +23,11 @@ export function anchorsTable(result: AnchorsResult): string {
       ms(r.p50),
       ms(r.p99),
       ms(r.cpuMsPerRequest, 3),
-      r.cpuMs ? Object.entries(r.cpuMs).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") : "-",
+      r.cpuMs
+        ? Object.entries(r.cpuMs)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join(", ")
+        : "-",
       pct(r.benchPct),
       pct(r.otherPct),
       formatStatuses(r.statuses),
@@ -75,7 +80,9 @@ function versus(figure: string, a: LoadRow | undefined, b: LoadRow | undefined, 
     figure,
     measured:
       `${int(a.perSec)} vs ${int(b.perSec)} req/s; CPU ${ms(a.cpuMsPerRequest, 3)} vs ${ms(b.cpuMsPerRequest, 3)} ms/req` +
-      (ownCpu(a) !== a.cpuMsPerRequest || ownCpu(b) !== b.cpuMsPerRequest ? ` (own processes ${ms(ownCpu(a), 3)} vs ${ms(ownCpu(b), 3)})` : ""),
+      (ownCpu(a) !== a.cpuMsPerRequest || ownCpu(b) !== b.cpuMsPerRequest
+        ? ` (own processes ${ms(ownCpu(a), 3)} vs ${ms(ownCpu(b), 3)})`
+        : ""),
     ratio: `${ratio(r)} (CPU ${ratio((a.cpuMsPerRequest ?? NaN) / (b.cpuMsPerRequest ?? NaN))})`,
     target: atLeast === null ? "-" : `≥ ${atLeast} ×`,
     met: atLeast === null ? null : r >= atLeast,
@@ -105,13 +112,25 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
       met: ok,
     });
   } else {
-    targets.push({ figure: "checkout, 8-node cluster @16", measured: "not measured", ratio: "-", target: "≥ 300/s, ≤ 6 ms CPU, p99 ≤ 100 ms, 0 oversell", met: null });
+    targets.push({
+      figure: "checkout, 8-node cluster @16",
+      measured: "not measured",
+      ratio: "-",
+      target: "≥ 300/s, ≤ 6 ms CPU, p99 ≤ 100 ms, 0 oversell",
+      met: null,
+    });
   }
   for (const level of [16, 64]) {
     const shop = orders?.load.find((l) => l.inFlight === level);
     const mono = row(anchors, "checkout", level);
     if (!shop || !mono) {
-      targets.push({ figure: `checkout vs monolith checkout @${level}`, measured: "not measured", ratio: "-", target: level === 16 ? "≥ 0.5 ×" : "-", met: null });
+      targets.push({
+        figure: `checkout vs monolith checkout @${level}`,
+        measured: "not measured",
+        ratio: "-",
+        target: level === 16 ? "≥ 0.5 ×" : "-",
+        met: null,
+      });
       continue;
     }
     const r = shop.perSec / mono.perSec;
@@ -131,7 +150,9 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
       figure: `mail vs checkout rate @${l.inFlight}`,
       measured:
         `${int(l.mail.perSecDuringPhase)} mails/s vs ${int(l.perSec)} checkouts/s; ${Number.isFinite(queued) ? queued : "?"} queued at the end` +
-        (l.mail.perSecDraining && l.mail.sentWhileDraining >= 50 && (l.mailBacklog?.drainedSeconds ?? 0) >= 1 ? `; ${int(l.mail.perSecDraining)}/s alone` : ""),
+        (l.mail.perSecDraining && l.mail.sentWhileDraining >= 50 && (l.mailBacklog?.drainedSeconds ?? 0) >= 1
+          ? `; ${int(l.mail.perSecDraining)}/s alone`
+          : ""),
       ratio: ratio(r),
       target: "≥ 1 ×, no growing backlog",
       // Mails trail their checkouts by the few still being sent at the phase's end, so the ratio is a
@@ -145,7 +166,11 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
     const worst = oneService.reduce((a, b) => ((b[1] ?? 0) > (a[1] ?? 0) ? b : a));
     targets.push({
       figure: "idle RSS, one-service nodes",
-      measured: oneService.map(([id, rss]) => `${id.replace(/-\d+$/, "")} ${ms(rss, 0)}`).filter((v, i, all) => all.indexOf(v) === i).join(", ") + " MB",
+      measured:
+        oneService
+          .map(([id, rss]) => `${id.replace(/-\d+$/, "")} ${ms(rss, 0)}`)
+          .filter((v, i, all) => all.indexOf(v) === i)
+          .join(", ") + " MB",
       ratio: `max ${ms(worst[1], 0)} MB (${worst[0]})`,
       target: "≤ 100 MB",
       met: oneService.every(([, rss]) => rss !== null && rss <= 100),
@@ -155,11 +180,29 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
   const embeddedPg = anchors?.startup.find((r) => r.role.startsWith("one node, every service"));
   for (const e of [embedded, embeddedPg]) {
     if (!e) continue;
-    targets.push({ figure: `idle RSS, ${e.role}`, measured: `${ms(e.rssMB, 0)} MB`, ratio: "-", target: "≤ 150 MB", met: e.rssMB !== null && e.rssMB <= 150 });
-    targets.push({ figure: `ready, ${e.role}`, measured: `${ms(e.readySeconds)} s`, ratio: "-", target: "≤ 1.5 s", met: e.readySeconds !== null && e.readySeconds <= 1.5 });
+    targets.push({
+      figure: `idle RSS, ${e.role}`,
+      measured: `${ms(e.rssMB, 0)} MB`,
+      ratio: "-",
+      target: "≤ 150 MB",
+      met: e.rssMB !== null && e.rssMB <= 150,
+    });
+    targets.push({
+      figure: `ready, ${e.role}`,
+      measured: `${ms(e.readySeconds)} s`,
+      ratio: "-",
+      target: "≤ 1.5 s",
+      met: e.readySeconds !== null && e.readySeconds <= 1.5,
+    });
   }
   if (checkout) {
-    targets.push({ figure: "ready, the 8-node cluster", measured: `${ms(checkout.readySeconds)} s`, ratio: "-", target: "≤ 5 s", met: checkout.readySeconds <= 5 });
+    targets.push({
+      figure: "ready, the 8-node cluster",
+      measured: `${ms(checkout.readySeconds)} s`,
+      ratio: "-",
+      target: "≤ 5 s",
+      met: checkout.readySeconds <= 5,
+    });
   }
 
   return formatTable(

@@ -43,7 +43,18 @@ import { failuresOf, loadRunner, type Statuses } from "./http-load.ts";
 import { startChild, waitForHttp, watch, type Child } from "./processes.ts";
 import { mark, profiledEnv } from "./profiling.ts";
 
-export const ANCHOR_SCENARIOS = ["raw", "floor", "floorAmqp", "fastify", "shopCached", "shopUncached", "amqpCached", "amqpUncached", "checkout", "startup"] as const;
+export const ANCHOR_SCENARIOS = [
+  "raw",
+  "floor",
+  "floorAmqp",
+  "fastify",
+  "shopCached",
+  "shopUncached",
+  "amqpCached",
+  "amqpUncached",
+  "checkout",
+  "startup",
+] as const;
 export type AnchorScenario = (typeof ANCHOR_SCENARIOS)[number];
 
 export interface AnchorLimits {
@@ -61,8 +72,26 @@ export interface AnchorLimits {
 }
 
 export const ANCHOR_LIMITS: { full: AnchorLimits; quick: AnchorLimits } = {
-  full: { products: 1_000, connections: 50, warmupSeconds: 2, seconds: 8, checkoutInFlight: [16, 64], checkoutSeconds: 8, idleSeconds: 5, startTimeoutMs: 60_000 },
-  quick: { products: 1_000, connections: 50, warmupSeconds: 1, seconds: 2, checkoutInFlight: [16, 64], checkoutSeconds: 2, idleSeconds: 2, startTimeoutMs: 60_000 },
+  full: {
+    products: 1_000,
+    connections: 50,
+    warmupSeconds: 2,
+    seconds: 8,
+    checkoutInFlight: [16, 64],
+    checkoutSeconds: 8,
+    idleSeconds: 5,
+    startTimeoutMs: 60_000,
+  },
+  quick: {
+    products: 1_000,
+    connections: 50,
+    warmupSeconds: 1,
+    seconds: 2,
+    checkoutInFlight: [16, 64],
+    checkoutSeconds: 2,
+    idleSeconds: 2,
+    startTimeoutMs: 60_000,
+  },
 };
 
 export interface LoadRow {
@@ -237,17 +266,29 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       children.add(child);
       return child;
     };
-    const alive = (...list: Child[]) => () => {
-      for (const c of list) if (c.exited()) throw new Error(`${c.label} exited (${c.child.exitCode ?? c.child.signalCode}):\n${c.tail().slice(-2_000)}`);
-    };
+    const alive =
+      (...list: Child[]) =>
+      () => {
+        for (const c of list)
+          if (c.exited()) throw new Error(`${c.label} exited (${c.child.exitCode ?? c.child.signalCode}):\n${c.tail().slice(-2_000)}`);
+      };
 
     /** Warm-up, then the measured run, with the CPU of `pids` (and of `programs`) before and after. */
-    const readLoad = async (scenario: AnchorScenario, label: string, origin: string, pids: Record<string, number[]>, programs: Program[], profileAs: string = scenario) => {
+    const readLoad = async (
+      scenario: AnchorScenario,
+      label: string,
+      origin: string,
+      pids: Record<string, number[]>,
+      programs: Program[],
+      profileAs: string = scenario,
+    ) => {
       progress(`${label}: ${limits.warmupSeconds} s warm-up, ${limits.seconds} s at ${limits.connections} connections`);
       await cannon({ origin, path: productPath, connections: limits.connections, seconds: limits.warmupSeconds });
       const all = Object.values(pids).flat();
       await mark(profileAs, `${scenario} start`, all);
-      const measured = await withCpu(pids, programs, () => cannon({ origin, path: productPath, connections: limits.connections, seconds: limits.seconds }));
+      const measured = await withCpu(pids, programs, () =>
+        cannon({ origin, path: productPath, connections: limits.connections, seconds: limits.seconds }),
+      );
       await mark(profileAs, `${scenario} end`, all, { requests: measured.ok });
       rows.push({ scenario, label, concurrency: limits.connections, ...measured });
     };
@@ -257,7 +298,13 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
     // --- the floors ----------------------------------------------------------------------
     if (want("raw")) {
       const port = await freePort();
-      const server = started(startChild("raw node:http", [SERVER("raw-http")], profiledEnv("raw", { ...process.env, PORT: String(port), BENCH_PRODUCTS_FILE: productsFile })));
+      const server = started(
+        startChild(
+          "raw node:http",
+          [SERVER("raw-http")],
+          profiledEnv("raw", { ...process.env, PORT: String(port), BENCH_PRODUCTS_FILE: productsFile }),
+        ),
+      );
       await server.line(/^ready$/, limits.startTimeoutMs);
       await readLoad("raw", "raw node:http from memory", `http://127.0.0.1:${port}`, { server: [server.pid] }, []);
       await stop(server);
@@ -276,8 +323,12 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       const port = await freePort();
       const namespace = `bench-anchors-${run}-floor`;
       const env = { ...process.env, PORT: String(port), BENCH_PRODUCTS_FILE: productsFile, TRANSPORTER: amqpUrl, NAMESPACE: namespace };
-      const service = started(startChild("floor service", [SERVER("moleculer-web")], profiledEnv("floorAmqp", { ...env, BENCH_ROLE: "service" })));
-      const gateway = started(startChild("floor gateway", [SERVER("moleculer-web")], profiledEnv("floorAmqp", { ...env, BENCH_ROLE: "gateway" })));
+      const service = started(
+        startChild("floor service", [SERVER("moleculer-web")], profiledEnv("floorAmqp", { ...env, BENCH_ROLE: "service" })),
+      );
+      const gateway = started(
+        startChild("floor gateway", [SERVER("moleculer-web")], profiledEnv("floorAmqp", { ...env, BENCH_ROLE: "gateway" })),
+      );
       namespaces.push({ namespace, nodeIDs: [`service-${service.pid}`, `gateway-${gateway.pid}`], durable: false });
       await Promise.all([service.line(/^ready$/, limits.startTimeoutMs), gateway.line(/^ready$/, limits.startTimeoutMs)]);
       await readLoad(
@@ -314,9 +365,15 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       if (!want(scenario)) continue;
       const port = await freePort();
       const env = shopEnv(`bench-anchors-${run}-one`, "", { CACHER: cacher, PORT: String(port), APP_URL: `http://127.0.0.1:${port}` });
-      const node = started(watch(`shop, one node (CACHER=${cacher})`, spawnNode({ id: `embedded-${cacher}`, services: "all" }, profiledEnv(scenario, env))));
+      const node = started(
+        watch(`shop, one node (CACHER=${cacher})`, spawnNode({ id: `embedded-${cacher}`, services: "all" }, profiledEnv(scenario, env))),
+      );
       const origin = `http://127.0.0.1:${port}`;
-      const readySeconds = await waitForHttp(`${origin}/api/health/ready`, readyOk, { since: node.startedAt, timeoutMs: limits.startTimeoutMs, alive: alive(node) });
+      const readySeconds = await waitForHttp(`${origin}/api/health/ready`, readyOk, {
+        since: node.startedAt,
+        timeoutMs: limits.startTimeoutMs,
+        alive: alive(node),
+      });
       await sleep(limits.idleSeconds * 1000);
       startup.push({ role: `one node, every service (PostgreSQL, CACHER=${cacher})`, readySeconds, rssMB: mb(rssBytes(node.pid)) });
       await readLoad(
@@ -342,7 +399,11 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       const api = started(watch("api-1", spawnNode({ id: "api-1", services: "api" }, profiledEnv(scenario, env))));
       namespaces.push({ namespace, nodeIDs: ["products-1", "api-1"], durable: true });
       const origin = `http://127.0.0.1:${port}`;
-      await waitForHttp(`${origin}${productPath(0)}`, (s) => s === 200, { since: api.startedAt, timeoutMs: limits.startTimeoutMs, alive: alive(api, productsNode) });
+      await waitForHttp(`${origin}${productPath(0)}`, (s) => s === 200, {
+        since: api.startedAt,
+        timeoutMs: limits.startTimeoutMs,
+        alive: alive(api, productsNode),
+      });
       await readLoad(
         scenario,
         `shop, gateway → products node over AMQP, ${cacher === "none" ? "uncached" : "cached"} (CACHER=${cacher})`,
@@ -358,7 +419,12 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       const m = await startMonolith();
       const productId = ids[0]!;
       const tokens = Array.from({ length: 20 }, () =>
-        jwt.sign({ sub: randomUUID(), sid: randomUUID() }, secret, { algorithm: "HS256", issuer: "bench-monolith", audience: "bench-monolith", expiresIn: "1h" }),
+        jwt.sign({ sub: randomUUID(), sid: randomUUID() }, secret, {
+          algorithm: "HS256",
+          issuer: "bench-monolith",
+          audience: "bench-monolith",
+          expiresIn: "1h",
+        }),
       );
       const body = JSON.stringify({ items: [{ productId, quantity: 1 }], shippingAddress: SHIPPING });
       const runner = loadRunner(async (i, signal) => {
@@ -376,9 +442,16 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       for (const inFlight of limits.checkoutInFlight) {
         progress(`monolith checkout: ${inFlight} in flight for ${limits.checkoutSeconds} s`);
         await mark("monolith", `checkout@${inFlight} start`, [m.child.pid]);
-        const measured = await withCpu({ server: [m.child.pid] }, ["postgres"], () => runner.throughput(inFlight, 1_000_000, limits.checkoutSeconds * 1000));
+        const measured = await withCpu({ server: [m.child.pid] }, ["postgres"], () =>
+          runner.throughput(inFlight, 1_000_000, limits.checkoutSeconds * 1000),
+        );
         await mark("monolith", `checkout@${inFlight} end`, [m.child.pid], { requests: measured.ok });
-        rows.push({ scenario: "checkout", label: `monolith checkout (Fastify + Sequelize) @${inFlight}`, concurrency: inFlight, ...measured });
+        rows.push({
+          scenario: "checkout",
+          label: `monolith checkout (Fastify + Sequelize) @${inFlight}`,
+          concurrency: inFlight,
+          ...measured,
+        });
       }
       const orders = runner.statuses["201"] ?? 0;
       const c = new pg.Client({ connectionString: db.url });
@@ -387,7 +460,13 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
         const actual = Number((await c.query("SELECT stock FROM products WHERE id = $1", [productId])).rows[0].stock);
         const inDb = Number((await c.query("SELECT count(*) AS n FROM orders")).rows[0].n);
         const outbox = Number((await c.query("SELECT count(*) AS n FROM orders_outbox")).rows[0].n);
-        monolithStock = { initial: INITIAL_STOCK, orders, expected: INITIAL_STOCK - orders, actual, ok: actual === INITIAL_STOCK - orders && inDb === orders && outbox === orders };
+        monolithStock = {
+          initial: INITIAL_STOCK,
+          orders,
+          expected: INITIAL_STOCK - orders,
+          actual,
+          ok: actual === INITIAL_STOCK - orders && inDb === orders && outbox === orders,
+        };
       } finally {
         await c.end();
       }
@@ -439,7 +518,11 @@ function readyOk(status: number, body: string): boolean {
 type Measured = { requests: number; ok: number; perSec: number; p50: number; p99: number; statuses: Statuses };
 
 /** Runs `load` between two CPU samples of `pids` and `programs`; the CPU per successful request. */
-async function withCpu(pids: Record<string, number[]>, programs: Program[], load: () => Promise<Measured>): Promise<Omit<LoadRow, "scenario" | "label" | "concurrency">> {
+async function withCpu(
+  pids: Record<string, number[]>,
+  programs: Program[],
+  load: () => Promise<Measured>,
+): Promise<Omit<LoadRow, "scenario" | "label" | "concurrency">> {
   const wanted = Object.fromEntries(programs.map((p) => [p, [...PROGRAMS[p]]]));
   const before = sampleCpu(pids, wanted);
   const m = await load();

@@ -7,7 +7,8 @@ const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "-");
 const perSec = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : "-");
 const pct = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : `${Math.round(n)}%`);
 /** 12x, 1.00x, 0.21x: whole numbers when large, two significant digits when small. */
-export const ratio = (n: number) => (!Number.isFinite(n) ? "-" : n >= 10 ? `${n.toFixed(0)}x` : n >= 1 ? `${n.toFixed(2)}x` : `${n.toPrecision(2)}x`);
+export const ratio = (n: number) =>
+  !Number.isFinite(n) ? "-" : n >= 10 ? `${n.toFixed(0)}x` : n >= 1 ? `${n.toFixed(2)}x` : `${n.toPrecision(2)}x`;
 
 export function checkoutTables(result: CheckoutResult): string {
   const levels = result.limits.inFlight;
@@ -52,29 +53,45 @@ export function checkoutTables(result: CheckoutResult): string {
     ),
   );
 
-  const lines: string[] = [main, "", "Under load: latency of the successful requests; CPU time of the cluster (nodes, PostgreSQL, RabbitMQ) per successful request; share of the machine's CPU (all cores) per process group:", "", underLoad, ""];
+  const lines: string[] = [
+    main,
+    "",
+    "Under load: latency of the successful requests; CPU time of the cluster (nodes, PostgreSQL, RabbitMQ) per successful request; share of the machine's CPU (all cores) per process group:",
+    "",
+    underLoad,
+    "",
+  ];
 
   const checkoutRow = result.rows.find((r) => r.request.startsWith("POST"));
   const uncached = result.rows.find((r) => r.request.includes("uncached"));
   if (checkoutRow && uncached) {
     lines.push(
       `Checkout against the uncached read: p50 ${ratio(checkoutRow.sequential.p50 / uncached.sequential.p50)}, ` +
-        levels.map((n, i) => `req/s @${n} ${ratio(checkoutRow.load[i]!.perSec / uncached.load[i]!.perSec)}`).join(", ") + ".",
+        levels.map((n, i) => `req/s @${n} ${ratio(checkoutRow.load[i]!.perSec / uncached.load[i]!.perSec)}`).join(", ") +
+        ".",
     );
     for (const l of checkoutRow.load) {
       const backlog = l.mailBacklog;
       const rate = l.mail;
       if (!backlog && !rate) continue;
       const parts = [`Mail @${l.inFlight}:`];
-      if (rate) parts.push(`${rate.perSecDuringPhase.toFixed(0)} mails/s during the phase against ${l.perSec.toFixed(0)} checkouts/s (${ratio(rate.perSecDuringPhase / l.perSec)});`);
+      if (rate)
+        parts.push(
+          `${rate.perSecDuringPhase.toFixed(0)} mails/s during the phase against ${l.perSec.toFixed(0)} checkouts/s (${ratio(rate.perSecDuringPhase / l.perSec)});`,
+        );
       if (backlog) {
         parts.push(
           `${backlog.queued} confirmations queued at its end` +
-            (backlog.queued === 0 ? "." : backlog.drainedSeconds === null ? ", not worked off in time." : `, worked off in ${backlog.drainedSeconds.toFixed(1)} s`),
+            (backlog.queued === 0
+              ? "."
+              : backlog.drainedSeconds === null
+                ? ", not worked off in time."
+                : `, worked off in ${backlog.drainedSeconds.toFixed(1)} s`),
         );
       }
       // A rate over a handful of mails, or over less than a second (the queue is polled every 200 ms), says nothing.
-      if (backlog && rate?.perSecDraining && rate.sentWhileDraining >= 50 && (backlog.drainedSeconds ?? 0) >= 1) parts.push(`(${rate.perSecDraining.toFixed(0)} mails/s with the mail node alone).`);
+      if (backlog && rate?.perSecDraining && rate.sentWhileDraining >= 50 && (backlog.drainedSeconds ?? 0) >= 1)
+        parts.push(`(${rate.perSecDraining.toFixed(0)} mails/s with the mail node alone).`);
       lines.push(parts.join(" "));
     }
   }
@@ -94,7 +111,9 @@ export function checkoutTables(result: CheckoutResult): string {
 
   lines.push(
     `Start-up: the ${result.nodes.length} nodes were ready (gateway ready, every replica known) ${result.readySeconds.toFixed(1)} s after they were spawned. ` +
-      `Idle RSS: ${Object.entries(result.idleRssMB).map(([id, rss]) => `${id} ${rss === null ? "-" : rss.toFixed(0)} MB`).join(", ")}.`,
+      `Idle RSS: ${Object.entries(result.idleRssMB)
+        .map(([id, rss]) => `${id} ${rss === null ? "-" : rss.toFixed(0)} MB`)
+        .join(", ")}.`,
   );
   const s = result.stock;
   lines.push(

@@ -202,7 +202,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** JSON in, status and parsed JSON out (for setting up; the measured requests use `Probe`s). */
-async function httpJson(url: string, method = "GET", body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+async function httpJson(
+  url: string,
+  method = "GET",
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const res = await fetch(url, {
     method,
     headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
@@ -306,7 +311,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
             } finally {
               shutdown[n.spec.id] = { exitCode: n.child.exitCode, signal: n.child.signalCode, log: n.log };
             }
-            if (n.child.exitCode !== 0) progress(`${n.spec.id} exited with ${n.child.exitCode ?? n.child.signalCode}; its last output:\n${n.tail.slice(-1_500)}`);
+            if (n.child.exitCode !== 0)
+              progress(`${n.spec.id} exited with ${n.child.exitCode ?? n.child.signalCode}; its last output:\n${n.tail.slice(-1_500)}`);
           }),
         ),
       );
@@ -367,7 +373,10 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     }
     const failFast = () => {
       const dead = nodes.find((n) => n.child.exitCode !== null || n.child.signalCode !== null);
-      if (dead) throw new Error(`node ${dead.spec.id} exited (${dead.child.exitCode ?? dead.child.signalCode}) while starting:\n${dead.tail.slice(-2_000)}`);
+      if (dead)
+        throw new Error(
+          `node ${dead.spec.id} exited (${dead.child.exitCode ?? dead.child.signalCode}) while starting:\n${dead.tail.slice(-2_000)}`,
+        );
     };
 
     // The nodes' heartbeat settings: with moleculer's defaults (a heartbeat every 10 s) the nodes,
@@ -390,7 +399,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       failFast();
       const ready = await httpJson(`${api}/health/ready`).catch((err: Error) => ({ status: 0, body: err.message }));
       if (ready.status === 200 && (ready.body as { status?: string })?.status === "ok") break;
-      if (performance.now() > deadline) throw new Error(`the gateway was not ready after ${limits.startTimeoutMs} ms: ${JSON.stringify(ready.body)}`);
+      if (performance.now() > deadline)
+        throw new Error(`the gateway was not ready after ${limits.startTimeoutMs} ms: ${JSON.stringify(ready.body)}`);
       await sleep(50);
     }
     // Ready means each service is reachable; wait for every replica too, so the load is shared from the start.
@@ -401,7 +411,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       const list = client.registry.getServiceList({ onlyAvailable: true }) as { name: string }[];
       const missing = [...expected].filter(([name, n]) => list.filter((s) => s.name === name).length < n);
       if (missing.length === 0) break;
-      if (performance.now() > deadline) throw new Error(`replicas missing after ${limits.startTimeoutMs} ms: ${missing.map(([n]) => n).join(", ")}`);
+      if (performance.now() > deadline)
+        throw new Error(`replicas missing after ${limits.startTimeoutMs} ms: ${missing.map(([n]) => n).join(", ")}`);
       await sleep(50);
     }
     const readySeconds = (performance.now() - spawnedAt) / 1000;
@@ -411,7 +422,11 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
 
     // --- seed -------------------------------------------------------------------------
     progress("seeding: a superuser, one product, shoppers");
-    const superuser = await client.call<{ id: string }, object>("users.createSuperuser", { email: `bench-admin-${run}@example.com`, password: PASSWORD, name: "Bench admin" });
+    const superuser = await client.call<{ id: string }, object>("users.createSuperuser", {
+      email: `bench-admin-${run}@example.com`,
+      password: PASSWORD,
+      name: "Bench admin",
+    });
     const product = await client.call<{ id: string }, object>(
       "products.create",
       { sku: `BENCH-${run}`.toUpperCase(), name: "Benchmark mug", priceCents: 1200, currency: "EUR", stock: INITIAL_STOCK },
@@ -423,7 +438,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         const reg = await httpJson(`${api}/auth/register`, "POST", { email, password: PASSWORD, name: `Shopper ${i}` });
         if (reg.status !== 201) throw new Error(`registering a shopper: ${reg.status} ${JSON.stringify(reg.body)}`);
         const login = await httpJson(`${api}/auth/login`, "POST", { email, password: PASSWORD });
-        if (login.status !== 200 || typeof login.body?.accessToken !== "string") throw new Error(`signing in: ${login.status} ${JSON.stringify(login.body)}`);
+        if (login.status !== 200 || typeof login.body?.accessToken !== "string")
+          throw new Error(`signing in: ${login.status} ${JSON.stringify(login.body)}`);
         return { id: reg.body.id as string, token: login.body.accessToken as string };
       }),
     );
@@ -466,7 +482,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     const cpuNow = (): CpuSample | null => sampleCpu(pids, { postgres: ["postgres"], rabbitmq: ["beam.smp"] });
     const allPids = nodes.map((n) => n.child.pid!);
     /** Confirmation mails the mail node has sent so far (its delivery log). */
-    const mailsSent = async () => Number((await dbClient!.query("SELECT count(*) AS n FROM mail_deliveries WHERE status = 'sent'")).rows[0].n);
+    const mailsSent = async () =>
+      Number((await dbClient!.query("SELECT count(*) AS n FROM mail_deliveries WHERE status = 'sent'")).rows[0].n);
     dbClient = new pg.Client({ connectionString: dbUrl });
     await dbClient.connect();
 
@@ -493,7 +510,12 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         request: "POST /api/orders (checkout)",
         baseline: false,
         probe: (i, signal) =>
-          read(`${api}/orders`, signal, { "content-type": "application/json", authorization: `Bearer ${tokens[i % tokens.length]}` }, { method: "POST", body: checkoutBody }),
+          read(
+            `${api}/orders`,
+            signal,
+            { "content-type": "application/json", authorization: `Bearer ${tokens[i % tokens.length]}` },
+            { method: "POST", body: checkoutBody },
+          ),
         mail: true,
       },
     ];
@@ -509,7 +531,10 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       const load: LoadPhase[] = [];
       // The warm-up's and sequential phase's mails would otherwise compete with the first phase.
       if (mail) await drainMail();
-      const label = request.replace(/ \(.*\)$/, "").replace(/^\w+ \/api\//, "").replace(/[^\w]+/g, "-");
+      const label = request
+        .replace(/ \(.*\)$/, "")
+        .replace(/^\w+ \/api\//, "")
+        .replace(/[^\w]+/g, "-");
       for (const inFlight of limits.inFlight) {
         progress(`${request}: ${inFlight} in flight for up to ${limits.throughputMs / 1000} s`);
         await mark("checkout", `${label}@${inFlight} start`, allPids);
@@ -520,7 +545,9 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         await mark("checkout", `${label}@${inFlight} end`, allPids, { requests: phase.ok });
         const cpu = before && after ? cpuShares(before, after) : null;
         // The cluster's share of the machine, turned into CPU time per successful request.
-        const cluster = cpu ? Object.entries(cpu).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0) : 0;
+        const cluster = cpu
+          ? Object.entries(cpu).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0)
+          : 0;
         const cpuMsPerRequest = before && after && phase.ok > 0 ? ((cluster / 100) * (after.total - before.total) * 1000) / phase.ok : null;
         const row: LoadPhase = { ...phase, inFlight, cpu, cpuMsPerRequest };
         if (mail) {
@@ -539,7 +566,15 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         load.push(row);
       }
       if (mail) successfulOrders += runner.statuses["201"] ?? 0;
-      measured.push({ request, baseline, warmup, sequential, load, statuses: { ...runner.statuses }, failures: failuresOf(runner.statuses) });
+      measured.push({
+        request,
+        baseline,
+        warmup,
+        sequential,
+        load,
+        statuses: { ...runner.statuses },
+        failures: failuresOf(runner.statuses),
+      });
     }
     const base = measured.find((r) => r.baseline)!;
     const rows: EndpointRow[] = measured.map((r) => ({
@@ -556,7 +591,10 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       try {
         const actual = Number((await c.query("SELECT stock FROM products WHERE id = $1", [product.id])).rows[0].stock);
         const ordersInDatabase = Number((await c.query("SELECT count(*) AS n FROM orders")).rows[0].n);
-        const reservationsHeld = Number((await c.query("SELECT count(*) AS n FROM stock_reservations WHERE status = ANY($1)", [[...HELD_RESERVATION_STATUSES]])).rows[0].n);
+        const reservationsHeld = Number(
+          (await c.query("SELECT count(*) AS n FROM stock_reservations WHERE status = ANY($1)", [[...HELD_RESERVATION_STATUSES]])).rows[0]
+            .n,
+        );
         const expectedStock = INITIAL_STOCK - successfulOrders;
         return {
           initial: INITIAL_STOCK,
@@ -580,7 +618,10 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     const c = client;
     const steps: [string, (i: number) => Promise<unknown>][] = [
       ["$node.options on products-1 (a bare AMQP round trip)", () => c.call("$node.options", {}, { nodeID: "products-1" })],
-      ["users.authenticate (bearer token)", (i) => c.call("users.authenticate", { scheme: "bearer", credentials: tokens[i % tokens.length]! })],
+      [
+        "users.authenticate (bearer token)",
+        (i) => c.call("users.authenticate", { scheme: "bearer", credentials: tokens[i % tokens.length]! }),
+      ],
       ["products.snapshot", () => c.call("products.snapshot", { ids: [product.id] })],
       [
         "products.reserve (then an untimed release)",

@@ -76,7 +76,14 @@ export function sampleCpu(labelled: Record<string, number[]>, programs: Record<s
     }
   }
   const self = process.cpuUsage();
-  return { at: performance.now(), labelled: byLabel, programs: byProgram, self: (self.user + self.system) / 1e6, busy: total - idle, total };
+  return {
+    at: performance.now(),
+    labelled: byLabel,
+    programs: byProgram,
+    self: (self.user + self.system) / 1e6,
+    busy: total - idle,
+    total,
+  };
 }
 
 /**

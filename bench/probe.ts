@@ -67,7 +67,9 @@ if (moleculer) {
 const topic = (name: string) => {
   let s = name;
   if (namespace) s = s.split(namespace).join("<ns>");
-  return s.replace(/\.[A-Za-z]+-\d+$/, ".<node>").replace(/\.(api|users|products|orders|mail|storage|embedded|gateway|service)-[\w-]+$/, ".<node>");
+  return s
+    .replace(/\.[A-Za-z]+-\d+$/, ".<node>")
+    .replace(/\.(api|users|products|orders|mail|storage|embedded|gateway|service)-[\w-]+$/, ".<node>");
 };
 const channels = load<{ Channel: { prototype: Record<string, (...args: any[]) => any> } }>("amqplib/lib/channel_model.js");
 if (channels) {
@@ -80,8 +82,13 @@ if (channels) {
 const base = load<{ BaseChannel: { prototype: Record<string, (...args: any[]) => any> } }>("amqplib/lib/channel.js");
 if (base) {
   const dispatch = base.BaseChannel.prototype.dispatchMessage!;
-  base.BaseChannel.prototype.dispatchMessage = function (this: unknown, fields: { exchange?: string; routingKey?: string } | undefined, message: unknown) {
-    if (message && fields) add(counts.amqpDelivered, fields.exchange ? `exchange ${topic(fields.exchange)}` : `queue ${topic(fields.routingKey ?? "")}`);
+  base.BaseChannel.prototype.dispatchMessage = function (
+    this: unknown,
+    fields: { exchange?: string; routingKey?: string } | undefined,
+    message: unknown,
+  ) {
+    if (message && fields)
+      add(counts.amqpDelivered, fields.exchange ? `exchange ${topic(fields.exchange)}` : `queue ${topic(fields.routingKey ?? "")}`);
     return dispatch.call(this, fields, message);
   };
 }
@@ -101,7 +108,10 @@ function write(label: string): void {
   const out = path.join(dir, "probe", `${node}-${process.pid}`);
   mkdirSync(out, { recursive: true });
   const file = path.join(out, `${label.replace(/[^\w@.-]+/g, "_")}.json`);
-  writeFileSync(file, JSON.stringify({ node, pid: process.pid, services: process.env.SERVICES, label, us: Number(process.hrtime.bigint() / 1000n), counts }));
+  writeFileSync(
+    file,
+    JSON.stringify({ node, pid: process.pid, services: process.env.SERVICES, label, us: Number(process.hrtime.bigint() / 1000n), counts }),
+  );
 }
 
 process.on("SIGUSR2", () => {

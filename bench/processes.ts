@@ -59,7 +59,10 @@ export function watch(label: string, child: ChildProcess): Child {
     exited,
     line(pattern, ms) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => fail(new Error(`${label}: no line matching ${pattern} within ${ms} ms; its output:\n${tail.slice(-2_000)}`)), ms);
+        const timer = setTimeout(
+          () => fail(new Error(`${label}: no line matching ${pattern} within ${ms} ms; its output:\n${tail.slice(-2_000)}`)),
+          ms,
+        );
         const waiter = {
           pattern,
           resolve(line: string) {
@@ -74,7 +77,10 @@ export function watch(label: string, child: ChildProcess): Child {
         };
         waiters.add(waiter);
         void closed.then(() => {
-          if (waiters.has(waiter)) fail(new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before it was ready; its output:\n${tail.slice(-2_000)}`));
+          if (waiters.has(waiter))
+            fail(
+              new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before it was ready; its output:\n${tail.slice(-2_000)}`),
+            );
         });
       });
     },

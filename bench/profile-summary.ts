@@ -148,7 +148,13 @@ export function summariseProfile(
   }
   const scale = cpuMs !== null && busy > 0 ? cpuMs / busy : 1;
   const ranked = (m: Map<string, number>) => [...m].map(([k, v]) => [k, (v * scale) / per] as [string, number]).sort((a, b) => b[1] - a[1]);
-  return { busyMs: busy, selfByFunction: ranked(selfF), totalByFunction: ranked(totalF), selfByModule: ranked(selfM), totalByModule: ranked(totalM) };
+  return {
+    busyMs: busy,
+    selfByFunction: ranked(selfF),
+    totalByFunction: ranked(totalF),
+    selfByModule: ranked(selfM),
+    totalByModule: ranked(totalM),
+  };
 }
 
 /** The call paths (leaf first, `depth` frames) of the samples with a frame matching `match`, and their sampled ms. */
@@ -226,7 +232,9 @@ function main(): void {
     const probes = existsSync(probeDir) ? readdirSync(probeDir) : [];
     for (const p of probes) names.set(p.slice(p.lastIndexOf("-") + 1), p);
     const profiles = readdirSync(sdir).filter((f) => f.endsWith(".cpuprofile"));
-    const phases = marks.filter((m) => m.scenario === scenario && m.label.endsWith(" start")).map((m) => m.label.slice(0, -" start".length));
+    const phases = marks
+      .filter((m) => m.scenario === scenario && m.label.endsWith(" start"))
+      .map((m) => m.label.slice(0, -" start".length));
     for (const phase of phases) {
       if (values.phase && phase !== values.phase) continue;
       const start = marks.find((m) => m.scenario === scenario && m.label === `${phase} start`)!;
@@ -236,7 +244,9 @@ function main(): void {
       const per = requests ?? 1;
       const unit = requests ? "ms per request" : "ms in the window";
       const seconds = (end.us - start.us) / 1e6;
-      const out: string[] = [`\n=== ${scenario} / ${phase}: ${seconds.toFixed(1)} s${requests ? `, ${requests} successful requests` : ""} (${unit}) ===`];
+      const out: string[] = [
+        `\n=== ${scenario} / ${phase}: ${seconds.toFixed(1)} s${requests ? `, ${requests} successful requests` : ""} (${unit}) ===`,
+      ];
       const summaries: ProcessSummary[] = [];
       for (const file of profiles) {
         const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1] ?? "?";
@@ -253,7 +263,13 @@ function main(): void {
             for (const [stack, ms] of found) out.push(`${ms.toFixed(0).padStart(6)}  ${stack}`);
           }
         }
-        summaries.push({ process: names.get(pid) ?? `pid ${pid}`, requests, cpuMs, perRequestMs: requests ? (cpuMs ?? s.busyMs) / requests : null, ...s });
+        summaries.push({
+          process: names.get(pid) ?? `pid ${pid}`,
+          requests,
+          cpuMs,
+          perRequestMs: requests ? (cpuMs ?? s.busyMs) / requests : null,
+          ...s,
+        });
       }
       summaries.sort((a, b) => (b.cpuMs ?? b.busyMs) - (a.cpuMs ?? a.busyMs));
       out.push(
@@ -274,12 +290,19 @@ function main(): void {
       for (const s of summaries) {
         out.push(
           `\n--- ${s.process}: ${s.perRequestMs === null ? `${(s.cpuMs ?? s.busyMs).toFixed(0)} ms` : `${s.perRequestMs.toFixed(3)} ms CPU per request`}` +
-            (s.cpuMs !== null ? ` (samples scaled to the process's CPU time: ${s.busyMs.toFixed(0)} ms sampled, ${s.cpuMs.toFixed(0)} ms used)` : ""),
+            (s.cpuMs !== null
+              ? ` (samples scaled to the process's CPU time: ${s.busyMs.toFixed(0)} ms sampled, ${s.cpuMs.toFixed(0)} ms used)`
+              : ""),
         );
         const pair = (a: [string, number][], b: [string, number][], ha: string, hb: string) =>
           formatTable(
             [ha, unit, hb, unit],
-            Array.from({ length: Math.min(top, Math.max(a.length, b.length)) }, (_, i) => [a[i]?.[0] ?? "", a[i] ? a[i]![1].toFixed(4) : "", b[i]?.[0] ?? "", b[i] ? b[i]![1].toFixed(4) : ""]),
+            Array.from({ length: Math.min(top, Math.max(a.length, b.length)) }, (_, i) => [
+              a[i]?.[0] ?? "",
+              a[i] ? a[i]![1].toFixed(4) : "",
+              b[i]?.[0] ?? "",
+              b[i] ? b[i]![1].toFixed(4) : "",
+            ]),
           );
         out.push(pair(s.selfByModule, s.totalByModule, "module (self)", "module (total)"));
         out.push("");
@@ -290,7 +313,9 @@ function main(): void {
       for (const p of probes) {
         const file = (label: string) => path.join(probeDir, p, `${label.replace(/[^\w@.-]+/g, "_")}.json`);
         if (!existsSync(file(`${phase} end`))) continue;
-        const a = existsSync(file(`${phase} start`)) ? (JSON.parse(readFileSync(file(`${phase} start`), "utf8")) as { counts: Counts }).counts : undefined;
+        const a = existsSync(file(`${phase} start`))
+          ? (JSON.parse(readFileSync(file(`${phase} start`), "utf8")) as { counts: Counts }).counts
+          : undefined;
         const b = (JSON.parse(readFileSync(file(`${phase} end`), "utf8")) as { counts: Counts }).counts;
         counted.push({ process: p, counts: diffCounts(a, b, per) });
       }
@@ -304,10 +329,24 @@ function main(): void {
           }
         }
         out.push(formatTable(["process", "what", "key", requests ? "per request" : "count"], rows));
-        const totals = kinds.map((k) => `${k} ${counted.reduce((sum, c) => sum + (c.counts[k] ?? []).reduce((x, [, n]) => x + n, 0), 0).toFixed(2)}`);
+        const totals = kinds.map(
+          (k) => `${k} ${counted.reduce((sum, c) => sum + (c.counts[k] ?? []).reduce((x, [, n]) => x + n, 0), 0).toFixed(2)}`,
+        );
         out.push(`All processes: ${totals.join(", ")}.`);
       }
-      if (values.json) json.push({ scenario, phase, seconds, requests, summaries: summaries.map((s) => ({ ...s, selfByFunction: s.selfByFunction.slice(0, top), totalByFunction: s.totalByFunction.slice(0, top) })), counted });
+      if (values.json)
+        json.push({
+          scenario,
+          phase,
+          seconds,
+          requests,
+          summaries: summaries.map((s) => ({
+            ...s,
+            selfByFunction: s.selfByFunction.slice(0, top),
+            totalByFunction: s.totalByFunction.slice(0, top),
+          })),
+          counted,
+        });
       else console.log(out.join("\n"));
     }
   }

@@ -48,7 +48,10 @@ export async function mark(scenario: string, label: string, pids: number[], extr
   // The CPU time each process has used so far: a profile's samples are taken on wall-clock
   // ticks, so on a saturated machine they also count time a process waited for a core.
   const cpu = Object.fromEntries(pids.map((pid) => [pid, processCpu(pid)?.[1] ?? null]));
-  appendFileSync(path.join(dir, "marks.jsonl"), `${JSON.stringify({ scenario, label, us: monotonicMicros(), at: new Date().toISOString(), cpu, ...extra })}\n`);
+  appendFileSync(
+    path.join(dir, "marks.jsonl"),
+    `${JSON.stringify({ scenario, label, us: monotonicMicros(), at: new Date().toISOString(), cpu, ...extra })}\n`,
+  );
   writeFileSync(path.join(out, ".mark"), label);
   for (const pid of pids) {
     try {

@@ -61,8 +61,18 @@ function probeScript(role: string): string {
 export function loadRole(role: string): Loaded {
   // A clean environment: the embedded defaults, with a data folder that is never written
   // (nothing connects or starts), and no SERVICES from the caller's shell.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "warn", JWT_SECRET: "x".repeat(48), SECRETS_KEY: "y".repeat(48) };
-  const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", probeScript(role)], { cwd: ROOT, env, encoding: "utf8" });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LOG_LEVEL: "warn",
+    JWT_SECRET: "x".repeat(48),
+    SECRETS_KEY: "y".repeat(48),
+  };
+  const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", probeScript(role)], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+  });
   const line = out.trim().split("\n").pop()!;
   return { role, ...(JSON.parse(line) as Omit<Loaded, "role">) };
 }
@@ -111,14 +121,22 @@ export function loadPackage(name: string): { name: string; importMs: number; rss
 /** Node itself, and Node with its TypeScript stripper loaded (every node runs .ts files). */
 function baseline(): { plainMB: number; strippedMB: number } {
   const rss = (script: string) =>
-    Number(execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", `${script} globalThis.gc(); console.log(process.memoryUsage().rss / 1e6)`], { cwd: ROOT, encoding: "utf8" }).trim());
+    Number(
+      execFileSync(
+        process.execPath,
+        ["--expose-gc", "--input-type=module", "-e", `${script} globalThis.gc(); console.log(process.memoryUsage().rss / 1e6)`],
+        { cwd: ROOT, encoding: "utf8" },
+      ).trim(),
+    );
   return { plainMB: rss(""), strippedMB: rss(`await import(${JSON.stringify(pathToFileURL(path.join(ROOT, "lib/every.ts")).href)});`) };
 }
 
 function main() {
   if (process.argv.includes("--packages")) {
     const base = baseline();
-    console.log(`Node alone: ${base.plainMB.toFixed(0)} MB RSS; with its TypeScript stripper loaded (the first .ts import): ${base.strippedMB.toFixed(0)} MB.\n`);
+    console.log(
+      `Node alone: ${base.plainMB.toFixed(0)} MB RSS; with its TypeScript stripper loaded (the first .ts import): ${base.strippedMB.toFixed(0)} MB.\n`,
+    );
     const rows = PACKAGES.map(loadPackage).sort((a, b) => b.rssMB - a.rssMB);
     console.log(
       formatTable(

@@ -50,7 +50,10 @@ const limits: Limits = quick
   : { warmup: 200, warmupMs: 3_000, sequential: 2_000, sequentialMs: 10_000, inFlight: 64, throughput: 100_000, throughputMs: 5_000 };
 const checkoutLimits = quick ? CHECKOUT_LIMITS.quick : CHECKOUT_LIMITS.full;
 const anchorLimits = quick ? ANCHOR_LIMITS.quick : ANCHOR_LIMITS.full;
-const anchorNames = (process.env.BENCH_ANCHORS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const anchorNames = (process.env.BENCH_ANCHORS ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const badAnchors = anchorNames.filter((a) => !(ANCHOR_SCENARIOS as readonly string[]).includes(a));
 if (badAnchors.length > 0) {
   console.error(`Unknown anchor ${badAnchors.join(", ")} in BENCH_ANCHORS; choose from ${ANCHOR_SCENARIOS.join(", ")}.`);
@@ -67,7 +70,8 @@ const machine = {
 
 const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : "-");
 /** 14943x, 1.00x, 0.025x: whole numbers when large, two significant digits when small. */
-const ratio = (n: number) => (!Number.isFinite(n) ? "-" : n >= 10 ? `${n.toFixed(0)}x` : n >= 1 ? `${n.toFixed(2)}x` : `${n.toPrecision(2)}x`);
+const ratio = (n: number) =>
+  !Number.isFinite(n) ? "-" : n >= 10 ? `${n.toFixed(0)}x` : n >= 1 ? `${n.toFixed(2)}x` : `${n.toPrecision(2)}x`;
 
 function amqpLatencyTable(rows: Row[]): string {
   return formatTable(
@@ -87,7 +91,11 @@ function amqpLatencyTable(rows: Row[]): string {
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 /** The machine's load average now: other work on the machine skews every figure. */
-const loadLine = () => `load average ${os.loadavg().map((n) => n.toFixed(2)).join(" ")}`;
+const loadLine = () =>
+  `load average ${os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ")}`;
 const machineLine = `${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}${quick ? ", quick mode" : ""}`;
 
 try {

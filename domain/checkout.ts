@@ -36,7 +36,11 @@ export function cartProblems(lines: readonly CartLine[]): CheckoutProblem[] {
   const problems: CheckoutProblem[] = [];
   lines.forEach((line, i) => {
     if (seen.has(line.productId)) {
-      problems.push({ field: `items[${i}].productId`, message: "Each product may appear only once; add up the quantities.", type: "duplicate" });
+      problems.push({
+        field: `items[${i}].productId`,
+        message: "Each product may appear only once; add up the quantities.",
+        type: "duplicate",
+      });
     }
     seen.add(line.productId);
   });
@@ -44,7 +48,10 @@ export function cartProblems(lines: readonly CartLine[]): CheckoutProblem[] {
 }
 
 /** Order lines and total from the cart and the reserved products' snapshots. */
-export function priceOrder(lines: readonly CartLine[], snapshots: readonly ProductSnapshot[]): { items: OrderLine[]; totalCents: number; currency: string } {
+export function priceOrder(
+  lines: readonly CartLine[],
+  snapshots: readonly ProductSnapshot[],
+): { items: OrderLine[]; totalCents: number; currency: string } {
   const byId = new Map(snapshots.map((s) => [s.productId, s]));
   const items = lines.map((line) => {
     const snap = byId.get(line.productId);
@@ -63,7 +70,13 @@ export function currencyProblems(lines: readonly CartLine[], snapshots: readonly
   return lines.flatMap((line, i) => {
     const c = byId.get(line.productId)?.currency;
     return c && first && c !== first
-      ? [{ field: `items[${i}].productId`, message: `All products of an order must be priced in one currency (${first}, not ${c}).`, type: "currency" }]
+      ? [
+          {
+            field: `items[${i}].productId`,
+            message: `All products of an order must be priced in one currency (${first}, not ${c}).`,
+            type: "currency",
+          },
+        ]
       : [];
   });
 }
@@ -74,7 +87,13 @@ export function requestFingerprint(body: unknown): string {
     Array.isArray(v)
       ? v.map(canonical)
       : v && typeof v === "object"
-        ? Object.fromEntries(Object.keys(v as object).toSorted().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v as object)
+              .toSorted()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
         : v;
-  return createHash("sha256").update(JSON.stringify(canonical(body))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(body)))
+    .digest("hex");
 }

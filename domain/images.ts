@@ -74,7 +74,8 @@ export function attachRefusal(file: FileFacts | null, opts: { ownerId?: string; 
   return null;
 }
 
-export type ListChange = { ok: true; images: string[]; changed: boolean } | { ok: false; type: "tooManyImages" | "notAPermutation"; message: string };
+export type ListChange =
+  { ok: true; images: string[]; changed: boolean } | { ok: false; type: "tooManyImages" | "notAPermutation"; message: string };
 
 /**
  * A product's image ids as stored: a JSON array (PostgreSQL gives it parsed, SQLite may give
@@ -111,9 +112,14 @@ export function removeImage(images: readonly string[], fileId: string): { images
  * someone else just added).
  */
 export function reorderImages(current: readonly string[], proposed: readonly string[]): ListChange {
-  const same = proposed.length === current.length && new Set(proposed).size === proposed.length && proposed.every((id) => current.includes(id));
+  const same =
+    proposed.length === current.length && new Set(proposed).size === proposed.length && proposed.every((id) => current.includes(id));
   if (!same) {
-    return { ok: false, type: "notAPermutation", message: "Send the product's current image ids, each once, in the new order (attach and detach images with their own routes)." };
+    return {
+      ok: false,
+      type: "notAPermutation",
+      message: "Send the product's current image ids, each once, in the new order (attach and detach images with their own routes).",
+    };
   }
   return { ok: true, images: [...proposed], changed: proposed.some((id, i) => id !== current[i]) };
 }

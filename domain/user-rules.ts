@@ -60,17 +60,13 @@ export const EMAIL_MAX_LENGTH = 254;
  * `ceo@shop.example\u0000.attacker.test` fails; `ann+shop@mail.example.com` passes.
  */
 export function isEmailAddress(email: string): boolean {
-  return (
-    email.length <= EMAIL_MAX_LENGTH &&
-    refusedCharacter(email) === null &&
-    isEmail(email, EMAIL_RULE)
-  );
+  return email.length <= EMAIL_MAX_LENGTH && refusedCharacter(email) === null && isEmail(email, EMAIL_RULE);
 }
 
 /** Why `actor` may not make `change` to `target`, or null when allowed. */
 export function adminChangeRefusal(actor: Principal, target: UserFacts, change: AdminChange, activeSuperusers: number): Refusal | null {
   const self = actor.id === target.id;
-  if (self && (change.role !== undefined && change.role !== target.role)) {
+  if (self && change.role !== undefined && change.role !== target.role) {
     return { status: 403, type: "SELF_CHANGE", message: "You cannot change your own role." };
   }
   if (self && (change.delete || change.active === false)) {
@@ -83,7 +79,10 @@ export function adminChangeRefusal(actor: Principal, target: UserFacts, change: 
   if (roleChanges && actor.role !== "superuser" && (change.role !== "user" || target.role !== "user")) {
     return { status: 403, type: "FORBIDDEN", message: "Only a superuser can grant or revoke the admin and superuser roles." };
   }
-  const losesSuperuser = target.role === "superuser" && target.active && (change.delete || change.active === false || (roleChanges && change.role !== "superuser"));
+  const losesSuperuser =
+    target.role === "superuser" &&
+    target.active &&
+    (change.delete || change.active === false || (roleChanges && change.role !== "superuser"));
   if (losesSuperuser && activeSuperusers <= 1) {
     return { status: 409, type: "LAST_SUPERUSER", message: "This is the last active superuser: promote another one first." };
   }

@@ -32,11 +32,16 @@ export function parseTrustProxy(value: string | undefined): TrustProxy | { error
   if (text.toLowerCase() === "true") {
     return { error: "must say whom to trust: a hop count (e.g. 1) or proxy addresses; true would let any client choose its address" };
   }
-  const proxies = text.split(",").map((p) => p.trim()).filter(Boolean);
+  const proxies = text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   try {
     proxyaddr.compile(proxies);
   } catch (err) {
-    return { error: `must be a hop count or a comma-separated list of addresses, CIDR ranges, loopback, linklocal or uniquelocal (${(err as Error).message})` };
+    return {
+      error: `must be a hop count or a comma-separated list of addresses, CIDR ranges, loopback, linklocal or uniquelocal (${(err as Error).message})`,
+    };
   }
   return { proxies };
 }
@@ -77,7 +82,11 @@ function forwardedFor(header: string | string[] | undefined): string[] | null {
  * The client's address for `req`: the socket's peer while it is not a trusted proxy, else the
  * address the forwarding header reports for the hop before it, and so on.
  */
-export function clientIp(req: IncomingMessage, trust: (address: string, hop: number) => boolean, header: ForwardedHeader = "x-forwarded-for"): string | undefined {
+export function clientIp(
+  req: IncomingMessage,
+  trust: (address: string, hop: number) => boolean,
+  header: ForwardedHeader = "x-forwarded-for",
+): string | undefined {
   const peer = req.socket?.remoteAddress;
   if (peer === undefined) return undefined;
   if (header === "x-forwarded-for") return proxyaddr(req, trust);

@@ -30,9 +30,7 @@ export interface Config {
    */
   transporter: { url: string; urls: string[]; prefetch: number } | null;
   cacher: { type: "memory" } | { type: "redis"; url: string } | null;
-  database:
-    | { dialect: "postgres"; url: string; poolMax: number }
-    | { dialect: "sqlite"; storage: string };
+  database: { dialect: "postgres"; url: string; poolMax: number } | { dialect: "sqlite"; storage: string };
   migrateOnStart: boolean;
   http: {
     port: number;
@@ -225,7 +223,10 @@ export function redact(url: string): string {
 function amqpUrls(r: ReturnType<typeof reader>, name: string): string[] | undefined {
   const raw = r.raw(name);
   if (raw === undefined) return undefined;
-  const urls = raw.split(";").map((u) => u.trim()).filter(Boolean);
+  const urls = raw
+    .split(";")
+    .map((u) => u.trim())
+    .filter(Boolean);
   if (urls.length === 0) r.fail(name, "must be an amqp:// or amqps:// URL, or several separated by ;", redact(raw));
   for (const url of urls) {
     let protocol = "";
@@ -266,7 +267,10 @@ function readConfig(r: ReturnType<typeof reader>): Config {
   if (servicesRaw === "none") {
     services = []; // a client-only node, e.g. a REPL joining a running cluster
   } else if (servicesRaw !== undefined && servicesRaw !== "*" && servicesRaw !== "all") {
-    const names = servicesRaw.split(",").map((s) => s.trim()).filter(Boolean);
+    const names = servicesRaw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !(ALL_SERVICES as readonly string[]).includes(n));
     if (names.length === 0 || unknown.length > 0) {
       r.fail("SERVICES", `must be a comma-separated list of ${ALL_SERVICES.join(", ")} (or "all", or "none")`, servicesRaw);
@@ -298,7 +302,8 @@ function readConfig(r: ReturnType<typeof reader>): Config {
     try {
       return generatedSecret(secretsDir, name);
     } catch (err) {
-      if (err instanceof GeneratedSecretError) throw new ConfigError(`${name} is not set and no secret can be kept in SECRETS_DIR: ${err.message}`);
+      if (err instanceof GeneratedSecretError)
+        throw new ConfigError(`${name} is not set and no secret can be kept in SECRETS_DIR: ${err.message}`);
       throw err;
     }
   };
@@ -310,7 +315,13 @@ function readConfig(r: ReturnType<typeof reader>): Config {
   }
   const rateLimitRaw = r.raw("RATE_LIMIT_STORE");
   const rateLimitRedis =
-    rateLimitRaw === undefined ? (cacher?.type === "redis" ? cacher.url : null) : rateLimitRaw === "memory" ? null : r.url("RATE_LIMIT_STORE", ["redis", "rediss"])!;
+    rateLimitRaw === undefined
+      ? cacher?.type === "redis"
+        ? cacher.url
+        : null
+      : rateLimitRaw === "memory"
+        ? null
+        : r.url("RATE_LIMIT_STORE", ["redis", "rediss"])!;
 
   const pendingTtl = r.int("PENDING_ORDER_TTL", 0, 0, 90 * 86_400);
   if (pendingTtl > 0 && pendingTtl < 60) r.fail("PENDING_ORDER_TTL", "must be 0 (never) or at least 60 seconds", String(pendingTtl));
@@ -338,7 +349,12 @@ function readConfig(r: ReturnType<typeof reader>): Config {
       port: r.int("PORT", 3000, 0, 65535),
       host: r.string("HOST", "0.0.0.0"),
       bodyLimit,
-      corsOrigins: corsRaw ? corsRaw.split(",").map((s) => s.trim()).filter(Boolean) : [],
+      corsOrigins: corsRaw
+        ? corsRaw
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
       trustProxy: trustProxy as TrustProxy,
       forwardedHeader: r.oneOf("TRUST_PROXY_HEADER", ["x-forwarded-for", "forwarded"] as const, "x-forwarded-for"),
     },
@@ -504,7 +520,9 @@ function loadJwtKeys(r: ReturnType<typeof reader>, services: ServiceName[], secr
     }
   }
   if (!privateKey && services.includes("users")) {
-    throw new ConfigError(`JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required with JWT_ALGORITHM=${algorithm} on a node running the users service, which signs and verifies access tokens`);
+    throw new ConfigError(
+      `JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required with JWT_ALGORITHM=${algorithm} on a node running the users service, which signs and verifies access tokens`,
+    );
   }
   return { algorithm, secret: null, privateKey, publicKey: publicKey ?? (privateKey ? createPublicKey(privateKey) : null) };
 }
@@ -532,7 +550,12 @@ export interface SmsConfig {
 function loadSms(r: ReturnType<typeof reader>): SmsConfig {
   const provider = r.oneOf("SMS_PROVIDER", ["outbox", "twilio"] as const, "outbox");
   const countriesRaw = r.raw("SMS_COUNTRIES");
-  const countries = countriesRaw ? countriesRaw.split(",").map((c) => c.trim().toUpperCase()).filter(Boolean) : [];
+  const countries = countriesRaw
+    ? countriesRaw
+        .split(",")
+        .map((c) => c.trim().toUpperCase())
+        .filter(Boolean)
+    : [];
   if (countries.some((c) => !/^[A-Z]{2}$/.test(c))) {
     r.fail("SMS_COUNTRIES", "must be comma-separated ISO 3166-1 alpha-2 codes such as DE,FR,GB", countriesRaw!);
   }
@@ -613,7 +636,10 @@ function loadOidc(r: ReturnType<typeof reader>, appUrl: string): OidcConfig {
   const raw = r.raw("OIDC_PROVIDERS");
   const base = (r.url("OIDC_REDIRECT_BASE_URL", ["http", "https"]) ?? `${appUrl}/api/auth/oidc`).replace(/\/$/, "");
   if (raw === undefined) return { providers: [] };
-  const ids = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const ids = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (ids.length === 0 || ids.some((id) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(id)) || new Set(ids).size !== ids.length) {
     // No follow-up complaints about the variables of ids that are not ids.
     const what = "must be distinct ids of lower-case letters, digits and dashes, comma-separated (e.g. google,corp-sso)";
@@ -629,7 +655,10 @@ function loadOidc(r: ReturnType<typeof reader>, appUrl: string): OidcConfig {
     }
     const clientId = r.raw(v("CLIENT_ID")) ?? "";
     if (!clientId) r.problem(v("CLIENT_ID"), `${v("CLIENT_ID")} is required for the OpenID provider "${id}"`);
-    const scopes = r.string(v("SCOPES"), "openid email profile").split(/[\s,]+/).filter(Boolean);
+    const scopes = r
+      .string(v("SCOPES"), "openid email profile")
+      .split(/[\s,]+/)
+      .filter(Boolean);
     if (!scopes.includes("openid") || !scopes.includes("email")) r.fail(v("SCOPES"), "must include openid and email", scopes.join(" "));
     return {
       id,

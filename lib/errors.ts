@@ -56,7 +56,10 @@ export function tooManyRequests(retryAfterSec: number) {
  * `{ error, error_description }`; invalid_client is a 401, everything else a 400.
  */
 export class OAuthError extends MoleculerClientError {
-  constructor(error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope", description: string) {
+  constructor(
+    error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope",
+    description: string,
+  ) {
     super(description, error === "invalid_client" ? 401 : 400, "OAUTH_ERROR", { error, error_description: description });
   }
 }

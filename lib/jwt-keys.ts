@@ -22,7 +22,8 @@ export function asymmetricKeyProblem(algorithm: Exclude<JwtAlgorithm, "HS256">, 
   const details = key.asymmetricKeyDetails ?? {};
   if (algorithm === "RS256") {
     if (key.asymmetricKeyType !== "rsa") return `must be an RSA key for RS256 (got ${key.asymmetricKeyType ?? key.type})`;
-    if ((details.modulusLength ?? 0) < JWT_RSA_MIN_BITS) return `must be an RSA key of at least ${JWT_RSA_MIN_BITS} bits (got ${details.modulusLength})`;
+    if ((details.modulusLength ?? 0) < JWT_RSA_MIN_BITS)
+      return `must be an RSA key of at least ${JWT_RSA_MIN_BITS} bits (got ${details.modulusLength})`;
     return null;
   }
   if (key.asymmetricKeyType !== "ec") return `must be an EC P-256 key for ES256 (got ${key.asymmetricKeyType ?? key.type})`;

@@ -33,7 +33,10 @@ export class SortError extends Error {
 export function parseSort(sort: string | undefined, allowed: readonly string[], fallback: string): [string, "ASC" | "DESC"][] {
   const spec = sort?.trim() || fallback;
   const order: [string, "ASC" | "DESC"][] = [];
-  for (const part of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const desc = part.startsWith("-");
     const field = part.replace(/^[-+]/, "");
     if (!allowed.includes(field)) throw new SortError(field, allowed);

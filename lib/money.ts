@@ -43,7 +43,10 @@ export function formatMoney(cents: number, currency: string, locale = "en-GB"): 
   const minor = (abs % factor).toString().padStart(digits, "0");
   // Format a decimal string: Intl accepts strings, so no float rounding happens.
   const text = digits > 0 ? `${major}.${minor}` : `${major}`;
-  return new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(
-    `${cents < 0 ? "-" : ""}${text}` as unknown as number,
-  );
+  return new Intl.NumberFormat(locale, {
+    style: "currency",
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(`${cents < 0 ? "-" : ""}${text}` as unknown as number);
 }

@@ -16,7 +16,12 @@ interface Logger {
   warn(...a: unknown[]): void;
 }
 
-export function retryLater(what: string, logger: Logger, job: () => Promise<unknown>, { firstDelayMs = 500, maxDelayMs = 30_000 } = {}): RetryLater {
+export function retryLater(
+  what: string,
+  logger: Logger,
+  job: () => Promise<unknown>,
+  { firstDelayMs = 500, maxDelayMs = 30_000 } = {},
+): RetryLater {
   let cancelled = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;

@@ -21,4 +21,3 @@ export const RequestContextMiddleware: Middleware = {
     return event.name?.startsWith("$") ? next : inRequestScope(next);
   },
 };
-

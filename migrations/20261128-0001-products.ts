@@ -15,8 +15,18 @@ export async function up({ context: qi }: MigrationContext) {
     updatedAt: { type: DataTypes.DATE, allowNull: false },
   });
   // Backstops for the rules the service enforces: no negative stock, no negative price.
-  await qi.addConstraint("products", { type: "check", fields: ["stock"], where: { stock: { [Op.gte]: 0 } }, name: "products_stock_non_negative" });
-  await qi.addConstraint("products", { type: "check", fields: ["priceCents"], where: { priceCents: { [Op.gte]: 0 } }, name: "products_price_non_negative" });
+  await qi.addConstraint("products", {
+    type: "check",
+    fields: ["stock"],
+    where: { stock: { [Op.gte]: 0 } },
+    name: "products_stock_non_negative",
+  });
+  await qi.addConstraint("products", {
+    type: "check",
+    fields: ["priceCents"],
+    where: { priceCents: { [Op.gte]: 0 } },
+    name: "products_price_non_negative",
+  });
   await qi.addIndex("products", ["createdAt"], { name: "products_created_at" });
   await qi.addIndex("products", ["priceCents"], { name: "products_price_cents" });
 }

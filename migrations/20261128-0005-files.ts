@@ -19,8 +19,18 @@ export async function up({ context: qi }: MigrationContext) {
     createdAt: { type: DataTypes.DATE, allowNull: false },
     updatedAt: { type: DataTypes.DATE, allowNull: false },
   });
-  await qi.addConstraint("files", { type: "check", fields: ["status"], where: { status: { [Op.in]: ["pending", "ready"] } }, name: "files_status_known" });
-  await qi.addConstraint("files", { type: "check", fields: ["size"], where: { [Op.or]: [{ size: null }, { size: { [Op.gte]: 0 } }] }, name: "files_size_non_negative" });
+  await qi.addConstraint("files", {
+    type: "check",
+    fields: ["status"],
+    where: { status: { [Op.in]: ["pending", "ready"] } },
+    name: "files_status_known",
+  });
+  await qi.addConstraint("files", {
+    type: "check",
+    fields: ["size"],
+    where: { [Op.or]: [{ size: null }, { size: { [Op.gte]: 0 } }] },
+    name: "files_size_non_negative",
+  });
   // Listing one owner's files, newest first; the sweeper's look for old pending files.
   await qi.addIndex("files", ["ownerId", "createdAt"], { name: "files_owner_created" });
   await qi.addIndex("files", ["status", "updatedAt"], { name: "files_status_updated" });

@@ -14,7 +14,12 @@ const TABLES = ["users_outbox", "orders_outbox"];
 async function createOutbox(qi: QueryInterface, table: string) {
   await qi.createTable(table, {
     // SQLite allows AUTOINCREMENT only on INTEGER PRIMARY KEY (which is 64-bit there).
-    id: { type: qi.sequelize.getDialect() === "sqlite" ? DataTypes.INTEGER : DataTypes.BIGINT, primaryKey: true, autoIncrement: true, allowNull: false },
+    id: {
+      type: qi.sequelize.getDialect() === "sqlite" ? DataTypes.INTEGER : DataTypes.BIGINT,
+      primaryKey: true,
+      autoIncrement: true,
+      allowNull: false,
+    },
     messageId: { type: DataTypes.STRING(200), allowNull: false },
     event: { type: DataTypes.STRING(64), allowNull: false },
     payload: { type: DataTypes.JSON, allowNull: false },

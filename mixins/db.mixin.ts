@@ -90,7 +90,10 @@ export interface DbMethods<TEntity extends object = Entity> {
   toPublic(row: Model | object): TEntity;
   findPage(query: PageQuery): Promise<Page<TEntity>>;
   /** A page of any model of the service (rows as plain objects, only `attributes`). */
-  pageOf(model: ModelStatic<Model>, query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order }): Promise<Page<Entity>>;
+  pageOf(
+    model: ModelStatic<Model>,
+    query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order },
+  ): Promise<Page<Entity>>;
   findRow(id: unknown, transaction?: Transaction): Promise<Model | null>;
   /** The entity, or a 404. */
   getEntity(id: unknown): Promise<TEntity>;
@@ -102,7 +105,11 @@ export interface DbMethods<TEntity extends object = Entity> {
    * One transaction, retried on a fresh connection when the database restarts under it (until
    * the request's deadline): `work` must do nothing but database work, as it may run again.
    */
-  inTransaction<T>(ctx: Context, work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>, options?: Pick<TransactionOptions, "idempotent">): Promise<T>;
+  inTransaction<T>(
+    ctx: Context,
+    work: (t: Transaction, emitAfterCommit: EmitLater) => Promise<T>,
+    options?: Pick<TransactionOptions, "idempotent">,
+  ): Promise<T>;
   searchWhere(text: string): WhereOptions;
   mapDbError(err: unknown): unknown;
   /** moleculer-db: drop this service's cached reads on every node. */
@@ -220,13 +227,32 @@ export function DbMixin<TEntity extends object = Entity>(opts: DbMixinOptions): 
           limit: win.limit,
           offset: win.offset,
         });
-        return toPage(rows.map((r) => this.toPublic(r)), count, win.page, win.pageSize);
+        return toPage(
+          rows.map((r) => this.toPublic(r)),
+          count,
+          win.page,
+          win.pageSize,
+        );
       },
 
-      async pageOf(model: ModelStatic<Model>, query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order }) {
+      async pageOf(
+        model: ModelStatic<Model>,
+        query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order },
+      ) {
         const win = pageWindow(query.page, query.pageSize);
-        const { rows, count } = await model.findAndCountAll({ where: query.where, attributes: query.attributes, order: query.order, limit: win.limit, offset: win.offset });
-        return toPage(rows.map((r) => r.get({ plain: true }) as Entity), count, win.page, win.pageSize);
+        const { rows, count } = await model.findAndCountAll({
+          where: query.where,
+          attributes: query.attributes,
+          order: query.order,
+          limit: win.limit,
+          offset: win.offset,
+        });
+        return toPage(
+          rows.map((r) => r.get({ plain: true }) as Entity),
+          count,
+          win.page,
+          win.pageSize,
+        );
       },
 
       searchWhere(text: string): WhereOptions {

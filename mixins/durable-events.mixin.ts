@@ -52,7 +52,13 @@ const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, V
     if (!this.adapter?.db) throw new Error("DurableEventsMixin: an outbox needs the service's database (mix in the db mixin first).");
     const metrics = this.broker.metrics;
     if (metrics.isEnabled() && !metrics.hasMetric(PENDING_METRIC)) {
-      metrics.register({ type: "gauge", name: PENDING_METRIC, labelNames: ["service"], unit: "event", description: "Durable events committed but not yet confirmed by RabbitMQ" });
+      metrics.register({
+        type: "gauge",
+        name: PENDING_METRIC,
+        labelNames: ["service"],
+        unit: "event",
+        description: "Durable events committed but not yet confirmed by RabbitMQ",
+      });
     }
     this.outbox = new Outbox(this.adapter.db, this.settings.outboxTable, this.durable, this.logger, {
       pollMs: getConfig().outboxPollMs,

@@ -110,7 +110,9 @@ class CommandError extends Error {}
 
 function print(helpers: Helpers, header: string[], rows: unknown[][]) {
   const border = helpers.getBorderCharacters("honeywell");
-  console.log(helpers.table([header, ...rows], { border, drawHorizontalLine: (i: number, count: number) => i === 0 || i === 1 || i === count }));
+  console.log(
+    helpers.table([header, ...rows], { border, drawHorizontalLine: (i: number, count: number) => i === 0 || i === 1 || i === count }),
+  );
 }
 
 const yesNo = (v: boolean) => (v ? "yes" : "no");
@@ -122,7 +124,8 @@ const when = (iso: string) => new Date(iso).toISOString().replace(/\.\d{3}Z$/, "
  */
 async function findUsers(broker: ServiceBroker, text: string): Promise<{ exact: User | undefined; matches: Page<User> }> {
   const email = text.trim().toLowerCase();
-  const list = (page: number) => broker.call<Page<User>, object>("users.list", { search: text, page, pageSize: 100, sort: "email" }, asOperator);
+  const list = (page: number) =>
+    broker.call<Page<User>, object>("users.list", { search: text, page, pageSize: 100, sort: "email" }, asOperator);
   const matches = await list(1);
   let exact = matches.rows.find((u) => u.email === email);
   for (let page = 2; !exact && page <= matches.totalPages; page++) exact = (await list(page)).rows.find((u) => u.email === email);
@@ -155,7 +158,11 @@ const commands: Command[] = [
     description: "Create a superuser (same rules as npm run createsuperuser)",
     async action(broker, args) {
       const { email, password, name } = args as CommandArgs & { email: string; password: string; name?: string };
-      const user = await broker.call<{ email: string; id: string }, object>("users.createSuperuser", { email, password, ...(name ? { name } : {}) });
+      const user = await broker.call<{ email: string; id: string }, object>("users.createSuperuser", {
+        email,
+        password,
+        ...(name ? { name } : {}),
+      });
       console.log(`Superuser ${user.email} created (id ${user.id}).`);
     },
   },
@@ -182,7 +189,9 @@ const commands: Command[] = [
         return;
       }
       if (matches.total === 0) throw new CommandError(`No user matches ${text}.`);
-      console.log(`No user with e-mail ${text}; ${matches.total} user${matches.total === 1 ? "" : "s"} match${matches.total === 1 ? "es" : ""}:`);
+      console.log(
+        `No user with e-mail ${text}; ${matches.total} user${matches.total === 1 ? "" : "s"} match${matches.total === 1 ? "es" : ""}:`,
+      );
       print(
         helpers,
         ["e-mail", "name", "role", "active", "2FA"],
@@ -230,7 +239,11 @@ const commands: Command[] = [
     async action(broker, args, helpers) {
       const status = args.status as string | undefined;
       if (status === undefined) {
-        const groups = await broker.call<{ status: OrderStatus; currency: string; count: number; totalCents: number }[], object>("orders.summary", {}, asOperator);
+        const groups = await broker.call<{ status: OrderStatus; currency: string; count: number; totalCents: number }[], object>(
+          "orders.summary",
+          {},
+          asOperator,
+        );
         const all = new Map<string, number>();
         let count = 0;
         const rows = ORDER_STATUSES.map((s) => {
@@ -247,21 +260,27 @@ const commands: Command[] = [
         print(helpers, ["status", "orders", "total"], [...rows, ["all", count, totals(all)]]);
         return;
       }
-      if (!(ORDER_STATUSES as readonly string[]).includes(status)) throw new CommandError(`Unknown status "${status}": use ${ORDER_STATUSES.join(", ")}.`);
+      if (!(ORDER_STATUSES as readonly string[]).includes(status))
+        throw new CommandError(`Unknown status "${status}": use ${ORDER_STATUSES.join(", ")}.`);
       const page = args.options.page === undefined ? 1 : Number(args.options.page);
-      if (!Number.isInteger(page) || page < 1) throw new CommandError(`--page must be a whole number from 1 (got "${String(args.options.page)}").`);
+      if (!Number.isInteger(page) || page < 1)
+        throw new CommandError(`--page must be a whole number from 1 (got "${String(args.options.page)}").`);
       const result = await broker.call<Page<Order>, object>("orders.list", { status, page, pageSize: 20, sort: "-createdAt" }, asOperator);
       if (result.total === 0) {
         console.log(`No ${status} orders.`);
         return;
       }
       if (result.rows.length === 0) {
-        console.log(`Page ${page} is past the last page (${result.totalPages}) of ${result.total} ${status} order${result.total === 1 ? "" : "s"}.`);
+        console.log(
+          `Page ${page} is past the last page (${result.totalPages}) of ${result.total} ${status} order${result.total === 1 ? "" : "s"}.`,
+        );
         return;
       }
       // The customers' e-mails, once each (an unknown or removed user shows as the id).
       const ids = [...new Set(result.rows.map((o) => o.userId))];
-      const contacts = await Promise.all(ids.map((id) => broker.call<{ email: string } | null, object>("users.contact", { id }).catch(() => null)));
+      const contacts = await Promise.all(
+        ids.map((id) => broker.call<{ email: string } | null, object>("users.contact", { id }).catch(() => null)),
+      );
       const emailOf = new Map(ids.map((id, i) => [id, contacts[i]?.email ?? id]));
       print(
         helpers,
@@ -297,7 +316,9 @@ const commands: Command[] = [
           ["id", "event", "recipient", "attempts", "last error", "since"],
           dead.map((d) => [d.id, d.event, d.recipient ?? "-", d.attempts, (d.lastError ?? "").slice(0, 60), when(d.updatedAt)]),
         );
-        console.log(`${dead.length} dead-lettered message${dead.length === 1 ? "" : "s"}; mail-retry re-queues them all, mail-retry <id> one.`);
+        console.log(
+          `${dead.length} dead-lettered message${dead.length === 1 ? "" : "s"}; mail-retry re-queues them all, mail-retry <id> one.`,
+        );
         return;
       }
       let requeued = 0;

@@ -16,7 +16,17 @@ import fs from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const RANK: Record<string, number> = { lib: 0, domain: 1, integrations: 1, mixins: 2, middlewares: 2, services: 3, config: 4, entry: 5, tooling: 6 };
+const RANK: Record<string, number> = {
+  lib: 0,
+  domain: 1,
+  integrations: 1,
+  mixins: 2,
+  middlewares: 2,
+  services: 3,
+  config: 4,
+  entry: 5,
+  tooling: 6,
+};
 const SKIP = new Set(["node_modules", "data", ".git", "coverage"]);
 
 /** The layer of a project file (path relative to the root), or null for files outside the layers (migrations). */
@@ -44,7 +54,8 @@ export function violation(from: string, to: string): string | null {
   if (b === "entry" && a !== "entry") return `${a} imports an entry point`;
   if (RANK[b]! > RANK[a]!) return `${a} imports ${b}, a layer above it`;
   if (RANK[b] === RANK[a] && a !== b) return `${a} imports ${b}, beside it`;
-  if (a === "services" && b === "services" && serviceOf(from) !== serviceOf(to)) return `services/${serviceOf(from)} imports another service's file`;
+  if (a === "services" && b === "services" && serviceOf(from) !== serviceOf(to))
+    return `services/${serviceOf(from)} imports another service's file`;
   return null;
 }
 

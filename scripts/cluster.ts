@@ -62,7 +62,9 @@ function topologyFromArgs(args: string[]): NodeSpec[] {
     replicas.set(m[1]!, Number(m[2]));
   }
   return [...replicas].flatMap(([service, n]) =>
-    service === "api" ? [{ id: "api-1", services: "api" }] : Array.from({ length: n }, (_, i) => ({ id: `${service}-${i + 1}`, services: service })),
+    service === "api"
+      ? [{ id: "api-1", services: "api" }]
+      : Array.from({ length: n }, (_, i) => ({ id: `${service}-${i + 1}`, services: service })),
   );
 }
 const topology = topologyFromArgs(process.argv.slice(2));
@@ -75,7 +77,9 @@ try {
   for (const line of startupFailure(err, "prepare the database")) console.error(line);
   process.exit(1);
 }
-console.log(`Starting ${topology.length} nodes over ${redact(config.transporter!.url)}; gateway on http://localhost:${config.http.port}/api`);
+console.log(
+  `Starting ${topology.length} nodes over ${redact(config.transporter!.url)}; gateway on http://localhost:${config.http.port}/api`,
+);
 
 const metricsBase = config.metrics.port;
 const children = topology.map((spec, i) => {

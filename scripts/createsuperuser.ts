@@ -24,7 +24,9 @@ function ask(question: string, hidden = false): Promise<string> {
     (rl as unknown as { _writeToOutput(s: string): void })._writeToOutput = (s) => write(s.startsWith(question) ? s : "");
     /* oxlint-enable eslint/no-underscore-dangle */
   }
-  return new Promise((resolve) => rl.question(question, (answer) => (rl.close(), hidden && process.stdout.write("\n"), resolve(answer.trim()))));
+  return new Promise((resolve) =>
+    rl.question(question, (answer) => (rl.close(), hidden && process.stdout.write("\n"), resolve(answer.trim()))),
+  );
 }
 
 let exitCode = 0;
@@ -45,7 +47,11 @@ try {
   const broker = await createBroker(config, { logger: false, metrics: { enabled: false } });
   await broker.start();
   try {
-    const user = await broker.call<{ id: string; email: string }, object>("users.createSuperuser", { email, password, ...(name ? { name } : {}) });
+    const user = await broker.call<{ id: string; email: string }, object>("users.createSuperuser", {
+      email,
+      password,
+      ...(name ? { name } : {}),
+    });
     console.log(`Superuser ${user.email} created (id ${user.id}).`);
   } finally {
     await broker.stop();

@@ -11,7 +11,6 @@ import { getConfig, redact, ConfigError } from "../lib/config.ts";
 import { migrateGroupToQuorum } from "../integrations/messaging/queue-migration.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 
-
 const log = (line: string) => console.log(`  ${line}`);
 try {
   const config = getConfig();

@@ -69,7 +69,9 @@ export interface CollectionItem {
 }
 
 export function collectionRequests(items: CollectionItem[], trail: string[] = []): { path: string; item: CollectionItem }[] {
-  return items.flatMap((i) => (i.item ? collectionRequests(i.item, [...trail, i.name]) : [{ path: [...trail, i.name].join(" › "), item: i }]));
+  return items.flatMap((i) =>
+    i.item ? collectionRequests(i.item, [...trail, i.name]) : [{ path: [...trail, i.name].join(" › "), item: i }],
+  );
 }
 
 export interface RouteGroupCoverage {
@@ -91,7 +93,11 @@ export interface RouteGroupCoverage {
 export function routeGroupCoverage(items: CollectionItem[], openapi: OpenApiDocument, basePath: string): RouteGroupCoverage {
   const operations = Object.entries(openapi.paths).flatMap(([p, ops]) => {
     const relative = p.startsWith(`${basePath}/`) ? p.slice(basePath.length) : p;
-    return Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), segments: relative.split("/").filter(Boolean), tags: op.tags ?? [] }));
+    return Object.entries(ops).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      segments: relative.split("/").filter(Boolean),
+      tags: op.tags ?? [],
+    }));
   });
   const byTag: Record<string, string[]> = {};
   for (const t of [...(openapi.tags ?? []).map((tag) => tag.name), ...operations.flatMap((o) => o.tags)]) byTag[t] ??= [];
@@ -110,7 +116,13 @@ export function routeGroupCoverage(items: CollectionItem[], openapi: OpenApiDocu
     if (!match) unmatched.push(`${method} ${raw} (${name})`);
     else for (const t of match.tags) (byTag[t] ??= []).push(name);
   }
-  return { byTag, uncovered: Object.keys(byTag).filter((t) => byTag[t]!.length === 0).toSorted(), unmatched };
+  return {
+    byTag,
+    uncovered: Object.keys(byTag)
+      .filter((t) => byTag[t]!.length === 0)
+      .toSorted(),
+    unmatched,
+  };
 }
 
 const literal = (segments: string[]) => segments.filter((s) => !s.startsWith("{")).length;
@@ -131,7 +143,12 @@ interface NewmanSummary {
 }
 type NewmanRun = (options: Record<string, unknown>, callback: (err: Error | null, summary: NewmanSummary) => void) => unknown;
 
-function newman(collection: string, environment: string, envVar: { key: string; value: string }[], reporters: string[]): Promise<NewmanSummary> {
+function newman(
+  collection: string,
+  environment: string,
+  envVar: { key: string; value: string }[],
+  reporters: string[],
+): Promise<NewmanSummary> {
   const run = (createRequire(import.meta.url)("newman") as { run: NewmanRun }).run;
   return new Promise((resolve, reject) => {
     run(
@@ -177,19 +194,31 @@ export async function runPostmanAgainstFreshCluster(opts: PostmanOptions = {}): 
       for (const spec of LOCAL_CLUSTER) {
         nodes.set(spec.id, spawnCaptured(spec, env));
       }
-      client = new ServiceBroker({ namespace, nodeID: `postman-client-${process.pid}`, transporter: amqpTransporter(amqp, 10), logger: false });
+      client = new ServiceBroker({
+        namespace,
+        nodeID: `postman-client-${process.pid}`,
+        transporter: amqpTransporter(amqp, 10),
+        logger: false,
+      });
       await client.start();
       // Every service routed and answering (the collection walks through all of them), not just ready.
-      await until("every service to be ready", async () => ((await (await fetch(`${api}/health/ready`)).json()) as { status?: string }).status === "ok", {
-        timeoutMs: 60_000,
-        intervalMs: 250,
-      });
+      await until(
+        "every service to be ready",
+        async () => ((await (await fetch(`${api}/health/ready`)).json()) as { status?: string }).status === "ok",
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        },
+      );
       await client.waitForServices(["users"], 30_000);
       const docs = await fetch(`${api}/openapi.json`);
       if (!docs.ok) throw new Error(`GET ${api}/openapi.json answered ${docs.status}`);
       const openapi = (await docs.json()) as OpenApiDocument;
 
-      const admin = { email: `postman-admin-${randomBytes(4).toString("hex")}@example.com`, password: `correct horse battery ${randomBytes(9).toString("base64url")}` };
+      const admin = {
+        email: `postman-admin-${randomBytes(4).toString("hex")}@example.com`,
+        password: `correct horse battery ${randomBytes(9).toString("base64url")}`,
+      };
       await client.call("users.createSuperuser", { ...admin, name: "Postman Admin" });
       log(`Gateway ready at ${api}; superuser ${admin.email} created. Running the collection…`);
 
@@ -235,10 +264,15 @@ async function main() {
   console.log(`== ${requests.total} requests (${requests.failed} failed), ${assertions.total} assertions (${assertions.failed} failed)`);
   const collection = JSON.parse(readFileSync(COLLECTION, "utf8")) as CollectionItem;
   const coverage = routeGroupCoverage(collection.item ?? [], result.openapi, result.basePath);
-  console.log(`== Route groups (OpenAPI tags): ${Object.entries(coverage.byTag).map(([tag, reqs]) => `${tag} ${reqs.length}`).join(", ")}`);
+  console.log(
+    `== Route groups (OpenAPI tags): ${Object.entries(coverage.byTag)
+      .map(([tag, reqs]) => `${tag} ${reqs.length}`)
+      .join(", ")}`,
+  );
   if (failures.length || assertions.total === 0 || coverage.uncovered.length || coverage.unmatched.length) {
     for (const f of failures) console.error(`!! ${f.where}: ${f.message}`);
-    for (const tag of coverage.uncovered) console.error(`!! No request in the collection for the route group "${tag}" of the OpenAPI document.`);
+    for (const tag of coverage.uncovered)
+      console.error(`!! No request in the collection for the route group "${tag}" of the OpenAPI document.`);
     for (const r of coverage.unmatched) console.error(`!! ${r}: no such route in the OpenAPI document.`);
     for (const [id, output] of Object.entries(result.nodeOutput)) if (output.trim()) console.error(`--- ${id}\n${output.slice(-4000)}`);
     process.exitCode = 1;

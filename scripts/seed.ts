@@ -87,7 +87,8 @@ async function findUser(broker: ServiceBroker, email: string): Promise<User | un
 
 /** What is in the shop that the demo did not make: a number per kind. */
 async function foreignData(broker: ServiceBroker, demoUsers: (User | undefined)[], products: Product[]) {
-  const count = async (action: string, params: Record<string, unknown> = {}) => (await broker.call<Page<unknown>, object>(action, { ...params, pageSize: 1 }, as(OPERATOR))).total;
+  const count = async (action: string, params: Record<string, unknown> = {}) =>
+    (await broker.call<Page<unknown>, object>(action, { ...params, pageSize: 1 }, as(OPERATOR))).total;
   const known = demoUsers.filter((u): u is User => u !== undefined);
   const skus = new Set(PRODUCTS.map((p) => p.sku));
   let ordersOfDemo = 0;
@@ -104,20 +105,33 @@ async function foreignData(broker: ServiceBroker, demoUsers: (User | undefined)[
   };
 }
 
-async function ensureAccount(broker: ServiceBroker, config: Config, kind: keyof typeof ACCOUNTS): Promise<{ user: User; created: boolean }> {
+async function ensureAccount(
+  broker: ServiceBroker,
+  config: Config,
+  kind: keyof typeof ACCOUNTS,
+): Promise<{ user: User; created: boolean }> {
   const { email, name, role } = ACCOUNTS[kind];
   let user = await findUser(broker, email);
   const created = !user;
-  if (!user) user = await broker.call<User, object>("users.register", { email, name, password: demoPassword(config.auth.secretsKey, kind) });
+  if (!user)
+    user = await broker.call<User, object>("users.register", { email, name, password: demoPassword(config.auth.secretsKey, kind) });
   // A new account (or one a run stopped halfway) gets its role and a verified address.
   if (user.role !== role || !user.emailVerified) {
-    user = await broker.call<User, object>("users.update", { id: user.id, emailVerified: true, ...(user.role !== role ? { role } : {}) }, as(OPERATOR));
+    user = await broker.call<User, object>(
+      "users.update",
+      { id: user.id, emailVerified: true, ...(user.role !== role ? { role } : {}) },
+      as(OPERATOR),
+    );
   }
   return { user, created };
 }
 
 /** An order's lines as one comparable text. */
-const key = (lines: { productId: string; quantity: number }[]) => lines.map((l) => `${l.productId}×${l.quantity}`).toSorted().join(",");
+const key = (lines: { productId: string; quantity: number }[]) =>
+  lines
+    .map((l) => `${l.productId}×${l.quantity}`)
+    .toSorted()
+    .join(",");
 
 async function seed(broker: ServiceBroker, config: Config, force: boolean): Promise<boolean> {
   const label = databaseLabel(config.database);
@@ -154,7 +168,11 @@ async function seed(broker: ServiceBroker, config: Config, force: boolean): Prom
     let product = bySku.get(item.sku);
     if (!product) {
       const { sku, name, description, priceCents, stock, active } = item;
-      product = await broker.call<Product, object>("products.create", { sku, name, description, priceCents, currency: CURRENCY, stock, active }, as(OPERATOR));
+      product = await broker.call<Product, object>(
+        "products.create",
+        { sku, name, description, priceCents, currency: CURRENCY, stock, active },
+        as(OPERATOR),
+      );
       bySku.set(sku, product);
       newProducts++;
     }
@@ -163,7 +181,11 @@ async function seed(broker: ServiceBroker, config: Config, force: boolean): Prom
       // A picture a stopped run uploaded but did not attach is used, not uploaded again.
       let file = pictures.get(filename);
       if (!file) {
-        file = await broker.call<StoredFile, object>("storage.upload", { $filename: filename, $mimetype: "image/png" }, { ...as(adminPrincipal), stream: Readable.from(productImage(item.sku, item.category)) });
+        file = await broker.call<StoredFile, object>(
+          "storage.upload",
+          { $filename: filename, $mimetype: "image/png" },
+          { ...as(adminPrincipal), stream: Readable.from(productImage(item.sku, item.category)) },
+        );
       }
       // By the admin who uploaded it: an admin attaches only their own uploads.
       await broker.call("products.attachImage", { id: product.id, fileId: file.id }, as(adminPrincipal));
@@ -191,14 +213,20 @@ async function seed(broker: ServiceBroker, config: Config, force: boolean): Prom
     for (const next of at === -1 ? [] : path.slice(at + 1)) {
       order =
         next === "cancelled"
-          ? await broker.call<Order, object>("orders.cancel", { id: order.id, ...(demo.reason ? { reason: demo.reason } : {}) }, as(shopperPrincipal))
+          ? await broker.call<Order, object>(
+              "orders.cancel",
+              { id: order.id, ...(demo.reason ? { reason: demo.reason } : {}) },
+              as(shopperPrincipal),
+            )
           : await broker.call<Order, object>("orders.setStatus", { id: order.id, status: next }, as(adminPrincipal));
       orderChanges++;
     }
   }
   if (orderChanges) changes.push(`${orderChanges} order change(s)`);
 
-  const categories = Object.values(CATEGORIES).map((c) => c.name).join(", ");
+  const categories = Object.values(CATEGORIES)
+    .map((c) => c.name)
+    .join(", ");
   console.log(changes.length ? `Added ${changes.join(", ")}.` : "Nothing to do: the demo data is all there.");
   console.log(`The demo shop in ${label}: ${PRODUCTS.length} products (${categories}), ${ORDERS.length} orders.`);
   console.log("Sign in as (passwords derived from SECRETS_KEY; the same on every run):");
@@ -219,7 +247,9 @@ try {
   process.env.METRICS = "false";
   const config = loadConfig(process.env);
   if (config.env === "production" && !values.force) {
-    console.error("NODE_ENV=production: demo data (and a demo admin whose password this prints) does not belong in a live shop. --force if you mean it.");
+    console.error(
+      "NODE_ENV=production: demo data (and a demo admin whose password this prints) does not belong in a live shop. --force if you mean it.",
+    );
     process.exit(1);
   }
   console.log(`Seeding ${databaseLabel(config.database)} with the demo shop.`);
@@ -230,7 +260,8 @@ try {
   if (!(await seed(broker, config, values.force))) exitCode = 1;
 } catch (err) {
   const e = err as Error & { data?: unknown };
-  if (e.name === "ConfigError" || e.name === "SqliteDriverMissingError" || e.name === "MigrationFailedError") for (const line of startupFailure(err)) console.error(line);
+  if (e.name === "ConfigError" || e.name === "SqliteDriverMissingError" || e.name === "MigrationFailedError")
+    for (const line of startupFailure(err)) console.error(line);
   else console.error(`Could not seed: ${e.message}${e.data ? ` ${JSON.stringify(e.data)}` : ""}`);
   exitCode = 1;
 } finally {

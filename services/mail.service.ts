@@ -95,7 +95,9 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       });
       this.logger.info(`Mail: consuming durable events from RabbitMQ; sending via ${this.mailer.kind}.`);
     } else {
-      this.logger.info(`Mail: embedded delivery; ${this.mailer.kind === "outbox" ? `messages go to ${cfg.mail.outboxDir}` : "sending via SMTP"}.`);
+      this.logger.info(
+        `Mail: embedded delivery; ${this.mailer.kind === "outbox" ? `messages go to ${cfg.mail.outboxDir}` : "sending via SMTP"}.`,
+      );
     }
   },
 
@@ -112,9 +114,11 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
           if (this.durable) return;
           const messageId = `${event}:${ctx.id}`;
           // In the background; a delivery still retrying when the node stops must not become an unhandled rejection.
-          this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() }).catch((err: unknown) => {
-            this.logger.warn(`Mail ${messageId} left undelivered:`, err);
-          });
+          this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() }).catch(
+            (err: unknown) => {
+              this.logger.warn(`Mail ${messageId} left undelivered:`, err);
+            },
+          );
         },
       },
     ]),
@@ -130,7 +134,15 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         pageSize: PAGE_PARAMS.pageSize,
       },
       handler(this: Self, ctx: Context<{ page?: number; pageSize?: number }>) {
-        return this.pageOf(this.adapter.model, { ...ctx.params, where: { status: "dead" }, attributes: FAILED_FIELDS, order: [["updatedAt", "DESC"], ["id", "ASC"]] });
+        return this.pageOf(this.adapter.model, {
+          ...ctx.params,
+          where: { status: "dead" },
+          attributes: FAILED_FIELDS,
+          order: [
+            ["updatedAt", "DESC"],
+            ["id", "ASC"],
+          ],
+        });
       },
     },
 
@@ -143,9 +155,18 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         if (!row) throw notFound("Failed message", ctx.params.id);
         const d = row.get({ plain: true }) as { id: string; event: string; payload: unknown; status: string };
         if (d.status !== "dead") throw conflict(`Only dead-lettered messages can be retried (this one is ${d.status}).`, "NOT_DEAD");
-        const [claimed] = await this.adapter.model.update({ status: "queued", attempts: 0, lastError: null }, { where: { id: d.id, status: "dead" } });
+        const [claimed] = await this.adapter.model.update(
+          { status: "queued", attempts: 0, lastError: null },
+          { where: { id: d.id, status: "dead" } },
+        );
         if (claimed !== 1) throw conflict("The message is being retried already.", "NOT_DEAD");
-        const message: DurableMessage = { event: d.event, payload: d.payload, messageId: d.id, attempt: 0, publishedAt: new Date().toISOString() };
+        const message: DurableMessage = {
+          event: d.event,
+          payload: d.payload,
+          messageId: d.id,
+          attempt: 0,
+          publishedAt: new Date().toISOString(),
+        };
         if (this.durable) await this.durable.requeue("mail", message);
         else void this.deliverLocally(message);
         ctx.meta.$statusCode = 202;
@@ -161,7 +182,16 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       if (!note) return;
       const log = this.adapter.model;
       try {
-        await log.create({ id: message.messageId, event: message.event, template: note.template, recipient: note.to, subject: note.subject, status: "sending", attempts: 1, payload: message.payload });
+        await log.create({
+          id: message.messageId,
+          event: message.event,
+          template: note.template,
+          recipient: note.to,
+          subject: note.subject,
+          status: "sending",
+          attempts: 1,
+          payload: message.payload,
+        });
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
         // Seen before. Take it over only with a compare-and-set: after a failed attempt, after a
@@ -169,7 +199,12 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         const stale = new Date(Date.now() - SENDING_TIMEOUT_MS);
         const [owned] = await log.update(
           { status: "sending", attempts: Sequelize.literal("attempts + 1") },
-          { where: { id: message.messageId, [Op.or]: [{ status: ["failed", "queued"] }, { status: "sending", updatedAt: { [Op.lt]: stale } }] } },
+          {
+            where: {
+              id: message.messageId,
+              [Op.or]: [{ status: ["failed", "queued"] }, { status: "sending", updatedAt: { [Op.lt]: stale } }],
+            },
+          },
         );
         if (owned !== 1) {
           const status = (await log.findByPk(message.messageId))?.get("status");
@@ -186,14 +221,24 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         info = await this.mailer.send({ id: message.messageId, to: note.to, subject: note.subject, text: note.text, html: note.html });
       } catch (err) {
         // Not sent: the next attempt may take it over (a compare-and-set from "failed").
-        await untilDatabaseAnswers(() => log.update({ status: "failed", lastError: String((err as Error).message).slice(0, 2000) }, { where: { id: message.messageId } }), SENDING_TIMEOUT_MS);
+        await untilDatabaseAnswers(
+          () =>
+            log.update(
+              { status: "failed", lastError: String((err as Error).message).slice(0, 2000) },
+              { where: { id: message.messageId } },
+            ),
+          SENDING_TIMEOUT_MS,
+        );
         throw err;
       }
       // Sent: from here on only recording it remains, and that must not fail the delivery (a
       // redelivery would send it again) nor be given up while the database restarts. The message
       // stays unacknowledged meanwhile; a node that dies now leaves a "sending" row, the one
       // window for a duplicate (taken over after SENDING_TIMEOUT_MS).
-      await untilDatabaseAnswers(() => log.update({ status: "sent", sentAt: new Date(), lastError: null }, { where: { id: message.messageId } }), SENDING_TIMEOUT_MS);
+      await untilDatabaseAnswers(
+        () => log.update({ status: "sent", sentAt: new Date(), lastError: null }, { where: { id: message.messageId } }),
+        SENDING_TIMEOUT_MS,
+      );
       this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
     },
 
@@ -220,7 +265,14 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       );
       if (updated === 0 && !(await this.adapter.model.findByPk(message.messageId))) {
         // It failed before it was logged (e.g. an unknown template): log it now so it can be seen.
-        await this.adapter.model.create({ id: message.messageId, event: message.event, status: "dead", attempts: message.attempt, lastError: error.slice(0, 2000), payload: message.payload });
+        await this.adapter.model.create({
+          id: message.messageId,
+          event: message.event,
+          status: "dead",
+          attempts: message.attempt,
+          lastError: error.slice(0, 2000),
+          payload: message.payload,
+        });
       }
     },
   },

@@ -48,7 +48,11 @@ const ADDRESS = {
     line2: { type: "string", trim: true, max: 200, optional: true },
     city: { type: "string", trim: true, min: 1, max: 100 },
     postalCode: { type: "string", trim: true, min: 1, max: 20 },
-    country: { type: "string", pattern: "^[A-Z]{2}$", messages: { stringPattern: "country must be an ISO 3166-1 alpha-2 code such as DE." } },
+    country: {
+      type: "string",
+      pattern: "^[A-Z]{2}$",
+      messages: { stringPattern: "country must be an ISO 3166-1 alpha-2 code such as DE." },
+    },
     phone: { type: "string", trim: true, max: 40, optional: true },
   },
 } as const;
@@ -107,7 +111,18 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
         statusHistory: { type: DataTypes.JSON, allowNull: false },
         idempotencyKey: { type: DataTypes.STRING(255) },
       },
-      publicFields: ["id", "userId", "status", "items", "totalCents", "currency", "shippingAddress", "statusHistory", "createdAt", "updatedAt"],
+      publicFields: [
+        "id",
+        "userId",
+        "status",
+        "items",
+        "totalCents",
+        "currency",
+        "shippingAddress",
+        "statusHistory",
+        "createdAt",
+        "updatedAt",
+      ],
       sortable: ["createdAt", "updatedAt", "totalCents", "status"],
       defaultSort: "-createdAt",
     }),
@@ -133,7 +148,8 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
     this.sweepTimer = every(SWEEP_EVERY_MS, "Sweeping expired idempotency keys", this.logger, () => this.idempotency.sweep());
     // Unpaid orders expire (PENDING_ORDER_TTL): checked every minute, or 4 times per TTL.
     const ttlSec = this.settings.pendingTtlSec;
-    if (ttlSec > 0) this.expiryTimer = every(Math.min(60_000, (ttlSec * 1000) / 4), "Cancelling unpaid orders", this.logger, () => this.expireUnpaid());
+    if (ttlSec > 0)
+      this.expiryTimer = every(Math.min(60_000, (ttlSec * 1000) / 4), "Cancelling unpaid orders", this.logger, () => this.expireUnpaid());
   },
 
   stopped() {
@@ -205,7 +221,10 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       async handler(this: Self, ctx: Context<{ id: string; reason?: string }, ShopMeta>) {
         const order = this.toPublic(ownedEntity<OrderRow>(ctx));
         if (!hasRole(ctx.meta.user, "admin") && !shopperMay(order.status, "cancelled")) {
-          throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", { from: order.status, to: "cancelled" });
+          throw conflict(`A ${order.status} order can no longer be cancelled here; contact the shop.`, "ILLEGAL_TRANSITION", {
+            from: order.status,
+            to: "cancelled",
+          });
         }
         return this.viewFor(ctx, await this.changeStatus(ctx, order, "cancelled", ctx.params.reason));
       },
@@ -264,7 +283,10 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
         const rows = await this.adapter.model.findAll({
           attributes: ["status", "currency", [fn("COUNT", col("id")), "count"], [fn("SUM", col("totalCents")), "totalCents"]],
           group: ["status", "currency"],
-          order: [["status", "ASC"], ["currency", "ASC"]],
+          order: [
+            ["status", "ASC"],
+            ["currency", "ASC"],
+          ],
         });
         // PostgreSQL returns COUNT and SUM(bigint) as strings.
         return rows.map((r) => ({
@@ -289,7 +311,13 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       if (!canTransition(from, to)) {
         throw conflict(`An order cannot go from ${from} to ${to}.`, "ILLEGAL_TRANSITION", { from, to, allowed: allowedNext(from) });
       }
-      const change: StatusChange = { from, to, at: new Date().toISOString(), by: ctx.meta.user?.id ?? SYSTEM_ACTOR, ...(reason ? { reason } : {}) };
+      const change: StatusChange = {
+        from,
+        to,
+        at: new Date().toISOString(),
+        by: ctx.meta.user?.id ?? SYSTEM_ACTOR,
+        ...(reason ? { reason } : {}),
+      };
       const customer = await this.customerOf(ctx, order.userId);
       // The change and its announcements (the customer's e-mails) commit together.
       const updated = await this.inTransaction(ctx, async (transaction) => {
@@ -300,7 +328,8 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
         if (won !== 1) throw conflict("The order was changed at the same time; reload it and try again.", "CONCURRENT_CHANGE");
         const now = this.toPublic((await this.findRow(order.id, transaction))!);
         await this.announce(ctx, transaction, "order.status-changed", now, customer, { from, to, by: change.by, reason: reason ?? null });
-        if (to === "cancelled") await this.announce(ctx, transaction, "order.cancelled", now, customer, { from, by: change.by, reason: reason ?? null });
+        if (to === "cancelled")
+          await this.announce(ctx, transaction, "order.cancelled", now, customer, { from, by: change.by, reason: reason ?? null });
         return now;
       });
       // The stock goes back now; products also releases it when `order.cancelled` reaches it
@@ -320,7 +349,11 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       const ttlSec = this.settings.pendingTtlSec;
       const cutoff = unpaidCutoff(now, ttlSec);
       if (!cutoff) return 0;
-      const rows = await this.adapter.model.findAll({ where: { status: "pending", createdAt: { [Op.lt]: cutoff } }, order: [["createdAt", "ASC"]], limit: 100 });
+      const rows = await this.adapter.model.findAll({
+        where: { status: "pending", createdAt: { [Op.lt]: cutoff } },
+        order: [["createdAt", "ASC"]],
+        limit: 100,
+      });
       let expired = 0;
       for (const row of rows) {
         // A context of its own per order: its request id ties the log lines and events together.

@@ -37,7 +37,11 @@ const MAX_INT = 2_147_483_647;
 const SKU = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 
 const fields = {
-  sku: { type: "string", pattern: SKU, messages: { stringPattern: "sku must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit." } },
+  sku: {
+    type: "string",
+    pattern: SKU,
+    messages: { stringPattern: "sku must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit." },
+  },
   name: { type: "string", trim: true, min: 1, max: 200 },
   // `multiline`: the gateway's input boundary lets TAB, LF and CR through here (services/api/input-boundary.ts).
   description: { type: "string", max: 5000, multiline: true },

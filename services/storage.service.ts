@@ -73,7 +73,6 @@ const SWEEP_EVERY_MS = 15 * 60_000;
 /** How long shared caches may keep a public file's content (Cache-Control: public). */
 export const PUBLIC_MAX_AGE_SEC = 300;
 
-
 const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars> = {
   name: "storage",
   mixins: [
@@ -117,7 +116,10 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
       await this.durable.consume({
         ...shopTopology(cfg).storage,
         handle: async (message) => void (await this.purgeOwner((message.payload as { user: { id: string } }).user.id)),
-        onDead: async (message, error) => this.logger.error(`The files of removed user ${(message.payload as { user?: { id?: string } }).user?.id} could not be removed (dead-lettered): ${error}`),
+        onDead: async (message, error) =>
+          this.logger.error(
+            `The files of removed user ${(message.payload as { user?: { id?: string } }).user?.id} could not be removed (dead-lettered): ${error}`,
+          ),
         logger: this.logger,
       });
     }
@@ -133,7 +135,9 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
     "user.removed": {
       async handler(this: Self, ctx: Context<{ user: { id: string } }>) {
         if (this.durable) return;
-        await this.purgeOwner(ctx.params.user.id).catch((err: unknown) => this.logger.error(`Removing the files of removed user ${ctx.params.user.id} failed:`, err));
+        await this.purgeOwner(ctx.params.user.id).catch((err: unknown) =>
+          this.logger.error(`Removing the files of removed user ${ctx.params.user.id} failed:`, err),
+        );
       },
     },
   },
@@ -179,7 +183,10 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
         ownerId: { type: "uuid", optional: true },
         status: { type: "enum", values: [...FILE_STATUSES], optional: true },
       },
-      handler(this: Self, ctx: Ctx<{ page?: number; pageSize?: number; sort?: string; search?: string; ownerId?: string; status?: FileStatus }>) {
+      handler(
+        this: Self,
+        ctx: Ctx<{ page?: number; pageSize?: number; sort?: string; search?: string; ownerId?: string; status?: FileStatus }>,
+      ) {
         const { page, pageSize, sort, search, ownerId, status } = ctx.params;
         // Everyone sees their own files, whatever they ask for; staff see everyone's (or one owner's).
         const where = { status: status ?? "ready", ...(ownerId ? { ownerId } : {}), ...ownedScope(ctx) };
@@ -202,7 +209,10 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
         const file = ownedEntity<FileRecord>(ctx);
         if (this.store.driver === "s3" && ctx.params.redirect !== false) {
           ctx.meta.$statusCode = 302;
-          ctx.meta.$location = await this.store.presignGet(file.key, DOWNLOAD_URL_TTL_SEC, { filename: file.filename, contentType: file.contentType });
+          ctx.meta.$location = await this.store.presignGet(file.key, DOWNLOAD_URL_TTL_SEC, {
+            filename: file.filename,
+            contentType: file.contentType,
+          });
           ctx.meta.$responseHeaders = { "Cache-Control": "private, no-store" };
           return null;
         }
@@ -272,7 +282,6 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
         return { removed: await this.sweep() };
       },
     },
-
   },
 
   methods: {
@@ -307,7 +316,16 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
         id = randomUUID();
         key = `files/${id}`;
         // Pending while the bytes flow: a node that dies mid-upload leaves a row the sweeper finds.
-        await this.adapter.model.create({ id, ownerId: file.ownerId, filename: file.filename, contentType: decision.contentType, size: null, sha256: null, key, status: "pending" });
+        await this.adapter.model.create({
+          id,
+          ownerId: file.ownerId,
+          filename: file.filename,
+          contentType: decision.contentType,
+          size: null,
+          sha256: null,
+          key,
+          status: "pending",
+        });
         const stored = await this.store.put(key, stream, { contentType: decision.contentType });
         objectStored = true;
         return await this.markReady(ctx, id, stored);
@@ -319,7 +337,9 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
         if (objectStored && key) await this.dropQuietly(key);
         if (id) {
           // The store leaves no partial object; the row goes too.
-          await this.adapter.model.destroy({ where: { id } }).catch((e: unknown) => this.logger.warn(`Removing pending file ${id} failed:`, e));
+          await this.adapter.model
+            .destroy({ where: { id } })
+            .catch((e: unknown) => this.logger.warn(`Removing pending file ${id} failed:`, e));
         }
         throw uploadFailure(err, (m, e) => this.logger.error(m, e));
       }
@@ -347,7 +367,9 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
       const removed = await this.adapter.model.destroy({ where: { id: file.id } });
       // Whoever showed it hears `files.removed` and lets go; the links go with the file.
       await this.links.destroy({ where: { fileId: file.id } });
-      await this.store.delete(file.key).catch((err: unknown) => this.logger.warn(`File ${file.id} is removed but its object ${file.key} is not:`, err));
+      await this.store
+        .delete(file.key)
+        .catch((err: unknown) => this.logger.warn(`File ${file.id} is removed but its object ${file.key} is not:`, err));
       if (removed && file.status === "ready") emitter.emit("files.removed", { file: this.toPublic(file) });
       return removed > 0;
     },
@@ -361,7 +383,10 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
       if (!files.length) return { removed, kept };
       // Who shows which of them, in one query.
       const holders = new Map<string, string[]>();
-      for (const link of await this.links.findAll({ where: { fileId: { [Op.in]: files.map((f) => f.id) } }, attributes: ["fileId", "holder"] })) {
+      for (const link of await this.links.findAll({
+        where: { fileId: { [Op.in]: files.map((f) => f.id) } },
+        attributes: ["fileId", "holder"],
+      })) {
         const fileId = link.get("fileId") as string;
         holders.set(fileId, [...(holders.get(fileId) ?? []), link.get("holder") as string]);
       }

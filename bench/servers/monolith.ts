@@ -133,58 +133,73 @@ const checkoutSchema = {
   },
 };
 
-app.post<{ Body: { items: Line[]; shippingAddress: Record<string, string> } }>("/api/orders", { schema: checkoutSchema }, async (req, reply) => {
-  const header = req.headers.authorization ?? "";
-  const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-  if (!token) throw new HttpError(401, "Use Authorization: Bearer <token>.", "INVALID_AUTHORIZATION");
-  let userId: string;
-  try {
-    const claims = jwt.verify(token, secret, { algorithms: ["HS256"], issuer, audience }) as { sub?: string };
-    if (!claims.sub) throw new Error("no subject");
-    userId = claims.sub;
-  } catch {
-    throw new HttpError(401, "The access token is not valid.", "INVALID_TOKEN");
-  }
-  const lines = [...req.body.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
-  const order = await sequelize.transaction(async (transaction) => {
-    const items = [];
-    let totalCents = 0;
-    let currency: string | undefined;
-    for (const line of lines) {
-      const [, rows] = await Product.update(
-        { stock: literal(`stock - ${Number(line.quantity)}`) },
-        { where: { id: line.productId, active: true, stock: { [Op.gte]: line.quantity } }, returning: true, transaction },
-      );
-      const p = rows[0]?.get({ plain: true }) as { id: string; sku: string; name: string; priceCents: number; currency: string } | undefined;
-      if (!p) throw new HttpError(409, "Not enough stock.", "INSUFFICIENT_STOCK");
-      if (currency && p.currency !== currency) throw new HttpError(422, "One currency per order.", "VALIDATION_ERROR");
-      currency = p.currency;
-      totalCents += p.priceCents * line.quantity;
-      items.push({ productId: p.id, sku: p.sku, name: p.name, unitPriceCents: p.priceCents, currency: p.currency, quantity: line.quantity });
+app.post<{ Body: { items: Line[]; shippingAddress: Record<string, string> } }>(
+  "/api/orders",
+  { schema: checkoutSchema },
+  async (req, reply) => {
+    const header = req.headers.authorization ?? "";
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!token) throw new HttpError(401, "Use Authorization: Bearer <token>.", "INVALID_AUTHORIZATION");
+    let userId: string;
+    try {
+      const claims = jwt.verify(token, secret, { algorithms: ["HS256"], issuer, audience }) as { sub?: string };
+      if (!claims.sub) throw new Error("no subject");
+      userId = claims.sub;
+    } catch {
+      throw new HttpError(401, "The access token is not valid.", "INVALID_TOKEN");
     }
-    const id = randomUUID();
-    const now = new Date().toISOString();
-    const created = await Order.create(
-      {
-        id,
-        userId,
-        status: "pending",
-        items,
-        totalCents,
-        currency,
-        shippingAddress: req.body.shippingAddress,
-        statusHistory: [{ from: null, to: "pending", at: now, by: userId }],
-        idempotencyKey: null,
-      },
-      { transaction },
-    );
-    const order = created.get({ plain: true });
-    await Outbox.create({ messageId: `order.created:${id}`, event: "order.created", payload: { order }, requestId: null }, { transaction });
+    const lines = [...req.body.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+    const order = await sequelize.transaction(async (transaction) => {
+      const items = [];
+      let totalCents = 0;
+      let currency: string | undefined;
+      for (const line of lines) {
+        const [, rows] = await Product.update(
+          { stock: literal(`stock - ${Number(line.quantity)}`) },
+          { where: { id: line.productId, active: true, stock: { [Op.gte]: line.quantity } }, returning: true, transaction },
+        );
+        const p = rows[0]?.get({ plain: true }) as
+          { id: string; sku: string; name: string; priceCents: number; currency: string } | undefined;
+        if (!p) throw new HttpError(409, "Not enough stock.", "INSUFFICIENT_STOCK");
+        if (currency && p.currency !== currency) throw new HttpError(422, "One currency per order.", "VALIDATION_ERROR");
+        currency = p.currency;
+        totalCents += p.priceCents * line.quantity;
+        items.push({
+          productId: p.id,
+          sku: p.sku,
+          name: p.name,
+          unitPriceCents: p.priceCents,
+          currency: p.currency,
+          quantity: line.quantity,
+        });
+      }
+      const id = randomUUID();
+      const now = new Date().toISOString();
+      const created = await Order.create(
+        {
+          id,
+          userId,
+          status: "pending",
+          items,
+          totalCents,
+          currency,
+          shippingAddress: req.body.shippingAddress,
+          statusHistory: [{ from: null, to: "pending", at: now, by: userId }],
+          idempotencyKey: null,
+        },
+        { transaction },
+      );
+      const order = created.get({ plain: true });
+      await Outbox.create(
+        { messageId: `order.created:${id}`, event: "order.created", payload: { order }, requestId: null },
+        { transaction },
+      );
+      return order;
+    });
+    void reply.code(201).header("location", `/api/orders/${order.id}`);
     return order;
-  });
-  void reply.code(201).header("location", `/api/orders/${order.id}`);
-  return order;
-});
+  },
+);
 
 await app.listen({ port: Number(process.env.PORT), host: "127.0.0.1" });
 console.log("ready");

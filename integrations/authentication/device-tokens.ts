@@ -37,7 +37,8 @@ function checkKey(key: Buffer): void {
 /** A new token for `userId`, valid for `ttlSec`. */
 export function issueDeviceToken(userId: string, key: Buffer, ttlSec: number, nowMs = Date.now()): string {
   checkKey(key);
-  if (typeof userId !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(userId)) throw new TypeError("userId must be 1-64 characters of A-Za-z0-9-");
+  if (typeof userId !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(userId))
+    throw new TypeError("userId must be 1-64 characters of A-Za-z0-9-");
   if (!Number.isInteger(ttlSec) || ttlSec < 1) throw new RangeError("ttlSec must be a positive integer");
   const body = [DEVICE_TOKEN_VERSION, randomBytes(16).toString("base64url"), userId, String(Math.floor(nowMs / 1000) + ttlSec)].join(".");
   return `${body}.${mac(key, body)}`;

@@ -64,7 +64,6 @@ function algorithmOf(opts: JwtOptions): JwtAlgorithm {
   return algorithm;
 }
 
-
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key (or a private key's public half): the `kid` of its tokens. */
 export function jwtKeyId(key: KeyObject): string {
   const jwk = (key.type === "private" ? createPublicKey(key) : key).export({ format: "jwk" });
@@ -73,8 +72,13 @@ export function jwtKeyId(key: KeyObject): string {
   return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
 }
 
-function asymmetricKey(algorithm: Exclude<JwtAlgorithm, "HS256">, key: KeyObject | null | undefined, type: "private" | "public"): KeyObject {
-  if (!key || typeof key !== "object" || key.type !== type) throw new Error(`${algorithm} needs a ${type} KeyObject to ${type === "private" ? "sign" : "verify"} with`);
+function asymmetricKey(
+  algorithm: Exclude<JwtAlgorithm, "HS256">,
+  key: KeyObject | null | undefined,
+  type: "private" | "public",
+): KeyObject {
+  if (!key || typeof key !== "object" || key.type !== type)
+    throw new Error(`${algorithm} needs a ${type} KeyObject to ${type === "private" ? "sign" : "verify"} with`);
   const problem = asymmetricKeyProblem(algorithm, key);
   if (problem) throw new Error(`The JWT ${type} key ${problem}`);
   return key;

@@ -57,7 +57,11 @@ export class Limiter {
 export function createLimiter(name: string, rule: LimitRule, redis?: Redis): Limiter {
   if (typeof name !== "string" || !/^[\x21-\x7e]{1,200}$/.test(name)) throw new TypeError(`Invalid limiter name ${JSON.stringify(name)}`);
   const { points, durationSec, blockSec = 0 } = rule;
-  for (const [what, value, min] of [["points", points, 1], ["durationSec", durationSec, 1], ["blockSec", blockSec, 0]] as const) {
+  for (const [what, value, min] of [
+    ["points", points, 1],
+    ["durationSec", durationSec, 1],
+    ["blockSec", blockSec, 0],
+  ] as const) {
     if (!Number.isInteger(value) || value < min) throw new RangeError(`${what} must be an integer >= ${min} (got ${value})`);
   }
   const options = { keyPrefix: `shop-rl-${name}`, points, duration: durationSec, blockDuration: blockSec };
@@ -66,7 +70,12 @@ export function createLimiter(name: string, rule: LimitRule, redis?: Redis): Lim
     // and count in this process meanwhile (the insurance limiter): a per-node limit instead of a
     // shared one, never a refused login because the counter store is down.
     const insuranceLimiter = new RateLimiterMemory(options);
-    return new Limiter(name, rule, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }), "redis");
+    return new Limiter(
+      name,
+      rule,
+      new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }),
+      "redis",
+    );
   }
   return new Limiter(name, rule, new RateLimiterMemory(options), "memory");
 }
@@ -113,10 +122,16 @@ export class KeySet {
 export function createKeySet(name: string, ttlSec: number, redis?: Redis): KeySet {
   if (typeof name !== "string" || !/^[\x21-\x7e]{1,200}$/.test(name)) throw new TypeError(`Invalid key set name ${JSON.stringify(name)}`);
   // The memory store expires keys with setTimeout, which fires at once beyond 2^31 - 1 ms (~24.8 days).
-  if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > KEY_SET_MAX_TTL_SEC) throw new RangeError(`ttlSec must be an integer from 1 to ${KEY_SET_MAX_TTL_SEC} (got ${ttlSec})`);
+  if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > KEY_SET_MAX_TTL_SEC)
+    throw new RangeError(`ttlSec must be an integer from 1 to ${KEY_SET_MAX_TTL_SEC} (got ${ttlSec})`);
   const options = { keyPrefix: `shop-ks-${name}`, points: 1, duration: ttlSec };
   if (!redis) return new KeySet(name, ttlSec, new RateLimiterMemory(options));
   // As for limiters: while Redis is unreachable, this process remembers (a per-node set).
   const insuranceLimiter = new RateLimiterMemory(options);
-  return new KeySet(name, ttlSec, new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }), insuranceLimiter);
+  return new KeySet(
+    name,
+    ttlSec,
+    new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }),
+    insuranceLimiter,
+  );
 }

@@ -58,7 +58,12 @@ export function printMigrations(db: Config["database"], out: { write(text: strin
 
 function umzug(sequelize: Sequelize, progress: MigrationProgress | undefined) {
   // umzug reports each step to its logger's info() as { event, name, durationSeconds }.
-  const logger = progress && { info: (m: Record<string, unknown>) => progress(m as unknown as MigrationEvent), warn() {}, error() {}, debug() {} };
+  const logger = progress && {
+    info: (m: Record<string, unknown>) => progress(m as unknown as MigrationEvent),
+    warn() {},
+    error() {},
+    debug() {},
+  };
   return new Umzug({
     migrations: {
       glob: ["*.ts", { cwd: MIGRATIONS_DIR, ignore: ["*.d.ts"] }],
@@ -74,7 +79,11 @@ function umzug(sequelize: Sequelize, progress: MigrationProgress | undefined) {
   });
 }
 
-async function withMigrator<T>(db: Config["database"], progress: MigrationProgress | undefined, fn: (u: ReturnType<typeof umzug>) => Promise<T>): Promise<T> {
+async function withMigrator<T>(
+  db: Config["database"],
+  progress: MigrationProgress | undefined,
+  fn: (u: ReturnType<typeof umzug>) => Promise<T>,
+): Promise<T> {
   // One connection: the advisory lock is held by the session that runs the migrations.
   const sequelize = createSequelize(db, db.dialect === "postgres" ? { pool: { max: 1, min: 0 } } : {});
   try {

@@ -210,7 +210,11 @@ export interface TransactionOptions {
  * DatabaseUnavailableError. `work` must have no effect outside the transaction (no calls, no
  * events: queue those for after the commit), since it may run more than once.
  */
-export async function runTransaction<T>(sequelize: Sequelize, work: (t: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export async function runTransaction<T>(
+  sequelize: Sequelize,
+  work: (t: Transaction) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
   const deadline = Math.min(options.deadline ?? Infinity, Date.now() + RETRY_BUDGET_MS);
   for (let attempt = 0; ; attempt++) {
     let committing = false;

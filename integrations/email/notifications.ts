@@ -15,7 +15,15 @@ function to(person: Person): { email: string; name: string } | null {
   return person?.email ? { email: person.email, name: person.name ?? "there" } : null;
 }
 
-export const NOTIFIED_EVENTS = ["user.registered", "user.password-reset-requested", "user.2fa-enabled", "user.password-changed", "order.created", "order.status-changed", "order.cancelled"];
+export const NOTIFIED_EVENTS = [
+  "user.registered",
+  "user.password-reset-requested",
+  "user.2fa-enabled",
+  "user.password-changed",
+  "order.created",
+  "order.status-changed",
+  "order.cancelled",
+];
 
 /**
  * What the notified events carry, each its own fields (services/users, services/orders). An
@@ -39,11 +47,15 @@ export function notificationFor(event: string, body: unknown): Notification | nu
   switch (event) {
     case "user.registered": {
       const r = to(payload?.user);
-      return r && payload.verifyUrl ? { to: r.email, template: "welcome", ...templates.welcome({ name: r.name, verifyUrl: payload.verifyUrl }) } : null;
+      return r && payload.verifyUrl
+        ? { to: r.email, template: "welcome", ...templates.welcome({ name: r.name, verifyUrl: payload.verifyUrl }) }
+        : null;
     }
     case "user.password-reset-requested": {
       const r = to(payload?.user);
-      return r && payload.resetUrl ? { to: r.email, template: "password-reset", ...templates.passwordReset({ name: r.name, resetUrl: payload.resetUrl }) } : null;
+      return r && payload.resetUrl
+        ? { to: r.email, template: "password-reset", ...templates.passwordReset({ name: r.name, resetUrl: payload.resetUrl }) }
+        : null;
     }
     case "user.2fa-enabled": {
       const r = to(payload?.user);

@@ -44,7 +44,8 @@ const shortId = (id: string) => id.slice(0, 8).toUpperCase();
 
 function orderLinesText(order: OrderData): string {
   const lines = order.items.map(
-    (i) => `  ${i.quantity} × ${i.name} (${i.sku}) @ ${formatMoney(i.unitPriceCents, order.currency)} = ${formatMoney(i.lineTotalCents, order.currency)}`,
+    (i) =>
+      `  ${i.quantity} × ${i.name} (${i.sku}) @ ${formatMoney(i.unitPriceCents, order.currency)} = ${formatMoney(i.lineTotalCents, order.currency)}`,
   );
   return `${lines.join("\n")}\n  Total: ${formatMoney(order.totalCents, order.currency)}`;
 }
@@ -71,7 +72,10 @@ export const templates = {
     return {
       subject: `Welcome to ${SHOP}: please confirm your e-mail address`,
       text: `Hello ${d.name},\n\nwelcome to ${SHOP}! Please confirm your e-mail address:\n\n${d.verifyUrl}\n\nThe link is valid for 3 days.`,
-      html: layout(`Welcome, ${d.name}`, `<p>Please confirm your e-mail address.</p>${button(d.verifyUrl, "Confirm e-mail address")}<p>The link is valid for 3 days.</p>`),
+      html: layout(
+        `Welcome, ${d.name}`,
+        `<p>Please confirm your e-mail address.</p>${button(d.verifyUrl, "Confirm e-mail address")}<p>The link is valid for 3 days.</p>`,
+      ),
     };
   },
 
@@ -79,7 +83,10 @@ export const templates = {
     return {
       subject: "Reset your password",
       text: `Hello ${d.name},\n\nsomeone (hopefully you) asked to reset your password. Choose a new one here:\n\n${d.resetUrl}\n\nThe link works once, for one hour. If it was not you, ignore this e-mail.`,
-      html: layout("Reset your password", `<p>Hello ${escapeHtml(d.name)},</p><p>someone (hopefully you) asked to reset your password.</p>${button(d.resetUrl, "Choose a new password")}<p>The link works once, for one hour. If it was not you, ignore this e-mail.</p>`),
+      html: layout(
+        "Reset your password",
+        `<p>Hello ${escapeHtml(d.name)},</p><p>someone (hopefully you) asked to reset your password.</p>${button(d.resetUrl, "Choose a new password")}<p>The link works once, for one hour. If it was not you, ignore this e-mail.</p>`,
+      ),
     };
   },
 
@@ -87,7 +94,10 @@ export const templates = {
     return {
       subject: "Two-factor authentication is on",
       text: `Hello ${d.name},\n\ntwo-factor authentication was turned on for your account at ${d.at}.\nIf this was not you, reset your password at once and contact us.`,
-      html: layout("Two-factor authentication is on", `<p>Hello ${escapeHtml(d.name)},</p><p>two-factor authentication was turned on for your account at ${escapeHtml(d.at)}.</p><p>If this was not you, reset your password at once and contact us.</p>`),
+      html: layout(
+        "Two-factor authentication is on",
+        `<p>Hello ${escapeHtml(d.name)},</p><p>two-factor authentication was turned on for your account at ${escapeHtml(d.at)}.</p><p>If this was not you, reset your password at once and contact us.</p>`,
+      ),
     };
   },
 
@@ -95,7 +105,10 @@ export const templates = {
     return {
       subject: "Your password was changed",
       text: `Hello ${d.name},\n\nthe password of your account was changed at ${d.at}, and every other session was signed out.\nIf this was not you, reset your password at once.`,
-      html: layout("Your password was changed", `<p>Hello ${escapeHtml(d.name)},</p><p>the password of your account was changed at ${escapeHtml(d.at)}, and every other session was signed out.</p><p>If this was not you, reset your password at once.</p>`),
+      html: layout(
+        "Your password was changed",
+        `<p>Hello ${escapeHtml(d.name)},</p><p>the password of your account was changed at ${escapeHtml(d.at)}, and every other session was signed out.</p><p>If this was not you, reset your password at once.</p>`,
+      ),
     };
   },
 
@@ -104,7 +117,10 @@ export const templates = {
     return {
       subject: `Order ${shortId(o.id)} confirmed: ${formatMoney(o.totalCents, o.currency)}`,
       text: `Hello ${d.name},\n\nthank you for your order ${o.id}.\n\n${orderLinesText(o)}\n\nShipping to:\n  ${addressText(o.shippingAddress)}\n`,
-      html: layout(`Order ${shortId(o.id)} confirmed`, `<p>Hello ${escapeHtml(d.name)},</p><p>thank you for your order <code>${escapeHtml(o.id)}</code>.</p>${orderLinesHtml(o)}<p>Shipping to:<br>${escapeHtml(addressText(o.shippingAddress)).replace(/\n {2}/g, "<br>")}</p>`),
+      html: layout(
+        `Order ${shortId(o.id)} confirmed`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>thank you for your order <code>${escapeHtml(o.id)}</code>.</p>${orderLinesHtml(o)}<p>Shipping to:<br>${escapeHtml(addressText(o.shippingAddress)).replace(/\n {2}/g, "<br>")}</p>`,
+      ),
     };
   },
 
@@ -114,7 +130,10 @@ export const templates = {
     return {
       subject: `Order ${shortId(o.id)} is now ${d.to}`,
       text: `Hello ${d.name},\n\nyour order ${o.id} went from ${d.from} to ${d.to}.${reason}\n\n${orderLinesText(o)}\n`,
-      html: layout(`Order ${shortId(o.id)} is now ${d.to}`, `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> went from <strong>${escapeHtml(d.from)}</strong> to <strong>${escapeHtml(d.to)}</strong>.</p>${d.reason ? `<p>Note: ${escapeHtml(d.reason)}</p>` : ""}${orderLinesHtml(o)}`),
+      html: layout(
+        `Order ${shortId(o.id)} is now ${d.to}`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> went from <strong>${escapeHtml(d.from)}</strong> to <strong>${escapeHtml(d.to)}</strong>.</p>${d.reason ? `<p>Note: ${escapeHtml(d.reason)}</p>` : ""}${orderLinesHtml(o)}`,
+      ),
     };
   },
 
@@ -123,7 +142,10 @@ export const templates = {
     return {
       subject: `Order ${shortId(o.id)} cancelled`,
       text: `Hello ${d.name},\n\nyour order ${o.id} was cancelled.${d.reason ? `\nReason: ${d.reason}` : ""}\nIf you paid already, the amount of ${formatMoney(o.totalCents, o.currency)} will be refunded.\n\n${orderLinesText(o)}\n`,
-      html: layout(`Order ${shortId(o.id)} cancelled`, `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> was cancelled.</p>${d.reason ? `<p>Reason: ${escapeHtml(d.reason)}</p>` : ""}<p>If you paid already, the amount of ${escapeHtml(formatMoney(o.totalCents, o.currency))} will be refunded.</p>${orderLinesHtml(o)}`),
+      html: layout(
+        `Order ${shortId(o.id)} cancelled`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> was cancelled.</p>${d.reason ? `<p>Reason: ${escapeHtml(d.reason)}</p>` : ""}<p>If you paid already, the amount of ${escapeHtml(formatMoney(o.totalCents, o.currency))} will be refunded.</p>${orderLinesHtml(o)}`,
+      ),
     };
   },
 };

@@ -60,7 +60,10 @@ export function createMailer(cfg: Config["mail"]): Mailer {
     async send(mail) {
       const info = (await transport.sendMail(envelope(mail))) as unknown as { message: Buffer; messageId: string };
       await fs.mkdir(cfg.outboxDir, { recursive: true });
-      const file = path.join(cfg.outboxDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${mail.id.replace(/[^\w.-]+/g, "_").slice(0, 100)}.eml`);
+      const file = path.join(
+        cfg.outboxDir,
+        `${new Date().toISOString().replace(/[:.]/g, "-")}-${mail.id.replace(/[^\w.-]+/g, "_").slice(0, 100)}.eml`,
+      );
       await fs.writeFile(file, info.message);
       return { messageId: info.messageId, path: file };
     },

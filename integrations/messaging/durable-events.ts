@@ -180,7 +180,14 @@ export class DurableEvents {
   /** Publish an event persistently; resolves once RabbitMQ has confirmed it. */
   async publish(event: string, payload: unknown, messageId: string, attempt = 0, requestId = currentRequestId()): Promise<void> {
     const channel = await this.confirmChannel();
-    const message: DurableMessage = { event, payload, messageId, attempt, publishedAt: new Date().toISOString(), ...(requestId ? { requestId } : {}) };
+    const message: DurableMessage = {
+      event,
+      payload,
+      messageId,
+      attempt,
+      publishedAt: new Date().toISOString(),
+      ...(requestId ? { requestId } : {}),
+    };
     channel.publish(this.exchange, event, Buffer.from(JSON.stringify(message)), {
       persistent: true,
       messageId,
@@ -194,11 +201,15 @@ export class DurableEvents {
   async requeue(group: string, message: DurableMessage): Promise<void> {
     const channel = await this.confirmChannel();
     const requestId = message.requestId ?? currentRequestId();
-    channel.sendToQueue(this.queueName(group), Buffer.from(JSON.stringify({ ...message, attempt: 0, ...(requestId ? { requestId } : {}) })), {
-      persistent: true,
-      messageId: message.messageId,
-      contentType: "application/json",
-    });
+    channel.sendToQueue(
+      this.queueName(group),
+      Buffer.from(JSON.stringify({ ...message, attempt: 0, ...(requestId ? { requestId } : {}) })),
+      {
+        persistent: true,
+        messageId: message.messageId,
+        contentType: "application/json",
+      },
+    );
     await channel.waitForConfirms();
   }
 
@@ -362,7 +373,9 @@ export class DurableEvents {
       queue,
       (msg) => {
         const work = this.deliver(channel, queue, options, msg)
-          .catch((err) => this.logger.warn(`Durable events: ${queue} delivery interrupted (the message will come again)`, (err as Error).message))
+          .catch((err) =>
+            this.logger.warn(`Durable events: ${queue} delivery interrupted (the message will come again)`, (err as Error).message),
+          )
           .finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       },
@@ -379,7 +392,10 @@ export class DurableEvents {
       if (typeof message.messageId !== "string" || typeof message.event !== "string") throw new Error("not a durable event");
     } catch (err) {
       // Unreadable: straight to the dead-letter queue, never retried.
-      channel.sendToQueue(`${queue}.dead`, msg.content, { persistent: true, headers: { "x-error": `unreadable: ${(err as Error).message}` } });
+      channel.sendToQueue(`${queue}.dead`, msg.content, {
+        persistent: true,
+        headers: { "x-error": `unreadable: ${(err as Error).message}` },
+      });
       await channel.waitForConfirms().catch(() => undefined);
       settle(() => channel.ack(msg));
       return;
@@ -410,10 +426,18 @@ export class DurableEvents {
       const body = Buffer.from(JSON.stringify(next));
       try {
         if (next.attempt < options.maxAttempts) {
-          options.logger?.warn(`Durable events: ${message.event} ${message.messageId} failed (attempt ${next.attempt}/${options.maxAttempts}): ${error}`);
-          channel.sendToQueue(`${queue}.retry.${next.attempt - 1}`, body, { persistent: true, messageId: message.messageId, headers: { "x-error": error } });
+          options.logger?.warn(
+            `Durable events: ${message.event} ${message.messageId} failed (attempt ${next.attempt}/${options.maxAttempts}): ${error}`,
+          );
+          channel.sendToQueue(`${queue}.retry.${next.attempt - 1}`, body, {
+            persistent: true,
+            messageId: message.messageId,
+            headers: { "x-error": error },
+          });
         } else {
-          options.logger?.error(`Durable events: ${message.event} ${message.messageId} failed ${next.attempt} times; dead-lettered: ${error}`);
+          options.logger?.error(
+            `Durable events: ${message.event} ${message.messageId} failed ${next.attempt} times; dead-lettered: ${error}`,
+          );
           channel.sendToQueue(`${queue}.dead`, body, { persistent: true, messageId: message.messageId, headers: { "x-error": error } });
           await options.onDead?.(next, error);
         }

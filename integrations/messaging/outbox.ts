@@ -58,7 +58,13 @@ export class Outbox {
   private again = false;
   private failing = false;
 
-  constructor(db: Sequelize, table: string, publisher: Publisher, logger: Logger, { pollMs = 2000, batchSize = 100, onPending }: OutboxOptions = {}) {
+  constructor(
+    db: Sequelize,
+    table: string,
+    publisher: Publisher,
+    logger: Logger,
+    { pollMs = 2000, batchSize = 100, onPending }: OutboxOptions = {},
+  ) {
     this.db = db;
     this.publisher = publisher;
     this.logger = logger;
@@ -99,7 +105,10 @@ export class Outbox {
         this.failing = false;
       } catch (err) {
         // Once per outage, not every poll; the rows wait for the next pass.
-        if (!this.failing) this.logger.warn(`Outbox ${this.model.tableName}: could not relay (${(err as Error).message}); retrying every ${this.pollMs} ms.`);
+        if (!this.failing)
+          this.logger.warn(
+            `Outbox ${this.model.tableName}: could not relay (${(err as Error).message}); retrying every ${this.pollMs} ms.`,
+          );
         this.failing = true;
       } finally {
         this.running = null;

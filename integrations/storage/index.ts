@@ -17,7 +17,10 @@ export { contentDisposition } from "./content-disposition.ts";
 /** Path, under the API base, where the gateway serves the local store's signed URLs. */
 export const SIGNED_URL_PATH = "/files/signed";
 
-export function createObjectStore(cfg: Pick<Config, "storage" | "appUrl" | "auth">, s3Overrides: Partial<S3StoreOptions> = {}): ObjectStore {
+export function createObjectStore(
+  cfg: Pick<Config, "storage" | "appUrl" | "auth">,
+  s3Overrides: Partial<S3StoreOptions> = {},
+): ObjectStore {
   const storage = cfg.storage;
   if (storage.driver === "s3") {
     return new S3ObjectStore({

@@ -37,7 +37,9 @@ export class SignedUrlError extends Error {
 const DOMAIN = "shop-storage-url:";
 
 function mac(secret: string | Buffer, body: string): Buffer {
-  return createHmac("sha256", secret).update(DOMAIN + body).digest();
+  return createHmac("sha256", secret)
+    .update(DOMAIN + body)
+    .digest();
 }
 
 export function signToken(claims: UrlClaims, secret: string | Buffer): string {

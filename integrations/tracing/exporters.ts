@@ -61,8 +61,14 @@ export class ZipkinExporter extends TracerExporters.Zipkin {
     const spans = this.generateTracingData();
     this.queue.length = 0;
     try {
-      const res = await fetch(`${this.opts.baseURL}/api/v2/spans`, { method: "POST", body: JSON.stringify(spans), headers: this.opts.headers, signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) this.logger.warn(`Tracing: the collector refused ${spans.length} spans: ${res.status} ${(await res.text()).slice(0, 200)}`);
+      const res = await fetch(`${this.opts.baseURL}/api/v2/spans`, {
+        method: "POST",
+        body: JSON.stringify(spans),
+        headers: this.opts.headers,
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok)
+        this.logger.warn(`Tracing: the collector refused ${spans.length} spans: ${res.status} ${(await res.text()).slice(0, 200)}`);
     } catch (err) {
       this.logger.warn(`Tracing: ${spans.length} spans not sent to the collector: ${(err as Error).message}`);
     }

@@ -21,12 +21,27 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const uuid = { type: "string", format: "uuid" } as const;
 const time = { type: "string", format: "date-time", description: "ISO-8601, UTC." } as const;
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type as string, "null"] });
-const cents = (description: string) => ({ type: "integer", minimum: 0, description: `${description}, in minor units of \`currency\` (cents).` });
+const cents = (description: string) => ({
+  type: "integer",
+  minimum: 0,
+  description: `${description}, in minor units of \`currency\` (cents).`,
+});
 const currency = { type: "string", pattern: "^[A-Z]{3}$", description: "ISO 4217 code." } as const;
 
 /** An object whose listed properties are all present. */
-function object(description: string, properties: Record<string, unknown>, example: Record<string, unknown>, optional: string[] = []): JsonSchema {
-  return { type: "object", description, required: Object.keys(properties).filter((p) => !optional.includes(p)), properties, examples: [example] };
+function object(
+  description: string,
+  properties: Record<string, unknown>,
+  example: Record<string, unknown>,
+  optional: string[] = [],
+): JsonSchema {
+  return {
+    type: "object",
+    description,
+    required: Object.keys(properties).filter((p) => !optional.includes(p)),
+    properties,
+    examples: [example],
+  };
 }
 
 const IDS = {
@@ -73,7 +88,17 @@ const order = {
   id: IDS.order,
   userId: IDS.user,
   status: "paid",
-  items: [{ productId: IDS.product, sku: "MUG-STONE-350", name: "Stoneware mug", unitPriceCents: 1490, currency: "EUR", quantity: 2, lineTotalCents: 2980 }],
+  items: [
+    {
+      productId: IDS.product,
+      sku: "MUG-STONE-350",
+      name: "Stoneware mug",
+      unitPriceCents: 1490,
+      currency: "EUR",
+      quantity: 2,
+      lineTotalCents: 2980,
+    },
+  ],
   totalCents: 2980,
   currency: "EUR",
   shippingAddress: address,
@@ -134,7 +159,11 @@ const ENTITIES: Record<string, JsonSchema> = {
       stock: { type: "integer", minimum: 0, description: "Units available (reserved units are not counted)." },
       active: { type: "boolean", description: "Inactive products are hidden from shoppers." },
       images: { type: "array", items: uuid, maxItems: 10, description: "File ids of its pictures, in order." },
-      imageUrls: { type: "array", items: { type: "string", format: "uri-reference" }, description: "Where anyone can fetch each picture (`/api/files/<id>`)." },
+      imageUrls: {
+        type: "array",
+        items: { type: "string", format: "uri-reference" },
+        description: "Where anyone can fetch each picture (`/api/files/<id>`).",
+      },
       createdAt: time,
       updatedAt: time,
     },
@@ -236,7 +265,8 @@ const ENTITIES: Record<string, JsonSchema> = {
       role: { enum: [...ROLES], description: "The role it was given; only a superuser gives admin or above." },
       effectiveRole: {
         enum: [...ROLES, null],
-        description: "The role it acts with now: its role, bounded by its creator's current role; null while it or its creator is inactive.",
+        description:
+          "The role it acts with now: its role, bounded by its creator's current role; null while it or its creator is inactive.",
       },
       active: { type: "boolean" },
       createdBy: uuid,
@@ -331,7 +361,15 @@ const ANSWERS: Record<string, JsonSchema> = {
       active: { type: "boolean" },
       createdAt: time,
     },
-    { id: IDS.client, name: "Warehouse sync", clientId: client.clientId, clientSecret: "1byMd3m2k8I0NHmNIeK2qdv49xyHhj_HUj2iNkdvyKI", role: "admin", active: true, createdAt: AT },
+    {
+      id: IDS.client,
+      name: "Warehouse sync",
+      clientId: client.clientId,
+      clientSecret: "1byMd3m2k8I0NHmNIeK2qdv49xyHhj_HUj2iNkdvyKI",
+      role: "admin",
+      active: true,
+      createdAt: AT,
+    },
   ),
   TwoFactorSetup: object(
     "A new TOTP secret for an authenticator app: enter the secret or scan the QR code, then confirm a code at POST /api/auth/2fa/enable.",
@@ -342,7 +380,8 @@ const ANSWERS: Record<string, JsonSchema> = {
     },
     {
       secret: "PNKCMOQCV3IKVUTIVCW4F5BTGMFEENV4",
-      otpauthUrl: "otpauth://totp/moleculer-shop:ada%40example.com?secret=PNKCMOQCV3IKVUTIVCW4F5BTGMFEENV4&issuer=moleculer-shop&algorithm=SHA1&digits=6&period=30",
+      otpauthUrl:
+        "otpauth://totp/moleculer-shop:ada%40example.com?secret=PNKCMOQCV3IKVUTIVCW4F5BTGMFEENV4&issuer=moleculer-shop&algorithm=SHA1&digits=6&period=30",
       qrCode: "data:image/png;base64,iVBORw0KGgo...",
     },
   ),
@@ -422,9 +461,19 @@ const ANSWERS: Record<string, JsonSchema> = {
       headers: { type: "object", additionalProperties: { type: "string" } },
       expiresAt: time,
     },
-    { id: IDS.file, url: "https://shop-uploads.s3.eu-west-1.amazonaws.com/files/2d3e4f5a?X-Amz-Signature=...", method: "PUT", headers: { "Content-Type": "image/png" }, expiresAt: LATER },
+    {
+      id: IDS.file,
+      url: "https://shop-uploads.s3.eu-west-1.amazonaws.com/files/2d3e4f5a?X-Amz-Signature=...",
+      method: "PUT",
+      headers: { "Content-Type": "image/png" },
+      expiresAt: LATER,
+    },
   ),
-  MailRetry: object("The message is queued for delivery again.", { id: { type: "string" }, status: { const: "queued" } }, { id: deadLetter.id, status: "queued" }),
+  MailRetry: object(
+    "The message is queued for delivery again.",
+    { id: { type: "string" }, status: { const: "queued" } },
+    { id: deadLetter.id, status: "queued" },
+  ),
   Liveness: object("The process answers.", { status: { const: "ok" } }, { status: "ok" }),
   Readiness: object(
     "Whether this gateway can serve: each routed service and its state (`ok`, `not discovered`, `no routes yet`, or what went wrong). " +
@@ -434,13 +483,21 @@ const ANSWERS: Record<string, JsonSchema> = {
       services: { type: "object", additionalProperties: { type: "string" } },
       critical: { type: "array", items: { type: "string" }, description: "The services without which this gateway is not ready." },
     },
-    { status: "degraded", services: { users: "ok", products: "ok", orders: "ok", mail: "not discovered", storage: "ok" }, critical: ["users", "products", "orders"] },
+    {
+      status: "degraded",
+      services: { users: "ok", products: "ok", orders: "ok", mail: "not discovered", storage: "ok" },
+      critical: ["users", "products", "orders"],
+    },
   ),
   OpenApiDocument: {
     type: "object",
     description: "An OpenAPI 3.1 document (this one).",
     required: ["openapi", "info", "paths"],
-    properties: { openapi: { type: "string" }, info: { type: "object", additionalProperties: true }, paths: { type: "object", additionalProperties: true } },
+    properties: {
+      openapi: { type: "string" },
+      info: { type: "object", additionalProperties: true },
+      paths: { type: "object", additionalProperties: true },
+    },
     additionalProperties: true,
   },
 };

@@ -68,7 +68,8 @@ export function securityOf(access: string | undefined): { requirement: Record<st
   if (access === "public") return { requirement: [], note: "Public: no credentials needed." };
   const requirement: Record<string, string[]>[] = [{ bearerAuth: [] }, { basicAuth: [] }, { oauth2: [] }];
   if (access === "authenticated") return { requirement, note: "Requires a signed-in principal (any role)." };
-  if (access && ROLES.includes(access)) return { requirement, note: `Requires the \`${access}\` role or a higher one (user < admin < superuser).` };
+  if (access && ROLES.includes(access))
+    return { requirement, note: `Requires the \`${access}\` role or a higher one (user < admin < superuser).` };
   return { requirement, note: "Not callable over HTTP: the gateway refuses it (403)." };
 }
 
@@ -80,14 +81,24 @@ export function successStatuses(method: string, action: ActionInfo | undefined, 
   return [200];
 }
 
-const SUCCESS_TEXT: Record<number, string> = { 200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 302: "Found: the content is at `Location`" };
+const SUCCESS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No content",
+  302: "Found: the content is at `Location`",
+};
 
 function isPaginated(params: ParamsSchema | undefined): boolean {
   return !!params && "page" in params && "pageSize" in params;
 }
 
 /** The document. `aliases` and `actions` are the gateway's and the registry's, as they are right now. */
-export function generateOpenApi(aliases: readonly AliasInfo[], actions: readonly ActionInfo[], opts: GenerateOptions): Record<string, unknown> {
+export function generateOpenApi(
+  aliases: readonly AliasInfo[],
+  actions: readonly ActionInfo[],
+  opts: GenerateOptions,
+): Record<string, unknown> {
   const byName = new Map(actions.map((a) => [a.name, a]));
   const paths: Record<string, Record<string, Operation>> = {};
   const operationIds = new Set<string>();
@@ -159,13 +170,25 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
           schema: {
             type: "object",
             required: ["file"],
-            properties: { file: { type: "string", format: "binary", contentMediaType: "application/octet-stream", description: "The file: one part, with its filename and type." } },
+            properties: {
+              file: {
+                type: "string",
+                format: "binary",
+                contentMediaType: "application/octet-stream",
+                description: "The file: one part, with its filename and type.",
+              },
+            },
           },
         },
       },
     };
   } else if (kind === "stream") {
-    requestBody = { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary", contentMediaType: "application/octet-stream" } } } };
+    requestBody = {
+      required: true,
+      content: {
+        "application/octet-stream": { schema: { type: "string", format: "binary", contentMediaType: "application/octet-stream" } },
+      },
+    };
   } else if (QUERY_METHODS.has(method)) {
     for (const field of fields) {
       const rule = rest[field] as Rule;
@@ -204,7 +227,11 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
     const body = hints.bodies?.[status];
     if (body) {
       const { description, headers } = ERROR_RESPONSES[status] ?? { description: "Error" };
-      responses[String(status)] = { description, ...(headers ? { headers } : {}), content: { "application/json": { schema: schemaRef(body) } } };
+      responses[String(status)] = {
+        description,
+        ...(headers ? { headers } : {}),
+        content: { "application/json": { schema: schemaRef(body) } },
+      };
       continue;
     }
     const component = ERROR_RESPONSES[status];
@@ -219,7 +246,9 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
   const description = [
     known ? note : "",
     alias.action ? `Calls \`${alias.action}\`${action ? "" : ", which is not available on this cluster right now"}.` : "",
-    oauthEndpoint ? `Clients authenticate with HTTP Basic (client_id:client_secret) or with \`client_id\`/\`client_secret\` in the body; errors are RFC 6749 \`{error, error_description}\`. Swagger UI's *Authorize → oauth2* uses this endpoint (${tokenUrl}).` : "",
+    oauthEndpoint
+      ? `Clients authenticate with HTTP Basic (client_id:client_secret) or with \`client_id\`/\`client_secret\` in the body; errors are RFC 6749 \`{error, error_description}\`. Swagger UI's *Authorize → oauth2* uses this endpoint (${tokenUrl}).`
+      : "",
   ]
     .filter(Boolean)
     .join(" ");
@@ -247,9 +276,14 @@ function successResponse(status: number, method: string, params: ParamsSchema, h
     const content = { "*/*": { schema: { type: "string", format: "binary" } } };
     return { description: `${description}: the content, with its own Content-Type`, content };
   }
-  if (media !== "application/json") return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
+  if (media !== "application/json")
+    return { description, content: { [media]: { schema: { type: "string", format: "binary", contentMediaType: media } } } };
   // The action's own answer (mixins/openapi/entities.ts); without a hint, only the shape of a page or "an object".
-  const schema = hints.response ? schemaRef(hints.response) : method === "get" && isPaginated(params) ? { $ref: "#/components/schemas/Page" } : { type: "object" };
+  const schema = hints.response
+    ? schemaRef(hints.response)
+    : method === "get" && isPaginated(params)
+      ? { $ref: "#/components/schemas/Page" }
+      : { type: "object" };
   return { description, content: { "application/json": { schema } } };
 }
 
@@ -259,7 +293,10 @@ function schemaRef(schema: string | Record<string, unknown>): Record<string, unk
 }
 
 /** The error responses, each `{name, message, code, type, data}` (services/api/http-errors.ts). */
-const ERROR_RESPONSES: Record<number, { name: string; description: string; example: Record<string, unknown>; headers?: Record<string, unknown> }> = {
+const ERROR_RESPONSES: Record<
+  number,
+  { name: string; description: string; example: Record<string, unknown>; headers?: Record<string, unknown> }
+> = {
   400: {
     name: "BadRequest",
     description: "The body is not valid JSON (MALFORMED_BODY), or nested deeper than 32 levels (NESTING_TOO_DEEP).",
@@ -279,7 +316,13 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
   404: {
     name: "NotFound",
     description: "No such resource (or not yours).",
-    example: { name: "MoleculerClientError", message: "Product not found.", code: 404, type: "NOT_FOUND", data: { id: "3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e" } },
+    example: {
+      name: "MoleculerClientError",
+      message: "Product not found.",
+      code: 404,
+      type: "NOT_FOUND",
+      data: { id: "3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e" },
+    },
   },
   408: {
     name: "RequestTimeout",
@@ -289,7 +332,13 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
   409: {
     name: "Conflict",
     description: "Conflicts with the current state: a duplicate, not enough stock, an illegal status change.",
-    example: { name: "MoleculerClientError", message: "Not enough stock for some products.", code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: ["3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e"] } },
+    example: {
+      name: "MoleculerClientError",
+      message: "Not enough stock for some products.",
+      code: 409,
+      type: "INSUFFICIENT_STOCK",
+      data: { productIds: ["3f0e0d64-5d0c-4b8e-9a55-0c8a3f1f2b7e"] },
+    },
   },
   411: {
     name: "LengthRequired",
@@ -304,25 +353,48 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
   415: {
     name: "UnsupportedMediaType",
     description: "The body's Content-Type is not accepted here.",
-    example: { name: "MoleculerClientError", message: "Send the body as application/json.", code: 415, type: "UNSUPPORTED_MEDIA_TYPE", data: { contentType: "text/plain" } },
+    example: {
+      name: "MoleculerClientError",
+      message: "Send the body as application/json.",
+      code: 415,
+      type: "UNSUPPORTED_MEDIA_TYPE",
+      data: { contentType: "text/plain" },
+    },
   },
   422: {
     name: "ValidationFailed",
     description:
       "Validation failed; `data` lists each field (`{type, field, message}`). Values the input boundary refuses anywhere " +
       "(control characters, prototype keys, oversized values: type INPUT_REFUSED) also say where (`in`: body, query, path or header).",
-    example: { name: "ValidationError", message: "Parameters validation error!", code: 422, type: "VALIDATION_ERROR", data: [{ type: "required", field: "name", message: "The 'name' field is required." }] },
+    example: {
+      name: "ValidationError",
+      message: "Parameters validation error!",
+      code: 422,
+      type: "VALIDATION_ERROR",
+      data: [{ type: "required", field: "name", message: "The 'name' field is required." }],
+    },
   },
   429: {
     name: "TooManyRequests",
     description: "Too many attempts (sign-in, Basic, second factor, token).",
-    example: { name: "MoleculerClientError", message: "Too many attempts; try again in 60 s.", code: 429, type: "TOO_MANY_REQUESTS", data: { retryAfter: 60 } },
+    example: {
+      name: "MoleculerClientError",
+      message: "Too many attempts; try again in 60 s.",
+      code: 429,
+      type: "TOO_MANY_REQUESTS",
+      data: { retryAfter: 60 },
+    },
     headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } },
   },
   503: {
     name: "ServiceUnavailable",
     description: "A service behind the gateway is unavailable; try again shortly.",
-    example: { name: "ServiceUnavailableError", message: "The service is temporarily unavailable; try again shortly.", code: 503, type: "SERVICE_UNAVAILABLE" },
+    example: {
+      name: "ServiceUnavailableError",
+      message: "The service is temporarily unavailable; try again shortly.",
+      code: 503,
+      type: "SERVICE_UNAVAILABLE",
+    },
     headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } },
   },
 };
@@ -335,7 +407,11 @@ function components(tokenUrl: string): Record<string, unknown> {
   }
   const oauthError = { content: { "application/json": { schema: { $ref: "#/components/schemas/OAuthError" } } } };
   responses.OAuth400 = { description: "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type.", ...oauthError };
-  responses.OAuth401 = { description: "RFC 6749 invalid_client: unknown client or wrong secret.", headers: { "WWW-Authenticate": { schema: { type: "string" } } }, ...oauthError };
+  responses.OAuth401 = {
+    description: "RFC 6749 invalid_client: unknown client or wrong secret.",
+    headers: { "WWW-Authenticate": { schema: { type: "string" } } },
+    ...oauthError,
+  };
 
   return {
     schemas: {
@@ -355,7 +431,10 @@ function components(tokenUrl: string): Record<string, unknown> {
         type: "object",
         required: ["error"],
         properties: {
-          error: { type: "string", enum: ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"] },
+          error: {
+            type: "string",
+            enum: ["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"],
+          },
           error_description: { type: "string" },
         },
       },
@@ -375,11 +454,17 @@ function components(tokenUrl: string): Record<string, unknown> {
     },
     responses,
     securitySchemes: {
-      bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "The `accessToken` from POST /api/auth/login (or /login/totp, /refresh)." },
+      bearerAuth: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "The `accessToken` from POST /api/auth/login (or /login/totp, /refresh).",
+      },
       basicAuth: {
         type: "http",
         scheme: "basic",
-        description: "E-mail and password. An account with two-factor authentication also sends the current code in `X-TOTP` (each code works once).",
+        description:
+          "E-mail and password. An account with two-factor authentication also sends the current code in `X-TOTP` (each code works once).",
       },
       oauth2: {
         type: "oauth2",

@@ -31,7 +31,12 @@ export interface OperationHints {
 }
 
 export const HINTS: Record<string, OperationHints> = {
-  "api.ready": { summary: "Readiness: every routed service discovered and reaching its database", more: [503], response: "Readiness", bodies: { 503: "Readiness" } },
+  "api.ready": {
+    summary: "Readiness: every routed service discovered and reaching its database",
+    more: [503],
+    response: "Readiness",
+    bodies: { 503: "Readiness" },
+  },
   "api.live": { summary: "Liveness: the process answers", response: "Liveness" },
 
   "users.register": { summary: "Create an account", success: [201], more: [409, 429], response: "User" },
@@ -44,10 +49,20 @@ export const HINTS: Record<string, OperationHints> = {
   "users.refresh": { summary: "Rotate a refresh token", more: [401, 429], response: "Tokens" },
   "users.logout": { summary: "End this session", success: [204], not: [409] },
   "users.verifyEmail": { summary: "Confirm an e-mail address", response: "EmailVerified" },
-  "users.forgotPassword": { summary: "Ask for a password-reset link (always 202)", success: [202], more: [429], response: "ResetRequested" },
+  "users.forgotPassword": {
+    summary: "Ask for a password-reset link (always 202)",
+    success: [202],
+    more: [429],
+    response: "ResetRequested",
+  },
   "users.resetPassword": { summary: "Set a new password with a reset token", more: [429], response: "PasswordReset" },
   // Every request it cannot take is RFC 6749's 400 invalid_request, never a 422.
-  "users.token": { summary: "OAuth 2.0 token endpoint (client_credentials, refresh_token)", more: [429], not: [422], response: "OAuthToken" },
+  "users.token": {
+    summary: "OAuth 2.0 token endpoint (client_credentials, refresh_token)",
+    more: [429],
+    not: [422],
+    response: "OAuthToken",
+  },
   "users.twoFactorSetup": { summary: "Start two-factor setup: a TOTP secret and QR code", response: "TwoFactorSetup" },
   "users.twoFactorEnable": { summary: "Turn two-factor authentication on (returns recovery codes)", response: "TwoFactorEnabled" },
   "users.twoFactorDisable": { summary: "Turn two-factor authentication off", response: "TwoFactorDisabled" },
@@ -57,7 +72,10 @@ export const HINTS: Record<string, OperationHints> = {
   "users.list": { response: "UserPage" },
   "users.get": { response: "User" },
   "users.update": { response: "User" },
-  "users.createClient": { summary: "Create an API client (the secret is shown once; admin role and above: superusers only)", response: "ApiClientCreated" },
+  "users.createClient": {
+    summary: "Create an API client (the secret is shown once; admin role and above: superusers only)",
+    response: "ApiClientCreated",
+  },
   "users.listClients": { summary: "Own API clients (a superuser: all), each with the role it acts with now", response: "ApiClientPage" },
   "users.removeClient": { summary: "Delete an API client: its creator or a superuser; its tokens stop at once", success: [204] },
   "users.remove": { summary: "Delete an account, its sessions and its files (product images it uploaded stay)", success: [204] },
@@ -67,7 +85,10 @@ export const HINTS: Record<string, OperationHints> = {
   "products.create": { response: "Product" },
   "products.update": { response: "Product" },
   // Product images and avatars (products/images.actions.ts, users/avatar.actions.ts).
-  "products.attachImage": { summary: "Attach an image to a product: one's own ready upload or a picture another product shows (422 on fileId otherwise)", response: "Product" },
+  "products.attachImage": {
+    summary: "Attach an image to a product: one's own ready upload or a picture another product shows (422 on fileId otherwise)",
+    response: "Product",
+  },
   "products.detachImage": { summary: "Detach an image from a product (the file itself stays)", not: [409] },
   "products.reorderImages": { summary: "Reorder a product's images (the same ids, in a new order)", response: "Product" },
   "users.setAvatar": { summary: "Set own avatar: one of one's own uploaded images", response: "User" },

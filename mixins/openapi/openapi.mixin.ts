@@ -69,7 +69,11 @@ const actions: Record<string, ActionSchema<Self>> = {
     openapi: { summary: "This document (OpenAPI 3.1)", response: "OpenApiDocument" },
     handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       ctx.meta.$responseHeaders = { "Cache-Control": "no-cache" };
-      return generateOpenApi(currentAliases(this), currentActions(this), { title: API_TITLE, version: pkg.version, description: API_DESCRIPTION });
+      return generateOpenApi(currentAliases(this), currentActions(this), {
+        title: API_TITLE,
+        version: pkg.version,
+        description: API_DESCRIPTION,
+      });
     },
   },
 
@@ -81,7 +85,11 @@ const actions: Record<string, ActionSchema<Self>> = {
     handler(this: Self, ctx: Context<unknown, ShopMeta>) {
       ctx.meta.$responseType = "text/html; charset=utf-8";
       ctx.meta.$responseHeaders = { "Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache" };
-      return docsPage({ title: API_TITLE, assetBase: pathOf(this, "docs", "/api/docs"), specUrl: pathOf(this, "openapi", "/api/openapi.json") });
+      return docsPage({
+        title: API_TITLE,
+        assetBase: pathOf(this, "docs", "/api/docs"),
+        specUrl: pathOf(this, "openapi", "/api/openapi.json"),
+      });
     },
   },
 

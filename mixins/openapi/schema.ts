@@ -22,7 +22,8 @@ export function parseShorthand(text: string): Record<string, unknown> {
       continue;
     }
     const raw = flag.slice(i + 1).trim();
-    rule[flag.slice(0, i).trim()] = raw === "true" ? true : raw === "false" ? false : raw !== "" && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
+    rule[flag.slice(0, i).trim()] =
+      raw === "true" ? true : raw === "false" ? false : raw !== "" && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
   }
   return rule;
 }

@@ -133,15 +133,40 @@ export const ACCOUNTS = {
   shopper: { email: "demo.shopper@example.com", name: "Grace Hopper", role: "user" as const },
 };
 
-export const SHIPPING_ADDRESS = { name: "Grace Hopper", line1: "Hafenstraße 12", city: "Hamburg", postalCode: "20459", country: "DE", phone: "+49 40 1234567" };
+export const SHIPPING_ADDRESS = {
+  name: "Grace Hopper",
+  line1: "Hafenstraße 12",
+  city: "Hamburg",
+  postalCode: "20459",
+  country: "DE",
+  phone: "+49 40 1234567",
+};
 
 export type OrderStatus = "pending" | "paid" | "shipped" | "delivered" | "cancelled";
 
 /** Five orders of the shopper, one per state; each is known again by its lines. */
 export const ORDERS: { lines: { sku: string; quantity: number }[]; path: OrderStatus[]; reason?: string }[] = [
-  { lines: [{ sku: "BRW-ETH-250", quantity: 2 }, { sku: "KIT-MUG-350", quantity: 2 }], path: ["paid", "shipped", "delivered"] },
-  { lines: [{ sku: "OUT-PACK-28", quantity: 1 }, { sku: "OUT-BOTTLE-750", quantity: 1 }], path: ["paid", "shipped"] },
-  { lines: [{ sku: "PAP-NOTE-A5", quantity: 3 }, { sku: "PAP-PEN-FTN", quantity: 1 }], path: ["paid"] },
+  {
+    lines: [
+      { sku: "BRW-ETH-250", quantity: 2 },
+      { sku: "KIT-MUG-350", quantity: 2 },
+    ],
+    path: ["paid", "shipped", "delivered"],
+  },
+  {
+    lines: [
+      { sku: "OUT-PACK-28", quantity: 1 },
+      { sku: "OUT-BOTTLE-750", quantity: 1 },
+    ],
+    path: ["paid", "shipped"],
+  },
+  {
+    lines: [
+      { sku: "PAP-NOTE-A5", quantity: 3 },
+      { sku: "PAP-PEN-FTN", quantity: 1 },
+    ],
+    path: ["paid"],
+  },
   { lines: [{ sku: "HOM-THROW-WL", quantity: 1 }], path: [] },
   { lines: [{ sku: "APP-JACKET-RN", quantity: 1 }], path: ["cancelled"], reason: "Ordered the wrong size." },
 ];

@@ -23,8 +23,14 @@ function hsl(h: number, s: number, l: number): Rgb {
   return [f(0), f(8), f(4)];
 }
 
-const circle = (cx: number, cy: number, r: number): Shape => (x, y) => Math.hypot(x - cx, y - cy) - r;
-const ellipse = (cx: number, cy: number, rx: number, ry: number): Shape => (x, y) => (Math.hypot((x - cx) / rx, (y - cy) / ry) - 1) * Math.min(rx, ry);
+const circle =
+  (cx: number, cy: number, r: number): Shape =>
+  (x, y) =>
+    Math.hypot(x - cx, y - cy) - r;
+const ellipse =
+  (cx: number, cy: number, rx: number, ry: number): Shape =>
+  (x, y) =>
+    (Math.hypot((x - cx) / rx, (y - cy) / ry) - 1) * Math.min(rx, ry);
 function box(cx: number, cy: number, hw: number, hh: number, radius = 0): Shape {
   return (x, y) => {
     const dx = Math.abs(x - cx) - hw + radius;
@@ -60,7 +66,10 @@ function union(...shapes: Shape[]): Shape {
     return d;
   };
 }
-const subtract = (shape: Shape, hole: Shape): Shape => (x, y) => Math.max(shape(x, y), -hole(x, y));
+const subtract =
+  (shape: Shape, hole: Shape): Shape =>
+  (x, y) =>
+    Math.max(shape(x, y), -hole(x, y));
 
 /** The motif of a category, centred, about half the picture wide; `v` (0..1) varies it a little per product. */
 function motif(kind: Category["motif"], v: number): { body: Shape; detail: Shape } {
@@ -69,14 +78,20 @@ function motif(kind: Category["motif"], v: number): { body: Shape; detail: Shape
   switch (kind) {
     case "mug":
       return {
-        body: union(box(c - s * 0.15, c + s * 0.1, s * 0.75, s * 0.9, s * 0.18), subtract(circle(c + s * 0.7, c + s * 0.05, s * 0.45), circle(c + s * 0.7, c + s * 0.05, s * 0.25))),
+        body: union(
+          box(c - s * 0.15, c + s * 0.1, s * 0.75, s * 0.9, s * 0.18),
+          subtract(circle(c + s * 0.7, c + s * 0.05, s * 0.45), circle(c + s * 0.7, c + s * 0.05, s * 0.25)),
+        ),
         detail: box(c - s * 0.15, c - s * 0.62, s * 0.62, s * 0.08, s * 0.06),
       };
     case "bean":
       return { body: ellipse(c, c, s * 0.75, s * 1.05), detail: box(c, c, s * 0.06, s * 0.8, s * 0.06) };
     case "house":
       return {
-        body: union(triangle([c - s * 1.15, c - s * 0.1], [c + s * 1.15, c - s * 0.1], [c, c - s * 1.1]), box(c, c + s * 0.45, s * 0.85, s * 0.6)),
+        body: union(
+          triangle([c - s * 1.15, c - s * 0.1], [c + s * 1.15, c - s * 0.1], [c, c - s * 1.1]),
+          box(c, c + s * 0.45, s * 0.85, s * 0.6),
+        ),
         detail: box(c, c + s * 0.6, s * 0.22, s * 0.45, s * 0.05),
       };
     case "notebook":
@@ -86,13 +101,20 @@ function motif(kind: Category["motif"], v: number): { body: Shape; detail: Shape
       };
     case "mountain":
       return {
-        body: union(triangle([c - s * 1.4, c + s * 0.8], [c + s * 0.5, c + s * 0.8], [c - s * 0.45, c - s * 0.8]), triangle([c - s * 0.2, c + s * 0.8], [c + s * 1.4, c + s * 0.8], [c + s * 0.6, c - s * 0.3])),
+        body: union(
+          triangle([c - s * 1.4, c + s * 0.8], [c + s * 0.5, c + s * 0.8], [c - s * 0.45, c - s * 0.8]),
+          triangle([c - s * 0.2, c + s * 0.8], [c + s * 1.4, c + s * 0.8], [c + s * 0.6, c - s * 0.3]),
+        ),
         detail: triangle([c - s * 0.72, c - s * 0.35], [c - s * 0.18, c - s * 0.35], [c - s * 0.45, c - s * 0.8]),
       };
     case "shirt":
       return {
         body: subtract(
-          union(box(c, c + s * 0.2, s * 0.65, s * 0.9, s * 0.08), triangle([c - s * 0.65, c - s * 0.7], [c - s * 1.3, c - s * 0.1], [c - s * 0.65, c + s * 0.1]), triangle([c + s * 0.65, c - s * 0.7], [c + s * 1.3, c - s * 0.1], [c + s * 0.65, c + s * 0.1])),
+          union(
+            box(c, c + s * 0.2, s * 0.65, s * 0.9, s * 0.08),
+            triangle([c - s * 0.65, c - s * 0.7], [c - s * 1.3, c - s * 0.1], [c - s * 0.65, c + s * 0.1]),
+            triangle([c + s * 0.65, c - s * 0.7], [c + s * 1.3, c - s * 0.1], [c + s * 0.65, c + s * 0.1]),
+          ),
           circle(c, c - s * 0.72, s * 0.26),
         ),
         detail: box(c + s * 0.3, c - s * 0.2, s * 0.14, s * 0.12, s * 0.03),

@@ -31,7 +31,10 @@ export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.
  * `namespace` on `transporter`, sharing one PostgreSQL database (migrated beforehand), with an
  * in-memory cache, no metrics port and JSON logs at warn level; `extra` adds or overrides.
  */
-export function localClusterEnv(cluster: { namespace: string; transporter: string; databaseUrl: string }, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function localClusterEnv(
+  cluster: { namespace: string; transporter: string; databaseUrl: string },
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
     NODE_ENV: "test",

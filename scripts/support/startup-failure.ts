@@ -16,7 +16,11 @@ export function startupFailure(err: unknown, what = "start"): string[] {
   const e = err instanceof Error ? err : new Error(String(err));
   const message = e.message.split("\n")[0]!;
   // Sequelize's ConnectionRefusedError, HostNotFoundError, AccessDeniedError, ...: the database is not there (yet) or refuses us.
-  if (/^Sequelize(Connection|ConnectionRefused|HostNotFound|HostNotReachable|AccessDenied|ConnectionTimedOut|InvalidConnection)Error$/.test(e.name)) {
+  if (
+    /^Sequelize(Connection|ConnectionRefused|HostNotFound|HostNotReachable|AccessDenied|ConnectionTimedOut|InvalidConnection)Error$/.test(
+      e.name,
+    )
+  ) {
     return [`Cannot ${what}: the database cannot be reached (${message}).`];
   }
   const lines = [`Cannot ${what}: ${e.name === "Error" ? "" : `${e.name}: `}${message}`];

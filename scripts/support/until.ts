@@ -7,9 +7,17 @@ export interface UntilOptions {
   intervalMs?: number;
 }
 
-export async function until(what: string, check: () => Promise<boolean> | boolean, { timeoutMs = 15_000, intervalMs = 100 }: UntilOptions = {}): Promise<void> {
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  { timeoutMs = 15_000, intervalMs = 100 }: UntilOptions = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(check)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }

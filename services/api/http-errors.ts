@@ -47,7 +47,13 @@ const BODY_PARSER_TYPES: Record<string, { type: string; message: string }> = {
   "request.size.invalid": { type: "MALFORMED_BODY", message: "The request body does not match its Content-Length." },
 };
 
-const UNAVAILABLE = new Set(["ServiceNotFoundError", "ServiceNotAvailableError", "ServiceUnavailableError", "RequestRejectedError", "BrokerDisconnectedError"]);
+const UNAVAILABLE = new Set([
+  "ServiceNotFoundError",
+  "ServiceNotAvailableError",
+  "ServiceUnavailableError",
+  "RequestRejectedError",
+  "BrokerDisconnectedError",
+]);
 
 export function toHttpError(err: unknown): HttpError {
   const e = (err instanceof Error ? err : new Error(String(err))) as AnyError;
@@ -67,7 +73,12 @@ export function toHttpError(err: unknown): HttpError {
     return {
       status: 503,
       headers,
-      body: { name: "ServiceUnavailableError", message: "The service is temporarily unavailable; try again shortly.", code: 503, type: "SERVICE_UNAVAILABLE" },
+      body: {
+        name: "ServiceUnavailableError",
+        message: "The service is temporarily unavailable; try again shortly.",
+        code: 503,
+        type: "SERVICE_UNAVAILABLE",
+      },
     };
   }
 
@@ -116,7 +127,12 @@ export function toHttpError(err: unknown): HttpError {
   return {
     status: 500,
     headers,
-    body: { name: "InternalServerError", message: "Something went wrong on our side; it has been logged.", code: 500, type: "INTERNAL_ERROR" },
+    body: {
+      name: "InternalServerError",
+      message: "Something went wrong on our side; it has been logged.",
+      code: 500,
+      type: "INTERNAL_ERROR",
+    },
   };
 }
 

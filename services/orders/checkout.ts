@@ -21,7 +21,14 @@ import { STOP, type SagaStep } from "../../lib/saga.ts";
 import { retryLater } from "../../lib/retry-later.ts";
 import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
-import { cartProblems, currencyProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
+import {
+  cartProblems,
+  currencyProblems,
+  priceOrder,
+  requestFingerprint,
+  type CartLine,
+  type ProductSnapshot,
+} from "../../domain/checkout.ts";
 import type { ShopMeta } from "../../types/moleculer.d.ts";
 import type { OrdersSelf, Order } from "./types.ts";
 
@@ -88,7 +95,8 @@ function claimKey(self: OrdersSelf): SagaStep<Checkout> {
         c.claimId = claim.claimId;
         return;
       }
-      if (claim.state === "in-flight") throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
+      if (claim.state === "in-flight")
+        throw conflict("A request with this Idempotency-Key is still being processed.", "IDEMPOTENCY_IN_FLIGHT");
       if (claim.state === "mismatch") {
         throw invalid("Idempotency-Key", "This Idempotency-Key was used with a different request body.", "idempotency");
       }
@@ -116,10 +124,16 @@ function checkCart(self: OrdersSelf): SagaStep<Checkout> {
       c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
       c.customer.catch(() => undefined);
       const ids = lines.map((l) => l.productId);
-      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>("products.snapshot", { ids }, { timeout: LOOKUP_TRY_MS });
+      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>(
+        "products.snapshot",
+        { ids },
+        { timeout: LOOKUP_TRY_MS },
+      );
       const known = new Map(snapshots.map((s) => [s.productId, s]));
       const unknown = lines.flatMap((l, i) =>
-        known.get(l.productId)?.active ? [] : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
+        known.get(l.productId)?.active
+          ? []
+          : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
       );
       if (unknown.length) throw invalidAll(unknown);
       const mixed = currencyProblems(lines, snapshots);
@@ -176,7 +190,11 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
             if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
             await self.announce(ctx, transaction, "order.created", created, customer);
             if (Date.now() > latest) {
-              throw new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
+              throw new Errors.MoleculerError(
+                "The order could not be saved in time; nothing was sold, try again.",
+                503,
+                "CHECKOUT_TOO_SLOW",
+              );
             }
             return created;
           },

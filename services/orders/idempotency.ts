@@ -66,9 +66,17 @@ export class IdempotencyStore {
     }
     const row = await this.model.findOne({ where: { userId, key } });
     if (!row) return this.claim(userId, key, fingerprint, staleAfterMs); // abandoned meanwhile: try again
-    const r = row.get({ plain: true }) as { id: string; fingerprint: string; state: string; orderId: string | null; response: string | null; createdAt: Date };
+    const r = row.get({ plain: true }) as {
+      id: string;
+      fingerprint: string;
+      state: string;
+      orderId: string | null;
+      response: string | null;
+      createdAt: Date;
+    };
     if (r.fingerprint !== fingerprint) return { state: "mismatch" };
-    if (r.state === "done" && r.orderId) return { state: "replay", orderId: r.orderId, response: r.response ? (JSON.parse(r.response) as StoredResponse) : null };
+    if (r.state === "done" && r.orderId)
+      return { state: "replay", orderId: r.orderId, response: r.response ? (JSON.parse(r.response) as StoredResponse) : null };
     if (Date.now() - new Date(r.createdAt).getTime() > staleAfterMs) {
       await this.model.destroy({ where: { id: r.id, state: "in-flight" } });
       return this.claim(userId, key, fingerprint, staleAfterMs);
@@ -83,7 +91,10 @@ export class IdempotencyStore {
    */
   async complete(claimId: string, orderId: string, response: StoredResponse, transaction: Transaction): Promise<void> {
     const text = JSON.stringify(response);
-    const [updated] = await this.model.update({ state: "done", orderId, response: text }, { where: { id: claimId, state: "in-flight" }, transaction });
+    const [updated] = await this.model.update(
+      { state: "done", orderId, response: text },
+      { where: { id: claimId, state: "in-flight" }, transaction },
+    );
     // Taken over as stale: this request is too late to save anything (its transaction rolls back).
     if (updated !== 1) throw new Error(`idempotency claim ${claimId} was taken over`);
   }

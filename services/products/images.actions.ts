@@ -111,10 +111,13 @@ export const imageMethods = {
   async forgetFile(this: Self, ctx: Context, fileId: string): Promise<number> {
     // The JSON text holds each id in quotes (a uuid has no LIKE wildcards); the same SQL on
     // PostgreSQL and SQLite. Each candidate is then changed under its row lock.
-    const candidates = await this.adapter.db.query<{ id: string }>(`SELECT id FROM products WHERE CAST(images AS TEXT) LIKE :pattern ORDER BY id`, {
-      replacements: { pattern: `%"${fileId}"%` },
-      type: QueryTypes.SELECT,
-    });
+    const candidates = await this.adapter.db.query<{ id: string }>(
+      `SELECT id FROM products WHERE CAST(images AS TEXT) LIKE :pattern ORDER BY id`,
+      {
+        replacements: { pattern: `%"${fileId}"%` },
+        type: QueryTypes.SELECT,
+      },
+    );
     if (!candidates.length) return 0;
     return this.inTransaction(ctx, async (transaction, emitAfterCommit) => {
       let changed = 0;
@@ -160,7 +163,12 @@ export const imageActions: Record<string, ActionSchema<Self>> = {
 
       const holder = productHolder(id);
       // The admin's own upload, or a picture already in the catalogue: never another user's private file.
-      const linked = await ctx.call<{ created: boolean }, object>("storage.link", { id: fileId, holder, ownerId: ctx.meta.user!.id, orProductImage: true });
+      const linked = await ctx.call<{ created: boolean }, object>("storage.link", {
+        id: fileId,
+        holder,
+        ownerId: ctx.meta.user!.id,
+        orProductImage: true,
+      });
       try {
         const { product } = await editImages(this, ctx, id, (before) => {
           const change = addImage(dropGone(before, gone), fileId);
@@ -171,7 +179,9 @@ export const imageActions: Record<string, ActionSchema<Self>> = {
       } catch (err) {
         // Compensation: the product does not show the file, so this link must not keep it public.
         if (linked.created) {
-          await ctx.call("storage.unlink", { id: fileId, holder }).catch((e: unknown) => this.logger.warn(`Could not release file ${fileId} for product ${id}:`, e));
+          await ctx
+            .call("storage.unlink", { id: fileId, holder })
+            .catch((e: unknown) => this.logger.warn(`Could not release file ${fileId} for product ${id}:`, e));
         }
         throw err;
       }

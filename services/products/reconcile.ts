@@ -116,7 +116,10 @@ export const reconcileMethods = {
       const rows: Model[] = await this.reservations.findAll({
         attributes: ["id", "createdAt"],
         where,
-        order: [["createdAt", "ASC"], ["id", "ASC"]],
+        order: [
+          ["createdAt", "ASC"],
+          ["id", "ASC"],
+        ],
         limit: RECONCILE_BATCH,
       });
       if (rows.length === 0) break;
@@ -125,7 +128,9 @@ export const reconcileMethods = {
       try {
         answers = await caller.call<Record<string, unknown>, { ids: string[] }>("orders.reservationStates", { ids });
       } catch (err) {
-        this.logger.warn(`Reservation reconciliation stopped: the orders service could not be asked (${(err as Error)?.message ?? err}); nothing more released (${released} released before).`);
+        this.logger.warn(
+          `Reservation reconciliation stopped: the orders service could not be asked (${(err as Error)?.message ?? err}); nothing more released (${released} released before).`,
+        );
         throw err;
       }
       checked += ids.length;
@@ -144,7 +149,11 @@ export const reconcileMethods = {
  * Release the reservations among `ids` whose order is missing or cancelled and settle those whose
  * order is final, by the orders service's `answers` (the same compare-and-set paths as a release).
  */
-async function applyOrderStates(this: Self, ids: string[], answers: Record<string, unknown>): Promise<{ released: number; settled: number }> {
+async function applyOrderStates(
+  this: Self,
+  ids: string[],
+  answers: Record<string, unknown>,
+): Promise<{ released: number; settled: number }> {
   const plan = planReconciliation(ids, answers);
   let released = 0;
   for (const { id, state } of plan.release) {

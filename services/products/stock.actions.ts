@@ -72,8 +72,24 @@ const LINES = {
 const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
 
 function snapshotOf(row: Model): ProductSnapshot & { active: boolean; stock: number } {
-  const p = row.get({ plain: true }) as { id: string; sku: string; name: string; priceCents: number; currency: string; active: boolean; stock: number };
-  return { productId: p.id, sku: p.sku, name: p.name, unitPriceCents: p.priceCents, currency: p.currency, active: p.active, stock: p.stock };
+  const p = row.get({ plain: true }) as {
+    id: string;
+    sku: string;
+    name: string;
+    priceCents: number;
+    currency: string;
+    active: boolean;
+    stock: number;
+  };
+  return {
+    productId: p.id,
+    sku: p.sku,
+    name: p.name,
+    unitPriceCents: p.priceCents,
+    currency: p.currency,
+    active: p.active,
+    stock: p.stock,
+  };
 }
 
 export const stockMethods = {
@@ -85,34 +101,38 @@ export const stockMethods = {
    * change nothing.
    */
   async releaseReservation(this: Self, reservationId: string): Promise<ReservedLine[] | null> {
-    const released = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
-      const [flipped] = await this.reservations.update(
-        { status: "released" },
-        { where: { id: reservationId, status: "reserved" }, transaction },
-      );
-      if (flipped !== 1) return null;
-      const row = await this.reservations.findByPk(reservationId, { transaction });
-      const items = (row!.get("items") as ReservedLine[]).toSorted((a, b) => (a.productId < b.productId ? -1 : 1));
-      for (const item of items) {
-        const quantity = Number(item.quantity);
-        const [added] = await this.adapter.model.update(
-          { stock: Sequelize.literal(`stock + ${quantity}`) },
-          { where: { id: item.productId, stock: { [Op.lte]: MAX_STOCK - quantity } }, transaction },
+    const released = await runTransaction(
+      this.adapter.db,
+      async (transaction: Transaction) => {
+        const [flipped] = await this.reservations.update(
+          { status: "released" },
+          { where: { id: reservationId, status: "reserved" }, transaction },
         );
-        if (added === 1) continue;
-        // Stock was set near the column's limit while these units were out (PATCH stock): the
-        // column holds no more than 2^31-1, so the release tops it up to that, atomically.
-        const [capped] = await this.adapter.model.update(
-          { stock: Sequelize.literal(`CASE WHEN stock > ${MAX_STOCK - quantity} THEN ${MAX_STOCK} ELSE stock + ${quantity} END`) },
-          { where: { id: item.productId }, transaction },
-        );
-        if (capped === 1) {
-          this.logger.warn(`Released stock of product ${item.productId} capped at ${MAX_STOCK} (reservation ${reservationId}).`);
+        if (flipped !== 1) return null;
+        const row = await this.reservations.findByPk(reservationId, { transaction });
+        const items = (row!.get("items") as ReservedLine[]).toSorted((a, b) => (a.productId < b.productId ? -1 : 1));
+        for (const item of items) {
+          const quantity = Number(item.quantity);
+          const [added] = await this.adapter.model.update(
+            { stock: Sequelize.literal(`stock + ${quantity}`) },
+            { where: { id: item.productId, stock: { [Op.lte]: MAX_STOCK - quantity } }, transaction },
+          );
+          if (added === 1) continue;
+          // Stock was set near the column's limit while these units were out (PATCH stock): the
+          // column holds no more than 2^31-1, so the release tops it up to that, atomically.
+          const [capped] = await this.adapter.model.update(
+            { stock: Sequelize.literal(`CASE WHEN stock > ${MAX_STOCK - quantity} THEN ${MAX_STOCK} ELSE stock + ${quantity} END`) },
+            { where: { id: item.productId }, transaction },
+          );
+          if (capped === 1) {
+            this.logger.warn(`Released stock of product ${item.productId} capped at ${MAX_STOCK} (reservation ${reservationId}).`);
+          }
         }
-      }
-      return items;
-      // Idempotent: the compare-and-set on the status lets only one run give the stock back.
-    }, { idempotent: true });
+        return items;
+        // Idempotent: the compare-and-set on the status lets only one run give the stock back.
+      },
+      { idempotent: true },
+    );
     if (released) await this.clearCache();
     return released;
   },
@@ -148,29 +168,33 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
       if (Date.now() > deadline) throw tooLate();
       const lines = ctx.params.items.toSorted((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
       try {
-        const reserved = await runTransaction(this.adapter.db, async (transaction: Transaction) => {
-          const short: string[] = [];
-          for (const line of lines) {
-            const [updated] = await this.adapter.model.update(
-              { stock: Sequelize.literal(`stock - ${Number(line.quantity)}`) },
-              { where: { id: line.productId, active: true, stock: { [Op.gte]: line.quantity } }, transaction },
-            );
-            if (updated !== 1) short.push(line.productId);
-          }
-          if (short.length) {
-            throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: short });
-          }
-          const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: lines.map((l) => l.productId) } }, transaction });
-          const byId = new Map(rows.map((r) => [r.get("id") as string, snapshotOf(r)]));
-          const items: ReservedLine[] = lines.map((l) => {
-            const { active: _a, stock: _s, ...snap } = byId.get(l.productId)!;
-            return { ...snap, quantity: l.quantity };
-          });
-          await this.reservations.create({ id: reservationId, items, status: "reserved" }, { transaction });
-          if (Date.now() > deadline) throw tooLate();
-          return items;
-          // Idempotent: a second run after a lost commit answer meets the first one's row.
-        }, { idempotent: true, deadline });
+        const reserved = await runTransaction(
+          this.adapter.db,
+          async (transaction: Transaction) => {
+            const short: string[] = [];
+            for (const line of lines) {
+              const [updated] = await this.adapter.model.update(
+                { stock: Sequelize.literal(`stock - ${Number(line.quantity)}`) },
+                { where: { id: line.productId, active: true, stock: { [Op.gte]: line.quantity } }, transaction },
+              );
+              if (updated !== 1) short.push(line.productId);
+            }
+            if (short.length) {
+              throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: short });
+            }
+            const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: lines.map((l) => l.productId) } }, transaction });
+            const byId = new Map(rows.map((r) => [r.get("id") as string, snapshotOf(r)]));
+            const items: ReservedLine[] = lines.map((l) => {
+              const { active: _a, stock: _s, ...snap } = byId.get(l.productId)!;
+              return { ...snap, quantity: l.quantity };
+            });
+            await this.reservations.create({ id: reservationId, items, status: "reserved" }, { transaction });
+            if (Date.now() > deadline) throw tooLate();
+            return items;
+            // Idempotent: a second run after a lost commit answer meets the first one's row.
+          },
+          { idempotent: true, deadline },
+        );
         await this.clearCache();
         return reserved;
       } catch (err) {
@@ -195,7 +219,9 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
       // Settled means its order can never be cancelled: a release asked for then is a bug (or a
       // state machine that changed under settled reservations), and gives nothing back.
       if (!released && (await this.reservations.findByPk(reservationId, { attributes: ["status"] }))?.get("status") === "settled") {
-        this.logger.error(`Release of settled reservation ${reservationId} refused: its order was final (shipped or delivered) when it was settled.`);
+        this.logger.error(
+          `Release of settled reservation ${reservationId} refused: its order was final (shipped or delivered) when it was settled.`,
+        );
       }
       return { released };
     },
@@ -241,4 +267,3 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
     },
   },
 };
-

@@ -47,7 +47,13 @@ export type TypeDecision =
 export function decideType(declared: unknown, head: Buffer, allowed: readonly string[]): TypeDecision {
   const claimed = normalizeType(declared);
   const detected = sniff(head);
-  const refuse = (reason: "not-allowed" | "mismatch" | "unknown", message: string): TypeDecision => ({ ok: false, reason, message, declared: claimed, detected });
+  const refuse = (reason: "not-allowed" | "mismatch" | "unknown", message: string): TypeDecision => ({
+    ok: false,
+    reason,
+    message,
+    declared: claimed,
+    detected,
+  });
   const list = allowed.join(", ");
 
   // Nothing useful declared (browsers say application/octet-stream for unknown extensions):

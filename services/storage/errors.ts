@@ -42,9 +42,14 @@ const INTERRUPTED = /terminated early|unexpected end of (multipart|form)|aborted
  */
 export function uploadFailure(err: unknown, log: (msg: string, err: unknown) => void): Error {
   if (err instanceof SizeMismatchError) {
-    return new MoleculerClientError(`The body has ${err.actual > err.expected ? "more" : "fewer"} bytes than the ${err.expected} announced.`, 400, "SIZE_MISMATCH", {
-      expected: err.expected,
-    });
+    return new MoleculerClientError(
+      `The body has ${err.actual > err.expected ? "more" : "fewer"} bytes than the ${err.expected} announced.`,
+      400,
+      "SIZE_MISMATCH",
+      {
+        expected: err.expected,
+      },
+    );
   }
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === "number" && e.code >= 400 && e.code < 500) return err as Error;

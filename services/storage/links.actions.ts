@@ -73,13 +73,21 @@ export const linkActions: Record<string, ActionSchema<Self>> = {
   link: {
     access: "internal",
     visibility: "public",
-    params: { $$strict: true, id: ID, holder: HOLDER, ownerId: { ...ID, optional: true }, orProductImage: { type: "boolean", optional: true } },
+    params: {
+      $$strict: true,
+      id: ID,
+      holder: HOLDER,
+      ownerId: { ...ID, optional: true },
+      orProductImage: { type: "boolean", optional: true },
+    },
     async handler(this: Self, ctx: Context<{ id: string; holder: string; ownerId?: string; orProductImage?: boolean }>) {
       const { id, holder, ownerId, orProductImage } = ctx.params;
       return this.adapter.db.transaction(async (transaction) => {
         const file = await lockFile(this, id, transaction);
         const shownByProduct =
-          !!file && !!orProductImage && (await this.links.count({ where: { fileId: file.id, holder: { [Op.like]: "product:%" } }, transaction })) > 0;
+          !!file &&
+          !!orProductImage &&
+          (await this.links.count({ where: { fileId: file.id, holder: { [Op.like]: "product:%" } }, transaction })) > 0;
         const refusal = attachRefusal(file, { ownerId, shownByProduct });
         if (refusal) throw invalid("fileId", refusal.message, refusal.type);
         const existing = await this.links.findOne({ where: { fileId: file!.id, holder }, transaction });

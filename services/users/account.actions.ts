@@ -70,7 +70,8 @@ export const accountActions: Record<string, Action> = {
         if (!currentPassword) throw invalid("currentPassword", "Changing the password needs the current password.", "required");
         // The signed-in owner's own budget: strangers' failed logins must not block a password change.
         await this.limit(this.limits.knownClient, `account:${user.id}`);
-        if (!(await verifyPassword(user.passwordHash, currentPassword))) throw invalid("currentPassword", "The current password is not correct.", "password");
+        if (!(await verifyPassword(user.passwordHash, currentPassword)))
+          throw invalid("currentPassword", "The current password is not correct.", "password");
         const problem = passwordProblem(password, { email: user.email, name: name ?? user.name });
         if (problem) throw invalid("password", problem, "passwordPolicy");
         changes.passwordHash = await hashPassword(password);
@@ -80,7 +81,13 @@ export const accountActions: Record<string, Action> = {
         if (changes.passwordHash) {
           // Every other session ends; this one (if it is a session) carries on.
           await this.revokeSessions(user.id, ctx.meta.user?.sid, transaction);
-          await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "changed" }, `user.password-changed:${randomUUID()}`, transaction);
+          await this.emitDurable(
+            ctx,
+            "user.password-changed",
+            { user: this.userView(user), at: new Date().toISOString(), reason: "changed" },
+            `user.password-changed:${randomUUID()}`,
+            transaction,
+          );
         }
         return changed;
       });
@@ -96,7 +103,10 @@ export const accountActions: Record<string, Action> = {
       const user = await me(this, ctx);
       if (user.totpEnabled) throw conflict("Two-factor authentication is already on; disable it first.", "TOTP_ALREADY_ENABLED");
       const secret = createTotpSecret(user.email, cfg.auth.issuer);
-      await this.adapter.model.update({ totpSecret: sealSecret(secret.base32, SECRETS_KEY), totpLastStep: null }, { where: { id: user.id } });
+      await this.adapter.model.update(
+        { totpSecret: sealSecret(secret.base32, SECRETS_KEY), totpLastStep: null },
+        { where: { id: user.id } },
+      );
       return { secret: secret.base32, otpauthUrl: secret.otpauthUrl, qrCode: await qrCodeDataUrl(secret.otpauthUrl) };
     },
   },
@@ -115,8 +125,17 @@ export const accountActions: Record<string, Action> = {
       await this.limits.secondFactor.reset(user.id);
       const recovery = newRecoveryCodes();
       await this.inTransaction(ctx, async (transaction) => {
-        await this.adapter.model.update({ totpEnabled: true, totpLastStep: result.step, recoveryCodes: recovery.stored }, { where: { id: user.id }, transaction });
-        await this.emitDurable(ctx, "user.2fa-enabled", { user: this.userView({ ...user, totpEnabled: true }), at: new Date().toISOString() }, `user.2fa-enabled:${randomUUID()}`, transaction);
+        await this.adapter.model.update(
+          { totpEnabled: true, totpLastStep: result.step, recoveryCodes: recovery.stored },
+          { where: { id: user.id }, transaction },
+        );
+        await this.emitDurable(
+          ctx,
+          "user.2fa-enabled",
+          { user: this.userView({ ...user, totpEnabled: true }), at: new Date().toISOString() },
+          `user.2fa-enabled:${randomUUID()}`,
+          transaction,
+        );
       });
       return { enabled: true, recoveryCodes: recovery.codes };
     },
@@ -130,7 +149,8 @@ export const accountActions: Record<string, Action> = {
       const user = await me(this, ctx);
       if (!user.totpEnabled) throw conflict("Two-factor authentication is not on.", "TOTP_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
-      if (!(await verifyPassword(user.passwordHash, ctx.params.password))) throw invalid("password", "The password is not correct.", "password");
+      if (!(await verifyPassword(user.passwordHash, ctx.params.password)))
+        throw invalid("password", "The password is not correct.", "password");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw invalid("code", "The code is not valid.", "totp");
       await this.limits.secondFactor.reset(user.id);
       // Recovery codes stay while SMS remains a second factor (users/sms.actions.ts).
@@ -150,7 +170,8 @@ export const accountActions: Record<string, Action> = {
       const user = await me(this, ctx);
       if (!user.totpEnabled) throw conflict("Two-factor authentication is not on.", "TOTP_NOT_ENABLED");
       await this.limit(this.limits.secondFactor, user.id);
-      if ((await this.checkSecondFactor(user, ctx.params.code)) !== "totp") throw unauthorized("A current code from the authenticator app is required.", "INVALID_TOTP");
+      if ((await this.checkSecondFactor(user, ctx.params.code)) !== "totp")
+        throw unauthorized("A current code from the authenticator app is required.", "INVALID_TOTP");
       await this.limits.secondFactor.reset(user.id);
       const recovery = newRecoveryCodes();
       await this.adapter.model.update({ recoveryCodes: recovery.stored }, { where: { id: user.id } });

@@ -50,7 +50,13 @@ export const adminActions: Record<string, Action> = {
       const name = ctx.params.name ?? "Administrator";
       const problem = passwordProblem(ctx.params.password, { email, name });
       if (problem) throw invalid("password", problem, "passwordPolicy");
-      return this.insertEntity(ctx, { email, name, passwordHash: await hashPassword(ctx.params.password), role: "superuser", emailVerified: true });
+      return this.insertEntity(ctx, {
+        email,
+        name,
+        passwordHash: await hashPassword(ctx.params.password),
+        role: "superuser",
+        emailVerified: true,
+      });
     },
   },
 
@@ -64,7 +70,10 @@ export const adminActions: Record<string, Action> = {
       role: { ...ROLE, optional: true },
       active: { type: "boolean", convert: true, optional: true },
     },
-    async handler(this: Self, ctx: Context<{ page?: number; pageSize?: number; sort?: string; search?: string; role?: Role; active?: boolean }>) {
+    async handler(
+      this: Self,
+      ctx: Context<{ page?: number; pageSize?: number; sort?: string; search?: string; role?: Role; active?: boolean }>,
+    ) {
       const { page, pageSize, sort, search, role, active } = ctx.params;
       const where: Record<string, unknown> = {};
       if (role) where.role = role;
@@ -147,7 +156,13 @@ export const adminActions: Record<string, Action> = {
       if (refusal) refuse(refusal);
       const clientId = `cli_${randomToken(16)}`;
       const clientSecret = randomToken(32);
-      const row = await this.models.clients.create({ name: ctx.params.name, clientId, secretHash: hashToken(clientSecret), role, createdBy: ctx.meta.user!.id });
+      const row = await this.models.clients.create({
+        name: ctx.params.name,
+        clientId,
+        secretHash: hashToken(clientSecret),
+        role,
+        createdBy: ctx.meta.user!.id,
+      });
       const c = row.get({ plain: true }) as { id: string; name: string; role: string; active: boolean; createdAt: Date };
       ctx.meta.$statusCode = 201;
       // The secret is shown this once; only its hash is kept.
@@ -171,12 +186,20 @@ export const adminActions: Record<string, Action> = {
         ...ctx.params,
         ...(actor.role === "superuser" ? {} : { where: { createdBy: actor.id } }),
         attributes: ["id", "name", "clientId", "role", "active", "createdBy", "lastUsedAt", "createdAt", "updatedAt"],
-        order: [["createdAt", "DESC"], ["id", "ASC"]],
+        order: [
+          ["createdAt", "DESC"],
+          ["id", "ASC"],
+        ],
       });
       const creatorIds = [...new Set(page.rows.map((c) => c.createdBy as string))];
-      const creators = creatorIds.length ? await this.adapter.model.findAll({ where: { id: { [Op.in]: creatorIds } }, attributes: ["id", "role", "active"] }) : [];
+      const creators = creatorIds.length
+        ? await this.adapter.model.findAll({ where: { id: { [Op.in]: creatorIds } }, attributes: ["id", "role", "active"] })
+        : [];
       const byId = new Map(creators.map((r) => [r.get("id") as string, r.get({ plain: true }) as { role: Role; active: boolean }]));
-      const rows = page.rows.map((c) => ({ ...c, effectiveRole: c.active ? effectiveClientRole(c.role as Role, byId.get(c.createdBy as string) ?? null) : null }));
+      const rows = page.rows.map((c) => ({
+        ...c,
+        effectiveRole: c.active ? effectiveClientRole(c.role as Role, byId.get(c.createdBy as string) ?? null) : null,
+      }));
       return { ...page, rows };
     },
   },

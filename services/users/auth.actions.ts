@@ -120,7 +120,8 @@ export const authActions: Record<string, Action> = {
       const user = row ? this.plain(row) : null;
       if (!user?.active || !hasSecondFactor(user)) throw unauthorized("The sign-in step has expired; sign in again.", "INVALID_MFA_TOKEN");
       if (!(await this.checkSecondFactor(user, ctx.params.code))) throw unauthorized("The code is not valid.", "INVALID_TOTP");
-      if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa"))) throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
+      if (!(await this.consumeUserToken(ctx.params.mfaToken, "mfa")))
+        throw unauthorized("The sign-in step was already used.", "INVALID_MFA_TOKEN");
       await this.limits.secondFactor.reset(userId);
       return completeSignIn(this, ctx, user);
     },
@@ -143,12 +144,16 @@ export const authActions: Record<string, Action> = {
     async handler(this: Self, ctx: Context<{ refreshToken?: string }, ShopMeta>) {
       const principal = ctx.meta.user!;
       if (principal.sid) {
-        await this.models.sessions.update({ revokedAt: new Date() }, { where: { id: principal.sid, userId: principal.id, revokedAt: null } });
+        await this.models.sessions.update(
+          { revokedAt: new Date() },
+          { where: { id: principal.sid, userId: principal.id, revokedAt: null } },
+        );
       }
       if (ctx.params.refreshToken) {
         const token = await this.models.refreshTokens.findOne({ where: { tokenHash: hashToken(ctx.params.refreshToken) } });
         const sessionId = token?.get("sessionId") as string | undefined;
-        if (sessionId) await this.models.sessions.update({ revokedAt: new Date() }, { where: { id: sessionId, userId: principal.id, revokedAt: null } });
+        if (sessionId)
+          await this.models.sessions.update({ revokedAt: new Date() }, { where: { id: sessionId, userId: principal.id, revokedAt: null } });
       }
       await this.clearCache();
       ctx.meta.$statusCode = 204;
@@ -185,7 +190,13 @@ export const authActions: Record<string, Action> = {
         if (!user?.active) return;
         await this.inTransaction(ctx, async (transaction) => {
           const token = await this.createUserToken(user.id, "password-reset", transaction);
-          await this.emitDurable(ctx, "user.password-reset-requested", { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` }, `user.password-reset-requested:${randomUUID()}`, transaction);
+          await this.emitDurable(
+            ctx,
+            "user.password-reset-requested",
+            { user: this.userView(user), resetToken: token, resetUrl: `${cfg.appUrl}/reset-password?token=${token}` },
+            `user.password-reset-requested:${randomUUID()}`,
+            transaction,
+          );
         });
       });
       // Always the same answer: whether an account exists is nobody's business.
@@ -208,10 +219,17 @@ export const authActions: Record<string, Action> = {
       const passwordHash = await hashPassword(ctx.params.password);
       // The link is used up, the password changed, every session ended and the notice queued: together.
       await this.inTransaction(ctx, async (transaction) => {
-        if (!(await this.consumeUserToken(ctx.params.token, "password-reset", transaction))) throw invalid("token", "The reset link was already used.", "token");
+        if (!(await this.consumeUserToken(ctx.params.token, "password-reset", transaction)))
+          throw invalid("token", "The reset link was already used.", "token");
         await this.adapter.model.update({ passwordHash }, { where: { id: user.id }, transaction });
         await this.revokeSessions(user.id, undefined, transaction);
-        await this.emitDurable(ctx, "user.password-changed", { user: this.userView(user), at: new Date().toISOString(), reason: "reset" }, `user.password-changed:${randomUUID()}`, transaction);
+        await this.emitDurable(
+          ctx,
+          "user.password-changed",
+          { user: this.userView(user), at: new Date().toISOString(), reason: "reset" },
+          `user.password-changed:${randomUUID()}`,
+          transaction,
+        );
       });
       return { status: "ok" };
     },
@@ -264,7 +282,10 @@ export const authActions: Record<string, Action> = {
         if (!role) throw new OAuthError("invalid_client", "This client is disabled: the account that created it is no longer active.");
         await this.models.clients.update({ lastUsedAt: new Date() }, { where: { id: client.id } });
         // Short-lived, and its `sid` is the client itself: deleting the client ends every token at once.
-        const { token, expiresIn } = signAccessToken({ sub: `client:${client.id}`, role, sid: client.id }, { ...JWT, ttlSeconds: CLIENT_TOKEN_TTL });
+        const { token, expiresIn } = signAccessToken(
+          { sub: `client:${client.id}`, role, sid: client.id },
+          { ...JWT, ttlSeconds: CLIENT_TOKEN_TTL },
+        );
         return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
       }
 
@@ -295,10 +316,17 @@ export const authActions: Record<string, Action> = {
         try {
           claims = verifyAccessToken(credentials, JWT);
         } catch (err) {
-          if (err instanceof TokenError) throw unauthorized(err.reason === "expired" ? "The access token has expired." : "The access token is not valid.", "INVALID_TOKEN");
+          if (err instanceof TokenError)
+            throw unauthorized(
+              err.reason === "expired" ? "The access token has expired." : "The access token is not valid.",
+              "INVALID_TOKEN",
+            );
           throw err;
         }
-        const principal = await ctx.call<ReturnType<typeof principalOf> | null, object>("users.principal", { sub: claims.sub, sid: claims.sid });
+        const principal = await ctx.call<ReturnType<typeof principalOf> | null, object>("users.principal", {
+          sub: claims.sub,
+          sid: claims.sid,
+        });
         if (!principal) throw unauthorized("The access token is no longer valid.", "INVALID_TOKEN");
         return principal;
       }
@@ -318,9 +346,11 @@ export const authActions: Record<string, Action> = {
       if (!(await verifyPassword(user.passwordHash, parsed.password)) || !user.active) throw badCredentials();
       await this.passwordAccepted("basic", email, known);
       if (hasSecondFactor(user)) {
-        if (!ctx.params.totp) throw unauthorized("This account uses two-factor authentication: send the current code in the X-TOTP header.", "TOTP_REQUIRED");
+        if (!ctx.params.totp)
+          throw unauthorized("This account uses two-factor authentication: send the current code in the X-TOTP header.", "TOTP_REQUIRED");
         await this.limit(this.limits.secondFactor, user.id);
-        if ((await this.checkSecondFactor(user, ctx.params.totp)) === null) throw unauthorized("The X-TOTP code is not valid.", "INVALID_TOTP");
+        if ((await this.checkSecondFactor(user, ctx.params.totp)) === null)
+          throw unauthorized("The X-TOTP code is not valid.", "INVALID_TOTP");
         // A good code gives the budget back: it counts failures, not uses (issue 12, finding 10).
         await this.limits.secondFactor.reset(user.id);
       }

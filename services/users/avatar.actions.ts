@@ -58,7 +58,11 @@ export const avatarActions: Record<string, ActionSchema<Self>> = {
     async handler(this: Self, ctx: Context<{ fileId: string }, ShopMeta>) {
       const userId = ownId(ctx);
       const fileId = ctx.params.fileId.toLowerCase();
-      const linked = await ctx.call<{ created: boolean }, object>("storage.link", { id: fileId, holder: avatarHolder(userId), ownerId: userId });
+      const linked = await ctx.call<{ created: boolean }, object>("storage.link", {
+        id: fileId,
+        holder: avatarHolder(userId),
+        ownerId: userId,
+      });
       let result: { previous: string | null; user: UserRow };
       try {
         result = await swapAvatar(this, ctx, userId, fileId);

@@ -127,7 +127,16 @@ export interface UsersSettings extends DurableEventSettings {
 }
 
 export type Limiters = Record<
-  "loginIp" | "loginAccount" | "basicIp" | "basicAccount" | "knownClient" | "secondFactor" | "tokenIp" | "forgotIp" | "forgotAccount" | "registerIp",
+  | "loginIp"
+  | "loginAccount"
+  | "basicIp"
+  | "basicAccount"
+  | "knownClient"
+  | "secondFactor"
+  | "tokenIp"
+  | "forgotIp"
+  | "forgotAccount"
+  | "registerIp",
   Limiter
 >;
 
@@ -149,7 +158,13 @@ export interface UsersMethods extends DbMethods<UserView>, DurableEventMethods {
   limit(limiter: Limiter, key: string | undefined): Promise<void>;
   /** Count an attempt against a per-address limiter (an IPv6 address counts by its /64). */
   limitAddress(limiter: Limiter, ip: string | undefined): Promise<void>;
-  signInAttempt(kind: "login" | "basic", email: string, user: UserRow | null, deviceToken: string | undefined, ip: string | undefined): Promise<string | null>;
+  signInAttempt(
+    kind: "login" | "basic",
+    email: string,
+    user: UserRow | null,
+    deviceToken: string | undefined,
+    ip: string | undefined,
+  ): Promise<string | null>;
   passwordAccepted(kind: "login" | "basic", email: string, known: string | null): Promise<void>;
   signedIn(user: UserRow, ip: string | undefined): Promise<void>;
   deviceCookie(user: UserRow): string;
@@ -217,7 +232,14 @@ export const methods = {
    * Anyone else counts against the address's and the account's budgets (null), which strangers
    * can spend: ten wrong passwords lock the account for them, never for its known clients.
    */
-  async signInAttempt(this: Self, kind: "login" | "basic", email: string, user: UserRow | null, deviceToken: string | undefined, ip: string | undefined) {
+  async signInAttempt(
+    this: Self,
+    kind: "login" | "basic",
+    email: string,
+    user: UserRow | null,
+    deviceToken: string | undefined,
+    ip: string | undefined,
+  ) {
     const device = readDeviceToken(deviceToken, DEVICE_KEY);
     const address = rateLimitKey(ip);
     // Asked for unknown accounts too, so an unknown e-mail costs what a known one does.
@@ -323,7 +345,10 @@ export const methods = {
 
   async createUserToken(this: Self, userId: string, purpose: TokenPurpose, transaction?: Transaction) {
     const raw = randomToken();
-    await this.models.userTokens.create({ userId, purpose, tokenHash: hashToken(raw), expiresAt: new Date(Date.now() + TOKEN_TTL[purpose] * 1000) }, { transaction });
+    await this.models.userTokens.create(
+      { userId, purpose, tokenHash: hashToken(raw), expiresAt: new Date(Date.now() + TOKEN_TTL[purpose] * 1000) },
+      { transaction },
+    );
     return raw;
   },
 

@@ -87,7 +87,10 @@ const composeInstalled = spawnSync("docker-compose", ["version"], { stdio: "igno
 if (!composeInstalled && process.env.REQUIRE_SERVICES === "1") {
   throw new Error("REQUIRE_SERVICES=1 and docker-compose is not installed (apt-get install -y --no-install-recommends docker-compose).");
 }
-if (!composeInstalled) console.warn("\n*** SKIPPED: docker-compose is not installed (apt-get install docker-compose); docker-compose.yml is not validated. ***\n");
+if (!composeInstalled)
+  console.warn(
+    "\n*** SKIPPED: docker-compose is not installed (apt-get install docker-compose); docker-compose.yml is not validated. ***\n",
+  );
 
 /**
  * `docker-compose config` as the project would run it after `cp .env.example .env`, isolated
@@ -96,16 +99,25 @@ if (!composeInstalled) console.warn("\n*** SKIPPED: docker-compose is not instal
  */
 function composeConfig(...extra: string[]) {
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? os.tmpdir(), SHOP_ENV_FILE: ".env.example" };
-  return spawnSync("docker-compose", ["--env-file", ".env.example", "-f", "docker-compose.yml", "config", ...extra], { cwd: ROOT, env, encoding: "utf8" });
+  return spawnSync("docker-compose", ["--env-file", ".env.example", "-f", "docker-compose.yml", "config", ...extra], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+  });
 }
 
 /** The resolved configuration as data: YAML through python3-yaml (a dependency of Debian's docker-compose), else compose v2's JSON. */
 function resolvedCompose(yamlText: string): { services: Record<string, ComposeService> } {
-  const py = spawnSync("python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], { input: yamlText, encoding: "utf8" });
+  const py = spawnSync("python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], {
+    input: yamlText,
+    encoding: "utf8",
+  });
   if (py.status === 0) return JSON.parse(py.stdout);
   const v2 = composeConfig("--format", "json");
   if (v2.status === 0) return JSON.parse(v2.stdout);
-  throw new Error(`cannot parse docker-compose config output: python3 with PyYAML is missing (${py.stderr.trim()}) and this docker-compose has no --format json`);
+  throw new Error(
+    `cannot parse docker-compose config output: python3 with PyYAML is missing (${py.stderr.trim()}) and this docker-compose has no --format json`,
+  );
 }
 
 const commandOf = (s: ComposeService) => (Array.isArray(s.command) ? s.command : (s.command ?? "").split(/\s+/));
@@ -116,7 +128,11 @@ const hostPorts = (s: ComposeService) =>
     if (typeof p !== "string") return { hostIp: p.host_ip ?? "", target: Number(p.target), published: p.published };
     const [spec = ""] = p.split("/");
     const parts = spec.split(":");
-    return { hostIp: parts.length === 3 ? parts[0]! : "", target: Number(parts.at(-1)), published: parts.length > 1 ? parts.at(-2) : undefined };
+    return {
+      hostIp: parts.length === 3 ? parts[0]! : "",
+      target: Number(parts.at(-1)),
+      published: parts.length > 1 ? parts.at(-2) : undefined,
+    };
   });
 
 (composeInstalled ? describe : describe.skip)("docker-compose.yml", () => {
@@ -144,23 +160,38 @@ const hostPorts = (s: ComposeService) =>
     expect([...byDefault].sort()).toEqual(CLUSTER_ROLES);
     expect(new Set(byDefault).size).toBe(byDefault.length);
     // The gateway's readiness waits for every service of ALL_SERVICES: each needs a node.
-    for (const service of ALL_SERVICES) expect({ service, started: byDefault.some((r) => r.split(",").includes(service)) }).toEqual({ service, started: true });
+    for (const service of ALL_SERVICES)
+      expect({ service, started: byDefault.some((r) => r.split(",").includes(service)) }).toEqual({ service, started: true });
   });
 
   test("every node runs the same image, build and command, and waits for healthy dependencies and the migration", () => {
     const [, first] = nodes[0]!;
     for (const [name, s] of nodes) {
-      expect({ name, image: s.image, build: s.build, command: commandOf(s) }).toEqual({ name, image: first.image, build: first.build, command: ["node", "server.ts"] });
+      expect({ name, image: s.image, build: s.build, command: commandOf(s) }).toEqual({
+        name,
+        image: first.image,
+        build: first.build,
+        command: ["node", "server.ts"],
+      });
       const deps = dependsOn(s);
       expect({ name, migrate: deps.migrate?.condition }).toEqual({ name, migrate: "service_completed_successfully" });
-      for (const infra of ["postgres", "rabbitmq"]) expect({ name, infra, condition: deps[infra]?.condition }).toEqual({ name, infra, condition: "service_healthy" });
+      for (const infra of ["postgres", "rabbitmq"])
+        expect({ name, infra, condition: deps[infra]?.condition }).toEqual({ name, infra, condition: "service_healthy" });
       for (const [dep, { condition }] of Object.entries(deps)) {
-        if (condition === "service_healthy") expect({ dep, healthcheck: Boolean(services[dep]?.healthcheck?.test) }).toEqual({ dep, healthcheck: true });
+        if (condition === "service_healthy")
+          expect({ dep, healthcheck: Boolean(services[dep]?.healthcheck?.test) }).toEqual({ dep, healthcheck: true });
       }
-      expect({ name, healthcheck: services[name]!.healthcheck?.test }).toEqual({ name, healthcheck: ["CMD", "node", "deployment/healthcheck.ts"] });
+      expect({ name, healthcheck: services[name]!.healthcheck?.test }).toEqual({
+        name,
+        healthcheck: ["CMD", "node", "deployment/healthcheck.ts"],
+      });
     }
     const migrate = services.migrate!;
-    expect({ image: migrate.image, build: migrate.build, command: commandOf(migrate) }).toEqual({ image: first.image, build: first.build, command: ["node", "scripts/migrate.ts"] });
+    expect({ image: migrate.image, build: migrate.build, command: commandOf(migrate) }).toEqual({
+      image: first.image,
+      build: first.build,
+      command: ["node", "scripts/migrate.ts"],
+    });
   });
 
   test("node definitions come from the x-node anchor, not copies", () => {
@@ -184,18 +215,26 @@ const hostPorts = (s: ComposeService) =>
       const cfg = loadConfig(env);
       expect({ name, services: cfg.services }).toEqual({ name, services: roleOf(s).split(",") });
       expect({ name, transporter: cfg.transporter && new URL(cfg.transporter.url).hostname }).toEqual({ name, transporter: "rabbitmq" });
-      expect({ name, database: cfg.database.dialect === "postgres" && new URL(cfg.database.url).hostname }).toEqual({ name, database: "postgres" });
+      expect({ name, database: cfg.database.dialect === "postgres" && new URL(cfg.database.url).hostname }).toEqual({
+        name,
+        database: "postgres",
+      });
       expect({ name, cacher: cfg.cacher?.type === "redis" && new URL(cfg.cacher.url).hostname }).toEqual({ name, cacher: "redis" });
-      if (cfg.services.includes("mail")) expect({ name, smtp: cfg.mail.smtpUrl && new URL(cfg.mail.smtpUrl).hostname }).toEqual({ name, smtp: "mailpit" });
+      if (cfg.services.includes("mail"))
+        expect({ name, smtp: cfg.mail.smtpUrl && new URL(cfg.mail.smtpUrl).hostname }).toEqual({ name, smtp: "mailpit" });
       for (const host of ["rabbitmq", "postgres", "redis"]) expect(services[host]).toBeDefined();
     }
   });
 
   test("nothing stops --scale: no container_name, no host port on a node but the gateway's", () => {
-    for (const [name, s] of Object.entries(services)) expect({ name, container_name: s.container_name }).toEqual({ name, container_name: undefined });
+    for (const [name, s] of Object.entries(services))
+      expect({ name, container_name: s.container_name }).toEqual({ name, container_name: undefined });
     for (const [name, s] of nodes) {
       const ports = hostPorts(s);
-      if (roleOf(s) === "api") expect(ports.map((p) => p.target)).toEqual([loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? ""]))).http.port]);
+      if (roleOf(s) === "api")
+        expect(ports.map((p) => p.target)).toEqual([
+          loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? ""]))).http.port,
+        ]);
       else expect({ name, ports }).toEqual({ name, ports: [] });
     }
     // Management UIs (default credentials) answer on this machine only.
@@ -249,7 +288,10 @@ function clusterComposeConfig(...extra: string[]) {
     expect(nodes.map(([, s]) => String(s.environment?.SERVICES)).sort()).toEqual(CLUSTER_ROLES);
     for (const [name, s] of nodes) {
       const cfg = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? ""])));
-      expect({ name, hosts: cfg.transporter?.urls.map((u) => new URL(u).hostname) }).toEqual({ name, hosts: ["rabbitmq", "rabbitmq-2", "rabbitmq-3"] });
+      expect({ name, hosts: cfg.transporter?.urls.map((u) => new URL(u).hostname) }).toEqual({
+        name,
+        hosts: ["rabbitmq", "rabbitmq-2", "rabbitmq-3"],
+      });
     }
   });
 });
@@ -341,7 +383,11 @@ describe("deployment/Dockerfile", () => {
   });
 
   test("the runtime stage: production mode, non-root, a health check, tini, SIGTERM, OCI labels", () => {
-    expect(finalOf("ENV").map((i) => i.args).join(" ")).toMatch(/\bNODE_ENV=production\b/);
+    expect(
+      finalOf("ENV")
+        .map((i) => i.args)
+        .join(" "),
+    ).toMatch(/\bNODE_ENV=production\b/);
     const user = finalOf("USER").at(-1)?.args.split(":")[0];
     expect(user).toBeDefined();
     expect(["root", "0"]).not.toContain(user);
@@ -351,8 +397,11 @@ describe("deployment/Dockerfile", () => {
     expect(finalOf("STOPSIGNAL").at(-1)?.args).toBe("SIGTERM");
     expect(finalOf("ENTRYPOINT").at(-1)?.args).toMatch(/tini/);
     expect(finalOf("CMD").at(-1)?.args).toBe('["node", "server.ts"]');
-    const labels = finalOf("LABEL").map((i) => i.args).join(" ");
-    for (const key of ["title", "description", "version", "revision", "created", "licenses"]) expect(labels).toContain(`org.opencontainers.image.${key}=`);
+    const labels = finalOf("LABEL")
+      .map((i) => i.args)
+      .join(" ");
+    for (const key of ["title", "description", "version", "revision", "created", "licenses"])
+      expect(labels).toContain(`org.opencontainers.image.${key}=`);
   });
 
   test(".dockerignore keeps what the image runs and leaves out dependencies, data, git and secrets", () => {
@@ -360,17 +409,37 @@ describe("deployment/Dockerfile", () => {
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#"));
-    for (const gone of ["node_modules/x/index.js", "data/shop.sqlite", ".git/config", "coverage/lcov.info", ".env", ".env.production", "test/unit/lib/config.test.ts"]) {
+    for (const gone of [
+      "node_modules/x/index.js",
+      "data/shop.sqlite",
+      ".git/config",
+      "coverage/lcov.info",
+      ".env",
+      ".env.production",
+      "test/unit/lib/config.test.ts",
+    ]) {
       expect({ gone, ignored: dockerignored(patterns, gone) }).toEqual({ gone, ignored: true });
     }
-    const needed = ["package.json", "package-lock.json", "tsconfig.json", "server.ts", "moleculer.config.ts", "lib/config.ts", "services/api.service.ts", "scripts/migrate.ts", "deployment/healthcheck.ts"];
+    const needed = [
+      "package.json",
+      "package-lock.json",
+      "tsconfig.json",
+      "server.ts",
+      "moleculer.config.ts",
+      "lib/config.ts",
+      "services/api.service.ts",
+      "scripts/migrate.ts",
+      "deployment/healthcheck.ts",
+    ];
     needed.push(...fs.readdirSync(path.join(ROOT, "migrations")).map((f) => `migrations/${f}`));
     for (const kept of needed) expect({ kept, ignored: dockerignored(patterns, kept) }).toEqual({ kept, ignored: false });
   });
 
   if (has("hadolint")) {
     test("hadolint finds nothing at warning level", () => {
-      const result = spawnSync("hadolint", ["--failure-threshold", "warning", path.join(ROOT, "deployment/Dockerfile")], { encoding: "utf8" });
+      const result = spawnSync("hadolint", ["--failure-threshold", "warning", path.join(ROOT, "deployment/Dockerfile")], {
+        encoding: "utf8",
+      });
       expect(result.stdout + result.stderr).toBe("");
       expect(result.status).toBe(0);
     });
@@ -425,7 +494,8 @@ describe("deployment/aws/task-definitions", () => {
       const secrets = (container(td).secrets ?? []).map((s) => s.name);
       expect({ file, unknown: [...Object.keys(env), ...secrets].filter((n) => !readByConfig(n)) }).toEqual({ file, unknown: [] });
       expect({ file, plain: Object.keys(env).filter((n) => SECRET_VARIABLES.includes(n)) }).toEqual({ file, plain: [] });
-      for (const s of container(td).secrets ?? []) expect(s.valueFrom).toMatch(/^arn:aws:secretsmanager:[^:]+:[^:]+:secret:[^:]+:[A-Z_]+::$/);
+      for (const s of container(td).secrets ?? [])
+        expect(s.valueFrom).toMatch(/^arn:aws:secretsmanager:[^:]+:[^:]+:secret:[^:]+:[A-Z_]+::$/);
       // Stand-ins for the secrets' values, as the managed services write them.
       const stand: Record<string, string> = {
         DATABASE_URL: "postgres://shop:pw@shop.abc.eu-west-1.rds.amazonaws.com:5432/shop?sslmode=require",
@@ -462,7 +532,12 @@ describe("deployment/Procfile (Heroku)", () => {
     // A role nobody scales leaves the gateway's readiness at 503 (its service is not discovered).
     const guide = read("deployment/heroku.md");
     const scale = /heroku ps:scale ([^\n#]+)/.exec(guide)?.[1] ?? "";
-    const scaled = Object.fromEntries(scale.trim().split(/\s+/).map((s) => s.split("=") as [string, string]));
+    const scaled = Object.fromEntries(
+      scale
+        .trim()
+        .split(/\s+/)
+        .map((s) => s.split("=") as [string, string]),
+    );
     const workers = Object.keys(processes).filter((type) => type !== "release");
     expect(Object.keys(scaled).sort()).toEqual(workers.sort());
     expect(Object.entries(scaled).filter(([, n]) => !(Number(n) >= 1))).toEqual([]);
@@ -473,7 +548,9 @@ describe("deployment/Procfile (Heroku)", () => {
   });
 
   test(".env.example and the deployment guide name every service SERVICES may hold", () => {
-    const line = read(".env.example").split("\n").find((l) => l.startsWith("# Which services this node runs"))!;
+    const line = read(".env.example")
+      .split("\n")
+      .find((l) => l.startsWith("# Which services this node runs"))!;
     expect(line).toContain(ALL_SERVICES.join(","));
     expect(read("deployment/README.md")).toMatch(new RegExp(ALL_SERVICES.map((s) => `\`${s}\``).join(",\\s+")));
   });
@@ -482,16 +559,23 @@ describe("deployment/Procfile (Heroku)", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "shop-heroku-"));
     try {
       // A stand-in for node that prints what it was started with.
-      fs.writeFileSync(path.join(bin, "node"), '#!/bin/sh\necho "$* SERVICES=${SERVICES:-} DATABASE_URL=$DATABASE_URL TRANSPORTER=$TRANSPORTER"\n', { mode: 0o755 });
+      fs.writeFileSync(
+        path.join(bin, "node"),
+        '#!/bin/sh\necho "$* SERVICES=${SERVICES:-} DATABASE_URL=$DATABASE_URL TRANSPORTER=$TRANSPORTER"\n',
+        { mode: 0o755 },
+      );
       const run = (role: string, env: Record<string, string>) =>
         spawnSync("sh", ["deployment/heroku-run.sh", role], { cwd: ROOT, env: { PATH: `${bin}:/usr/bin:/bin`, ...env }, encoding: "utf8" });
-      const addons = { DATABASE_URL: "postgres://u:p@ec2.compute.amazonaws.com:5432/d1", CLOUDAMQP_URL: "amqps://u:p@goose.rmq.cloudamqp.com/vhost" };
+      const addons = {
+        DATABASE_URL: "postgres://u:p@ec2.compute.amazonaws.com:5432/d1",
+        CLOUDAMQP_URL: "amqps://u:p@goose.rmq.cloudamqp.com/vhost",
+      };
       expect(run("products", addons).stdout.trim()).toBe(
         "server.ts SERVICES=products DATABASE_URL=postgres://u:p@ec2.compute.amazonaws.com:5432/d1?sslmode=require TRANSPORTER=amqps://u:p@goose.rmq.cloudamqp.com/vhost",
       );
-      expect(run("migrate", { ...addons, DATABASE_URL: "postgres://h/d?sslmode=verify-full", TRANSPORTER: "amqp://own" }).stdout.trim()).toBe(
-        "scripts/migrate.ts SERVICES= DATABASE_URL=postgres://h/d?sslmode=verify-full TRANSPORTER=amqp://own",
-      );
+      expect(
+        run("migrate", { ...addons, DATABASE_URL: "postgres://h/d?sslmode=verify-full", TRANSPORTER: "amqp://own" }).stdout.trim(),
+      ).toBe("scripts/migrate.ts SERVICES= DATABASE_URL=postgres://h/d?sslmode=verify-full TRANSPORTER=amqp://own");
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
     }

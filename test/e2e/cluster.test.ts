@@ -48,7 +48,14 @@ suite("a multi-node cluster over RabbitMQ", () => {
     smtp = await startSmtp();
     env = localClusterEnv(
       { namespace, transporter: AMQP, databaseUrl: db.url },
-      { RATE_LIMIT_STORE: "redis://127.0.0.1:6379", RATE_LIMIT_FACTOR: "100", SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: "200", PORT: String(port), HOST: "127.0.0.1" },
+      {
+        RATE_LIMIT_STORE: "redis://127.0.0.1:6379",
+        RATE_LIMIT_FACTOR: "100",
+        SMTP_URL: smtp.url,
+        MAIL_RETRY_BASE_MS: "200",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+      },
     );
     for (const spec of LOCAL_CLUSTER) start(spec);
     client = new ServiceBroker({ namespace, nodeID: `e2e-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
@@ -75,7 +82,11 @@ suite("a multi-node cluster over RabbitMQ", () => {
   });
 
   test("the gateway serves products from the other nodes", async () => {
-    const p = await client.call<any, any>("products.create", { sku: "E2E-1", name: "Remote mug", priceCents: 1200, currency: "EUR", stock: 4 }, admin);
+    const p = await client.call<any, any>(
+      "products.create",
+      { sku: "E2E-1", name: "Remote mug", priceCents: 1200, currency: "EUR", stock: 4 },
+      admin,
+    );
     const one = await http(`${api}/products/${p.id}`);
     expect(one).toMatchObject({ status: 200, body: { id: p.id, name: "Remote mug" } });
     const list = await http(`${api}/products?search=remote`);
@@ -96,16 +107,32 @@ suite("a multi-node cluster over RabbitMQ", () => {
   test("200 simultaneous checkouts for 50 units: exactly 50 sold, stock 0, every loser a clean 409", async () => {
     // Two orders nodes and two products nodes share the load (round robin).
     const nodesOf = (name: string) =>
-      (client.registry.getServiceList({ onlyAvailable: true }) as { name: string; nodeID: string }[]).filter((s) => s.name === name).map((s) => s.nodeID).sort();
+      (client.registry.getServiceList({ onlyAvailable: true }) as { name: string; nodeID: string }[])
+        .filter((s) => s.name === name)
+        .map((s) => s.nodeID)
+        .sort();
     expect(nodesOf("orders")).toEqual(["orders-1", "orders-2"]);
     expect(nodesOf("products")).toEqual(["products-1", "products-2"]);
-    const product = await client.call<any, any>("products.create", { sku: `RUSH-${randomBytes(3).toString("hex")}`, name: "Limited edition", priceCents: 4999, currency: "EUR", stock: 50 }, admin);
+    const product = await client.call<any, any>(
+      "products.create",
+      { sku: `RUSH-${randomBytes(3).toString("hex")}`, name: "Limited edition", priceCents: 4999, currency: "EUR", stock: 50 },
+      admin,
+    );
     const tokens = (await shop.shoppers(20, "rush")).map((s) => s.token);
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => shop.order(tokens[i % tokens.length]!, product.id, 1)));
     const byStatus = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
-    if (byStatus[201] !== 50) console.log(JSON.stringify(results.filter((r) => r.status >= 500).slice(0, 5).map((r) => r.body)));
+    if (byStatus[201] !== 50)
+      console.log(
+        JSON.stringify(
+          results
+            .filter((r) => r.status >= 500)
+            .slice(0, 5)
+            .map((r) => r.body),
+        ),
+      );
     expect(byStatus).toEqual({ 201: 50, 409: 150 });
-    for (const r of results.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ type: "INSUFFICIENT_STOCK", data: { productIds: [product.id] } });
+    for (const r of results.filter((x) => x.status === 409))
+      expect(r.body).toMatchObject({ type: "INSUFFICIENT_STOCK", data: { productIds: [product.id] } });
 
     // The database agrees: stock 0, 50 orders, and each held reservation is one of those orders.
     const pg = (await import("pg")).default;
@@ -114,11 +141,25 @@ suite("a multi-node cluster over RabbitMQ", () => {
     try {
       const stock = (await sql.query("SELECT stock FROM products WHERE id = $1", [product.id])).rows[0].stock;
       expect(stock).toBe(0);
-      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id])).rows.map((r) => r.id).sort();
-      const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status = ANY($2) AND items::text LIKE '%' || $1 || '%'`, [product.id, [...HELD_RESERVATION_STATUSES]])).rows.map((r) => r.id).sort();
+      const orders = (await sql.query(`SELECT id FROM orders WHERE items::text LIKE '%' || $1 || '%'`, [product.id])).rows
+        .map((r) => r.id)
+        .sort();
+      const held = (
+        await sql.query(`SELECT id FROM stock_reservations WHERE status = ANY($2) AND items::text LIKE '%' || $1 || '%'`, [
+          product.id,
+          [...HELD_RESERVATION_STATUSES],
+        ])
+      ).rows
+        .map((r) => r.id)
+        .sort();
       expect(orders).toHaveLength(50);
       expect(held).toEqual(orders);
-      expect(orders.sort()).toEqual(results.filter((r) => r.status === 201).map((r) => r.body.id).sort());
+      expect(orders.sort()).toEqual(
+        results
+          .filter((r) => r.status === 201)
+          .map((r) => r.body.id)
+          .sort(),
+      );
     } finally {
       await sql.end();
     }
@@ -130,7 +171,11 @@ suite("a multi-node cluster over RabbitMQ", () => {
     expect(await exited(mailNode.child)).toBe(0);
 
     const { email, token } = await shop.shopper("offline", { name: "Patient" });
-    const product = await client.call<any, any>("products.create", { sku: `MAIL-${randomBytes(3).toString("hex")}`, name: "Postcard", priceCents: 150, currency: "EUR", stock: 9 }, admin);
+    const product = await client.call<any, any>(
+      "products.create",
+      { sku: `MAIL-${randomBytes(3).toString("hex")}`, name: "Postcard", priceCents: 150, currency: "EUR", stock: 9 },
+      admin,
+    );
     const order = await shop.order(token, product.id, 3);
     expect(order.status).toBe(201);
     // A fixed wait on purpose: it proves that nothing is sent while no mail node runs.
@@ -141,8 +186,13 @@ suite("a multi-node cluster over RabbitMQ", () => {
     const mails = await smtp.waitFor(email, 2, 30_000);
     // A fixed wait on purpose: it proves that no duplicate follows within 1.5 s.
     await new Promise((r) => setTimeout(r, 1500));
-    const subjects = smtp.to(email).map((m) => m.subject).sort();
-    expect(subjects).toEqual([`Order ${order.body.id.slice(0, 8).toUpperCase()} confirmed: €4.50`, expect.stringMatching(/^Welcome/)].sort());
+    const subjects = smtp
+      .to(email)
+      .map((m) => m.subject)
+      .sort();
+    expect(subjects).toEqual(
+      [`Order ${order.body.id.slice(0, 8).toUpperCase()} confirmed: €4.50`, expect.stringMatching(/^Welcome/)].sort(),
+    );
     expect(mails.length).toBe(2);
   }, 60_000);
 
@@ -171,7 +221,9 @@ suite("a multi-node cluster over RabbitMQ", () => {
     } finally {
       await sql.end();
     }
-    await until("every service to be ready again", async () => (await http(`${api}/health/ready`)).body?.status === "ok", { timeoutMs: 30_000 });
+    await until("every service to be ready again", async () => (await http(`${api}/health/ready`)).body?.status === "ok", {
+      timeoutMs: 30_000,
+    });
     expect((await http(`${api}/files/${file.body.id}`, { headers: as(token) })).status).toBe(401); // the account is gone
   }, 60_000);
 

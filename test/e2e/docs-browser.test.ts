@@ -55,7 +55,16 @@ suite("Swagger UI in headless Chromium", () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(15_000);
@@ -92,7 +101,10 @@ suite("Swagger UI in headless Chromium", () => {
     await op.getByRole("button", { name: "Execute" }).click();
     const row = op.locator(".live-responses-table .response").first();
     await row.waitFor();
-    return { status: (await row.locator(".response-col_status").innerText()).trim(), body: await row.locator(".response-col_description").innerText() };
+    return {
+      status: (await row.locator(".response-col_status").innerText()).trim(),
+      body: await row.locator(".response-col_description").innerText(),
+    };
   }
 
   /** Fill one security scheme in the Authorize dialog and apply it. */

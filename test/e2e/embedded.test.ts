@@ -17,8 +17,22 @@ import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const CONFIG_VARS = [
-  "DATABASE_URL", "TRANSPORTER", "CACHER", "SERVICES", "NAMESPACE", "NODE_ID", "SQLITE_PATH", "MIGRATE_ON_START", "MAIL_OUTBOX_DIR", "STORAGE_DIR",
-  "SMTP_URL", "S3_BUCKET", "SECRETS_DIR", "JWT_SECRET", "SECRETS_KEY", "NODE_ENV",
+  "DATABASE_URL",
+  "TRANSPORTER",
+  "CACHER",
+  "SERVICES",
+  "NAMESPACE",
+  "NODE_ID",
+  "SQLITE_PATH",
+  "MIGRATE_ON_START",
+  "MAIL_OUTBOX_DIR",
+  "STORAGE_DIR",
+  "SMTP_URL",
+  "S3_BUCKET",
+  "SECRETS_DIR",
+  "JWT_SECRET",
+  "SECRETS_KEY",
+  "NODE_ENV",
   "SMS_OUTBOX_DIR", // ./data/sms-outbox, the default, is what the first test reads
 ];
 const CREATE_SUPERUSER = path.resolve(path.dirname(SERVER_ENTRY), "scripts/createsuperuser.ts");
@@ -33,9 +47,17 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
   });
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
   // The first superuser, as the README says, before the shop starts.
-  const su = spawnSync(process.execPath, [CREATE_SUPERUSER, "--email", "owner@example.com", "--password", PASSWORD], { cwd, env, encoding: "utf8" });
+  const su = spawnSync(process.execPath, [CREATE_SUPERUSER, "--email", "owner@example.com", "--password", PASSWORD], {
+    cwd,
+    env,
+    encoding: "utf8",
+  });
   expect(su.stdout + su.stderr).toMatch(/Superuser owner@example.com created/);
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd, env: { ...env, PORT: String(port), METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
+    cwd,
+    env: { ...env, PORT: String(port), METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
@@ -59,7 +81,11 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     expect((await http(`${api}/orders/${order.body.id}/cancel`, { method: "POST", headers: shopper })).body.status).toBe("cancelled");
     expect((await http(`${api}/products/${product.id}`)).body.stock).toBe(3);
     // A password change (one transaction on SQLite's single connection: profile, sessions, notice).
-    const changed = await http(`${api}/users/me`, { method: "PATCH", headers: shopper, json: { password: `${PASSWORD} 2`, currentPassword: PASSWORD } });
+    const changed = await http(`${api}/users/me`, {
+      method: "PATCH",
+      headers: shopper,
+      json: { password: `${PASSWORD} 2`, currentPassword: PASSWORD },
+    });
     expect(changed.status).toBe(200);
     // welcome, confirmation, cancellation and password change, as .eml files in the outbox
     const outbox = path.join(cwd, "data", "outbox");
@@ -90,7 +116,10 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     // The second step by SMS, on SQLite: a session and the device cookie, as every sign-in.
     const mfaToken = signIn.body.mfaToken;
     expect((await http(`${api}/auth/login/sms/send`, { method: "POST", json: { mfaToken } })).status).toBe(202);
-    const texts = fs.readdirSync(smsOutbox).sort().map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
+    const texts = fs
+      .readdirSync(smsOutbox)
+      .sort()
+      .map((f) => JSON.parse(fs.readFileSync(path.join(smsOutbox, f), "utf8")));
     const loginCode = /^(\d{6})/.exec(texts.at(-1).body)![1];
     const second = await http(`${api}/auth/login/sms`, { method: "POST", json: { mfaToken, code: loginCode } });
     expect(second).toMatchObject({ status: 200, body: { tokenType: "Bearer" } });
@@ -119,7 +148,11 @@ function freePort(): Promise<number> {
 /** `npm start` in `cwd` with nothing configured: the node, its output and its API, once ready. */
 async function startUnconfigured(cwd: string, port: number) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd, env: { ...env, PORT: String(port), METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
+    cwd,
+    env: { ...env, PORT: String(port), METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const output: string[] = [];
   child.stdout.on("data", (d) => output.push(String(d)));
   child.stderr.on("data", (d) => output.push(String(d)));
@@ -147,7 +180,11 @@ test("an unconfigured node generates its own secrets under ./data (0600), keeps 
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "shop-secrets-"));
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
-  const su = spawnSync(process.execPath, [CREATE_SUPERUSER, "--email", "owner@example.com", "--password", PASSWORD], { cwd, env, encoding: "utf8" });
+  const su = spawnSync(process.execPath, [CREATE_SUPERUSER, "--email", "owner@example.com", "--password", PASSWORD], {
+    cwd,
+    env,
+    encoding: "utf8",
+  });
   expect(su.stdout + su.stderr).toMatch(/Superuser owner@example.com created/);
   let node = await startUnconfigured(cwd, port);
   try {
@@ -172,7 +209,9 @@ test("an unconfigured node generates its own secrets under ./data (0600), keeps 
       expect((await http(`${api}/users`, { headers: as(forged) })).status).toBe(401);
     }
     // The same token signed with the generated secret would pass (the forgery is built right), but not without a sid.
-    expect((await http(`${api}/users`, { headers: as(jwt.sign({ ...claims, sid: owner.sid }, files["jwt-secret"]!, opts)) })).status).toBe(200);
+    expect((await http(`${api}/users`, { headers: as(jwt.sign({ ...claims, sid: owner.sid }, files["jwt-secret"]!, opts)) })).status).toBe(
+      200,
+    );
     expect((await http(`${api}/users`, { headers: as(jwt.sign(claims, files["jwt-secret"]!, opts)) })).status).toBe(401);
 
     // Another user's private file, through a signed download URL forged with the old key.

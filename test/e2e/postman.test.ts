@@ -22,7 +22,11 @@ interface Item {
   };
   event?: { listen: string; script: { exec: string[] } }[];
 }
-const collection = JSON.parse(readFileSync(COLLECTION, "utf8")) as Item & { variable: { key: string; value: string }[]; event: Item["event"]; info: { schema: string } };
+const collection = JSON.parse(readFileSync(COLLECTION, "utf8")) as Item & {
+  variable: { key: string; value: string }[];
+  event: Item["event"];
+  info: { schema: string };
+};
 const environment = JSON.parse(readFileSync(ENVIRONMENT, "utf8")) as { values: { key: string }[] };
 const requests = (items: Item[], trail: string[] = []): { path: string; item: Item }[] =>
   items.flatMap((i) => (i.item ? requests(i.item, [...trail, i.name]) : [{ path: [...trail, i.name].join(" › "), item: i }]));
@@ -33,7 +37,9 @@ describe("the Postman collection's shape", () => {
   test("is a v2.1 collection whose every request has pm.test assertions", () => {
     expect(collection.info.schema).toBe("https://schema.getpostman.com/json/collection/v2.1.0/collection.json");
     expect(all.length).toBeGreaterThan(25);
-    const untested = all.filter(({ item }) => !item.event?.some((e) => e.listen === "test" && e.script.exec.join("\n").includes("pm.test(")));
+    const untested = all.filter(
+      ({ item }) => !item.event?.some((e) => e.listen === "test" && e.script.exec.join("\n").includes("pm.test(")),
+    );
     expect(untested.map((r) => r.path)).toEqual([]);
   });
 
@@ -47,19 +53,27 @@ describe("the Postman collection's shape", () => {
   test("every file it uploads is in docs/postman (relative to newman's working directory), and the fixture variables describe mug.png", () => {
     const sources = all.flatMap(({ path: where, item }) => {
       const body = item.request!.body;
-      const srcs = [...(body?.formdata ?? []).filter((p) => p.type === "file").flatMap((p) => p.src ?? []), ...(body?.mode === "file" && body.file?.src ? [body.file.src] : [])];
+      const srcs = [
+        ...(body?.formdata ?? []).filter((p) => p.type === "file").flatMap((p) => p.src ?? []),
+        ...(body?.mode === "file" && body.file?.src ? [body.file.src] : []),
+      ];
       return srcs.map((src) => ({ where, src }));
     });
     expect(sources.length).toBeGreaterThan(0);
     for (const { where, src } of sources) {
       // Relative, inside the working directory: newman (insecureFileRead off) and the Postman app both refuse anything else.
       const file = path.resolve(WORKING_DIR, src);
-      expect(`${where}: ${src} ${!path.isAbsolute(src) && file.startsWith(WORKING_DIR + path.sep) && existsSync(file) ? "found" : "missing or outside docs/postman"}`).toBe(`${where}: ${src} found`);
+      expect(
+        `${where}: ${src} ${!path.isAbsolute(src) && file.startsWith(WORKING_DIR + path.sep) && existsSync(file) ? "found" : "missing or outside docs/postman"}`,
+      ).toBe(`${where}: ${src} found`);
     }
     const png = readFileSync(path.join(WORKING_DIR, "fixtures/mug.png"));
     const vars = Object.fromEntries(collection.variable.map((v) => [v.key, v.value]));
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    expect({ size: vars.fixtureSize, sha256: vars.fixtureSha256 }).toEqual({ size: String(png.length), sha256: createHash("sha256").update(png).digest("hex") });
+    expect({ size: vars.fixtureSize, sha256: vars.fixtureSha256 }).toEqual({
+      size: String(png.length),
+      sha256: createHash("sha256").update(png).digest("hex"),
+    });
   });
 
   test("covers the flow: register → 2FA → admin → idempotent checkout → lifecycle → cancel → OAuth client → files → mail → logout", () => {

@@ -76,7 +76,12 @@ class Repl {
   async type(line: string, expect?: RegExp, timeoutMs = 15_000): Promise<string> {
     const from = { out: this.out.length, err: this.err.length };
     this.child.stdin!.write(`${line}\n`);
-    const { all } = await this.waitFor(from, (out, err) => out.includes(PROMPT) && (!expect || expect.test(out + err)), `the output of "${line}"`, timeoutMs);
+    const { all } = await this.waitFor(
+      from,
+      (out, err) => out.includes(PROMPT) && (!expect || expect.test(out + err)),
+      `the output of "${line}"`,
+      timeoutMs,
+    );
     return all.split(PROMPT).join("").trim();
   }
 
@@ -141,7 +146,15 @@ suite("the REPL joins a running cluster", () => {
     // `SERVICES=none npm run repl` with the same METRICS_PORT and METRICS unset: the REPL
     // node must not try to take the port (it would stop with EADDRINUSE).
     // LOG_LEVEL=error: a warning logged between two commands would land in a command's output.
-    const replEnv: NodeJS.ProcessEnv = { ...env, SERVICES: "none", NODE_ID: "repl-1", METRICS_PORT: String(metricsPort), LOG_LEVEL: "error", LOG_FORMAT: "pretty", HOME: home };
+    const replEnv: NodeJS.ProcessEnv = {
+      ...env,
+      SERVICES: "none",
+      NODE_ID: "repl-1",
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: "error",
+      LOG_FORMAT: "pretty",
+      HOME: home,
+    };
     delete replEnv.METRICS;
     delete replEnv.DATABASE_URL;
     repl = new Repl(replEnv);
@@ -230,7 +243,9 @@ suite("the REPL joins a running cluster", () => {
   });
 
   test("call and dcall reach the products nodes; stock adjusts by a delta and never below zero", async () => {
-    const created = await repl!.type(`call products.create --sku ${sku} --name Mug --priceCents 1200 --currency EUR --stock 10 --#user.role admin --#user.id ops`);
+    const created = await repl!.type(
+      `call products.create --sku ${sku} --name Mug --priceCents 1200 --currency EUR --stock 10 --#user.role admin --#user.id ops`,
+    );
     productId = RESPONSE_ID.exec(created)![1]!;
 
     const list = await repl!.type(`call products.list --search ${sku}`);
@@ -239,7 +254,10 @@ suite("the REPL joins a running cluster", () => {
 
     expect(await repl!.type(`stock ${sku} -3`)).toBe(`${sku} (Mug): stock 10 → 7 (-3).`);
     expect(await repl!.type(`stock ${sku} +5`)).toBe(`${sku} (Mug): stock 7 → 12 (+5).`);
-    expectOneErrorLine(await repl!.type(`stock ${sku} -100`, /Error/), new RegExp(`^Error: Not enough stock: ${sku} has 12, cannot take 100\\.$`));
+    expectOneErrorLine(
+      await repl!.type(`stock ${sku} -100`, /Error/),
+      new RegExp(`^Error: Not enough stock: ${sku} has 12, cannot take 100\\.$`),
+    );
     expectOneErrorLine(await repl!.type("stock NO-SUCH-SKU 1", /Error/), /^Error: Product not found\.$/);
     expectOneErrorLine(await repl!.type(`stock ${sku} lots`, /Error/), /^Error: The delta must be a whole number/);
 
@@ -265,7 +283,10 @@ suite("the REPL joins a running cluster", () => {
     expect(pending).toMatch(/pending: 1-1 of 1, newest first\./);
     expect(await repl!.type("orders pending --page 2")).toBe("Page 2 is past the last page (1) of 1 pending order.");
     expect(await repl!.type("orders paid")).toBe("No paid orders.");
-    expectOneErrorLine(await repl!.type("orders lost", /Error/), /^Error: Unknown status "lost": use pending, paid, shipped, delivered, cancelled\.$/);
+    expectOneErrorLine(
+      await repl!.type("orders lost", /Error/),
+      /^Error: Unknown status "lost": use pending, paid, shipped, delivered, cancelled\.$/,
+    );
     expect(await repl!.type(`stock ${sku} 0`)).toBe(`${sku} (Mug): stock 10 → 10 (+0).`);
   });
 

@@ -22,7 +22,11 @@ import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 const ROOT = path.dirname(SERVER_ENTRY);
 const SEED = path.join(ROOT, "scripts/seed.ts");
 const SHOP_VARS = [...fs.readFileSync(path.join(ROOT, ".env.example"), "utf8").matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
-const baseEnv = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SHOP_VARS.includes(k))), NODE_ENV: "test", LOG_LEVEL: "warn" });
+const baseEnv = () => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SHOP_VARS.includes(k))),
+  NODE_ENV: "test",
+  LOG_LEVEL: "warn",
+});
 
 function seed(cwd: string, env: Record<string, string>, args: string[] = []) {
   const run = spawnSync(process.execPath, [SEED, ...args], { cwd, env: { ...baseEnv(), ...env }, encoding: "utf8", timeout: 240_000 });
@@ -45,7 +49,11 @@ const listing = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(
 
 describe("npm run seed on the embedded SQLite database", () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "shop-seed-"));
-  const env = { SQLITE_PATH: path.join(cwd, "data/shop.sqlite"), STORAGE_DIR: path.join(cwd, "data/files"), MAIL_OUTBOX_DIR: path.join(cwd, "data/outbox") };
+  const env = {
+    SQLITE_PATH: path.join(cwd, "data/shop.sqlite"),
+    STORAGE_DIR: path.join(cwd, "data/files"),
+    MAIL_OUTBOX_DIR: path.join(cwd, "data/outbox"),
+  };
   let first: ReturnType<typeof seed>;
 
   beforeAll(() => {
@@ -62,7 +70,11 @@ describe("npm run seed on the embedded SQLite database", () => {
 
   test("the started shop shows the catalogue, serves its pictures to anyone, and the printed credentials sign in", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_ENTRY], { cwd, env: { ...baseEnv(), ...env, PORT: String(port), HOST: "127.0.0.1", METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [SERVER_ENTRY], {
+      cwd,
+      env: { ...baseEnv(), ...env, PORT: String(port), HOST: "127.0.0.1", METRICS: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -73,7 +85,14 @@ describe("npm run seed on the embedded SQLite database", () => {
       const list = await http(`${api}/products?pageSize=100`);
       expect(list.status).toBe(200);
       expect(list.body.total).toBeGreaterThanOrEqual(50);
-      const rows = list.body.rows as { sku: string; priceCents: number; stock: number; currency: string; imageUrls: string[]; description: string }[];
+      const rows = list.body.rows as {
+        sku: string;
+        priceCents: number;
+        stock: number;
+        currency: string;
+        imageUrls: string[];
+        description: string;
+      }[];
       expect(new Set(rows.map((r) => r.sku.split("-")[0])).size).toBeGreaterThanOrEqual(5); // categories
       expect(new Set(rows.map((r) => r.priceCents)).size).toBeGreaterThan(30);
       expect(rows.filter((r) => r.stock === 0).length).toBeGreaterThan(0); // sold out, as in any shop
@@ -81,8 +100,19 @@ describe("npm run seed on the embedded SQLite database", () => {
       expect((await http(`${api}/products?search=kitchen`)).body.total).toBeGreaterThanOrEqual(5);
       // A picture, without credentials: a PNG of its own.
       const pictures = await Promise.all(rows.slice(0, 3).map((r) => fetch(`http://127.0.0.1:${port}${r.imageUrls[0]}`)));
-      const bodies = await Promise.all(pictures.map(async (res) => ({ status: res.status, type: res.headers.get("content-type"), bytes: Buffer.from(await res.arrayBuffer()) })));
-      for (const b of bodies) expect({ status: b.status, type: b.type, png: b.bytes.subarray(1, 4).toString() }).toEqual({ status: 200, type: "image/png", png: "PNG" });
+      const bodies = await Promise.all(
+        pictures.map(async (res) => ({
+          status: res.status,
+          type: res.headers.get("content-type"),
+          bytes: Buffer.from(await res.arrayBuffer()),
+        })),
+      );
+      for (const b of bodies)
+        expect({ status: b.status, type: b.type, png: b.bytes.subarray(1, 4).toString() }).toEqual({
+          status: 200,
+          type: "image/png",
+          png: "PNG",
+        });
       expect(new Set(bodies.map((b) => createHash("sha256").update(b.bytes).digest("hex"))).size).toBe(3);
 
       // The demo accounts sign in (200) with the passwords the seed printed.
@@ -114,7 +144,9 @@ describe("npm run seed on the embedded SQLite database", () => {
     const before = { db: sha256(env.SQLITE_PATH), files: listing(env.STORAGE_DIR) };
     const refused = seed(cwd, env);
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/already holds data the demo did not make \(1 account\).*\nAdd the demo data anyway with: npm run seed -- --force\n$/);
+    expect(refused.err).toMatch(
+      /already holds data the demo did not make \(1 account\).*\nAdd the demo data anyway with: npm run seed -- --force\n$/,
+    );
     expect({ db: sha256(env.SQLITE_PATH), files: listing(env.STORAGE_DIR) }).toEqual(before);
 
     const forced = seed(cwd, env, ["--force"]);
@@ -128,7 +160,13 @@ describe("npm run seed on the embedded SQLite database", () => {
   }, 240_000);
 
   test("NODE_ENV=production is refused unless --force", () => {
-    const prod = seed(cwd, { ...env, NODE_ENV: "production", DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", JWT_SECRET: "j".repeat(40), SECRETS_KEY: "k".repeat(40) });
+    const prod = seed(cwd, {
+      ...env,
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+      JWT_SECRET: "j".repeat(40),
+      SECRETS_KEY: "k".repeat(40),
+    });
     expect(prod).toMatchObject({ code: 1, out: "" });
     expect(prod.err).toMatch(/^NODE_ENV=production: demo data .* --force if you mean it\.\n$/);
   });
@@ -154,9 +192,14 @@ pgSuite("npm run seed on PostgreSQL", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const tables = (await client.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((r) => r.tablename as string);
+      const tables = (await client.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map(
+        (r) => r.tablename as string,
+      );
       const out: Record<string, string> = {};
-      for (const t of tables) out[t] = (await client.query(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS h FROM "${t}" x`)).rows[0].h;
+      for (const t of tables)
+        out[t] = (
+          await client.query(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS h FROM "${t}" x`)
+        ).rows[0].h;
       return out;
     } finally {
       await client.end();

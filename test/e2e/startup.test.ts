@@ -64,7 +64,9 @@ describe(".env", () => {
     fs.writeFileSync(path.join(cwd, ".env"), "# local settings\nSQLITE_PATH=data/from-dotenv.sqlite\nLOG_LEVEL=warn\n");
     const fromFile = npmRun(cwd, "migrate");
     expect(fromFile).toMatchObject({ code: 0, err: "" });
-    expect(fromFile.out).toContain(`Applied ${fs.readdirSync(path.join(ROOT, "migrations")).length} migration(s) to data/from-dotenv.sqlite.`);
+    expect(fromFile.out).toContain(
+      `Applied ${fs.readdirSync(path.join(ROOT, "migrations")).length} migration(s) to data/from-dotenv.sqlite.`,
+    );
     expect(fs.existsSync(path.join(cwd, "data/from-dotenv.sqlite"))).toBe(true);
 
     const real = npmRun(cwd, "migrate", ["status"], { SQLITE_PATH: "data/from-environment.sqlite" });
@@ -93,26 +95,46 @@ describe(".env", () => {
   test(".env.example, copied to .env, is a valid configuration as Node reads it", () => {
     const check = spawnSync(
       process.execPath,
-      ["--env-file=.env.example", "--input-type=module", "-e", 'const { loadConfig } = await import("./lib/config.ts"); const c = loadConfig(); console.log(JSON.stringify({ services: c.services, db: c.database.dialect, storage: c.storage.driver }));'],
+      [
+        "--env-file=.env.example",
+        "--input-type=module",
+        "-e",
+        'const { loadConfig } = await import("./lib/config.ts"); const c = loadConfig(); console.log(JSON.stringify({ services: c.services, db: c.database.dialect, storage: c.storage.driver }));',
+      ],
       { cwd: ROOT, env: cleanEnv(), encoding: "utf8" },
     );
     expect(check.stderr).toBe("");
-    expect(JSON.parse(check.stdout)).toEqual({ services: ["api", "users", "products", "orders", "mail", "storage"], db: "sqlite", storage: "local" });
+    expect(JSON.parse(check.stdout)).toEqual({
+      services: ["api", "users", "products", "orders", "mail", "storage"],
+      db: "sqlite",
+      storage: "local",
+    });
   });
 });
 
 describe("migrations and start-up failures", () => {
   test("npm run migrate shows each migration as it runs; a failing one is one line naming it, and exit code 1", () => {
     const cwd = freshProject();
-    const names = fs.readdirSync(path.join(ROOT, "migrations")).map((f) => f.replace(/\.ts$/, "")).sort();
+    const names = fs
+      .readdirSync(path.join(ROOT, "migrations"))
+      .map((f) => f.replace(/\.ts$/, ""))
+      .sort();
     const ok = npmRun(cwd, "migrate", [], { SQLITE_PATH: "data/a.sqlite" });
     expect(ok.code).toBe(0);
-    expect(ok.out.trim().split("\n")).toEqual(["Migrating data/a.sqlite", ...names.map((n) => expect.stringMatching(new RegExp(`^  ${n} \\.\\.\\. \\d+ ms$`))), `Applied ${names.length} migration(s) to data/a.sqlite.`]);
+    expect(ok.out.trim().split("\n")).toEqual([
+      "Migrating data/a.sqlite",
+      ...names.map((n) => expect.stringMatching(new RegExp(`^  ${n} \\.\\.\\. \\d+ ms$`))),
+      `Applied ${names.length} migration(s) to data/a.sqlite.`,
+    ]);
 
     // An index of the same name already in the file: the first migration cannot create its own.
     const sqlite = spawnSync(
       process.execPath,
-      ["--input-type=module", "-e", 'import { createRequire } from "node:module"; const sqlite3 = createRequire(process.cwd() + "/")("sqlite3"); const db = new sqlite3.Database("data/b.sqlite"); db.exec("CREATE TABLE t (a INTEGER); CREATE INDEX products_created_at ON t (a);", (e) => { if (e) throw e; db.close(); });'],
+      [
+        "--input-type=module",
+        "-e",
+        'import { createRequire } from "node:module"; const sqlite3 = createRequire(process.cwd() + "/")("sqlite3"); const db = new sqlite3.Database("data/b.sqlite"); db.exec("CREATE TABLE t (a INTEGER); CREATE INDEX products_created_at ON t (a);", (e) => { if (e) throw e; db.close(); });',
+      ],
       { cwd, encoding: "utf8" },
     );
     expect(sqlite.stderr).toBe("");

@@ -29,7 +29,8 @@ import { amqpTransporter } from "../../moleculer.config.ts";
 import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 
 const suite = await describeWithServers("rabbitmq", "redis");
-if (!postgresBinaries() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and the PostgreSQL server binaries are missing");
+if (!postgresBinaries() && process.env.REQUIRE_SERVICES === "1")
+  throw new Error("REQUIRE_SERVICES=1 and the PostgreSQL server binaries are missing");
 const describeFaults = postgresBinaries() ? suite : describe.skip;
 const AMQP = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -65,10 +66,23 @@ describeFaults("faults under load on a real cluster", () => {
     const redisUrl = `redis://127.0.0.1:${redis.port}`;
     env = localClusterEnv(
       { namespace, transporter: AMQP, databaseUrl: postgres.url() },
-      { CACHER: redisUrl, RATE_LIMIT_STORE: redisUrl, RATE_LIMIT_FACTOR: "1000", SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: "200", PORT: String(port), HOST: "127.0.0.1" },
+      {
+        CACHER: redisUrl,
+        RATE_LIMIT_STORE: redisUrl,
+        RATE_LIMIT_FACTOR: "1000",
+        SMTP_URL: smtp.url,
+        MAIL_RETRY_BASE_MS: "200",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+      },
     );
     for (const spec of LOCAL_CLUSTER) start(spec.id);
-    client = new ServiceBroker({ namespace, nodeID: `faults-client-${process.pid}`, transporter: amqpTransporter(AMQP, 100), logger: false });
+    client = new ServiceBroker({
+      namespace,
+      nodeID: `faults-client-${process.pid}`,
+      transporter: amqpTransporter(AMQP, 100),
+      logger: false,
+    });
     await client.start();
     await until("every service to be ready", ready, { timeoutMs: 60_000 });
     await client.waitForServices(["users", "products", "orders", "mail", "storage"], 30_000);
@@ -119,8 +133,11 @@ describeFaults("faults under load on a real cluster", () => {
   async function ledger(productId: string) {
     const like = `%${productId}%`;
     const stock = (await sql.query("SELECT stock FROM products WHERE id = $1", [productId])).rows[0].stock as number;
-    const orders = (await sql.query(`SELECT id, "shippingAddress"->>'line2' AS tag FROM orders WHERE items::text LIKE $1`, [like])).rows as { id: string; tag: string }[];
-    const held = (await sql.query(`SELECT id FROM stock_reservations WHERE status IN ('reserved', 'settled') AND items::text LIKE $1`, [like])).rows.map((r) => r.id as string);
+    const orders = (await sql.query(`SELECT id, "shippingAddress"->>'line2' AS tag FROM orders WHERE items::text LIKE $1`, [like]))
+      .rows as { id: string; tag: string }[];
+    const held = (
+      await sql.query(`SELECT id FROM stock_reservations WHERE status IN ('reserved', 'settled') AND items::text LIKE $1`, [like])
+    ).rows.map((r) => r.id as string);
     return { stock, orders, held };
   }
 
@@ -135,17 +152,28 @@ describeFaults("faults under load on a real cluster", () => {
     expect([...perTag.values()].filter((n) => n > 1)).toEqual([]);
     const ordered = new Set(first.orders.map((o) => o.id));
     expect(outcomes.filter((o) => o.status === 201 && !ordered.has(o.body.id))).toEqual([]);
-    await until("every reservation to belong to an order and the stock to add up", async () => {
-      const now = await ledger(productId);
-      return now.held.length === now.orders.length && now.held.every((id) => now.orders.some((o) => o.id === id)) && now.stock === initial - now.orders.length;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    await until(
+      "every reservation to belong to an order and the stock to add up",
+      async () => {
+        const now = await ledger(productId);
+        return (
+          now.held.length === now.orders.length &&
+          now.held.every((id) => now.orders.some((o) => o.id === id)) &&
+          now.stock === initial - now.orders.length
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     return (await ledger(productId)).orders;
   }
 
   /** Each order's confirmation e-mail arrives exactly once. */
   async function assertMailedOnce(orderIds: string[]) {
     const count = (id: string) => smtp.messages.filter((m) => m.headers.get("x-shop-delivery") === `order.created:${id}`).length;
-    await until(`${orderIds.length} confirmation e-mails`, () => orderIds.every((id) => count(id) >= 1), { timeoutMs: 60_000, intervalMs: 200 });
+    await until(`${orderIds.length} confirmation e-mails`, () => orderIds.every((id) => count(id) >= 1), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     // A fixed wait on purpose: it proves that no duplicate follows (one would come about now).
     await new Promise((r) => setTimeout(r, 1500));
     expect(orderIds.filter((id) => count(id) !== 1)).toEqual([]);
@@ -155,7 +183,9 @@ describeFaults("faults under load on a real cluster", () => {
     const mail = nodes.get("mail-1")!;
     mail.child.kill("SIGTERM");
     expect(await exited(mail.child)).toBe(0);
-    await until("mail to be gone", async () => (await http(`${api}/health/ready`)).body?.services?.mail === "not discovered", { timeoutMs: 20_000 });
+    await until("mail to be gone", async () => (await http(`${api}/health/ready`)).body?.services?.mail === "not discovered", {
+      timeoutMs: 20_000,
+    });
 
     expect(await http(`${api}/health/ready`)).toMatchObject({ status: 200, body: { status: "degraded" } });
     const failedList = await http(`${api}/mail/failed`, { headers: as(adminToken) });
@@ -179,16 +209,34 @@ describeFaults("faults under load on a real cluster", () => {
     redis.cut();
     const cutAt = Date.now();
     const outcomes = [
-      ...(await load(4, (i) => timed(`${api}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "nobody@example.com", password: `wrong ${i}` }) }), { count: 8 })),
+      ...(await load(
+        4,
+        (i) =>
+          timed(`${api}/auth/login`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ email: "nobody@example.com", password: `wrong ${i}` }),
+          }),
+        { count: 8 },
+      )),
       ...(await load(8, () => read(productId), { until: () => Date.now() - cutAt > 3000 })),
     ];
-    const logins = await Promise.all(shoppers.slice(0, 4).map(async (token) => (await http(`${api}/users/me`, { headers: as(token) })).status));
+    const logins = await Promise.all(
+      shoppers.slice(0, 4).map(async (token) => (await http(`${api}/users/me`, { headers: as(token) })).status),
+    );
     redis.restore();
     console.log(report("Redis cut", outcomes));
     expect(logins).toEqual([200, 200, 200, 200]);
     expect(outcomes.filter((o) => ![200, 401].includes(o.status))).toEqual([]);
     // One warning per affected client per node, not one per reconnect attempt.
-    const redisLines = [...nodes].map(([id, n]) => n.output.join("").split("\n").slice(linesBefore.get(id)).filter((l) => /Redis/.test(l)).length);
+    const redisLines = [...nodes].map(
+      ([id, n]) =>
+        n.output
+          .join("")
+          .split("\n")
+          .slice(linesBefore.get(id))
+          .filter((l) => /Redis/.test(l)).length,
+    );
     expect(Math.max(...redisLines)).toBeLessThanOrEqual(4);
     await until("reads to be served from Redis again", async () => (await read(productId)).status === 200, { timeoutMs: 10_000 });
   }, 60_000);
@@ -212,7 +260,10 @@ describeFaults("faults under load on a real cluster", () => {
     const productId = await product(1000);
     const startedAt = Date.now();
     const stopLoad = () => Date.now() - startedAt > 6_000;
-    const running = Promise.all([load(6, (i) => checkout(productId, i), { until: stopLoad }), load(6, () => read(productId), { until: stopLoad })]);
+    const running = Promise.all([
+      load(6, (i) => checkout(productId, i), { until: stopLoad }),
+      load(6, () => read(productId), { until: stopLoad }),
+    ]);
     await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the restart
     await postgres.restart("fast");
     const backAt = Date.now();
@@ -228,7 +279,10 @@ describeFaults("faults under load on a real cluster", () => {
     const startedAt = Date.now();
     let backAt = Infinity;
     const stopLoad = () => Date.now() > backAt + 5_000 || Date.now() - startedAt > 40_000;
-    const running = Promise.all([load(6, (i) => checkout(productId, i), { until: stopLoad }), load(6, () => read(productId), { until: stopLoad })]);
+    const running = Promise.all([
+      load(6, (i) => checkout(productId, i), { until: stopLoad }),
+      load(6, () => read(productId), { until: stopLoad }),
+    ]);
     await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the outage
     await postgres.stop("fast");
     await new Promise((r) => setTimeout(r, 10_000)); // scenario time: PostgreSQL stays down 10 s

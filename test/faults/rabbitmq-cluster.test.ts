@@ -14,12 +14,21 @@
  */
 import { describeWithServers } from "../support/servers.ts";
 import { createRabbitNodes, rabbitmqAvailable, startRabbitCluster, type RabbitCluster, type RabbitNode } from "../support/rabbitmq.ts";
-import { startShopCluster, loop, countByStatus, recoveryMs, checkoutWithRetries, ADMIN, type ShopCluster } from "../support/shop-cluster.ts";
+import {
+  startShopCluster,
+  loop,
+  countByStatus,
+  recoveryMs,
+  checkoutWithRetries,
+  ADMIN,
+  type ShopCluster,
+} from "../support/shop-cluster.ts";
 import { http } from "../support/node.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
-if (!rabbitmqAvailable() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and rabbitmq-server/rabbitmqctl (run as root) are not available for private RabbitMQ nodes.");
+if (!rabbitmqAvailable() && process.env.REQUIRE_SERVICES === "1")
+  throw new Error("REQUIRE_SERVICES=1 and rabbitmq-server/rabbitmqctl (run as root) are not available for private RabbitMQ nodes.");
 if (!rabbitmqAvailable()) console.warn("\n*** SKIPPED: private RabbitMQ nodes need rabbitmq-server and root. ***\n");
 const describeCluster = rabbitmqAvailable() ? suite : describe.skip;
 
@@ -57,7 +66,13 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     await startRabbitCluster(rabbit);
     shop = await startShopCluster("rmq-cluster", rabbit.urls);
     await shop.client.waitForServices(["products", "users", "orders", "mail", "storage"], 30_000);
-    productId = (await shop.client.call<any, any>("products.create", { sku: "CLUSTER-1", name: "Replicated mug", priceCents: 900, currency: "EUR", stock: 10_000 }, ADMIN)).id;
+    productId = (
+      await shop.client.call<any, any>(
+        "products.create",
+        { sku: "CLUSTER-1", name: "Replicated mug", priceCents: 900, currency: "EUR", stock: 10_000 },
+        ADMIN,
+      )
+    ).id;
     buyers = await shop.rest.shoppers(10, "cluster");
   }, 180_000);
 
@@ -74,8 +89,16 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
   test("every durable queue is a quorum queue with a member on each of the three nodes", async () => {
     const queues = (await rabbit.queues(rabbit.nodes[0]!)).filter((q) => q.name.startsWith(`${shop.namespace}.`));
     const names = queues.map((q) => q.name);
-    expect(names).toEqual(expect.arrayContaining([`${shop.namespace}.mail`, `${shop.namespace}.mail.dead`, `${shop.namespace}.mail.retry.0`, `${shop.namespace}.storage`]));
-    for (const q of queues) expect({ name: q.name, type: q.type, members: q.members?.length }).toEqual({ name: q.name, type: "quorum", members: 3 });
+    expect(names).toEqual(
+      expect.arrayContaining([
+        `${shop.namespace}.mail`,
+        `${shop.namespace}.mail.dead`,
+        `${shop.namespace}.mail.retry.0`,
+        `${shop.namespace}.storage`,
+      ]),
+    );
+    for (const q of queues)
+      expect({ name: q.name, type: q.type, members: q.members?.length }).toEqual({ name: q.name, type: "quorum", members: 3 });
     // The nodes' own queues (MOL-...) are exclusive, on whichever broker node each shop node is connected to.
     console.log(`FIGURES cluster: ${queues.length} durable queues, all quorum, 3 members each`);
   });
@@ -172,7 +195,9 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     const restartAt = Date.now();
     const restart = rabbit.start(stoppedLeader);
     // Orders keep coming while it starts.
-    const more = await Promise.all(Array.from({ length: 20 }, (_, i) => checkoutWithRetries(shop.api, buyers[i % buyers.length]!.token, productId)));
+    const more = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => checkoutWithRetries(shop.api, buyers[i % buyers.length]!.token, productId)),
+    );
     await restart;
     await until("the node to rejoin", async () => (await clusterRunning()).length === 3, { timeoutMs: 60_000, intervalMs: 500 });
     const rejoinMs = Date.now() - restartAt;
@@ -184,15 +209,23 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     const counts = confirmations();
     expect(wanted.filter((id) => counts.get(id) !== 1)).toEqual([]);
     // The restarted node holds its replicas again; nothing waits and nothing is dead.
-    await until("the mail queue to have its three members online", async () => {
-      const out = await rabbit.ctl(stoppedLeader, "list_queues", "name", "online", "messages", "--formatter", "json", "--quiet");
-      const q = (JSON.parse(out.slice(out.indexOf("["))) as { name: string; online: string[]; messages: number }[]).find((x) => x.name === `${shop.namespace}.mail`);
-      return q?.online.length === 3 && q.messages === 0;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await until(
+      "the mail queue to have its three members online",
+      async () => {
+        const out = await rabbit.ctl(stoppedLeader, "list_queues", "name", "online", "messages", "--formatter", "json", "--quiet");
+        const q = (JSON.parse(out.slice(out.indexOf("["))) as { name: string; online: string[]; messages: number }[]).find(
+          (x) => x.name === `${shop.namespace}.mail`,
+        );
+        return q?.online.length === 3 && q.messages === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     const queues = (await rabbit.queues(stoppedLeader)).filter((q) => q.name.startsWith(`${shop.namespace}.`));
     expect(queues.filter((q) => q.messages > 0)).toEqual([]);
     const orders = (await http(`${shop.api}/health/ready`)).status;
     expect(orders).toBe(200);
-    console.log(`FIGURES cluster scenario 3 (restart ${stoppedLeader.name}): rejoined in ${rejoinMs} ms; 20 checkouts during the restart; 120 orders, 120 e-mails, each exactly once; no message left or dead`);
+    console.log(
+      `FIGURES cluster scenario 3 (restart ${stoppedLeader.name}): rejoined in ${rejoinMs} ms; 20 checkouts during the restart; 120 orders, 120 e-mails, each exactly once; no message left or dead`,
+    );
   }, 150_000);
 });

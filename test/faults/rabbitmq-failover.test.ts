@@ -37,7 +37,13 @@ suite("failover of a dead or frozen replica", () => {
   beforeAll(async () => {
     shop = await startShopCluster("rmq-failover", AMQP, { nodes: NODES });
     await shop.client.waitForServices(["products", "users", "orders", "mail", "storage"], 30_000);
-    productId = (await shop.client.call<any, any>("products.create", { sku: "FAIL-1", name: "Enamel mug", priceCents: 800, currency: "EUR", stock: 5 }, ADMIN)).id;
+    productId = (
+      await shop.client.call<any, any>(
+        "products.create",
+        { sku: "FAIL-1", name: "Enamel mug", priceCents: 800, currency: "EUR", stock: 5 },
+        ADMIN,
+      )
+    ).id;
   }, 90_000);
 
   afterAll(async () => {
@@ -50,7 +56,8 @@ suite("failover of a dead or frozen replica", () => {
   });
 
   /** 50 clients reading (uncached lists and one product) until stopped. */
-  const readLoad = () => loop(50, (w, i) => http(`${shop.api}/products${i % 3 === 0 ? `/${productId}` : `?page=${1 + ((w * 1000 + i) % 5000)}&search=enamel`}`));
+  const readLoad = () =>
+    loop(50, (w, i) => http(`${shop.api}/products${i % 3 === 0 ? `/${productId}` : `?page=${1 + ((w * 1000 + i) % 5000)}&search=enamel`}`));
 
   test("kill -9 of a products replica under 50 concurrent reads: ≤ 0.1 % failed, none slower than 3 s", async () => {
     const victim = shop.nodes.get("products-2")!;
@@ -80,7 +87,10 @@ suite("failover of a dead or frozen replica", () => {
     expect(failed.filter((s) => s.status === 500 || s.status === 404)).toEqual([]);
     // Back to two replicas for the next test.
     shop.start(NODES.find((n) => n.id === "products-2")!);
-    await until("products-2 to answer", async () => (await shop.client.ping("products-2", 1000)) != null, { timeoutMs: 30_000, intervalMs: 500 });
+    await until("products-2 to answer", async () => (await shop.client.ping("products-2", 1000)) != null, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
     // Its INFO is broadcast to every node: once this client knows its products service, the gateway does too.
     const known = () =>
       shop.client.registry.getServiceList({ onlyAvailable: true }).some((s) => s.name === "products" && s.nodeID === "products-2");
@@ -117,6 +127,9 @@ suite("failover of a dead or frozen replica", () => {
     expect(figures.lastSlowRequestEndedMsAfterFreeze).toBeLessThan(14_000);
     expect(figures.okInLast5s).toBeGreaterThan(20);
     // It comes back by itself once it runs again.
-    await until("products-2 to answer again", async () => (await shop.client.ping("products-2", 1000)) != null, { timeoutMs: 30_000, intervalMs: 500 });
+    await until("products-2 to answer again", async () => (await shop.client.ping("products-2", 1000)) != null, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
   }, 90_000);
 });

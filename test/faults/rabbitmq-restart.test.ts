@@ -14,7 +14,8 @@ import { until } from "../../scripts/support/until.ts";
 import type { NodeSpec } from "../../scripts/support/cluster.ts";
 
 const suite = await describeWithServers("postgres");
-if (!rabbitmqAvailable() && process.env.REQUIRE_SERVICES === "1") throw new Error("REQUIRE_SERVICES=1 and rabbitmq-server/rabbitmqctl (run as root) are not available for a private RabbitMQ node.");
+if (!rabbitmqAvailable() && process.env.REQUIRE_SERVICES === "1")
+  throw new Error("REQUIRE_SERVICES=1 and rabbitmq-server/rabbitmqctl (run as root) are not available for a private RabbitMQ node.");
 if (!rabbitmqAvailable()) console.warn("\n*** SKIPPED: a private RabbitMQ node needs rabbitmq-server and root. ***\n");
 
 const NODES: NodeSpec[] = [
@@ -50,7 +51,11 @@ const NODES: NodeSpec[] = [
 
   test("requests succeed again within 3 s of the broker's return, no 404 or 500 meanwhile; durable events reconnect within ~1 s", async () => {
     const broker = rabbit.nodes[0]!;
-    const product = await shop.client.call<any, any>("products.create", { sku: "RESTART-1", name: "Sturdy mug", priceCents: 700, currency: "EUR", stock: 5 }, ADMIN);
+    const product = await shop.client.call<any, any>(
+      "products.create",
+      { sku: "RESTART-1", name: "Sturdy mug", priceCents: 700, currency: "EUR", stock: 5 },
+      ADMIN,
+    );
 
     // Durable events in this process, on the same broker: a consumer, and a publisher used as an outbox relay would.
     const quiet = { info() {}, warn() {}, error() {} };
@@ -58,7 +63,13 @@ const NODES: NodeSpec[] = [
     const consumer = new DurableEvents(rabbit.urls, namespace, quiet);
     const publisher = new DurableEvents(rabbit.urls, namespace, quiet);
     const received: { id: string; at: number }[] = [];
-    await consumer.consume({ group: "probe", patterns: ["#"], maxAttempts: 1, retryBaseMs: 10, handle: async (m: DurableMessage) => void received.push({ id: m.messageId, at: Date.now() }) });
+    await consumer.consume({
+      group: "probe",
+      patterns: ["#"],
+      maxAttempts: 1,
+      retryBaseMs: 10,
+      handle: async (m: DurableMessage) => void received.push({ id: m.messageId, at: Date.now() }),
+    });
     let consumerBack = 0;
     let publisherBack = 0;
     consumer.onReconnected(() => (consumerBack = Date.now()));
@@ -66,7 +77,9 @@ const NODES: NodeSpec[] = [
     await publisher.publish("probe.before", {}, "before");
     await until("the first probe", () => received.length === 1, { timeoutMs: 5000 });
 
-    const load = loop(8, (w, i) => http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`));
+    const load = loop(8, (w, i) =>
+      http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`),
+    );
     await new Promise((r) => setTimeout(r, 1500)); // scenario time: 1.5 s of reads before the stop
     const stoppedAt = Date.now();
     await rabbit.stop(broker);
@@ -76,7 +89,10 @@ const NODES: NodeSpec[] = [
     // The publisher has nothing to do until asked; what an outbox relay does after an outage (it is kicked on reconnect).
     await until("the publisher to reconnect", () => publisherBack > 0, { timeoutMs: 10_000, intervalMs: 20 });
     await publisher.publish("probe.after", {}, "after");
-    await until("the consumer to get a message published after the return", () => received.some((r) => r.id === "after"), { timeoutMs: 10_000, intervalMs: 20 });
+    await until("the consumer to get a message published after the return", () => received.some((r) => r.id === "after"), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
     await new Promise((r) => setTimeout(r, 6000)); // scenario time: 6 s of reads after the return, every one counted
     const samples = await load.stop();
 
@@ -84,7 +100,8 @@ const NODES: NodeSpec[] = [
     const failedAfterReturn = samples.filter((s) => s.at > backAt && s.status !== 200);
     const lastFailure = Math.max(0, ...samples.filter((s) => s.status !== 200).map((s) => s.at));
     const successAgainMs = Math.max(0, lastFailure - backAt);
-    const firstOkAfterReturn = samples.filter((s) => s.at > backAt && s.status === 200).reduce((m, s) => Math.min(m, s.at), Infinity) - backAt;
+    const firstOkAfterReturn =
+      samples.filter((s) => s.at > backAt && s.status === 200).reduce((m, s) => Math.min(m, s.at), Infinity) - backAt;
     const figures = {
       outageMs: backAt - stoppedAt,
       requests: samples.length,

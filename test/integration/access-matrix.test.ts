@@ -44,7 +44,10 @@ suite("role × route matrix, API clients included", () => {
   async function clientToken(creatorToken: string, role: Role) {
     const c = await http("/clients", { method: "POST", headers: as(creatorToken), json: { name: `matrix ${role}`, role } });
     expect(c.status).toBe(201);
-    const t = await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: c.body.clientId, client_secret: c.body.clientSecret } });
+    const t = await http("/auth/token", {
+      method: "POST",
+      json: { grant_type: "client_credentials", client_id: c.body.clientId, client_secret: c.body.clientSecret },
+    });
     expect(t.status).toBe(200);
     return t.body.access_token as string;
   }
@@ -91,14 +94,24 @@ suite("role × route matrix, API clients included", () => {
 
   /** Every routed operation with the access its action declares. */
   function operations(): Operation[] {
-    const gateway = node.broker.getLocalService("api") as unknown as { aliases: { method: string; fullPath: string; action?: string; type?: string }[] };
+    const gateway = node.broker.getLocalService("api") as unknown as {
+      aliases: { method: string; fullPath: string; action?: string; type?: string }[];
+    };
     const actions = new Map(
-      (node.broker.registry.getActionList({ skipInternal: true }) as unknown as { name: string; action?: { access?: Access } }[]).map((a) => [a.name, a.action?.access]),
+      (node.broker.registry.getActionList({ skipInternal: true }) as unknown as { name: string; action?: { access?: Access } }[]).map(
+        (a) => [a.name, a.action?.access],
+      ),
     );
     return (
       gateway.aliases
         .filter((a) => a.action)
-        .map((a) => ({ method: a.method, path: a.fullPath, action: a.action!, access: actions.get(a.action!), ...(a.type ? { type: a.type } : {}) }))
+        .map((a) => ({
+          method: a.method,
+          path: a.fullPath,
+          action: a.action!,
+          access: actions.get(a.action!),
+          ...(a.type ? { type: a.type } : {}),
+        }))
         // Logging out ends the caller's session: last, so every other operation sees a live one.
         .sort((a, b) => Number(a.action === "users.logout") - Number(b.action === "users.logout"))
     );
@@ -155,7 +168,8 @@ suite("role × route matrix, API clients included", () => {
   }, 120_000);
 
   test("the callers are who the matrix says: a sample of each one's answers", async () => {
-    const statusOf = async (caller: string, path: string) => (await http(path, { headers: callers.find((c) => c.name === caller)!.headers })).status;
+    const statusOf = async (caller: string, path: string) =>
+      (await http(path, { headers: callers.find((c) => c.name === caller)!.headers })).status;
     expect(await statusOf("admin client of a superuser", "/users")).toBe(200);
     expect(await statusOf("superuser client of a creator demoted to admin", "/users")).toBe(200);
     expect(await statusOf("admin client of a creator demoted to user", "/users")).toBe(403);

@@ -25,7 +25,10 @@ suite("API clients are bounded by their creator", () => {
     return res.body as { id: string; clientId: string; clientSecret: string };
   }
   const token = (c: { clientId: string; clientSecret: string }) =>
-    http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret } });
+    http("/auth/token", {
+      method: "POST",
+      json: { grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret },
+    });
   async function mint(c: { clientId: string; clientSecret: string }) {
     const res = await token(c);
     expect(res.status).toBe(200);
@@ -34,7 +37,11 @@ suite("API clients are bounded by their creator", () => {
   /** The three admin requests of the issue, as `token`: their statuses. */
   async function adminRequests(accessToken: string, victimId: string) {
     const list = await http("/users", { headers: as(accessToken) });
-    const product = await http("/products", { method: "POST", headers: as(accessToken), json: { sku: `CI-${randomUUID().slice(0, 8)}`, name: "Bot", priceCents: 100, currency: "EUR", stock: 1 } });
+    const product = await http("/products", {
+      method: "POST",
+      headers: as(accessToken),
+      json: { sku: `CI-${randomUUID().slice(0, 8)}`, name: "Bot", priceCents: 100, currency: "EUR", stock: 1 },
+    });
     const patch = await http(`/users/${victimId}`, { method: "PATCH", headers: as(accessToken), json: { active: false } });
     return [list.status, product.status, patch.status];
   }
@@ -53,7 +60,9 @@ suite("API clients are bounded by their creator", () => {
     const admin = await account("admin");
     const res = await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "ci bot", role: "admin" } });
     expect(res).toMatchObject({ status: 403, body: { type: "FORBIDDEN" } });
-    expect((await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "ci bot", role: "superuser" } })).status).toBe(403);
+    expect((await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "ci bot", role: "superuser" } })).status).toBe(
+      403,
+    );
     await client(admin.token, "user");
   });
 
@@ -75,7 +84,9 @@ suite("API clients are bounded by their creator", () => {
     expect(await adminRequests(after.body.access_token, victim.id)).toEqual([403, 403, 403]);
     expect((await http(`/users/${victim.id}`, { headers: as(root.token) })).body.active).toBe(true);
     // Listed with the role it acts with now.
-    const listed = (await http("/clients?pageSize=100", { headers: as(root.token) })).body.rows.find((c: { id: string }) => c.id === bot.id);
+    const listed = (await http("/clients?pageSize=100", { headers: as(root.token) })).body.rows.find(
+      (c: { id: string }) => c.id === bot.id,
+    );
     expect(listed).toMatchObject({ role: "admin", effectiveRole: "user", createdBy: creator.id });
 
     // Promoted back to admin: the client is an admin again (never above its own role).

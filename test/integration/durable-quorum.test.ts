@@ -52,7 +52,10 @@ suite("durable events on quorum queues", () => {
     await admin.publish("crash.now", { boom: true }, "poison-1");
     await until("the message to be dead-lettered", () => dead.length === 1, { timeoutMs: 20_000 });
     expect(deliveries).toBe(3);
-    expect(dead[0]).toMatchObject({ message: { messageId: "poison-1", event: "crash.now" }, error: expect.stringMatching(/delivered 3 times without being settled/) });
+    expect(dead[0]).toMatchObject({
+      message: { messageId: "poison-1", event: "crash.now" },
+      error: expect.stringMatching(/delivered 3 times without being settled/),
+    });
     expect(await admin.depth("crashy")).toEqual({ ready: 0, dead: 1 });
     await new Promise((r) => setTimeout(r, 500)); // a fixed wait on purpose: it proves that no fourth delivery comes
     expect(deliveries).toBe(3); // and never again
@@ -77,11 +80,16 @@ suite("durable events on quorum queues", () => {
     for (const pattern of ["order.*", "user.*"]) await ch.bindQueue(queue, exchange, pattern);
     for (let n = 0; n < 2; n++) {
       // Long TTLs here, so nothing moves by itself during the test.
-      await ch.assertQueue(`${queue}.retry.${n}`, { durable: true, arguments: { "x-message-ttl": 600_000, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue } });
+      await ch.assertQueue(`${queue}.retry.${n}`, {
+        durable: true,
+        arguments: { "x-message-ttl": 600_000, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue },
+      });
     }
     await ch.assertQueue(`${queue}.dead`, { durable: true, arguments: { "x-message-ttl": 14 * 86_400_000 } });
-    const body = (messageId: string, attempt = 0) => Buffer.from(JSON.stringify({ event: "order.created", payload: {}, messageId, attempt, publishedAt: new Date().toISOString() }));
-    for (const id of ["waiting-1", "waiting-2", "waiting-3"]) ch.publish(exchange, "order.created", body(id), { persistent: true, messageId: id });
+    const body = (messageId: string, attempt = 0) =>
+      Buffer.from(JSON.stringify({ event: "order.created", payload: {}, messageId, attempt, publishedAt: new Date().toISOString() }));
+    for (const id of ["waiting-1", "waiting-2", "waiting-3"])
+      ch.publish(exchange, "order.created", body(id), { persistent: true, messageId: id });
     ch.sendToQueue(`${queue}.retry.1`, body("retrying-1", 2), { persistent: true, messageId: "retrying-1" });
     ch.sendToQueue(`${queue}.dead`, body("dead-1", 3), { persistent: true, messageId: "dead-1" });
     ch.sendToQueue(`${queue}.dead`, body("dead-2", 3), { persistent: true, messageId: "dead-2" });
@@ -89,8 +97,12 @@ suite("durable events on quorum queues", () => {
 
     // The new version refuses to consume from it, and says what to do.
     const early = new DurableEvents(AMQP, namespace, quiet);
-    await expect(early.consume({ ...group, patterns: ["order.*", "user.*"], handle: async () => undefined })).rejects.toThrow(QueueMismatchError);
-    await expect(early.consume({ ...group, patterns: ["order.*", "user.*"], handle: async () => undefined })).rejects.toThrow(/npm run migrate:queues/);
+    await expect(early.consume({ ...group, patterns: ["order.*", "user.*"], handle: async () => undefined })).rejects.toThrow(
+      QueueMismatchError,
+    );
+    await expect(early.consume({ ...group, patterns: ["order.*", "user.*"], handle: async () => undefined })).rejects.toThrow(
+      /npm run migrate:queues/,
+    );
     await early.close(0);
 
     const lines: string[] = [];

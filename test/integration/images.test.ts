@@ -51,7 +51,8 @@ suite("product images and avatars on PostgreSQL", () => {
 
   const product = () => shop.product(admin, { name: "Mug", priceCents: 1200, stock: 3 });
 
-  const attach = (productId: string, fileId: unknown, token = admin) => call(`/products/${productId}/images`, { method: "POST", headers: as(token), json: { fileId } });
+  const attach = (productId: string, fileId: unknown, token = admin) =>
+    call(`/products/${productId}/images`, { method: "POST", headers: as(token), json: { fileId } });
 
   beforeAll(async () => {
     node = await startTestShop("images", { CACHER: "memory", RATE_LIMIT_FACTOR: "100", S3_BUCKET: "" });
@@ -102,8 +103,17 @@ suite("product images and avatars on PostgreSQL", () => {
     test("refused files → 422 naming fileId (not an image, not ready, unknown, malformed); nothing is published", async () => {
       const p = await product();
       const text = await upload(admin, Buffer.from("plain words\n"), "text/plain", "notes.txt");
-      const pdf = await upload(admin, Buffer.from("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + "x".repeat(100), "latin1"), "application/pdf", "spec.pdf");
-      const pending = await call("/files/presign", { method: "POST", headers: as(admin), json: { filename: "later.png", contentType: "image/png", size: 100 } });
+      const pdf = await upload(
+        admin,
+        Buffer.from("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + "x".repeat(100), "latin1"),
+        "application/pdf",
+        "spec.pdf",
+      );
+      const pending = await call("/files/presign", {
+        method: "POST",
+        headers: as(admin),
+        json: { filename: "later.png", contentType: "image/png", size: 100 },
+      });
       expect(pending.status).toBe(201);
 
       const cases: [unknown, string][] = [
@@ -122,7 +132,9 @@ suite("product images and avatars on PostgreSQL", () => {
         expect(res.status).toBe(422);
         expect(res.body.data.map((d: any) => d.field)).toContain("fileId");
       }
-      expect((await call(`/products/${p.id}/images`, { method: "POST", headers: as(admin), json: { fileId: text.id, extra: 1 } })).status).toBe(422);
+      expect(
+        (await call(`/products/${p.id}/images`, { method: "POST", headers: as(admin), json: { fileId: text.id, extra: 1 } })).status,
+      ).toBe(422);
       expect((await call(`/products/${p.id}`)).body.images).toEqual([]);
       expect((await call(`/files/${text.id}`)).status).toBe(404);
       expect((await call(`/files/${pdf.id}`)).status).toBe(404);
@@ -132,9 +144,11 @@ suite("product images and avatars on PostgreSQL", () => {
       const p = await product();
       const file = await upload(admin, png(), "image/png");
       const mine = await upload(alice.token, png(), "image/png");
-      expect((await attach(p.id, mine.id, alice.token))).toMatchObject({ status: 403, body: { type: "FORBIDDEN" } });
+      expect(await attach(p.id, mine.id, alice.token)).toMatchObject({ status: 403, body: { type: "FORBIDDEN" } });
       expect((await call(`/products/${p.id}/images/${file.id}`, { method: "DELETE", headers: as(alice.token) })).status).toBe(403);
-      expect((await call(`/products/${p.id}/images`, { method: "PATCH", headers: as(alice.token), json: { images: [] } })).status).toBe(403);
+      expect((await call(`/products/${p.id}/images`, { method: "PATCH", headers: as(alice.token), json: { images: [] } })).status).toBe(
+        403,
+      );
       const anonymous = await call(`/products/${p.id}/images`, { method: "POST", json: { fileId: file.id } });
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
@@ -222,13 +236,20 @@ suite("product images and avatars on PostgreSQL", () => {
 
     test("a removal nobody heard: responses leave the id out at once when uncached, the next image change prunes it", async () => {
       const p = await product();
-      const [a, b, c] = [await upload(admin, png(), "image/png"), await upload(admin, png(), "image/png"), await upload(admin, png(), "image/png")];
+      const [a, b, c] = [
+        await upload(admin, png(), "image/png"),
+        await upload(admin, png(), "image/png"),
+        await upload(admin, png(), "image/png"),
+      ];
       for (const f of [a, b, c]) await attach(p.id, f.id);
       // The file goes behind everyone's back (as if no products replica had been running).
       await sql(`DELETE FROM files WHERE id = :id`, { id: b.id });
       await sql(`DELETE FROM file_links WHERE "fileId" = :id`, { id: b.id });
       await node.broker.cacher!.clean("products.**");
-      expect((await call(`/products/${p.id}`)).body).toMatchObject({ images: [a.id, c.id], imageUrls: [`/api/files/${a.id}`, `/api/files/${c.id}`] });
+      expect((await call(`/products/${p.id}`)).body).toMatchObject({
+        images: [a.id, c.id],
+        imageUrls: [`/api/files/${a.id}`, `/api/files/${c.id}`],
+      });
       expect((await sql(`SELECT images FROM products WHERE id = :id`, { id: p.id }))[0].images).toEqual([a.id, b.id, c.id]);
       // What clients see is what they may send back.
       const res = await call(`/products/${p.id}/images`, { method: "PATCH", headers: as(admin), json: { images: [c.id, a.id] } });
@@ -254,7 +275,10 @@ suite("product images and avatars on PostgreSQL", () => {
       const res = await call("/users/me/avatar", { method: "PUT", headers: as(alice.token), json: { fileId: file.id } });
       expect(res).toMatchObject({ status: 200, body: { id: alice.id, avatarFileId: file.id, avatarUrl: `/api/files/${file.id}` } });
       expect(res.body.passwordHash).toBeUndefined();
-      expect((await call("/users/me", { headers: as(alice.token) })).body).toMatchObject({ avatarFileId: file.id, avatarUrl: `/api/files/${file.id}` });
+      expect((await call("/users/me", { headers: as(alice.token) })).body).toMatchObject({
+        avatarFileId: file.id,
+        avatarUrl: `/api/files/${file.id}`,
+      });
       expect((await call(`/users/${alice.id}`, { headers: as(admin) })).body.avatarFileId).toBe(file.id);
       const download = await fetchFile(res.body.avatarUrl);
       expect(download.status).toBe(200);
@@ -266,7 +290,8 @@ suite("product images and avatars on PostgreSQL", () => {
     test("someone else's file is as unknown as a missing one; not an image → 422; anonymous 401; API clients 403", async () => {
       const alices = await upload(alice.token, png(), "image/png");
       const text = await upload(bob.token, Buffer.from("hello\n"), "text/plain", "a.txt");
-      const put = (token: string | null, fileId: unknown) => call("/users/me/avatar", { method: "PUT", headers: token ? as(token) : {}, json: { fileId } });
+      const put = (token: string | null, fileId: unknown) =>
+        call("/users/me/avatar", { method: "PUT", headers: token ? as(token) : {}, json: { fileId } });
       const theirs = await put(bob.token, alices.id);
       const missing = await put(bob.token, randomUUID());
       expect(theirs).toMatchObject({ status: 422, body: { data: [{ field: "fileId", type: "fileNotFound" }] } });
@@ -280,7 +305,12 @@ suite("product images and avatars on PostgreSQL", () => {
       expect((await put(admin, alices.id)).body.data).toEqual([expect.objectContaining({ field: "fileId", type: "fileNotFound" })]);
 
       const client = (await call("/clients", { method: "POST", headers: as(admin), json: { name: "kiosk" } })).body;
-      const token = (await call("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret } })).body.access_token;
+      const token = (
+        await call("/auth/token", {
+          method: "POST",
+          json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret },
+        })
+      ).body.access_token;
       expect((await put(token, alices.id)).status).toBe(403);
 
       expect((await call("/users/me", { headers: as(bob.token) })).body).toMatchObject({ avatarFileId: null, avatarUrl: null });
@@ -310,7 +340,10 @@ suite("product images and avatars on PostgreSQL", () => {
       const file = await upload(dave.token, png(), "image/png");
       await call("/users/me/avatar", { method: "PUT", headers: as(dave.token), json: { fileId: file.id } });
       expect((await call(`/files/${file.id}`, { method: "DELETE", headers: as(dave.token) })).status).toBe(204);
-      await until("the avatar to be cleared", async () => (await call("/users/me", { headers: as(dave.token) })).body.avatarFileId === null);
+      await until(
+        "the avatar to be cleared",
+        async () => (await call("/users/me", { headers: as(dave.token) })).body.avatarFileId === null,
+      );
       expect((await call("/users/me", { headers: as(dave.token) })).body.avatarUrl).toBeNull();
 
       const erin = await signUp("erin");
@@ -332,9 +365,14 @@ suite("product images and avatars on PostgreSQL", () => {
       const notes = await upload(token, Buffer.from("private notes"), "text/plain", "notes.txt");
       const avatar = await upload(token, png(), "image/png");
       expect((await call("/users/me/avatar", { method: "PUT", headers: as(token), json: { fileId: avatar.id } })).status).toBe(200);
-      const pending = await call("/files/presign", { method: "POST", headers: as(token), json: { filename: "later.pdf", contentType: "application/pdf", size: 1000 } });
+      const pending = await call("/files/presign", {
+        method: "POST",
+        headers: as(token),
+        json: { filename: "later.pdf", contentType: "application/pdf", size: 1000 },
+      });
       expect(pending.status).toBe(201);
-      const filesOf = async () => (await sql(`SELECT id FROM files WHERE "ownerId" = :id ORDER BY id`, { id: frank.id })).map((r) => r.id as string);
+      const filesOf = async () =>
+        (await sql(`SELECT id FROM files WHERE "ownerId" = :id ORDER BY id`, { id: frank.id })).map((r) => r.id as string);
       expect((await filesOf()).sort()).toEqual([image.id, notes.id, avatar.id, pending.body.id].sort());
 
       expect((await call(`/users/${frank.id}`, { method: "DELETE", headers: as(admin) })).status).toBe(204);
@@ -345,7 +383,9 @@ suite("product images and avatars on PostgreSQL", () => {
       expect((await fetchFile(`/api/files/${image.id}`)).status).toBe(200);
       expect((await call(`/products/${p.id}`)).body.images).toEqual([image.id]);
       // A redelivered event finds nothing more to do.
-      const storage = node.broker.getLocalService("storage") as unknown as { purgeOwner(id: string): Promise<{ removed: number; kept: number }> };
+      const storage = node.broker.getLocalService("storage") as unknown as {
+        purgeOwner(id: string): Promise<{ removed: number; kept: number }>;
+      };
       expect(await storage.purgeOwner(frank.id)).toEqual({ removed: 0, kept: 1 });
     });
   });
@@ -353,8 +393,14 @@ suite("product images and avatars on PostgreSQL", () => {
   test("the OpenAPI document lists the new routes with their access", async () => {
     const doc = (await call("/openapi.json")).body;
     const op = (m: string, p: string) => doc.paths[p]?.[m];
-    expect(op("post", "/api/products/{id}/images")).toMatchObject({ operationId: "products.attachImage", description: expect.stringMatching(/`admin` role/) });
-    expect(op("post", "/api/products/{id}/images").requestBody.content["application/json"].schema).toMatchObject({ required: ["fileId"], properties: { fileId: { type: "string", format: "uuid" } } });
+    expect(op("post", "/api/products/{id}/images")).toMatchObject({
+      operationId: "products.attachImage",
+      description: expect.stringMatching(/`admin` role/),
+    });
+    expect(op("post", "/api/products/{id}/images").requestBody.content["application/json"].schema).toMatchObject({
+      required: ["fileId"],
+      properties: { fileId: { type: "string", format: "uuid" } },
+    });
     expect(op("delete", "/api/products/{id}/images/{fileId}").responses["204"]).toBeDefined();
     expect(op("patch", "/api/products/{id}/images").operationId).toBe("products.reorderImages");
     expect(op("put", "/api/users/me/avatar").operationId).toBe("users.setAvatar");
@@ -398,11 +444,18 @@ suite("product images and avatars on PostgreSQL", () => {
     brokers.push(emitter);
     try {
       await Promise.all(brokers.map((b) => b.start()));
-      await until("both replicas of each to be discovered", async () => emitter.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => ["products", "users"].includes(s.name)).length === 4);
+      await until(
+        "both replicas of each to be discovered",
+        async () =>
+          emitter.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => ["products", "users"].includes(s.name)).length === 4,
+      );
       const ids = Array.from({ length: 6 }, () => randomUUID());
       for (const id of ids) emitter.emit("files.removed", { file: { id } });
       emitter.emit("files.removed", { file: { id: "not-a-uuid" } });
-      const all = (prefix: string) => Object.entries(handled).filter(([who]) => who.startsWith(prefix)).flatMap(([, seen]) => seen);
+      const all = (prefix: string) =>
+        Object.entries(handled)
+          .filter(([who]) => who.startsWith(prefix))
+          .flatMap(([, seen]) => seen);
       await until("every event handled", async () => all("products").length >= 6 && all("users").length >= 6);
       await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that no replica handles one twice
       for (const service of ["products", "users"]) {

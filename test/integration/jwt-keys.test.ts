@@ -72,19 +72,34 @@ test("refresh issues a new ES256 pair that works", async () => {
 });
 
 describe("forged tokens are 401", () => {
-  const claims = () => ({ sub: user.id, role: "superuser", typ: "access", iss: node.config.auth.issuer, aud: node.config.auth.audience, exp: Math.floor(Date.now() / 1000) + 600 });
+  const claims = () => ({
+    sub: user.id,
+    role: "superuser",
+    typ: "access",
+    iss: node.config.auth.issuer,
+    aud: node.config.auth.audience,
+    exp: Math.floor(Date.now() / 1000) + 600,
+  });
   test.each([
     ["HS256 with the public key PEM as HMAC secret (key confusion)", () => jwt.sign(claims(), PUBLIC_PEM, { algorithm: "HS256" })],
     [
       "HS256 with the public key DER as HMAC secret",
       () => {
         const unsigned = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims())}`;
-        return `${unsigned}.${createHmac("sha256", keys.publicKey.export({ type: "spki", format: "der" })).update(unsigned).digest("base64url")}`;
+        return `${unsigned}.${createHmac("sha256", keys.publicKey.export({ type: "spki", format: "der" }))
+          .update(unsigned)
+          .digest("base64url")}`;
       },
     ],
-    ["HS256 with the development JWT secret", () => jwt.sign(claims(), "insecure-development-secret-change-me-0123456789", { algorithm: "HS256" })],
+    [
+      "HS256 with the development JWT secret",
+      () => jwt.sign(claims(), "insecure-development-secret-change-me-0123456789", { algorithm: "HS256" }),
+    ],
     ["alg none", () => `${b64({ alg: "none", typ: "JWT" })}.${b64(claims())}.`],
-    ["ES256 with another key pair", () => jwt.sign(claims(), generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey, { algorithm: "ES256" })],
+    [
+      "ES256 with another key pair",
+      () => jwt.sign(claims(), generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey, { algorithm: "ES256" }),
+    ],
     ["RS256", () => jwt.sign(claims(), generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey, { algorithm: "RS256" })],
     [
       "a tampered payload",

@@ -71,6 +71,8 @@ suite("mail when RabbitMQ is unreachable at checkout", () => {
     await new Promise((r) => setTimeout(r, 500)); // a fixed wait on purpose: it proves that no duplicate follows
     expect(smtp.to(email)).toHaveLength(2);
     // The node's own transporter reconnects too (moleculer retries every 5 s).
-    await until("the transporter to reconnect", () => (node.broker.transit as unknown as { tx: { connected: boolean } }).tx.connected, { timeoutMs: 20_000 });
+    await until("the transporter to reconnect", () => (node.broker.transit as unknown as { tx: { connected: boolean } }).tx.connected, {
+      timeoutMs: 20_000,
+    });
   }, 60_000);
 });

@@ -68,7 +68,11 @@ suite("mail", () => {
     expect(confirmation!.text).toContain("Total: €49.98");
 
     await http(`/orders/${order.id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } });
-    await http(`/orders/${order.id}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled", reason: "warehouse fire" } });
+    await http(`/orders/${order.id}/status`, {
+      method: "PATCH",
+      headers: as(admin),
+      json: { status: "cancelled", reason: "warehouse fire" },
+    });
     const mails = await smtp.waitFor(email, 4);
     expect(mails.map((m) => m.subject)).toEqual([
       expect.stringMatching(/^Welcome/),
@@ -115,7 +119,11 @@ suite("mail", () => {
     const email = `poison-${randomUUID().slice(0, 6)}@example.com`;
     smtp.reject.add(email);
     const messageId = `user.2fa-enabled:${randomUUID()}`;
-    await events.publish("user.2fa-enabled", { user: { id: randomUUID(), email, name: "Poison" }, at: new Date().toISOString() }, messageId);
+    await events.publish(
+      "user.2fa-enabled",
+      { user: { id: randomUUID(), email, name: "Poison" }, at: new Date().toISOString() },
+      messageId,
+    );
 
     let failed: any;
     const listed = async () => {
@@ -124,7 +132,12 @@ suite("mail", () => {
     };
     await until("the message among the failed ones", listed, { timeoutMs: 15_000, intervalMs: 200 });
     const row = failed.rows.find((r: any) => r.id === messageId);
-    expect(row).toMatchObject({ status: "dead", attempts: 3, recipient: email, lastError: expect.stringMatching(/550|Mailbox unavailable/) });
+    expect(row).toMatchObject({
+      status: "dead",
+      attempts: 3,
+      recipient: email,
+      lastError: expect.stringMatching(/550|Mailbox unavailable/),
+    });
     expect(JSON.stringify(failed)).not.toMatch(/payload/);
     expect((await events.depth("mail")).dead).toBeGreaterThanOrEqual(1);
 

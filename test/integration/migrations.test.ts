@@ -41,7 +41,11 @@ function exercise(label: string, database: () => Config["database"]) {
            VALUES ('${randomUUID()}', '${sku}', 'n', '', ${price}, 'EUR', ${stock}, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
         );
       // The driver's own message names the constraint that stopped the row.
-      const failure = (p: Promise<unknown>) => p.then(() => "no error", (e) => String(e.parent?.message ?? e.message));
+      const failure = (p: Promise<unknown>) =>
+        p.then(
+          () => "no error",
+          (e) => String(e.parent?.message ?? e.message),
+        );
       await insert("OK-1", 1, 1);
       expect(await failure(insert("NEG-STOCK", -1, 1))).toMatch(/check constraint.*products_stock_non_negative/i);
       expect(await failure(insert("NEG-PRICE", 1, -1))).toMatch(/check constraint.*products_price_non_negative/i);

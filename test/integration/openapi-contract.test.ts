@@ -117,10 +117,14 @@ suite("the typed contract: openapi-typescript's types of /api/openapi.json again
     expect(wrong).toEqual([]);
 
     // And the other way: each success status documented for an operation the tour took was answered.
-    const NOT_MET: Record<string, string> = { "get /api/files/{id} 302": "a redirect to a presigned URL: S3 only (test/integration/storage.test.ts)" };
+    const NOT_MET: Record<string, string> = {
+      "get /api/files/{id} 302": "a redirect to a presigned URL: S3 only (test/integration/storage.test.ts)",
+    };
     const seen = new Map<string, Set<number>>();
     for (const c of captures) seen.set(c.operation, (seen.get(c.operation) ?? new Set()).add(c.status));
-    const unanswered = [...seen].flatMap(([op, statuses]) => [...documented.get(op)!.keys()].filter((s) => !statuses.has(s) && !NOT_MET[`${op} ${s}`]).map((s) => `${op} ${s}`));
+    const unanswered = [...seen].flatMap(([op, statuses]) =>
+      [...documented.get(op)!.keys()].filter((s) => !statuses.has(s) && !NOT_MET[`${op} ${s}`]).map((s) => `${op} ${s}`),
+    );
     expect(unanswered).toEqual([]);
   });
 
@@ -142,10 +146,18 @@ suite("the typed contract: openapi-typescript's types of /api/openapi.json again
     captures.forEach((c, i) => {
       if (c.contentType !== "application/json") return;
       const [method, p] = c.operation.split(" ");
-      lines.push(`// ${c.operation} ${c.status}`, `export const answer${i}: Answer<${JSON.stringify(p)}, ${JSON.stringify(method)}, ${c.status}> = ${JSON.stringify(c.body)};`);
+      lines.push(
+        `// ${c.operation} ${c.status}`,
+        `export const answer${i}: Answer<${JSON.stringify(p)}, ${JSON.stringify(method)}, ${c.status}> = ${JSON.stringify(c.body)};`,
+      );
     });
     for (const [name, schema] of Object.entries(doc.components.schemas)) {
-      (schema.examples ?? []).forEach((example, i) => lines.push(`// example of ${name}`, `export const example_${name}_${i}: components["schemas"][${JSON.stringify(name)}] = ${JSON.stringify(example)};`));
+      (schema.examples ?? []).forEach((example, i) =>
+        lines.push(
+          `// example of ${name}`,
+          `export const example_${name}_${i}: components["schemas"][${JSON.stringify(name)}] = ${JSON.stringify(example)};`,
+        ),
+      );
     }
     // The check must be able to fail: a wrong type and an undocumented field are refused.
     const product = captures.find((c) => c.operation === "get /api/products/{id}")!.body as Record<string, unknown>;
@@ -159,12 +171,25 @@ suite("the typed contract: openapi-typescript's types of /api/openapi.json again
     fs.writeFileSync(path.join(dir, "contract.ts"), lines.join("\n") + "\n");
     fs.writeFileSync(
       path.join(dir, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "esnext", moduleResolution: "bundler", types: [], skipLibCheck: true }, files: ["contract.ts"] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: "es2022",
+          module: "esnext",
+          moduleResolution: "bundler",
+          types: [],
+          skipLibCheck: true,
+        },
+        files: ["contract.ts"],
+      }),
     );
     const tsc = spawnSync(process.execPath, [bin("typescript", "bin/tsc"), "-p", dir], { encoding: "utf8" });
     const source = fs.readFileSync(path.join(dir, "contract.ts"), "utf8").split("\n");
     // Each error with the operation it is about (the comment line above the value).
-    const errors = [...(tsc.stdout + tsc.stderr).matchAll(/contract\.ts\((\d+),\d+\): (error TS\d+: .*)/g)].map(([, line, message]) => `${source[Number(line) - 2]} → ${message}`);
+    const errors = [...(tsc.stdout + tsc.stderr).matchAll(/contract\.ts\((\d+),\d+\): (error TS\d+: .*)/g)].map(
+      ([, line, message]) => `${source[Number(line) - 2]} → ${message}`,
+    );
     expect(errors).toEqual([]);
     expect(tsc.status).toBe(0);
     expect(captures.filter((c) => c.contentType === "application/json").length).toBeGreaterThan(50);

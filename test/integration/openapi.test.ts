@@ -24,7 +24,9 @@ const ANY = ["get", "post", "put", "patch", "delete"];
 /** "METHOD /path/{param}" for every alias the gateway routes right now. */
 function routed(broker: ServiceBroker): string[] {
   const aliases = (broker.getLocalService("api") as unknown as { aliases: Alias[] }).aliases;
-  return aliases.flatMap((a) => (a.method === "*" ? ANY : [a.method.toLowerCase()]).map((m) => `${m} ${openApiPath(a.fullPath).path}`)).sort();
+  return aliases
+    .flatMap((a) => (a.method === "*" ? ANY : [a.method.toLowerCase()]).map((m) => `${m} ${openApiPath(a.fullPath).path}`))
+    .sort();
 }
 
 /** "METHOD /path/{param}" for every operation in the document. */
@@ -99,16 +101,32 @@ suite("the OpenAPI document of the running gateway", () => {
 
   test("GET lists: query parameters from params, the page shape with typed rows", () => {
     const list = op("get", "/api/orders");
-    expect(list.parameters.map((p: any) => `${p.name}:${p.in}`)).toEqual(["page:query", "pageSize:query", "sort:query", "status:query", "userId:query", "from:query", "to:query"]);
-    expect(list.parameters.find((p: any) => p.name === "status").schema).toEqual({ enum: ["pending", "paid", "shipped", "delivered", "cancelled"] });
+    expect(list.parameters.map((p: any) => `${p.name}:${p.in}`)).toEqual([
+      "page:query",
+      "pageSize:query",
+      "sort:query",
+      "status:query",
+      "userId:query",
+      "from:query",
+      "to:query",
+    ]);
+    expect(list.parameters.find((p: any) => p.name === "status").schema).toEqual({
+      enum: ["pending", "paid", "shipped", "delivered", "cancelled"],
+    });
     expect(list.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/OrderPage" });
     expect(doc.components.schemas.OrderPage.properties.rows).toEqual({ type: "array", items: { $ref: "#/components/schemas/Order" } });
     // The order statuses of the entity are the lifecycle's (lib/ may not import domain/: a copy, checked here).
     expect(doc.components.schemas.OrderStatus.enum).toEqual(list.parameters.find((p: any) => p.name === "status").schema.enum);
-    expect(op("get", "/api/products/{id}").responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Product" });
+    expect(op("get", "/api/products/{id}").responses["200"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/Product",
+    });
     // Readiness answers its own shape when it is not ready, not the error shape.
-    expect(op("get", "/api/health/ready").responses["503"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Readiness" });
-    expect(op("get", "/api/products/{id}").parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string", maxLength: 64 } }]);
+    expect(op("get", "/api/health/ready").responses["503"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/Readiness",
+    });
+    expect(op("get", "/api/products/{id}").parameters).toEqual([
+      { name: "id", in: "path", required: true, schema: { type: "string", maxLength: 64 } },
+    ]);
   });
 
   test("protected routes: credentials and 401/403; public routes: no security, no 401/403", () => {
@@ -121,7 +139,14 @@ suite("the OpenAPI document of the running gateway", () => {
       expect(o.responses["401"]).toEqual({ $ref: "#/components/responses/Unauthorized" });
       expect(o.responses["403"]).toEqual({ $ref: "#/components/responses/Forbidden" });
     }
-    for (const [method, path] of [["get", "/api/products"], ["get", "/api/products/{id}"], ["post", "/api/auth/register"], ["get", "/api/health/ready"], ["get", "/api/openapi.json"], ["get", "/api/docs"]] as const) {
+    for (const [method, path] of [
+      ["get", "/api/products"],
+      ["get", "/api/products/{id}"],
+      ["post", "/api/auth/register"],
+      ["get", "/api/health/ready"],
+      ["get", "/api/openapi.json"],
+      ["get", "/api/docs"],
+    ] as const) {
       expect(isPublic(op(method, path))).toBe(true);
       expect(op(method, path).responses["403"]).toBeUndefined();
     }
@@ -145,7 +170,8 @@ suite("the OpenAPI document of the running gateway", () => {
     let checked = 0;
     for (const a of aliases) {
       if (!a.action || a.method === "*") continue;
-      const service = node.broker.getLocalService(a.action.slice(0, a.action.lastIndexOf("."))) as unknown as { schema: { actions: Record<string, any> } } | undefined;
+      const service = node.broker.getLocalService(a.action.slice(0, a.action.lastIndexOf("."))) as unknown as
+        { schema: { actions: Record<string, any> } } | undefined;
       const def = service?.schema.actions[a.action.slice(a.action.lastIndexOf(".") + 1)];
       const handler: unknown = typeof def === "function" ? def : def?.handler;
       if (typeof handler !== "function") continue; // not on this node
@@ -160,7 +186,8 @@ suite("the OpenAPI document of the running gateway", () => {
       const success = statuses.filter((s) => s < 400);
       const missing = [...set].filter((s) => !statuses.includes(s));
       const extra = success.filter((s) => !ok.includes(s));
-      if (missing.length || extra.length) mismatches.push(`${a.action}: handler sets [${[...set]}], documented [${statuses}] (mixins/openapi/hints.ts)`);
+      if (missing.length || extra.length)
+        mismatches.push(`${a.action}: handler sets [${[...set]}], documented [${statuses}] (mixins/openapi/hints.ts)`);
     }
     expect(mismatches).toEqual([]);
     expect(checked).toBeGreaterThan(30);
@@ -173,11 +200,24 @@ suite("the OpenAPI document of the running gateway", () => {
     const gadgets = await node.broker.createService({
       name: "gadgets",
       settings: { rest: "/gadgets" },
-      actions: { get: { rest: "GET /:id", access: "public", params: { $$strict: true, id: "uuid", verbose: "boolean|optional|convert" }, handler: () => ({}) } as never },
+      actions: {
+        get: {
+          rest: "GET /:id",
+          access: "public",
+          params: { $$strict: true, id: "uuid", verbose: "boolean|optional|convert" },
+          handler: () => ({}),
+        } as never,
+      },
     });
     await node.broker.waitForServices(["gadgets"]);
     await done;
-    expect(await has()).toMatchObject({ operationId: "gadgets.get", parameters: [{ name: "id", in: "path", schema: { type: "string", format: "uuid" } }, { name: "verbose", in: "query", required: false }] });
+    expect(await has()).toMatchObject({
+      operationId: "gadgets.get",
+      parameters: [
+        { name: "id", in: "path", schema: { type: "string", format: "uuid" } },
+        { name: "verbose", in: "query", required: false },
+      ],
+    });
     done = regenerated();
     await node.broker.destroyService(gadgets);
     await done;
@@ -215,7 +255,9 @@ suite("the OpenAPI document of the running gateway", () => {
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\//);
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(refs).toEqual(expect.arrayContaining(["/api/docs/swagger-ui.css", "/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-initializer.js"]));
+    expect(refs).toEqual(
+      expect.arrayContaining(["/api/docs/swagger-ui.css", "/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-initializer.js"]),
+    );
     const origin = new URL(node.api).origin;
     for (const ref of refs) {
       const res = await fetch(origin + ref);

@@ -21,7 +21,8 @@ suite("orders", () => {
   const shop = shopClient(() => node);
   const { http, as, checkout } = shop;
   const product = (fields: Record<string, unknown> = {}) => shop.product(admin, { name: "Teapot", priceCents: 2500, stock: 10, ...fields });
-  const stockOf = async (id: string) => (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
+  const stockOf = async (id: string) =>
+    (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
 
   beforeAll(async () => {
     node = await startTestShop("orders", { RATE_LIMIT_FACTOR: "100" });
@@ -47,7 +48,10 @@ suite("orders", () => {
     test("201: snapshots, integer totals, stock taken, history, Location, event after commit", async () => {
       const a = await product({ priceCents: 1999, stock: 5 });
       const b = await product({ priceCents: 5, stock: 100, name: "Spoon" });
-      const res = await checkout(alice.token, [{ productId: a.id, quantity: 2 }, { productId: b.id, quantity: 3 }]);
+      const res = await checkout(alice.token, [
+        { productId: a.id, quantity: 2 },
+        { productId: b.id, quantity: 3 },
+      ]);
       expect(res.status).toBe(201);
       expect(res.headers.get("location")).toBe(`/api/orders/${res.body.id}`);
       expect(res.body).toMatchObject({
@@ -75,7 +79,10 @@ suite("orders", () => {
     test("not enough stock: 409 INSUFFICIENT_STOCK naming the products, and nothing taken from any line", async () => {
       const plenty = await product({ stock: 10 });
       const scarce = await product({ stock: 1 });
-      const res = await checkout(alice.token, [{ productId: plenty.id, quantity: 3 }, { productId: scarce.id, quantity: 2 }]);
+      const res = await checkout(alice.token, [
+        { productId: plenty.id, quantity: 3 },
+        { productId: scarce.id, quantity: 2 },
+      ]);
       expect(res).toMatchObject({ status: 409, body: { code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: [scarce.id] } } });
       expect(await stockOf(plenty.id)).toBe(10);
       expect(await stockOf(scarce.id)).toBe(1);
@@ -89,10 +96,20 @@ suite("orders", () => {
       ["a price from the client", [{ productId: "P", quantity: 1, unitPriceCents: 1 }], "items[0].unitPriceCents"],
       ["unknown product", [{ productId: "00000000-0000-4000-8000-000000000000", quantity: 1 }], "items[0].productId"],
       ["not a product id", [{ productId: "'; DROP TABLE orders; --", quantity: 1 }], "items[0].productId"],
-      ["the same product twice", [{ productId: "P", quantity: 1 }, { productId: "P", quantity: 1 }], "items[1].productId"],
+      [
+        "the same product twice",
+        [
+          { productId: "P", quantity: 1 },
+          { productId: "P", quantity: 1 },
+        ],
+        "items[1].productId",
+      ],
     ])("%s → 422", async (_label, items, field) => {
       const p = await product();
-      const res = await checkout(alice.token, (items as any[]).map((i) => ({ ...i, productId: i.productId === "P" ? p.id : i.productId })));
+      const res = await checkout(
+        alice.token,
+        (items as any[]).map((i) => ({ ...i, productId: i.productId === "P" ? p.id : i.productId })),
+      );
       expect(res.status).toBe(422);
       expect(res.body.data.map((d: any) => d.field)).toContain(field);
       expect(await stockOf(p.id)).toBe(10);
@@ -102,20 +119,41 @@ suite("orders", () => {
       const eur = await product();
       const usd = await product({ currency: "USD" });
       const inactive = await product({ active: false });
-      expect((await checkout(alice.token, Array.from({ length: 101 }, () => ({ productId: eur.id, quantity: 1 })))).status).toBe(422);
-      const mixed = await checkout(alice.token, [{ productId: eur.id, quantity: 1 }, { productId: usd.id, quantity: 1 }]);
+      expect(
+        (
+          await checkout(
+            alice.token,
+            Array.from({ length: 101 }, () => ({ productId: eur.id, quantity: 1 })),
+          )
+        ).status,
+      ).toBe(422);
+      const mixed = await checkout(alice.token, [
+        { productId: eur.id, quantity: 1 },
+        { productId: usd.id, quantity: 1 },
+      ]);
       expect(mixed).toMatchObject({ status: 422, body: { data: [{ field: "items[1].productId", type: "currency" }] } });
       expect((await checkout(alice.token, [{ productId: inactive.id, quantity: 1 }])).status).toBe(422);
-      const noCountry = await http("/orders", { method: "POST", headers: as(alice.token), json: { items: [{ productId: eur.id, quantity: 1 }], shippingAddress: { ...ADDRESS, country: "Britain" } } });
+      const noCountry = await http("/orders", {
+        method: "POST",
+        headers: as(alice.token),
+        json: { items: [{ productId: eur.id, quantity: 1 }], shippingAddress: { ...ADDRESS, country: "Britain" } },
+      });
       expect(noCountry.status).toBe(422);
       expect(await stockOf(eur.id)).toBe(10);
     });
 
     test("anonymous → 401, API clients → 403", async () => {
       const p = await product();
-      expect((await http("/orders", { method: "POST", json: { items: [{ productId: p.id, quantity: 1 }], shippingAddress: ADDRESS } })).status).toBe(401);
+      expect(
+        (await http("/orders", { method: "POST", json: { items: [{ productId: p.id, quantity: 1 }], shippingAddress: ADDRESS } })).status,
+      ).toBe(401);
       const client = (await http("/clients", { method: "POST", headers: as(admin), json: { name: "bot" } })).body;
-      const token = (await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret } })).body.access_token;
+      const token = (
+        await http("/auth/token", {
+          method: "POST",
+          json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret },
+        })
+      ).body.access_token;
       expect((await checkout(token, [{ productId: p.id, quantity: 1 }])).status).toBe(403);
     });
   });
@@ -148,7 +186,9 @@ suite("orders", () => {
     test("concurrent retries of one checkout: one order, the others replayed or told it is in flight", async () => {
       const p = await product({ stock: 50 });
       const key = randomUUID();
-      const results = await Promise.all(Array.from({ length: 12 }, () => checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": key })));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, () => checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": key })),
+      );
       const ids = new Set(results.filter((r) => r.status === 201).map((r) => r.body.id));
       expect(ids.size).toBe(1);
       for (const r of results) expect([201, 409]).toContain(r.status);
@@ -168,8 +208,16 @@ suite("orders", () => {
       };
 
       test.each([
-        ["paid by the shop", (id: string) => http(`/orders/${id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } }), "paid"],
-        ["cancelled by the shopper", (id: string) => http(`/orders/${id}/cancel`, { method: "POST", headers: as(alice.token) }), "cancelled"],
+        [
+          "paid by the shop",
+          (id: string) => http(`/orders/${id}/status`, { method: "PATCH", headers: as(admin), json: { status: "paid" } }),
+          "paid",
+        ],
+        [
+          "cancelled by the shopper",
+          (id: string) => http(`/orders/${id}/cancel`, { method: "POST", headers: as(alice.token) }),
+          "cancelled",
+        ],
       ])("%s", async (_label, change, now) => {
         const p = await product({ stock: 10 });
         const key = randomUUID();
@@ -237,23 +285,37 @@ suite("orders", () => {
       expect(res.status).toBe(201);
       return { order: res.body, product: p };
     }
-    const setStatus = (id: string, status: string, token = admin) => http(`/orders/${id}/status`, { method: "PATCH", headers: as(token), json: { status, reason: "test" } });
+    const setStatus = (id: string, status: string, token = admin) =>
+      http(`/orders/${id}/status`, { method: "PATCH", headers: as(token), json: { status, reason: "test" } });
 
     test("pending → paid → shipped → delivered, with who and when in the history", async () => {
       const { order: o } = await order();
-      for (const s of ["paid", "shipped", "delivered"]) expect(await setStatus(o.id, s)).toMatchObject({ status: 200, body: { status: s } });
+      for (const s of ["paid", "shipped", "delivered"])
+        expect(await setStatus(o.id, s)).toMatchObject({ status: 200, body: { status: s } });
       const final = (await http(`/orders/${o.id}`, { headers: as(admin) })).body;
-      expect(final.statusHistory.map((h: any) => `${h.from}→${h.to}`)).toEqual(["null→pending", "pending→paid", "paid→shipped", "shipped→delivered"]);
+      expect(final.statusHistory.map((h: any) => `${h.from}→${h.to}`)).toEqual([
+        "null→pending",
+        "pending→paid",
+        "paid→shipped",
+        "shipped→delivered",
+      ]);
       expect(final.statusHistory[1]).toMatchObject({ by: expect.any(String), reason: "test", at: expect.any(String) });
       // The customer sees that the shop acted, not who, nor the staff's note (issue 12).
       const mine = (await http(`/orders/${o.id}`, { headers: as(alice.token) })).body;
       expect(mine.statusHistory[1]).toEqual({ from: "pending", to: "paid", at: final.statusHistory[1].at, by: "shop" });
-      expect(events.filter((e) => e.event === "order.status-changed" && e.payload.order.id === o.id).map((e) => e.payload.to)).toEqual(["paid", "shipped", "delivered"]);
+      expect(events.filter((e) => e.event === "order.status-changed" && e.payload.order.id === o.id).map((e) => e.payload.to)).toEqual([
+        "paid",
+        "shipped",
+        "delivered",
+      ]);
     });
 
     test("illegal transitions → 409 with the allowed ones", async () => {
       const { order: o } = await order();
-      expect(await setStatus(o.id, "shipped")).toMatchObject({ status: 409, body: { type: "ILLEGAL_TRANSITION", data: { from: "pending", to: "shipped", allowed: ["paid", "cancelled"] } } });
+      expect(await setStatus(o.id, "shipped")).toMatchObject({
+        status: 409,
+        body: { type: "ILLEGAL_TRANSITION", data: { from: "pending", to: "shipped", allowed: ["paid", "cancelled"] } },
+      });
       expect((await setStatus(o.id, "pending")).status).toBe(409);
       expect((await setStatus(o.id, "refunded")).status).toBe(422);
     });
@@ -261,7 +323,11 @@ suite("orders", () => {
     test("a shopper cancels their own pending order once: stock back exactly once", async () => {
       const { order: o, product: p } = await order(alice.token, 3);
       expect(await stockOf(p.id)).toBe(7);
-      const results = await Promise.all([1, 2, 3].map(() => http(`/orders/${o.id}/cancel`, { method: "POST", headers: as(alice.token), json: { reason: "changed my mind" } })));
+      const results = await Promise.all(
+        [1, 2, 3].map(() =>
+          http(`/orders/${o.id}/cancel`, { method: "POST", headers: as(alice.token), json: { reason: "changed my mind" } }),
+        ),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
       for (const r of results.filter((x) => x.status !== 200)) expect(r.status).toBe(409);
       expect(await stockOf(p.id)).toBe(10);
@@ -292,7 +358,10 @@ suite("orders", () => {
       expect(await setStatus(paid.id, "paid")).toMatchObject({ status: 200 });
       const { order: fresh } = await order(alice.token, 1);
       // Two hours old, the first two; the third was just placed.
-      await orders.adapter.model.update({ createdAt: new Date(Date.now() - 2 * 3_600_000) }, { where: { id: [unpaid.id, paid.id] }, silent: true });
+      await orders.adapter.model.update(
+        { createdAt: new Date(Date.now() - 2 * 3_600_000) },
+        { where: { id: [unpaid.id, paid.id] }, silent: true },
+      );
 
       orders.settings.pendingTtlSec = 3600;
       try {
@@ -304,7 +373,12 @@ suite("orders", () => {
       }
       const cancelled = (await http(`/orders/${unpaid.id}`, { headers: as(alice.token) })).body;
       expect(cancelled.status).toBe("cancelled");
-      expect(cancelled.statusHistory.at(-1)).toMatchObject({ from: "pending", to: "cancelled", by: "system", reason: "Not paid within 60 minutes." });
+      expect(cancelled.statusHistory.at(-1)).toMatchObject({
+        from: "pending",
+        to: "cancelled",
+        by: "system",
+        reason: "Not paid within 60 minutes.",
+      });
       expect(await stockOf(p.id)).toBe(10);
       expect(events.filter((e) => e.event === "order.cancelled" && e.payload.order.id === unpaid.id)).toHaveLength(1);
       expect((await http(`/orders/${paid.id}`, { headers: as(bob.token) })).body.status).toBe("paid");
@@ -342,51 +416,53 @@ suite("orders", () => {
       const cancelled = await http("/orders?status=cancelled", { headers: as(admin) });
       expect(cancelled.body.rows.length).toBeGreaterThan(0);
       expect(cancelled.body.rows.every((o: any) => o.status === "cancelled")).toBe(true);
-      const future = await http(`/orders?from=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`, { headers: as(admin) });
+      const future = await http(`/orders?from=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`, {
+        headers: as(admin),
+      });
       expect(future.body.total).toBe(0);
       expect((await http("/orders?status=lost", { headers: as(admin) })).status).toBe(422);
     });
   });
 
   describe("failures", () => {
-  test("compensation: when saving the order fails after reserving, the stock is released", async () => {
-    const p = await product({ stock: 4 });
-    const orders = node.broker.getLocalService("orders") as any;
-    const original = orders.adapter.model.create;
-    orders.adapter.model.create = async () => {
-      throw new Error("simulated database failure while saving the order");
-    };
-    try {
-      const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
-      expect(res.status).toBe(500);
-      expect(JSON.stringify(res.body)).not.toMatch(/simulated/);
-    } finally {
-      orders.adapter.model.create = original;
-    }
-    expect(await stockOf(p.id)).toBe(4);
-    const ledger = (node.broker.getLocalService("products") as any).reservations;
-    // The ledger and the orders agree: every held reservation belongs to a live order.
-    const held = await ledger.count({ where: { status: [...HELD_RESERVATION_STATUSES] } });
-    expect(held).toBe(await orders.adapter.model.count({ where: { status: ["pending", "paid", "shipped", "delivered"] } }));
-    expect(held).toBeGreaterThan(5);
-  });
+    test("compensation: when saving the order fails after reserving, the stock is released", async () => {
+      const p = await product({ stock: 4 });
+      const orders = node.broker.getLocalService("orders") as any;
+      const original = orders.adapter.model.create;
+      orders.adapter.model.create = async () => {
+        throw new Error("simulated database failure while saving the order");
+      };
+      try {
+        const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
+        expect(res.status).toBe(500);
+        expect(JSON.stringify(res.body)).not.toMatch(/simulated/);
+      } finally {
+        orders.adapter.model.create = original;
+      }
+      expect(await stockOf(p.id)).toBe(4);
+      const ledger = (node.broker.getLocalService("products") as any).reservations;
+      // The ledger and the orders agree: every held reservation belongs to a live order.
+      const held = await ledger.count({ where: { status: [...HELD_RESERVATION_STATUSES] } });
+      expect(held).toBe(await orders.adapter.model.count({ where: { status: ["pending", "paid", "shipped", "delivered"] } }));
+      expect(held).toBeGreaterThan(5);
+    });
 
-  test("a checkout that cannot save its order within the deadline rolls back and releases (reconciliation never races it)", async () => {
-    const p = await product({ stock: 4 });
-    const orders = node.broker.getLocalService("orders") as any;
-    const deadline = orders.settings.saveDeadlineMs;
-    // The shipped deadline is half the reconciliation grace period (≥ 5 minutes); here, none.
-    expect(deadline).toBeGreaterThanOrEqual(5 * 60_000);
-    const before = await orders.adapter.model.count();
-    orders.settings.saveDeadlineMs = -1;
-    try {
-      const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
-      expect(res).toMatchObject({ status: 503, body: { type: "CHECKOUT_TOO_SLOW" } });
-    } finally {
-      orders.settings.saveDeadlineMs = deadline;
-    }
-    expect(await stockOf(p.id)).toBe(4);
-    expect(await orders.adapter.model.count()).toBe(before);
-  });
+    test("a checkout that cannot save its order within the deadline rolls back and releases (reconciliation never races it)", async () => {
+      const p = await product({ stock: 4 });
+      const orders = node.broker.getLocalService("orders") as any;
+      const deadline = orders.settings.saveDeadlineMs;
+      // The shipped deadline is half the reconciliation grace period (≥ 5 minutes); here, none.
+      expect(deadline).toBeGreaterThanOrEqual(5 * 60_000);
+      const before = await orders.adapter.model.count();
+      orders.settings.saveDeadlineMs = -1;
+      try {
+        const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
+        expect(res).toMatchObject({ status: 503, body: { type: "CHECKOUT_TOO_SLOW" } });
+      } finally {
+        orders.settings.saveDeadlineMs = deadline;
+      }
+      expect(await stockOf(p.id)).toBe(4);
+      expect(await orders.adapter.model.count()).toBe(before);
+    });
   });
 });

@@ -38,7 +38,13 @@ suite("the transactional outbox", () => {
     await migrateUp(config.database);
     sequelize = createSequelize(config.database, { logging: false });
     consumer = new DurableEvents(AMQP, namespace, quiet().logger);
-    await consumer.consume({ group: "probe", patterns: ["#"], maxAttempts: 1, retryBaseMs: 10, handle: async (m) => void received.push(m) });
+    await consumer.consume({
+      group: "probe",
+      patterns: ["#"],
+      maxAttempts: 1,
+      retryBaseMs: 10,
+      handle: async (m) => void received.push(m),
+    });
   });
 
   afterEach(async () => {
@@ -59,7 +65,10 @@ suite("the transactional outbox", () => {
     const log = quiet();
     const publisher = new DurableEvents(url, namespace, log.logger);
     const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs, batchSize: 25, onPending });
-    cleanup.push(() => publisher.close(500), () => outbox.stop());
+    cleanup.push(
+      () => publisher.close(500),
+      () => outbox.stop(),
+    );
     return { outbox, publisher, log: log.lines };
   }
   const ids = () => received.map((m) => m.messageId);
@@ -72,11 +81,19 @@ suite("the transactional outbox", () => {
         throw new Error("the change failed");
       })
       .catch(() => undefined);
-    await sequelize.transaction((t) => outbox.add({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1" }, t));
+    await sequelize.transaction((t) =>
+      outbox.add({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1" }, t),
+    );
     expect(await outbox.pending()).toBe(1);
     expect(await outbox.relay()).toBe(1);
     await until("the message", () => received.length === 1, { timeoutMs: 5000 });
-    expect(received[0]).toMatchObject({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1", attempt: 0 });
+    expect(received[0]).toMatchObject({
+      event: "order.created",
+      payload: { n: 2 },
+      messageId: "committed",
+      requestId: "req-1",
+      attempt: 0,
+    });
     expect(await outbox.pending()).toBe(0);
     await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that the rolled-back one never goes out
     expect(ids()).toEqual(["committed"]);

@@ -58,13 +58,21 @@ suite("products on PostgreSQL", () => {
     });
 
     test("without a principal it is a 401, as a shopper a 403", async () => {
-      await expect(node.broker.call("products.create", { sku: "X-1", name: "x", priceCents: 1, currency: "EUR" })).rejects.toMatchObject({ code: 401 });
-      await expect(node.broker.call("products.create", { sku: "X-1", name: "x", priceCents: 1, currency: "EUR" }, shopper)).rejects.toMatchObject({ code: 403 });
+      await expect(node.broker.call("products.create", { sku: "X-1", name: "x", priceCents: 1, currency: "EUR" })).rejects.toMatchObject({
+        code: 401,
+      });
+      await expect(
+        node.broker.call("products.create", { sku: "X-1", name: "x", priceCents: 1, currency: "EUR" }, shopper),
+      ).rejects.toMatchObject({ code: 403 });
     });
 
     test("a duplicate sku is a 409 and changes nothing", async () => {
       await create({ sku: "DUP-1", name: "first" });
-      await expect(create({ sku: "DUP-1", name: "second" })).rejects.toMatchObject({ code: 409, type: "CONFLICT", data: { fields: ["sku"] } });
+      await expect(create({ sku: "DUP-1", name: "second" })).rejects.toMatchObject({
+        code: 409,
+        type: "CONFLICT",
+        data: { fields: ["sku"] },
+      });
       const page = await node.broker.call<any, any>("products.list", { search: "DUP-1" }, admin);
       expect(page.rows.map((r: any) => r.name)).toEqual(["first"]);
     });
@@ -219,20 +227,32 @@ suite("products on PostgreSQL", () => {
 
   describe("the gateway's rules", () => {
     test("writes need credentials: 401 with WWW-Authenticate, never a back door", async () => {
-      for (const [method, path] of [["POST", "/products"], ["PATCH", `/products/${randomUUID()}`], ["DELETE", `/products/${randomUUID()}`]]) {
+      for (const [method, path] of [
+        ["POST", "/products"],
+        ["PATCH", `/products/${randomUUID()}`],
+        ["DELETE", `/products/${randomUUID()}`],
+      ]) {
         const res = await http(`${node.api}${path}`, { method, json: { sku: "HTTP-1", name: "n", priceCents: 1, currency: "EUR" } });
         expect(res.status).toBe(401);
         expect(res.headers.get("www-authenticate")).toMatch(/Bearer/);
         expect(res.body).toMatchObject({ code: 401 });
       }
-      const forged = await http(`${node.api}/products`, { method: "POST", headers: { authorization: "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ." }, json: {} });
+      const forged = await http(`${node.api}/products`, {
+        method: "POST",
+        headers: { authorization: "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ." },
+        json: {},
+      });
       expect(forged.status).toBe(401);
       const odd = await http(`${node.api}/products`, { headers: { authorization: "Digest abc" } });
       expect(odd.status).toBe(401);
     });
 
     test("malformed JSON → 400, wrong media type → 415, too large → 413, all JSON", async () => {
-      const bad = await http(`${node.api}/products`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+      const bad = await http(`${node.api}/products`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{not json",
+      });
       expect(bad).toMatchObject({ status: 400, body: { code: 400, type: "MALFORMED_BODY" } });
       const text = await http(`${node.api}/products`, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
       expect(text).toMatchObject({ status: 415, body: { code: 415, type: "UNSUPPORTED_MEDIA_TYPE" } });
@@ -241,7 +261,17 @@ suite("products on PostgreSQL", () => {
     });
 
     test("nothing unaliased is reachable", async () => {
-      for (const path of ["/products.list", "/products/ready", "/api/list-aliases", "/list-aliases", "/products.ready", "/~node/list", "/$node/services", "/api/live", "/nothing"]) {
+      for (const path of [
+        "/products.list",
+        "/products/ready",
+        "/api/list-aliases",
+        "/list-aliases",
+        "/products.ready",
+        "/~node/list",
+        "/$node/services",
+        "/api/live",
+        "/nothing",
+      ]) {
         const res = await http(`${node.api}${path}`);
         expect([404]).toContain(res.status);
         expect(res.body).toMatchObject({ code: 404 });

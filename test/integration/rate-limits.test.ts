@@ -22,7 +22,13 @@ beforeAll(async () => {
   const { loadConfig } = await import("../../lib/config.ts");
   const env = { SQLITE_PATH: path.join(dir, "shop.sqlite") };
   await migrateUp(loadConfig(env).database);
-  node = await startTestNode({ ...env, SERVICES: "all", RATE_LIMIT_FACTOR: "1", TRUST_PROXY: "", NAMESPACE: `limits-${randomUUID().slice(0, 8)}` });
+  node = await startTestNode({
+    ...env,
+    SERVICES: "all",
+    RATE_LIMIT_FACTOR: "1",
+    TRUST_PROXY: "",
+    NAMESPACE: `limits-${randomUUID().slice(0, 8)}`,
+  });
 });
 
 afterAll(async () => {
@@ -30,7 +36,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const login = (email: string, password: string, headers: Record<string, string> = {}) => http(`/auth/login`, { method: "POST", headers, json: { email, password } });
+const login = (email: string, password: string, headers: Record<string, string> = {}) =>
+  http(`/auth/login`, { method: "POST", headers, json: { email, password } });
 /** The device cookie a successful sign-in sets, as a Cookie header. */
 const deviceCookie = (res: { headers: Headers }) => {
   const cookie = res.headers.get("set-cookie") ?? "";
@@ -99,7 +106,9 @@ test("a good Basic + X-TOTP request gives the second-factor budget back: the 6th
   const now = Date.now();
   const codes = [totpCode(secret, now + 30_000), ...recovery.slice(0, 7)];
   for (const [i, code] of codes.entries()) {
-    expect(`request ${i + 1}: ${(await http(`/users/me`, { headers: { ...basic, "x-totp": code } })).status}`).toBe(`request ${i + 1}: 200`);
+    expect(`request ${i + 1}: ${(await http(`/users/me`, { headers: { ...basic, "x-totp": code } })).status}`).toBe(
+      `request ${i + 1}: 200`,
+    );
   }
   // Failures still count: five wrong codes, then 429 (also for the sign-in step).
   for (let i = 0; i < 5; i++) expect((await http(`/users/me`, { headers: { ...basic, "x-totp": "000000" } })).status).toBe(401);

@@ -28,7 +28,11 @@ suite("readiness and routes of services that are down", () => {
     const res = await http(`/health/ready`);
     expect(res).toMatchObject({
       status: 200,
-      body: { status: "degraded", critical: ["users", "products", "orders"], services: { users: "ok", products: "ok", orders: "ok", mail: "not discovered", storage: "not discovered" } },
+      body: {
+        status: "degraded",
+        critical: ["users", "products", "orders"],
+        services: { users: "ok", products: "ok", orders: "ok", mail: "not discovered", storage: "not discovered" },
+      },
     });
   });
 

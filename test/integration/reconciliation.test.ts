@@ -29,15 +29,20 @@ suite("reservation reconciliation", () => {
     products.adapter.db.query(query, { replacements, type: "SELECT" });
 
   const product = (stock = 10) => shop.product(admin, { name: "Teapot", priceCents: 2500, stock });
-  const stockOf = async (id: string) => (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
+  const stockOf = async (id: string) =>
+    (await node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
   const checkout = (productId: string, quantity: number) => shop.order(alice, productId, quantity);
   const statusOf = async (reservationId: string) => (await products.reservations.findByPk(reservationId))?.get("status");
   /** Make a reservation look `ms` old (its order, if any, is left alone). */
   const age = (reservationId: string, ms: number) =>
-    products.adapter.db.query(`UPDATE stock_reservations SET "createdAt" = :at WHERE id = :id`, { replacements: { at: new Date(Date.now() - ms), id: reservationId } });
+    products.adapter.db.query(`UPDATE stock_reservations SET "createdAt" = :at WHERE id = :id`, {
+      replacements: { at: new Date(Date.now() - ms), id: reservationId },
+    });
   /** The reservations holding stock of one product. */
   const reservationsOf = async (productId: string) =>
-    (await sql<{ id: string }>(`SELECT id FROM stock_reservations WHERE items::text LIKE '%' || :productId || '%'`, { productId })).map((r) => r.id);
+    (await sql<{ id: string }>(`SELECT id FROM stock_reservations WHERE items::text LIKE '%' || :productId || '%'`, { productId })).map(
+      (r) => r.id,
+    );
 
   /** Replace one action as seen by every caller on this node (ctx.call goes through broker.call). */
   function stubAction(action: string, impl: (params: any) => Promise<unknown>): () => void {
@@ -95,7 +100,14 @@ suite("reservation reconciliation", () => {
     const { result, lines } = await loggedDuring("warn", work);
     return { result, warnings: lines };
   };
-  const unavailable = () => Promise.reject(Object.assign(new Error("Service 'orders.reservationStates' is not available."), { code: 503, type: "SERVICE_NOT_AVAILABLE", retryable: true }));
+  const unavailable = () =>
+    Promise.reject(
+      Object.assign(new Error("Service 'orders.reservationStates' is not available."), {
+        code: 503,
+        type: "SERVICE_NOT_AVAILABLE",
+        retryable: true,
+      }),
+    );
 
   /** Gap 1: checkout reserved, saving the order failed, and so did the compensating release. */
   async function orphanFromFailedCheckout(productId: string, quantity: number): Promise<string> {
@@ -119,7 +131,9 @@ suite("reservation reconciliation", () => {
   async function cancelledWithoutRelease(productId: string, quantity: number): Promise<string> {
     const res = await checkout(productId, quantity);
     expect(res.status).toBe(201);
-    await withReleasesLost(async () => expect((await http(`/orders/${res.body.id}/cancel`, { method: "POST", headers: as(alice) })).status).toBe(200));
+    await withReleasesLost(async () =>
+      expect((await http(`/orders/${res.body.id}/cancel`, { method: "POST", headers: as(alice) })).status).toBe(200),
+    );
     expect(await statusOf(res.body.id)).toBe("reserved");
     return res.body.id as string;
   }
@@ -167,7 +181,9 @@ suite("reservation reconciliation", () => {
     });
     // Fresh reservations are not due: nothing here is settled or released by the next tests' runs.
     for (const id of [live, paid, shipped, delivered]) expect(await statusOf(id)).toBe("reserved");
-    await expect(call("orders.reservationStates", { ids: Array.from({ length: 501 }, () => randomUUID()) })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
+    await expect(call("orders.reservationStates", { ids: Array.from({ length: 501 }, () => randomUUID()) })).rejects.toMatchObject({
+      type: "VALIDATION_ERROR",
+    });
     await expect(call("orders.reservationStates", { ids: ["not-a-uuid"] })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
     await expect(call("orders.reservationStates", { ids: [] })).rejects.toMatchObject({ type: "VALIDATION_ERROR" });
     // Not reachable over HTTP, in any spelling.
@@ -190,12 +206,24 @@ suite("reservation reconciliation", () => {
     const normalOrder = (await checkout(normal.id, 1)).body.id;
     await http(`/orders/${normalOrder}/cancel`, { method: "POST", headers: as(alice) });
     for (const id of [orphan, cancelledOrder, liveOrder, normalOrder]) await age(id, 60 * MINUTE);
-    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id), await stockOf(normal.id)]).toEqual([7, 6, 8, 5, 10]);
+    expect([
+      await stockOf(lost.id),
+      await stockOf(cancelled.id),
+      await stockOf(inFlight.id),
+      await stockOf(live.id),
+      await stockOf(normal.id),
+    ]).toEqual([7, 6, 8, 5, 10]);
 
     const { result, warnings } = await warningsDuring(reconcile);
     // Due and still reserved: the orphan, the cancelled order's and the live order's reservations.
     expect(result).toEqual({ checked: 3, released: 2, settled: 0 });
-    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id), await stockOf(normal.id)]).toEqual([10, 10, 8, 5, 10]);
+    expect([
+      await stockOf(lost.id),
+      await stockOf(cancelled.id),
+      await stockOf(inFlight.id),
+      await stockOf(live.id),
+      await stockOf(normal.id),
+    ]).toEqual([10, 10, 8, 5, 10]);
     expect(await statusOf(orphan)).toBe("released");
     expect(await statusOf(cancelledOrder)).toBe("released");
     expect(await statusOf(young)).toBe("reserved");
@@ -206,7 +234,9 @@ suite("reservation reconciliation", () => {
 
     // A second run finds nothing to release.
     expect(await reconcile()).toEqual({ checked: 1, released: 0, settled: 0 });
-    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id)]).toEqual([10, 10, 8, 5]);
+    expect([await stockOf(lost.id), await stockOf(cancelled.id), await stockOf(inFlight.id), await stockOf(live.id)]).toEqual([
+      10, 10, 8, 5,
+    ]);
     // A late retry of either release changes nothing either.
     expect(await call("products.release", { reservationId: orphan })).toEqual({ released: false });
     expect(await call("products.release", { reservationId: cancelledOrder })).toEqual({ released: false });
@@ -277,12 +307,17 @@ suite("reservation reconciliation", () => {
     // Another node holds the lock: this one skips the run and releases nothing.
     const { Sequelize } = await import("sequelize");
     const { RECONCILE_LOCK_KEY } = await import("../../services/products/reconcile.ts");
-    const other = new Sequelize(products.adapter.db.config.database, products.adapter.db.config.username, products.adapter.db.config.password ?? undefined, {
-      host: products.adapter.db.config.host,
-      port: Number(products.adapter.db.config.port),
-      dialect: "postgres",
-      logging: false,
-    });
+    const other = new Sequelize(
+      products.adapter.db.config.database,
+      products.adapter.db.config.username,
+      products.adapter.db.config.password ?? undefined,
+      {
+        host: products.adapter.db.config.host,
+        port: Number(products.adapter.db.config.port),
+        dialect: "postgres",
+        logging: false,
+      },
+    );
     try {
       let unlock!: () => void;
       const held = new Promise<void>((r) => (unlock = r));
@@ -304,7 +339,12 @@ suite("reservation reconciliation", () => {
 
     // Without the lock (as if every replica ran at the very same moment), the compare-and-set
     // still lets exactly one release through per reservation.
-    const runs = await Promise.all([products.reconcilePass(node.broker), products.reconcilePass(node.broker), products.reconcilePass(node.broker), reconcile()]);
+    const runs = await Promise.all([
+      products.reconcilePass(node.broker),
+      products.reconcilePass(node.broker),
+      products.reconcilePass(node.broker),
+      reconcile(),
+    ]);
     expect(runs.reduce((sum: number, r: { released: number }) => sum + r.released, 0)).toBe(4);
     expect(await Promise.all(ps.map((p) => stockOf(p.id)))).toEqual([10, 10, 10]);
     for (const id of [...orphans, cancelledOrder]) expect(await statusOf(id)).toBe("released");
@@ -315,7 +355,13 @@ suite("reservation reconciliation", () => {
     const p = await product(10);
     const id = randomUUID();
     await call("products.reserve", { reservationId: id, items: [{ productId: p.id, quantity: 7 }] });
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? products.releaseReservation(id) : call("products.release", { reservationId: id }).then((r: any) => (r.released ? [] : null)))));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        i % 2
+          ? products.releaseReservation(id)
+          : call("products.release", { reservationId: id }).then((r: any) => (r.released ? [] : null)),
+      ),
+    );
     expect(results.filter((r) => r !== null)).toHaveLength(1);
     expect(await stockOf(p.id)).toBe(10);
   });
@@ -346,7 +392,9 @@ suite("reservation reconciliation", () => {
     }
 
     // Even an orders service that (wrongly) called them cancelled now is never asked about them.
-    const restore = stubAction("orders.reservationStates", async (params: { ids: string[] }) => Object.fromEntries(params.ids.map((id) => [id, "cancelled"])));
+    const restore = stubAction("orders.reservationStates", async (params: { ids: string[] }) =>
+      Object.fromEntries(params.ids.map((id) => [id, "cancelled"])),
+    );
     try {
       expect(await reconcile()).toEqual({ checked: 0, released: 0, settled: 0 });
     } finally {
@@ -399,7 +447,9 @@ suite("reservation reconciliation", () => {
 
     // The paid one is cancelled by staff and every release after it is lost: the job gives it back.
     await withReleasesLost(async () =>
-      expect((await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled" } })).status).toBe(200),
+      expect((await http(`/orders/${paid}/status`, { method: "PATCH", headers: as(admin), json: { status: "cancelled" } })).status).toBe(
+        200,
+      ),
     );
     expect(await statusOf(paid)).toBe("reserved");
     expect(await stockOf(p.id)).toBe(7);

@@ -15,7 +15,15 @@ import { describeWithServers } from "../support/servers.ts";
 import { http } from "../support/node.ts";
 import { until } from "../../scripts/support/until.ts";
 
-Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1", METRICS: "false", SERVICES: "api", LOG_FORMAT: "json", LOG_LEVEL: "info", CACHER: "memory" });
+Object.assign(process.env, {
+  PORT: "0",
+  HOST: "127.0.0.1",
+  METRICS: "false",
+  SERVICES: "api",
+  LOG_FORMAT: "json",
+  LOG_LEVEL: "info",
+  CACHER: "memory",
+});
 const { getConfig, loadConfig } = await import("../../lib/config.ts");
 const { createBroker } = await import("../../broker.ts");
 const { brokerOptions } = await import("../../moleculer.config.ts");
@@ -211,7 +219,9 @@ describe("request ids on one node", () => {
     expect(probeLines(from)).toEqual([expect.objectContaining({ msg: "probe probe-a: about to fail", requestId: id })]);
     const gatewayErrors = lines.slice(from).filter((l) => l.mod === "api" && l.level >= 50);
     // Logged once, with the method, the URL and the error's stack.
-    expect(gatewayErrors).toEqual([expect.objectContaining({ requestId: id, msg: expect.stringMatching(/^GET \/api\/probe-a\/boom failed:/) })]);
+    expect(gatewayErrors).toEqual([
+      expect.objectContaining({ requestId: id, msg: expect.stringMatching(/^GET \/api\/probe-a\/boom failed:/) }),
+    ]);
     expect(gatewayErrors[0]?.err?.stack).toContain("probe failure");
 
     const missing = await http(`${api}/no-such-route`, { headers: { "x-request-id": "err-test-0002" } });
@@ -322,9 +332,18 @@ withRabbit("request ids across nodes over RabbitMQ", () => {
       await producer.publish("rid.happened", {}, "m-3"); // none
       await until("two attempts of each message", () => seen.length >= 6, { timeoutMs: 5000, intervalMs: 25 });
       const byMessage = (id: string) => seen.filter((s) => s.messageId === id).map((s) => [s.attempt, s.current]);
-      expect(byMessage("m-1")).toEqual([[0, "durable-req-1"], [1, "durable-req-1"]]);
-      expect(byMessage("m-2")).toEqual([[0, "durable-req-2"], [1, "durable-req-2"]]);
-      expect(byMessage("m-3")).toEqual([[0, undefined], [1, undefined]]);
+      expect(byMessage("m-1")).toEqual([
+        [0, "durable-req-1"],
+        [1, "durable-req-1"],
+      ]);
+      expect(byMessage("m-2")).toEqual([
+        [0, "durable-req-2"],
+        [1, "durable-req-2"],
+      ]);
+      expect(byMessage("m-3")).toEqual([
+        [0, undefined],
+        [1, undefined],
+      ]);
     } finally {
       await consumer.deleteTopology([{ group: "rid", maxAttempts: 2 }]).catch(() => undefined);
       await Promise.all([consumer.close(1000), producer.close(1000)]);

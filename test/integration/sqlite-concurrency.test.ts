@@ -40,9 +40,7 @@ describe("the embedded SQLite node under 50 concurrent checkouts", () => {
     const shoppers = await shop.shoppers(10, "sqlite");
 
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        shop.order(shoppers[i % 10]!.token, product.id, 1, { "idempotency-key": `checkout-${i}` }),
-      ),
+      Array.from({ length: 50 }, (_, i) => shop.order(shoppers[i % 10]!.token, product.id, 1, { "idempotency-key": `checkout-${i}` })),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s !== 201 && s !== 409)).toEqual([]);
@@ -53,7 +51,11 @@ describe("the embedded SQLite node under 50 concurrent checkouts", () => {
     expect(await orders.adapter.model.count()).toBe(40);
     const created = new Set(results.filter((r) => r.status === 201).map((r) => r.body.id));
     expect(created.size).toBe(40);
-    const p = await node.broker.call<{ stock: number }, object>("products.get", { id: product.id }, { meta: { user: { id: "x", role: "admin" } } });
+    const p = await node.broker.call<{ stock: number }, object>(
+      "products.get",
+      { id: product.id },
+      { meta: { user: { id: "x", role: "admin" } } },
+    );
     expect(p.stock).toBe(0);
     const products = node.broker.getLocalService("products") as unknown as { reservations: { count(o?: object): Promise<number> } };
     expect(await products.reservations.count({ where: { status: "reserved" } })).toBe(40);

@@ -79,7 +79,12 @@ async function startS3(bucket: string) {
   let abortedUploads = 0;
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({ region: "us-east-1", endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const client = new S3Client({
+    region: "us-east-1",
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+  });
   return {
     endpoint,
     client,
@@ -117,7 +122,14 @@ interface Shop {
  */
 async function startShop(env: Record<string, string>): Promise<Shop> {
   let shop: Shop | undefined;
-  const settings: Record<string, string> = { HOST: "127.0.0.1", METRICS: "false", CACHER: "memory", RATE_LIMIT_FACTOR: "100", SERVICES: "api,users,storage", ...env };
+  const settings: Record<string, string> = {
+    HOST: "127.0.0.1",
+    METRICS: "false",
+    CACHER: "memory",
+    RATE_LIMIT_FACTOR: "100",
+    SERVICES: "api,users,storage",
+    ...env,
+  };
   const saved = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
   await jest.isolateModulesAsync(async () => {
     Object.assign(process.env, settings);
@@ -180,18 +192,26 @@ function client(shop: ShopTarget) {
  */
 function streamUpload(api: string, token: string, size: number, type = "image/png", onProgress?: (sent: number) => void) {
   const boundary = `----shop${randomBytes(8).toString("hex")}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: ${type}\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: ${type}\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const hash = createHash("sha256");
   return new Promise<{ status: number; body: any; sha256: string }>((resolve, reject) => {
     const req = http.request(`${api}/files`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": head.length + size + tail.length },
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": head.length + size + tail.length,
+      },
     });
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString() || "null"), sha256: hash.digest("hex") }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString() || "null"), sha256: hash.digest("hex") }),
+      );
     });
     req.on("error", reject);
     req.write(head);
@@ -255,7 +275,14 @@ suite("storage on S3 (s3rver), one node", () => {
     await db?.drop();
   });
 
-  const pendingRows = async () => (await shop.broker.call<any, any>("storage.list", { status: "pending", pageSize: 100 }, { meta: { user: { id: randomUUID(), role: "admin" } } })).total;
+  const pendingRows = async () =>
+    (
+      await shop.broker.call<any, any>(
+        "storage.list",
+        { status: "pending", pageSize: 100 },
+        { meta: { user: { id: randomUUID(), role: "admin" } } },
+      )
+    ).total;
 
   test("upload → 201 metadata; the bytes and their SHA-256 come back through a presigned redirect", async () => {
     const bytes = png(200_000);
@@ -321,10 +348,19 @@ suite("storage on S3 (s3rver), one node", () => {
     const res = await c.upload(bob.token, png(MAX + 1), "image/png", "too-big.png");
     expect(res.status).toBe(413);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ name: "MoleculerClientError", message: `The file is larger than the limit of ${MAX} bytes.`, code: 413, type: "PAYLOAD_TOO_LARGE", data: { maxBytes: MAX } });
+    expect(res.body).toEqual({
+      name: "MoleculerClientError",
+      message: `The file is larger than the limit of ${MAX} bytes.`,
+      code: 413,
+      type: "PAYLOAD_TOO_LARGE",
+      data: { maxBytes: MAX },
+    });
     // The storage side aborts on the stream's error, right after the gateway answered.
     // (8 MiB went through before the limit struck: its first part had started a multipart upload.)
-    await until("the aborted upload to be cleaned up", async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore);
+    await until(
+      "the aborted upload to be cleaned up",
+      async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore,
+    );
     expect(await s3.keys()).toEqual(before);
     const mine = (await c.http("/files?pageSize=100", { headers: c.as(bob.token) })).body.rows.map((f: any) => f.filename);
     expect(mine).not.toContain("too-big.png");
@@ -334,7 +370,10 @@ suite("storage on S3 (s3rver), one node", () => {
     const html = await c.upload(alice.token, Buffer.from("<html><script>alert(1)</script></html>"), "text/html", "x.html");
     expect(html).toMatchObject({ status: 415, body: { code: 415, type: "UNSUPPORTED_MEDIA_TYPE", data: { declared: "text/html" } } });
     const fakePng = await c.upload(alice.token, Buffer.from("#!/bin/sh\nrm -rf /\n".repeat(10)), "image/png", "x.png");
-    expect(fakePng).toMatchObject({ status: 415, body: { type: "UNSUPPORTED_MEDIA_TYPE", data: { declared: "image/png", detected: null } } });
+    expect(fakePng).toMatchObject({
+      status: 415,
+      body: { type: "UNSUPPORTED_MEDIA_TYPE", data: { declared: "image/png", detected: null } },
+    });
     const pngAsText = await c.upload(alice.token, png(1000), "text/plain", "x.txt");
     expect(pngAsText).toMatchObject({ status: 415, body: { data: { declared: "text/plain", detected: "image/png" } } });
     const generic = await c.upload(alice.token, Buffer.concat([PDF, randomBytes(500)]), "application/octet-stream", "doc.pdf");
@@ -381,7 +420,16 @@ suite("storage on S3 (s3rver), one node", () => {
     const page1 = await c.http("/files?pageSize=2", { headers: c.as(carol.token) });
     expect(page1.body).toMatchObject({ total: 3, page: 1, pageSize: 2, totalPages: 2 });
     expect(page1.body.rows.map((f: any) => f.filename)).toEqual(["c.png", "b.png"]);
-    expect(Object.keys(page1.body.rows[0]).sort()).toEqual(["contentType", "createdAt", "filename", "id", "ownerId", "public", "sha256", "size"]);
+    expect(Object.keys(page1.body.rows[0]).sort()).toEqual([
+      "contentType",
+      "createdAt",
+      "filename",
+      "id",
+      "ownerId",
+      "public",
+      "sha256",
+      "size",
+    ]);
     const page2 = await c.http("/files?pageSize=2&page=2&sort=filename", { headers: c.as(carol.token) });
     expect(page2.body.rows.map((f: any) => f.filename)).toEqual(["c.png"]);
     expect((await c.http("/files?sort=key", { headers: c.as(carol.token) })).status).toBe(422);
@@ -405,7 +453,9 @@ suite("storage on S3 (s3rver), one node", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 15; i++) {
       const file = (await c.upload(alice.token, png(3000), "image/png", `racing-${i}.png`)).body;
-      const readers = Array.from({ length: 4 }, () => c.http(`/files/${file.id}?redirect=false`, { headers: c.as(alice.token) }).then((r) => r.status));
+      const readers = Array.from({ length: 4 }, () =>
+        c.http(`/files/${file.id}?redirect=false`, { headers: c.as(alice.token) }).then((r) => r.status),
+      );
       const deleted = c.http(`/files/${file.id}`, { method: "DELETE", headers: c.as(alice.token) });
       statuses.push(...(await Promise.all(readers)));
       expect((await deleted).status).toBe(204);
@@ -415,9 +465,19 @@ suite("storage on S3 (s3rver), one node", () => {
 
   test("presigned PUT with plain fetch, then complete: size, type and SHA-256 checked", async () => {
     const bytes = Buffer.concat([PDF, randomBytes(30_000)]);
-    const presign = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length } });
+    const presign = await c.http("/files/presign", {
+      method: "POST",
+      headers: c.as(alice.token),
+      json: { filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length },
+    });
     expect(presign.status).toBe(201);
-    expect(presign.body).toEqual({ id: expect.any(String), url: expect.stringContaining(`${publicEndpoint()}/${bucket}/files/`), method: "PUT", headers: { "Content-Type": "application/pdf" }, expiresAt: expect.any(String) });
+    expect(presign.body).toEqual({
+      id: expect.any(String),
+      url: expect.stringContaining(`${publicEndpoint()}/${bucket}/files/`),
+      method: "PUT",
+      headers: { "Content-Type": "application/pdf" },
+      expiresAt: expect.any(String),
+    });
     expect(Date.parse(presign.body.expiresAt) - Date.now()).toBeGreaterThan(200_000);
     const { id, url, headers } = presign.body;
     // Pending: not listed, not downloadable; completing before the PUT is a 409.
@@ -428,7 +488,10 @@ suite("storage on S3 (s3rver), one node", () => {
     expect(put.status).toBe(200);
     expect((await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(bob.token) })).status).toBe(404);
     const done = await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) });
-    expect(done).toMatchObject({ status: 200, body: { id, ownerId: alice.id, filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length, sha256: sha256(bytes) } });
+    expect(done).toMatchObject({
+      status: 200,
+      body: { id, ownerId: alice.id, filename: "invoice.pdf", contentType: "application/pdf", size: bytes.length, sha256: sha256(bytes) },
+    });
     // Completing again changes nothing.
     expect((await c.http(`/files/${id}/complete`, { method: "POST", headers: c.as(alice.token) })).body.sha256).toBe(sha256(bytes));
     const back = await c.download(`${shop.api}/files/${id}`, c.as(alice.token), "follow");
@@ -436,21 +499,45 @@ suite("storage on S3 (s3rver), one node", () => {
   });
 
   test("presign refuses what an upload would (413, 415); complete refuses a wrong size or a wrong type", async () => {
-    const big = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.png", contentType: "image/png", size: MAX + 1 } });
+    const big = await c.http("/files/presign", {
+      method: "POST",
+      headers: c.as(alice.token),
+      json: { filename: "x.png", contentType: "image/png", size: MAX + 1 },
+    });
     expect(big).toMatchObject({ status: 413, body: { type: "PAYLOAD_TOO_LARGE" } });
-    const exe = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.exe", contentType: "application/x-msdownload", size: 10 } });
+    const exe = await c.http("/files/presign", {
+      method: "POST",
+      headers: c.as(alice.token),
+      json: { filename: "x.exe", contentType: "application/x-msdownload", size: 10 },
+    });
     expect(exe).toMatchObject({ status: 415, body: { type: "UNSUPPORTED_MEDIA_TYPE" } });
-    const noKey = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "x.png", contentType: "image/png", size: 10, key: "files/mine" } });
+    const noKey = await c.http("/files/presign", {
+      method: "POST",
+      headers: c.as(alice.token),
+      json: { filename: "x.png", contentType: "image/png", size: 10, key: "files/mine" },
+    });
     expect(noKey.status).toBe(422);
 
     // s3rver does not enforce the signed Content-Length (S3 does); complete checks it anyway.
-    const short = (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "s.png", contentType: "image/png", size: 1000 } })).body;
+    const short = (
+      await c.http("/files/presign", {
+        method: "POST",
+        headers: c.as(alice.token),
+        json: { filename: "s.png", contentType: "image/png", size: 1000 },
+      })
+    ).body;
     await fetch(short.url, { method: "PUT", headers: short.headers, body: new Uint8Array(png(999)) });
     const mismatch = await c.http(`/files/${short.id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(mismatch).toMatchObject({ status: 409, body: { type: "UPLOAD_SIZE_MISMATCH", data: { expected: 1000, actual: 999 } } });
     expect(await s3.keys()).not.toContain(`files/${short.id}`);
 
-    const fake = (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "f.pdf", contentType: "application/pdf", size: 100 } })).body;
+    const fake = (
+      await c.http("/files/presign", {
+        method: "POST",
+        headers: c.as(alice.token),
+        json: { filename: "f.pdf", contentType: "application/pdf", size: 100 },
+      })
+    ).body;
     await fetch(fake.url, { method: "PUT", headers: fake.headers, body: new Uint8Array(Buffer.alloc(100, "A")) });
     const wrongType = await c.http(`/files/${fake.id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(wrongType).toMatchObject({ status: 415, body: { data: { declared: "application/pdf", detected: null } } });
@@ -464,7 +551,11 @@ suite("storage on S3 (s3rver), one node", () => {
       const boundary = "----abort";
       const req = http.request(`${shop.api}/files`, {
         method: "POST",
-        headers: { authorization: `Bearer ${alice.token}`, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": 7 * MiB },
+        headers: {
+          authorization: `Bearer ${alice.token}`,
+          "content-type": `multipart/form-data; boundary=${boundary}`,
+          "content-length": 7 * MiB,
+        },
       });
       req.on("error", () => resolve());
       req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.png"\r\nContent-Type: image/png\r\n\r\n`);
@@ -474,19 +565,31 @@ suite("storage on S3 (s3rver), one node", () => {
         resolve();
       }, 300);
     });
-    await until("the abandoned upload to be cleaned up", async () => (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore, { timeoutMs: 20_000 });
+    await until(
+      "the abandoned upload to be cleaned up",
+      async () => (await s3.unfinishedUploads()) === 0 && (await pendingRows()) === rowsBefore,
+      { timeoutMs: 20_000 },
+    );
     expect(await s3.keys()).toEqual(keysBefore);
   });
 
   test("the sweeper removes abandoned pending files and their objects, and nothing else", async () => {
     const { STALE_PENDING_MS } = await import("../../services/storage.service.ts");
     const presign = async () =>
-      (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "later.png", contentType: "image/png", size: 100 } })).body;
+      (
+        await c.http("/files/presign", {
+          method: "POST",
+          headers: c.as(alice.token),
+          json: { filename: "later.png", contentType: "image/png", size: 100 },
+        })
+      ).body;
     const abandoned = await presign();
     await fetch(abandoned.url, { method: "PUT", headers: abandoned.headers, body: new Uint8Array(png(100)) });
     const recent = await presign();
     const db = (shop.broker.getLocalService("storage") as unknown as { adapter: { db: any } }).adapter.db;
-    await db.query(`UPDATE files SET "updatedAt" = :at WHERE id = :id`, { replacements: { at: new Date(Date.now() - STALE_PENDING_MS - 1000), id: abandoned.id } });
+    await db.query(`UPDATE files SET "updatedAt" = :at WHERE id = :id`, {
+      replacements: { at: new Date(Date.now() - STALE_PENDING_MS - 1000), id: abandoned.id },
+    });
     expect(await s3.keys()).toContain(`files/${abandoned.id}`);
 
     expect(await shop.broker.call("storage.sweep", {})).toEqual({ removed: 1 });
@@ -525,7 +628,14 @@ suite("storage on the local folder driver", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-files-"));
     // Signed URLs are absolute, on APP_URL: the port has to be known before the node starts.
     const port = await freePort();
-    shop = await startShop({ PORT: String(port), APP_URL: `http://127.0.0.1:${port}`, DATABASE_URL: db.url, S3_BUCKET: "", STORAGE_DIR: dir, UPLOAD_MAX_BYTES: String(MAX) });
+    shop = await startShop({
+      PORT: String(port),
+      APP_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: db.url,
+      S3_BUCKET: "",
+      STORAGE_DIR: dir,
+      UPLOAD_MAX_BYTES: String(MAX),
+    });
     c = client(shop);
     alice = await c.shopper("alice");
     bob = await c.shopper("bob");
@@ -542,7 +652,10 @@ suite("storage on the local folder driver", () => {
   test("upload → download streams the same bytes and SHA-256 from the folder", async () => {
     const bytes = png(50_000);
     const res = await c.upload(alice.token, bytes, "image/png", "photo.png");
-    expect(res).toMatchObject({ status: 201, body: { ownerId: alice.id, filename: "photo.png", contentType: "image/png", size: bytes.length, sha256: sha256(bytes) } });
+    expect(res).toMatchObject({
+      status: 201,
+      body: { ownerId: alice.id, filename: "photo.png", contentType: "image/png", size: bytes.length, sha256: sha256(bytes) },
+    });
     expect(filesOnDisk()).toEqual([res.body.id, `${res.body.id}~meta`]);
     const back = await c.download(`${shop.api}/files/${res.body.id}`, c.as(alice.token));
     expect(back.status).toBe(200);
@@ -564,7 +677,11 @@ suite("storage on the local folder driver", () => {
 
   test("presigned PUT and GET are HMAC-signed gateway URLs: plain fetch, then complete", async () => {
     const bytes = Buffer.concat([PDF, randomBytes(20_000)]);
-    const presign = await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "scan.pdf", contentType: "application/pdf", size: bytes.length } });
+    const presign = await c.http("/files/presign", {
+      method: "POST",
+      headers: c.as(alice.token),
+      json: { filename: "scan.pdf", contentType: "application/pdf", size: bytes.length },
+    });
     expect(presign.status).toBe(201);
     const { id, url, headers, method } = presign.body;
     expect(url.startsWith(`${shop.api}/files/signed/`)).toBe(true);
@@ -619,7 +736,13 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ SQLITE_PATH: sqlite }).database);
     const port = await freePort();
-    shop = await startShop({ PORT: String(port), APP_URL: `http://127.0.0.1:${port}`, DATABASE_URL: "", SQLITE_PATH: sqlite, STORAGE_DIR: path.join(dir, "files") });
+    shop = await startShop({
+      PORT: String(port),
+      APP_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: "",
+      SQLITE_PATH: sqlite,
+      STORAGE_DIR: path.join(dir, "files"),
+    });
     c = client(shop);
   }, 60_000);
 
@@ -635,9 +758,18 @@ describe("storage in the embedded default: SQLite and the local folder (no serve
     expect(up).toMatchObject({ status: 201, body: { size: 5000, sha256: sha256(bytes) } });
     expect((await c.http("/files", { headers: c.as(alice.token) })).body.total).toBe(1);
     expect((await c.download(`${shop.api}/files/${up.body.id}`, c.as(alice.token))).body.equals(bytes)).toBe(true);
-    const p = (await c.http("/files/presign", { method: "POST", headers: c.as(alice.token), json: { filename: "a.txt", contentType: "text/plain", size: 5 } })).body;
+    const p = (
+      await c.http("/files/presign", {
+        method: "POST",
+        headers: c.as(alice.token),
+        json: { filename: "a.txt", contentType: "text/plain", size: 5 },
+      })
+    ).body;
     expect((await fetch(p.url, { method: "PUT", headers: p.headers, body: "hello" })).status).toBe(200);
-    expect(await c.http(`/files/${p.id}/complete`, { method: "POST", headers: c.as(alice.token) })).toMatchObject({ status: 200, body: { size: 5, sha256: sha256(Buffer.from("hello")) } });
+    expect(await c.http(`/files/${p.id}/complete`, { method: "POST", headers: c.as(alice.token) })).toMatchObject({
+      status: 200,
+      body: { size: 5, sha256: sha256(Buffer.from("hello")) },
+    });
     expect(await shop.broker.call("storage.sweep", {})).toEqual({ removed: 0 });
     expect((await c.http(`/files/${up.body.id}`, { method: "DELETE", headers: c.as(alice.token) })).status).toBe(204);
   });
@@ -698,10 +830,14 @@ interface ChildNode {
 }
 
 function spawnShopNode(nodeID: string, env: Record<string, string>): Promise<ChildNode> {
-  const child = spawn(process.execPath, ["--expose-gc", "--no-concurrent-array-buffer-sweeping", "--input-type=module", "-e", NODE_SCRIPT], {
-    env: { ...process.env, ...env, NODE_ID: nodeID, SHOP_ROOT: SHOP_ROOT },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", "--no-concurrent-array-buffer-sweeping", "--input-type=module", "-e", NODE_SCRIPT],
+    {
+      env: { ...process.env, ...env, NODE_ID: nodeID, SHOP_ROOT: SHOP_ROOT },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const output: string[] = [];
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -785,7 +921,10 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
   }, 30_000);
 
   test("the gateway and the storage service run in different processes", async () => {
-    const nodes = (await probe.call<any[], any>("$node.services", { onlyLocal: false, withActions: false })) as { name: string; nodes: string[] }[];
+    const nodes = (await probe.call<any[], any>("$node.services", { onlyLocal: false, withActions: false })) as {
+      name: string;
+      nodes: string[];
+    }[];
     const where = (name: string) => nodes.find((s) => s.name === name)?.nodes;
     expect(where("api")).toEqual([gateway.nodeID]);
     expect(where("storage")).toEqual([storage.nodeID]);
@@ -799,12 +938,19 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
     const started = Date.now();
     const res = await streamUpload(api, alice.token, SIZE);
     const seconds = (Date.now() - started) / 1000;
-    const [gw, st] = await Promise.all([probe.call<any, any>(`${gateway.nodeID}-probe.report`, {}), probe.call<any, any>(`${storage.nodeID}-probe.report`, {})]);
+    const [gw, st] = await Promise.all([
+      probe.call<any, any>(`${gateway.nodeID}-probe.report`, {}),
+      probe.call<any, any>(`${storage.nodeID}-probe.report`, {}),
+    ]);
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ size: SIZE, sha256: res.sha256, ownerId: alice.id });
 
     const mib = (n: number) => Math.round((n / MiB) * 10) / 10;
-    const figures = (m: any) => ({ rssMiB: mib(m.rss), heapAndBuffersMiB: mib(m.heapAndBuffers), liveHeapAndBuffersMiB: mib(m.liveHeapAndBuffers) });
+    const figures = (m: any) => ({
+      rssMiB: mib(m.rss),
+      heapAndBuffersMiB: mib(m.heapAndBuffers),
+      liveHeapAndBuffersMiB: mib(m.liveHeapAndBuffers),
+    });
     console.log(
       `50 MiB upload, gateway → RabbitMQ → storage node → S3, ${seconds.toFixed(1)} s; peak increase over the baseline:\n` +
         JSON.stringify({ gateway: figures(gw), storage: figures(st) }, null, 2),
@@ -828,9 +974,17 @@ clusterSuite("storage on another node (another process), over RabbitMQ", () => {
     const abortedBefore = s3.abortedUploads;
     const res = await streamUpload(api, alice.token, SIZE + MiB + 1);
     expect(res).toMatchObject({ status: 413, body: { type: "PAYLOAD_TOO_LARGE" } });
-    await until("the aborted upload to be cleaned up", async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0, { timeoutMs: 60_000 });
+    await until(
+      "the aborted upload to be cleaned up",
+      async () => s3.abortedUploads > abortedBefore && (await s3.unfinishedUploads()) === 0,
+      { timeoutMs: 60_000 },
+    );
     expect(await s3.keys()).toEqual(keysBefore);
-    const pending = await probe.call<any, any>("storage.list", { status: "pending" }, { meta: { user: { id: randomUUID(), role: "admin" } } });
+    const pending = await probe.call<any, any>(
+      "storage.list",
+      { status: "pending" },
+      { meta: { user: { id: randomUUID(), role: "admin" } } },
+    );
     expect(pending.total).toBe(0);
   }, 180_000);
 });
@@ -856,7 +1010,11 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
     // The prefetch bounds what is delivered before acknowledgements stop: PREFETCH chunks.
     const options = { namespace, transporter: amqpTransporter(AMQP, PREFETCH), logger: false, requestTimeout: 60_000 } as const;
     const sender = new ServiceBroker({ ...options, nodeID: `${namespace}-sender` });
-    const receiver = new ServiceBroker({ ...options, nodeID: `${namespace}-receiver`, middlewares: withMiddleware ? [TransitBackpressure()] : [] });
+    const receiver = new ServiceBroker({
+      ...options,
+      nodeID: `${namespace}-receiver`,
+      middlewares: withMiddleware ? [TransitBackpressure()] : [],
+    });
     brokers.push(sender, receiver);
     let maxBuffered = 0;
     receiver.createService({
@@ -891,7 +1049,9 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
   test("a slow consumer's stream stays bounded with it, and piles up without it", async () => {
     const without = await slowReceiver(false);
     const withIt = await slowReceiver(true);
-    console.log(`${SIZE / MiB} MiB to a slow consumer: most buffered in the receiving stream ${(without.maxBuffered / MiB).toFixed(1)} MiB without the middleware, ${(withIt.maxBuffered / MiB).toFixed(1)} MiB with it`);
+    console.log(
+      `${SIZE / MiB} MiB to a slow consumer: most buffered in the receiving stream ${(without.maxBuffered / MiB).toFixed(1)} MiB without the middleware, ${(withIt.maxBuffered / MiB).toFixed(1)} MiB with it`,
+    );
     expect(without.received).toBe(SIZE);
     expect(withIt.received).toBe(SIZE);
     expect(without.maxBuffered).toBeGreaterThan(4 * MiB);
@@ -905,7 +1065,9 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
    * frames in amqplib's queue (a 64 KiB chunk is a message of three frames: method, header,
    * body) and bytes in the socket.
    */
-  async function slowBroker(withMiddleware: boolean): Promise<{ maxFrames: number; maxBytes: number; received: number; mibPerSec: number }> {
+  async function slowBroker(
+    withMiddleware: boolean,
+  ): Promise<{ maxFrames: number; maxBytes: number; received: number; mibPerSec: number }> {
     const { ServiceBroker } = await import("moleculer");
     const { amqpTransporter } = await import("../../moleculer.config.ts");
     const { TransitBackpressure, amqpBacklog } = await import("../../middlewares/transit-backpressure.ts");
@@ -914,7 +1076,12 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
     const namespace = `bps-${randomBytes(4).toString("hex")}`;
     const options = { namespace, logger: false, requestTimeout: 60_000 } as const;
     const slowUrl = Object.assign(new URL(AMQP), { host: `127.0.0.1:${proxy.port}` }).toString();
-    const sender = new ServiceBroker({ ...options, nodeID: `${namespace}-sender`, transporter: amqpTransporter(slowUrl, PREFETCH), middlewares: withMiddleware ? [TransitBackpressure()] : [] });
+    const sender = new ServiceBroker({
+      ...options,
+      nodeID: `${namespace}-sender`,
+      transporter: amqpTransporter(slowUrl, PREFETCH),
+      middlewares: withMiddleware ? [TransitBackpressure()] : [],
+    });
     const receiver = new ServiceBroker({ ...options, nodeID: `${namespace}-receiver`, transporter: amqpTransporter(AMQP, PREFETCH) });
     receiver.createService({
       name: "sink",
@@ -959,7 +1126,7 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
   test("a sender whose RabbitMQ reads slowly keeps its outgoing queue bounded with it, and piles up without it", async () => {
     const without = await slowBroker(false);
     const withIt = await slowBroker(true);
-    const chunks = (frames: number) => `${frames} frames (~${((frames / 3) * 64 / 1024).toFixed(1)} MiB of chunks)`;
+    const chunks = (frames: number) => `${frames} frames (~${(((frames / 3) * 64) / 1024).toFixed(1)} MiB of chunks)`;
     console.log(
       `${SIZE / MiB} MiB through a slow link to RabbitMQ (${without.mibPerSec.toFixed(1)} / ${withIt.mibPerSec.toFixed(1)} MiB/s): most waiting in the sender's AMQP connection ${chunks(without.maxFrames)} without the middleware, ${chunks(withIt.maxFrames)} with it`,
     );

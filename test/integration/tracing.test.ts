@@ -49,7 +49,8 @@ async function startCollector() {
         return;
       }
       const batch = JSON.parse(body) as ZipkinSpan[];
-      const valid = (s: ZipkinSpan) => HEX_TRACE_ID.test(s.traceId) && HEX_SPAN_ID.test(s.id) && (s.parentId === undefined || HEX_SPAN_ID.test(s.parentId));
+      const valid = (s: ZipkinSpan) =>
+        HEX_TRACE_ID.test(s.traceId) && HEX_SPAN_ID.test(s.id) && (s.parentId === undefined || HEX_SPAN_ID.test(s.parentId));
       if (!Array.isArray(batch) || !batch.every(valid)) {
         refused++;
         res.writeHead(400).end("traceId should be lower-hex encoded with no prefix");
@@ -75,7 +76,14 @@ const collector = await startCollector();
 const TRACING = `http://tracer:secret@127.0.0.1:${collector.port}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-tracing-"));
 // Read by the services themselves (getConfig): the gateway on a free port, products on SQLite.
-Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1", METRICS: "false", CACHER: "memory", SQLITE_PATH: path.join(dataDir, "shop.sqlite"), TRACING });
+Object.assign(process.env, {
+  PORT: "0",
+  HOST: "127.0.0.1",
+  METRICS: "false",
+  CACHER: "memory",
+  SQLITE_PATH: path.join(dataDir, "shop.sqlite"),
+  TRACING,
+});
 delete process.env.DATABASE_URL;
 delete process.env.TRANSPORTER;
 const { getConfig, loadConfig } = await import("../../lib/config.ts");
@@ -101,14 +109,21 @@ async function waitForRoute(url: string) {
   await until(`${url} to be routed`, async () => (await request(url)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
 }
 
-const hasRequestAndAction = (spans: ZipkinSpan[]) => spans.some((s) => s.name === "GET /api/products") && spans.some((s) => s.name === "action 'products.list'");
+const hasRequestAndAction = (spans: ZipkinSpan[]) =>
+  spans.some((s) => s.name === "GET /api/products") && spans.some((s) => s.name === "action 'products.list'");
 
 /** The spans `match` picks, once `ready` says they are all there (the exporters flush every 0.1 s). */
-async function spansWhere(match: (s: ZipkinSpan) => boolean, ready: (spans: ZipkinSpan[]) => boolean, timeoutMs = 5000): Promise<ZipkinSpan[]> {
+async function spansWhere(
+  match: (s: ZipkinSpan) => boolean,
+  ready: (spans: ZipkinSpan[]) => boolean,
+  timeoutMs = 5000,
+): Promise<ZipkinSpan[]> {
   const spans = () => collector.spans.filter(match);
   await until("the spans", () => ready(spans()), { timeoutMs, intervalMs: 50 }).catch(() => {
     const got = spans();
-    throw new Error(`${got.length} matching spans after ${timeoutMs} ms (${collector.spans.length} received in all, ${collector.refused()} batches refused): ${JSON.stringify(got.map((s) => s.name))}`);
+    throw new Error(
+      `${got.length} matching spans after ${timeoutMs} ms (${collector.spans.length} received in all, ${collector.refused()} batches refused): ${JSON.stringify(got.map((s) => s.name))}`,
+    );
   });
   return spans();
 }
@@ -124,7 +139,8 @@ function expectOneRequestTree(spans: ZipkinSpan[], requestId: string) {
   expect(list.localEndpoint.serviceName).toBe("products");
   for (const span of [root, list]) expect(span.tags.requestID).toBe(requestId);
   // No params, meta or response on a span (passwords, tokens, addresses): only the gateway's URL and method.
-  for (const span of spans) expect(Object.keys(span.tags).filter((k) => /^(params|meta|response)\./.test(k) && !/^params\.req\.(url|method)$/.test(k))).toEqual([]);
+  for (const span of spans)
+    expect(Object.keys(span.tags).filter((k) => /^(params|meta|response)\./.test(k) && !/^params\.req\.(url|method)$/.test(k))).toEqual([]);
   return { root, list };
 }
 
@@ -197,7 +213,9 @@ describe("tracing on one node (TRACING=<Zipkin collector URL>)", () => {
     await sleep(200); // a fixed wait on purpose: it proves that nothing is sent before the stop
     expect(collector.spans.filter((s) => s.tags.requestID === requestId)).toEqual([]);
     await node.stop();
-    expect(collector.spans.filter((s) => s.tags.requestID === requestId).map((s) => [s.traceId, s.name])).toEqual([[requestId.replace(/-/g, ""), "action 'probe.ping'"]]);
+    expect(collector.spans.filter((s) => s.tags.requestID === requestId).map((s) => [s.traceId, s.name])).toEqual([
+      [requestId.replace(/-/g, ""), "action 'probe.ping'"],
+    ]);
   });
 });
 

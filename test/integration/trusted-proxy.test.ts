@@ -22,7 +22,13 @@ beforeAll(async () => {
   const { loadConfig } = await import("../../lib/config.ts");
   const env = { SQLITE_PATH: path.join(dir, "shop.sqlite") };
   await migrateUp(loadConfig(env).database);
-  node = await startTestNode({ ...env, SERVICES: "all", RATE_LIMIT_FACTOR: "1", TRUST_PROXY: "1", NAMESPACE: `proxy-${randomUUID().slice(0, 8)}` });
+  node = await startTestNode({
+    ...env,
+    SERVICES: "all",
+    RATE_LIMIT_FACTOR: "1",
+    TRUST_PROXY: "1",
+    NAMESPACE: `proxy-${randomUUID().slice(0, 8)}`,
+  });
 });
 
 afterAll(async () => {
@@ -33,7 +39,11 @@ afterAll(async () => {
 /** A request as the proxy forwards it: the client's own header (if any), then the address the proxy saw. */
 const via = (client: string, spoofed?: string) => ({ "x-forwarded-for": spoofed ? `${spoofed}, ${client}` : client });
 const forgot = (client: string, spoofed?: string) =>
-  http(`/auth/password/forgot`, { method: "POST", headers: via(client, spoofed), json: { email: `x-${randomUUID().slice(0, 8)}@example.com` } });
+  http(`/auth/password/forgot`, {
+    method: "POST",
+    headers: via(client, spoofed),
+    json: { email: `x-${randomUUID().slice(0, 8)}@example.com` },
+  });
 const login = (email: string, password: string, client: string) =>
   http(`/auth/login`, { method: "POST", headers: via(client), json: { email, password } });
 
@@ -54,7 +64,10 @@ test("two clients behind one proxy get separate buckets; a client's own X-Forwar
 test("the session records the client's address, not the proxy's", async () => {
   const { email } = await shop.register("session");
   expect((await login(email, PASSWORD, "198.51.100.77")).status).toBe(200);
-  const users = node.broker.getLocalService("users") as unknown as { models: { sessions: { findAll(o: object): Promise<{ get(k: string): unknown }[]> } }; findByEmail(e: string): Promise<{ get(k: string): unknown }> };
+  const users = node.broker.getLocalService("users") as unknown as {
+    models: { sessions: { findAll(o: object): Promise<{ get(k: string): unknown }[]> } };
+    findByEmail(e: string): Promise<{ get(k: string): unknown }>;
+  };
   const user = await users.findByEmail(email);
   const sessions = await users.models.sessions.findAll({ where: { userId: user.get("id") } });
   expect(sessions.map((s) => s.get("ip"))).toEqual(["198.51.100.77"]);

@@ -86,7 +86,10 @@ suite("users and authentication", () => {
       [{ role: "admin" }, "role"],
       [{ emailVerified: true }, "emailVerified"],
     ])("bad registration %j → 422 naming %s", async (override, field) => {
-      const res = await http("/auth/register", { method: "POST", json: { email: `x-${randomUUID().slice(0, 6)}@example.com`, password: PASSWORD, name: "X", ...override } });
+      const res = await http("/auth/register", {
+        method: "POST",
+        json: { email: `x-${randomUUID().slice(0, 6)}@example.com`, password: PASSWORD, name: "X", ...override },
+      });
       expect(res.status).toBe(422);
       expect(res.body.data.map((d: any) => d.field)).toContain(field);
     });
@@ -94,8 +97,14 @@ suite("users and authentication", () => {
     test("the verification link from user.registered verifies the address, once", async () => {
       const { id, email } = await register("Verify");
       const payload = lastEvent("user.registered", (p) => p.user.id === id);
-      expect(payload).toMatchObject({ user: { email }, verificationToken: expect.any(String), verifyUrl: expect.stringContaining("/verify-email?token=") });
-      expect(await http("/auth/verify-email", { method: "POST", json: { token: payload.verificationToken } })).toMatchObject({ status: 200 });
+      expect(payload).toMatchObject({
+        user: { email },
+        verificationToken: expect.any(String),
+        verifyUrl: expect.stringContaining("/verify-email?token="),
+      });
+      expect(await http("/auth/verify-email", { method: "POST", json: { token: payload.verificationToken } })).toMatchObject({
+        status: 200,
+      });
       expect((await http("/auth/verify-email", { method: "POST", json: { token: payload.verificationToken } })).status).toBe(422);
       const { token } = await shop.signIn(email);
       expect((await http("/users/me", { headers: as(token) })).body.emailVerified).toBe(true);
@@ -108,7 +117,12 @@ suite("users and authentication", () => {
       const login = await http("/auth/login", { method: "POST", json: { email: u.email, password: PASSWORD } });
       expect(login.status).toBe(200);
       const tokens = login.body;
-      expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 900, accessToken: expect.any(String), refreshToken: expect.any(String) });
+      expect(tokens).toMatchObject({
+        tokenType: "Bearer",
+        expiresIn: 900,
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+      });
       const me = await http("/users/me", { headers: as(tokens.accessToken) });
       expect(me).toMatchObject({ status: 200, body: { id: u.id, email: u.email } });
     });
@@ -149,19 +163,41 @@ suite("users and authentication", () => {
     const SECRET = () => node.config.jwt.secret!;
 
     test.each([
-      ["alg none", () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify({ ...claims(), iss: opts.issuer, aud: opts.audience, exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url")}.`],
+      [
+        "alg none",
+        () =>
+          `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify({ ...claims(), iss: opts.issuer, aud: opts.audience, exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url")}.`,
+      ],
       ["HS512 with the right secret", () => jwt.sign(claims(), SECRET(), { algorithm: "HS512", expiresIn: 600, ...opts })],
-      ["another secret", () => jwt.sign(claims(), "another-secret-that-is-long-enough-0123456789", { algorithm: "HS256", expiresIn: 600, ...opts })],
+      [
+        "another secret",
+        () => jwt.sign(claims(), "another-secret-that-is-long-enough-0123456789", { algorithm: "HS256", expiresIn: 600, ...opts }),
+      ],
       ["expired", () => jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, SECRET(), { algorithm: "HS256", ...opts })],
-      ["wrong audience", () => jwt.sign(claims(), SECRET(), { algorithm: "HS256", expiresIn: 600, issuer: opts.issuer, audience: "someone-else" })],
-      ["no sid (a session that cannot be revoked), right secret", () => jwt.sign({ ...claims(), sid: undefined }, SECRET(), { algorithm: "HS256", expiresIn: 600, ...opts })],
-      ["a sid that is not a session, right secret", () => jwt.sign({ ...claims(), sid: randomUUID() }, SECRET(), { algorithm: "HS256", expiresIn: 600, ...opts })],
-      ["another user's session, right secret", () => jwt.sign({ ...claims(), sub: admin.id }, SECRET(), { algorithm: "HS256", expiresIn: 600, ...opts })],
-      ["tampered payload", () => {
-        const [h, , s] = user.token.split(".");
-        const payload = JSON.parse(Buffer.from(user.token.split(".")[1]!, "base64url").toString());
-        return `${h}.${Buffer.from(JSON.stringify({ ...payload, role: "superuser" })).toString("base64url")}.${s}`;
-      }],
+      [
+        "wrong audience",
+        () => jwt.sign(claims(), SECRET(), { algorithm: "HS256", expiresIn: 600, issuer: opts.issuer, audience: "someone-else" }),
+      ],
+      [
+        "no sid (a session that cannot be revoked), right secret",
+        () => jwt.sign({ ...claims(), sid: undefined }, SECRET(), { algorithm: "HS256", expiresIn: 600, ...opts }),
+      ],
+      [
+        "a sid that is not a session, right secret",
+        () => jwt.sign({ ...claims(), sid: randomUUID() }, SECRET(), { algorithm: "HS256", expiresIn: 600, ...opts }),
+      ],
+      [
+        "another user's session, right secret",
+        () => jwt.sign({ ...claims(), sub: admin.id }, SECRET(), { algorithm: "HS256", expiresIn: 600, ...opts }),
+      ],
+      [
+        "tampered payload",
+        () => {
+          const [h, , s] = user.token.split(".");
+          const payload = JSON.parse(Buffer.from(user.token.split(".")[1]!, "base64url").toString());
+          return `${h}.${Buffer.from(JSON.stringify({ ...payload, role: "superuser" })).toString("base64url")}.${s}`;
+        },
+      ],
       ["garbage", () => "not.a.token"],
     ])("%s", async (_label, forge) => {
       const res = await http("/users", { headers: as(forge()) });
@@ -201,7 +237,9 @@ suite("users and authentication", () => {
 
     test("concurrent refreshes with one token: exactly one wins", async () => {
       const u = await signedIn();
-      const results = await Promise.all(Array.from({ length: 5 }, () => http("/auth/refresh", { method: "POST", json: { refreshToken: u.refreshToken } })));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => http("/auth/refresh", { method: "POST", json: { refreshToken: u.refreshToken } })),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     });
 
@@ -216,8 +254,17 @@ suite("users and authentication", () => {
   describe("own account", () => {
     test("PATCH /users/me changes the name; role and other fields are refused", async () => {
       const u = await signedIn();
-      expect(await http("/users/me", { method: "PATCH", headers: as(u.token), json: { name: "Ada L." } })).toMatchObject({ status: 200, body: { name: "Ada L." } });
-      for (const field of [{ role: "superuser" }, { email: "x@example.com" }, { active: false }, { emailVerified: true }, { passwordHash: "x" }]) {
+      expect(await http("/users/me", { method: "PATCH", headers: as(u.token), json: { name: "Ada L." } })).toMatchObject({
+        status: 200,
+        body: { name: "Ada L." },
+      });
+      for (const field of [
+        { role: "superuser" },
+        { email: "x@example.com" },
+        { active: false },
+        { emailVerified: true },
+        { passwordHash: "x" },
+      ]) {
         const res = await http("/users/me", { method: "PATCH", headers: as(u.token), json: field });
         expect(res.status).toBe(422);
       }
@@ -229,8 +276,19 @@ suite("users and authentication", () => {
       const other = await shop.signIn(u.email);
       const h = as(u.token);
       expect((await http("/users/me", { method: "PATCH", headers: h, json: { password: "a brand new passphrase" } })).status).toBe(422);
-      expect((await http("/users/me", { method: "PATCH", headers: h, json: { password: "a brand new passphrase", currentPassword: "wrong wrong wrong" } })).status).toBe(422);
-      expect((await http("/users/me", { method: "PATCH", headers: h, json: { password: "a brand new passphrase", currentPassword: PASSWORD } })).status).toBe(200);
+      expect(
+        (
+          await http("/users/me", {
+            method: "PATCH",
+            headers: h,
+            json: { password: "a brand new passphrase", currentPassword: "wrong wrong wrong" },
+          })
+        ).status,
+      ).toBe(422);
+      expect(
+        (await http("/users/me", { method: "PATCH", headers: h, json: { password: "a brand new passphrase", currentPassword: PASSWORD } }))
+          .status,
+      ).toBe(200);
       expect((await http("/users/me", { headers: h })).status).toBe(200);
       expect((await http("/users/me", { headers: as(other.token) })).status).toBe(401);
       expect((await http("/auth/refresh", { method: "POST", json: { refreshToken: other.refreshToken } })).status).toBe(401);
@@ -246,8 +304,12 @@ suite("users and authentication", () => {
       await until("the reset link", () => !!lastEvent("user.password-reset-requested", (p) => p.user.id === u.id));
       const { resetToken } = lastEvent("user.password-reset-requested", (p) => p.user.id === u.id);
       expect((await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "short" } })).status).toBe(422);
-      expect((await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "reset to something long" } })).status).toBe(200);
-      expect((await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "and again something" } })).status).toBe(422);
+      expect(
+        (await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "reset to something long" } })).status,
+      ).toBe(200);
+      expect(
+        (await http("/auth/password/reset", { method: "POST", json: { token: resetToken, password: "and again something" } })).status,
+      ).toBe(422);
       expect((await http("/users/me", { headers: as(u.token) })).status).toBe(401);
       await shop.signIn(u.email, "reset to something long");
     });
@@ -297,11 +359,27 @@ suite("users and authentication", () => {
       const u = await signedIn("Totp");
       const setup = await http("/auth/2fa/setup", { method: "POST", headers: as(u.token) });
       expect(setup.status).toBe(200);
-      expect(setup.body).toMatchObject({ secret: expect.stringMatching(/^[A-Z2-7]+=*$/), otpauthUrl: expect.stringMatching(/^otpauth:\/\/totp\//), qrCode: expect.stringMatching(/^data:image\/png;base64,/) });
+      expect(setup.body).toMatchObject({
+        secret: expect.stringMatching(/^[A-Z2-7]+=*$/),
+        otpauthUrl: expect.stringMatching(/^otpauth:\/\/totp\//),
+        qrCode: expect.stringMatching(/^data:image\/png;base64,/),
+      });
       const secret = setup.body.secret as string;
-      expect((await http("/auth/2fa/enable", { method: "POST", headers: as(u.token), json: { code: "000000" === totpCode(secret, Date.now() - STEP) ? "111111" : "000000" } })).status).toBe(422);
+      expect(
+        (
+          await http("/auth/2fa/enable", {
+            method: "POST",
+            headers: as(u.token),
+            json: { code: "000000" === totpCode(secret, Date.now() - STEP) ? "111111" : "000000" },
+          })
+        ).status,
+      ).toBe(422);
       // Enable with the previous step's code, leaving the current and next steps for the tests.
-      const enabled = await http("/auth/2fa/enable", { method: "POST", headers: as(u.token), json: { code: totpCode(secret, Date.now() - STEP) } });
+      const enabled = await http("/auth/2fa/enable", {
+        method: "POST",
+        headers: as(u.token),
+        json: { code: totpCode(secret, Date.now() - STEP) },
+      });
       expect(enabled.status).toBe(200);
       expect(enabled.body.recoveryCodes).toHaveLength(10);
       return { ...u, secret, recoveryCodes: enabled.body.recoveryCodes as string[] };
@@ -323,9 +401,18 @@ suite("users and authentication", () => {
     test("a recovery code works once in place of a code", async () => {
       const u = await enable2fa();
       const step1 = await http("/auth/login", { method: "POST", json: { email: u.email, password: PASSWORD } });
-      expect((await http("/auth/login/totp", { method: "POST", json: { mfaToken: step1.body.mfaToken, code: u.recoveryCodes[0]!.toUpperCase() } })).status).toBe(200);
+      expect(
+        (
+          await http("/auth/login/totp", {
+            method: "POST",
+            json: { mfaToken: step1.body.mfaToken, code: u.recoveryCodes[0]!.toUpperCase() },
+          })
+        ).status,
+      ).toBe(200);
       const step2 = await http("/auth/login", { method: "POST", json: { email: u.email, password: PASSWORD } });
-      expect((await http("/auth/login/totp", { method: "POST", json: { mfaToken: step2.body.mfaToken, code: u.recoveryCodes[0] } })).status).toBe(401);
+      expect(
+        (await http("/auth/login/totp", { method: "POST", json: { mfaToken: step2.body.mfaToken, code: u.recoveryCodes[0] } })).status,
+      ).toBe(401);
     });
 
     test("Basic Auth of a 2FA account needs X-TOTP, once per code", async () => {
@@ -343,8 +430,24 @@ suite("users and authentication", () => {
       const regenerated = await http("/auth/2fa/recovery-codes", { method: "POST", headers: h, json: { code: totpCode(u.secret) } });
       expect(regenerated.body.recoveryCodes).toHaveLength(10);
       expect(regenerated.body.recoveryCodes).not.toEqual(u.recoveryCodes);
-      expect((await http("/auth/2fa/disable", { method: "POST", headers: h, json: { password: "wrong wrong wrong", code: regenerated.body.recoveryCodes[0] } })).status).toBe(422);
-      expect((await http("/auth/2fa/disable", { method: "POST", headers: h, json: { password: PASSWORD, code: regenerated.body.recoveryCodes[0] } })).status).toBe(200);
+      expect(
+        (
+          await http("/auth/2fa/disable", {
+            method: "POST",
+            headers: h,
+            json: { password: "wrong wrong wrong", code: regenerated.body.recoveryCodes[0] },
+          })
+        ).status,
+      ).toBe(422);
+      expect(
+        (
+          await http("/auth/2fa/disable", {
+            method: "POST",
+            headers: h,
+            json: { password: PASSWORD, code: regenerated.body.recoveryCodes[0] },
+          })
+        ).status,
+      ).toBe(200);
       expect((await http("/users/me", { headers: h })).body.twoFactorEnabled).toBe(false);
       await shop.signIn(u.email);
     });
@@ -363,10 +466,19 @@ suite("users and authentication", () => {
     test("only a superuser grants roles; nobody changes their own", async () => {
       const u = await register("Promote");
       expect((await http(`/users/${u.id}`, { method: "PATCH", headers: as(admin.token), json: { role: "admin" } })).status).toBe(403);
-      expect((await http(`/users/${superuser.id}`, { method: "PATCH", headers: as(admin.token), json: { active: false } })).status).toBe(403);
-      expect((await http(`/users/${admin.id}`, { method: "PATCH", headers: as(admin.token), json: { role: "superuser" } })).status).toBe(403);
-      expect((await http(`/users/${superuser.id}`, { method: "PATCH", headers: as(superuser.token), json: { role: "user" } })).status).toBe(403);
-      expect(await http(`/users/${u.id}`, { method: "PATCH", headers: as(superuser.token), json: { role: "admin" } })).toMatchObject({ status: 200, body: { role: "admin" } });
+      expect((await http(`/users/${superuser.id}`, { method: "PATCH", headers: as(admin.token), json: { active: false } })).status).toBe(
+        403,
+      );
+      expect((await http(`/users/${admin.id}`, { method: "PATCH", headers: as(admin.token), json: { role: "superuser" } })).status).toBe(
+        403,
+      );
+      expect((await http(`/users/${superuser.id}`, { method: "PATCH", headers: as(superuser.token), json: { role: "user" } })).status).toBe(
+        403,
+      );
+      expect(await http(`/users/${u.id}`, { method: "PATCH", headers: as(superuser.token), json: { role: "admin" } })).toMatchObject({
+        status: 200,
+        body: { role: "admin" },
+      });
       expect((await http(`/users/${u.id}`, { method: "PATCH", headers: as(admin.token), json: { passwordHash: "x" } })).status).toBe(422);
     });
 
@@ -413,9 +525,14 @@ suite("users and authentication", () => {
     });
 
     test("a client never gets a role above its creator's, and only a superuser grants admin", async () => {
-      expect((await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "x", role: "superuser" } })).status).toBe(403);
+      expect((await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "x", role: "superuser" } })).status).toBe(
+        403,
+      );
       expect((await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "x", role: "admin" } })).status).toBe(403);
-      expect(await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "x" } })).toMatchObject({ status: 201, body: { role: "user" } });
+      expect(await http("/clients", { method: "POST", headers: as(admin.token), json: { name: "x" } })).toMatchObject({
+        status: 201,
+        body: { role: "user" },
+      });
     });
 
     test("client_credentials with HTTP Basic (form-encoded) and in the body (JSON)", async () => {
@@ -427,7 +544,10 @@ suite("users and authentication", () => {
       // Client tokens are short-lived: at most 5 minutes.
       expect(viaBasic).toMatchObject({ status: 200, body: { access_token: expect.any(String), token_type: "Bearer", expires_in: 300 } });
       expect(viaBasic.headers.get("cache-control")).toBe("no-store");
-      const viaBody = await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret } });
+      const viaBody = await http("/auth/token", {
+        method: "POST",
+        json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret },
+      });
       expect(viaBody.status).toBe(200);
       // the client acts with its role, but it has no account
       expect((await http("/users", { headers: as(viaBody.body.access_token) })).status).toBe(200);
@@ -435,53 +555,72 @@ suite("users and authentication", () => {
     });
 
     test("errors in RFC 6749 shape", async () => {
-      const wrong = await http("/auth/token", { method: "POST", json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: "nope" } });
+      const wrong = await http("/auth/token", {
+        method: "POST",
+        json: { grant_type: "client_credentials", client_id: client.clientId, client_secret: "nope" },
+      });
       expect(wrong).toMatchObject({ status: 401, body: { error: "invalid_client", error_description: expect.any(String) } });
       expect(Object.keys(wrong.body).sort()).toEqual(["error", "error_description"]);
-      expect(await http("/auth/token", { method: "POST", json: { grant_type: "password" } })).toMatchObject({ status: 400, body: { error: "unsupported_grant_type" } });
+      expect(await http("/auth/token", { method: "POST", json: { grant_type: "password" } })).toMatchObject({
+        status: 400,
+        body: { error: "unsupported_grant_type" },
+      });
       expect(await http("/auth/token", { method: "POST", json: {} })).toMatchObject({ status: 400, body: { error: "invalid_request" } });
-      expect(await http("/auth/token", { method: "POST", json: { grant_type: "refresh_token", refresh_token: "made-up-token-value" } })).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+      expect(
+        await http("/auth/token", { method: "POST", json: { grant_type: "refresh_token", refresh_token: "made-up-token-value" } }),
+      ).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
     });
 
     test("grant_type=refresh_token rotates like /auth/refresh", async () => {
       const u = await signedIn();
-      const res = await http("/auth/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(u.refreshToken)}` });
-      expect(res).toMatchObject({ status: 200, body: { access_token: expect.any(String), refresh_token: expect.any(String), token_type: "Bearer" } });
+      const res = await http("/auth/token", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(u.refreshToken)}`,
+      });
+      expect(res).toMatchObject({
+        status: 200,
+        body: { access_token: expect.any(String), refresh_token: expect.any(String), token_type: "Bearer" },
+      });
       expect((await http("/auth/refresh", { method: "POST", json: { refreshToken: u.refreshToken } })).status).toBe(401);
     });
   });
 
   describe("across the API", () => {
-  test("role × route matrix", async () => {
-    const user = await signedIn("Matrix");
-    const other = await register("Other");
-    const who: Record<string, Record<string, string>> = {
-      anonymous: {},
-      user: as(user.token),
-      admin: as(admin.token),
-      superuser: as(superuser.token),
-    };
-    const routes: [string, string, Record<string, number>][] = [
-      ["GET", "/users/me", { anonymous: 401, user: 200, admin: 200, superuser: 200 }],
-      ["GET", "/users", { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
-      ["GET", `/users/${other.id}`, { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
-      ["PATCH", `/users/${other.id}`, { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
-      ["GET", "/clients", { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
-      ["POST", "/products", { anonymous: 401, user: 403, admin: 422, superuser: 422 }],
-      ["GET", "/products", { anonymous: 200, user: 200, admin: 200, superuser: 200 }],
-      ["POST", "/auth/2fa/setup", { anonymous: 401, user: 200, admin: 200, superuser: 200 }],
-    ];
-    for (const [method, path, expected] of routes) {
-      for (const [role, headers] of Object.entries(who)) {
-        const res = await http(path, { method, headers, ...(method === "PATCH" ? { json: { name: "Renamed" } } : method === "POST" ? { json: {} } : {}) });
-        expect(`${method} ${path} as ${role}: ${res.status}`).toBe(`${method} ${path} as ${role}: ${expected[role]}`);
+    test("role × route matrix", async () => {
+      const user = await signedIn("Matrix");
+      const other = await register("Other");
+      const who: Record<string, Record<string, string>> = {
+        anonymous: {},
+        user: as(user.token),
+        admin: as(admin.token),
+        superuser: as(superuser.token),
+      };
+      const routes: [string, string, Record<string, number>][] = [
+        ["GET", "/users/me", { anonymous: 401, user: 200, admin: 200, superuser: 200 }],
+        ["GET", "/users", { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
+        ["GET", `/users/${other.id}`, { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
+        ["PATCH", `/users/${other.id}`, { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
+        ["GET", "/clients", { anonymous: 401, user: 403, admin: 200, superuser: 200 }],
+        ["POST", "/products", { anonymous: 401, user: 403, admin: 422, superuser: 422 }],
+        ["GET", "/products", { anonymous: 200, user: 200, admin: 200, superuser: 200 }],
+        ["POST", "/auth/2fa/setup", { anonymous: 401, user: 200, admin: 200, superuser: 200 }],
+      ];
+      for (const [method, path, expected] of routes) {
+        for (const [role, headers] of Object.entries(who)) {
+          const res = await http(path, {
+            method,
+            headers,
+            ...(method === "PATCH" ? { json: { name: "Renamed" } } : method === "POST" ? { json: {} } : {}),
+          });
+          expect(`${method} ${path} as ${role}: ${res.status}`).toBe(`${method} ${path} as ${role}: ${expected[role]}`);
+        }
       }
-    }
-  });
+    });
 
-  test("no response ever contained a hash or a secret field", () => {
-    expect(bodies.length).toBeGreaterThan(100);
-    for (const body of bodies) expect(body).not.toMatch(SECRET_FIELDS);
-  });
+    test("no response ever contained a hash or a secret field", () => {
+      expect(bodies.length).toBeGreaterThan(100);
+      for (const body of bodies) expect(body).not.toMatch(SECRET_FIELDS);
+    });
   });
 });

@@ -67,14 +67,34 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   } as never);
 
   /** `template` is the document's path without the base ("/products/{id}"); `values` fill it. */
-  async function call(method: string, template: string, opts: { values?: Record<string, string>; json?: unknown; token?: string; headers?: Record<string, string>; body?: RequestInit["body"] } = {}) {
+  async function call(
+    method: string,
+    template: string,
+    opts: {
+      values?: Record<string, string>;
+      json?: unknown;
+      token?: string;
+      headers?: Record<string, string>;
+      body?: RequestInit["body"];
+    } = {},
+  ) {
     const pathname = template.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(opts.values?.[name] ?? ""));
     const headers = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
-    const res = await http(`${api}${pathname}`, { method, headers, ...(opts.json !== undefined ? { json: opts.json } : {}), ...(opts.body ? { body: opts.body } : {}) });
+    const res = await http(`${api}${pathname}`, {
+      method,
+      headers,
+      ...(opts.json !== undefined ? { json: opts.json } : {}),
+      ...(opts.body ? { body: opts.body } : {}),
+    });
     if (res.status >= 300) throw new TourError(`${method} ${pathname}: ${res.status} ${JSON.stringify(res.body)}`);
     const contentType = res.headers.get("content-type")?.split(";")[0] ?? null;
     const json = contentType === "application/json";
-    captures.push({ operation: `${method.toLowerCase()} ${base}${template.split("?")[0]}`, status: res.status, contentType, body: json ? res.body : null });
+    captures.push({
+      operation: `${method.toLowerCase()} ${base}${template.split("?")[0]}`,
+      status: res.status,
+      contentType,
+      body: json ? res.body : null,
+    });
     return res.body;
   }
   const waitFor = async (key: string) => {
@@ -83,7 +103,8 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
     });
     return tokens[key]!;
   };
-  const totp = (secret: string, offsetSteps = 0) => speakeasy.totp({ secret, encoding: "base32", time: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
+  const totp = (secret: string, offsetSteps = 0) =>
+    speakeasy.totp({ secret, encoding: "base32", time: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
   const upload = (token: string, filename: string) => {
     const form = new FormData();
     form.append("file", new Blob([PNG], { type: "image/png" }), filename);
@@ -98,32 +119,48 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   // An administrator (the first superuser, as `npm run createsuperuser` makes it).
   const staffEmail = `boss-${randomUUID().slice(0, 6)}@example.com`;
   await broker.call("users.createSuperuser", { email: staffEmail, password: PASSWORD, name: "Boss" });
-  const staff = ((await call("POST", "/auth/login", { json: { email: staffEmail, password: PASSWORD } })) as { accessToken: string }).accessToken;
+  const staff = ((await call("POST", "/auth/login", { json: { email: staffEmail, password: PASSWORD } })) as { accessToken: string })
+    .accessToken;
 
   // A shopper: account, e-mail verification, profile.
   const email = `ada-${randomUUID().slice(0, 6)}@example.com`;
   const registered = (await call("POST", "/auth/register", { json: { email, password: PASSWORD, name: "Ada" } })) as { id: string };
   await call("POST", "/auth/verify-email", { json: { token: await waitFor(`verify:${email}`) } });
-  let session = (await call("POST", "/auth/login", { json: { email, password: PASSWORD } })) as { accessToken: string; refreshToken: string };
+  let session = (await call("POST", "/auth/login", { json: { email, password: PASSWORD } })) as {
+    accessToken: string;
+    refreshToken: string;
+  };
   await call("GET", "/users/me", { token: session.accessToken });
   await call("PATCH", "/users/me", { token: session.accessToken, json: { name: "Ada Lovelace" } });
   session = (await call("POST", "/auth/refresh", { json: { refreshToken: session.refreshToken } })) as typeof session;
 
   // Two-factor: set up, enable, sign in with it, new recovery codes, turn it off.
   const setup = (await call("POST", "/auth/2fa/setup", { token: session.accessToken })) as { secret: string };
-  const enabled = (await call("POST", "/auth/2fa/enable", { token: session.accessToken, json: { code: totp(setup.secret) } })) as { recoveryCodes: string[] };
+  const enabled = (await call("POST", "/auth/2fa/enable", { token: session.accessToken, json: { code: totp(setup.secret) } })) as {
+    recoveryCodes: string[];
+  };
   const challenge = (await call("POST", "/auth/login", { json: { email, password: PASSWORD } })) as { mfaToken: string };
-  session = (await call("POST", "/auth/login/totp", { json: { mfaToken: challenge.mfaToken, code: enabled.recoveryCodes[0] } })) as typeof session;
+  session = (await call("POST", "/auth/login/totp", {
+    json: { mfaToken: challenge.mfaToken, code: enabled.recoveryCodes[0] },
+  })) as typeof session;
   // The step after the one that enabled it (each code works once; ±1 step is accepted).
-  const fresh = (await call("POST", "/auth/2fa/recovery-codes", { token: session.accessToken, json: { code: totp(setup.secret, 1) } })) as { recoveryCodes: string[] };
+  const fresh = (await call("POST", "/auth/2fa/recovery-codes", { token: session.accessToken, json: { code: totp(setup.secret, 1) } })) as {
+    recoveryCodes: string[];
+  };
   await call("POST", "/auth/2fa/disable", { token: session.accessToken, json: { password: PASSWORD, code: fresh.recoveryCodes[0] } });
 
   // SMS as the second factor (codes from the outbox folder): status, enrol, confirm, sign in with it, a code to turn it off.
   const smsCode = (to: string) => {
     const dir = getConfig().sms.outboxDir;
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     const sent = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { to: string; body: string });
-    const code = sent.filter((m) => m.to === to).at(-1)?.body.match(/^(\d{6})/)?.[1];
+    const code = sent
+      .filter((m) => m.to === to)
+      .at(-1)
+      ?.body.match(/^(\d{6})/)?.[1];
     if (!code) throw new TourError(`no SMS code was sent to ${to}`);
     return code;
   };
@@ -160,7 +197,14 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   // The catalogue: a product, its images.
   const product = (await call("POST", "/products", {
     token: staff,
-    json: { sku: `MUG-${randomUUID().slice(0, 6)}`, name: "Stoneware mug", description: "350 ml, dishwasher safe.", priceCents: 1490, currency: "EUR", stock: 20 },
+    json: {
+      sku: `MUG-${randomUUID().slice(0, 6)}`,
+      name: "Stoneware mug",
+      description: "350 ml, dishwasher safe.",
+      priceCents: 1490,
+      currency: "EUR",
+      stock: 20,
+    },
   })) as { id: string };
   await call("GET", "/products?search=mug");
   await call("GET", "/products/{id}", { values: { id: product.id } });
@@ -177,14 +221,21 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   // Files: a multipart upload, a list, a direct upload (presign, PUT, complete), an avatar.
   const picture = await upload(session.accessToken, "me.png");
   await call("GET", "/files?search=me", { token: session.accessToken });
-  const presigned = (await call("POST", "/files/presign", { token: session.accessToken, json: { filename: "receipt.png", contentType: "image/png", size: PNG.length } })) as {
+  const presigned = (await call("POST", "/files/presign", {
+    token: session.accessToken,
+    json: { filename: "receipt.png", contentType: "image/png", size: PNG.length },
+  })) as {
     id: string;
     url: string;
     headers: Record<string, string>;
   };
   // The local store's URL is signed for APP_URL; this node listens on a port of its own.
   const signed = new URL(presigned.url, api);
-  await call("PUT", "/files/signed/{token}", { values: { token: signed.pathname.split("/").pop()! }, headers: presigned.headers, body: PNG });
+  await call("PUT", "/files/signed/{token}", {
+    values: { token: signed.pathname.split("/").pop()! },
+    headers: presigned.headers,
+    body: PNG,
+  });
   await call("POST", "/files/{id}/complete", { token: session.accessToken, values: { id: presigned.id } });
   await call("PUT", "/users/me/avatar", { token: session.accessToken, json: { fileId: picture.id } });
   await call("DELETE", "/users/me/avatar", { token: session.accessToken });
@@ -193,21 +244,37 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   // Checkout (with an Idempotency-Key, replayed), the lifecycle, a cancellation.
   const key = randomUUID();
   const cart = { items: [{ productId: product.id, quantity: 2 }], shippingAddress: ADDRESS };
-  const order = (await call("POST", "/orders", { token: session.accessToken, headers: { "idempotency-key": key }, json: cart })) as { id: string };
+  const order = (await call("POST", "/orders", { token: session.accessToken, headers: { "idempotency-key": key }, json: cart })) as {
+    id: string;
+  };
   await call("POST", "/orders", { token: session.accessToken, headers: { "idempotency-key": key }, json: cart });
   await call("GET", "/orders", { token: session.accessToken });
   await call("GET", "/orders/{id}", { token: session.accessToken, values: { id: order.id } });
   await call("PATCH", "/orders/{id}/status", { token: staff, values: { id: order.id }, json: { status: "paid" } });
-  await call("PATCH", "/orders/{id}/status", { token: staff, values: { id: order.id }, json: { status: "shipped", reason: "DHL 00340434161094042557" } });
-  const second = (await call("POST", "/orders", { token: session.accessToken, json: { ...cart, items: [{ productId: product.id, quantity: 1 }] } })) as { id: string };
+  await call("PATCH", "/orders/{id}/status", {
+    token: staff,
+    values: { id: order.id },
+    json: { status: "shipped", reason: "DHL 00340434161094042557" },
+  });
+  const second = (await call("POST", "/orders", {
+    token: session.accessToken,
+    json: { ...cart, items: [{ productId: product.id, quantity: 1 }] },
+  })) as { id: string };
   await call("POST", "/orders/{id}/cancel", { token: session.accessToken, values: { id: second.id }, json: { reason: "Ordered twice." } });
   await call("GET", "/orders?status=cancelled", { token: staff });
 
   // API clients and the OAuth 2.0 token endpoint.
-  const client = (await call("POST", "/clients", { token: staff, json: { name: "Warehouse sync", role: "admin" } })) as { id: string; clientId: string; clientSecret: string };
+  const client = (await call("POST", "/clients", { token: staff, json: { name: "Warehouse sync", role: "admin" } })) as {
+    id: string;
+    clientId: string;
+    clientSecret: string;
+  };
   await call("GET", "/clients", { token: staff });
   const basic = Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64");
-  await call("POST", "/auth/token", { headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=client_credentials" });
+  await call("POST", "/auth/token", {
+    headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
+    body: "grant_type=client_credentials",
+  });
   await call("POST", "/auth/token", { json: { grant_type: "refresh_token", refresh_token: session.refreshToken } }).then((t) => {
     session = { accessToken: (t as { access_token: string }).access_token, refreshToken: (t as { refresh_token: string }).refresh_token };
   });
@@ -224,7 +291,17 @@ export async function tourTheApi(api: string, broker: ServiceBroker, options: { 
   // Mail: an e-mail that could not be delivered, listed and sent again.
   const mail = broker.getLocalService("mail") as unknown as { adapter: { model: { create(row: object): Promise<unknown> } } };
   const deadId = `order.created:${randomUUID()}`;
-  await mail.adapter.model.create({ id: deadId, event: "order.created", template: "order-confirmation", recipient: email, subject: "Order confirmed", status: "dead", attempts: 5, lastError: "550 mailbox unavailable", payload: {} });
+  await mail.adapter.model.create({
+    id: deadId,
+    event: "order.created",
+    template: "order-confirmation",
+    recipient: email,
+    subject: "Order confirmed",
+    status: "dead",
+    attempts: 5,
+    lastError: "550 mailbox unavailable",
+    payload: {},
+  });
   await call("GET", "/mail/failed", { token: staff });
   await call("POST", "/mail/failed/{id}/retry", { token: staff, values: { id: deadId } });
 

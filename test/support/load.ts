@@ -27,14 +27,33 @@ export async function timed(url: string, init: RequestInit = {}, tag?: string): 
     } catch {
       /* not JSON */
     }
-    return { status: res.status, at: Date.now(), ms: performance.now() - started, retryAfter: res.headers.get("retry-after"), type: body?.type, body, ...(tag ? { tag } : {}) };
+    return {
+      status: res.status,
+      at: Date.now(),
+      ms: performance.now() - started,
+      retryAfter: res.headers.get("retry-after"),
+      type: body?.type,
+      body,
+      ...(tag ? { tag } : {}),
+    };
   } catch (err) {
-    return { status: 0, at: Date.now(), ms: performance.now() - started, retryAfter: null, type: (err as Error).message, ...(tag ? { tag } : {}) };
+    return {
+      status: 0,
+      at: Date.now(),
+      ms: performance.now() - started,
+      retryAfter: null,
+      type: (err as Error).message,
+      ...(tag ? { tag } : {}),
+    };
   }
 }
 
 /** `workers` loops, each sending `request(i)` one after another, until `until()` says stop (or `count` requests in all). */
-export async function load(workers: number, request: (i: number) => Promise<Outcome>, { until, count }: { until?: () => boolean; count?: number }): Promise<Outcome[]> {
+export async function load(
+  workers: number,
+  request: (i: number) => Promise<Outcome>,
+  { until, count }: { until?: () => boolean; count?: number },
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   let next = 0;
   await Promise.all(

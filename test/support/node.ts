@@ -23,7 +23,9 @@ export async function startTestNode(env: Record<string, string>): Promise<TestNo
   const config = getConfig();
   const broker = await createBroker(config, { logger: false });
   await broker.start();
-  const gateway = config.services.includes("api") ? (broker.getLocalService("api") as unknown as { server: { address(): AddressInfo } }) : null;
+  const gateway = config.services.includes("api")
+    ? (broker.getLocalService("api") as unknown as { server: { address(): AddressInfo } })
+    : null;
   const api = gateway ? `http://127.0.0.1:${gateway.server.address().port}/api` : "";
   // A node without mail or storage is only ever "degraded".
   const everything = ["users", "products", "orders", "mail", "storage"].every((s) => config.services.includes(s as never));

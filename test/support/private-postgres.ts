@@ -42,7 +42,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-pg-"));
   const root = process.getuid?.() === 0;
   if (root) await run("chown", ["postgres:postgres", dir]);
-  const as = (cmd: string, args: string[]) => (root ? run("runuser", ["-u", "postgres", "--", path.join(bin, cmd), ...args]) : run(path.join(bin, cmd), args));
+  const as = (cmd: string, args: string[]) =>
+    root ? run("runuser", ["-u", "postgres", "--", path.join(bin, cmd), ...args]) : run(path.join(bin, cmd), args);
   await as("initdb", ["-A", "trust", "-U", "postgres", "-D", dir, "--no-sync"]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
   const ctl = (...args: string[]) => as("pg_ctl", ["-D", dir, "-l", path.join(dir, "server.log"), ...args]);

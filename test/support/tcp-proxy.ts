@@ -27,7 +27,10 @@ function throttle(rate: number): Transform {
   });
 }
 
-export async function startTcpProxy(target: { host: string; port: number }, { uploadBytesPerSecond }: { uploadBytesPerSecond?: number } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  { uploadBytesPerSecond }: { uploadBytesPerSecond?: number } = {},
+): Promise<TcpProxy> {
   const port = await freePort();
   const open = new Set<net.Socket>();
   let down = false;

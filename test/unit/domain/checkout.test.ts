@@ -1,17 +1,38 @@
 import { cartProblems, priceOrder, currencyProblems, requestFingerprint } from "../../../domain/checkout.ts";
 
 describe("checkout rules", () => {
-  const snap = (productId: string, unitPriceCents: number, currency = "EUR") => ({ productId, sku: productId.toUpperCase(), name: `P ${productId}`, unitPriceCents, currency });
+  const snap = (productId: string, unitPriceCents: number, currency = "EUR") => ({
+    productId,
+    sku: productId.toUpperCase(),
+    name: `P ${productId}`,
+    unitPriceCents,
+    currency,
+  });
 
   test("duplicate products are refused by line", () => {
-    expect(cartProblems([{ productId: "a", quantity: 1 }, { productId: "b", quantity: 1 }])).toEqual([]);
-    expect(cartProblems([{ productId: "a", quantity: 1 }, { productId: "b", quantity: 1 }, { productId: "a", quantity: 2 }])).toEqual([
-      { field: "items[2].productId", message: expect.any(String), type: "duplicate" },
-    ]);
+    expect(
+      cartProblems([
+        { productId: "a", quantity: 1 },
+        { productId: "b", quantity: 1 },
+      ]),
+    ).toEqual([]);
+    expect(
+      cartProblems([
+        { productId: "a", quantity: 1 },
+        { productId: "b", quantity: 1 },
+        { productId: "a", quantity: 2 },
+      ]),
+    ).toEqual([{ field: "items[2].productId", message: expect.any(String), type: "duplicate" }]);
   });
 
   test("prices come from the snapshots, totals in cents", () => {
-    const order = priceOrder([{ productId: "a", quantity: 2 }, { productId: "b", quantity: 3 }], [snap("a", 1999), snap("b", 5)]);
+    const order = priceOrder(
+      [
+        { productId: "a", quantity: 2 },
+        { productId: "b", quantity: 3 },
+      ],
+      [snap("a", 1999), snap("b", 5)],
+    );
     expect(order).toEqual({
       currency: "EUR",
       totalCents: 4013,
@@ -20,12 +41,26 @@ describe("checkout rules", () => {
         { productId: "b", sku: "B", name: "P b", unitPriceCents: 5, currency: "EUR", quantity: 3, lineTotalCents: 15 },
       ],
     });
-    expect(() => priceOrder([{ productId: "a", quantity: 1 }, { productId: "b", quantity: 1 }], [snap("a", 1), snap("b", 1, "USD")])).toThrow(/one currency/);
+    expect(() =>
+      priceOrder(
+        [
+          { productId: "a", quantity: 1 },
+          { productId: "b", quantity: 1 },
+        ],
+        [snap("a", 1), snap("b", 1, "USD")],
+      ),
+    ).toThrow(/one currency/);
   });
 
   test("currency problems name the offending lines", () => {
-    const lines = [{ productId: "a", quantity: 1 }, { productId: "b", quantity: 1 }, { productId: "c", quantity: 1 }];
-    expect(currencyProblems(lines, [snap("a", 1), snap("b", 1, "USD"), snap("c", 1)])).toEqual([{ field: "items[1].productId", message: expect.stringContaining("EUR, not USD"), type: "currency" }]);
+    const lines = [
+      { productId: "a", quantity: 1 },
+      { productId: "b", quantity: 1 },
+      { productId: "c", quantity: 1 },
+    ];
+    expect(currencyProblems(lines, [snap("a", 1), snap("b", 1, "USD"), snap("c", 1)])).toEqual([
+      { field: "items[1].productId", message: expect.stringContaining("EUR, not USD"), type: "currency" },
+    ]);
   });
 
   test("request fingerprints ignore key order, not values", () => {

@@ -22,13 +22,21 @@ import {
 } from "../../../domain/images.ts";
 
 const owner = randomUUID();
-const file = (over: Partial<{ ownerId: string; contentType: string; status: string }> = {}) => ({ id: randomUUID(), ownerId: owner, contentType: "image/png", status: "ready", ...over });
+const file = (over: Partial<{ ownerId: string; contentType: string; status: string }> = {}) => ({
+  id: randomUUID(),
+  ownerId: owner,
+  contentType: "image/png",
+  status: "ready",
+  ...over,
+});
 const ids = (n: number) => Array.from({ length: n }, () => randomUUID());
 
 describe("which files may be pictures", () => {
   test("raster images with a checked signature only; never SVG, PDF or text", () => {
-    for (const t of ["image/png", "image/jpeg", "image/webp", "image/gif", "IMAGE/PNG", "image/jpeg; charset=binary"]) expect([t, isImageType(t)]).toEqual([t, true]);
-    for (const t of ["image/svg+xml", "application/pdf", "text/plain", "image/", "", null, undefined, 42]) expect([t, isImageType(t)]).toEqual([t, false]);
+    for (const t of ["image/png", "image/jpeg", "image/webp", "image/gif", "IMAGE/PNG", "image/jpeg; charset=binary"])
+      expect([t, isImageType(t)]).toEqual([t, true]);
+    for (const t of ["image/svg+xml", "application/pdf", "text/plain", "image/", "", null, undefined, 42])
+      expect([t, isImageType(t)]).toEqual([t, false]);
     expect(IMAGE_TYPES).not.toContain("image/svg+xml");
   });
 
@@ -40,7 +48,10 @@ describe("which files may be pictures", () => {
   test("missing, not ready, not an image: each its own reason", () => {
     expect(attachRefusal(null)).toMatchObject({ type: "fileNotFound" });
     expect(attachRefusal(file({ status: "pending" }))).toMatchObject({ type: "fileNotReady" });
-    expect(attachRefusal(file({ contentType: "application/pdf" }))).toMatchObject({ type: "notAnImage", message: expect.stringContaining("application/pdf") });
+    expect(attachRefusal(file({ contentType: "application/pdf" }))).toMatchObject({
+      type: "notAnImage",
+      message: expect.stringContaining("application/pdf"),
+    });
     expect(attachRefusal(file({ contentType: "text/plain" }))?.type).toBe("notAnImage");
   });
 
@@ -49,7 +60,9 @@ describe("which files may be pictures", () => {
     const theirs = attachRefusal(file({ ownerId: randomUUID() }), { ownerId: owner });
     expect(theirs).toEqual(attachRefusal(null, { ownerId: owner }));
     // ... also when theirs would be refused for another reason.
-    expect(attachRefusal(file({ ownerId: randomUUID(), contentType: "text/plain", status: "pending" }), { ownerId: owner })?.type).toBe("fileNotFound");
+    expect(attachRefusal(file({ ownerId: randomUUID(), contentType: "text/plain", status: "pending" }), { ownerId: owner })?.type).toBe(
+      "fileNotFound",
+    );
   });
 
   test("product images: the admin's own upload, or a picture a product already shows; never another user's private file", () => {
@@ -57,7 +70,9 @@ describe("which files may be pictures", () => {
     expect(attachRefusal(theirs, { ownerId: owner })).toMatchObject({ type: "fileNotFound" });
     expect(attachRefusal(theirs, { ownerId: owner, shownByProduct: false })).toMatchObject({ type: "fileNotFound" });
     expect(attachRefusal(theirs, { ownerId: owner, shownByProduct: true })).toBeNull();
-    expect(attachRefusal(file({ ownerId: randomUUID(), status: "pending" }), { ownerId: owner, shownByProduct: true })).toMatchObject({ type: "fileNotReady" });
+    expect(attachRefusal(file({ ownerId: randomUUID(), status: "pending" }), { ownerId: owner, shownByProduct: true })).toMatchObject({
+      type: "fileNotReady",
+    });
   });
 });
 
@@ -72,7 +87,11 @@ describe("a product's image list", () => {
   test(`at most ${MAX_PRODUCT_IMAGES} images; an image already there is still fine at the limit`, () => {
     const full = ids(MAX_PRODUCT_IMAGES);
     expect(addImage(full.slice(0, -1), full.at(-1)!)).toMatchObject({ ok: true, changed: true });
-    expect(addImage(full, randomUUID())).toEqual({ ok: false, type: "tooManyImages", message: expect.stringContaining(String(MAX_PRODUCT_IMAGES)) });
+    expect(addImage(full, randomUUID())).toEqual({
+      ok: false,
+      type: "tooManyImages",
+      message: expect.stringContaining(String(MAX_PRODUCT_IMAGES)),
+    });
     expect(addImage(full, full[3]!)).toMatchObject({ ok: true, changed: false });
     expect(addImage(ids(2), randomUUID(), 2)).toMatchObject({ ok: false, type: "tooManyImages" });
   });
@@ -120,7 +139,8 @@ test("holders and URLs", () => {
   const pattern = new RegExp(HOLDER_PATTERN);
   expect(pattern.test(productHolder(id))).toBe(true);
   expect(pattern.test(avatarHolder(id))).toBe(true);
-  for (const bad of [`order:${id}`, `product:${id}x`, "product:", `avatar:../${id}`, `product:${id.toUpperCase()}`]) expect([bad, pattern.test(bad)]).toEqual([bad, false]);
+  for (const bad of [`order:${id}`, `product:${id}x`, "product:", `avatar:../${id}`, `product:${id.toUpperCase()}`])
+    expect([bad, pattern.test(bad)]).toEqual([bad, false]);
   expect(fileUrl(id)).toBe(`/api/files/${id}`);
 });
 

@@ -1,4 +1,15 @@
-import { ORDER_STATUSES, canTransition, allowedNext, sourcesOf, releasesStock, shopperMay, isFinal, isOrderStatus, unpaidCutoff, type OrderStatus } from "../../../domain/order-status.ts";
+import {
+  ORDER_STATUSES,
+  canTransition,
+  allowedNext,
+  sourcesOf,
+  releasesStock,
+  shopperMay,
+  isFinal,
+  isOrderStatus,
+  unpaidCutoff,
+  type OrderStatus,
+} from "../../../domain/order-status.ts";
 
 describe("order state machine", () => {
   const legal: [OrderStatus, OrderStatus][] = [
@@ -26,7 +37,8 @@ describe("order state machine", () => {
     expect(releasesStock("cancelled", "cancelled")).toBe(false);
   });
   test("shoppers may only cancel pending orders", () => {
-    for (const from of ORDER_STATUSES) for (const to of ORDER_STATUSES) expect(shopperMay(from, to)).toBe(from === "pending" && to === "cancelled");
+    for (const from of ORDER_STATUSES)
+      for (const to of ORDER_STATUSES) expect(shopperMay(from, to)).toBe(from === "pending" && to === "cancelled");
   });
   test("isOrderStatus", () => {
     expect(isOrderStatus("paid")).toBe(true);

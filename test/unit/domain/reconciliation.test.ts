@@ -57,7 +57,10 @@ describe("reservation reconciliation rules", () => {
 
   test("final is exactly: no sequence of legal transitions gives the stock back (the settled invariant)", () => {
     // Every path, spelled out by brute force over the state machine (it has no cycles).
-    const paths = (from: OrderStatus): OrderStatus[][] => [[from], ...allowedNext(from).flatMap((to) => paths(to).map((p) => [from, ...p]))];
+    const paths = (from: OrderStatus): OrderStatus[][] => [
+      [from],
+      ...allowedNext(from).flatMap((to) => paths(to).map((p) => [from, ...p])),
+    ];
     const releasesOnSomePath = (from: OrderStatus) => paths(from).some((p) => p.some((s, i) => i > 0 && releasesStock(p[i - 1]!, s)));
     for (const status of ORDER_STATUSES) {
       expect(mayStillReleaseStock(status)).toBe(releasesOnSomePath(status));
@@ -74,7 +77,8 @@ describe("reservation reconciliation rules", () => {
     expect(verdict("open")).toBe("keep");
     // What an orders node from before `open`/`final` answers for every live order.
     expect(verdict("active")).toBe("keep");
-    for (const doubt of ["Missing", "Final", "settled", "", "pending", "delivered", undefined, null, 0, {}, ["missing"], ["final"]]) expect(verdict(doubt)).toBe("keep");
+    for (const doubt of ["Missing", "Final", "settled", "", "pending", "delivered", undefined, null, 0, {}, ["missing"], ["final"]])
+      expect(verdict(doubt)).toBe("keep");
   });
 
   test("a batch's plan: each id by its own answer; unanswered ids and unusable answers keep their reservation", () => {

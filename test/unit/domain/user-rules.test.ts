@@ -1,4 +1,12 @@
-import { adminChangeRefusal, clientRoleRefusal, effectiveClientRole, mayManageClient, normalizeEmail, isRole, type UserFacts } from "../../../domain/user-rules.ts";
+import {
+  adminChangeRefusal,
+  clientRoleRefusal,
+  effectiveClientRole,
+  mayManageClient,
+  normalizeEmail,
+  isRole,
+  type UserFacts,
+} from "../../../domain/user-rules.ts";
 import type { Principal } from "../../../lib/access.ts";
 
 const su: Principal = { id: "su", role: "superuser" };

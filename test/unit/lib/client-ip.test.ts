@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { clientIp, parseTrustProxy, rateLimitKey, trustFunction } from "../../../lib/client-ip.ts";
 
-const request = (peer: string, headers: Record<string, string> = {}) => ({ socket: { remoteAddress: peer }, headers }) as unknown as IncomingMessage;
+const request = (peer: string, headers: Record<string, string> = {}) =>
+  ({ socket: { remoteAddress: peer }, headers }) as unknown as IncomingMessage;
 const ip = (trust: string | undefined, peer: string, headers: Record<string, string> = {}, header?: "x-forwarded-for" | "forwarded") => {
   const parsed = parseTrustProxy(trust);
   if (parsed && "error" in parsed) throw new Error(parsed.error);
@@ -45,7 +46,9 @@ describe("clientIp", () => {
   });
 
   test("RFC 7239 Forwarded when the proxy writes that header: quoted IPv6, ports, obfuscated nodes", () => {
-    expect(ip("1", "10.0.0.2", { forwarded: 'for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https' }, "forwarded")).toBe("2001:db8:cafe::17");
+    expect(ip("1", "10.0.0.2", { forwarded: 'for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https' }, "forwarded")).toBe(
+      "2001:db8:cafe::17",
+    );
     expect(ip("1", "10.0.0.2", { forwarded: 'for="192.0.2.43:47011"' }, "forwarded")).toBe("192.0.2.43");
     // Malformed (a port needs quotes): nothing in it is believed.
     expect(ip("1", "10.0.0.2", { forwarded: "for=192.0.2.43:47011" }, "forwarded")).toBe("10.0.0.2");

@@ -23,7 +23,12 @@ describe("loadConfig", () => {
     expect(cfg.migrateOnStart).toBe(true);
     expect(cfg.http.port).toBe(3000);
     expect(cfg.log).toEqual({ level: "info", format: "pretty" });
-    expect(cfg.jwt).toEqual({ algorithm: "HS256", secret: expect.stringMatching(/^[A-Za-z0-9_-]{64}$/), privateKey: null, publicKey: null });
+    expect(cfg.jwt).toEqual({
+      algorithm: "HS256",
+      secret: expect.stringMatching(/^[A-Za-z0-9_-]{64}$/),
+      privateKey: null,
+      publicKey: null,
+    });
   });
 
   describe("secrets: none ships with the code", () => {
@@ -45,7 +50,9 @@ describe("loadConfig", () => {
 
     test("the public development constants are gone: nothing is generated or accepted by default in production", () => {
       const dir = path.join(SECRETS_DIR, "production");
-      expect(() => load({ SECRETS_DIR: dir, NODE_ENV: "production", DATABASE_URL: PG })).toThrow(/^JWT_SECRET must be set when NODE_ENV=production/);
+      expect(() => load({ SECRETS_DIR: dir, NODE_ENV: "production", DATABASE_URL: PG })).toThrow(
+        /^JWT_SECRET must be set when NODE_ENV=production/,
+      );
       expect(fs.existsSync(dir)).toBe(false);
       const source = fs.readFileSync(new URL("../../../lib/config.ts", import.meta.url), "utf8");
       expect(source).not.toMatch(/insecure-development|DEV_JWT_SECRET|DEV_SECRETS_KEY/);
@@ -69,7 +76,9 @@ describe("loadConfig", () => {
     test("an unusable SECRETS_DIR or a truncated file is one clear line", () => {
       const file = path.join(SECRETS_DIR, "a-file");
       fs.writeFileSync(file, "x");
-      expect(() => load({ SECRETS_DIR: file })).toThrow(/^JWT_SECRET is not set and no secret can be kept in SECRETS_DIR: .*cannot be (read|written)/);
+      expect(() => load({ SECRETS_DIR: file })).toThrow(
+        /^JWT_SECRET is not set and no secret can be kept in SECRETS_DIR: .*cannot be (read|written)/,
+      );
       const dir = path.join(SECRETS_DIR, "short");
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, "jwt-secret"), "too short");
@@ -96,7 +105,11 @@ describe("loadConfig", () => {
       CORS_ORIGINS: "https://a.example, https://b.example",
     });
     expect(cfg.services).toEqual(["api", "products"]);
-    expect(cfg.transporter).toEqual({ url: "amqp://guest:guest@127.0.0.1:5672", urls: ["amqp://guest:guest@127.0.0.1:5672"], prefetch: 100 });
+    expect(cfg.transporter).toEqual({
+      url: "amqp://guest:guest@127.0.0.1:5672",
+      urls: ["amqp://guest:guest@127.0.0.1:5672"],
+      prefetch: 100,
+    });
     expect(cfg.cacher).toEqual({ type: "redis", url: "redis://127.0.0.1:6379" });
     expect(cfg.database).toEqual({ dialect: "postgres", url: PG, poolMax: 10 });
     expect(cfg.migrateOnStart).toBe(false);
@@ -188,13 +201,23 @@ describe("loadConfig", () => {
       urls: ["amqps://shop:s1@a.example/vh", "amqps://shop:s2@b.example/vh", "amqp://shop:s3@10.0.0.3:5672"],
       prefetch: 100,
     });
-    expect(loadConfig({ TRANSPORTER: "amqps://u:p@host.example:5671/vhost?heartbeat=10" }).transporter?.urls).toEqual(["amqps://u:p@host.example:5671/vhost?heartbeat=10"]);
-    expect(() => loadConfig({ TRANSPORTER: ";" })).toThrow(/^TRANSPORTER must be an amqp:\/\/ or amqps:\/\/ URL, or several separated by ;/);
+    expect(loadConfig({ TRANSPORTER: "amqps://u:p@host.example:5671/vhost?heartbeat=10" }).transporter?.urls).toEqual([
+      "amqps://u:p@host.example:5671/vhost?heartbeat=10",
+    ]);
+    expect(() => loadConfig({ TRANSPORTER: ";" })).toThrow(
+      /^TRANSPORTER must be an amqp:\/\/ or amqps:\/\/ URL, or several separated by ;/,
+    );
   });
 
   test.each([
-    ["amqp://u:first-secret@a;nats://u:second-secret@b;amqp://u:third-secret@c", /^TRANSPORTER must use amqp:\/\/ or amqps:\/\/ for every URL; "nats:\/\/u:\*\*\*@b" does not/],
-    ["amqp://u:first-secret@a;amqp://u:second-secret@b;not a url", /^TRANSPORTER must be a URL \(amqp:\/\/ or amqps:\/\/\); "not a url" is not/],
+    [
+      "amqp://u:first-secret@a;nats://u:second-secret@b;amqp://u:third-secret@c",
+      /^TRANSPORTER must use amqp:\/\/ or amqps:\/\/ for every URL; "nats:\/\/u:\*\*\*@b" does not/,
+    ],
+    [
+      "amqp://u:first-secret@a;amqp://u:second-secret@b;not a url",
+      /^TRANSPORTER must be a URL \(amqp:\/\/ or amqps:\/\/\); "not a url" is not/,
+    ],
   ])("a refused list names the bad member and shows no password of any: %s", (value, message) => {
     let error: Error | undefined;
     try {
@@ -209,7 +232,9 @@ describe("loadConfig", () => {
   });
 
   test("redact hides every password of a list, and leaves URLs without one alone", () => {
-    expect(redact("amqps://a:x1@h1:5671/v;amqps://b:x2@h2:5671/v;amqp://h3")).toBe("amqps://a:***@h1:5671/v;amqps://b:***@h2:5671/v;amqp://h3");
+    expect(redact("amqps://a:x1@h1:5671/v;amqps://b:x2@h2:5671/v;amqp://h3")).toBe(
+      "amqps://a:***@h1:5671/v;amqps://b:***@h2:5671/v;amqp://h3",
+    );
     expect(redact("Cannot connect to amqp://u:p@h1 or amqp://u:q@h2")).toBe("Cannot connect to amqp://u:***@h1 or amqp://u:***@h2");
     expect(redact("redis://:secret@r:6379")).toBe("redis://:***@r:6379");
   });
@@ -230,8 +255,19 @@ describe("loadConfig", () => {
     const cfg = loadConfig({});
     expect(cfg.mail).toMatchObject({ smtpUrl: null, outboxDir: "data/outbox", maxAttempts: 5 });
     expect(cfg.storage).toMatchObject({ driver: "local", localDir: "data/files", bucket: null, forcePathStyle: false, presignTtlSec: 300 });
-    const s3 = loadConfig({ S3_BUCKET: "shop", S3_ENDPOINT: "http://127.0.0.1:9000", UPLOAD_ALLOWED_TYPES: "image/png, IMAGE/JPEG", SMTP_URL: "smtps://u:p@mail.example:465" });
-    expect(s3.storage).toMatchObject({ driver: "s3", bucket: "shop", endpoint: "http://127.0.0.1:9000", forcePathStyle: true, allowedTypes: ["image/png", "image/jpeg"] });
+    const s3 = loadConfig({
+      S3_BUCKET: "shop",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      UPLOAD_ALLOWED_TYPES: "image/png, IMAGE/JPEG",
+      SMTP_URL: "smtps://u:p@mail.example:465",
+    });
+    expect(s3.storage).toMatchObject({
+      driver: "s3",
+      bucket: "shop",
+      endpoint: "http://127.0.0.1:9000",
+      forcePathStyle: true,
+      allowedTypes: ["image/png", "image/jpeg"],
+    });
     expect(s3.mail.smtpUrl).toBe("smtps://u:p@mail.example:465");
     expect(() => loadConfig({ SMTP_URL: "http://mail" })).toThrow(/^SMTP_URL must use smtp:\/\/ or smtps:\/\//);
     expect(() => loadConfig({ UPLOAD_MAX_BYTES: "0" })).toThrow(/^UPLOAD_MAX_BYTES must be an integer/);
@@ -263,7 +299,12 @@ describe("loadConfig", () => {
     });
 
     test("a Zipkin v2 collector URL: every request sampled, 1 in 10 in production unless told", () => {
-      expect(loadConfig({ TRACING: "http://127.0.0.1:9411" }).tracing).toEqual({ exporter: "zipkin", url: "http://127.0.0.1:9411", authorization: null, sampleRate: 1 });
+      expect(loadConfig({ TRACING: "http://127.0.0.1:9411" }).tracing).toEqual({
+        exporter: "zipkin",
+        url: "http://127.0.0.1:9411",
+        authorization: null,
+        sampleRate: 1,
+      });
       expect(loadConfig({ ...PROD, TRACING: "http://jaeger:9411" }).tracing).toMatchObject({ url: "http://jaeger:9411", sampleRate: 0.1 });
       expect(loadConfig({ ...PROD, TRACING: "http://jaeger:9411", TRACING_SAMPLE_RATE: "1" }).tracing?.sampleRate).toBe(1);
       expect(loadConfig({ TRACING: "http://a:9411", TRACING_SAMPLE_RATE: "0" }).tracing?.sampleRate).toBe(0);
@@ -271,17 +312,25 @@ describe("loadConfig", () => {
     });
 
     test("the spans endpoint, a trailing slash and a path prefix are taken; credentials become a header", () => {
-      expect(loadConfig({ TRACING: "http://otel-collector:9411/api/v2/spans" }).tracing).toMatchObject({ url: "http://otel-collector:9411" });
+      expect(loadConfig({ TRACING: "http://otel-collector:9411/api/v2/spans" }).tracing).toMatchObject({
+        url: "http://otel-collector:9411",
+      });
       expect(loadConfig({ TRACING: "https://tempo.example/zipkin/" }).tracing).toMatchObject({ url: "https://tempo.example/zipkin" });
       const withAuth = loadConfig({ TRACING: "https://shop:s%3Acret@tempo.example/zipkin" }).tracing;
-      expect(withAuth).toMatchObject({ url: "https://tempo.example/zipkin", authorization: `Basic ${Buffer.from("shop:s:cret").toString("base64")}` });
+      expect(withAuth).toMatchObject({
+        url: "https://tempo.example/zipkin",
+        authorization: `Basic ${Buffer.from("shop:s:cret").toString("base64")}`,
+      });
     });
 
     test.each([
       [{ TRACING: "jaeger" }, /^TRACING must be off, console or a Zipkin collector URL \(http:\/\/ or https:\/\/\) \(got "jaeger"\)$/],
       [{ TRACING: "true" }, /^TRACING must be off, console or a Zipkin collector URL/],
       [{ TRACING: "udp://jaeger:6832" }, /^TRACING must be off, console or a Zipkin collector URL/],
-      [{ TRACING: "http://u:hunter2@zipkin:9411?x=1" }, /^TRACING must be the collector's URL without a query or fragment \(got "http:\/\/u:\*\*\*@zipkin:9411\?x=1"\)$/],
+      [
+        { TRACING: "http://u:hunter2@zipkin:9411?x=1" },
+        /^TRACING must be the collector's URL without a query or fragment \(got "http:\/\/u:\*\*\*@zipkin:9411\?x=1"\)$/,
+      ],
       [{ TRACING_SAMPLE_RATE: "1.5" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1 \(got "1.5"\)$/],
       [{ TRACING: "console", TRACING_SAMPLE_RATE: "-0.1" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1/],
       [{ TRACING: "console", TRACING_SAMPLE_RATE: "10%" }, /^TRACING_SAMPLE_RATE must be a number from 0 to 1/],
@@ -344,13 +393,19 @@ describe("loadConfig", () => {
       const sec1 = ec.privateKey.export({ type: "sec1", format: "pem" }) as string;
       expect(loadConfig({ JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: sec1 }).jwt.privateKey).not.toBeNull();
       const pkcs1 = rsa.privateKey.export({ type: "pkcs1", format: "pem" }) as string;
-      expect(loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs1, JWT_PUBLIC_KEY: spki(rsa.publicKey) }).jwt.algorithm).toBe("RS256");
+      expect(loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs1, JWT_PUBLIC_KEY: spki(rsa.publicKey) }).jwt.algorithm).toBe(
+        "RS256",
+      );
 
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-jwt-keys-"));
       try {
         fs.writeFileSync(path.join(dir, "private.pem"), pkcs8(rsa.privateKey));
         fs.writeFileSync(path.join(dir, "public.pem"), spki(rsa.publicKey));
-        const cfg = loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY_FILE: path.join(dir, "private.pem"), JWT_PUBLIC_KEY_FILE: path.join(dir, "public.pem") });
+        const cfg = loadConfig({
+          JWT_ALGORITHM: "RS256",
+          JWT_PRIVATE_KEY_FILE: path.join(dir, "private.pem"),
+          JWT_PUBLIC_KEY_FILE: path.join(dir, "public.pem"),
+        });
         expect(der(cfg.jwt.publicKey)).toBe(der(rsa.publicKey));
         expect(() => loadConfig({ JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY_FILE: path.join(dir, "missing.pem") })).toThrow(
           /^JWT_PRIVATE_KEY_FILE cannot be read \(ENOENT: .*missing\.pem\)$/,
@@ -361,7 +416,12 @@ describe("loadConfig", () => {
     });
 
     test("a node without the users service (the gateway) needs no key; given only the public key it keeps it", () => {
-      expect(loadConfig({ ...PROD, JWT_ALGORITHM: "RS256", SERVICES: "api,products" }).jwt).toEqual({ algorithm: "RS256", secret: null, privateKey: null, publicKey: null });
+      expect(loadConfig({ ...PROD, JWT_ALGORITHM: "RS256", SERVICES: "api,products" }).jwt).toEqual({
+        algorithm: "RS256",
+        secret: null,
+        privateKey: null,
+        publicKey: null,
+      });
       const cfg = loadConfig({ JWT_ALGORITHM: "RS256", SERVICES: "api", JWT_PUBLIC_KEY: spki(rsa.publicKey) });
       expect(der(cfg.jwt.publicKey)).toBe(der(rsa.publicKey));
       expect(cfg.jwt.privateKey).toBeNull();
@@ -374,21 +434,81 @@ describe("loadConfig", () => {
     test.each([
       ["unknown algorithm", { JWT_ALGORITHM: "HS512" }, /^JWT_ALGORITHM must be one of HS256, RS256, ES256 \(got "HS512"\)$/],
       ["none", { JWT_ALGORITHM: "none" }, /^JWT_ALGORITHM must be one of HS256, RS256, ES256 \(got "none"\)$/],
-      ["no key on a users node", { JWT_ALGORITHM: "ES256" }, /^JWT_PRIVATE_KEY \(or JWT_PRIVATE_KEY_FILE\) is required with JWT_ALGORITHM=ES256 on a node running the users service/],
-      ["only the public key on a users node", { JWT_ALGORITHM: "ES256", SERVICES: "users", JWT_PUBLIC_KEY: spki(ec.publicKey) }, /^JWT_PRIVATE_KEY \(or JWT_PRIVATE_KEY_FILE\) is required/],
-      ["not a PEM", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: "hunter2-not-a-key" }, /^JWT_PRIVATE_KEY must be an unencrypted PEM private key \(PKCS#8, PKCS#1 or SEC1\)$/],
-      ["an encrypted private key", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: encrypted }, /^JWT_PRIVATE_KEY must be an unencrypted PEM private key/],
-      ["a public key as the private key", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: spki(ec.publicKey) }, /^JWT_PRIVATE_KEY must be an unencrypted PEM private key/],
-      ["a private key as the public key", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PUBLIC_KEY: pkcs8(ec.privateKey) }, /^JWT_PUBLIC_KEY holds a private key: give the public key \(openssl pkey -pubout\)$/],
-      ["a garbage public key", { JWT_ALGORITHM: "ES256", SERVICES: "api", JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" }, /^JWT_PUBLIC_KEY must be a PEM public key \(SPKI or PKCS#1\)$/],
-      ["an EC key for RS256", { JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey) }, /^JWT_PRIVATE_KEY must be an RSA key for RS256 \(got ec\)$/],
-      ["a 1024-bit RSA key", { JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs8(small.privateKey) }, /^JWT_PRIVATE_KEY must be an RSA key of at least 2048 bits \(got 1024\)$/],
-      ["an RSA key for ES256", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(rsa.privateKey) }, /^JWT_PRIVATE_KEY must be an EC P-256 key for ES256 \(got rsa\)$/],
-      ["a P-384 key for ES256", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(p384.privateKey) }, /^JWT_PRIVATE_KEY must be an EC key on P-256 \(prime256v1\) for ES256 \(got secp384r1\)$/],
-      ["a public key of the wrong type", { JWT_ALGORITHM: "ES256", SERVICES: "api", JWT_PUBLIC_KEY: spki(rsa.publicKey) }, /^JWT_PUBLIC_KEY must be an EC P-256 key for ES256 \(got rsa\)$/],
-      ["a public key of another pair", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PUBLIC_KEY: spki(otherEc.publicKey) }, /^JWT_PUBLIC_KEY does not match JWT_PRIVATE_KEY$/],
-      ["both the key and its file", { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PRIVATE_KEY_FILE: "/run/secrets/jwt.pem" }, /^JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE are both set: give the key one way$/],
-      ["keys without the algorithm", { JWT_PRIVATE_KEY: pkcs8(ec.privateKey) }, /^JWT_PRIVATE_KEY is set but JWT_ALGORITHM is HS256: set JWT_ALGORITHM=RS256 or ES256 to use keys$/],
+      [
+        "no key on a users node",
+        { JWT_ALGORITHM: "ES256" },
+        /^JWT_PRIVATE_KEY \(or JWT_PRIVATE_KEY_FILE\) is required with JWT_ALGORITHM=ES256 on a node running the users service/,
+      ],
+      [
+        "only the public key on a users node",
+        { JWT_ALGORITHM: "ES256", SERVICES: "users", JWT_PUBLIC_KEY: spki(ec.publicKey) },
+        /^JWT_PRIVATE_KEY \(or JWT_PRIVATE_KEY_FILE\) is required/,
+      ],
+      [
+        "not a PEM",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: "hunter2-not-a-key" },
+        /^JWT_PRIVATE_KEY must be an unencrypted PEM private key \(PKCS#8, PKCS#1 or SEC1\)$/,
+      ],
+      [
+        "an encrypted private key",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: encrypted },
+        /^JWT_PRIVATE_KEY must be an unencrypted PEM private key/,
+      ],
+      [
+        "a public key as the private key",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: spki(ec.publicKey) },
+        /^JWT_PRIVATE_KEY must be an unencrypted PEM private key/,
+      ],
+      [
+        "a private key as the public key",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PUBLIC_KEY: pkcs8(ec.privateKey) },
+        /^JWT_PUBLIC_KEY holds a private key: give the public key \(openssl pkey -pubout\)$/,
+      ],
+      [
+        "a garbage public key",
+        { JWT_ALGORITHM: "ES256", SERVICES: "api", JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" },
+        /^JWT_PUBLIC_KEY must be a PEM public key \(SPKI or PKCS#1\)$/,
+      ],
+      [
+        "an EC key for RS256",
+        { JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey) },
+        /^JWT_PRIVATE_KEY must be an RSA key for RS256 \(got ec\)$/,
+      ],
+      [
+        "a 1024-bit RSA key",
+        { JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: pkcs8(small.privateKey) },
+        /^JWT_PRIVATE_KEY must be an RSA key of at least 2048 bits \(got 1024\)$/,
+      ],
+      [
+        "an RSA key for ES256",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(rsa.privateKey) },
+        /^JWT_PRIVATE_KEY must be an EC P-256 key for ES256 \(got rsa\)$/,
+      ],
+      [
+        "a P-384 key for ES256",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(p384.privateKey) },
+        /^JWT_PRIVATE_KEY must be an EC key on P-256 \(prime256v1\) for ES256 \(got secp384r1\)$/,
+      ],
+      [
+        "a public key of the wrong type",
+        { JWT_ALGORITHM: "ES256", SERVICES: "api", JWT_PUBLIC_KEY: spki(rsa.publicKey) },
+        /^JWT_PUBLIC_KEY must be an EC P-256 key for ES256 \(got rsa\)$/,
+      ],
+      [
+        "a public key of another pair",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PUBLIC_KEY: spki(otherEc.publicKey) },
+        /^JWT_PUBLIC_KEY does not match JWT_PRIVATE_KEY$/,
+      ],
+      [
+        "both the key and its file",
+        { JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_PRIVATE_KEY_FILE: "/run/secrets/jwt.pem" },
+        /^JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE are both set: give the key one way$/,
+      ],
+      [
+        "keys without the algorithm",
+        { JWT_PRIVATE_KEY: pkcs8(ec.privateKey) },
+        /^JWT_PRIVATE_KEY is set but JWT_ALGORITHM is HS256: set JWT_ALGORITHM=RS256 or ES256 to use keys$/,
+      ],
       ["a public key without the algorithm", { JWT_PUBLIC_KEY: spki(ec.publicKey) }, /^JWT_PUBLIC_KEY is set but JWT_ALGORITHM is HS256/],
     ] as const)("%s is refused with one line naming the variable", (_what, env, message) => {
       let error: unknown;

@@ -1,15 +1,28 @@
 import { retryLater } from "../../../lib/retry-later.ts";
 import { until } from "../../../scripts/support/until.ts";
 
-const quiet = () => ({ lines: [] as string[], info(...a: unknown[]) { this.lines.push(`info ${a.join(" ")}`); }, warn(...a: unknown[]) { this.lines.push(`warn ${a.join(" ")}`); } });
+const quiet = () => ({
+  lines: [] as string[],
+  info(...a: unknown[]) {
+    this.lines.push(`info ${a.join(" ")}`);
+  },
+  warn(...a: unknown[]) {
+    this.lines.push(`warn ${a.join(" ")}`);
+  },
+});
 
 describe("retryLater", () => {
   test("tries until the job succeeds, logging the first failure and the recovery once each", async () => {
     const logger = quiet();
     let calls = 0;
-    const r = retryLater("Releasing stock", logger, async () => {
-      if (++calls < 4) throw new Error("database down");
-    }, { firstDelayMs: 1, maxDelayMs: 4 });
+    const r = retryLater(
+      "Releasing stock",
+      logger,
+      async () => {
+        if (++calls < 4) throw new Error("database down");
+      },
+      { firstDelayMs: 1, maxDelayMs: 4 },
+    );
     await expect(r.done).resolves.toBe(true);
     expect(calls).toBe(4);
     expect(logger.lines).toEqual([
@@ -20,10 +33,15 @@ describe("retryLater", () => {
 
   test("cancel stops it before the next try", async () => {
     let calls = 0;
-    const r = retryLater("Never", quiet(), async () => {
-      calls++;
-      throw new Error("down");
-    }, { firstDelayMs: 1, maxDelayMs: 1000 });
+    const r = retryLater(
+      "Never",
+      quiet(),
+      async () => {
+        calls++;
+        throw new Error("down");
+      },
+      { firstDelayMs: 1, maxDelayMs: 1000 },
+    );
     await until("a few tries", () => calls >= 2, { intervalMs: 1 });
     r.cancel();
     await expect(r.done).resolves.toBe(false);

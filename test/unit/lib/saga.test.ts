@@ -40,7 +40,9 @@ describe("runSaga", () => {
       },
     };
     const reported: string[] = [];
-    await expect(runSaga(s, [step("a"), broken, step("c", true)], (name, e) => reported.push(`${name}: ${(e as Error).message}`))).rejects.toThrow("c failed");
+    await expect(
+      runSaga(s, [step("a"), broken, step("c", true)], (name, e) => reported.push(`${name}: ${(e as Error).message}`)),
+    ).rejects.toThrow("c failed");
     expect(s.log).toEqual(["run a", "run c", "undo c (c failed)", "undo a (c failed)"]);
     expect(reported).toEqual(["broken: cannot undo"]);
   });

@@ -6,9 +6,12 @@ import { RequestContextMiddleware } from "../../../middlewares/request-context.t
 import { until } from "../../../scripts/support/until.ts";
 
 describe("acceptRequestId", () => {
-  test.each(["3f0c2d1e-8b7a-4c2d-9e1f-0a1b2c3d4e5f", "01HZX3K9Q8Z7Y6X5W4V3U2T1S0", "a", "lb.trace:42_x-Y", "x".repeat(128)])("takes %s", (id) => {
-    expect(acceptRequestId(id)).toBe(id);
-  });
+  test.each(["3f0c2d1e-8b7a-4c2d-9e1f-0a1b2c3d4e5f", "01HZX3K9Q8Z7Y6X5W4V3U2T1S0", "a", "lb.trace:42_x-Y", "x".repeat(128)])(
+    "takes %s",
+    (id) => {
+      expect(acceptRequestId(id)).toBe(id);
+    },
+  );
 
   test.each([
     ["empty", ""],
@@ -110,8 +113,18 @@ describe("RequestContextMiddleware", () => {
     await until("nine records (the events arrive after the calls)", () => seen.length >= 9, { timeoutMs: 2000, intervalMs: 5 });
     expect(seen).toHaveLength(9);
     for (const s of seen) expect(s.current).toBe(s.requestID);
-    expect(seen.filter((s) => s.current === "slow-1").map((s) => s.where).sort()).toEqual(["event", "inner", "outer"]);
-    expect(seen.filter((s) => s.current === "fast-2").map((s) => s.where).sort()).toEqual(["event", "inner", "outer"]);
+    expect(
+      seen
+        .filter((s) => s.current === "slow-1")
+        .map((s) => s.where)
+        .sort(),
+    ).toEqual(["event", "inner", "outer"]);
+    expect(
+      seen
+        .filter((s) => s.current === "fast-2")
+        .map((s) => s.where)
+        .sort(),
+    ).toEqual(["event", "inner", "outer"]);
     expect(currentRequestId()).toBeUndefined();
   });
 

@@ -70,7 +70,14 @@ describe("on a broker", () => {
     broker = new ServiceBroker({
       logger: false,
       requestTimeout: 30,
-      retryPolicy: { enabled: true, retries: 3, delay: 1, maxDelay: 5, factor: 1, check: (err: Error) => !!(err as Errors.MoleculerError).retryable },
+      retryPolicy: {
+        enabled: true,
+        retries: 3,
+        delay: 1,
+        maxDelay: 5,
+        factor: 1,
+        check: (err: Error) => !!(err as Errors.MoleculerError).retryable,
+      },
       middlewares: [RetryPolicyMiddleware],
     });
     broker.createService(slow);

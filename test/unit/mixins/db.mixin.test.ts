@@ -15,7 +15,15 @@ function things(name: string, version?: number) {
   return {
     name,
     ...(version === undefined ? {} : { version }),
-    mixins: [DbMixin({ table: "stored_things", attributes: { label: { type: DataTypes.STRING } }, publicFields: ["label"], sortable: ["label"], defaultSort: "label" })],
+    mixins: [
+      DbMixin({
+        table: "stored_things",
+        attributes: { label: { type: DataTypes.STRING } },
+        publicFields: ["label"],
+        sortable: ["label"],
+        defaultSort: "label",
+      }),
+    ],
   };
 }
 

@@ -16,8 +16,19 @@ const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base
 
 /** A token with exactly these claims, signed as given (defaults: a valid access token). */
 function forge(claims: Record<string, unknown> = {}, sign: { secret?: string; algorithm?: jwt.Algorithm } = {}): string {
-  const payload = { sub: "u-1", role: "user", sid: "s-1", typ: "access", iss: opts.issuer, aud: opts.audience, iat: now(), exp: now() + 60, ...claims };
-  for (const key of Object.keys(payload)) if ((payload as Record<string, unknown>)[key] === undefined) delete (payload as Record<string, unknown>)[key];
+  const payload = {
+    sub: "u-1",
+    role: "user",
+    sid: "s-1",
+    typ: "access",
+    iss: opts.issuer,
+    aud: opts.audience,
+    iat: now(),
+    exp: now() + 60,
+    ...claims,
+  };
+  for (const key of Object.keys(payload))
+    if ((payload as Record<string, unknown>)[key] === undefined) delete (payload as Record<string, unknown>)[key];
   return jwt.sign(payload, sign.secret ?? opts.secret!, { algorithm: sign.algorithm ?? "HS256" });
 }
 
@@ -70,7 +81,12 @@ const cases: ReadonlyArray<readonly [string, "accepted" | "invalid", () => strin
   ["a forged token still valid by construction", "accepted", () => forge()],
   ["signed with another secret", "invalid", () => forge({}, { secret: "another secret that is long enough!!" })],
   ["signed with HS512 and the right secret", "invalid", () => forge({}, { algorithm: "HS512" })],
-  ["alg none", "invalid", () => `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "u-1", role: "superuser", typ: "access", iss: opts.issuer, aud: opts.audience, exp: now() + 60 })}.`],
+  [
+    "alg none",
+    "invalid",
+    () =>
+      `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "u-1", role: "superuser", typ: "access", iss: opts.issuer, aud: opts.audience, exp: now() + 60 })}.`,
+  ],
   ["wrong issuer", "invalid", () => forge({ iss: "someone-else" })],
   ["wrong audience", "invalid", () => forge({ aud: "another-api" })],
   ["no exp", "invalid", () => forge({ exp: undefined })],
@@ -101,7 +117,10 @@ test("a tampered payload (role raised to superuser) is refused", () => {
 
 test("HS256 tokens carry no kid (unchanged)", () => {
   const { token } = signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, { ...opts, keyId: "ignored" });
-  expect((jwt.decode(token, { complete: true }) as unknown as { header: Record<string, unknown> }).header).toEqual({ alg: "HS256", typ: "JWT" });
+  expect((jwt.decode(token, { complete: true }) as unknown as { header: Record<string, unknown> }).header).toEqual({
+    alg: "HS256",
+    typ: "JWT",
+  });
 });
 
 test("an RS256 token is refused (no algorithm confusion)", () => {
@@ -138,10 +157,24 @@ describe("RS256 and ES256", () => {
   const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const keys = { RS256: rsa, ES256: ec } as const;
   const base = { issuer: opts.issuer, audience: opts.audience, ttlSeconds: 900 };
-  const signer = (alg: "RS256" | "ES256"): JwtOptions => ({ ...base, algorithm: alg, privateKey: keys[alg].privateKey, keyId: jwtKeyId(keys[alg].publicKey) });
+  const signer = (alg: "RS256" | "ES256"): JwtOptions => ({
+    ...base,
+    algorithm: alg,
+    privateKey: keys[alg].privateKey,
+    keyId: jwtKeyId(keys[alg].publicKey),
+  });
   const verifier = (alg: "RS256" | "ES256"): JwtOptions => ({ ...base, algorithm: alg, publicKey: keys[alg].publicKey });
   const pem = (key: KeyObject) => key.export({ type: "spki", format: "pem" }) as string;
-  const claims = (extra: Record<string, unknown> = {}) => ({ sub: "u-1", role: "superuser", sid: "s-1", typ: "access", iss: opts.issuer, aud: opts.audience, exp: now() + 60, ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    sub: "u-1",
+    role: "superuser",
+    sid: "s-1",
+    typ: "access",
+    iss: opts.issuer,
+    aud: opts.audience,
+    exp: now() + 60,
+    ...extra,
+  });
 
   describe.each(["RS256", "ES256"] as const)("%s", (alg) => {
     const other = alg === "RS256" ? "ES256" : "RS256";
@@ -167,7 +200,8 @@ describe("RS256 and ES256", () => {
     test("alg none, the other asymmetric algorithm, another key pair, a tampered payload, expiry", () => {
       expect(reason(`${b64({ alg: "none", typ: "JWT" })}.${b64(claims())}.`, verifier(alg))).toBe("invalid");
       expect(reason(jwt.sign(claims(), keys[other].privateKey, { algorithm: other }), verifier(alg))).toBe("invalid");
-      const stranger = alg === "RS256" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
+      const stranger =
+        alg === "RS256" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
       expect(reason(jwt.sign(claims(), stranger.privateKey, { algorithm: alg }), verifier(alg))).toBe("invalid");
       expect(reason(jwt.sign(claims(), keys[alg].privateKey, { algorithm: alg }), verifier(alg))).toBe("accepted");
 
@@ -187,9 +221,15 @@ describe("RS256 and ES256", () => {
 
   test("a missing or unfit key is a configuration error, not a bad token", () => {
     const ok = signAccessToken({ sub: "u", role: "user", sid: "s-1" }, signer("ES256")).token;
-    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256" })).toThrow(/RS256 needs a private KeyObject/);
-    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256", privateKey: rsa.publicKey })).toThrow(/private KeyObject/);
-    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256", privateKey: ec.privateKey })).toThrow(/must be an RSA key/);
+    expect(() => signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256" })).toThrow(
+      /RS256 needs a private KeyObject/,
+    );
+    expect(() =>
+      signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256", privateKey: rsa.publicKey }),
+    ).toThrow(/private KeyObject/);
+    expect(() =>
+      signAccessToken({ sub: "u", role: "user", sid: "s-1" }, { ...base, algorithm: "RS256", privateKey: ec.privateKey }),
+    ).toThrow(/must be an RSA key/);
     expect(() => verifyAccessToken(ok, { ...base, algorithm: "ES256" })).toThrow(/ES256 needs a public KeyObject/);
     expect(() => verifyAccessToken(ok, { ...base, algorithm: "ES256", publicKey: rsa.publicKey })).toThrow(/must be an EC P-256 key/);
   });

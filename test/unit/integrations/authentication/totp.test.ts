@@ -101,7 +101,7 @@ describe("verifyTotp", () => {
     expect(verifyTotp(RFC_BASE32, code, null, t)).toEqual({ ok: false, reason: "format" });
   });
 
-  test("spaces inside the code are ignored (\"123 456\" as apps display it)", () => {
+  test('spaces inside the code are ignored ("123 456" as apps display it)', () => {
     const code = codeAt(step);
     expect(verifyTotp(RFC_BASE32, ` ${code.slice(0, 3)} ${code.slice(3)} `, null, t)).toEqual({ ok: true, step });
   });

@@ -31,13 +31,24 @@ test("order confirmation: recipient, totals from cents, escaped names in HTML, p
 
 test("each event picks its template; unknown events and incomplete payloads send nothing", () => {
   const user = { email: "u@example.com", name: "U" };
-  expect(notificationFor("user.registered", { user, verifyUrl: "http://shop/verify-email?token=abc" })).toMatchObject({ template: "welcome", text: expect.stringContaining("http://shop/verify-email?token=abc") });
-  expect(notificationFor("user.password-reset-requested", { user, resetUrl: "http://shop/reset?token=x" })).toMatchObject({ template: "password-reset" });
+  expect(notificationFor("user.registered", { user, verifyUrl: "http://shop/verify-email?token=abc" })).toMatchObject({
+    template: "welcome",
+    text: expect.stringContaining("http://shop/verify-email?token=abc"),
+  });
+  expect(notificationFor("user.password-reset-requested", { user, resetUrl: "http://shop/reset?token=x" })).toMatchObject({
+    template: "password-reset",
+  });
   expect(notificationFor("user.2fa-enabled", { user, at: "2026-01-01T00:00:00Z" })).toMatchObject({ template: "2fa-enabled" });
   expect(notificationFor("user.password-changed", { user, at: "2026-01-01T00:00:00Z" })).toMatchObject({ template: "password-changed" });
-  expect(notificationFor("order.status-changed", { order, customer, from: "pending", to: "paid" })).toMatchObject({ template: "order-status", subject: "Order 3F2B1C4D is now paid" });
+  expect(notificationFor("order.status-changed", { order, customer, from: "pending", to: "paid" })).toMatchObject({
+    template: "order-status",
+    subject: "Order 3F2B1C4D is now paid",
+  });
   expect(notificationFor("order.status-changed", { order, customer, from: "pending", to: "cancelled" })).toBeNull();
-  expect(notificationFor("order.cancelled", { order, customer, reason: "out of <time>" })).toMatchObject({ template: "order-cancelled", html: expect.stringContaining("out of &lt;time&gt;") });
+  expect(notificationFor("order.cancelled", { order, customer, reason: "out of <time>" })).toMatchObject({
+    template: "order-cancelled",
+    html: expect.stringContaining("out of &lt;time&gt;"),
+  });
   expect(notificationFor("order.created", { order, customer: null })).toBeNull();
   expect(notificationFor("user.registered", { user })).toBeNull();
   expect(notificationFor("products.created", {})).toBeNull();
@@ -54,6 +65,13 @@ test("a status change's note reaches the customer when it is theirs or the syste
   expect(cancelled("u1")).toContain("a note");
   expect(cancelled("system")).toContain("a note");
   expect(cancelled("staff-42")).not.toContain("a note");
-  const paid = notificationFor("order.status-changed", { order: mine, customer, from: "pending", to: "paid", by: "staff-42", reason: "checked by Bob" })!;
+  const paid = notificationFor("order.status-changed", {
+    order: mine,
+    customer,
+    from: "pending",
+    to: "paid",
+    by: "staff-42",
+    reason: "checked by Bob",
+  })!;
   expect(paid.text).not.toContain("checked by Bob");
 });

@@ -10,7 +10,11 @@ const roundTrip = (obj: Record<string, any>, type: string) => serializer.deseria
 
 describe("StreamSerializer", () => {
   test.each([
-    ["REQ", "params", { ...base, id: "r1", action: "storage.upload", meta: {}, timeout: 0, level: 1, stream: true, seq: 3, requestID: "q", caller: null }],
+    [
+      "REQ",
+      "params",
+      { ...base, id: "r1", action: "storage.upload", meta: {}, timeout: 0, level: 1, stream: true, seq: 3, requestID: "q", caller: null },
+    ],
     ["RES", "data", { ...base, id: "r1", meta: { a: 1 }, success: true, stream: true, seq: 2 }],
     ["EVENT", "data", { ...base, id: "e1", event: "files.uploaded", meta: {}, level: 1, groups: ["x"], broadcast: false, needAck: null }],
   ] as const)("%s with a Buffer in %s: a binary frame, and back the same packet", (type, field, packet) => {
@@ -40,7 +44,20 @@ describe("StreamSerializer", () => {
 
   test("every packet without a Buffer is byte for byte what the JSON serializer writes", () => {
     const packets: [string, Record<string, any>][] = [
-      ["REQ", { ...base, id: "r1", action: "users.get", params: { id: 1, name: "ü ✓", nested: { list: [1, null, "x"] } }, meta: { user: { id: "u" } }, timeout: 5000, level: 1, stream: false, requestID: "q" }],
+      [
+        "REQ",
+        {
+          ...base,
+          id: "r1",
+          action: "users.get",
+          params: { id: 1, name: "ü ✓", nested: { list: [1, null, "x"] } },
+          meta: { user: { id: "u" } },
+          timeout: 5000,
+          level: 1,
+          stream: false,
+          requestID: "q",
+        },
+      ],
       ["REQ", { ...base, id: "r2", action: "storage.upload", params: null, meta: {}, stream: false, seq: 801 }],
       ["REQ", { ...base, id: "r3", action: "a.b", params: undefined, meta: {} }],
       ["REQ", { ...base, id: "r4", action: "a.b", params: { type: "Buffer", data: [1, 2] }, meta: {} }],
@@ -49,7 +66,20 @@ describe("StreamSerializer", () => {
       ["RES", { ...base, id: "r1", data: "a string", meta: {}, success: true }],
       ["EVENT", { ...base, id: "e1", event: "orders.created", data: { orderId: 7 }, meta: {}, groups: ["mail"], broadcast: false }],
       ["EVENT", { ...base, id: "e2", event: "x", data: undefined, meta: {}, broadcast: true }],
-      ["INFO", { ...base, services: [{ name: "users", actions: {} }], ipList: ["127.0.0.1"], hostname: "h", client: { type: "nodejs" }, config: {}, instanceID: "i", metadata: {}, seq: 1 }],
+      [
+        "INFO",
+        {
+          ...base,
+          services: [{ name: "users", actions: {} }],
+          ipList: ["127.0.0.1"],
+          hostname: "h",
+          client: { type: "nodejs" },
+          config: {},
+          instanceID: "i",
+          metadata: {},
+          seq: 1,
+        },
+      ],
       ["DISCOVER", { ...base }],
       ["HEARTBEAT", { ...base, cpu: 12.5 }],
       ["PING", { ...base, time: 1700000000000, id: "p" }],
@@ -79,7 +109,12 @@ describe("StreamSerializer", () => {
   });
 
   test("between two brokers: a request stream and a response stream arrive byte for byte", async () => {
-    const opts = { namespace: `ser-${randomBytes(3).toString("hex")}`, transporter: "Fake", serializer: new StreamSerializer(), logger: false } as const;
+    const opts = {
+      namespace: `ser-${randomBytes(3).toString("hex")}`,
+      transporter: "Fake",
+      serializer: new StreamSerializer(),
+      logger: false,
+    } as const;
     const a = new ServiceBroker({ ...opts, nodeID: "a" });
     const b = new ServiceBroker({ ...opts, nodeID: "b", serializer: new StreamSerializer() });
     b.createService({

@@ -3,7 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
-import { LocalObjectStore, ObjectNotFoundError, PresignUnsupportedError, SizeMismatchError, createObjectStore, S3ObjectStore } from "../../../../integrations/storage/index.ts";
+import {
+  LocalObjectStore,
+  ObjectNotFoundError,
+  PresignUnsupportedError,
+  SizeMismatchError,
+  createObjectStore,
+  S3ObjectStore,
+} from "../../../../integrations/storage/index.ts";
 import { loadConfig } from "../../../../lib/config.ts";
 
 let dir: string;
@@ -14,7 +21,11 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const from = (...parts: string[]) => Readable.from(parts.map((p) => Buffer.from(p)), { objectMode: false });
+const from = (...parts: string[]) =>
+  Readable.from(
+    parts.map((p) => Buffer.from(p)),
+    { objectMode: false },
+  );
 const read = async (s: Readable) => {
   const chunks: Buffer[] = [];
   for await (const c of s) chunks.push(c as Buffer);

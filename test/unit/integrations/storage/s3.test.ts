@@ -26,7 +26,13 @@ beforeAll(async () => {
 afterAll(() => new Promise((r) => server.close(r)));
 
 const store = () =>
-  new S3ObjectStore({ bucket: "b", region: "us-east-1", endpoint, forcePathStyle: true, client: { maxAttempts: 1, credentials: { accessKeyId: "k", secretAccessKey: "s" } } });
+  new S3ObjectStore({
+    bucket: "b",
+    region: "us-east-1",
+    endpoint,
+    forcePathStyle: true,
+    client: { maxAttempts: 1, credentials: { accessKeyId: "k", secretAccessKey: "s" } },
+  });
 
 test("a small object: the PutObject fails, put rejects", async () => {
   const source = new PassThrough();

@@ -4,7 +4,14 @@
  * The document of the real gateway is checked in test/integration/openapi.test.ts.
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { generateOpenApi, openApiPath, humanize, successStatuses, type ActionInfo, type AliasInfo } from "../../../../mixins/openapi/generate.ts";
+import {
+  generateOpenApi,
+  openApiPath,
+  humanize,
+  successStatuses,
+  type ActionInfo,
+  type AliasInfo,
+} from "../../../../mixins/openapi/generate.ts";
 
 describe("aliases + actions → OpenAPI 3.1", () => {
   const actions: ActionInfo[] = [
@@ -13,14 +20,36 @@ describe("aliases + actions → OpenAPI 3.1", () => {
       name: "things.list",
       rawName: "list",
       access: "public",
-      params: { $$strict: true, page: { type: "number", integer: true, min: 1, convert: true, optional: true }, pageSize: { type: "number", optional: true }, q: "string|optional" },
+      params: {
+        $$strict: true,
+        page: { type: "number", integer: true, min: 1, convert: true, optional: true },
+        pageSize: { type: "number", optional: true },
+        q: "string|optional",
+      },
     },
     { name: "things.get", rawName: "get", access: "public", params: { $$strict: true, id: { type: "string", max: 64 } } },
-    { name: "things.create", rawName: "create", access: "admin", params: { $$strict: true, name: { type: "string", min: 1 }, tags: { type: "array", items: "string", optional: true } } },
+    {
+      name: "things.create",
+      rawName: "create",
+      access: "admin",
+      params: { $$strict: true, name: { type: "string", min: 1 }, tags: { type: "array", items: "string", optional: true } },
+    },
     { name: "things.remove", rawName: "remove", access: "admin", params: { $$strict: true, id: "string" } },
     { name: "things.archive", rawName: "archive", access: "authenticated", params: { $$strict: true, id: "string" } },
-    { name: "auth.token", rawName: "token", access: "public", clientAuthentication: true, params: { grant_type: { type: "string", optional: true } } },
-    { name: "things.hinted", rawName: "hinted", access: "user", params: { x: "string" }, openapi: { summary: "Hinted", success: [202], not: [409], more: [429], headers: ["Idempotency-Key"] } },
+    {
+      name: "auth.token",
+      rawName: "token",
+      access: "public",
+      clientAuthentication: true,
+      params: { grant_type: { type: "string", optional: true } },
+    },
+    {
+      name: "things.hinted",
+      rawName: "hinted",
+      access: "user",
+      params: { x: "string" },
+      openapi: { summary: "Hinted", success: [202], not: [409], more: [429], headers: ["Idempotency-Key"] },
+    },
     { name: "files.upload", rawName: "upload", access: "authenticated", params: { $filename: { type: "string", optional: true } } },
   ];
   const aliases: AliasInfo[] = [
@@ -51,7 +80,17 @@ describe("aliases + actions → OpenAPI 3.1", () => {
   test("paths use {param}; every alias is one operation, '*' is every method", () => {
     expect(openApiPath("/api/orders/:id/cancel")).toEqual({ path: "/api/orders/{id}/cancel", names: ["id"] });
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/api/any", "/api/files", "/api/files/raw/{token}", "/api/health/live", "/api/hinted", "/api/oauth/token", "/api/things", "/api/things/{id}", "/api/things/{id}/archive"].sort(),
+      [
+        "/api/any",
+        "/api/files",
+        "/api/files/raw/{token}",
+        "/api/health/live",
+        "/api/hinted",
+        "/api/oauth/token",
+        "/api/things",
+        "/api/things/{id}",
+        "/api/things/{id}/archive",
+      ].sort(),
     );
     expect(Object.keys(doc.paths["/api/any"]).sort()).toEqual(["delete", "get", "patch", "post", "put"]);
     const ids = Object.values(doc.paths).flatMap((p: any) => Object.values(p).map((o: any) => o.operationId));
@@ -65,13 +104,20 @@ describe("aliases + actions → OpenAPI 3.1", () => {
       { name: "pageSize", in: "query", required: false, schema: { type: "number" } },
       { name: "q", in: "query", required: false, schema: { type: "string" } },
     ]);
-    expect(op("get", "/api/things/{id}").parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string", maxLength: 64 } }]);
+    expect(op("get", "/api/things/{id}").parameters).toEqual([
+      { name: "id", in: "path", required: true, schema: { type: "string", maxLength: 64 } },
+    ]);
     expect(op("get", "/api/things/{id}").requestBody).toBeUndefined();
     expect(op("post", "/api/things").requestBody).toEqual({
       required: true,
       content: {
         "application/json": {
-          schema: { type: "object", properties: { name: { type: "string", minLength: 1 } , tags: { type: "array", items: { type: "string" } } }, required: ["name"], additionalProperties: false },
+          schema: {
+            type: "object",
+            properties: { name: { type: "string", minLength: 1 }, tags: { type: "array", items: { type: "string" } } },
+            required: ["name"],
+            additionalProperties: false,
+          },
         },
       },
     });
@@ -85,8 +131,12 @@ describe("aliases + actions → OpenAPI 3.1", () => {
     expect(op("post", "/api/things").security).toEqual([{ bearerAuth: [] }, { basicAuth: [] }, { oauth2: [] }]);
     expect(op("post", "/api/things").description).toMatch(/`admin` role/);
     expect(op("post", "/api/things/{id}/archive").description).toMatch(/signed-in principal/);
-    expect(doc.components.securitySchemes.oauth2).toEqual(expect.objectContaining({ type: "oauth2", flows: { clientCredentials: { tokenUrl: "/api/oauth/token", scopes: {} } } }));
-    expect(doc.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }));
+    expect(doc.components.securitySchemes.oauth2).toEqual(
+      expect.objectContaining({ type: "oauth2", flows: { clientCredentials: { tokenUrl: "/api/oauth/token", scopes: {} } } }),
+    );
+    expect(doc.components.securitySchemes.bearerAuth).toEqual(
+      expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }),
+    );
     expect(doc.components.securitySchemes.basicAuth).toEqual(expect.objectContaining({ type: "http", scheme: "basic" }));
   });
 
@@ -106,7 +156,17 @@ describe("aliases + actions → OpenAPI 3.1", () => {
     expect(codes(op("post", "/api/things"))).toEqual([201, 400, 401, 403, 409, 413, 415, 422, 429]);
     expect(codes(op("delete", "/api/things/{id}"))).toEqual([204, 401, 403, 404, 409, 422, 429]);
     expect(op("post", "/api/things").responses["401"]).toEqual({ $ref: "#/components/responses/Unauthorized" });
-    for (const name of ["BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "PayloadTooLarge", "UnsupportedMediaType", "ValidationFailed", "TooManyRequests"]) {
+    for (const name of [
+      "BadRequest",
+      "Unauthorized",
+      "Forbidden",
+      "NotFound",
+      "Conflict",
+      "PayloadTooLarge",
+      "UnsupportedMediaType",
+      "ValidationFailed",
+      "TooManyRequests",
+    ]) {
       expect(doc.components.responses[name].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
     }
     expect(Object.keys(doc.components.schemas.Error.properties)).toEqual(["name", "message", "code", "type", "data"]);
@@ -126,9 +186,26 @@ describe("aliases + actions → OpenAPI 3.1", () => {
   test("success bodies: the schema a hint names (a reference to components), or one given inline; error bodies of their own", () => {
     const typed: ActionInfo[] = [
       { name: "things.get", rawName: "get", access: "public", params: { id: "string" }, openapi: { response: "Product" } },
-      { name: "things.list", rawName: "list", access: "public", params: { page: "number|optional", pageSize: "number|optional" }, openapi: { response: "ProductPage" } },
-      { name: "things.login", rawName: "login", access: "public", params: { a: "string" }, openapi: { response: { oneOf: [{ $ref: "#/components/schemas/Tokens" }] } } },
-      { name: "api.ready", rawName: "ready", access: "public", openapi: { more: [503], response: "Readiness", bodies: { 503: "Readiness" } } },
+      {
+        name: "things.list",
+        rawName: "list",
+        access: "public",
+        params: { page: "number|optional", pageSize: "number|optional" },
+        openapi: { response: "ProductPage" },
+      },
+      {
+        name: "things.login",
+        rawName: "login",
+        access: "public",
+        params: { a: "string" },
+        openapi: { response: { oneOf: [{ $ref: "#/components/schemas/Tokens" }] } },
+      },
+      {
+        name: "api.ready",
+        rawName: "ready",
+        access: "public",
+        openapi: { more: [503], response: "Readiness", bodies: { 503: "Readiness" } },
+      },
     ];
     const typedDoc = generateOpenApi(
       [
@@ -145,7 +222,10 @@ describe("aliases + actions → OpenAPI 3.1", () => {
     expect(json("/api/things", "get", "200")).toEqual({ $ref: "#/components/schemas/ProductPage" });
     expect(json("/api/login", "post", "200")).toEqual({ oneOf: [{ $ref: "#/components/schemas/Tokens" }] });
     expect(json("/api/ready", "get", "503")).toEqual({ $ref: "#/components/schemas/Readiness" });
-    expect(typedDoc.components.schemas.ProductPage.properties.rows).toEqual({ type: "array", items: { $ref: "#/components/schemas/Product" } });
+    expect(typedDoc.components.schemas.ProductPage.properties.rows).toEqual({
+      type: "array",
+      items: { $ref: "#/components/schemas/Product" },
+    });
     expect(typedDoc.components.schemas.Product.examples).toHaveLength(1);
     // Every $ref in the document points at something that is there.
     const refs = [...JSON.stringify(typedDoc).matchAll(/"\$ref":"#\/components\/(\w+)\/(\w+)"/g)];
@@ -163,7 +243,9 @@ describe("aliases + actions → OpenAPI 3.1", () => {
 
   test("uploads: multipart/form-data with a binary file part; raw streams as octet-stream", () => {
     const upload = op("post", "/api/files");
-    expect(upload.requestBody.content["multipart/form-data"].schema.properties.file).toEqual(expect.objectContaining({ type: "string", format: "binary" }));
+    expect(upload.requestBody.content["multipart/form-data"].schema.properties.file).toEqual(
+      expect.objectContaining({ type: "string", format: "binary" }),
+    );
     expect(upload.parameters).toBeUndefined(); // $filename is moleculer-web's, not the client's
     expect(codes(upload)).toEqual([200, 400, 401, 403, 409, 413, 415, 422, 429]);
   });

@@ -12,7 +12,10 @@ describe("fastest-validator → JSON Schema", () => {
 
   test("strings: lengths, patterns (string or RegExp), enum, emptiness", () => {
     expect(toJsonSchema({ type: "string", length: 2 })).toEqual({ type: "string", minLength: 2, maxLength: 2 });
-    expect(toJsonSchema({ type: "string", pattern: "^[A-Z]{3}$", messages: { stringPattern: "x" } })).toEqual({ type: "string", pattern: "^[A-Z]{3}$" });
+    expect(toJsonSchema({ type: "string", pattern: "^[A-Z]{3}$", messages: { stringPattern: "x" } })).toEqual({
+      type: "string",
+      pattern: "^[A-Z]{3}$",
+    });
     expect(toJsonSchema({ type: "string", pattern: /^\d+$/ })).toEqual({ type: "string", pattern: "^\\d+$" });
     // A RegExp that crossed the transporter as JSON arrives as {}: better no pattern than a wrong one.
     expect(toJsonSchema({ type: "string", pattern: {} })).toEqual({ type: "string" });
@@ -21,7 +24,11 @@ describe("fastest-validator → JSON Schema", () => {
   });
 
   test("numbers, booleans, formats, enums, dates", () => {
-    expect(toJsonSchema({ type: "number", integer: true, min: 0, max: 10, convert: true })).toEqual({ type: "integer", minimum: 0, maximum: 10 });
+    expect(toJsonSchema({ type: "number", integer: true, min: 0, max: 10, convert: true })).toEqual({
+      type: "integer",
+      minimum: 0,
+      maximum: 10,
+    });
     expect(toJsonSchema({ type: "number", positive: true })).toEqual({ type: "number", exclusiveMinimum: 0 });
     expect(toJsonSchema({ type: "boolean", convert: true })).toEqual({ type: "boolean" });
     expect(toJsonSchema({ type: "email", max: 254, normalize: true })).toEqual({ type: "string", format: "email", maxLength: 254 });
@@ -39,7 +46,15 @@ describe("fastest-validator → JSON Schema", () => {
       type: "array",
       min: 1,
       max: 100,
-      items: { type: "object", strict: true, props: { productId: { type: "string", max: 64 }, quantity: { type: "number", integer: true, min: 1 }, note: { type: "string", optional: true } } },
+      items: {
+        type: "object",
+        strict: true,
+        props: {
+          productId: { type: "string", max: 64 },
+          quantity: { type: "number", integer: true, min: 1 },
+          note: { type: "string", optional: true },
+        },
+      },
     };
     expect(toJsonSchema(items)).toEqual({
       type: "array",
@@ -53,8 +68,18 @@ describe("fastest-validator → JSON Schema", () => {
       },
     });
     // strict: "remove" drops unknown keys silently: they are allowed, not refused.
-    expect(toJsonSchema({ type: "object", strict: "remove", props: { a: "string" } })).toEqual({ type: "object", properties: { a: { type: "string" } }, required: ["a"] });
-    expect(toJsonSchema({ type: "array", items: "string", unique: true, length: 2 })).toEqual({ type: "array", items: { type: "string" }, uniqueItems: true, minItems: 2, maxItems: 2 });
+    expect(toJsonSchema({ type: "object", strict: "remove", props: { a: "string" } })).toEqual({
+      type: "object",
+      properties: { a: { type: "string" } },
+      required: ["a"],
+    });
+    expect(toJsonSchema({ type: "array", items: "string", unique: true, length: 2 })).toEqual({
+      type: "array",
+      items: { type: "string" },
+      uniqueItems: true,
+      minItems: 2,
+      maxItems: 2,
+    });
   });
 
   test("alternatives become anyOf; optional-ness of alternatives and defaults", () => {

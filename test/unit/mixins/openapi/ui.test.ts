@@ -18,7 +18,15 @@ describe("the Swagger UI page", () => {
     const init = await swaggerUiFile(INITIALIZER_FILE);
     expect(init?.body.toString()).toMatch(/persistAuthorization: true/);
     expect(init?.body.toString()).toMatch(/validatorUrl: null/);
-    for (const name of ["package.json", "../package.json", "index.html", "swagger-ui-bundle.js.map", "__proto__", "constructor", "hasOwnProperty"]) {
+    for (const name of [
+      "package.json",
+      "../package.json",
+      "index.html",
+      "swagger-ui-bundle.js.map",
+      "__proto__",
+      "constructor",
+      "hasOwnProperty",
+    ]) {
       expect(await swaggerUiFile(name)).toBeNull();
     }
   });

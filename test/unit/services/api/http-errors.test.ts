@@ -7,7 +7,10 @@ function parserError(type: string, status: number) {
 
 describe("toHttpError", () => {
   test("malformed JSON is a 400, too large a 413", () => {
-    expect(toHttpError(parserError("entity.parse.failed", 400))).toMatchObject({ status: 400, body: { type: "MALFORMED_BODY", code: 400 } });
+    expect(toHttpError(parserError("entity.parse.failed", 400))).toMatchObject({
+      status: 400,
+      body: { type: "MALFORMED_BODY", code: 400 },
+    });
     expect(toHttpError(Object.assign(new Errors.MoleculerError("too big", 413, "entity.too.large"))).status).toBe(413);
     expect(toHttpError(parserError("entity.too.large", 413))).toMatchObject({ status: 413, body: { type: "PAYLOAD_TOO_LARGE" } });
   });
@@ -38,13 +41,20 @@ describe("toHttpError", () => {
 
   test("429 carries Retry-After; OAuth errors keep the RFC 6749 shape", async () => {
     const { tooManyRequests, OAuthError } = await import("../../../../lib/errors.ts");
-    expect(toHttpError(tooManyRequests(12.2))).toMatchObject({ status: 429, headers: { "Retry-After": "13" }, body: { code: 429, data: { retryAfter: 13 } } });
+    expect(toHttpError(tooManyRequests(12.2))).toMatchObject({
+      status: 429,
+      headers: { "Retry-After": "13" },
+      body: { code: 429, data: { retryAfter: 13 } },
+    });
     expect(toHttpError(new OAuthError("invalid_grant", "The refresh token is not valid."))).toEqual({
       status: 400,
       headers: { "Cache-Control": "no-store", Pragma: "no-cache" },
       body: { error: "invalid_grant", error_description: "The refresh token is not valid." },
     });
-    expect(toHttpError(new OAuthError("invalid_client", "Unknown client."))).toMatchObject({ status: 401, headers: { "WWW-Authenticate": 'Basic realm="shop"' } });
+    expect(toHttpError(new OAuthError("invalid_client", "Unknown client."))).toMatchObject({
+      status: 401,
+      headers: { "WWW-Authenticate": 'Basic realm="shop"' },
+    });
   });
 
   test("a missing or stopping service is a 503 with Retry-After; a timeout is a 504", () => {
@@ -56,7 +66,11 @@ describe("toHttpError", () => {
 
   test("a service's own typed 503 keeps its message and type, with Retry-After; an untyped one is a 500", () => {
     const slow = toHttpError(new Errors.MoleculerError("The order could not be saved in time.", 503, "CHECKOUT_TOO_SLOW"));
-    expect(slow).toMatchObject({ status: 503, headers: { "Retry-After": "5" }, body: { message: "The order could not be saved in time.", type: "CHECKOUT_TOO_SLOW" } });
+    expect(slow).toMatchObject({
+      status: 503,
+      headers: { "Retry-After": "5" },
+      body: { message: "The order could not be saved in time.", type: "CHECKOUT_TOO_SLOW" },
+    });
     expect(toHttpError(Object.assign(new Error("socket hang up"), { code: 503 })).status).toBe(500);
   });
 

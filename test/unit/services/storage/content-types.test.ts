@@ -31,16 +31,32 @@ describe("decideType", () => {
   });
 
   test("a declared type that is not allowed is refused, whatever the bytes", () => {
-    expect(decideType("text/html", Buffer.from("<html>"), ALLOWED)).toMatchObject({ ok: false, reason: "not-allowed", declared: "text/html" });
+    expect(decideType("text/html", Buffer.from("<html>"), ALLOWED)).toMatchObject({
+      ok: false,
+      reason: "not-allowed",
+      declared: "text/html",
+    });
     expect(decideType("image/svg+xml", Buffer.from("<svg"), ALLOWED)).toMatchObject({ ok: false, reason: "not-allowed" });
   });
 
   test("content that is not what it claims is refused", () => {
-    expect(decideType("image/png", HEADS["image/jpeg"]!, ALLOWED)).toMatchObject({ ok: false, reason: "mismatch", declared: "image/png", detected: "image/jpeg" });
-    expect(decideType("image/png", Buffer.from("#!/bin/sh\nrm -rf /"), ALLOWED)).toMatchObject({ ok: false, reason: "mismatch", detected: null });
+    expect(decideType("image/png", HEADS["image/jpeg"]!, ALLOWED)).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+      declared: "image/png",
+      detected: "image/jpeg",
+    });
+    expect(decideType("image/png", Buffer.from("#!/bin/sh\nrm -rf /"), ALLOWED)).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+      detected: null,
+    });
     expect(decideType("application/pdf", Buffer.alloc(0), ALLOWED)).toMatchObject({ ok: false, reason: "mismatch" }); // an empty "PDF"
     expect(decideType("text/plain", HEADS["image/png"]!, ALLOWED)).toMatchObject({ ok: false, reason: "mismatch", detected: "image/png" });
-    expect(decideType("text/plain", Buffer.from("MZ\x90\x00\x03\x00\x00\x00", "latin1"), ALLOWED)).toMatchObject({ ok: false, reason: "mismatch" }); // binary
+    expect(decideType("text/plain", Buffer.from("MZ\x90\x00\x03\x00\x00\x00", "latin1"), ALLOWED)).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+    }); // binary
   });
 
   test("text: plain, empty and UTF-16 with a BOM are fine", () => {

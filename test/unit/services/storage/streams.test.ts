@@ -66,7 +66,9 @@ describe("UploadGuard", () => {
     const ok = guard(10);
     await pipeline(Readable.from([bytes("12345"), bytes("67890")], { objectMode: false }), ok, new PassThrough().resume());
     expect(ok.bytes).toBe(10);
-    await expect(pipeline(Readable.from([bytes("12345"), bytes("678901")], { objectMode: false }), guard(10), new PassThrough().resume())).rejects.toThrow("too large");
+    await expect(
+      pipeline(Readable.from([bytes("12345"), bytes("678901")], { objectMode: false }), guard(10), new PassThrough().resume()),
+    ).rejects.toThrow("too large");
   });
 
   test("a stream that stops moving fails after idleMs", async () => {
@@ -97,8 +99,12 @@ describe("Meter", () => {
   });
 
   test("with an expected size, longer and shorter streams fail", async () => {
-    await expect(pipeline(Readable.from([bytes("123456")], { objectMode: false }), new Meter(5), new PassThrough().resume())).rejects.toBeInstanceOf(SizeMismatchError);
-    await expect(pipeline(Readable.from([bytes("1234")], { objectMode: false }), new Meter(5), new PassThrough().resume())).rejects.toThrow("Expected 5 bytes, got 4.");
+    await expect(
+      pipeline(Readable.from([bytes("123456")], { objectMode: false }), new Meter(5), new PassThrough().resume()),
+    ).rejects.toBeInstanceOf(SizeMismatchError);
+    await expect(pipeline(Readable.from([bytes("1234")], { objectMode: false }), new Meter(5), new PassThrough().resume())).rejects.toThrow(
+      "Expected 5 bytes, got 4.",
+    );
     expect(() => new Meter().sha256).toThrow("not ended");
   });
 });
