@@ -48,6 +48,56 @@ export interface RabbitNode {
   dir: string;
   /** amqp://guest:guest@127.0.0.1:PORT */
   url: string;
+  /** With `tls`: amqps://guest:guest@localhost:TLS_PORT, its certificate signed by `caFile`'s CA. */
+  tlsUrl?: string;
+  caFile?: string;
+}
+
+/**
+ * A CA and a server certificate for `localhost` (and 127.0.0.1) signed by it, made with openssl
+ * in `dir`: what a TLS listener needs, and the CA a client must trust (NODE_EXTRA_CA_CERTS).
+ */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => {
+    const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=shop test CA",
+    "-keyout",
+    file("ca.key"),
+    "-out",
+    file("ca.pem"),
+  );
+  openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", file("server.key"), "-out", file("server.csr"));
+  fs.writeFileSync(file("san.ext"), "subjectAltName = DNS:localhost, IP:127.0.0.1\n");
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.pem"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    file("san.ext"),
+    "-out",
+    file("server.pem"),
+  );
+  return { ca: file("ca.pem"), cert: file("server.pem"), key: file("server.key") };
 }
 
 export interface RabbitCluster {
@@ -81,7 +131,7 @@ function envOf(node: RabbitNode): NodeJS.ProcessEnv {
  * `count` private nodes (not started). With `cluster`, `startAll` joins the second and later
  * ones to the first.
  */
-export async function createRabbitNodes(count: number, label = "fault"): Promise<RabbitCluster> {
+export async function createRabbitNodes(count: number, label = "fault", { tls = false }: { tls?: boolean } = {}): Promise<RabbitCluster> {
   const id = `${label}-${randomBytes(3).toString("hex")}`;
   const taken = new Set<number>();
   const nodes: RabbitNode[] = [];
@@ -91,11 +141,22 @@ export async function createRabbitNodes(count: number, label = "fault"): Promise
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `shop-rabbit-${id}-${i}-`));
     for (const sub of ["data", "log"]) fs.mkdirSync(path.join(dir, sub));
     // guest may connect from 127.0.0.1 only: that is where the tests are.
-    fs.writeFileSync(path.join(dir, "rabbitmq.conf"), `listeners.tcp.local = 127.0.0.1:${port}\n`);
+    let conf = `listeners.tcp.local = 127.0.0.1:${port}\n`;
+    const node: RabbitNode = { name: `shop-${id}-${i}@localhost`, port, distPort, dir, url: `amqp://guest:guest@127.0.0.1:${port}` };
+    if (tls) {
+      const tlsPort = await nodePort(taken);
+      const { ca, cert, key } = makeCertificates(dir);
+      conf +=
+        `listeners.ssl.default = 127.0.0.1:${tlsPort}\n` +
+        `ssl_options.cacertfile = ${ca}\nssl_options.certfile = ${cert}\nssl_options.keyfile = ${key}\n` +
+        `ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n`;
+      Object.assign(node, { tlsUrl: `amqps://guest:guest@localhost:${tlsPort}`, caFile: ca });
+    }
+    fs.writeFileSync(path.join(dir, "rabbitmq.conf"), conf);
     fs.writeFileSync(path.join(dir, "enabled_plugins"), "[].\n");
     spawnSync("chown", ["-R", "rabbitmq:rabbitmq", dir]);
     fs.chmodSync(dir, 0o755);
-    nodes.push({ name: `shop-${id}-${i}@localhost`, port, distPort, dir, url: `amqp://guest:guest@127.0.0.1:${port}` });
+    nodes.push(node);
   }
   const ctl = async (node: RabbitNode, ...args: string[]) =>
     (await run("rabbitmqctl", ["-n", node.name, ...args], { env: envOf(node), cwd: os.tmpdir(), timeout: 120_000 })).stdout;
