@@ -201,7 +201,8 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
 
     started(broker) {
       broker.logger.info(
-        `Node ready: services=[${cfg.services.join(",")}] transporter=${cfg.transporter ? redact(cfg.transporter.url) : "none (embedded)"} database=${cfg.database.dialect}`,
+        `Node ready: services=[${cfg.services.join(",")}] ` +
+          `transporter=${cfg.transporter ? redact(cfg.transporter.url) : "none (embedded)"} database=${cfg.database.dialect}`,
       );
     },
   };

@@ -37,7 +37,8 @@ export function anchorsTable(result: AnchorsResult): string {
   const s = result.monolithStock;
   if (s) {
     lines.push(
-      `Monolith checkout stock: ${s.initial} initial - ${s.orders} orders = ${s.expected} expected; database: ${s.actual}: ${s.ok ? "OK" : "MISMATCH"}.`,
+      `Monolith checkout stock: ${s.initial} initial - ${s.orders} orders = ${s.expected} expected; ` +
+        `database: ${s.actual}: ${s.ok ? "OK" : "MISMATCH"}.`,
     );
   }
   if (result.startup.length) {
@@ -106,7 +107,9 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
     const ok = at16.perSec >= 300 && (at16.cpuMsPerRequest ?? Infinity) <= 6 && at16.p99 <= 100 && checkout!.stock.ok;
     targets.push({
       figure: "checkout, 8-node cluster @16",
-      measured: `${int(at16.perSec)}/s, ${ms(at16.cpuMsPerRequest)} ms CPU each, p99 ${ms(at16.p99, 0)} ms; stock ${checkout!.stock.ok ? "exact" : "MISMATCH"}`,
+      measured:
+        `${int(at16.perSec)}/s, ${ms(at16.cpuMsPerRequest)} ms CPU each, p99 ${ms(at16.p99, 0)} ms; ` +
+        `stock ${checkout!.stock.ok ? "exact" : "MISMATCH"}`,
       ratio: at64 ? `@64: ${int(at64.perSec)}/s, p99 ${ms(at64.p99, 0)} ms` : "-",
       target: "≥ 300/s, ≤ 6 ms CPU, p99 ≤ 100 ms, 0 oversell",
       met: ok,
@@ -136,7 +139,9 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
     const r = shop.perSec / mono.perSec;
     targets.push({
       figure: `checkout vs monolith checkout @${level}`,
-      measured: `${int(shop.perSec)} vs ${int(mono.perSec)}/s; CPU ${ms(shop.cpuMsPerRequest)} vs ${ms(mono.cpuMsPerRequest)} ms; p99 ${ms(shop.p99, 0)} vs ${ms(mono.p99, 0)} ms`,
+      measured:
+        `${int(shop.perSec)} vs ${int(mono.perSec)}/s; CPU ${ms(shop.cpuMsPerRequest)} vs ${ms(mono.cpuMsPerRequest)} ms; ` +
+        `p99 ${ms(shop.p99, 0)} vs ${ms(mono.p99, 0)} ms`,
       ratio: `${ratio(r)} (CPU ${ratio((shop.cpuMsPerRequest ?? NaN) / (mono.cpuMsPerRequest ?? NaN))})`,
       target: level === 16 ? "≥ 0.5 ×" : "-",
       met: level === 16 ? r >= 0.5 : null,
@@ -149,7 +154,8 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
     targets.push({
       figure: `mail vs checkout rate @${l.inFlight}`,
       measured:
-        `${int(l.mail.perSecDuringPhase)} mails/s vs ${int(l.perSec)} checkouts/s; ${Number.isFinite(queued) ? queued : "?"} queued at the end` +
+        `${int(l.mail.perSecDuringPhase)} mails/s vs ${int(l.perSec)} checkouts/s; ` +
+        `${Number.isFinite(queued) ? queued : "?"} queued at the end` +
         (l.mail.perSecDraining && l.mail.sentWhileDraining >= 50 && (l.mailBacklog?.drainedSeconds ?? 0) >= 1
           ? `; ${int(l.mail.perSecDraining)}/s alone`
           : ""),

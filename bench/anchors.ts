@@ -181,7 +181,8 @@ async function seedProducts(url: string, products: Record<string, unknown>[]): P
         return `(${Array.from({ length: 11 }, (_, k) => `$${i * 11 + k + 1}`).join(",")})`;
       });
       await c.query(
-        `INSERT INTO products (id, sku, name, description, "priceCents", currency, stock, active, images, "createdAt", "updatedAt") VALUES ${rows.join(",")}`,
+        `INSERT INTO products (id, sku, name, description, "priceCents", currency, stock, active, images, "createdAt", "updatedAt") ` +
+          `VALUES ${rows.join(",")}`,
         values,
       );
     }

@@ -56,7 +56,8 @@ export function checkoutTables(result: CheckoutResult): string {
   const lines: string[] = [
     main,
     "",
-    "Under load: latency of the successful requests; CPU time of the cluster (nodes, PostgreSQL, RabbitMQ) per successful request; share of the machine's CPU (all cores) per process group:",
+    "Under load: latency of the successful requests; CPU time of the cluster (nodes, PostgreSQL, RabbitMQ) per successful request; " +
+      "share of the machine's CPU (all cores) per process group:",
     "",
     underLoad,
     "",
@@ -77,7 +78,8 @@ export function checkoutTables(result: CheckoutResult): string {
       const parts = [`Mail @${l.inFlight}:`];
       if (rate)
         parts.push(
-          `${rate.perSecDuringPhase.toFixed(0)} mails/s during the phase against ${l.perSec.toFixed(0)} checkouts/s (${ratio(rate.perSecDuringPhase / l.perSec)});`,
+          `${rate.perSecDuringPhase.toFixed(0)} mails/s during the phase against ${l.perSec.toFixed(0)} checkouts/s ` +
+            `(${ratio(rate.perSecDuringPhase / l.perSec)});`,
         );
       if (backlog) {
         parts.push(
@@ -110,7 +112,8 @@ export function checkoutTables(result: CheckoutResult): string {
   }
 
   lines.push(
-    `Start-up: the ${result.nodes.length} nodes were ready (gateway ready, every replica known) ${result.readySeconds.toFixed(1)} s after they were spawned. ` +
+    `Start-up: the ${result.nodes.length} nodes were ready (gateway ready, every replica known) ` +
+      `${result.readySeconds.toFixed(1)} s after they were spawned. ` +
       `Idle RSS: ${Object.entries(result.idleRssMB)
         .map(([id, rss]) => `${id} ${rss === null ? "-" : rss.toFixed(0)} MB`)
         .join(", ")}.`,
@@ -125,14 +128,19 @@ export function checkoutTables(result: CheckoutResult): string {
   lines.push(
     noisy.length === 0
       ? "Node logs during the measurement: no warnings or errors."
-      : `Node logs during the measurement: ${noisy.map(([id, l]) => `${id} ${l.errors} errors, ${l.warnings} warnings`).join("; ")}. First lines:\n` +
+      : `Node logs during the measurement: ` +
+          `${noisy.map(([id, l]) => `${id} ${l.errors} errors, ${l.warnings} warnings`).join("; ")}. First lines:\n` +
           noisy.flatMap(([id, l]) => l.samples.map((line) => `  ${id}: ${line}`)).join("\n"),
   );
   const unclean = Object.entries(result.shutdown).filter(([, n]) => n.exitCode !== 0 || n.log.errors + n.log.warnings > 0);
   lines.push(
     unclean.length === 0
       ? `Shutdown (SIGTERM): ${Object.keys(result.shutdown).length} nodes exited with 0, nothing logged.`
-      : `Shutdown (SIGTERM): ${unclean.map(([id, n]) => `${id} exited with ${n.exitCode ?? n.signal}, ${n.log.errors} errors, ${n.log.warnings} warnings`).join("; ")}. First lines:\n` +
+      : `Shutdown (SIGTERM): ` +
+          unclean
+            .map(([id, n]) => `${id} exited with ${n.exitCode ?? n.signal}, ${n.log.errors} errors, ${n.log.warnings} warnings`)
+            .join("; ") +
+          `. First lines:\n` +
           unclean.flatMap(([id, n]) => n.log.samples.map((line) => `  ${id}: ${line}`)).join("\n"),
   );
   return lines.join("\n");

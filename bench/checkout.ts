@@ -98,7 +98,10 @@ export interface LoadPhase extends PhaseResult {
   cpuMsPerRequest: number | null;
   /** Order confirmations still queued for the mail node after this phase, and how long they took to go. */
   mailBacklog?: { queued: number; drainedSeconds: number | null };
-  /** What the mail node sent (mail_deliveries rows turned `sent`): during the phase, and alone afterwards while it worked off the backlog. */
+  /**
+   * What the mail node sent (mail_deliveries rows turned `sent`): during the phase, and alone afterwards
+   * while it worked off the backlog.
+   */
   mail?: MailRate;
 }
 

@@ -289,7 +289,8 @@ function main(): void {
       );
       for (const s of summaries) {
         out.push(
-          `\n--- ${s.process}: ${s.perRequestMs === null ? `${(s.cpuMs ?? s.busyMs).toFixed(0)} ms` : `${s.perRequestMs.toFixed(3)} ms CPU per request`}` +
+          `\n--- ${s.process}: ` +
+            `${s.perRequestMs === null ? `${(s.cpuMs ?? s.busyMs).toFixed(0)} ms` : `${s.perRequestMs.toFixed(3)} ms CPU per request`}` +
             (s.cpuMs !== null
               ? ` (samples scaled to the process's CPU time: ${s.busyMs.toFixed(0)} ms sampled, ${s.cpuMs.toFixed(0)} ms used)`
               : ""),

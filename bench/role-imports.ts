@@ -135,7 +135,8 @@ function main() {
   if (process.argv.includes("--packages")) {
     const base = baseline();
     console.log(
-      `Node alone: ${base.plainMB.toFixed(0)} MB RSS; with its TypeScript stripper loaded (the first .ts import): ${base.strippedMB.toFixed(0)} MB.\n`,
+      `Node alone: ${base.plainMB.toFixed(0)} MB RSS; ` +
+        `with its TypeScript stripper loaded (the first .ts import): ${base.strippedMB.toFixed(0)} MB.\n`,
     );
     const rows = PACKAGES.map(loadPackage).sort((a, b) => b.rssMB - a.rssMB);
     console.log(

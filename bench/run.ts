@@ -109,8 +109,10 @@ try {
       if (!json) {
         const l = anchorsResult.limits;
         console.log(
-          `\nAnchors: GET /api/products/:id over ${l.connections} connections (autocannon), ${l.seconds} s each after ${l.warmupSeconds} s of warm-up, ` +
-            `${l.products} products; the monolith's checkout at ${l.checkoutInFlight.join(" and ")} in flight for ${l.checkoutSeconds} s (${machineLine}; ${loadLine()})\n`,
+          `\nAnchors: GET /api/products/:id over ${l.connections} connections (autocannon), ` +
+            `${l.seconds} s each after ${l.warmupSeconds} s of warm-up, ` +
+            `${l.products} products; the monolith's checkout at ${l.checkoutInFlight.join(" and ")} in flight ` +
+            `for ${l.checkoutSeconds} s (${machineLine}; ${loadLine()})\n`,
         );
         console.log(anchorsTable(anchorsResult));
       }
@@ -126,7 +128,8 @@ try {
         const l = checkoutResult.limits;
         console.log(
           `\nCheckout through the cluster (${checkoutResult.nodes.length} nodes: ${checkoutResult.nodes.join(", ")}): ` +
-            `${l.sequential} sequential requests, then ${l.inFlight.join(" and ")} in flight for ${l.throughputMs / 1000} s each (${machineLine})\n`,
+            `${l.sequential} sequential requests, then ${l.inFlight.join(" and ")} in flight ` +
+            `for ${l.throughputMs / 1000} s each (${machineLine})\n`,
         );
         console.log(checkoutTables(checkoutResult));
       }

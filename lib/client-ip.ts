@@ -40,7 +40,9 @@ export function parseTrustProxy(value: string | undefined): TrustProxy | { error
     proxyaddr.compile(proxies);
   } catch (err) {
     return {
-      error: `must be a hop count or a comma-separated list of addresses, CIDR ranges, loopback, linklocal or uniquelocal (${(err as Error).message})`,
+      error:
+        `must be a hop count or a comma-separated list of addresses, CIDR ranges, loopback, linklocal or uniquelocal ` +
+        `(${(err as Error).message})`,
     };
   }
   return { proxies };

@@ -521,7 +521,8 @@ function loadJwtKeys(r: ReturnType<typeof reader>, services: ServiceName[], secr
   }
   if (!privateKey && services.includes("users")) {
     throw new ConfigError(
-      `JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required with JWT_ALGORITHM=${algorithm} on a node running the users service, which signs and verifies access tokens`,
+      `JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required with JWT_ALGORITHM=${algorithm} on a node running the users service, ` +
+        `which signs and verifies access tokens`,
     );
   }
   return { algorithm, secret: null, privateKey, publicKey: publicKey ?? (privateKey ? createPublicKey(privateKey) : null) };

@@ -41,7 +41,10 @@ export function withRequestId<T>(requestId: string | null | undefined, fn: () =>
   return storage.getStore() === id ? fn() : storage.run(id, fn);
 }
 
-/** Pino's `mixin`: `requestId` on every line written inside a request. Pino merges into the returned object, so it is a new one each time. */
+/**
+ * Pino's `mixin`: `requestId` on every line written inside a request. Pino merges into the returned
+ * object, so it is a new one each time.
+ */
 export function requestIdMixin(): { requestId?: string } {
   const requestId = storage.getStore();
   return requestId === undefined ? {} : { requestId };

@@ -248,7 +248,8 @@ try {
   const config = loadConfig(process.env);
   if (config.env === "production" && !values.force) {
     console.error(
-      "NODE_ENV=production: demo data (and a demo admin whose password this prints) does not belong in a live shop. --force if you mean it.",
+      "NODE_ENV=production: demo data (and a demo admin whose password this prints) does not belong in a live shop. " +
+        "--force if you mean it.",
     );
     process.exit(1);
   }

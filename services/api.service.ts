@@ -336,8 +336,10 @@ function allowedMethods(aliases: readonly GatewayAlias[], path: string): string[
 }
 
 /** What @fastify/busboy throws for a broken body. */
-const BUSBOY_ERROR =
-  /^(Multipart: Boundary not found|Unexpected end of multipart data|Unsupported Content-Type|Missing Content-Type|Malformed part header|(Part|Preamble) terminated early)/;
+const BUSBOY_ERROR = new RegExp(
+  "^(Multipart: Boundary not found|Unexpected end of multipart data|Unsupported Content-Type|Missing Content-Type|" +
+    "Malformed part header|(Part|Preamble) terminated early)",
+);
 
 const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = {
   name: "api",

@@ -118,7 +118,8 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
         handle: async (message) => void (await this.purgeOwner((message.payload as { user: { id: string } }).user.id)),
         onDead: async (message, error) =>
           this.logger.error(
-            `The files of removed user ${(message.payload as { user?: { id?: string } }).user?.id} could not be removed (dead-lettered): ${error}`,
+            `The files of removed user ${(message.payload as { user?: { id?: string } }).user?.id} ` +
+              `could not be removed (dead-lettered): ${error}`,
           ),
         logger: this.logger,
       });

@@ -46,7 +46,8 @@ export function sqliteDriver(): object {
     const why = e.code === "MODULE_NOT_FOUND" ? "is not installed" : `cannot be loaded (${e.message.split("\n")[0]})`;
     throw new SqliteDriverMissingError(
       `The embedded SQLite database (no DATABASE_URL) needs the optional package sqlite3, which ${why}: ` +
-        "install it with `npm install sqlite3` (it may build from source: python3, make, g++), or set DATABASE_URL to a PostgreSQL database.",
+        "install it with `npm install sqlite3` (it may build from source: python3, make, g++), " +
+        "or set DATABASE_URL to a PostgreSQL database.",
       { cause: err },
     );
   }

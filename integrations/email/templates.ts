@@ -37,7 +37,8 @@ ${body}
 }
 
 const button = (href: string, label: string) =>
-  `<p><a href="${escapeHtml(href)}" style="background:#2d6cdf;color:#fff;padding:10px 16px;border-radius:4px;text-decoration:none">${escapeHtml(label)}</a></p>
+  `<p><a href="${escapeHtml(href)}" style="background:#2d6cdf;color:#fff;padding:10px 16px;border-radius:4px;text-decoration:none">` +
+  `${escapeHtml(label)}</a></p>
 <p style="font-size:12px;color:#666">Or copy this link: ${escapeHtml(href)}</p>`;
 
 const shortId = (id: string) => id.slice(0, 8).toUpperCase();
@@ -45,7 +46,8 @@ const shortId = (id: string) => id.slice(0, 8).toUpperCase();
 function orderLinesText(order: OrderData): string {
   const lines = order.items.map(
     (i) =>
-      `  ${i.quantity} × ${i.name} (${i.sku}) @ ${formatMoney(i.unitPriceCents, order.currency)} = ${formatMoney(i.lineTotalCents, order.currency)}`,
+      `  ${i.quantity} × ${i.name} (${i.sku}) @ ${formatMoney(i.unitPriceCents, order.currency)} = ` +
+      `${formatMoney(i.lineTotalCents, order.currency)}`,
   );
   return `${lines.join("\n")}\n  Total: ${formatMoney(order.totalCents, order.currency)}`;
 }
@@ -54,13 +56,16 @@ function orderLinesHtml(order: OrderData): string {
   const rows = order.items
     .map(
       (i) =>
-        `<tr><td>${escapeHtml(i.name)} <span style="color:#888">(${escapeHtml(i.sku)})</span></td><td align="right">${i.quantity}</td>` +
-        `<td align="right">${escapeHtml(formatMoney(i.unitPriceCents, order.currency))}</td><td align="right">${escapeHtml(formatMoney(i.lineTotalCents, order.currency))}</td></tr>`,
+        `<tr><td>${escapeHtml(i.name)} <span style="color:#888">(${escapeHtml(i.sku)})</span></td>` +
+        `<td align="right">${i.quantity}</td>` +
+        `<td align="right">${escapeHtml(formatMoney(i.unitPriceCents, order.currency))}</td>` +
+        `<td align="right">${escapeHtml(formatMoney(i.lineTotalCents, order.currency))}</td></tr>`,
     )
     .join("");
   return `<table width="100%" cellpadding="4" style="border-collapse:collapse">
 <tr><th align="left">Item</th><th align="right">Qty</th><th align="right">Price</th><th align="right">Total</th></tr>${rows}
-<tr><td colspan="3" align="right"><strong>Total</strong></td><td align="right"><strong>${escapeHtml(formatMoney(order.totalCents, order.currency))}</strong></td></tr></table>`;
+<tr><td colspan="3" align="right"><strong>Total</strong></td><td align="right"><strong>\
+${escapeHtml(formatMoney(order.totalCents, order.currency))}</strong></td></tr></table>`;
 }
 
 function addressText(a: OrderData["shippingAddress"]): string {
@@ -71,7 +76,9 @@ export const templates = {
   welcome(d: { name: string; verifyUrl: string }): Rendered {
     return {
       subject: `Welcome to ${SHOP}: please confirm your e-mail address`,
-      text: `Hello ${d.name},\n\nwelcome to ${SHOP}! Please confirm your e-mail address:\n\n${d.verifyUrl}\n\nThe link is valid for 3 days.`,
+      text:
+        `Hello ${d.name},\n\nwelcome to ${SHOP}! Please confirm your e-mail address:\n\n` +
+        `${d.verifyUrl}\n\nThe link is valid for 3 days.`,
       html: layout(
         `Welcome, ${d.name}`,
         `<p>Please confirm your e-mail address.</p>${button(d.verifyUrl, "Confirm e-mail address")}<p>The link is valid for 3 days.</p>`,
@@ -82,10 +89,14 @@ export const templates = {
   passwordReset(d: { name: string; resetUrl: string }): Rendered {
     return {
       subject: "Reset your password",
-      text: `Hello ${d.name},\n\nsomeone (hopefully you) asked to reset your password. Choose a new one here:\n\n${d.resetUrl}\n\nThe link works once, for one hour. If it was not you, ignore this e-mail.`,
+      text:
+        `Hello ${d.name},\n\nsomeone (hopefully you) asked to reset your password. Choose a new one here:\n\n` +
+        `${d.resetUrl}\n\nThe link works once, for one hour. If it was not you, ignore this e-mail.`,
       html: layout(
         "Reset your password",
-        `<p>Hello ${escapeHtml(d.name)},</p><p>someone (hopefully you) asked to reset your password.</p>${button(d.resetUrl, "Choose a new password")}<p>The link works once, for one hour. If it was not you, ignore this e-mail.</p>`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>someone (hopefully you) asked to reset your password.</p>` +
+          `${button(d.resetUrl, "Choose a new password")}` +
+          `<p>The link works once, for one hour. If it was not you, ignore this e-mail.</p>`,
       ),
     };
   },
@@ -93,10 +104,13 @@ export const templates = {
   twoFactorEnabled(d: { name: string; at: string }): Rendered {
     return {
       subject: "Two-factor authentication is on",
-      text: `Hello ${d.name},\n\ntwo-factor authentication was turned on for your account at ${d.at}.\nIf this was not you, reset your password at once and contact us.`,
+      text:
+        `Hello ${d.name},\n\ntwo-factor authentication was turned on for your account at ${d.at}.\n` +
+        `If this was not you, reset your password at once and contact us.`,
       html: layout(
         "Two-factor authentication is on",
-        `<p>Hello ${escapeHtml(d.name)},</p><p>two-factor authentication was turned on for your account at ${escapeHtml(d.at)}.</p><p>If this was not you, reset your password at once and contact us.</p>`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>two-factor authentication was turned on for your account at ${escapeHtml(d.at)}.</p>` +
+          `<p>If this was not you, reset your password at once and contact us.</p>`,
       ),
     };
   },
@@ -104,10 +118,14 @@ export const templates = {
   passwordChanged(d: { name: string; at: string }): Rendered {
     return {
       subject: "Your password was changed",
-      text: `Hello ${d.name},\n\nthe password of your account was changed at ${d.at}, and every other session was signed out.\nIf this was not you, reset your password at once.`,
+      text:
+        `Hello ${d.name},\n\nthe password of your account was changed at ${d.at}, and every other session was signed out.\n` +
+        `If this was not you, reset your password at once.`,
       html: layout(
         "Your password was changed",
-        `<p>Hello ${escapeHtml(d.name)},</p><p>the password of your account was changed at ${escapeHtml(d.at)}, and every other session was signed out.</p><p>If this was not you, reset your password at once.</p>`,
+        `<p>Hello ${escapeHtml(d.name)},</p>` +
+          `<p>the password of your account was changed at ${escapeHtml(d.at)}, and every other session was signed out.</p>` +
+          `<p>If this was not you, reset your password at once.</p>`,
       ),
     };
   },
@@ -116,10 +134,13 @@ export const templates = {
     const o = d.order;
     return {
       subject: `Order ${shortId(o.id)} confirmed: ${formatMoney(o.totalCents, o.currency)}`,
-      text: `Hello ${d.name},\n\nthank you for your order ${o.id}.\n\n${orderLinesText(o)}\n\nShipping to:\n  ${addressText(o.shippingAddress)}\n`,
+      text:
+        `Hello ${d.name},\n\nthank you for your order ${o.id}.\n\n${orderLinesText(o)}\n\n` +
+        `Shipping to:\n  ${addressText(o.shippingAddress)}\n`,
       html: layout(
         `Order ${shortId(o.id)} confirmed`,
-        `<p>Hello ${escapeHtml(d.name)},</p><p>thank you for your order <code>${escapeHtml(o.id)}</code>.</p>${orderLinesHtml(o)}<p>Shipping to:<br>${escapeHtml(addressText(o.shippingAddress)).replace(/\n {2}/g, "<br>")}</p>`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>thank you for your order <code>${escapeHtml(o.id)}</code>.</p>${orderLinesHtml(o)}` +
+          `<p>Shipping to:<br>${escapeHtml(addressText(o.shippingAddress)).replace(/\n {2}/g, "<br>")}</p>`,
       ),
     };
   },
@@ -132,7 +153,10 @@ export const templates = {
       text: `Hello ${d.name},\n\nyour order ${o.id} went from ${d.from} to ${d.to}.${reason}\n\n${orderLinesText(o)}\n`,
       html: layout(
         `Order ${shortId(o.id)} is now ${d.to}`,
-        `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> went from <strong>${escapeHtml(d.from)}</strong> to <strong>${escapeHtml(d.to)}</strong>.</p>${d.reason ? `<p>Note: ${escapeHtml(d.reason)}</p>` : ""}${orderLinesHtml(o)}`,
+        `<p>Hello ${escapeHtml(d.name)},</p>` +
+          `<p>your order <code>${escapeHtml(o.id)}</code> went from <strong>${escapeHtml(d.from)}</strong> ` +
+          `to <strong>${escapeHtml(d.to)}</strong>.</p>` +
+          `${d.reason ? `<p>Note: ${escapeHtml(d.reason)}</p>` : ""}${orderLinesHtml(o)}`,
       ),
     };
   },
@@ -141,10 +165,15 @@ export const templates = {
     const o = d.order;
     return {
       subject: `Order ${shortId(o.id)} cancelled`,
-      text: `Hello ${d.name},\n\nyour order ${o.id} was cancelled.${d.reason ? `\nReason: ${d.reason}` : ""}\nIf you paid already, the amount of ${formatMoney(o.totalCents, o.currency)} will be refunded.\n\n${orderLinesText(o)}\n`,
+      text:
+        `Hello ${d.name},\n\nyour order ${o.id} was cancelled.${d.reason ? `\nReason: ${d.reason}` : ""}\n` +
+        `If you paid already, the amount of ${formatMoney(o.totalCents, o.currency)} will be refunded.\n\n${orderLinesText(o)}\n`,
       html: layout(
         `Order ${shortId(o.id)} cancelled`,
-        `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> was cancelled.</p>${d.reason ? `<p>Reason: ${escapeHtml(d.reason)}</p>` : ""}<p>If you paid already, the amount of ${escapeHtml(formatMoney(o.totalCents, o.currency))} will be refunded.</p>${orderLinesHtml(o)}`,
+        `<p>Hello ${escapeHtml(d.name)},</p><p>your order <code>${escapeHtml(o.id)}</code> was cancelled.</p>` +
+          `${d.reason ? `<p>Reason: ${escapeHtml(d.reason)}</p>` : ""}` +
+          `<p>If you paid already, the amount of ${escapeHtml(formatMoney(o.totalCents, o.currency))} will be refunded.</p>` +
+          `${orderLinesHtml(o)}`,
       ),
     };
   },

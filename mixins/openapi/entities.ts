@@ -381,7 +381,8 @@ const ANSWERS: Record<string, JsonSchema> = {
     {
       secret: "PNKCMOQCV3IKVUTIVCW4F5BTGMFEENV4",
       otpauthUrl:
-        "otpauth://totp/moleculer-shop:ada%40example.com?secret=PNKCMOQCV3IKVUTIVCW4F5BTGMFEENV4&issuer=moleculer-shop&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/moleculer-shop:ada%40example.com?secret=PNKCMOQCV3IKVUTIVCW4F5BTGMFEENV4" +
+        "&issuer=moleculer-shop&algorithm=SHA1&digits=6&period=30",
       qrCode: "data:image/png;base64,iVBORw0KGgo...",
     },
   ),

@@ -247,7 +247,8 @@ function operation(alias: AliasInfo, action: ActionInfo | undefined, method: str
     known ? note : "",
     alias.action ? `Calls \`${alias.action}\`${action ? "" : ", which is not available on this cluster right now"}.` : "",
     oauthEndpoint
-      ? `Clients authenticate with HTTP Basic (client_id:client_secret) or with \`client_id\`/\`client_secret\` in the body; errors are RFC 6749 \`{error, error_description}\`. Swagger UI's *Authorize → oauth2* uses this endpoint (${tokenUrl}).`
+      ? `Clients authenticate with HTTP Basic (client_id:client_secret) or with \`client_id\`/\`client_secret\` in the body; ` +
+        `errors are RFC 6749 \`{error, error_description}\`. Swagger UI's *Authorize → oauth2* uses this endpoint (${tokenUrl}).`
       : "",
   ]
     .filter(Boolean)
@@ -469,7 +470,8 @@ function components(tokenUrl: string): Record<string, unknown> {
       oauth2: {
         type: "oauth2",
         description:
-          "OAuth 2.0 client credentials: an API client created at POST /api/clients. Its tokens live 5 minutes and act with the client's role, at most its creator's current one.",
+          "OAuth 2.0 client credentials: an API client created at POST /api/clients. " +
+          "Its tokens live 5 minutes and act with the client's role, at most its creator's current one.",
         flows: { clientCredentials: { tokenUrl, scopes: {} } },
       },
       clientBasic: { type: "http", scheme: "basic", description: "An API client's client_id and client_secret (token endpoint only)." },

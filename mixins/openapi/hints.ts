@@ -121,7 +121,8 @@ export const HINTS: Record<string, OperationHints> = {
 export const HEADER_PARAMETERS: Record<string, { description: string; schema: Record<string, unknown> }> = {
   "Idempotency-Key": {
     description:
-      "Makes a retry safe: the same key and body within 24 h return the first result with `Idempotent-Replayed: true`; the same key with another body is a 422, and while the first request is still running, a 409.",
+      "Makes a retry safe: the same key and body within 24 h return the first result with `Idempotent-Replayed: true`; " +
+      "the same key with another body is a 422, and while the first request is still running, a 409.",
     schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
   },
 };

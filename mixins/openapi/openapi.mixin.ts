@@ -21,9 +21,18 @@ const pkg = createRequire(import.meta.url)("../../package.json") as { version: s
 export const API_TITLE = "Moleculer shop API";
 export const API_DESCRIPTION = [
   "The REST API of the shop, generated from the gateway's routes and the actions' own parameter and access declarations.",
-  "**Credentials**: `Authorization: Bearer <accessToken>` (POST /api/auth/login), `Authorization: Basic base64(email:password)` (accounts with two-factor authentication add `X-TOTP: <code>`), or an OAuth 2.0 client-credentials token from POST /api/auth/token.",
-  "**Lists** answer `{rows, total, page, pageSize, totalPages}`. **Money** is integer minor units plus a currency code; ids are UUIDs; times are ISO-8601 UTC.",
-  "**Errors** are `{name, message, code, type, data}`; a 422 lists each field in `data`. Any call may also meet 503 (a service is unavailable, with Retry-After) or 504 (it did not answer in time).",
+  [
+    "**Credentials**: `Authorization: Bearer <accessToken>` (POST /api/auth/login), `Authorization: Basic base64(email:password)`",
+    "(accounts with two-factor authentication add `X-TOTP: <code>`), or an OAuth 2.0 client-credentials token from POST /api/auth/token.",
+  ].join(" "),
+  [
+    "**Lists** answer `{rows, total, page, pageSize, totalPages}`.",
+    "**Money** is integer minor units plus a currency code; ids are UUIDs; times are ISO-8601 UTC.",
+  ].join(" "),
+  [
+    "**Errors** are `{name, message, code, type, data}`; a 422 lists each field in `data`.",
+    "Any call may also meet 503 (a service is unavailable, with Retry-After) or 504 (it did not answer in time).",
+  ].join(" "),
   [
     "**Input boundary**: every request is checked before any action sees it. A JSON body nested deeper than 32 levels is a 400",
     "(NESTING_TOO_DEEP); control characters (TAB, LF and CR only in multi-line fields such as a product's `description`), the keys",

@@ -50,7 +50,8 @@ window.addEventListener("load", function () {
 
 /** Loose enough for Swagger UI (inline styles, data: icons), tight enough that nothing leaves this origin. */
 export const DOCS_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 

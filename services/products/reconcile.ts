@@ -129,7 +129,8 @@ export const reconcileMethods = {
         answers = await caller.call<Record<string, unknown>, { ids: string[] }>("orders.reservationStates", { ids });
       } catch (err) {
         this.logger.warn(
-          `Reservation reconciliation stopped: the orders service could not be asked (${(err as Error)?.message ?? err}); nothing more released (${released} released before).`,
+          `Reservation reconciliation stopped: the orders service could not be asked (${(err as Error)?.message ?? err}); ` +
+            `nothing more released (${released} released before).`,
         );
         throw err;
       }
@@ -188,7 +189,9 @@ export async function checkReservations(self: Self, caller: Caller, ids: string[
 export function startReconciling(self: Self): void {
   self.reconcileTimer = every(RECONCILE_EVERY_MS, "Reservation reconciliation (it runs again later)", self.logger, async () => {
     const r = await self.reconcileReservations();
-    const line = `Reservation reconciliation: of ${r.checked} checked reservations, ${r.released} released and ${r.settled} settled (sold for good, not checked again).`;
+    const line =
+      `Reservation reconciliation: of ${r.checked} checked reservations, ${r.released} released and ${r.settled} settled ` +
+      `(sold for good, not checked again).`;
     if (r.released > 0) self.logger.info(line);
     else if (r.settled > 0) self.logger.debug(line);
   });

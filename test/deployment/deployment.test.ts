@@ -116,7 +116,8 @@ function resolvedCompose(yamlText: string): { services: Record<string, ComposeSe
   const v2 = composeConfig("--format", "json");
   if (v2.status === 0) return JSON.parse(v2.stdout);
   throw new Error(
-    `cannot parse docker-compose config output: python3 with PyYAML is missing (${py.stderr.trim()}) and this docker-compose has no --format json`,
+    `cannot parse docker-compose config output: python3 with PyYAML is missing (${py.stderr.trim()}) ` +
+      `and this docker-compose has no --format json`,
   );
 }
 
@@ -571,7 +572,8 @@ describe("deployment/Procfile (Heroku)", () => {
         CLOUDAMQP_URL: "amqps://u:p@goose.rmq.cloudamqp.com/vhost",
       };
       expect(run("products", addons).stdout.trim()).toBe(
-        "server.ts SERVICES=products DATABASE_URL=postgres://u:p@ec2.compute.amazonaws.com:5432/d1?sslmode=require TRANSPORTER=amqps://u:p@goose.rmq.cloudamqp.com/vhost",
+        "server.ts SERVICES=products DATABASE_URL=postgres://u:p@ec2.compute.amazonaws.com:5432/d1?sslmode=require " +
+          "TRANSPORTER=amqps://u:p@goose.rmq.cloudamqp.com/vhost",
       );
       expect(
         run("migrate", { ...addons, DATABASE_URL: "postgres://h/d?sslmode=verify-full", TRANSPORTER: "amqp://own" }).stdout.trim(),

@@ -176,7 +176,8 @@ async function startUnconfigured(cwd: string, port: number) {
 const OLD_DEV_JWT_SECRET = "insecure-development-secret-change-me-0123456789";
 const OLD_DEV_SECRETS_KEY = "insecure-development-secrets-key-change-me-0123";
 
-test("an unconfigured node generates its own secrets under ./data (0600), keeps them across a restart, and refuses forgeries with the old public ones", async () => {
+test(`an unconfigured node generates its own secrets under ./data (0600), keeps them across a restart, \
+and refuses forgeries with the old public ones`, async () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "shop-secrets-"));
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
@@ -223,7 +224,11 @@ test("an unconfigured node generates its own secrets under ./data (0600), keeps 
     const file = (await upload.json()) as { id: string };
     const urlKey = (material: string) => createHmac("sha256", material).update("storage signed URLs v1").digest();
     const signedUrl = (material: string) =>
-      `${api}/files/signed/${signToken({ k: `files/${file.id}`, m: "GET", e: Math.floor(Date.now() / 1000) + 600, t: "text/plain", f: "notes.txt" }, urlKey(material))}`;
+      `${api}/files/signed/` +
+      signToken(
+        { k: `files/${file.id}`, m: "GET", e: Math.floor(Date.now() / 1000) + 600, t: "text/plain", f: "notes.txt" },
+        urlKey(material),
+      );
     expect(await http(signedUrl(OLD_DEV_SECRETS_KEY))).toMatchObject({ status: 403, body: { type: "SIGNATURE_MISMATCH" } });
     expect(await http(signedUrl(files["secrets-key"]!))).toMatchObject({ status: 200, body: "private notes" });
 

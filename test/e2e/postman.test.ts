@@ -50,7 +50,8 @@ describe("the Postman collection's shape", () => {
     expect(environment.values.map((v) => v.key).sort()).toEqual(["adminEmail", "adminPassword", "baseUrl"]);
   });
 
-  test("every file it uploads is in docs/postman (relative to newman's working directory), and the fixture variables describe mug.png", () => {
+  test(`every file it uploads is in docs/postman (relative to newman's working directory), \
+and the fixture variables describe mug.png`, () => {
     const sources = all.flatMap(({ path: where, item }) => {
       const body = item.request!.body;
       const srcs = [
@@ -64,7 +65,10 @@ describe("the Postman collection's shape", () => {
       // Relative, inside the working directory: newman (insecureFileRead off) and the Postman app both refuse anything else.
       const file = path.resolve(WORKING_DIR, src);
       expect(
-        `${where}: ${src} ${!path.isAbsolute(src) && file.startsWith(WORKING_DIR + path.sep) && existsSync(file) ? "found" : "missing or outside docs/postman"}`,
+        `${where}: ${src} ` +
+          (!path.isAbsolute(src) && file.startsWith(WORKING_DIR + path.sep) && existsSync(file)
+            ? "found"
+            : "missing or outside docs/postman"),
       ).toBe(`${where}: ${src} found`);
     }
     const png = readFileSync(path.join(WORKING_DIR, "fixtures/mug.png"));

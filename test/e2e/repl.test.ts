@@ -267,7 +267,9 @@ suite("the REPL joins a running cluster", () => {
 
   test("orders: a summary per status, the list of one status", async () => {
     const order = await repl!.type(
-      `call orders.create '{"items": [{"productId": "${productId}", "quantity": 2}], "shippingAddress": {"name": "Shopper", "line1": "1 Main St", "city": "Berlin", "postalCode": "10115", "country": "DE"}}' '{"user": {"id": "${shopperId}", "role": "user"}}'`,
+      `call orders.create '{"items": [{"productId": "${productId}", "quantity": 2}], ` +
+        `"shippingAddress": {"name": "Shopper", "line1": "1 Main St", "city": "Berlin", "postalCode": "10115", "country": "DE"}}' ` +
+        `'{"user": {"id": "${shopperId}", "role": "user"}}'`,
     );
     expect(order).toMatch(/status: 'pending'/);
     const orderId = RESPONSE_ID.exec(order)![1]!;

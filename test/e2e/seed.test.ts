@@ -227,7 +227,8 @@ pgSuite("npm run seed on PostgreSQL", () => {
 
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    await client.query(`INSERT INTO products (id, sku, name, description, "priceCents", currency, stock, active, images, "createdAt", "updatedAt")
+    await client.query(`INSERT INTO products (id, sku, name, description, "priceCents", currency, stock, active, images, \
+"createdAt", "updatedAt")
       VALUES (gen_random_uuid(), 'REAL-1', 'A real product', '', 100, 'EUR', 1, true, '[]', now(), now())`);
     await client.end();
     const withReal = await fingerprint();

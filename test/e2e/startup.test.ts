@@ -99,7 +99,8 @@ describe(".env", () => {
         "--env-file=.env.example",
         "--input-type=module",
         "-e",
-        'const { loadConfig } = await import("./lib/config.ts"); const c = loadConfig(); console.log(JSON.stringify({ services: c.services, db: c.database.dialect, storage: c.storage.driver }));',
+        'const { loadConfig } = await import("./lib/config.ts"); const c = loadConfig(); ' +
+          "console.log(JSON.stringify({ services: c.services, db: c.database.dialect, storage: c.storage.driver }));",
       ],
       { cwd: ROOT, env: cleanEnv(), encoding: "utf8" },
     );
@@ -133,7 +134,9 @@ describe("migrations and start-up failures", () => {
       [
         "--input-type=module",
         "-e",
-        'import { createRequire } from "node:module"; const sqlite3 = createRequire(process.cwd() + "/")("sqlite3"); const db = new sqlite3.Database("data/b.sqlite"); db.exec("CREATE TABLE t (a INTEGER); CREATE INDEX products_created_at ON t (a);", (e) => { if (e) throw e; db.close(); });',
+        'import { createRequire } from "node:module"; const sqlite3 = createRequire(process.cwd() + "/")("sqlite3"); ' +
+          'const db = new sqlite3.Database("data/b.sqlite"); ' +
+          'db.exec("CREATE TABLE t (a INTEGER); CREATE INDEX products_created_at ON t (a);", (e) => { if (e) throw e; db.close(); });',
       ],
       { cwd, encoding: "utf8" },
     );
@@ -162,7 +165,9 @@ describe("migrations and start-up failures", () => {
     );
     const hidden = { NODE_OPTIONS: `--import=${path.join(cwd, "no-sqlite3.mjs")}`, SQLITE_PATH: "data/d.sqlite", METRICS: "false" };
     const message =
-      "The embedded SQLite database (no DATABASE_URL) needs the optional package sqlite3, which is not installed: install it with `npm install sqlite3` (it may build from source: python3, make, g++), or set DATABASE_URL to a PostgreSQL database.\n";
+      "The embedded SQLite database (no DATABASE_URL) needs the optional package sqlite3, which is not installed: " +
+      "install it with `npm install sqlite3` (it may build from source: python3, make, g++), " +
+      "or set DATABASE_URL to a PostgreSQL database.\n";
     for (const script of ["start", "migrate"]) {
       const run = npmRun(cwd, script, [], hidden);
       expect({ script, code: run.code, err: run.err }).toEqual({ script, code: 1, err: message });

@@ -185,9 +185,12 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     expect(wanted.filter((id) => counts.get(id) !== 1)).toEqual([]);
     expect(counts.size).toBe(before + 100);
     console.log(
-      `FIGURES cluster scenario 2 (stop ${stoppedLeader.name}, the mail queue's leader, after 30 of 100 checkouts): 100 × 201 in ${Date.now() - started} ms; ` +
-        `${retried.length} checkouts needed a retry with their Idempotency-Key (${retried.flatMap((r) => r.failures).join(",") || "none"}); ` +
-        `new leader ${(await mailLeader()).name}; 100 e-mails each exactly once, the last ${caughtUp} ms after the checkouts; stopped at +${stoppedAt - started} ms`,
+      `FIGURES cluster scenario 2 (stop ${stoppedLeader.name}, the mail queue's leader, after 30 of 100 checkouts): ` +
+        `100 × 201 in ${Date.now() - started} ms; ` +
+        `${retried.length} checkouts needed a retry with their Idempotency-Key ` +
+        `(${retried.flatMap((r) => r.failures).join(",") || "none"}); ` +
+        `new leader ${(await mailLeader()).name}; 100 e-mails each exactly once, the last ${caughtUp} ms after the checkouts; ` +
+        `stopped at +${stoppedAt - started} ms`,
     );
   }, 150_000);
 
@@ -225,7 +228,8 @@ describeCluster("the shop on a 3-node RabbitMQ cluster", () => {
     const orders = (await http(`${shop.api}/health/ready`)).status;
     expect(orders).toBe(200);
     console.log(
-      `FIGURES cluster scenario 3 (restart ${stoppedLeader.name}): rejoined in ${rejoinMs} ms; 20 checkouts during the restart; 120 orders, 120 e-mails, each exactly once; no message left or dead`,
+      `FIGURES cluster scenario 3 (restart ${stoppedLeader.name}): rejoined in ${rejoinMs} ms; 20 checkouts during the restart; ` +
+        `120 orders, 120 e-mails, each exactly once; no message left or dead`,
     );
   }, 150_000);
 });

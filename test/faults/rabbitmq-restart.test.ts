@@ -49,7 +49,8 @@ const NODES: NodeSpec[] = [
     if (state.assertionCalls !== state.numPassingAsserts) console.log(shop.output());
   });
 
-  test("requests succeed again within 3 s of the broker's return, no 404 or 500 meanwhile; durable events reconnect within ~1 s", async () => {
+  test(`requests succeed again within 3 s of the broker's return, no 404 or 500 meanwhile; \
+durable events reconnect within ~1 s`, async () => {
     const broker = rabbit.nodes[0]!;
     const product = await shop.client.call<any, any>(
       "products.create",

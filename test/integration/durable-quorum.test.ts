@@ -61,7 +61,8 @@ suite("durable events on quorum queues", () => {
     expect(deliveries).toBe(3); // and never again
   }, 30_000);
 
-  test("a classic topology of an older version is refused with a pointer to the migration, which moves it to quorum queues losing nothing", async () => {
+  test(`a classic topology of an older version is refused with a pointer to the migration, \
+which moves it to quorum queues losing nothing`, async () => {
     const namespace = `migrate-${randomBytes(4).toString("hex")}`;
     const exchange = `${namespace}.events`;
     const queue = `${namespace}.mail`;

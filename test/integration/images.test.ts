@@ -159,7 +159,8 @@ suite("product images and avatars on PostgreSQL", () => {
       expect((await call(`/files/${mine.id}`)).status).toBe(404);
     });
 
-    test("an admin cannot publish another user's private upload: 422 like a missing file, and it stays private (issue 12, finding 8)", async () => {
+    test(`an admin cannot publish another user's private upload: 422 like a missing file, \
+and it stays private (issue 12, finding 8)`, async () => {
       const p = await product();
       const secret = await upload(alice.token, png(), "image/png", "passport.png");
       const refused = await attach(p.id, secret.id);
@@ -495,7 +496,8 @@ async function downAndUp(database: import("../../lib/config.ts").Config["databas
     const insertFile = (status: string) =>
       sequelize.query(
         `INSERT INTO files (id, "ownerId", filename, "contentType", key, status, "createdAt", "updatedAt")
-         VALUES ('${randomUUID()}', '${randomUUID()}', 'a.png', 'image/png', '${randomUUID()}', '${status}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+         VALUES ('${randomUUID()}', '${randomUUID()}', 'a.png', 'image/png', '${randomUUID()}', '${status}', \
+CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
       );
     await insertFile("ready");
     await expect(insertFile("bogus")).rejects.toThrow();

@@ -88,7 +88,8 @@ suite("the typed contract: openapi-typescript's types of /api/openapi.json again
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test("every operation that answers JSON names a schema for it; the tour met every one of them, with a documented status and media type", () => {
+  test(`every operation that answers JSON names a schema for it; \
+the tour met every one of them, with a documented status and media type`, () => {
     const documented = successes(doc);
     const generic: string[] = [];
     for (const [operation, statuses] of documented) {
@@ -141,7 +142,8 @@ suite("the typed contract: openapi-typescript's types of /api/openapi.json again
       "",
       "// ---- the contract: answers and examples as values of their declared types ----",
       'type Json<R> = R extends { content: { "application/json": infer B } } ? B : never;',
-      "type Answer<P extends keyof paths, M extends keyof paths[P], S extends number> = paths[P][M] extends { responses: infer R } ? (S extends keyof R ? Json<R[S]> : never) : never;",
+      "type Answer<P extends keyof paths, M extends keyof paths[P], S extends number> = " +
+        "paths[P][M] extends { responses: infer R } ? (S extends keyof R ? Json<R[S]> : never) : never;",
     ];
     captures.forEach((c, i) => {
       if (c.contentType !== "application/json") return;

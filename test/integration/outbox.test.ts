@@ -99,7 +99,8 @@ suite("the transactional outbox", () => {
     expect(ids()).toEqual(["committed"]);
   });
 
-  test("while RabbitMQ is unreachable messages wait (the change is not held up); once it is back they go out in order, each once", async () => {
+  test(`while RabbitMQ is unreachable messages wait (the change is not held up); \
+once it is back they go out in order, each once`, async () => {
     const proxy = await startTcpProxy(SERVERS.rabbitmq);
     cleanup.push(() => proxy.close());
     const backlog: number[] = [];

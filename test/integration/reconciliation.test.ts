@@ -420,7 +420,8 @@ suite("reservation reconciliation", () => {
     expect(await stockOf(p.id)).toBe(6);
   });
 
-  test("pending and paid orders stay watched; cancelled later, each gives its stock back exactly once (normal path or the job)", async () => {
+  test(`pending and paid orders stay watched; \
+cancelled later, each gives its stock back exactly once (normal path or the job)`, async () => {
     const p = await product(10);
     const pending = await orderIn(p.id, 1, []);
     const paid = await orderIn(p.id, 3, ["paid"]);

@@ -233,7 +233,8 @@ describe("request ids on one node", () => {
     expect(refused.headers.get("x-request-id")).toBe("err-test-0003");
   });
 
-  test("the upload route: the id reaches the storage action through the multipart stream, and comes back on success and on errors", async () => {
+  test(`the upload route: the id reaches the storage action through the multipart stream, \
+and comes back on success and on errors`, async () => {
     const id = "upload-0001";
     const form = new FormData();
     form.append("file", new Blob(["hello, world"], { type: "text/plain" }), "hello.txt");

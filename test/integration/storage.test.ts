@@ -69,7 +69,9 @@ async function startS3(bucket: string) {
     if (!fs.existsSync(dir)) {
       ctx.status = 404;
       ctx.type = "application/xml";
-      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>`;
+      ctx.body =
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code>` +
+        `<Message>The specified upload does not exist.</Message></Error>`;
       return;
     }
     fs.rmSync(dir, { recursive: true, force: true });
@@ -385,7 +387,8 @@ suite("storage on S3 (s3rver), one node", () => {
     expect(json).toMatchObject({ status: 415, body: { type: "UNSUPPORTED_MEDIA_TYPE" } });
   });
 
-  test("401 without credentials on every route but downloads (a private file is a 404 then); others get 404; admins see everything", async () => {
+  test(`401 without credentials on every route but downloads (a private file is a 404 then); \
+others get 404; admins see everything`, async () => {
     const mine = (await c.upload(alice.token, png(1000), "image/png", "private.png")).body;
     // Downloads are open to anyone for public files (product images, avatars: test/integration/images.test.ts).
     expect((await c.http(`/files/${mine.id}`)).status).toBe(404);
@@ -814,7 +817,8 @@ const probe = {
     } },
     report: { access: "internal", handler() {
       timers.forEach(clearInterval); timers = [];
-      return { rss: peak.rss - base.rss, heapAndBuffers: peak.heapUsed + peak.arrayBuffers - base.heapUsed - base.arrayBuffers, liveHeapAndBuffers: live - base.heapUsed - base.arrayBuffers };
+      return { rss: peak.rss - base.rss, heapAndBuffers: peak.heapUsed + peak.arrayBuffers - base.heapUsed - base.arrayBuffers, \
+liveHeapAndBuffers: live - base.heapUsed - base.arrayBuffers };
     } },
   },
 };
@@ -1050,7 +1054,8 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
     const without = await slowReceiver(false);
     const withIt = await slowReceiver(true);
     console.log(
-      `${SIZE / MiB} MiB to a slow consumer: most buffered in the receiving stream ${(without.maxBuffered / MiB).toFixed(1)} MiB without the middleware, ${(withIt.maxBuffered / MiB).toFixed(1)} MiB with it`,
+      `${SIZE / MiB} MiB to a slow consumer: most buffered in the receiving stream ` +
+        `${(without.maxBuffered / MiB).toFixed(1)} MiB without the middleware, ${(withIt.maxBuffered / MiB).toFixed(1)} MiB with it`,
     );
     expect(without.received).toBe(SIZE);
     expect(withIt.received).toBe(SIZE);
@@ -1128,7 +1133,9 @@ clusterSuite("transit backpressure (middlewares/transit-backpressure.ts), over R
     const withIt = await slowBroker(true);
     const chunks = (frames: number) => `${frames} frames (~${(((frames / 3) * 64) / 1024).toFixed(1)} MiB of chunks)`;
     console.log(
-      `${SIZE / MiB} MiB through a slow link to RabbitMQ (${without.mibPerSec.toFixed(1)} / ${withIt.mibPerSec.toFixed(1)} MiB/s): most waiting in the sender's AMQP connection ${chunks(without.maxFrames)} without the middleware, ${chunks(withIt.maxFrames)} with it`,
+      `${SIZE / MiB} MiB through a slow link to RabbitMQ (${without.mibPerSec.toFixed(1)} / ${withIt.mibPerSec.toFixed(1)} MiB/s): ` +
+        `most waiting in the sender's AMQP connection ${chunks(without.maxFrames)} without the middleware, ` +
+        `${chunks(withIt.maxFrames)} with it`,
     );
     expect(without.received).toBe(SIZE);
     expect(withIt.received).toBe(SIZE);

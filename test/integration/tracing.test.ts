@@ -122,7 +122,8 @@ async function spansWhere(
   await until("the spans", () => ready(spans()), { timeoutMs, intervalMs: 50 }).catch(() => {
     const got = spans();
     throw new Error(
-      `${got.length} matching spans after ${timeoutMs} ms (${collector.spans.length} received in all, ${collector.refused()} batches refused): ${JSON.stringify(got.map((s) => s.name))}`,
+      `${got.length} matching spans after ${timeoutMs} ms (${collector.spans.length} received in all, ` +
+        `${collector.refused()} batches refused): ${JSON.stringify(got.map((s) => s.name))}`,
     );
   });
   return spans();

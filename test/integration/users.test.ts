@@ -166,7 +166,11 @@ suite("users and authentication", () => {
       [
         "alg none",
         () =>
-          `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify({ ...claims(), iss: opts.issuer, aud: opts.audience, exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url")}.`,
+          `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.` +
+          Buffer.from(
+            JSON.stringify({ ...claims(), iss: opts.issuer, aud: opts.audience, exp: Math.floor(Date.now() / 1000) + 600 }),
+          ).toString("base64url") +
+          ".",
       ],
       ["HS512 with the right secret", () => jwt.sign(claims(), SECRET(), { algorithm: "HS512", expiresIn: 600, ...opts })],
       [
@@ -315,7 +319,8 @@ suite("users and authentication", () => {
     });
   });
 
-  test("forgot-password takes the same time for a known and an unknown address (40 pairs: a sign test and the paired differences)", async () => {
+  test(`forgot-password takes the same time for a known and an unknown address \
+(40 pairs: a sign test and the paired differences)`, async () => {
     const u = await register("Timing");
     const links = () => events.filter((e) => e.event === "user.password-reset-requested" && e.payload.user.id === u.id).length;
     const timed = async (email: string) => {
