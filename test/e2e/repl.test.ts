@@ -158,10 +158,10 @@ suite("the REPL joins a running cluster", () => {
     delete replEnv.METRICS;
     delete replEnv.DATABASE_URL;
     repl = new Repl(replEnv);
-    await repl.ready();
+    await repl.ready(45_000); // ~1 s on an idle machine; the nodes above start at the same time on 2 cores
     // Wait as a person would: until `services` lists what the nodes run.
     await repl.typeUntil("services", /^(?=[\s\S]*\busers\b)(?=[\s\S]*\bproducts\b)(?=[\s\S]*\borders\b)(?=[\s\S]*\bmail\b)/, 40_000);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     const children = [...nodes.values()].map((n) => n.child);

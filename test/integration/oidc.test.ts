@@ -78,7 +78,7 @@ suite("sign-in with an OpenID Connect provider", () => {
       OIDC_DOWN_CLIENT_ID: "nobody-answers",
     });
     db = (node.broker.getLocalService("users") as any).adapter.db;
-  });
+  }, 60_000); // an RSA key, a provider and a migrated shop: ~3 s on an idle machine, the margin is for a loaded one
   afterAll(async () => {
     await node?.stop();
     await idp?.close();
