@@ -15,6 +15,7 @@ import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, params
 import { acceptRequestId, withRequestId } from "../lib/request-id.ts";
 import { clientIp, trustFunction } from "../lib/client-ip.ts";
 import { OpenApiMixin } from "../mixins/openapi/openapi.mixin.ts";
+import { accessLogLevel } from "./api/access-log.ts";
 
 const cfg = getConfig();
 /** The domain services this gateway routes to. */
@@ -368,9 +369,9 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     ip: cfg.http.host,
     path: "/api",
     rootCallOptions: requestIdFromHeader,
-    // Access logs: one line per request at info is plenty; bodies are never logged.
-    logRequest: "debug",
-    logResponse: "debug",
+    // Access lines at debug, and only built when debug is on (services/api/access-log.ts); bodies are never logged.
+    logRequest: accessLogLevel(cfg.log.level),
+    logResponse: accessLogLevel(cfg.log.level),
     logRequestParams: null,
     logResponseData: null,
     log4XXResponses: false,
