@@ -16,6 +16,7 @@ import { acceptRequestId, withRequestId } from "../lib/request-id.ts";
 import { clientIp, trustFunction } from "../lib/client-ip.ts";
 import { OpenApiMixin } from "../mixins/openapi/openapi.mixin.ts";
 import { accessLogLevel } from "./api/access-log.ts";
+import { GatewayPrincipals, gatewayJwtOptions } from "./api/principals.ts";
 
 const cfg = getConfig();
 /** The domain services this gateway routes to. */
@@ -63,9 +64,11 @@ interface GatewayAlias {
   match(path: string): Record<string, unknown> | false;
 }
 
-/** What moleculer-web adds to the service that this file uses: its routes. */
+/** What moleculer-web adds to the service that this file uses: its routes; and the principals this gateway knows. */
 interface GatewayVars {
   aliases: GatewayAlias[];
+  /** Bearer tokens verified here (null: this node has no verification key, users.authenticate does it). */
+  principals: GatewayPrincipals | null;
 }
 
 /** moleculer-web's methods this file uses, and those it overrides. */
@@ -302,6 +305,17 @@ function sendUploadError(this: Gateway, req: Req, res: ServerResponse, err: unkn
 }
 
 /**
+ * The JSON route's onAfterCall: a signed-in caller changed something in the users service
+ * (logout, password, roles, clients...): the principals this gateway knows may be stale, so
+ * they are forgotten before the answer leaves (services/api/principals.ts); other gateways
+ * learn it from the `cache.clean.users` broadcast.
+ */
+function afterJsonCall(this: Gateway, ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req, _res: ServerResponse, data: unknown) {
+  if (req.method !== "GET" && ctx.meta.user && req.$action?.name?.startsWith("users.")) this.principals?.forgetAll();
+  return data;
+}
+
+/**
  * body-parser's `verify` hook for form bodies: their parser drops prototype keys silently,
  * so the raw keys are checked, as the query string's are.
  */
@@ -404,6 +418,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
         },
         callOptions: { timeout: cfg.requestTimeoutMs },
         onBeforeCall: beforeJsonCall,
+        onAfterCall: afterJsonCall,
         onError: sendJsonError,
       },
       {
@@ -428,6 +443,23 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
       },
     ],
     onError: sendJsonError,
+  },
+
+  created() {
+    const jwt = gatewayJwtOptions(cfg);
+    this.principals = jwt ? new GatewayPrincipals(jwt) : null;
+    if (!jwt) this.logger.info("Bearer tokens are verified by the users service: give this node JWT_PUBLIC_KEY to verify them here.");
+  },
+
+  events: {
+    // The users service broadcasts it after every change that can end or change a principal.
+    "cache.clean.users"(this: Gateway) {
+      this.principals?.forgetAll();
+    },
+    // While the transporter was away some of those broadcasts may have been missed.
+    "$transporter.connected"(this: Gateway) {
+      this.principals?.forgetAll();
+    },
   },
 
   actions: {
@@ -503,9 +535,10 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     },
 
     /**
-     * Who is calling? No Authorization header: anonymous. Bearer or Basic credentials are
-     * verified by the users service (`users.authenticate`); a scheme we do not know, or
-     * credentials nobody can verify, is a 401.
+     * Who is calling? No Authorization header: anonymous. A bearer token is verified here and
+     * its principal asked of the users service on a miss only (services/api/principals.ts);
+     * Basic credentials are verified by the users service (`users.authenticate`); a scheme we
+     * do not know, or credentials nobody can verify, is a 401.
      */
     async authenticate(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req): Promise<Principal | null> {
       const header = req.headers.authorization;
@@ -520,6 +553,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
         throw new AccessError("Use Authorization: Bearer <token> or Basic <credentials>.", 401, "INVALID_AUTHORIZATION");
       }
       try {
+        if (this.principals && /^bearer$/i.test(scheme)) return await this.principals.authenticate(ctx, credentials);
         return await ctx.call<Principal, object>("users.authenticate", {
           scheme: scheme.toLowerCase(),
           credentials,
