@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
  * The packages (under node_modules, by name) resolved while `body` ran: the body of an ES module,
  * top-level await allowed, with `url("lib/config.ts")` giving the URL of a file of this repository.
  */
-export function packagesLoadedBy(body: string): string[] {
+export function packagesLoadedBy(body: string, env: Record<string, string> = {}): string[] {
   const script = `
     import { registerHooks } from "node:module";
     import { pathToFileURL } from "node:url";
@@ -34,7 +34,7 @@ export function packagesLoadedBy(body: string): string[] {
   const out = execFileSync(process.execPath, ["--input-type=module", "--no-warnings", "-e", script], {
     cwd: ROOT,
     encoding: "utf8",
-    env: { ...process.env, LOG_LEVEL: "error" },
+    env: { ...process.env, LOG_LEVEL: "error", ...env },
   });
   const line = out.split("\n").find((l) => l.startsWith("PACKAGES "));
   if (!line) throw new Error(`no package list in the output: ${out.slice(-500)}`);
