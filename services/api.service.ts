@@ -19,6 +19,13 @@ import { accessLogLevel } from "./api/access-log.ts";
 import { GatewayPrincipals, gatewayJwtOptions } from "./api/principals.ts";
 
 const cfg = getConfig();
+/**
+ * How long after the registry changed (`$services.changed`) moleculer-web regenerates the REST
+ * routes: its default is 500 ms, which a starting cluster waited out once per joining node before
+ * the gateway was ready. 20 ms still folds a burst of nodes announcing themselves together into one
+ * regeneration (a few ms of CPU each).
+ */
+const ROUTES_DEBOUNCE_MS = 20;
 /** The domain services this gateway routes to. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 /**
@@ -114,7 +121,7 @@ export function readiness(services: Record<string, string>): "ok" | "degraded" |
 function serviceDownAt(gateway: Gateway, path: string): string | null {
   const owner = Object.keys(SERVICE_PATHS).find((name) => SERVICE_PATHS[name]!.some((p) => path === p || path.startsWith(`${p}/`)));
   if (!owner) return null;
-  // No node of it, or it is back but its routes are not regenerated yet (500 ms after the
+  // No node of it, or it is back but its routes are not regenerated yet (ROUTES_DEBOUNCE_MS after the
   // registry changed): either way its routes are away for a moment, not missing.
   const unrouted = unroutedActions(gateway, owner);
   return unrouted === null || unrouted.length > 0 ? owner : null;
@@ -383,6 +390,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     ip: cfg.http.host,
     path: "/api",
     rootCallOptions: requestIdFromHeader,
+    debounceTime: ROUTES_DEBOUNCE_MS,
     // Access lines at debug, and only built when debug is on (services/api/access-log.ts); bodies are never logged.
     logRequest: accessLogLevel(cfg.log.level),
     logResponse: accessLogLevel(cfg.log.level),
@@ -479,7 +487,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
         const results = await Promise.all(
           ROUTED_SERVICES.map(async (name) => {
             // Discovered is not enough: every REST action it declares must be routed too.
-            // moleculer-web regenerates its aliases 500 ms after the registry changes, and the
+            // moleculer-web regenerates its aliases ROUTES_DEBOUNCE_MS after the registry changes, and the
             // fixed upload aliases (storage.upload) exist before storage is ever discovered.
             const unrouted = unroutedActions(this, name);
             if (unrouted === null) return [name, "not discovered"] as const;
