@@ -86,10 +86,16 @@ suite("readiness and routes of services that are down", () => {
 
   test("a service that joins is routed, and the gateway ready again, within a few tens of ms (not moleculer-web's 500)", async () => {
     const { loadServiceSchema } = await import("../../broker.ts");
+    // Gone, and its routes with it (else the old routes would still be there when it joins).
+    const gone = new Promise<void>((resolve) => node.broker.localBus.once("$api.aliases.regenerated", () => resolve()));
     await node.broker.destroyService(node.broker.getLocalService("products")!);
+    await gone;
     expect((await http(`/health/ready`)).status).toBe(503);
     node.broker.createService(await loadServiceSchema("products"));
-    await node.broker.waitForServices(["products"]);
+    // Watched closely (waitForServices looks once a second, past any debounce): the moment products is in the registry.
+    const inRegistry = () =>
+      node.broker.registry.getServiceList({ onlyAvailable: true }).some((s: { name: string }) => s.name === "products");
+    await until("products in the registry", async () => inRegistry(), { timeoutMs: 5000, intervalMs: 1 });
     const joined = performance.now();
     await until("products routed and the gateway ready", async () => (await http(`/health/ready`)).status === 200, {
       timeoutMs: 5000,
