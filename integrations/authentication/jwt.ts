@@ -122,7 +122,7 @@ function publicKeyOf(privateKey: KeyObject): KeyObject {
 
 /** The key that verifies tokens: the secret (HS256) or the public key, derived from the private key when absent. */
 function verificationKey(algorithm: JwtAlgorithm, opts: JwtOptions): KeyObject | undefined {
-  if (algorithm === "HS256") return typeof opts.secret === "string" ? secretKeyOf(opts.secret) : undefined;
+  if (algorithm === "HS256") return typeof opts.secret === "string" && opts.secret !== "" ? secretKeyOf(opts.secret) : undefined;
   const publicKey = opts.publicKey ?? (opts.privateKey?.type === "private" ? publicKeyOf(opts.privateKey) : null);
   return asymmetricKey(algorithm, publicKey, "public");
 }

@@ -278,4 +278,5 @@ test("secrets become KeyObjects once each: a token verifies only under its own s
 
 test("no secret configured: a token is refused as invalid, not accepted", () => {
   expect(reason(forge(), { ...opts, secret: undefined })).toBe("invalid");
+  expect(reason(forge(), { ...opts, secret: "" })).toBe("invalid");
 });
