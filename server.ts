@@ -8,7 +8,6 @@
  */
 import type { ServiceBroker } from "moleculer";
 import { getConfig } from "./lib/config.ts";
-import { migrateUp, printMigrations } from "./integrations/database/migrator.ts";
 import { createBroker } from "./broker.ts";
 import { startupFailure } from "./scripts/support/startup-failure.ts";
 
@@ -16,6 +15,8 @@ let broker: ServiceBroker;
 try {
   const config = getConfig();
   if (config.migrateOnStart && config.services.some((s) => s !== "api")) {
+    // umzug is loaded only by a node that migrates (the embedded default, MIGRATE_ON_START).
+    const { migrateUp, printMigrations } = await import("./integrations/database/migrator.ts");
     const applied = await migrateUp(config.database, printMigrations(config.database));
     if (applied.length) console.log(`Migrated the database: ${applied.length} migration(s) applied.`);
   }

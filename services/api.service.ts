@@ -15,8 +15,17 @@ import { InputInspection, inputRefused, jsonDepthExceeds, nestingTooDeep, params
 import { acceptRequestId, withRequestId } from "../lib/request-id.ts";
 import { clientIp, trustFunction } from "../lib/client-ip.ts";
 import { OpenApiMixin } from "../mixins/openapi/openapi.mixin.ts";
+import { accessLogLevel } from "./api/access-log.ts";
+import { GatewayPrincipals, gatewayJwtOptions } from "./api/principals.ts";
 
 const cfg = getConfig();
+/**
+ * How long after the registry changed (`$services.changed`) moleculer-web regenerates the REST
+ * routes: its default is 500 ms, which a starting cluster waited out once per joining node before
+ * the gateway was ready. 20 ms still folds a burst of nodes announcing themselves together into one
+ * regeneration (a few ms of CPU each).
+ */
+const ROUTES_DEBOUNCE_MS = 20;
 /** The domain services this gateway routes to. */
 const ROUTED_SERVICES = ALL_SERVICES.filter((s) => s !== "api");
 /**
@@ -62,9 +71,11 @@ interface GatewayAlias {
   match(path: string): Record<string, unknown> | false;
 }
 
-/** What moleculer-web adds to the service that this file uses: its routes. */
+/** What moleculer-web adds to the service that this file uses: its routes; and the principals this gateway knows. */
 interface GatewayVars {
   aliases: GatewayAlias[];
+  /** Bearer tokens verified here (null: this node has no verification key, users.authenticate does it). */
+  principals: GatewayPrincipals | null;
 }
 
 /** moleculer-web's methods this file uses, and those it overrides. */
@@ -110,7 +121,7 @@ export function readiness(services: Record<string, string>): "ok" | "degraded" |
 function serviceDownAt(gateway: Gateway, path: string): string | null {
   const owner = Object.keys(SERVICE_PATHS).find((name) => SERVICE_PATHS[name]!.some((p) => path === p || path.startsWith(`${p}/`)));
   if (!owner) return null;
-  // No node of it, or it is back but its routes are not regenerated yet (500 ms after the
+  // No node of it, or it is back but its routes are not regenerated yet (ROUTES_DEBOUNCE_MS after the
   // registry changed): either way its routes are away for a moment, not missing.
   const unrouted = unroutedActions(gateway, owner);
   return unrouted === null || unrouted.length > 0 ? owner : null;
@@ -301,6 +312,17 @@ function sendUploadError(this: Gateway, req: Req, res: ServerResponse, err: unkn
 }
 
 /**
+ * The JSON route's onAfterCall: a signed-in caller changed something in the users service
+ * (logout, password, roles, clients...): the principals this gateway knows may be stale, so
+ * they are forgotten before the answer leaves (services/api/principals.ts); other gateways
+ * learn it from the `cache.clean.users` broadcast.
+ */
+function afterJsonCall(this: Gateway, ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req, _res: ServerResponse, data: unknown) {
+  if (req.method !== "GET" && ctx.meta.user && req.$action?.name?.startsWith("users.")) this.principals?.forgetAll();
+  return data;
+}
+
+/**
  * body-parser's `verify` hook for form bodies: their parser drops prototype keys silently,
  * so the raw keys are checked, as the query string's are.
  */
@@ -368,9 +390,10 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     ip: cfg.http.host,
     path: "/api",
     rootCallOptions: requestIdFromHeader,
-    // Access logs: one line per request at info is plenty; bodies are never logged.
-    logRequest: "debug",
-    logResponse: "debug",
+    debounceTime: ROUTES_DEBOUNCE_MS,
+    // Access lines at debug, and only built when debug is on (services/api/access-log.ts); bodies are never logged.
+    logRequest: accessLogLevel(cfg.log.level),
+    logResponse: accessLogLevel(cfg.log.level),
     logRequestParams: null,
     logResponseData: null,
     log4XXResponses: false,
@@ -403,6 +426,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
         },
         callOptions: { timeout: cfg.requestTimeoutMs },
         onBeforeCall: beforeJsonCall,
+        onAfterCall: afterJsonCall,
         onError: sendJsonError,
       },
       {
@@ -429,6 +453,23 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     onError: sendJsonError,
   },
 
+  created() {
+    const jwt = gatewayJwtOptions(cfg);
+    this.principals = jwt ? new GatewayPrincipals(jwt) : null;
+    if (!jwt) this.logger.info("Bearer tokens are verified by the users service: give this node JWT_PUBLIC_KEY to verify them here.");
+  },
+
+  events: {
+    // The users service broadcasts it after every change that can end or change a principal.
+    "cache.clean.users"(this: Gateway) {
+      this.principals?.forgetAll();
+    },
+    // While the transporter was away some of those broadcasts may have been missed.
+    "$transporter.connected"(this: Gateway) {
+      this.principals?.forgetAll();
+    },
+  },
+
   actions: {
     // moleculer-web publishes its alias list at GET /api/list-aliases: not for the public.
     listAliases: false,
@@ -446,7 +487,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
         const results = await Promise.all(
           ROUTED_SERVICES.map(async (name) => {
             // Discovered is not enough: every REST action it declares must be routed too.
-            // moleculer-web regenerates its aliases 500 ms after the registry changes, and the
+            // moleculer-web regenerates its aliases ROUTES_DEBOUNCE_MS after the registry changes, and the
             // fixed upload aliases (storage.upload) exist before storage is ever discovered.
             const unrouted = unroutedActions(this, name);
             if (unrouted === null) return [name, "not discovered"] as const;
@@ -502,9 +543,10 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
     },
 
     /**
-     * Who is calling? No Authorization header: anonymous. Bearer or Basic credentials are
-     * verified by the users service (`users.authenticate`); a scheme we do not know, or
-     * credentials nobody can verify, is a 401.
+     * Who is calling? No Authorization header: anonymous. A bearer token is verified here and
+     * its principal asked of the users service on a miss only (services/api/principals.ts);
+     * Basic credentials are verified by the users service (`users.authenticate`); a scheme we
+     * do not know, or credentials nobody can verify, is a 401.
      */
     async authenticate(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req): Promise<Principal | null> {
       const header = req.headers.authorization;
@@ -519,6 +561,7 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
         throw new AccessError("Use Authorization: Bearer <token> or Basic <credentials>.", 401, "INVALID_AUTHORIZATION");
       }
       try {
+        if (this.principals && /^bearer$/i.test(scheme)) return await this.principals.authenticate(ctx, credentials);
         return await ctx.call<Principal, object>("users.authenticate", {
           scheme: scheme.toLowerCase(),
           credentials,

@@ -9,6 +9,8 @@
  * delivery log (mail_deliveries) records it as sent: a redelivered message is not sent
  * again. The one window for a duplicate is a node dying after the SMTP server accepted the
  * message and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
+ * The log keeps a message's payload only while a retry may need it (failed, dead): the retry
+ * queue and a redelivery carry the message itself, the dead-letter retry reads it from the row.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { DataTypes, Op, Sequelize, UniqueConstraintError } from "sequelize";
@@ -72,7 +74,8 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         status: { type: DataTypes.STRING(16), allowNull: false },
         attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         lastError: { type: DataTypes.TEXT },
-        payload: { type: DataTypes.JSON, allowNull: false },
+        // Kept while a retry may need it (failed, dead); a sent message's record needs only its id and status.
+        payload: { type: DataTypes.JSON, allowNull: true },
         sentAt: { type: DataTypes.DATE },
       },
       publicFields: FAILED_FIELDS,
@@ -155,6 +158,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         if (!row) throw notFound("Failed message", ctx.params.id);
         const d = row.get({ plain: true }) as { id: string; event: string; payload: unknown; status: string };
         if (d.status !== "dead") throw conflict(`Only dead-lettered messages can be retried (this one is ${d.status}).`, "NOT_DEAD");
+        if (d.payload === null || d.payload === undefined) throw conflict("The message's content was not kept.", "NOT_DEAD");
         const [claimed] = await this.adapter.model.update(
           { status: "queued", attempts: 0, lastError: null },
           { where: { id: d.id, status: "dead" } },
@@ -190,7 +194,6 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
           subject: note.subject,
           status: "sending",
           attempts: 1,
-          payload: message.payload,
         });
       } catch (err) {
         if (!(err instanceof UniqueConstraintError)) throw err;
@@ -224,7 +227,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         await untilDatabaseAnswers(
           () =>
             log.update(
-              { status: "failed", lastError: String((err as Error).message).slice(0, 2000) },
+              { status: "failed", lastError: String((err as Error).message).slice(0, 2000), payload: message.payload },
               { where: { id: message.messageId } },
             ),
           SENDING_TIMEOUT_MS,
@@ -236,7 +239,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       // stays unacknowledged meanwhile; a node that dies now leaves a "sending" row, the one
       // window for a duplicate (taken over after SENDING_TIMEOUT_MS).
       await untilDatabaseAnswers(
-        () => log.update({ status: "sent", sentAt: new Date(), lastError: null }, { where: { id: message.messageId } }),
+        () => log.update({ status: "sent", sentAt: new Date(), lastError: null, payload: null }, { where: { id: message.messageId } }),
         SENDING_TIMEOUT_MS,
       );
       this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
@@ -260,7 +263,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
 
     async markDead(this: Self, message: DurableMessage, error: string) {
       const [updated] = await this.adapter.model.update(
-        { status: "dead", lastError: error.slice(0, 2000), attempts: message.attempt },
+        { status: "dead", lastError: error.slice(0, 2000), attempts: message.attempt, payload: message.payload },
         { where: { id: message.messageId, status: { [Op.ne]: "sent" } } },
       );
       if (updated === 0 && !(await this.adapter.model.findByPk(message.messageId))) {

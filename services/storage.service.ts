@@ -106,11 +106,9 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
 
   settings: { rest: "/files" },
 
-  created() {
-    this.store = createObjectStore(cfg);
-  },
-
   async started() {
+    // Here rather than in created(): the S3 store's SDK is imported on demand (integrations/storage).
+    this.store = await createObjectStore(cfg);
     this.links = defineLinks(this.adapter.db);
     if (this.durable) {
       await this.durable.consume({

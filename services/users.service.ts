@@ -3,7 +3,6 @@
  * endpoint, TOTP and SMS two-factor, OpenID Connect sign-in) and user administration. The actions live in services/users/
  * by audience; this file assembles the service.
  */
-import { Redis } from "ioredis";
 import type { ServiceSchema } from "moleculer";
 import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
@@ -77,7 +76,10 @@ const UsersService: ServiceSchema<UsersSettings, UsersMethods, UsersVars> = {
 
   async started() {
     this.models = defineUserModels(this.adapter.db);
-    this.redis = cfg.auth.rateLimitRedis ? new Redis(cfg.auth.rateLimitRedis, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : null;
+    // ioredis (~20 MB) is imported only when the counters live in Redis.
+    this.redis = cfg.auth.rateLimitRedis
+      ? new (await import("ioredis")).Redis(cfg.auth.rateLimitRedis, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+      : null;
     if (this.redis) {
       const outage = new OutageLog("Redis (rate limits)", "rate limits count per node", this.logger);
       this.redis.on("error", (err: Error) => outage.down(err));

@@ -13,8 +13,12 @@
  * Asymmetric tokens carry a `kid` header, the RFC 7638 thumbprint of the public key, so a
  * future verifier holding several keys (rotation) can pick the right one; the single
  * configured key is what verifies today.
+ *
+ * jsonwebtoken turns a string key into a KeyObject on every sign and verify, and tries it as a
+ * PEM key first (a throw, then `createSecretKey`): ~0.15 ms per call. So the secret becomes a
+ * KeyObject once (secretKeyOf), and a private key's public half is derived once (publicKeyOf).
  */
-import { createHash, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { JWT_ALGORITHMS, JWT_SECRET_MIN_BYTES, asymmetricKeyProblem, type JwtAlgorithm } from "../../lib/jwt-keys.ts";
 
@@ -66,7 +70,7 @@ function algorithmOf(opts: JwtOptions): JwtAlgorithm {
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key (or a private key's public half): the `kid` of its tokens. */
 export function jwtKeyId(key: KeyObject): string {
-  const jwk = (key.type === "private" ? createPublicKey(key) : key).export({ format: "jwk" });
+  const jwk = (key.type === "private" ? publicKeyOf(key) : key).export({ format: "jwk" });
   // The required members only, in lexicographic order, no whitespace (RFC 7638 §3.2).
   const members = jwk.kty === "RSA" ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
@@ -79,15 +83,47 @@ function asymmetricKey(
 ): KeyObject {
   if (!key || typeof key !== "object" || key.type !== type)
     throw new Error(`${algorithm} needs a ${type} KeyObject to ${type === "private" ? "sign" : "verify"} with`);
+  if (checkedKeys.get(key) === algorithm) return key;
   const problem = asymmetricKeyProblem(algorithm, key);
   if (problem) throw new Error(`The JWT ${type} key ${problem}`);
+  checkedKeys.set(key, algorithm);
   return key;
 }
 
+/** Asymmetric keys already found fit for an algorithm (the check reads the key's details on every call otherwise). */
+const checkedKeys = new WeakMap<KeyObject, JwtAlgorithm>();
+
+/** Secrets already turned into KeyObjects: one per configured secret (a few in tests), bounded all the same. */
+const secretKeys = new Map<string, KeyObject>();
+const SECRET_KEYS_MAX = 16;
+
+/** The HS256 secret as a KeyObject, built once per secret. */
+function secretKeyOf(secret: string): KeyObject {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    if (secretKeys.size >= SECRET_KEYS_MAX) secretKeys.clear();
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** Public halves derived from private keys, once per private key. */
+const publicHalves = new WeakMap<KeyObject, KeyObject>();
+
+function publicKeyOf(privateKey: KeyObject): KeyObject {
+  let publicKey = publicHalves.get(privateKey);
+  if (!publicKey) {
+    publicKey = createPublicKey(privateKey);
+    publicHalves.set(privateKey, publicKey);
+  }
+  return publicKey;
+}
+
 /** The key that verifies tokens: the secret (HS256) or the public key, derived from the private key when absent. */
-function verificationKey(algorithm: JwtAlgorithm, opts: JwtOptions): string | KeyObject | undefined {
-  if (algorithm === "HS256") return opts.secret;
-  const publicKey = opts.publicKey ?? (opts.privateKey?.type === "private" ? createPublicKey(opts.privateKey) : null);
+function verificationKey(algorithm: JwtAlgorithm, opts: JwtOptions): KeyObject | undefined {
+  if (algorithm === "HS256") return typeof opts.secret === "string" && opts.secret !== "" ? secretKeyOf(opts.secret) : undefined;
+  const publicKey = opts.publicKey ?? (opts.privateKey?.type === "private" ? publicKeyOf(opts.privateKey) : null);
   return asymmetricKey(algorithm, publicKey, "public");
 }
 
@@ -96,12 +132,12 @@ export function signAccessToken(
   opts: JwtOptions,
 ): { token: string; expiresIn: number } {
   const algorithm = algorithmOf(opts);
-  let key: string | KeyObject;
+  let key: KeyObject;
   if (algorithm === "HS256") {
     if (typeof opts.secret !== "string" || Buffer.byteLength(opts.secret) < JWT_SECRET_MIN_BYTES) {
       throw new Error(`The JWT secret must be at least ${JWT_SECRET_MIN_BYTES} bytes long`);
     }
-    key = opts.secret;
+    key = secretKeyOf(opts.secret);
   } else {
     key = asymmetricKey(algorithm, opts.privateKey, "private");
   }
@@ -128,11 +164,13 @@ export function verifyAccessToken(token: string, opts: JwtOptions): AccessClaims
   const algorithm = algorithmOf(opts);
   // A missing or wrong asymmetric key is a configuration bug (an Error), not a bad token.
   const key = verificationKey(algorithm, opts);
+  // No HS256 secret configured: nothing verifies (jsonwebtoken refuses a missing key the same way).
+  if (!key) throw new TokenError("invalid", "The access token is not valid.");
   let payload: unknown;
   try {
     // The allow-list is exactly the configured algorithm: HS256 with a public key as the
     // HMAC secret, `none`, or ES256 where RS256 is configured never reach the key.
-    payload = jwt.verify(token, key as string | KeyObject, {
+    payload = jwt.verify(token, key, {
       algorithms: [algorithm],
       issuer: opts.issuer,
       audience: opts.audience,

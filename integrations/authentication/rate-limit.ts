@@ -6,9 +6,24 @@
  * (atomic Lua INCR + EXPIRE); without one, or while Redis is unreachable, they live in this
  * process (a per-node limit). `KeySet` keeps keys that expire (the addresses an account recently
  * signed in from) in the same kind of store, with the same fallback.
+ *
+ * rate-limiter-flexible's index loads every store it has (Redis, Mongo, Postgres, DynamoDB, ...):
+ * the three classes used here are required from their own files, the Redis one only when a Redis
+ * client is given.
  */
+import { createRequire } from "node:module";
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type * as Flexible from "rate-limiter-flexible";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+
+const require = createRequire(import.meta.url);
+const RateLimiterMemory: typeof Flexible.RateLimiterMemory = require("rate-limiter-flexible/lib/RateLimiterMemory.js");
+const RateLimiterRes: typeof Flexible.RateLimiterRes = require("rate-limiter-flexible/lib/RateLimiterRes.js");
+/** The Redis store, loaded with the first limiter that has a Redis client. */
+function redisLimiter(options: ConstructorParameters<typeof Flexible.RateLimiterRedis>[0]): Flexible.RateLimiterRedis {
+  const RateLimiterRedis: typeof Flexible.RateLimiterRedis = require("rate-limiter-flexible/lib/RateLimiterRedis.js");
+  return new RateLimiterRedis(options);
+}
 
 export interface LimitRule {
   points: number;
@@ -73,7 +88,7 @@ export function createLimiter(name: string, rule: LimitRule, redis?: Redis): Lim
     return new Limiter(
       name,
       rule,
-      new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }),
+      redisLimiter({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }),
       "redis",
     );
   }
@@ -131,7 +146,7 @@ export function createKeySet(name: string, ttlSec: number, redis?: Redis): KeySe
   return new KeySet(
     name,
     ttlSec,
-    new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }),
+    redisLimiter({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter }),
     insuranceLimiter,
   );
 }

@@ -7,9 +7,29 @@
  * and passes it back, and a code from that step or an earlier one is refused, RFC 6238 §5.2),
  * codes are exactly six ASCII digits (speakeasy would parseInt "12a456" into 12), and the
  * enrolment QR code is drawn locally (speakeasy's own QR helper calls a Google web service).
+ *
+ * speakeasy, qrcode and pngjs (~20 MB of RSS together) are loaded on first use: most users nodes
+ * never see a second factor between restarts, and other roles import this module only to reach
+ * its neighbours.
  */
-import speakeasy from "speakeasy";
-import QRCode from "qrcode";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+type Speakeasy = typeof import("speakeasy");
+type QrCode = typeof import("qrcode");
+let speakeasyModule: Speakeasy | undefined;
+let qrCodeModule: QrCode | undefined;
+/** speakeasy, loaded the first time a secret is made or a code checked (a CommonJS package: loaded synchronously). */
+function engine(): Speakeasy {
+  const loaded: Speakeasy = speakeasyModule ?? require("speakeasy");
+  speakeasyModule = loaded;
+  return loaded;
+}
+function qrCode(): QrCode {
+  const loaded: QrCode = qrCodeModule ?? require("qrcode");
+  qrCodeModule = loaded;
+  return loaded;
+}
 
 /**
  * `secretLength`: characters of speakeasy's ASCII secret. Its alphabet maps a random byte to one
@@ -33,8 +53,8 @@ export function createTotpSecret(accountName: string, issuer: string): { base32:
       throw new TypeError(`${what} must be a non-empty string without ":" (Key URI format)`);
     }
   }
-  const { base32 } = speakeasy.generateSecret({ length: TOTP.secretLength, symbols: true, otpauth_url: false });
-  const otpauthUrl = speakeasy.otpauthURL({
+  const { base32 } = engine().generateSecret({ length: TOTP.secretLength, symbols: true, otpauth_url: false });
+  const otpauthUrl = engine().otpauthURL({
     secret: base32,
     encoding: "base32",
     label: `${encodeURIComponent(issuer)}:${encodeURIComponent(accountName)}`,
@@ -48,12 +68,12 @@ export function createTotpSecret(accountName: string, issuer: string): { base32:
 
 /** The enrolment QR code as a PNG data URL (`data:image/png;base64,...`). */
 export function qrCodeDataUrl(otpauthUrl: string): Promise<string> {
-  return QRCode.toDataURL(otpauthUrl, { type: "image/png", errorCorrectionLevel: "M", margin: 2, width: 256 });
+  return qrCode().toDataURL(otpauthUrl, { type: "image/png", errorCorrectionLevel: "M", margin: 2, width: 256 });
 }
 
 /** The code of a base32 secret at `timeMs` (for tests and tools). */
 export function totpCode(base32: string, timeMs: number = Date.now()): string {
-  return speakeasy.totp({ secret: base32, encoding: "base32", counter: totpStep(timeMs), digits: TOTP.digits });
+  return engine().totp({ secret: base32, encoding: "base32", counter: totpStep(timeMs), digits: TOTP.digits });
 }
 
 export type TotpResult = { ok: true; step: number } | { ok: false; reason: "format" | "mismatch" | "replayed" };
@@ -61,7 +81,7 @@ export type TotpResult = { ok: true; step: number } | { ok: false; reason: "form
 /** The step in [from, to] whose code is `code` (speakeasy searches the range), or null. */
 function matchingStep(base32: string, code: string, from: number, to: number): number | null {
   if (to < from) return null;
-  const found = speakeasy.hotp.verifyDelta({
+  const found = engine().hotp.verifyDelta({
     secret: base32,
     encoding: "base32",
     token: code,
@@ -80,7 +100,7 @@ export function verifyTotp(base32: string, code: string, lastUsedStep: number | 
   const compact = typeof code === "string" ? code.replace(/\s+/g, "") : "";
   if (!/^[0-9]{6}$/.test(compact)) return { ok: false, reason: "format" };
   const current = totpStep(timeMs);
-  const found = speakeasy.totp.verifyDelta({
+  const found = engine().totp.verifyDelta({
     secret: base32,
     encoding: "base32",
     token: compact,

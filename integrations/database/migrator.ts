@@ -11,6 +11,7 @@ import { Umzug, SequelizeStorage, MigrationError } from "umzug";
 import type { QueryInterface, Sequelize } from "sequelize";
 import { redact, type Config } from "../../lib/config.ts";
 import { createSequelize, prepareDatabase } from "./sequelize.ts";
+import { MigrationFailedError } from "./migration-error.ts";
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
 const LOCK_ID = 72_530_001;
@@ -25,16 +26,7 @@ export interface MigrationEvent {
 }
 export type MigrationProgress = (event: MigrationEvent) => void;
 
-/** A migration threw: `migration` is its name, `cause` the database's error. */
-export class MigrationFailedError extends Error {
-  override name = "MigrationFailedError";
-  readonly migration: string;
-  constructor(migration: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`Migration ${migration} failed: ${reason.split("\n")[0]}`, { cause });
-    this.migration = migration;
-  }
-}
+export { MigrationFailedError } from "./migration-error.ts";
 
 /** The database as people name it: the SQLite file, or the PostgreSQL URL without its password. */
 export function databaseLabel(db: Config["database"]): string {

@@ -9,15 +9,17 @@
  * is down, busy or refused us: a 503, try again later). `delivered` says whether the message
  * may still arrive (the request timed out or the provider failed after accepting it), so the
  * caller can keep the code it sent valid; a refusal means it will not.
+ *
+ * The Twilio SDK (~40 files, ~10 MB) is imported only when the provider is Twilio.
  */
 export { createOutboxSender } from "./outbox.ts";
-export { createTwilioSender } from "./twilio.ts";
 export * from "./types.ts";
 
 import { createOutboxSender } from "./outbox.ts";
-import { createTwilioSender } from "./twilio.ts";
 import type { SmsOptions, SmsSender } from "./types.ts";
 
-export function createSmsSender(options: SmsOptions): Promise<SmsSender> {
-  return options.provider === "twilio" ? createTwilioSender(options) : Promise.resolve(createOutboxSender(options));
+export async function createSmsSender(options: SmsOptions): Promise<SmsSender> {
+  if (options.provider !== "twilio") return createOutboxSender(options);
+  const { createTwilioSender } = await import("./twilio.ts");
+  return createTwilioSender(options);
 }

@@ -7,7 +7,7 @@
  */
 import { ConfigError } from "../../lib/config.ts";
 import { SqliteDriverMissingError } from "../../integrations/database/sequelize.ts";
-import { MigrationFailedError } from "../../integrations/database/migrator.ts";
+import { MigrationFailedError } from "../../integrations/database/migration-error.ts";
 
 /** The lines to print (stderr) for an error that stopped `what` ("start", "migrate", ...). */
 export function startupFailure(err: unknown, what = "start"): string[] {

@@ -83,13 +83,17 @@ async function storedImages(self: Self, id: string): Promise<string[]> {
   return parseImages(row.get("images"));
 }
 
+/** A stored time as its JSON text (what JSON.stringify writes for a Date); a string is one already. */
+const isoDate = (value: Date | string): string => (value instanceof Date ? value.toISOString() : value);
+
 export const imageMethods = {
   async present(this: Self, ctx: Context, products: Product[]): Promise<ProductView[]> {
     const ids = [...new Set(products.flatMap((p) => parseImages(p.images)))];
     const gone = await this.goneImages(ctx, ids);
     return products.map((p) => {
       const images = dropGone(parseImages(p.images), gone);
-      return { ...p, images, imageUrls: images.map(fileUrl) };
+      // Dates as the JSON they become: a cached read then serialises strings, not Dates, on every hit.
+      return { ...p, createdAt: isoDate(p.createdAt), updatedAt: isoDate(p.updatedAt), images, imageUrls: images.map(fileUrl) };
     });
   },
 

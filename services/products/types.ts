@@ -16,8 +16,10 @@ export interface Product {
   updatedAt: Date;
 }
 
-/** A product as it leaves the service: its viewable images and where to fetch them. */
-export interface ProductView extends Omit<Product, "images"> {
+/** A product as it leaves the service: its viewable images and where to fetch them; times as ISO-8601 strings. */
+export interface ProductView extends Omit<Product, "images" | "createdAt" | "updatedAt"> {
+  createdAt: string;
+  updatedAt: string;
   images: string[];
   imageUrls: string[];
 }

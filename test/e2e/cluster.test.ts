@@ -104,6 +104,43 @@ suite("a multi-node cluster over RabbitMQ", () => {
     expect(refreshed.status).toBe(200);
   });
 
+  test("the gateway keeps principals, yet logout, demotion, deactivation and deletion end a live token within the bound", async () => {
+    // The gateway verifies tokens itself and keeps who they belong to for at most PRINCIPAL_TTL_MS (10 s); changes made
+    // behind its back (here: through another broker) reach it with the users service's cache.clean.users broadcast.
+    const superuser = { meta: { user: { id: randomUUID(), role: "superuser" } } };
+    const status = async (token: string, path = "/users/me") => (await http(`${api}${path}`, { headers: as(token) })).status;
+    const BOUND_MS = 2000; // the broadcast crosses RabbitMQ in milliseconds; the TTL (10 s) is only the fallback
+    const refusedWithin = async (what: string, token: string, path?: string) => {
+      const since = Date.now();
+      await until(what, async () => (await status(token, path)) === 401, { timeoutMs: BOUND_MS, intervalMs: 20 });
+      return Date.now() - since;
+    };
+
+    // Logout through the gateway: refused on the very next request.
+    const out = await shop.shopper("logout");
+    expect(await status(out.token)).toBe(200);
+    expect((await http(`${api}/auth/logout`, { method: "POST", headers: as(out.token) })).status).toBe(204);
+    expect(await status(out.token)).toBe(401);
+
+    // Demoted behind the gateway's back: the admin's token stops working (a new role ends every session).
+    const demoted = await shop.register("demoted");
+    await client.call("users.update", { id: demoted.id, role: "admin" }, superuser);
+    const { token: adminToken } = await shop.signIn(demoted.email);
+    expect(await status(adminToken, "/users")).toBe(200);
+    await client.call("users.update", { id: demoted.id, role: "user" }, superuser);
+    await refusedWithin("the demoted admin's token refused", adminToken, "/users");
+
+    // Deactivated, and deleted.
+    const deactivated = await shop.shopper("deactivated");
+    expect(await status(deactivated.token)).toBe(200);
+    await client.call("users.update", { id: deactivated.id, active: false }, superuser);
+    await refusedWithin("the deactivated account's token refused", deactivated.token);
+    const deleted = await shop.shopper("deleted");
+    expect(await status(deleted.token)).toBe(200);
+    await client.call("users.remove", { id: deleted.id }, superuser);
+    await refusedWithin("the deleted account's token refused", deleted.token);
+  });
+
   test("200 simultaneous checkouts for 50 units: exactly 50 sold, stock 0, every loser a clean 409", async () => {
     // Two orders nodes and two products nodes share the load (round robin).
     const nodesOf = (name: string) =>

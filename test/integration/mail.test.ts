@@ -24,6 +24,13 @@ suite("mail", () => {
   let admin: string;
   const shop = shopClient(() => node);
   const { http, as } = shop;
+  /** The delivery log's row for a message, as stored. */
+  const deliveryRow = async (id: string) => {
+    const mail = node.broker.getLocalService("mail") as unknown as {
+      adapter: { model: { findByPk(id: string, o: { raw: true }): Promise<{ status: string; payload: unknown } | null> } };
+    };
+    return mail.adapter.model.findByPk(id, { raw: true });
+  };
 
   beforeAll(async () => {
     smtp = await startSmtp();
@@ -113,6 +120,8 @@ suite("mail", () => {
     await smtp.waitFor(email);
     await new Promise((r) => setTimeout(r, 800)); // a fixed wait on purpose: it proves that the redelivery sends nothing
     expect(smtp.to(email)).toHaveLength(1);
+    // The sent record keeps no payload: only a failed or dead message may need it again.
+    expect(await deliveryRow(messageId)).toMatchObject({ status: "sent", payload: null });
   });
 
   test("a poison message is retried, then dead-lettered; admins see it and can retry it", async () => {
@@ -139,6 +148,7 @@ suite("mail", () => {
       lastError: expect.stringMatching(/550|Mailbox unavailable/),
     });
     expect(JSON.stringify(failed)).not.toMatch(/payload/);
+    expect(await deliveryRow(messageId)).toMatchObject({ status: "dead", payload: { user: { email } } });
     expect((await events.depth("mail")).dead).toBeGreaterThanOrEqual(1);
 
     // Not for shoppers; and once the mailbox works, a retry delivers it.
@@ -147,6 +157,10 @@ suite("mail", () => {
     const retried = await http(`/mail/failed/${encodeURIComponent(messageId)}/retry`, { method: "POST", headers: as(admin) });
     expect(retried).toMatchObject({ status: 202, body: { status: "queued" } });
     expect((await smtp.waitFor(email))[0]!.subject).toBe("Two-factor authentication is on");
+    await until("the retried message recorded as sent, without its payload", async () => {
+      const row = await deliveryRow(messageId);
+      return row?.status === "sent" && row.payload === null;
+    });
     expect((await http(`/mail/failed/${encodeURIComponent(messageId)}/retry`, { method: "POST", headers: as(admin) })).status).toBe(409);
     expect((await http(`/mail/failed/nope/retry`, { method: "POST", headers: as(admin) })).status).toBe(404);
   });

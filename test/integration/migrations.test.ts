@@ -62,6 +62,18 @@ function exercise(label: string, database: () => Config["database"]) {
         );
       await identity(randomUUID());
       expect(await failure(identity(randomUUID()))).toMatch(/unique/i);
+      // A sent message's delivery record keeps no payload (20261205-0013); on SQLite, where the column is changed by
+      // copying the table, its primary key and status index survive.
+      const delivery = (id: string, payload: string) =>
+        sequelize.query(
+          `INSERT INTO mail_deliveries (id, event, status, attempts, payload, "createdAt", "updatedAt")
+           VALUES ('${id}', 'order.created', 'sent', 1, ${payload}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+        );
+      await delivery("m-1", "NULL");
+      await delivery("m-2", `'{"order":{}}'`);
+      expect(await failure(delivery("m-1", "NULL"))).toMatch(/unique|duplicate/i);
+      const mailIndexes = ((await sequelize.getQueryInterface().showIndex("mail_deliveries")) as { name: string }[]).map((i) => i.name);
+      expect(mailIndexes).toContain("mail_deliveries_status");
 
       const reverted = await migrateDown(db, 0);
       expect(reverted).toEqual([...applied].reverse());

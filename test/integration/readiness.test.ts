@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, as } from "../support/shop-client.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -60,7 +61,7 @@ suite("readiness and routes of services that are down", () => {
     }
   });
 
-  test("a service that is back but not yet routed (aliases regenerate 500 ms later) answers 503, not 404", async () => {
+  test("a service that is back but not yet routed (aliases regenerate 20 ms later) answers 503, not 404", async () => {
     const { loadServiceSchema } = await import("../../broker.ts");
     const gateway = node.broker.getLocalService("api") as unknown as { regenerateAllAutoAliases(): void };
     const regenerate = gateway.regenerateAllAutoAliases;
@@ -80,6 +81,27 @@ suite("readiness and routes of services that are down", () => {
     const back = regenerated();
     gateway.regenerateAllAutoAliases();
     await back;
+    expect((await http(`/products`)).status).toBe(200);
+  });
+
+  test("a service that joins is routed, and the gateway ready again, within a few tens of ms (not moleculer-web's 500)", async () => {
+    const { loadServiceSchema } = await import("../../broker.ts");
+    // Gone, and its routes with it (else the old routes would still be there when it joins).
+    const gone = new Promise<void>((resolve) => node.broker.localBus.once("$api.aliases.regenerated", () => resolve()));
+    await node.broker.destroyService(node.broker.getLocalService("products")!);
+    await gone;
+    expect((await http(`/health/ready`)).status).toBe(503);
+    node.broker.createService(await loadServiceSchema("products"));
+    // Watched closely (waitForServices looks once a second, past any debounce): the moment products is in the registry.
+    const inRegistry = () =>
+      node.broker.registry.getServiceList({ onlyAvailable: true }).some((s: { name: string }) => s.name === "products");
+    await until("products in the registry", async () => inRegistry(), { timeoutMs: 5000, intervalMs: 1 });
+    const joined = performance.now();
+    await until("products routed and the gateway ready", async () => (await http(`/health/ready`)).status === 200, {
+      timeoutMs: 5000,
+      intervalMs: 5,
+    });
+    expect(performance.now() - joined).toBeLessThan(300);
     expect((await http(`/products`)).status).toBe(200);
   });
 });

@@ -261,3 +261,22 @@ describe("RS256 and ES256", () => {
     expect(jwtKeyId(ec.publicKey)).not.toBe(jwtKeyId(rsa.publicKey));
   });
 });
+
+test("secrets become KeyObjects once each: a token verifies only under its own secret, also past the cache's bound", () => {
+  const secrets = Array.from({ length: 20 }, (_, i) => `secret-${String(i).padStart(2, "0")}-`.padEnd(32, "x"));
+  const tokens = secrets.map((secret) => signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, { ...opts, secret }).token);
+  for (const [i, token] of tokens.entries()) {
+    expect(reason(token, { ...opts, secret: secrets[i] })).toBe("accepted");
+    expect(reason(token, { ...opts, secret: secrets[(i + 1) % secrets.length] })).toBe("invalid");
+  }
+  // Interoperable with a plain string secret on either side: the KeyObject holds the secret's UTF-8 bytes.
+  const utf8 = "é".repeat(16);
+  expect(reason(forge({}, { secret: utf8 }), { ...opts, secret: utf8 })).toBe("accepted");
+  const signed = signAccessToken({ sub: "u-1", role: "user", sid: "s-1" }, { ...opts, secret: utf8 }).token;
+  expect(() => jwt.verify(signed, utf8, { algorithms: ["HS256"] })).not.toThrow();
+});
+
+test("no secret configured: a token is refused as invalid, not accepted", () => {
+  expect(reason(forge(), { ...opts, secret: undefined })).toBe("invalid");
+  expect(reason(forge(), { ...opts, secret: "" })).toBe("invalid");
+});

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import speakeasy from "speakeasy";
 import { TOTP, createTotpSecret, qrCodeDataUrl, totpCode, totpStep, verifyTotp } from "../../../../integrations/authentication/totp.ts";
+import { packagesLoadedBy } from "../../../support/imports.ts";
 
 const RFC_SECRET = "12345678901234567890"; // RFC 4226 Appendix D / RFC 6238 Appendix B (SHA-1), ASCII
 const RFC_BASE32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -139,4 +140,14 @@ describe("enrolment", () => {
     expect(width).toBeGreaterThan(200); // qrcode scales whole modules into the 256 px asked for
     expect(width).toBeLessThanOrEqual(256);
   });
+});
+
+test("speakeasy and qrcode are loaded on first use, not when the module is imported", () => {
+  const heavy = (packages: string[]) => packages.filter((p) => ["speakeasy", "qrcode", "pngjs"].includes(p));
+  expect(heavy(packagesLoadedBy(`await import(url("integrations/authentication/index.ts"));`))).toEqual([]);
+  const used = packagesLoadedBy(`
+    const totp = await import(url("integrations/authentication/totp.ts"));
+    const { otpauthUrl } = totp.createTotpSecret("a@example.com", "Shop");
+    await totp.qrCodeDataUrl(otpauthUrl);`);
+  expect(heavy(used)).toEqual(["pngjs", "qrcode", "speakeasy"]);
 });

@@ -9,8 +9,9 @@ import {
   PresignUnsupportedError,
   SizeMismatchError,
   createObjectStore,
-  S3ObjectStore,
 } from "../../../../integrations/storage/index.ts";
+import { S3ObjectStore } from "../../../../integrations/storage/s3.ts";
+import { packagesLoadedBy } from "../../../support/imports.ts";
 import { loadConfig } from "../../../../lib/config.ts";
 
 let dir: string;
@@ -85,10 +86,22 @@ test("signed URLs: what presign* hands out, verify accepts", async () => {
   await expect(unsigned.presignPut("files/f", 60, { contentType: "image/png", size: 1 })).rejects.toBeInstanceOf(PresignUnsupportedError);
 });
 
-test("createObjectStore follows the configuration", () => {
-  const local = createObjectStore(loadConfig({ STORAGE_DIR: dir, APP_URL: "https://shop.example" }));
+test("createObjectStore follows the configuration", async () => {
+  const local = await createObjectStore(loadConfig({ STORAGE_DIR: dir, APP_URL: "https://shop.example" }));
   expect(local).toBeInstanceOf(LocalObjectStore);
-  const s3 = createObjectStore(loadConfig({ S3_BUCKET: "b", S3_ENDPOINT: "http://127.0.0.1:9000" }));
+  const s3 = await createObjectStore(loadConfig({ S3_BUCKET: "b", S3_ENDPOINT: "http://127.0.0.1:9000" }));
   expect(s3).toBeInstanceOf(S3ObjectStore);
   expect(s3.driver).toBe("s3");
+});
+
+test("the AWS SDK is loaded only when the configuration asks for S3", () => {
+  const make = (env: Record<string, string>) => `
+    const { createObjectStore } = await import(url("integrations/storage/index.ts"));
+    const { loadConfig } = await import(url("lib/config.ts"));
+    await createObjectStore(loadConfig(${JSON.stringify(env)}));`;
+  const aws = (packages: string[]) => packages.filter((p) => p.startsWith("@aws-sdk/"));
+  expect(aws(packagesLoadedBy(make({ STORAGE_DIR: dir })))).toEqual([]);
+  expect(aws(packagesLoadedBy(make({ S3_BUCKET: "b", S3_ENDPOINT: "http://127.0.0.1:9000" })))).toEqual(
+    expect.arrayContaining(["@aws-sdk/client-s3", "@aws-sdk/lib-storage"]),
+  );
 });

@@ -5,7 +5,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
-import { S3ObjectStore, MIN_PART_SIZE } from "../../../../integrations/storage/index.ts";
+import { S3ObjectStore, MIN_PART_SIZE } from "../../../../integrations/storage/s3.ts";
 
 let server: http.Server;
 let endpoint: string;
