@@ -1,7 +1,8 @@
 /**
  * orders: checkout and the order lifecycle. Checkout is a small saga:
- *   1. validate the cart and look the products up (422 for unknown, inactive, mixed currency);
- *   2. products.reserve — all lines or none, keyed by the new order's id (409 INSUFFICIENT_STOCK);
+ *   1. validate the cart (422 for a product named twice);
+ *   2. products.reserve — all lines or none, keyed by the new order's id, answering the products'
+ *      snapshots (422 for unknown, inactive, mixed currency; 409 INSUFFICIENT_STOCK);
  *   3. save the order, with its `order.created` in the orders outbox (one transaction); if that
  *      fails, products.release gives the stock back (compensation).
  * Status changes are compare-and-set on the status, so two concurrent changes cannot both

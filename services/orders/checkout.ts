@@ -2,8 +2,9 @@
  * Checkout as named steps, each with its compensation (lib/saga.ts):
  *
  *   claimKey      Idempotency-Key: replay the first response, or own the key   ↺ abandon the key
- *   checkCart     the cart's lines and the products' snapshots (422s)
- *   reserveStock  products.reserve, all lines or none, keyed by the order id  ↺ release unless sold
+ *   checkCart     the cart's lines (422 for a product named twice)
+ *   reserveStock  products.reserve, all lines or none, keyed by the order id, answering the
+ *                 products' snapshots (422 unknown, inactive, mixed currency; 409 stock) ↺ release unless sold
  *   saveOrder     the order, its key's response and its `order.created` (outbox), in one
  *                 transaction that commits only before the request's deadline
  *
@@ -21,14 +22,7 @@ import { STOP, type SagaStep } from "../../lib/saga.ts";
 import { retryLater } from "../../lib/retry-later.ts";
 import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
-import {
-  cartProblems,
-  currencyProblems,
-  priceOrder,
-  requestFingerprint,
-  type CartLine,
-  type ProductSnapshot,
-} from "../../domain/checkout.ts";
+import { cartProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
 import type { ShopMeta } from "../../types/moleculer.d.ts";
 import type { OrdersSelf, Order } from "./types.ts";
 
@@ -52,13 +46,6 @@ export interface Checkout {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/**
- * The product lookup gets this long per try: a replica that froze costs one try, and the retry
- * (a read) reaches another one before the request's deadline. The reservation gets the whole
- * deadline: it queues on the product's row under load, and giving up on it early would only
- * queue it again.
- */
-const LOOKUP_TRY_MS = 4_000;
 
 /** A client error (4xx) says the step did nothing; anything else leaves its outcome unknown. */
 const isClientError = (err: unknown) => {
@@ -113,36 +100,28 @@ function claimKey(self: OrdersSelf): SagaStep<Checkout> {
   };
 }
 
+/**
+ * What orders can tell alone (each product once). Whether the products exist, are for sale and
+ * share a currency is decided by products.reserve, inside its transaction (its 422s).
+ */
 function checkCart(self: OrdersSelf): SagaStep<Checkout> {
   return {
     name: "check the cart",
     async run(c) {
-      const lines = c.ctx.params.items;
-      const duplicates = cartProblems(lines);
+      const duplicates = cartProblems(c.ctx.params.items);
       if (duplicates.length) throw invalidAll(duplicates);
       // Asked now, used when saving: the customer's address for the e-mails.
       c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
       c.customer.catch(() => undefined);
-      const ids = lines.map((l) => l.productId);
-      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>(
-        "products.snapshot",
-        { ids },
-        { timeout: LOOKUP_TRY_MS },
-      );
-      const known = new Map(snapshots.map((s) => [s.productId, s]));
-      const unknown = lines.flatMap((l, i) =>
-        known.get(l.productId)?.active
-          ? []
-          : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
-      );
-      if (unknown.length) throw invalidAll(unknown);
-      const mixed = currencyProblems(lines, snapshots);
-      if (mixed.length) throw invalidAll(mixed);
     },
   };
 }
 
-/** Stock first: prices and names are the snapshot taken inside the reservation. */
+/**
+ * Stock first: prices and names are the snapshot taken inside the reservation. The reservation
+ * gets the whole deadline: it queues on the product's row under load, and giving up on it early
+ * would only queue it again.
+ */
 function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
   return {
     name: "reserve the stock",
