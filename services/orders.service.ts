@@ -16,7 +16,7 @@ import type { ShopMeta } from "../types/moleculer.d.ts";
 import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
-import { hasRole } from "../lib/access.ts";
+import { contactOf, hasRole } from "../lib/access.ts";
 import { conflict } from "../lib/errors.ts";
 import { runSaga } from "../lib/saga.ts";
 import {
@@ -378,8 +378,14 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       void retry.done.finally(() => this.backgroundRetries.delete(retry));
     },
 
-    /** How to reach an order's customer, for its notifications (null when users cannot say). */
+    /**
+     * How to reach an order's customer, for its notifications (null when users cannot say): the
+     * caller's own principal when the customer is the caller (it carries the e-mail and name,
+     * users.principal), else users.contact.
+     */
     customerOf(this: Self, ctx: Context<unknown, ShopMeta>, userId: string): Promise<unknown> {
+      const contact = contactOf(ctx.meta.user, userId);
+      if (contact) return Promise.resolve(contact);
       return ctx.call("users.contact", { id: userId }, { timeout: 3_000 }).catch(() => null);
     },
 

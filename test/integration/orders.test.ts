@@ -4,10 +4,12 @@
  * events after commit, and the compensation when saving an order fails.
  */
 import { randomUUID } from "node:crypto";
+import { jest } from "@jest/globals";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, ADDRESS, type Account } from "../support/shop-client.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -74,6 +76,26 @@ suite("orders", () => {
       expect((await http(`/orders/${res.body.id}`, { headers: as(alice.token) })).body.totalCents).toBe(4013);
       const created = events.find((e) => e.event === "order.created" && e.payload.order.id === res.body.id)?.payload;
       expect(created).toMatchObject({ order: { totalCents: 4013 }, customer: { id: alice.id, email: expect.stringContaining("alice") } });
+    });
+
+    test("the customer's contact comes with the principal: a checkout asks neither users.contact nor products.snapshot", async () => {
+      const p = await product();
+      const principal = await node.broker.call<any, object>("users.authenticate", { scheme: "bearer", credentials: alice.token });
+      expect(principal).toMatchObject({ id: alice.id, role: "user", email: alice.email, name: "alice" });
+      const spy = jest.spyOn(node.broker, "call");
+      try {
+        const res = await checkout(alice.token, [{ productId: p.id, quantity: 1 }]);
+        expect(res.status).toBe(201);
+        const asked = spy.mock.calls.map((c) => String(c[0]));
+        expect(asked).toContain("products.reserve");
+        expect(asked).not.toContain("users.contact");
+        expect(asked).not.toContain("products.snapshot");
+        await until("the order.created event", () => events.some((e) => e.event === "order.created" && e.payload.order.id === res.body.id));
+        const created = events.find((e) => e.event === "order.created" && e.payload.order.id === res.body.id)!.payload;
+        expect(created.customer).toEqual({ id: alice.id, email: alice.email, name: "alice" });
+      } finally {
+        spy.mockRestore();
+      }
     });
 
     test("not enough stock: 409 INSUFFICIENT_STOCK naming the products, and nothing taken from any line", async () => {
