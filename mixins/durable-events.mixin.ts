@@ -1,13 +1,13 @@
 /**
  * For services whose events must reach a consumer that may be down right now (mail).
  *
- * `emitDurable(ctx, event, payload, messageId, transaction)` emits the ordinary Moleculer
- * event for in-cluster listeners once `transaction` has committed and, in a cluster
- * (TRANSPORTER set), writes the event to the service's transactional outbox
+ * `emitDurable(ctx, event, payload, messageId, transaction)`: in a cluster (TRANSPORTER set),
+ * writes the event to the service's transactional outbox
  * (`settings.outboxTable`, integrations/messaging/outbox.ts) in that transaction: the change and its
  * announcement commit together, or neither does. The outbox's relay publishes it to RabbitMQ with a publisher confirm right after
- * the commit, and again after an outage. In embedded mode the Moleculer event is all there is:
- * every consumer runs in the same process.
+ * the commit, and again after an outage; no Moleculer event is emitted (every consumer takes the
+ * durable copy). In embedded mode the Moleculer event, emitted once `transaction` has committed,
+ * is all there is: every consumer runs in the same process.
  *
  * Consumers (mail) use `durable` to consume; they declare no outbox table.
  */
@@ -82,10 +82,9 @@ const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, V
       const outbox = this.outbox;
       if (this.durable && !outbox) throw new Error(`emitDurable(${event}): this service declares no settings.outboxTable.`);
       if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
-      transaction.afterCommit(() => {
-        ctx.emit(event, payload);
-        outbox?.kick();
-      });
+      // In a cluster the durable copy is the only one: its consumers (mail, storage, products)
+      // ignore the Moleculer event there, so it would be a message to every listening node for nothing.
+      transaction.afterCommit(() => (outbox ? outbox.kick() : ctx.emit(event, payload)));
     },
   },
 };

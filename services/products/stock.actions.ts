@@ -26,8 +26,19 @@ import type { Product, ProductsSettings } from "./types.ts";
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
 
+/**
+ * How stale a cached product read (products.get, products.list) may be about stock, in seconds:
+ * their cache TTL. A reservation drops the cached reads of its products on its own node (on every
+ * node with the shared Redis cacher) and broadcasts nothing, since stock changes with every
+ * checkout; other nodes' copies and cached lists show the old stock until they expire. Every
+ * other change (admin edits, releases) still cleans every node's cache at once.
+ */
+export const STOCK_STALE_SEC = 5;
+
 export interface StockMethods extends DbMethods<Product> {
   reservedLines(id: string, transaction?: Transaction): Promise<ReservedLine[] | null>;
+  /** Drop this node's cached reads of these products (their stock changed); see STOCK_STALE_SEC. */
+  forgetStock(productIds: readonly string[]): Promise<unknown>;
   productStates(lines: readonly Line[], transaction?: Transaction): Promise<ProductState[]>;
   /** The released lines, or null when the reservation was not held (unknown or already released). */
   releaseReservation(reservationId: string): Promise<ReservedLine[] | null>;
@@ -108,6 +119,11 @@ class AlreadyReserved extends Error {
 }
 
 export const stockMethods = {
+  forgetStock(this: Self, productIds: readonly string[]): Promise<unknown> {
+    // The keys hold the id (products.get:"<id>"|<role>); cached lists wait for their TTL.
+    return this.broker.cacher ? this.broker.cacher.clean(productIds.map((id) => `${this.fullName}.get:**${id}**`)) : Promise.resolve();
+  },
+
   /** The lines of reservation `id`, or null when there is none. */
   async reservedLines(this: Self, id: string, transaction?: Transaction): Promise<ReservedLine[] | null> {
     const row = await this.reservations.findByPk(id, { transaction });
@@ -268,7 +284,7 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
           },
           { idempotent: true, deadline },
         );
-        await this.clearCache();
+        await this.forgetStock(lines.map((l) => l.productId));
         return reserved;
       } catch (err) {
         if (err instanceof AlreadyReserved) return err.lines;

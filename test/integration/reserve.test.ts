@@ -5,9 +5,12 @@
  * and mixed-currency lines are 422s decided inside its transaction, ahead of a 409 for stock.
  */
 import { randomUUID } from "node:crypto";
+import { jest } from "@jest/globals";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient } from "../support/shop-client.ts";
+import { until } from "../../scripts/support/until.ts";
+import { STOCK_STALE_SEC } from "../../services/products/stock.actions.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -131,5 +134,31 @@ suite("products.reserve", () => {
     expect(err).toMatchObject({ code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: [scarce.id] } });
     expect([await stockOf(plenty.id), await stockOf(scarce.id)]).toEqual([10, 1]);
     expect(await reservations(id)).toBe(0);
+  });
+
+  test(`a reservation drops this node's cached reads of its products only, and sends no cache.clean; \
+any cached read expires within STOCK_STALE_SEC`, async () => {
+    const taken = await product({ name: "Taken" });
+    const other = await product({ name: "Other" });
+    const read = async (id: string) => (await shop.http(`/products/${id}`)).body;
+    expect((await read(taken.id)).stock).toBe(10);
+    expect((await read(other.id)).stock).toBe(10);
+    // Behind the service's back, so a cached copy shows the old name.
+    const sequelize = (node.broker.getLocalService("products") as any).adapter.db;
+    await sequelize.query(`UPDATE products SET name = 'renamed' WHERE id IN ('${taken.id}', '${other.id}')`);
+    const broadcasts = jest.spyOn(node.broker, "broadcast");
+    try {
+      await reserve(randomUUID(), [{ productId: taken.id, quantity: 4 }]);
+      expect(broadcasts.mock.calls.map((c) => String(c[0])).filter((e) => e.startsWith("cache.clean"))).toEqual([]);
+    } finally {
+      broadcasts.mockRestore();
+    }
+    expect(await read(taken.id)).toMatchObject({ name: "renamed", stock: 6 });
+    expect((await read(other.id)).name).toBe("Other"); // still the cached copy
+    const started = Date.now();
+    await until("the cached read to expire", async () => (await read(other.id)).name === "renamed", {
+      timeoutMs: (STOCK_STALE_SEC + 2) * 1000,
+    });
+    expect(Date.now() - started).toBeLessThanOrEqual((STOCK_STALE_SEC + 2) * 1000);
   });
 });
