@@ -4,8 +4,8 @@
  * `emitDurable(ctx, event, payload, messageId, transaction)`: in a cluster (TRANSPORTER set),
  * writes the event to the service's transactional outbox
  * (`settings.outboxTable`, integrations/messaging/outbox.ts) in that transaction: the change and its
- * announcement commit together, or neither does. The outbox's relay publishes it to RabbitMQ with a publisher confirm right after
- * the commit, and again after an outage; no Moleculer event is emitted (every consumer takes the
+ * announcement commit together, or neither does. The outbox publishes it to RabbitMQ with a
+ * publisher confirm right after the commit, and its poll again after an outage; no Moleculer event is emitted (every consumer takes the
  * durable copy). In embedded mode the Moleculer event, emitted once `transaction` has committed,
  * is all there is: every consumer runs in the same process.
  *
@@ -81,10 +81,10 @@ const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, V
     async emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction) {
       const outbox = this.outbox;
       if (this.durable && !outbox) throw new Error(`emitDurable(${event}): this service declares no settings.outboxTable.`);
+      // In a cluster the durable copy, published once the transaction commits, is the only one: its
+      // consumers (mail, storage, products) ignore the Moleculer event there, so it would be a message for nothing.
       if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
-      // In a cluster the durable copy is the only one: its consumers (mail, storage, products)
-      // ignore the Moleculer event there, so it would be a message to every listening node for nothing.
-      transaction.afterCommit(() => (outbox ? outbox.kick() : ctx.emit(event, payload)));
+      else transaction.afterCommit(() => ctx.emit(event, payload));
     },
   },
 };

@@ -6,11 +6,13 @@
  * mail-outage.test.ts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { jest } from "@jest/globals";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
+import type { Outbox } from "../../integrations/messaging/outbox.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
@@ -113,6 +115,25 @@ suite("mail", () => {
     await smtp.waitFor(email);
     await new Promise((r) => setTimeout(r, 800)); // a fixed wait on purpose: it proves that the redelivery sends nothing
     expect(smtp.to(email)).toHaveLength(1);
+  });
+
+  test("an outbox row published twice (its publish after the commit racing the poll) yields one e-mail", async () => {
+    const email = `race-${randomUUID().slice(0, 6)}@example.com`;
+    const payload = { user: { id: randomUUID(), email, name: "Race" }, at: new Date().toISOString() };
+    const orders = node.broker.getLocalService("orders") as unknown as { outbox: Outbox; durable: DurableEvents };
+    const row = await orders.outbox.add({ event: "user.password-changed", payload, messageId: `user.password-changed:${randomUUID()}` });
+    const publish = jest.spyOn(orders.durable, "publish");
+    try {
+      // Both hold the row and publish it before either deletes it: what a slow publish and a poll can do.
+      expect(await Promise.all([orders.outbox.publishRows([row]), orders.outbox.publishRows([row])])).toEqual([1, 1]);
+      expect(publish.mock.calls.filter((c) => c[2] === row.messageId)).toHaveLength(2);
+    } finally {
+      publish.mockRestore();
+    }
+    await smtp.waitFor(email);
+    await new Promise((r) => setTimeout(r, 800)); // a fixed wait on purpose: it proves that the repeat sends nothing
+    expect(smtp.to(email)).toHaveLength(1);
+    expect(await orders.outbox.pending()).toBe(0);
   });
 
   test("a poison message is retried, then dead-lettered; admins see it and can retry it", async () => {
