@@ -17,14 +17,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
-import { UniqueConstraintError, type Transaction } from "sequelize";
+import { QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
+import { sqlTimestamp } from "../../integrations/database/sequelize.ts";
 import { STOP, type SagaStep } from "../../lib/saga.ts";
 import { retryLater } from "../../lib/retry-later.ts";
 import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
 import { cartProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
 import type { ShopMeta } from "../../types/moleculer.d.ts";
-import type { OrdersSelf, Order } from "./types.ts";
+import type { OrdersSelf, Order, OrderRow } from "./types.ts";
 
 export interface CheckoutParams {
   items: CartLine[];
@@ -152,19 +153,19 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
       const values = {
         id: c.orderId,
         userId: user.id,
-        status: "pending",
+        status: "pending" as const,
         items: priced.items,
         totalCents: priced.totalCents,
         currency: priced.currency,
         shippingAddress: ctx.params.shippingAddress,
-        statusHistory: [{ from: null, to: "pending", at: now.toISOString(), by: user.id }],
+        statusHistory: [{ from: null, to: "pending" as const, at: now.toISOString(), by: user.id }],
         idempotencyKey: c.key ?? null,
       };
       try {
         c.order = await self.inTransaction(
           ctx,
           async (transaction: Transaction) => {
-            const created = self.toPublic(await self.adapter.model.create(values, { transaction }));
+            const created = await insertOrder(self, values, transaction);
             // The key and the response it replays are saved with the order, or not at all.
             if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
             await self.announce(ctx, transaction, "order.created", created, customer);
@@ -187,6 +188,36 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
       }
     },
   };
+}
+
+const INSERT_ORDER = `INSERT INTO orders
+  (id, "userId", status, items, "totalCents", currency, "shippingAddress", "statusHistory", "idempotencyKey", "createdAt", "updatedAt")
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`;
+
+/**
+ * The order's row as one parameterised INSERT (no model instance to build and copy), and the
+ * order as the service shows it. A second insert of the same id fails as a UniqueConstraintError,
+ * as a model's would.
+ */
+async function insertOrder(self: OrdersSelf, values: Omit<OrderRow, "createdAt" | "updatedAt">, transaction: Transaction) {
+  const at = new Date();
+  await self.adapter.db.query(INSERT_ORDER, {
+    bind: [
+      values.id,
+      values.userId,
+      values.status,
+      JSON.stringify(values.items),
+      values.totalCents,
+      values.currency,
+      JSON.stringify(values.shippingAddress),
+      JSON.stringify(values.statusHistory),
+      values.idempotencyKey,
+      sqlTimestamp(at),
+    ],
+    type: QueryTypes.INSERT,
+    transaction,
+  });
+  return self.toPublic({ ...values, createdAt: at, updatedAt: at });
 }
 
 /**

@@ -450,16 +450,18 @@ suite("orders", () => {
     test("compensation: when saving the order fails after reserving, the stock is released", async () => {
       const p = await product({ stock: 4 });
       const orders = node.broker.getLocalService("orders") as any;
-      const original = orders.adapter.model.create;
-      orders.adapter.model.create = async () => {
-        throw new Error("simulated database failure while saving the order");
+      const db = orders.adapter.db;
+      const original = db.query;
+      db.query = async function (this: unknown, sql: unknown, ...rest: unknown[]) {
+        if (String(sql).startsWith("INSERT INTO orders")) throw new Error("simulated database failure while saving the order");
+        return original.call(this, sql, ...rest);
       };
       try {
         const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
         expect(res.status).toBe(500);
         expect(JSON.stringify(res.body)).not.toMatch(/simulated/);
       } finally {
-        orders.adapter.model.create = original;
+        db.query = original;
       }
       expect(await stockOf(p.id)).toBe(4);
       const ledger = (node.broker.getLocalService("products") as any).reservations;
