@@ -134,12 +134,13 @@ export const stockMethods = {
   async productStates(this: Self, lines: readonly Line[], transaction?: Transaction): Promise<ProductState[]> {
     const ids = lines.map((l) => l.productId).filter(isUuid);
     if (ids.length === 0) return [];
-    const rows = await this.adapter.model.findAll({ attributes: ["id", "active", "currency"], where: { id: ids }, transaction, raw: true });
-    return (rows as unknown as { id: string; active: boolean; currency: string }[]).map((r) => ({
-      productId: r.id,
-      active: Boolean(r.active),
-      currency: r.currency,
-    }));
+    const placeholders = ids.map((_, i) => `$${i + 1}`).join(", ");
+    const rows = await this.adapter.db.query<{ id: string; active: boolean | number; currency: string }>(
+      `SELECT id, active, currency FROM products WHERE id IN (${placeholders})`,
+      { bind: ids, type: QueryTypes.SELECT, transaction },
+    );
+    // SQLite answers a boolean as 1 or 0.
+    return rows.map((r) => ({ productId: r.id, active: Boolean(r.active), currency: r.currency }));
   },
 
   /**
