@@ -12,15 +12,23 @@
  * Consumers (mail) use `durable` to consume; they declare no outbox table.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import type { Sequelize, Transaction } from "sequelize";
+import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import type { Mixin } from "../types/moleculer.d.ts";
 import { getConfig } from "../lib/config.ts";
+import { untilDatabaseAnswers } from "../integrations/database/sequelize.ts";
 import { DurableEvents } from "../integrations/messaging/durable-events.ts";
 import { Outbox } from "../integrations/messaging/outbox.ts";
 import { shopTopology } from "./durable-topology.ts";
 
+/** One SQL statement with its `$1…` binds. */
+export interface Statement {
+  sql: string;
+  bind: readonly unknown[];
+}
+
 export interface DurableEventMethods {
   emitDurable(ctx: Context, event: string, payload: unknown, messageId: string, transaction: Transaction): Promise<void>;
+  changeWithDurable(ctx: Context, change: Statement, event: string, payload: unknown, messageId: string, until: number): Promise<boolean>;
 }
 
 /** What the mixin adds to a service's `this`: RabbitMQ's durable events (null in embedded mode) and the outbox. */
@@ -85,6 +93,31 @@ const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, V
       // consumers (mail, storage, products) ignore the Moleculer event there, so it would be a message for nothing.
       if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
       else transaction.afterCommit(() => ctx.emit(event, payload));
+    },
+
+    /**
+     * A change that is one statement and the durable event announcing it, committed together
+     * without a transaction (no START and COMMIT round trips): in a cluster on PostgreSQL as one
+     * statement with the outbox row (Outbox.addWith), published right after; in embedded mode
+     * the statement, then the Moleculer event. The statement is tried again while the database
+     * is unreachable, until `until` (ms since the epoch): a try after a lost answer meets its
+     * own first write (a unique key) and fails, as a transaction run twice would. False, with
+     * nothing done, where it cannot be one statement (a cluster on SQLite): use a transaction
+     * and emitDurable.
+     */
+    async changeWithDurable(ctx: Context, change: Statement, event: string, payload: unknown, messageId: string, until: number) {
+      const { outbox } = this;
+      const db = this.adapter?.db;
+      if (!db || (this.durable && !outbox?.combines)) return false;
+      const once = { max: 1 }; // the tries are counted here, against `until`
+      const message = { event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) };
+      const write = async (): Promise<unknown> =>
+        outbox
+          ? outbox.addWith(change, message, once)
+          : db.query(change.sql, { bind: [...change.bind], type: QueryTypes.INSERT, retry: once });
+      await untilDatabaseAnswers(write, Math.max(0, until - Date.now()));
+      if (!outbox) ctx.emit(event, payload);
+      return true;
     },
   },
 };

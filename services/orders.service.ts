@@ -35,7 +35,7 @@ import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } fro
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
-import { checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
+import { announcementId, checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
 import type { Order, OrderRow, OrdersMethods, OrdersSelf as Self, OrdersSettings, OrdersVars } from "./orders/types.ts";
 import { ownedEntity, ownedScope, type Ownership } from "../middlewares/ownership.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
@@ -403,8 +403,7 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       customer: unknown,
       extra: Record<string, unknown> = {},
     ) {
-      const messageId = event === "order.status-changed" ? `${event}:${order.id}:${String(extra.to)}` : `${event}:${order.id}`;
-      await this.emitDurable(ctx, event, { order, customer, ...extra }, messageId, transaction);
+      await this.emitDurable(ctx, event, { order, customer, ...extra }, announcementId(event, order, extra.to), transaction);
     },
   },
 };

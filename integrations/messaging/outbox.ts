@@ -72,6 +72,7 @@ export class Outbox {
   private readonly leftoverMs: number;
   private readonly onPending: ((count: number) => void) | undefined;
   private readonly table: string;
+  private readonly columns = `"messageId", event, payload, "requestId", "createdAt"`;
   private readonly insertSql: string;
   /** Rows written in each open transaction, published once it commits. */
   private readonly written = new WeakMap<Transaction, Row[]>();
@@ -94,9 +95,8 @@ export class Outbox {
     this.db = db;
     this.table = table;
     this.leftoverMs = leftoverMs;
-    const columns = `"messageId", event, payload, "requestId", "createdAt"`;
     const returning = db.getDialect() === "postgres" ? " RETURNING id" : "";
-    this.insertSql = `INSERT INTO "${table}" (${columns}) VALUES ($1, $2, $3, $4, $5)${returning}`;
+    this.insertSql = `INSERT INTO "${table}" (${this.columns}) VALUES ($1, $2, $3, $4, $5)${returning}`;
     this.publisher = publisher;
     this.logger = logger;
     this.pollMs = pollMs;
@@ -120,15 +120,49 @@ export class Outbox {
    * commits, and is published right after the commit.
    */
   async add(message: OutboxMessage, transaction?: Transaction): Promise<OutboxRow> {
-    const requestId = message.requestId ?? null;
     const [inserted] = await this.db.query(this.insertSql, {
-      bind: [message.messageId, message.event, JSON.stringify(message.payload), requestId, sqlTimestamp(new Date())],
+      bind: this.bindOf(message),
       type: QueryTypes.INSERT,
       transaction,
     });
     const row: Row = { ...message, id: insertedId(inserted) };
     if (transaction) this.publishOnCommit(transaction, row);
     return row;
+  }
+
+  /** Can a change and its message be written as one statement (addWith)? PostgreSQL only (a data-modifying WITH). */
+  get combines(): boolean {
+    return this.db.getDialect() === "postgres";
+  }
+
+  /**
+   * A change that is one statement (`change.sql` with its `$1…` binds) and the message that
+   * announces it, written together as one statement, `WITH change AS (…) INSERT INTO <outbox> …`:
+   * atomic without a transaction. The message is published right after. `retry` is the
+   * statement's (Sequelize's `retry` options, e.g. `{ max: 1 }` when the caller retries).
+   */
+  async addWith(change: { sql: string; bind: readonly unknown[] }, message: OutboxMessage, retry?: { max: number }): Promise<OutboxRow> {
+    const n = change.bind.length;
+    const values = [1, 2, 3, 4, 5].map((i) => `$${n + i}`).join(", ");
+    const sql = `WITH change AS (${change.sql}) INSERT INTO "${this.table}" (${this.columns}) VALUES (${values}) RETURNING id`;
+    const [inserted] = await this.db.query(sql, {
+      bind: [...change.bind, ...this.bindOf(message)],
+      type: QueryTypes.INSERT,
+      ...(retry ? { retry } : {}),
+    });
+    const row: Row = { ...message, id: insertedId(inserted) };
+    this.track(this.publishRows([row]));
+    return row;
+  }
+
+  private bindOf(message: OutboxMessage): unknown[] {
+    return [message.messageId, message.event, JSON.stringify(message.payload), message.requestId ?? null, sqlTimestamp(new Date())];
+  }
+
+  private track(publish: Promise<unknown>): void {
+    const done = publish.catch(() => undefined);
+    this.publishing.add(done);
+    void done.finally(() => this.publishing.delete(done));
   }
 
   private publishOnCommit(transaction: Transaction, row: Row): void {
@@ -141,9 +175,7 @@ export class Outbox {
     transaction.afterCommit(() => {
       const committed = this.written.get(transaction) ?? [];
       this.written.delete(transaction);
-      const done = this.publishRows(committed).catch(() => undefined);
-      this.publishing.add(done);
-      void done.finally(() => this.publishing.delete(done));
+      this.track(this.publishRows(committed));
     });
   }
 

@@ -25,6 +25,7 @@ import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
 import { cartProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
 import type { ShopMeta } from "../../types/moleculer.d.ts";
+import type { Statement } from "../../mixins/durable-events.mixin.ts";
 import type { OrdersSelf, Order, OrderRow } from "./types.ts";
 
 export interface CheckoutParams {
@@ -140,6 +141,9 @@ function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
   };
 }
 
+const tooLate = () =>
+  new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
+
 function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
   return {
     name: "save the order",
@@ -162,20 +166,26 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
         idempotencyKey: c.key ?? null,
       };
       try {
+        if (!c.claimId) {
+          // No Idempotency-Key to complete with it: the order and its `order.created` are one
+          // statement (Outbox.addWith), no transaction; where that cannot be, the transaction below.
+          if (Date.now() > latest) throw tooLate();
+          const { statement, order } = orderInsert(self, values);
+          const announced = { order, customer };
+          if (await self.changeWithDurable(ctx, statement, "order.created", announced, announcementId("order.created", order), latest)) {
+            c.order = order;
+            return;
+          }
+        }
         c.order = await self.inTransaction(
           ctx,
           async (transaction: Transaction) => {
-            const created = await insertOrder(self, values, transaction);
+            const { statement, order: created } = orderInsert(self, values);
+            await self.adapter.db.query(statement.sql, { bind: [...statement.bind], type: QueryTypes.INSERT, transaction });
             // The key and the response it replays are saved with the order, or not at all.
             if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
             await self.announce(ctx, transaction, "order.created", created, customer);
-            if (Date.now() > latest) {
-              throw new Errors.MoleculerError(
-                "The order could not be saved in time; nothing was sold, try again.",
-                503,
-                "CHECKOUT_TOO_SLOW",
-              );
-            }
+            if (Date.now() > latest) throw tooLate();
             return created;
           },
           // Run again after a commit whose answer was lost: the order's id makes a second insert fail.
@@ -195,29 +205,30 @@ const INSERT_ORDER = `INSERT INTO orders
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`;
 
 /**
- * The order's row as one parameterised INSERT (no model instance to build and copy), and the
- * order as the service shows it. A second insert of the same id fails as a UniqueConstraintError,
- * as a model's would.
+ * The order's row as one bound INSERT (no model instance to build and copy), and the order as
+ * the service shows it. A second insert of the same id fails as a UniqueConstraintError, as a
+ * model's would.
  */
-async function insertOrder(self: OrdersSelf, values: Omit<OrderRow, "createdAt" | "updatedAt">, transaction: Transaction) {
+function orderInsert(self: OrdersSelf, values: Omit<OrderRow, "createdAt" | "updatedAt">): { statement: Statement; order: Order } {
   const at = new Date();
-  await self.adapter.db.query(INSERT_ORDER, {
-    bind: [
-      values.id,
-      values.userId,
-      values.status,
-      JSON.stringify(values.items),
-      values.totalCents,
-      values.currency,
-      JSON.stringify(values.shippingAddress),
-      JSON.stringify(values.statusHistory),
-      values.idempotencyKey,
-      sqlTimestamp(at),
-    ],
-    type: QueryTypes.INSERT,
-    transaction,
-  });
-  return self.toPublic({ ...values, createdAt: at, updatedAt: at });
+  const bind = [
+    values.id,
+    values.userId,
+    values.status,
+    JSON.stringify(values.items),
+    values.totalCents,
+    values.currency,
+    JSON.stringify(values.shippingAddress),
+    JSON.stringify(values.statusHistory),
+    values.idempotencyKey,
+    sqlTimestamp(at),
+  ];
+  return { statement: { sql: INSERT_ORDER, bind }, order: self.toPublic({ ...values, createdAt: at, updatedAt: at }) };
+}
+
+/** The messageId of an order's durable event: one per order and event (per target status for a status change). */
+export function announcementId(event: string, order: Pick<Order, "id">, to?: unknown): string {
+  return event === "order.status-changed" ? `${event}:${order.id}:${String(to)}` : `${event}:${order.id}`;
 }
 
 /**

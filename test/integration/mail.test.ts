@@ -88,6 +88,32 @@ suite("mail", () => {
     expect(smtp.to(email)).toHaveLength(4); // no "is now cancelled" on top of the cancellation
   });
 
+  test("in a cluster a checkout without Idempotency-Key writes its order and its order.created as one statement", async () => {
+    const { email, token } = await shop.shopper("one-statement");
+    const product = await shop.product(admin);
+    const orders = node.broker.getLocalService("orders") as any;
+    await orders.outbox.stop(); // no poll in between: every statement seen is the checkout's
+    const db = orders.adapter.db;
+    const transactions = jest.spyOn(db, "transaction");
+    const queries = jest.spyOn(db, "query");
+    let placed: any;
+    try {
+      placed = (await shop.order(token, product.id, 1)).body;
+      await smtp.waitFor(email, 2);
+      await until("the outbox row's DELETE", () => queries.mock.calls.length >= 2);
+      expect(transactions).not.toHaveBeenCalled();
+      const statements = queries.mock.calls.map((c) => String(c[0]));
+      expect(statements[0]).toMatch(/^WITH change AS \(INSERT INTO orders[\s\S]*\) INSERT INTO "orders_outbox"/);
+      // Then, once RabbitMQ confirmed it, the outbox row goes.
+      expect(statements.slice(1)).toEqual([expect.stringMatching(/^DELETE FROM "orders_outbox"/)]);
+    } finally {
+      transactions.mockRestore();
+      queries.mockRestore();
+      orders.outbox.start();
+    }
+    expect(smtp.to(email).at(-1)!.subject).toContain(placed.id.slice(0, 8).toUpperCase());
+  });
+
   test("a checkout rolled back at its deadline announces nothing; the next one is confirmed", async () => {
     const { email, token } = await shop.shopper("rollback");
     const product = await shop.product(admin);

@@ -98,6 +98,25 @@ suite("orders", () => {
       }
     });
 
+    test("without an Idempotency-Key the order is one INSERT, no transaction; with a key, one transaction with the key", async () => {
+      const p = await product();
+      const db = (node.broker.getLocalService("orders") as any).adapter.db;
+      const transactions = jest.spyOn(db, "transaction");
+      const queries = jest.spyOn(db, "query");
+      try {
+        const res = await checkout(alice.token, [{ productId: p.id, quantity: 1 }]);
+        expect(res.status).toBe(201);
+        expect(transactions).not.toHaveBeenCalled();
+        expect(queries.mock.calls.map((c) => String(c[0]).split("\n")[0])).toEqual(["INSERT INTO orders"]);
+        const keyed = await checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": `one-tx-${randomUUID()}` });
+        expect(keyed.status).toBe(201);
+        expect(transactions).toHaveBeenCalledTimes(1);
+      } finally {
+        transactions.mockRestore();
+        queries.mockRestore();
+      }
+    });
+
     test("not enough stock: 409 INSUFFICIENT_STOCK naming the products, and nothing taken from any line", async () => {
       const plenty = await product({ stock: 10 });
       const scarce = await product({ stock: 1 });

@@ -53,4 +53,40 @@ describe("emitDurable", () => {
       producer.outbox = null;
     }
   });
+
+  describe("changeWithDurable", () => {
+    const change = { sql: "INSERT INTO things (id) VALUES ($1)", bind: ["t1"] };
+    const withDb = (query: (...a: unknown[]) => Promise<unknown>) =>
+      Object.assign(producer, { adapter: { db: { query } } }) as unknown as Producer;
+    afterEach(() => {
+      Object.assign(producer, { adapter: undefined, durable: null, outbox: null });
+    });
+
+    test("embedded: the statement alone (no transaction), then the Moleculer event", async () => {
+      const ran: unknown[][] = [];
+      const service = withDb(async (...a) => void ran.push(a));
+      const ctx = Context.create(broker);
+      const emit = jest.spyOn(ctx, "emit").mockResolvedValue(undefined);
+      expect(await service.changeWithDurable(ctx, change, "order.created", { n: 1 }, "order.created:1", Date.now() + 1000)).toBe(true);
+      expect(ran).toEqual([[change.sql, expect.objectContaining({ bind: ["t1"], retry: { max: 1 } })]]);
+      expect(emit).toHaveBeenCalledWith("order.created", { n: 1 });
+    });
+
+    test("in a cluster: one statement with the outbox row; where the outbox cannot combine (SQLite), nothing is done", async () => {
+      const service = withDb(async () => undefined);
+      const addWith = jest.fn(async () => ({ id: 1 }));
+      service.durable = {} as DurableEvents;
+      service.outbox = { combines: true, addWith } as unknown as Outbox;
+      const ctx = Context.create(broker);
+      const emit = jest.spyOn(ctx, "emit").mockResolvedValue(undefined);
+      expect(await service.changeWithDurable(ctx, change, "order.created", { n: 2 }, "order.created:2", Date.now() + 1000)).toBe(true);
+      expect(addWith).toHaveBeenCalledWith(change, expect.objectContaining({ event: "order.created", messageId: "order.created:2" }), {
+        max: 1,
+      });
+      service.outbox = { combines: false, addWith } as unknown as Outbox;
+      expect(await service.changeWithDurable(ctx, change, "order.created", { n: 3 }, "order.created:3", Date.now() + 1000)).toBe(false);
+      expect(addWith).toHaveBeenCalledTimes(1);
+      expect(emit).not.toHaveBeenCalled();
+    });
+  });
 });
