@@ -3,7 +3,8 @@
  * as the change it announces, so the change and its announcement commit together or not at
  * all. Once that transaction has committed, the rows it wrote (their ids are known) are
  * published to RabbitMQ (integrations/messaging/durable-events.ts, publisher confirms) and deleted
- * with one `DELETE … WHERE id IN (…)` once RabbitMQ has confirmed them: no transaction of its own.
+ * with one `DELETE … WHERE id IN (…)` once RabbitMQ has confirmed them: no transaction of its own
+ * (rows confirmed while a DELETE runs go together in the next one).
  *
  *   change + INSERT outbox row ──commit──► publish those rows, confirm ──► DELETE them
  *   every pollMs: SELECT rows older than leftoverMs … FOR UPDATE SKIP LOCKED ──publish──► DELETE
@@ -76,6 +77,9 @@ export class Outbox {
   private readonly insertSql: string;
   /** Rows written in each open transaction, published once it commits. */
   private readonly written = new WeakMap<Transaction, Row[]>();
+  /** Ids published and confirmed, waiting for their DELETE (deleteConfirmed). */
+  private readonly confirmed: Row["id"][] = [];
+  private deleting: Promise<void> | null = null;
   /** Publishes after commit still running (stop waits for them). */
   private readonly publishing = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
@@ -196,12 +200,32 @@ export class Outbox {
       this.failed(err);
     }
     // What RabbitMQ confirmed goes, also when a later row failed (it would only be a repeat).
-    if (done.length) {
-      await this.deleteRows(done).catch((err: unknown) =>
-        this.logger.warn(`Outbox ${this.table}: published rows not deleted (${(err as Error).message}); the poll publishes them again.`),
-      );
-    }
+    if (done.length) await this.deleteConfirmed(done);
     return done.length;
+  }
+
+  /**
+   * Delete confirmed rows, in batches: while one DELETE runs, the ids confirmed meanwhile (other
+   * transactions' rows) wait and go together in the next one. Resolves once `ids` are deleted
+   * (or their DELETE failed: then the poll publishes them again).
+   */
+  private deleteConfirmed(ids: readonly Row["id"][]): Promise<void> {
+    this.confirmed.push(...ids);
+    this.deleting ??= this.deleteWaiting();
+    return this.deleting;
+  }
+
+  private async deleteWaiting(): Promise<void> {
+    try {
+      while (this.confirmed.length) {
+        const ids = this.confirmed.splice(0, this.batchSize);
+        await this.deleteRows(ids).catch((err: unknown) =>
+          this.logger.warn(`Outbox ${this.table}: published rows not deleted (${(err as Error).message}); the poll publishes them again.`),
+        );
+      }
+    } finally {
+      this.deleting = null;
+    }
   }
 
   private deleteRows(ids: readonly Row["id"][], transaction?: Transaction): Promise<unknown> {

@@ -116,6 +116,39 @@ with no poll and no relay transaction`, async () => {
     expect(ids()).toEqual(["committed", "committed-too"]);
   });
 
+  test("rows confirmed while a DELETE runs are deleted together in the next one", async () => {
+    const { outbox } = outboxVia(AMQP);
+    const deletes: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const original = sequelize.query.bind(sequelize);
+    const spy = jest.spyOn(sequelize, "query").mockImplementation((async (sql: unknown, options?: object) => {
+      if (String(sql).startsWith("DELETE")) {
+        deletes.push(String(sql));
+        if (deletes.length === 1) await gate; // the first DELETE is slow
+      }
+      return original(sql as string, options);
+    }) as typeof sequelize.query);
+    try {
+      const write = (i: number) =>
+        sequelize.transaction((t) => outbox.add({ event: "order.created", payload: { i }, messageId: `batch-${i}` }, t));
+      await write(0);
+      await until("the first DELETE", () => deletes.length === 1, { timeoutMs: 5000 });
+      await Promise.all([1, 2, 3, 4, 5].map(write));
+      await until("every message", () => received.length === 6, { timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 300)); // a fixed wait on purpose: every confirm is in before the first DELETE ends
+      open();
+      await until("the outbox to empty", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    } finally {
+      open();
+      spy.mockRestore();
+    }
+    expect(deletes).toEqual([
+      expect.stringMatching(/WHERE id IN \(\$1\)$/),
+      expect.stringMatching(/WHERE id IN \(\$1, \$2, \$3, \$4, \$5\)$/),
+    ]);
+  });
+
   test("a row its writer never published (a crash after the commit) is relayed by the poll once older than leftoverMs", async () => {
     const log = quiet();
     const publisher = new DurableEvents(AMQP, namespace, log.logger);
