@@ -64,7 +64,10 @@ export function priceOrder(
 }
 
 /** Which lines mix currencies: the ones not in the first line's currency. */
-export function currencyProblems(lines: readonly CartLine[], snapshots: readonly ProductSnapshot[]): CheckoutProblem[] {
+export function currencyProblems(
+  lines: readonly CartLine[],
+  snapshots: readonly Pick<ProductSnapshot, "productId" | "currency">[],
+): CheckoutProblem[] {
   const byId = new Map(snapshots.map((s) => [s.productId, s]));
   const first = byId.get(lines[0]?.productId ?? "")?.currency;
   return lines.flatMap((line, i) => {
@@ -79,6 +82,28 @@ export function currencyProblems(lines: readonly CartLine[], snapshots: readonly
         ]
       : [];
   });
+}
+
+/** What a reservation learns about a line's product (a product it did not find has none). */
+export interface ProductState {
+  productId: string;
+  active: boolean;
+  currency: string;
+}
+
+/**
+ * Why a reservation refuses its lines (422), in the order a client is told: the lines whose
+ * product does not exist or is not for sale; when there are none, the lines in another
+ * currency than the first line's. Empty when the lines themselves are fine.
+ */
+export function reservationProblems(lines: readonly CartLine[], products: readonly ProductState[]): CheckoutProblem[] {
+  const byId = new Map(products.map((p) => [p.productId, p]));
+  const unknown = lines.flatMap((line, i) =>
+    byId.get(line.productId)?.active
+      ? []
+      : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
+  );
+  return unknown.length ? unknown : currencyProblems(lines, products);
 }
 
 /** Stable fingerprint of a checkout request body (key order does not matter). */

@@ -18,6 +18,8 @@ export interface Principal {
   id: string;
   role: Role;
   email?: string;
+  /** A person's display name (absent for API clients): with the e-mail, what an order's notifications need. */
+  name?: string;
   /** The sign-in session a bearer token belongs to (absent for Basic Auth and API clients). */
   sid?: string;
   /** An API client (OAuth 2.0 client credentials) rather than a person. */
@@ -52,4 +54,18 @@ export function assertAccess(access: Access | undefined, principal: Principal | 
   if (!hasRole(principal, access)) {
     throw new AccessError(`This operation requires the ${access} role.`, 403, "FORBIDDEN");
   }
+}
+
+/** How to reach a user, as users.contact answers it. */
+export interface Contact {
+  id: string;
+  email: string;
+  name: string;
+}
+
+/** User `userId`'s contact from a principal that is that user and carries it (null: ask users.contact). */
+export function contactOf(principal: Principal | null | undefined, userId: string): Contact | null {
+  if (!principal || principal.client || principal.id !== userId) return null;
+  const { email, name } = principal;
+  return typeof email === "string" && typeof name === "string" ? { id: principal.id, email, name } : null;
 }

@@ -197,6 +197,17 @@ export function DbMixin<TEntity extends object = Entity>(opts: DbMixinOptions): 
     },
 
     methods: {
+      /**
+       * moleculer-db's, except that a service none of whose actions caches anything (orders)
+       * has nothing to drop and broadcasts nothing: no `cache.clean.<service>` to every node
+       * after each of its changes.
+       */
+      clearCache(): Promise<unknown> {
+        if (!cachesReads(this.schema.actions)) return Promise.resolve();
+        this.broker.broadcast(`cache.clean.${this.fullName}`);
+        return this.broker.cacher ? this.broker.cacher.clean(`${this.fullName}.**`) : Promise.resolve();
+      },
+
       toPublic(row: Model | object): TEntity {
         const plain: Entity = isModel(row) ? row.get({ plain: true }) : { ...row };
         const out: Entity = {};
@@ -362,6 +373,11 @@ export function DbMixin<TEntity extends object = Entity>(opts: DbMixinOptions): 
     },
   };
   return schema;
+}
+
+/** Does any of these actions cache its results (`cache: true` or `cache: { … }`)? */
+export function cachesReads(actions: Record<string, unknown> | undefined): boolean {
+  return Object.values(actions ?? {}).some((a) => typeof a === "object" && a !== null && "cache" in a && !!a.cache);
 }
 
 function isModel(row: Model | object): row is Model {

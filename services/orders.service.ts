@@ -1,7 +1,8 @@
 /**
  * orders: checkout and the order lifecycle. Checkout is a small saga:
- *   1. validate the cart and look the products up (422 for unknown, inactive, mixed currency);
- *   2. products.reserve — all lines or none, keyed by the new order's id (409 INSUFFICIENT_STOCK);
+ *   1. validate the cart (422 for a product named twice);
+ *   2. products.reserve — all lines or none, keyed by the new order's id, answering the products'
+ *      snapshots (422 for unknown, inactive, mixed currency; 409 INSUFFICIENT_STOCK);
  *   3. save the order, with its `order.created` in the orders outbox (one transaction); if that
  *      fails, products.release gives the stock back (compensation).
  * Status changes are compare-and-set on the status, so two concurrent changes cannot both
@@ -15,7 +16,7 @@ import type { ShopMeta } from "../types/moleculer.d.ts";
 import { DataTypes, Op, col, fn, type Model, type Transaction, type WhereOptions } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
-import { hasRole } from "../lib/access.ts";
+import { contactOf, hasRole } from "../lib/access.ts";
 import { conflict } from "../lib/errors.ts";
 import { runSaga } from "../lib/saga.ts";
 import {
@@ -34,7 +35,7 @@ import { graceMs, reservationState, RECONCILE_BATCH, type ReservationState } fro
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { IdempotencyStore } from "./orders/idempotency.ts";
-import { checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
+import { announcementId, checkoutSteps, releaseUnsold, startCheckout, type CheckoutParams } from "./orders/checkout.ts";
 import type { Order, OrderRow, OrdersMethods, OrdersSelf as Self, OrdersSettings, OrdersVars } from "./orders/types.ts";
 import { ownedEntity, ownedScope, type Ownership } from "../middlewares/ownership.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
@@ -377,8 +378,14 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       void retry.done.finally(() => this.backgroundRetries.delete(retry));
     },
 
-    /** How to reach an order's customer, for its notifications (null when users cannot say). */
+    /**
+     * How to reach an order's customer, for its notifications (null when users cannot say): the
+     * caller's own principal when the customer is the caller (it carries the e-mail and name,
+     * users.principal), else users.contact.
+     */
     customerOf(this: Self, ctx: Context<unknown, ShopMeta>, userId: string): Promise<unknown> {
+      const contact = contactOf(ctx.meta.user, userId);
+      if (contact) return Promise.resolve(contact);
       return ctx.call("users.contact", { id: userId }, { timeout: 3_000 }).catch(() => null);
     },
 
@@ -396,8 +403,7 @@ const OrdersService: ServiceSchema<OrdersSettings, OrdersMethods, OrdersVars> = 
       customer: unknown,
       extra: Record<string, unknown> = {},
     ) {
-      const messageId = event === "order.status-changed" ? `${event}:${order.id}:${String(extra.to)}` : `${event}:${order.id}`;
-      await this.emitDurable(ctx, event, { order, customer, ...extra }, messageId, transaction);
+      await this.emitDurable(ctx, event, { order, customer, ...extra }, announcementId(event, order, extra.to), transaction);
     },
   },
 };

@@ -12,7 +12,7 @@ import { DataTypes } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { invalidAll } from "../lib/errors.ts";
 import { ownedEntity } from "../middlewares/ownership.ts";
-import { stockActions, stockMethods, defineReservations } from "./products/stock.actions.ts";
+import { stockActions, stockMethods, defineReservations, STOCK_STALE_SEC } from "./products/stock.actions.ts";
 import {
   checkReservations,
   reconcileActions,
@@ -130,7 +130,10 @@ const ProductsService: ServiceSchema<ProductsSettings, ProductsMethods, Products
     list: {
       rest: "GET /",
       access: "public",
-      cache: { keys: ["page", "pageSize", "sort", "search", "minPrice", "maxPrice", "inStock", "active", "currency", "#user.role"] },
+      cache: {
+        keys: ["page", "pageSize", "sort", "search", "minPrice", "maxPrice", "inStock", "active", "currency", "#user.role"],
+        ttl: STOCK_STALE_SEC,
+      },
       params: {
         $$strict: true,
         ...PAGE_PARAMS,
@@ -152,7 +155,8 @@ const ProductsService: ServiceSchema<ProductsSettings, ProductsMethods, Products
     get: {
       rest: "GET /:id",
       access: "public",
-      cache: { keys: ["id", "#user.role"] },
+      // Stock in a cached read is at most STOCK_STALE_SEC old (products/stock.actions.ts).
+      cache: { keys: ["id", "#user.role"], ttl: STOCK_STALE_SEC },
       // An inactive product does not exist for shoppers; staff see every product.
       ownership: { entity: "Product", staff: "admin", anyone: { active: true } },
       params: { $$strict: true, id: { type: "string", max: 64 } },

@@ -251,3 +251,12 @@ export async function untilDatabaseAnswers<T>(op: () => Promise<T>, budgetMs: nu
     }
   }
 }
+
+/**
+ * A timestamp for hand-written SQL, as Sequelize itself writes one to SQLite
+ * (`YYYY-MM-DD HH:mm:ss.SSS +00:00`, so its models read it back as before); PostgreSQL takes the
+ * same text for a `timestamp with time zone`.
+ */
+export function sqlTimestamp(date: Date): string {
+  return `${date.toISOString().replace("T", " ").replace("Z", "")} +00:00`;
+}

@@ -1,20 +1,25 @@
 /**
  * A transactional outbox: a durable event is a row written in the same database transaction
  * as the change it announces, so the change and its announcement commit together or not at
- * all. A relay publishes the rows to RabbitMQ in order (integrations/messaging/durable-events.ts, publisher
- * confirms) and deletes each one once RabbitMQ has confirmed it.
+ * all. Once that transaction has committed, the rows it wrote (their ids are known) are
+ * published to RabbitMQ (integrations/messaging/durable-events.ts, publisher confirms) and deleted
+ * with one `DELETE … WHERE id IN (…)` once RabbitMQ has confirmed them: no transaction of its own
+ * (rows confirmed while a DELETE runs go together in the next one).
  *
- *   change + INSERT outbox row ──commit──► kick ──► relay: SELECT … FOR UPDATE SKIP LOCKED
- *                                                      ──publish, confirm──► DELETE rows
+ *   change + INSERT outbox row ──commit──► publish those rows, confirm ──► DELETE them
+ *   every pollMs: SELECT rows older than leftoverMs … FOR UPDATE SKIP LOCKED ──publish──► DELETE
  *
- * The relay runs right after each commit and every `pollMs` (rows left by a RabbitMQ outage
- * or a crash between commit and publish). Replicas share the table: on PostgreSQL each row is
- * locked by the one relay publishing it (SKIP LOCKED), so replicas neither wait for nor repeat
- * each other's work. Delivery stays at least once (a crash after the confirm and before the
- * DELETE publishes a row again), and consumers recognise a repeat by its messageId.
+ * The poll relays what the publish after the commit left: rows of a node that crashed between
+ * commit and publish, or whose DELETE failed. While RabbitMQ is unreachable, new rows are not
+ * published one by one: the poll (and a kick on reconnection) relays every waiting row in id
+ * order. Replicas share the table: on PostgreSQL each polled row is locked by the one relay
+ * publishing it (SKIP LOCKED). Delivery stays at least once (a crash after the confirm and
+ * before the DELETE, or a poll that takes a row whose publish after commit is slower than
+ * leftoverMs, publishes a row again), and consumers recognise a repeat by its messageId.
  */
-import { DataTypes, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
+import { DataTypes, Op, QueryTypes, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
 import { withRequestId } from "../../lib/request-id.ts";
+import { sqlTimestamp } from "../database/sequelize.ts";
 
 export interface OutboxMessage {
   event: string;
@@ -37,12 +42,25 @@ export interface OutboxOptions {
   pollMs?: number;
   /** Rows per relay transaction. */
   batchSize?: number;
+  /** The poll takes rows at least this old (younger ones are being published after their commit). */
+  leftoverMs?: number;
   /** After each poll: how many messages wait (for a metric; a backlog that grows means trouble). */
   onPending?: (count: number) => void;
 }
 
-interface Row extends OutboxMessage {
+/** A written message and its row's id. */
+export interface OutboxRow extends OutboxMessage {
   id: number | string;
+}
+type Row = OutboxRow;
+
+/** The id an INSERT answered: rows (PostgreSQL, `RETURNING id`) or the last id (SQLite). */
+function insertedId(result: unknown): number | string {
+  if (typeof result === "number") return result;
+  const first: unknown = Array.isArray(result) ? result[0] : undefined;
+  if (first && typeof first === "object" && "id" in first && (typeof first.id === "string" || typeof first.id === "number"))
+    return first.id;
+  throw new Error("The outbox INSERT answered no id.");
 }
 
 export class Outbox {
@@ -52,10 +70,23 @@ export class Outbox {
   private readonly logger: Logger;
   private readonly pollMs: number;
   private readonly batchSize: number;
+  private readonly leftoverMs: number;
   private readonly onPending: ((count: number) => void) | undefined;
+  private readonly table: string;
+  private readonly columns = `"messageId", event, payload, "requestId", "createdAt"`;
+  private readonly insertSql: string;
+  /** Rows written in each open transaction, published once it commits. */
+  private readonly written = new WeakMap<Transaction, Row[]>();
+  /** Ids published and confirmed, waiting for their DELETE (deleteConfirmed). */
+  private readonly confirmed: Row["id"][] = [];
+  private deleting: Promise<void> | null = null;
+  /** Publishes after commit still running (stop waits for them). */
+  private readonly publishing = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** A kick for every row (not only leftovers) came while a pass was running. */
+  private againAll = false;
   private failing = false;
 
   constructor(
@@ -63,9 +94,13 @@ export class Outbox {
     table: string,
     publisher: Publisher,
     logger: Logger,
-    { pollMs = 2000, batchSize = 100, onPending }: OutboxOptions = {},
+    { pollMs = 2000, batchSize = 100, leftoverMs = 5000, onPending }: OutboxOptions = {},
   ) {
     this.db = db;
+    this.table = table;
+    this.leftoverMs = leftoverMs;
+    const returning = db.getDialect() === "postgres" ? " RETURNING id" : "";
+    this.insertSql = `INSERT INTO "${table}" (${this.columns}) VALUES ($1, $2, $3, $4, $5)${returning}`;
     this.publisher = publisher;
     this.logger = logger;
     this.pollMs = pollMs;
@@ -84,32 +119,155 @@ export class Outbox {
     );
   }
 
-  /** Write a message; inside `transaction` it exists only if that transaction commits. */
-  async add(message: OutboxMessage, transaction?: Transaction): Promise<void> {
-    await this.model.create({ ...message, requestId: message.requestId ?? null }, { transaction });
+  /**
+   * Write a message (one INSERT); inside `transaction` it exists only if that transaction
+   * commits, and is published right after the commit.
+   */
+  async add(message: OutboxMessage, transaction?: Transaction): Promise<OutboxRow> {
+    const [inserted] = await this.db.query(this.insertSql, {
+      bind: this.bindOf(message),
+      type: QueryTypes.INSERT,
+      transaction,
+    });
+    const row: Row = { ...message, id: insertedId(inserted) };
+    if (transaction) this.publishOnCommit(transaction, row);
+    return row;
   }
 
-  /** Publish what is waiting, soon (coalesces concurrent kicks into one more pass). */
-  kick(): void {
+  /** Can a change and its message be written as one statement (addWith)? PostgreSQL only (a data-modifying WITH). */
+  get combines(): boolean {
+    return this.db.getDialect() === "postgres";
+  }
+
+  /**
+   * A change that is one statement (`change.sql` with its `$1…` binds) and the message that
+   * announces it, written together as one statement, `WITH change AS (…) INSERT INTO <outbox> …`:
+   * atomic without a transaction. The message is published right after. `retry` is the
+   * statement's (Sequelize's `retry` options, e.g. `{ max: 1 }` when the caller retries).
+   */
+  async addWith(change: { sql: string; bind: readonly unknown[] }, message: OutboxMessage, retry?: { max: number }): Promise<OutboxRow> {
+    const n = change.bind.length;
+    const values = [1, 2, 3, 4, 5].map((i) => `$${n + i}`).join(", ");
+    const sql = `WITH change AS (${change.sql}) INSERT INTO "${this.table}" (${this.columns}) VALUES (${values}) RETURNING id`;
+    const [inserted] = await this.db.query(sql, {
+      bind: [...change.bind, ...this.bindOf(message)],
+      type: QueryTypes.INSERT,
+      ...(retry ? { retry } : {}),
+    });
+    const row: Row = { ...message, id: insertedId(inserted) };
+    this.track(this.publishRows([row]));
+    return row;
+  }
+
+  private bindOf(message: OutboxMessage): unknown[] {
+    return [message.messageId, message.event, JSON.stringify(message.payload), message.requestId ?? null, sqlTimestamp(new Date())];
+  }
+
+  private track(publish: Promise<unknown>): void {
+    const done = publish.catch(() => undefined);
+    this.publishing.add(done);
+    void done.finally(() => this.publishing.delete(done));
+  }
+
+  private publishOnCommit(transaction: Transaction, row: Row): void {
+    const rows = this.written.get(transaction);
+    if (rows) {
+      rows.push(row);
+      return;
+    }
+    this.written.set(transaction, [row]);
+    transaction.afterCommit(() => {
+      const committed = this.written.get(transaction) ?? [];
+      this.written.delete(transaction);
+      this.track(this.publishRows(committed));
+    });
+  }
+
+  /**
+   * Publish these committed rows in order and delete the confirmed ones (one DELETE). While
+   * RabbitMQ is failing nothing is published here: the poll relays every waiting row, in order.
+   * Returns how many were published.
+   */
+  async publishRows(rows: readonly OutboxRow[]): Promise<number> {
+    if (this.failing || rows.length === 0) return 0;
+    const done: Row["id"][] = [];
+    try {
+      for (const row of rows) {
+        await this.publisher.publish(row.event, row.payload, row.messageId, 0, row.requestId ?? undefined);
+        done.push(row.id);
+      }
+    } catch (err) {
+      this.failed(err);
+    }
+    // What RabbitMQ confirmed goes, also when a later row failed (it would only be a repeat).
+    if (done.length) await this.deleteConfirmed(done);
+    return done.length;
+  }
+
+  /**
+   * Delete confirmed rows, in batches: while one DELETE runs, the ids confirmed meanwhile (other
+   * transactions' rows) wait and go together in the next one. Resolves once `ids` are deleted
+   * (or their DELETE failed: then the poll publishes them again).
+   */
+  private deleteConfirmed(ids: readonly Row["id"][]): Promise<void> {
+    this.confirmed.push(...ids);
+    this.deleting ??= this.deleteWaiting();
+    return this.deleting;
+  }
+
+  private async deleteWaiting(): Promise<void> {
+    try {
+      while (this.confirmed.length) {
+        const ids = this.confirmed.splice(0, this.batchSize);
+        await this.deleteRows(ids).catch((err: unknown) =>
+          this.logger.warn(`Outbox ${this.table}: published rows not deleted (${(err as Error).message}); the poll publishes them again.`),
+        );
+      }
+    } finally {
+      this.deleting = null;
+    }
+  }
+
+  private deleteRows(ids: readonly Row["id"][], transaction?: Transaction): Promise<unknown> {
+    const placeholders = ids.map((_, i) => `$${i + 1}`).join(", ");
+    return this.db.query(`DELETE FROM "${this.table}" WHERE id IN (${placeholders})`, {
+      bind: [...ids],
+      type: QueryTypes.BULKDELETE,
+      transaction,
+    });
+  }
+
+  /** Once per outage, not every poll; the rows wait for the next pass. */
+  private failed(err: unknown): void {
+    if (!this.failing)
+      this.logger.warn(`Outbox ${this.table}: could not relay (${(err as Error).message}); retrying every ${this.pollMs} ms.`);
+    this.failing = true;
+  }
+
+  /**
+   * Publish what is waiting, soon (coalesces concurrent kicks into one more pass): every row, or
+   * with `leftoversOnly` the rows older than leftoverMs (younger ones are being published after
+   * their commit). While RabbitMQ is failing, every row.
+   */
+  kick(leftoversOnly = false): void {
     if (this.running) {
       this.again = true;
+      this.againAll ||= !leftoversOnly;
       return;
     }
     this.running = withRequestId(undefined, async () => {
+      let all = !leftoversOnly;
       try {
         do {
           this.again = false;
-          await this.relay();
+          await this.relay(all || this.failing ? 0 : this.leftoverMs);
+          all = this.againAll;
+          this.againAll = false;
         } while (this.again);
-        if (this.failing) this.logger.info(`Outbox ${this.model.tableName}: publishing again.`);
+        if (this.failing) this.logger.info(`Outbox ${this.table}: publishing again.`);
         this.failing = false;
       } catch (err) {
-        // Once per outage, not every poll; the rows wait for the next pass.
-        if (!this.failing)
-          this.logger.warn(
-            `Outbox ${this.model.tableName}: could not relay (${(err as Error).message}); retrying every ${this.pollMs} ms.`,
-          );
-        this.failing = true;
+        this.failed(err);
       } finally {
         this.running = null;
       }
@@ -119,7 +277,7 @@ export class Outbox {
   /** Relay now and every `pollMs` until stopped. */
   start(): void {
     const poll = async () => {
-      this.kick();
+      this.kick(true);
       await this.running;
       if (this.onPending && this.timer) this.onPending(await this.pending());
     };
@@ -128,12 +286,14 @@ export class Outbox {
     void poll().catch(() => undefined);
   }
 
-  /** Stop polling and wait for a relay pass in progress (rows not yet published stay for the next start). */
+  /** Stop polling and wait for a relay pass and publishes in progress (rows not yet published stay for the next start). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.again = false;
+    this.againAll = false;
     await this.running;
+    await Promise.all(this.publishing);
   }
 
   /** How many messages wait to be published. */
@@ -141,21 +301,25 @@ export class Outbox {
     return this.model.count();
   }
 
-  /** Publish waiting rows in order until none are left; throws when RabbitMQ or the database refuses. */
-  async relay(): Promise<number> {
+  /**
+   * Publish waiting rows (at least `olderThanMs` old) in order until none are left; throws when
+   * RabbitMQ or the database refuses.
+   */
+  async relay(olderThanMs = 0): Promise<number> {
     let total = 0;
     for (;;) {
-      const published = await this.relayBatch();
+      const published = await this.relayBatch(olderThanMs);
       total += published.count;
       if (published.error) throw published.error;
       if (published.count < this.batchSize) return total;
     }
   }
 
-  private async relayBatch(): Promise<{ count: number; error?: Error }> {
+  private async relayBatch(olderThanMs: number): Promise<{ count: number; error?: Error }> {
     const postgres = this.db.getDialect() === "postgres";
     return this.db.transaction(async (transaction) => {
       const found = await this.model.findAll({
+        ...(olderThanMs > 0 ? { where: { createdAt: { [Op.lt]: new Date(Date.now() - olderThanMs) } } } : {}),
         order: [["id", "ASC"]],
         limit: this.batchSize,
         transaction,
@@ -174,7 +338,7 @@ export class Outbox {
         }
       }
       // What RabbitMQ confirmed goes, also when a later row failed (it would only be a repeat).
-      if (done.length) await this.model.destroy({ where: { id: done }, transaction });
+      if (done.length) await this.deleteRows(done, transaction);
       return { count: done.length, error };
     });
   }

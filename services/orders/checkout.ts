@@ -2,8 +2,9 @@
  * Checkout as named steps, each with its compensation (lib/saga.ts):
  *
  *   claimKey      Idempotency-Key: replay the first response, or own the key   ↺ abandon the key
- *   checkCart     the cart's lines and the products' snapshots (422s)
- *   reserveStock  products.reserve, all lines or none, keyed by the order id  ↺ release unless sold
+ *   checkCart     the cart's lines (422 for a product named twice)
+ *   reserveStock  products.reserve, all lines or none, keyed by the order id, answering the
+ *                 products' snapshots (422 unknown, inactive, mixed currency; 409 stock) ↺ release unless sold
  *   saveOrder     the order, its key's response and its `order.created` (outbox), in one
  *                 transaction that commits only before the request's deadline
  *
@@ -16,21 +17,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
-import { UniqueConstraintError, type Transaction } from "sequelize";
+import { QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
+import { sqlTimestamp } from "../../integrations/database/sequelize.ts";
 import { STOP, type SagaStep } from "../../lib/saga.ts";
 import { retryLater } from "../../lib/retry-later.ts";
 import { forbidden, conflict, invalid, invalidAll } from "../../lib/errors.ts";
 import { deadlineOf } from "../../mixins/db.mixin.ts";
-import {
-  cartProblems,
-  currencyProblems,
-  priceOrder,
-  requestFingerprint,
-  type CartLine,
-  type ProductSnapshot,
-} from "../../domain/checkout.ts";
+import { cartProblems, priceOrder, requestFingerprint, type CartLine, type ProductSnapshot } from "../../domain/checkout.ts";
 import type { ShopMeta } from "../../types/moleculer.d.ts";
-import type { OrdersSelf, Order } from "./types.ts";
+import type { Statement } from "../../mixins/durable-events.mixin.ts";
+import type { OrdersSelf, Order, OrderRow } from "./types.ts";
 
 export interface CheckoutParams {
   items: CartLine[];
@@ -52,13 +48,6 @@ export interface Checkout {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/**
- * The product lookup gets this long per try: a replica that froze costs one try, and the retry
- * (a read) reaches another one before the request's deadline. The reservation gets the whole
- * deadline: it queues on the product's row under load, and giving up on it early would only
- * queue it again.
- */
-const LOOKUP_TRY_MS = 4_000;
 
 /** A client error (4xx) says the step did nothing; anything else leaves its outcome unknown. */
 const isClientError = (err: unknown) => {
@@ -113,36 +102,28 @@ function claimKey(self: OrdersSelf): SagaStep<Checkout> {
   };
 }
 
+/**
+ * What orders can tell alone (each product once). Whether the products exist, are for sale and
+ * share a currency is decided by products.reserve, inside its transaction (its 422s).
+ */
 function checkCart(self: OrdersSelf): SagaStep<Checkout> {
   return {
     name: "check the cart",
     async run(c) {
-      const lines = c.ctx.params.items;
-      const duplicates = cartProblems(lines);
+      const duplicates = cartProblems(c.ctx.params.items);
       if (duplicates.length) throw invalidAll(duplicates);
       // Asked now, used when saving: the customer's address for the e-mails.
       c.customer = self.customerOf(c.ctx, c.ctx.meta.user!.id);
       c.customer.catch(() => undefined);
-      const ids = lines.map((l) => l.productId);
-      const snapshots = await c.ctx.call<(ProductSnapshot & { active: boolean })[], object>(
-        "products.snapshot",
-        { ids },
-        { timeout: LOOKUP_TRY_MS },
-      );
-      const known = new Map(snapshots.map((s) => [s.productId, s]));
-      const unknown = lines.flatMap((l, i) =>
-        known.get(l.productId)?.active
-          ? []
-          : [{ field: `items[${i}].productId`, message: "No such product is for sale.", type: "unknownProduct" }],
-      );
-      if (unknown.length) throw invalidAll(unknown);
-      const mixed = currencyProblems(lines, snapshots);
-      if (mixed.length) throw invalidAll(mixed);
     },
   };
 }
 
-/** Stock first: prices and names are the snapshot taken inside the reservation. */
+/**
+ * Stock first: prices and names are the snapshot taken inside the reservation. The reservation
+ * gets the whole deadline: it queues on the product's row under load, and giving up on it early
+ * would only queue it again.
+ */
 function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
   return {
     name: "reserve the stock",
@@ -160,6 +141,9 @@ function reserveStock(self: OrdersSelf): SagaStep<Checkout> {
   };
 }
 
+const tooLate = () =>
+  new Errors.MoleculerError("The order could not be saved in time; nothing was sold, try again.", 503, "CHECKOUT_TOO_SLOW");
+
 function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
   return {
     name: "save the order",
@@ -173,29 +157,35 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
       const values = {
         id: c.orderId,
         userId: user.id,
-        status: "pending",
+        status: "pending" as const,
         items: priced.items,
         totalCents: priced.totalCents,
         currency: priced.currency,
         shippingAddress: ctx.params.shippingAddress,
-        statusHistory: [{ from: null, to: "pending", at: now.toISOString(), by: user.id }],
+        statusHistory: [{ from: null, to: "pending" as const, at: now.toISOString(), by: user.id }],
         idempotencyKey: c.key ?? null,
       };
       try {
+        if (!c.claimId) {
+          // No Idempotency-Key to complete with it: the order and its `order.created` are one
+          // statement (Outbox.addWith), no transaction; where that cannot be, the transaction below.
+          if (Date.now() > latest) throw tooLate();
+          const { statement, order } = orderInsert(self, values);
+          const announced = { order, customer };
+          if (await self.changeWithDurable(ctx, statement, "order.created", announced, announcementId("order.created", order), latest)) {
+            c.order = order;
+            return;
+          }
+        }
         c.order = await self.inTransaction(
           ctx,
           async (transaction: Transaction) => {
-            const created = self.toPublic(await self.adapter.model.create(values, { transaction }));
+            const { statement, order: created } = orderInsert(self, values);
+            await self.adapter.db.query(statement.sql, { bind: [...statement.bind], type: QueryTypes.INSERT, transaction });
             // The key and the response it replays are saved with the order, or not at all.
             if (c.claimId) await self.idempotency.complete(c.claimId, c.orderId, { status: 201, body: created }, transaction);
             await self.announce(ctx, transaction, "order.created", created, customer);
-            if (Date.now() > latest) {
-              throw new Errors.MoleculerError(
-                "The order could not be saved in time; nothing was sold, try again.",
-                503,
-                "CHECKOUT_TOO_SLOW",
-              );
-            }
+            if (Date.now() > latest) throw tooLate();
             return created;
           },
           // Run again after a commit whose answer was lost: the order's id makes a second insert fail.
@@ -208,6 +198,37 @@ function saveOrder(self: OrdersSelf): SagaStep<Checkout> {
       }
     },
   };
+}
+
+const INSERT_ORDER = `INSERT INTO orders
+  (id, "userId", status, items, "totalCents", currency, "shippingAddress", "statusHistory", "idempotencyKey", "createdAt", "updatedAt")
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`;
+
+/**
+ * The order's row as one bound INSERT (no model instance to build and copy), and the order as
+ * the service shows it. A second insert of the same id fails as a UniqueConstraintError, as a
+ * model's would.
+ */
+function orderInsert(self: OrdersSelf, values: Omit<OrderRow, "createdAt" | "updatedAt">): { statement: Statement; order: Order } {
+  const at = new Date();
+  const bind = [
+    values.id,
+    values.userId,
+    values.status,
+    JSON.stringify(values.items),
+    values.totalCents,
+    values.currency,
+    JSON.stringify(values.shippingAddress),
+    JSON.stringify(values.statusHistory),
+    values.idempotencyKey,
+    sqlTimestamp(at),
+  ];
+  return { statement: { sql: INSERT_ORDER, bind }, order: self.toPublic({ ...values, createdAt: at, updatedAt: at }) };
+}
+
+/** The messageId of an order's durable event: one per order and event (per target status for a status change). */
+export function announcementId(event: string, order: Pick<Order, "id">, to?: unknown): string {
+  return event === "order.status-changed" ? `${event}:${order.id}:${String(to)}` : `${event}:${order.id}`;
 }
 
 /**

@@ -15,18 +15,31 @@
  * sold for good, set by reconciliation and never changed again).
  */
 import { Errors, type ActionSchema, type Context, type Service } from "moleculer";
-import { DataTypes, Op, Sequelize, UniqueConstraintError, type Model, type ModelStatic, type Transaction } from "sequelize";
+import { DataTypes, Op, QueryTypes, Sequelize, type Model, type ModelStatic, type Transaction } from "sequelize";
 import { isUuid } from "../../lib/listing.ts";
 import { deadlineOf, type DbMethods, type DbVars } from "../../mixins/db.mixin.ts";
-import type { ProductSnapshot } from "../../domain/checkout.ts";
-import { conflict, notFound } from "../../lib/errors.ts";
-import { runTransaction } from "../../integrations/database/sequelize.ts";
+import { reservationProblems, type ProductSnapshot, type ProductState } from "../../domain/checkout.ts";
+import { conflict, invalidAll, notFound } from "../../lib/errors.ts";
+import { runTransaction, sqlTimestamp } from "../../integrations/database/sequelize.ts";
 import type { Product, ProductsSettings } from "./types.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
 const MAX_STOCK = 2_147_483_647;
 
+/**
+ * How stale a cached product read (products.get, products.list) may be about stock, in seconds:
+ * their cache TTL. A reservation drops the cached reads of its products on its own node (on every
+ * node with the shared Redis cacher) and broadcasts nothing, since stock changes with every
+ * checkout; other nodes' copies and cached lists show the old stock until they expire. Every
+ * other change (admin edits, releases) still cleans every node's cache at once.
+ */
+export const STOCK_STALE_SEC = 5;
+
 export interface StockMethods extends DbMethods<Product> {
+  reservedLines(id: string, transaction?: Transaction): Promise<ReservedLine[] | null>;
+  /** Drop this node's cached reads of these products (their stock changed); see STOCK_STALE_SEC. */
+  forgetStock(productIds: readonly string[]): Promise<unknown>;
+  productStates(lines: readonly Line[], transaction?: Transaction): Promise<ProductState[]>;
   /** The released lines, or null when the reservation was not held (unknown or already released). */
   releaseReservation(reservationId: string): Promise<ReservedLine[] | null>;
 }
@@ -65,34 +78,71 @@ const LINES = {
   items: {
     type: "object",
     strict: true,
-    props: { productId: { type: "uuid" }, quantity: { type: "number", integer: true, min: 1, max: 1000 } },
+    // Not only UUIDs: a line naming no product is refused as not for sale (422), as checkout's other lines are.
+    props: { productId: { type: "string", max: 64 }, quantity: { type: "number", integer: true, min: 1, max: 1000 } },
   },
 } as const;
 
 const tooLate = () => new Errors.MoleculerError("The reservation came too late; nothing was reserved.", 504, "DEADLINE_EXCEEDED");
 
-function snapshotOf(row: Model): ProductSnapshot & { active: boolean; stock: number } {
-  const p = row.get({ plain: true }) as {
-    id: string;
-    sku: string;
-    name: string;
-    priceCents: number;
-    currency: string;
-    active: boolean;
-    stock: number;
-  };
-  return {
-    productId: p.id,
-    sku: p.sku,
-    name: p.name,
-    unitPriceCents: p.priceCents,
-    currency: p.currency,
-    active: p.active,
-    stock: p.stock,
-  };
+/** A product's columns that a snapshot is made of. */
+interface ProductRow {
+  id: string;
+  sku: string;
+  name: string;
+  priceCents: number;
+  currency: string;
+}
+
+function snapshotOf(p: ProductRow): ProductSnapshot {
+  return { productId: p.id, sku: p.sku, name: p.name, unitPriceCents: Number(p.priceCents), currency: p.currency };
+}
+
+/**
+ * One line's stock taken, if the product is for sale and has enough ($1 id, $2 quantity, $3 now),
+ * returning its snapshot; PostgreSQL re-checks the WHERE on the newest row version.
+ */
+const TAKE_STOCK = `UPDATE products SET stock = stock - $2, "updatedAt" = $3 WHERE id = $1 AND active = true AND stock >= $2
+  RETURNING id, sku, name, "priceCents", currency`;
+
+/** The reservation row, unless its id is there already (then it adds no row). */
+const ADD_RESERVATION = `INSERT INTO stock_reservations (id, items, status, "createdAt", "updatedAt") VALUES ($1, $2, 'reserved', $3, $3)
+  ON CONFLICT (id) DO NOTHING`;
+
+/** Thrown to roll a reservation back when its id was reserved before: the first one's lines are the answer. */
+class AlreadyReserved extends Error {
+  readonly lines: ReservedLine[];
+  constructor(lines: ReservedLine[]) {
+    super("already reserved");
+    this.lines = lines;
+  }
 }
 
 export const stockMethods = {
+  forgetStock(this: Self, productIds: readonly string[]): Promise<unknown> {
+    // The keys hold the id (products.get:"<id>"|<role>); cached lists wait for their TTL.
+    return this.broker.cacher ? this.broker.cacher.clean(productIds.map((id) => `${this.fullName}.get:**${id}**`)) : Promise.resolve();
+  },
+
+  /** The lines of reservation `id`, or null when there is none. */
+  async reservedLines(this: Self, id: string, transaction?: Transaction): Promise<ReservedLine[] | null> {
+    const row = await this.reservations.findByPk(id, { transaction });
+    return row ? (row.get("items") as ReservedLine[]) : null;
+  },
+
+  /** Whether each line's product exists, is for sale, and its currency (for a refused reservation's 422s). */
+  async productStates(this: Self, lines: readonly Line[], transaction?: Transaction): Promise<ProductState[]> {
+    const ids = lines.map((l) => l.productId).filter(isUuid);
+    if (ids.length === 0) return [];
+    const placeholders = ids.map((_, i) => `$${i + 1}`).join(", ");
+    const rows = await this.adapter.db.query<{ id: string; active: boolean | number; currency: string }>(
+      `SELECT id, active, currency FROM products WHERE id IN (${placeholders})`,
+      { bind: ids, type: QueryTypes.SELECT, transaction },
+    );
+    // SQLite answers a boolean as 1 or 0.
+    return rows.map((r) => ({ productId: r.id, active: Boolean(r.active), currency: r.currency }));
+  },
+
   /**
    * Give a reservation's stock back, exactly once: the flip `reserved → released` is a
    * compare-and-set on the status, in the same transaction as the stock updates, so of any
@@ -149,60 +199,96 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
       const ids = ctx.params.ids.filter(isUuid);
       if (ids.length === 0) return [];
       const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: ids } } });
-      return rows.map(snapshotOf);
+      return rows.map((row) => {
+        const p = row.get({ plain: true }) as ProductRow & { active: boolean; stock: number };
+        return { ...snapshotOf(p), active: p.active, stock: p.stock };
+      });
     },
   },
 
+  /**
+   * Take the stock of every line, or of none, and return what the order needs of each product
+   * (name, price, currency: the snapshot at reservation time). One transaction: per line an
+   * `UPDATE … RETURNING` of the snapshot, then the reservation row as
+   * `INSERT … ON CONFLICT (id) DO NOTHING`. A reservation id that is already there (a retry, or
+   * the same order reserved concurrently) rolls back what this run took and answers the first
+   * reservation's lines, so stock is taken once per id. Refusals, decided inside the
+   * transaction: 422 for lines whose product is unknown, inactive or in another currency
+   * (domain/checkout.ts reservationProblems), else 409 INSUFFICIENT_STOCK.
+   */
   reserve: {
     access: "internal",
     idempotent: true,
     visibility: "public",
     params: { reservationId: { type: "uuid" }, items: LINES },
     async handler(this: Self, ctx: Context<{ reservationId: string; items: Line[] }>) {
-      const { reservationId } = ctx.params;
-      const existing = await this.reservations.findByPk(reservationId);
-      if (existing) return existing.get("items") as ReservedLine[];
+      const { reservationId, items } = ctx.params;
       // A reservation made after its checkout gave up would hold stock for no order: a call
       // that arrives (or a transaction that ends) too late takes nothing.
       const deadline = deadlineOf(ctx) ?? Infinity;
-      if (Date.now() > deadline) throw tooLate();
-      const lines = ctx.params.items.toSorted((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+      if (Date.now() > deadline) {
+        const first = await this.reservedLines(reservationId);
+        if (first) return first;
+        throw tooLate();
+      }
+      const lines = items.toSorted((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+      const db = this.adapter.db;
       try {
         const reserved = await runTransaction(
-          this.adapter.db,
+          db,
           async (transaction: Transaction) => {
-            const short: string[] = [];
+            const now = sqlTimestamp(new Date());
+            const taken: ProductRow[] = [];
+            const missed: string[] = [];
             for (const line of lines) {
-              const [updated] = await this.adapter.model.update(
-                { stock: Sequelize.literal(`stock - ${Number(line.quantity)}`) },
-                { where: { id: line.productId, active: true, stock: { [Op.gte]: line.quantity } }, transaction },
-              );
-              if (updated !== 1) short.push(line.productId);
+              const rows = isUuid(line.productId)
+                ? await db.query<ProductRow>(TAKE_STOCK, {
+                    bind: [line.productId, Number(line.quantity), now],
+                    type: QueryTypes.SELECT,
+                    transaction,
+                  })
+                : [];
+              if (rows.length === 1) taken.push(rows[0]!);
+              else missed.push(line.productId);
             }
-            if (short.length) {
-              throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: short });
+            const snapshots = taken.map(snapshotOf);
+            // Every line taken (so every product for sale): only the currencies may disagree.
+            let problems = missed.length
+              ? []
+              : reservationProblems(
+                  items,
+                  snapshots.map((snap) => ({ ...snap, active: true })),
+                );
+            if (missed.length || problems.length) {
+              const first = await this.reservedLines(reservationId, transaction);
+              if (first) throw new AlreadyReserved(first);
+              if (missed.length) problems = reservationProblems(items, await this.productStates(lines, transaction));
+              if (problems.length) throw invalidAll(problems);
+              throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: missed });
             }
-            const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: lines.map((l) => l.productId) } }, transaction });
-            const byId = new Map(rows.map((r) => [r.get("id") as string, snapshotOf(r)]));
-            const items: ReservedLine[] = lines.map((l) => {
-              const { active: _a, stock: _s, ...snap } = byId.get(l.productId)!;
-              return { ...snap, quantity: l.quantity };
+            const byId = new Map(snapshots.map((s) => [s.productId, s]));
+            const reservedLines: ReservedLine[] = lines.map((l) => ({ ...byId.get(l.productId)!, quantity: l.quantity }));
+            // [_, rows added] on PostgreSQL and SQLite alike.
+            const [, added] = await db.query(ADD_RESERVATION, {
+              bind: [reservationId, JSON.stringify(reservedLines), now],
+              type: QueryTypes.INSERT,
+              transaction,
             });
-            await this.reservations.create({ id: reservationId, items, status: "reserved" }, { transaction });
+            if (added === 0) {
+              // The same id committed meanwhile (or this is a run after a lost commit answer).
+              const first = await this.reservedLines(reservationId, transaction);
+              if (first) throw new AlreadyReserved(first);
+              throw new Error(`Reservation ${reservationId} was neither added nor found.`);
+            }
             if (Date.now() > deadline) throw tooLate();
-            return items;
-            // Idempotent: a second run after a lost commit answer meets the first one's row.
+            return reservedLines;
           },
           { idempotent: true, deadline },
         );
-        await this.clearCache();
+        await this.forgetStock(lines.map((l) => l.productId));
         return reserved;
       } catch (err) {
-        // The same order reserved concurrently: the first one stands, nothing was taken twice.
-        if (err instanceof UniqueConstraintError) {
-          const first = await this.reservations.findByPk(reservationId);
-          if (first) return first.get("items") as ReservedLine[];
-        }
+        if (err instanceof AlreadyReserved) return err.lines;
         throw err;
       }
     },

@@ -413,9 +413,12 @@ export const methods = {
 
 const invalid = () => unauthorized("The refresh token is not valid.", "INVALID_REFRESH_TOKEN");
 
-/** `users.principal` result: who a token or credentials stand for, right now. */
+/**
+ * `users.principal` result: who a token or credentials stand for, right now, and how to reach
+ * them (e-mail and name: orders takes an order's contact from here instead of asking users.contact).
+ */
 export function principalOf(user: UserRow, sid?: string): Principal {
-  return { id: user.id, role: user.role, email: user.email, ...(sid ? { sid } : {}) } as Principal;
+  return { id: user.id, role: user.role, email: user.email, name: user.name, ...(sid ? { sid } : {}) } as Principal;
 }
 
 export { hashToken };

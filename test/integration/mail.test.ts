@@ -6,11 +6,13 @@
  * mail-outage.test.ts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { jest } from "@jest/globals";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient } from "../support/shop-client.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
+import type { Outbox } from "../../integrations/messaging/outbox.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
@@ -93,6 +95,32 @@ suite("mail", () => {
     expect(smtp.to(email)).toHaveLength(4); // no "is now cancelled" on top of the cancellation
   });
 
+  test("in a cluster a checkout without Idempotency-Key writes its order and its order.created as one statement", async () => {
+    const { email, token } = await shop.shopper("one-statement");
+    const product = await shop.product(admin);
+    const orders = node.broker.getLocalService("orders") as any;
+    await orders.outbox.stop(); // no poll in between: every statement seen is the checkout's
+    const db = orders.adapter.db;
+    const transactions = jest.spyOn(db, "transaction");
+    const queries = jest.spyOn(db, "query");
+    let placed: any;
+    try {
+      placed = (await shop.order(token, product.id, 1)).body;
+      await smtp.waitFor(email, 2);
+      await until("the outbox row's DELETE", () => queries.mock.calls.length >= 2);
+      expect(transactions).not.toHaveBeenCalled();
+      const statements = queries.mock.calls.map((c) => String(c[0]));
+      expect(statements[0]).toMatch(/^WITH change AS \(INSERT INTO orders[\s\S]*\) INSERT INTO "orders_outbox"/);
+      // Then, once RabbitMQ confirmed it, the outbox row goes.
+      expect(statements.slice(1)).toEqual([expect.stringMatching(/^DELETE FROM "orders_outbox"/)]);
+    } finally {
+      transactions.mockRestore();
+      queries.mockRestore();
+      orders.outbox.start();
+    }
+    expect(smtp.to(email).at(-1)!.subject).toContain(placed.id.slice(0, 8).toUpperCase());
+  });
+
   test("a checkout rolled back at its deadline announces nothing; the next one is confirmed", async () => {
     const { email, token } = await shop.shopper("rollback");
     const product = await shop.product(admin);
@@ -122,6 +150,25 @@ suite("mail", () => {
     expect(smtp.to(email)).toHaveLength(1);
     // The sent record keeps no payload: only a failed or dead message may need it again.
     expect(await deliveryRow(messageId)).toMatchObject({ status: "sent", payload: null });
+  });
+
+  test("an outbox row published twice (its publish after the commit racing the poll) yields one e-mail", async () => {
+    const email = `race-${randomUUID().slice(0, 6)}@example.com`;
+    const payload = { user: { id: randomUUID(), email, name: "Race" }, at: new Date().toISOString() };
+    const orders = node.broker.getLocalService("orders") as unknown as { outbox: Outbox; durable: DurableEvents };
+    const row = await orders.outbox.add({ event: "user.password-changed", payload, messageId: `user.password-changed:${randomUUID()}` });
+    const publish = jest.spyOn(orders.durable, "publish");
+    try {
+      // Both hold the row and publish it before either deletes it: what a slow publish and a poll can do.
+      expect(await Promise.all([orders.outbox.publishRows([row]), orders.outbox.publishRows([row])])).toEqual([1, 1]);
+      expect(publish.mock.calls.filter((c) => c[2] === row.messageId)).toHaveLength(2);
+    } finally {
+      publish.mockRestore();
+    }
+    await smtp.waitFor(email);
+    await new Promise((r) => setTimeout(r, 800)); // a fixed wait on purpose: it proves that the repeat sends nothing
+    expect(smtp.to(email)).toHaveLength(1);
+    expect(await orders.outbox.pending()).toBe(0);
   });
 
   test("a poison message is retried, then dead-lettered; admins see it and can retry it", async () => {

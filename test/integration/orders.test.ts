@@ -4,10 +4,12 @@
  * events after commit, and the compensation when saving an order fails.
  */
 import { randomUUID } from "node:crypto";
+import { jest } from "@jest/globals";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient, ADDRESS, type Account } from "../support/shop-client.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
+import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -74,6 +76,45 @@ suite("orders", () => {
       expect((await http(`/orders/${res.body.id}`, { headers: as(alice.token) })).body.totalCents).toBe(4013);
       const created = events.find((e) => e.event === "order.created" && e.payload.order.id === res.body.id)?.payload;
       expect(created).toMatchObject({ order: { totalCents: 4013 }, customer: { id: alice.id, email: expect.stringContaining("alice") } });
+    });
+
+    test("the customer's contact comes with the principal: a checkout asks neither users.contact nor products.snapshot", async () => {
+      const p = await product();
+      const principal = await node.broker.call<any, object>("users.authenticate", { scheme: "bearer", credentials: alice.token });
+      expect(principal).toMatchObject({ id: alice.id, role: "user", email: alice.email, name: "alice" });
+      const spy = jest.spyOn(node.broker, "call");
+      try {
+        const res = await checkout(alice.token, [{ productId: p.id, quantity: 1 }]);
+        expect(res.status).toBe(201);
+        const asked = spy.mock.calls.map((c) => String(c[0]));
+        expect(asked).toContain("products.reserve");
+        expect(asked).not.toContain("users.contact");
+        expect(asked).not.toContain("products.snapshot");
+        await until("the order.created event", () => events.some((e) => e.event === "order.created" && e.payload.order.id === res.body.id));
+        const created = events.find((e) => e.event === "order.created" && e.payload.order.id === res.body.id)!.payload;
+        expect(created.customer).toEqual({ id: alice.id, email: alice.email, name: "alice" });
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    test("without an Idempotency-Key the order is one INSERT, no transaction; with a key, one transaction with the key", async () => {
+      const p = await product();
+      const db = (node.broker.getLocalService("orders") as any).adapter.db;
+      const transactions = jest.spyOn(db, "transaction");
+      const queries = jest.spyOn(db, "query");
+      try {
+        const res = await checkout(alice.token, [{ productId: p.id, quantity: 1 }]);
+        expect(res.status).toBe(201);
+        expect(transactions).not.toHaveBeenCalled();
+        expect(queries.mock.calls.map((c) => String(c[0]).split("\n")[0])).toEqual(["INSERT INTO orders"]);
+        const keyed = await checkout(alice.token, [{ productId: p.id, quantity: 1 }], { "idempotency-key": `one-tx-${randomUUID()}` });
+        expect(keyed.status).toBe(201);
+        expect(transactions).toHaveBeenCalledTimes(1);
+      } finally {
+        transactions.mockRestore();
+        queries.mockRestore();
+      }
     });
 
     test("not enough stock: 409 INSUFFICIENT_STOCK naming the products, and nothing taken from any line", async () => {
@@ -428,16 +469,18 @@ suite("orders", () => {
     test("compensation: when saving the order fails after reserving, the stock is released", async () => {
       const p = await product({ stock: 4 });
       const orders = node.broker.getLocalService("orders") as any;
-      const original = orders.adapter.model.create;
-      orders.adapter.model.create = async () => {
-        throw new Error("simulated database failure while saving the order");
+      const db = orders.adapter.db;
+      const original = db.query;
+      db.query = async function (this: unknown, sql: unknown, ...rest: unknown[]) {
+        if (String(sql).startsWith("INSERT INTO orders")) throw new Error("simulated database failure while saving the order");
+        return original.call(this, sql, ...rest);
       };
       try {
         const res = await checkout(alice.token, [{ productId: p.id, quantity: 3 }]);
         expect(res.status).toBe(500);
         expect(JSON.stringify(res.body)).not.toMatch(/simulated/);
       } finally {
-        orders.adapter.model.create = original;
+        db.query = original;
       }
       expect(await stockOf(p.id)).toBe(4);
       const ledger = (node.broker.getLocalService("products") as any).reservations;

@@ -4,6 +4,7 @@
  * replicas relaying one table publish each row once.
  */
 import { randomBytes } from "node:crypto";
+import { jest } from "@jest/globals";
 import { describeWithServers, SERVERS } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
@@ -73,30 +74,96 @@ suite("the transactional outbox", () => {
   }
   const ids = () => received.map((m) => m.messageId);
 
-  test("a message exists only if its transaction commits; once published and confirmed, its row is gone", async () => {
+  test(`a message exists only if its transaction commits; right after the commit it is published and its row deleted, \
+with no poll and no relay transaction`, async () => {
     const { outbox } = outboxVia(AMQP);
+    const statements: string[] = [];
+    const original = sequelize.query.bind(sequelize);
+    const spy = jest.spyOn(sequelize, "query");
     await sequelize
       .transaction(async (t) => {
         await outbox.add({ event: "order.created", payload: { n: 1 }, messageId: "rolled-back" }, t);
         throw new Error("the change failed");
       })
       .catch(() => undefined);
-    await sequelize.transaction((t) =>
-      outbox.add({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1" }, t),
-    );
-    expect(await outbox.pending()).toBe(1);
-    expect(await outbox.relay()).toBe(1);
-    await until("the message", () => received.length === 1, { timeoutMs: 5000 });
-    expect(received[0]).toMatchObject({
-      event: "order.created",
-      payload: { n: 2 },
-      messageId: "committed",
-      requestId: "req-1",
-      attempt: 0,
+    await sequelize.transaction(async (t) => {
+      await outbox.add({ event: "order.created", payload: { n: 2 }, messageId: "committed", requestId: "req-1" }, t);
+      await outbox.add({ event: "order.status-changed", payload: { n: 3 }, messageId: "committed-too" }, t);
+      // From here on, what the outbox runs (the publish after the commit).
+      t.afterCommit(
+        () =>
+          void spy.mockImplementation(((sql: unknown, options?: object) => {
+            statements.push(String(sql));
+            return original(sql as string, options);
+          }) as typeof sequelize.query),
+      );
     });
-    expect(await outbox.pending()).toBe(0);
+    try {
+      await until("the messages", () => received.length === 2, { timeoutMs: 5000 });
+      expect(received.map((m) => [m.messageId, m.payload, m.requestId])).toEqual([
+        ["committed", { n: 2 }, "req-1"],
+        ["committed-too", { n: 3 }, undefined],
+      ]);
+      await until("the rows to be deleted", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    } finally {
+      spy.mockRestore();
+    }
+    // One DELETE for both rows, outside any transaction (no START, SELECT … FOR UPDATE, COMMIT).
+    expect(statements.filter((q) => !/count/i.test(q))).toEqual([
+      expect.stringMatching(/^DELETE FROM "orders_outbox" WHERE id IN \(\$1, \$2\)/),
+    ]);
     await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that the rolled-back one never goes out
-    expect(ids()).toEqual(["committed"]);
+    expect(ids()).toEqual(["committed", "committed-too"]);
+  });
+
+  test("rows confirmed while a DELETE runs are deleted together in the next one", async () => {
+    const { outbox } = outboxVia(AMQP);
+    const deletes: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const original = sequelize.query.bind(sequelize);
+    const spy = jest.spyOn(sequelize, "query").mockImplementation((async (sql: unknown, options?: object) => {
+      if (String(sql).startsWith("DELETE")) {
+        deletes.push(String(sql));
+        if (deletes.length === 1) await gate; // the first DELETE is slow
+      }
+      return original(sql as string, options);
+    }) as typeof sequelize.query);
+    try {
+      const write = (i: number) =>
+        sequelize.transaction((t) => outbox.add({ event: "order.created", payload: { i }, messageId: `batch-${i}` }, t));
+      await write(0);
+      await until("the first DELETE", () => deletes.length === 1, { timeoutMs: 5000 });
+      await Promise.all([1, 2, 3, 4, 5].map(write));
+      await until("every message", () => received.length === 6, { timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 300)); // a fixed wait on purpose: every confirm is in before the first DELETE ends
+      open();
+      await until("the outbox to empty", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    } finally {
+      open();
+      spy.mockRestore();
+    }
+    expect(deletes).toEqual([
+      expect.stringMatching(/WHERE id IN \(\$1\)$/),
+      expect.stringMatching(/WHERE id IN \(\$1, \$2, \$3, \$4, \$5\)$/),
+    ]);
+  });
+
+  test("a row its writer never published (a crash after the commit) is relayed by the poll once older than leftoverMs", async () => {
+    const log = quiet();
+    const publisher = new DurableEvents(AMQP, namespace, log.logger);
+    const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs: 100, leftoverMs: 1000 });
+    cleanup.push(
+      () => publisher.close(500),
+      () => outbox.stop(),
+    );
+    await outbox.add({ event: "order.created", payload: {}, messageId: "left-over" }); // no transaction: nobody publishes it now
+    const written = Date.now();
+    outbox.start();
+    await until("the leftover", () => ids().includes("left-over"), { timeoutMs: 5000 });
+    expect(Date.now() - written).toBeGreaterThanOrEqual(900);
+    await until("the outbox to empty", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    expect(ids()).toEqual(["left-over"]);
   });
 
   test(`while RabbitMQ is unreachable messages wait (the change is not held up); \
@@ -135,9 +202,8 @@ once it is back they go out in order, each once`, async () => {
     const a = outboxVia(AMQP).outbox;
     const b = outboxVia(AMQP).outbox;
     const n = 300;
-    await sequelize.transaction(async (t) => {
-      for (let i = 0; i < n; i++) await a.add({ event: "order.created", payload: { i }, messageId: `m-${i}` }, t);
-    });
+    // Written without a transaction: no publish after a commit, only the relays take them.
+    for (let i = 0; i < n; i++) await a.add({ event: "order.created", payload: { i }, messageId: `m-${i}` });
     const [byA, byB] = await Promise.all([a.relay(), b.relay()]);
     expect(byA + byB).toBe(n);
     expect(byA).toBeGreaterThan(0);

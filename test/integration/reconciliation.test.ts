@@ -111,14 +111,16 @@ suite("reservation reconciliation", () => {
 
   /** Gap 1: checkout reserved, saving the order failed, and so did the compensating release. */
   async function orphanFromFailedCheckout(productId: string, quantity: number): Promise<string> {
-    const create = orders.adapter.model.create;
-    orders.adapter.model.create = async () => {
-      throw new Error("simulated database failure while saving the order");
+    const db = orders.adapter.db;
+    const query = db.query;
+    db.query = async function (this: unknown, sql: unknown, ...rest: unknown[]) {
+      if (String(sql).startsWith("INSERT INTO orders")) throw new Error("simulated database failure while saving the order");
+      return query.call(this, sql, ...rest);
     };
     try {
       await withReleasesLost(async () => expect((await checkout(productId, quantity)).status).toBe(500));
     } finally {
-      orders.adapter.model.create = create;
+      db.query = query;
     }
     const [id] = await reservationsOf(productId);
     expect(id).toBeDefined();

@@ -4,6 +4,7 @@
  * orders exist, one per 201, and the stock and the reservation ledger add up: the same
  * correctness as on PostgreSQL, with no SQLITE_BUSY and no broker retry of a checkout.
  */
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -60,4 +61,27 @@ describe("the embedded SQLite node under 50 concurrent checkouts", () => {
     const products = node.broker.getLocalService("products") as unknown as { reservations: { count(o?: object): Promise<number> } };
     expect(await products.reservations.count({ where: { status: "reserved" } })).toBe(40);
   }, 120_000);
+
+  test("reserve on SQLite: UPDATE … RETURNING answers the snapshot; a retried id takes the stock once; bad lines are 422s", async () => {
+    const admin = (await shop.superuser("sqlite-boss")).token;
+    const eur = await shop.product(admin, { name: "Mug", priceCents: 900, stock: 5 });
+    const usd = await shop.product(admin, { currency: "USD", stock: 5 });
+    const reserve = (reservationId: string, items: object[]) =>
+      node.broker.call<any[], object>("products.reserve", { reservationId, items });
+    const stockOf = async (id: string) =>
+      (await node.broker.call<{ stock: number }, object>("products.get", { id }, { meta: { user: { id: "x", role: "admin" } } })).stock;
+    const id = randomUUID();
+    const first = await reserve(id, [{ productId: eur.id, quantity: 2 }]);
+    expect(first).toEqual([{ productId: eur.id, sku: eur.sku, name: "Mug", unitPriceCents: 900, currency: "EUR", quantity: 2 }]);
+    expect(await reserve(id, [{ productId: eur.id, quantity: 2 }])).toEqual(first);
+    expect(await stockOf(eur.id)).toBe(3);
+    const mixed = await reserve(randomUUID(), [
+      { productId: eur.id, quantity: 1 },
+      { productId: usd.id, quantity: 1 },
+    ]).catch((err) => err);
+    expect(mixed).toMatchObject({ code: 422, data: [{ field: "items[1].productId", type: "currency" }] });
+    const unknown = await reserve(randomUUID(), [{ productId: randomUUID(), quantity: 1 }]).catch((err) => err);
+    expect(unknown).toMatchObject({ code: 422, data: [{ field: "items[0].productId", type: "unknownProduct" }] });
+    expect([await stockOf(eur.id), await stockOf(usd.id)]).toEqual([3, 5]);
+  });
 });

@@ -1,4 +1,4 @@
-import { cartProblems, priceOrder, currencyProblems, requestFingerprint } from "../../../domain/checkout.ts";
+import { cartProblems, priceOrder, currencyProblems, requestFingerprint, reservationProblems } from "../../../domain/checkout.ts";
 
 describe("checkout rules", () => {
   const snap = (productId: string, unitPriceCents: number, currency = "EUR") => ({
@@ -59,6 +59,24 @@ describe("checkout rules", () => {
       { productId: "c", quantity: 1 },
     ];
     expect(currencyProblems(lines, [snap("a", 1), snap("b", 1, "USD"), snap("c", 1)])).toEqual([
+      { field: "items[1].productId", message: expect.stringContaining("EUR, not USD"), type: "currency" },
+    ]);
+  });
+
+  test("a reservation refuses unknown and inactive products first, then mixed currencies", () => {
+    const lines = [
+      { productId: "a", quantity: 1 },
+      { productId: "b", quantity: 1 },
+      { productId: "c", quantity: 1 },
+    ];
+    const state = (productId: string, active = true, currency = "EUR") => ({ productId, active, currency });
+    expect(reservationProblems(lines, [state("a"), state("b"), state("c")])).toEqual([]);
+    // Not found (c) and not for sale (b): both lines, and no word about the currency of b.
+    expect(reservationProblems(lines, [state("a"), state("b", false, "USD")])).toEqual([
+      { field: "items[1].productId", message: "No such product is for sale.", type: "unknownProduct" },
+      { field: "items[2].productId", message: "No such product is for sale.", type: "unknownProduct" },
+    ]);
+    expect(reservationProblems(lines, [state("a"), state("b", true, "USD"), state("c")])).toEqual([
       { field: "items[1].productId", message: expect.stringContaining("EUR, not USD"), type: "currency" },
     ]);
   });

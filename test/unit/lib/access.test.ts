@@ -1,4 +1,4 @@
-import { assertAccess, hasRole, AccessError, type Principal } from "../../../lib/access.ts";
+import { assertAccess, contactOf, hasRole, AccessError, type Principal } from "../../../lib/access.ts";
 
 const user: Principal = { id: "u", role: "user" };
 const admin: Principal = { id: "a", role: "admin" };
@@ -45,4 +45,13 @@ test("roles are ordered user < admin < superuser; unknown roles have no rights",
   expect(hasRole(user, "admin")).toBe(false);
   expect(hasRole(null, "user")).toBe(false);
   expect(hasRole({ id: "x", role: "root" as never }, "user")).toBe(false);
+});
+
+test("a principal is its own user's contact only with e-mail and name, never for someone else or an API client", () => {
+  const ada: Principal = { id: "u1", role: "user", email: "ada@example.com", name: "Ada", sid: "s1" };
+  expect(contactOf(ada, "u1")).toEqual({ id: "u1", email: "ada@example.com", name: "Ada" });
+  expect(contactOf(ada, "u2")).toBeNull();
+  expect(contactOf({ id: "u1", role: "user", email: "ada@example.com" }, "u1")).toBeNull(); // a principal from before names
+  expect(contactOf({ ...ada, client: true }, "u1")).toBeNull();
+  expect(contactOf(null, "u1")).toBeNull();
 });

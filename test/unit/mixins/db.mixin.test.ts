@@ -3,6 +3,7 @@
  * service's name, which need not be the table's) after a change; every replica must listen
  * to exactly that event, or the others keep serving stale cached reads.
  */
+import { jest } from "@jest/globals";
 import { Errors, ServiceBroker } from "moleculer";
 import { ConnectionRefusedError, DataTypes } from "sequelize";
 import { DbMixin } from "../../../mixins/db.mixin.ts";
@@ -46,6 +47,24 @@ describe("db mixin cache cleaning", () => {
     await eventsOf(service)["cache.clean.things"]!({});
     expect(await broker.cacher!.get("things.get:1")).toBeFalsy();
     expect(await broker.cacher!.get("others.get:1")).toEqual({ label: "kept" });
+  });
+
+  test("after a change, a service that caches reads broadcasts cache.clean.<service>; one that caches nothing sends nothing", async () => {
+    const cached = broker.createService({
+      ...things("cached"),
+      actions: { read: { access: "internal", cache: { keys: ["id"] }, handler: () => null } },
+    }) as unknown as { clearCache(): Promise<unknown> };
+    const uncached = broker.createService({
+      ...things("uncached"),
+      actions: { read: { access: "internal", handler: () => null } },
+    }) as unknown as { clearCache(): Promise<unknown> };
+    const broadcasts: string[] = [];
+    jest.spyOn(broker, "broadcast").mockImplementation(async (event) => void broadcasts.push(String(event)));
+    await broker.cacher!.set("cached.read:1", { label: "cached" });
+    await cached.clearCache();
+    await uncached.clearCache();
+    expect(broadcasts).toEqual(["cache.clean.cached"]);
+    expect(await broker.cacher!.get("cached.read:1")).toBeFalsy();
   });
 
   test("a versioned service listens under its full name", () => {
