@@ -1,6 +1,6 @@
 /**
  * RabbitMQ stopped and restarted under load (a private RabbitMQ node on its own port,
- * test/support/rabbitmq.ts; never the shared broker): requests succeed again within 3 s of the
+ * test/support/rabbitmq.ts; never the shared broker): requests succeed again within 5 s of the
  * broker's return, with no 404 and no 500 meanwhile; durable events (a consumer and an outbox
  * relay) reconnect within about a second of its return. Prints the measured figures (FIGURES ...).
  */
@@ -49,7 +49,7 @@ const NODES: NodeSpec[] = [
     if (state.assertionCalls !== state.numPassingAsserts) console.log(shop.output());
   });
 
-  test(`requests succeed again within 3 s of the broker's return, no 404 or 500 meanwhile; \
+  test(`requests succeed again within 5 s of the broker's return, no 404 or 500 meanwhile; \
 durable events reconnect within ~1 s`, async () => {
     const broker = rabbit.nodes[0]!;
     const product = await shop.client.call<any, any>(
@@ -123,7 +123,8 @@ durable events reconnect within ~1 s`, async () => {
     expect(statuses[404] ?? 0).toBe(0);
     expect(statuses[500] ?? 0).toBe(0);
     for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);
-    expect(successAgainMs).toBeLessThanOrEqual(3000);
+    // ~0.3-0.7 s on a quiet machine; 3.0 s seen with the whole suite running beside it. Issue 14's bound is 5 s.
+    expect(successAgainMs).toBeLessThanOrEqual(5000);
     expect(figures.durableConsumerReconnectMs).toBeLessThanOrEqual(2500); // ~1 s; margin for a loaded machine
     expect(figures.durablePublisherReconnectMs).toBeLessThanOrEqual(2500);
     // The cluster is whole again: ready, and a checkout goes through (orders → products → outbox → mail).

@@ -150,8 +150,12 @@ async function startShop(env: Record<string, string>): Promise<Shop> {
     await broker.start();
     const port = (broker.getLocalService("api") as unknown as { server: { address(): net.AddressInfo } }).server.address().port;
     const api = `http://127.0.0.1:${port}/api`;
-    // The storage routes are generated once the gateway has seen the service.
-    await until("storage routes", async () => (await rawHttp(`${api}/files`)).status === 401);
+    // The routes are generated once the gateway has seen each service (20 ms after it registers):
+    // storage may be routed before users, whose routes every test needs as well.
+    await until(
+      "storage and users routes",
+      async () => (await rawHttp(`${api}/files`)).status === 401 && (await rawHttp(`${api}/users/me`)).status === 401,
+    );
     shop = {
       api,
       broker,
