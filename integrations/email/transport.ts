@@ -2,6 +2,8 @@
  * Sending one e-mail: over SMTP (nodemailer, `SMTP_URL` with auth and TLS in the URL) or,
  * in the embedded default, into an outbox folder as an .eml file per message.
  * The Message-ID derives from the delivery's id, so a resend is recognisable downstream.
+ * SMTP connections are pooled (see smtpTransportUrl): a confirmation per checkout must not pay a
+ * TCP and TLS handshake and a login each.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -24,6 +26,18 @@ export interface Mailer {
   close(): void;
 }
 
+/**
+ * The URL nodemailer is given: `SMTP_URL` with `pool=true` added unless the URL says otherwise
+ * (`?pool=false` keeps one connection per message). nodemailer's pool keeps up to
+ * `maxConnections` (5) connections open and sends up to `maxMessages` (100) messages on each
+ * before opening a fresh one; both can be set in the URL too.
+ */
+export function smtpTransportUrl(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  if (!url.searchParams.has("pool")) url.searchParams.set("pool", "true");
+  return url.toString();
+}
+
 function messageIdFor(id: string): string {
   return `<${createHash("sha256").update(id).digest("hex").slice(0, 32)}@moleculer-shop>`;
 }
@@ -40,7 +54,7 @@ export function createMailer(cfg: Config["mail"]): Mailer {
   });
 
   if (cfg.smtpUrl) {
-    const transport = createTransport(cfg.smtpUrl);
+    const transport = createTransport(smtpTransportUrl(cfg.smtpUrl));
     return {
       kind: "smtp",
       async send(mail) {

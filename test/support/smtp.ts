@@ -11,6 +11,8 @@ export interface TestSmtp {
   url: string;
   messages: ParsedMail[];
   reject: Set<string>;
+  /** SMTP connections opened by clients so far. */
+  readonly connections: number;
   /** Resolves with the messages to `to` once there are at least `count`, or throws after `timeoutMs`. */
   waitFor(to: string, count?: number, timeoutMs?: number): Promise<ParsedMail[]>;
   to(address: string): ParsedMail[];
@@ -20,10 +22,15 @@ export interface TestSmtp {
 export async function startSmtp(): Promise<TestSmtp> {
   const messages: ParsedMail[] = [];
   const reject = new Set<string>();
+  let connections = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
     onRcptTo(address, _session, callback) {
       if (reject.has(address.address.toLowerCase())) {
         const err = Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 });
@@ -45,6 +52,9 @@ export async function startSmtp(): Promise<TestSmtp> {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     reject,
+    get connections() {
+      return connections;
+    },
     to,
     async waitFor(address, count = 1, timeoutMs = 15_000) {
       await until(`${count} message(s) to ${address}`, () => to(address).length >= count, { timeoutMs, intervalMs: 50 }).catch(() => {
