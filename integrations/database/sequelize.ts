@@ -260,3 +260,8 @@ export async function untilDatabaseAnswers<T>(op: () => Promise<T>, budgetMs: nu
 export function sqlTimestamp(date: Date): string {
   return `${date.toISOString().replace("T", " ").replace("Z", "")} +00:00`;
 }
+
+/** `$first, $first+1, …` for `count` bound values in hand-written SQL (`IN (…)`, `VALUES (…)`). */
+export function bindPlaceholders(count: number, first = 1): string {
+  return Array.from({ length: count }, (_, i) => `$${first + i}`).join(", ");
+}

@@ -19,7 +19,7 @@
  */
 import { DataTypes, Op, QueryTypes, type Model, type ModelStatic, type Sequelize, type Transaction } from "sequelize";
 import { withRequestId } from "../../lib/request-id.ts";
-import { sqlTimestamp } from "../database/sequelize.ts";
+import { bindPlaceholders, sqlTimestamp } from "../database/sequelize.ts";
 
 export interface OutboxMessage {
   event: string;
@@ -146,8 +146,7 @@ export class Outbox {
    * statement's (Sequelize's `retry` options, e.g. `{ max: 1 }` when the caller retries).
    */
   async addWith(change: { sql: string; bind: readonly unknown[] }, message: OutboxMessage, retry?: { max: number }): Promise<OutboxRow> {
-    const n = change.bind.length;
-    const values = [1, 2, 3, 4, 5].map((i) => `$${n + i}`).join(", ");
+    const values = bindPlaceholders(5, change.bind.length + 1);
     const sql = `WITH change AS (${change.sql}) INSERT INTO "${this.table}" (${this.columns}) VALUES (${values}) RETURNING id`;
     const [inserted] = await this.db.query(sql, {
       bind: [...change.bind, ...this.bindOf(message)],
@@ -190,18 +189,25 @@ export class Outbox {
    */
   async publishRows(rows: readonly OutboxRow[]): Promise<number> {
     if (this.failing || rows.length === 0) return 0;
-    const done: Row["id"][] = [];
-    try {
-      for (const row of rows) {
-        await this.publisher.publish(row.event, row.payload, row.messageId, 0, row.requestId ?? undefined);
-        done.push(row.id);
-      }
-    } catch (err) {
-      this.failed(err);
-    }
+    const { done, error } = await this.publishInOrder(rows);
+    if (error) this.failed(error);
     // What RabbitMQ confirmed goes, also when a later row failed (it would only be a repeat).
     if (done.length) await this.deleteConfirmed(done);
     return done.length;
+  }
+
+  /** Publish rows in order until one fails: the ids RabbitMQ confirmed, and the error that stopped it. */
+  private async publishInOrder(rows: readonly Row[]): Promise<{ done: Row["id"][]; error?: Error }> {
+    const done: Row["id"][] = [];
+    for (const row of rows) {
+      try {
+        await this.publisher.publish(row.event, row.payload, row.messageId, 0, row.requestId ?? undefined);
+      } catch (err) {
+        return { done, error: err as Error };
+      }
+      done.push(row.id);
+    }
+    return { done };
   }
 
   /**
@@ -229,8 +235,7 @@ export class Outbox {
   }
 
   private deleteRows(ids: readonly Row["id"][], transaction?: Transaction): Promise<unknown> {
-    const placeholders = ids.map((_, i) => `$${i + 1}`).join(", ");
-    return this.db.query(`DELETE FROM "${this.table}" WHERE id IN (${placeholders})`, {
+    return this.db.query(`DELETE FROM "${this.table}" WHERE id IN (${bindPlaceholders(ids.length)})`, {
       bind: [...ids],
       type: QueryTypes.BULKDELETE,
       transaction,
@@ -325,18 +330,7 @@ export class Outbox {
         transaction,
         ...(postgres ? { lock: transaction.LOCK.UPDATE, skipLocked: true } : {}),
       });
-      const rows = found.map((r) => r.get({ plain: true }) as Row);
-      const done: Row["id"][] = [];
-      let error: Error | undefined;
-      for (const row of rows) {
-        try {
-          await this.publisher.publish(row.event, row.payload, row.messageId, 0, row.requestId ?? undefined);
-          done.push(row.id);
-        } catch (err) {
-          error = err as Error;
-          break;
-        }
-      }
+      const { done, error } = await this.publishInOrder(found.map((r) => r.get({ plain: true }) as Row));
       // What RabbitMQ confirmed goes, also when a later row failed (it would only be a repeat).
       if (done.length) await this.deleteRows(done, transaction);
       return { count: done.length, error };
