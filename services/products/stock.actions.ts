@@ -20,7 +20,7 @@ import { isUuid } from "../../lib/listing.ts";
 import { deadlineOf, type DbMethods, type DbVars } from "../../mixins/db.mixin.ts";
 import { reservationProblems, type ProductSnapshot, type ProductState } from "../../domain/checkout.ts";
 import { conflict, invalidAll, notFound } from "../../lib/errors.ts";
-import { runTransaction, sqlTimestamp } from "../../integrations/database/sequelize.ts";
+import { bindPlaceholders, runTransaction, sqlTimestamp } from "../../integrations/database/sequelize.ts";
 import type { Product, ProductsSettings } from "./types.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
@@ -134,9 +134,8 @@ export const stockMethods = {
   async productStates(this: Self, lines: readonly Line[], transaction?: Transaction): Promise<ProductState[]> {
     const ids = lines.map((l) => l.productId).filter(isUuid);
     if (ids.length === 0) return [];
-    const placeholders = ids.map((_, i) => `$${i + 1}`).join(", ");
     const rows = await this.adapter.db.query<{ id: string; active: boolean | number; currency: string }>(
-      `SELECT id, active, currency FROM products WHERE id IN (${placeholders})`,
+      `SELECT id, active, currency FROM products WHERE id IN (${bindPlaceholders(ids.length)})`,
       { bind: ids, type: QueryTypes.SELECT, transaction },
     );
     // SQLite answers a boolean as 1 or 0.
@@ -189,23 +188,6 @@ export const stockMethods = {
 };
 
 export const stockActions: Record<string, ActionSchema<Self>> = {
-  /** Current name, price, currency, availability of products (unknown ids are left out). */
-  snapshot: {
-    access: "internal",
-    idempotent: true,
-    visibility: "public",
-    params: { ids: { type: "array", min: 1, max: 100, items: "string" } },
-    async handler(this: Self, ctx: Context<{ ids: string[] }>) {
-      const ids = ctx.params.ids.filter(isUuid);
-      if (ids.length === 0) return [];
-      const rows = await this.adapter.model.findAll({ where: { id: { [Op.in]: ids } } });
-      return rows.map((row) => {
-        const p = row.get({ plain: true }) as ProductRow & { active: boolean; stock: number };
-        return { ...snapshotOf(p), active: p.active, stock: p.stock };
-      });
-    },
-  },
-
   /**
    * Take the stock of every line, or of none, and return what the order needs of each product
    * (name, price, currency: the snapshot at reservation time). One transaction: per line an
