@@ -15,21 +15,12 @@
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-type Speakeasy = typeof import("speakeasy");
-type QrCode = typeof import("qrcode");
-let speakeasyModule: Speakeasy | undefined;
-let qrCodeModule: QrCode | undefined;
-/** speakeasy, loaded the first time a secret is made or a code checked (a CommonJS package: loaded synchronously). */
-function engine(): Speakeasy {
-  const loaded: Speakeasy = speakeasyModule ?? require("speakeasy");
-  speakeasyModule = loaded;
-  return loaded;
-}
-function qrCode(): QrCode {
-  const loaded: QrCode = qrCodeModule ?? require("qrcode");
-  qrCodeModule = loaded;
-  return loaded;
-}
+/**
+ * speakeasy and qrcode, loaded the first time they are needed (CommonJS packages: loaded
+ * synchronously, and kept by Node's module cache from then on).
+ */
+const engine = (): typeof import("speakeasy") => require("speakeasy");
+const qrCode = (): typeof import("qrcode") => require("qrcode");
 
 /**
  * `secretLength`: characters of speakeasy's ASCII secret. Its alphabet maps a random byte to one
