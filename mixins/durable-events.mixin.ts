@@ -17,13 +17,18 @@ import type { Mixin } from "../types/moleculer.d.ts";
 import { getConfig } from "../lib/config.ts";
 import { untilDatabaseAnswers } from "../integrations/database/sequelize.ts";
 import { DurableEvents } from "../integrations/messaging/durable-events.ts";
-import { Outbox } from "../integrations/messaging/outbox.ts";
+import { Outbox, type OutboxMessage } from "../integrations/messaging/outbox.ts";
 import { shopTopology } from "./durable-topology.ts";
 
 /** One SQL statement with its `$1…` binds. */
 export interface Statement {
   sql: string;
   bind: readonly unknown[];
+}
+
+/** The outbox message of an event, tagged with the request that caused it. */
+function messageOf(ctx: Context, event: string, payload: unknown, messageId: string): OutboxMessage {
+  return { event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) };
 }
 
 export interface DurableEventMethods {
@@ -91,7 +96,7 @@ const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, V
       if (this.durable && !outbox) throw new Error(`emitDurable(${event}): this service declares no settings.outboxTable.`);
       // In a cluster the durable copy, published once the transaction commits, is the only one: its
       // consumers (mail, storage, products) ignore the Moleculer event there, so it would be a message for nothing.
-      if (outbox) await outbox.add({ event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) }, transaction);
+      if (outbox) await outbox.add(messageOf(ctx, event, payload, messageId), transaction);
       else transaction.afterCommit(() => ctx.emit(event, payload));
     },
 
@@ -110,7 +115,7 @@ const schema: Partial<ServiceSchema<DurableEventSettings, DurableEventMethods, V
       const db = this.adapter?.db;
       if (!db || (this.durable && !outbox?.combines)) return false;
       const once = { max: 1 }; // the tries are counted here, against `until`
-      const message = { event, payload, messageId, ...(ctx.requestID ? { requestId: ctx.requestID } : {}) };
+      const message = messageOf(ctx, event, payload, messageId);
       const write = async (): Promise<unknown> =>
         outbox
           ? outbox.addWith(change, message, once)
