@@ -46,15 +46,6 @@ export class TtlCache<V> {
     while (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
   }
 
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-
-  /** Drops every entry whose value matches. */
-  deleteWhere(matches: (value: V) => boolean): void {
-    for (const [key, entry] of this.#entries) if (matches(entry.value)) this.#entries.delete(key);
-  }
-
   clear(): void {
     this.#entries.clear();
   }
