@@ -560,21 +560,16 @@ const ApiService: ServiceSchema<GatewaySettings, GatewayMethods, GatewayVars> = 
       if (!/^(bearer|basic)$/i.test(scheme) || !credentials) {
         throw new AccessError("Use Authorization: Bearer <token> or Basic <credentials>.", 401, "INVALID_AUTHORIZATION");
       }
-      try {
-        if (this.principals && /^bearer$/i.test(scheme)) return await this.principals.authenticate(ctx, credentials);
-        return await ctx.call<Principal, object>("users.authenticate", {
-          scheme: scheme.toLowerCase(),
-          credentials,
-          totp: req.headers["x-totp"],
-          ip: ctx.meta.ip,
-          device: ctx.meta.deviceToken,
-        });
-      } catch (err) {
-        if ((err as Error).name === "ServiceNotFoundError") {
-          throw new AccessError("Credentials cannot be verified right now.", 401, "INVALID_CREDENTIALS");
-        }
-        throw err;
-      }
+      // With no users node to ask, the call's ServiceNotFoundError is the outage it is (503 with
+      // Retry-After, services/api/http-errors.ts), not a 401 that would make clients drop good tokens.
+      if (this.principals && /^bearer$/i.test(scheme)) return this.principals.authenticate(ctx, credentials);
+      return ctx.call<Principal, object>("users.authenticate", {
+        scheme: scheme.toLowerCase(),
+        credentials,
+        totp: req.headers["x-totp"],
+        ip: ctx.meta.ip,
+        device: ctx.meta.deviceToken,
+      });
     },
 
     /** May they? The action's own `access` declaration decides; none declared means no. */

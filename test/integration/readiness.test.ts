@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestShop, type TestNode } from "../support/node.ts";
-import { shopClient, as } from "../support/shop-client.ts";
+import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres");
@@ -59,6 +59,25 @@ suite("readiness and routes of services that are down", () => {
       const { loadServiceSchema } = await import("../../broker.ts");
       node.broker.createService(await loadServiceSchema("products"));
     }
+  });
+
+  test("without users, signing in is 503 with Retry-After, not a 401 that would make a client drop a good token", async () => {
+    const { loadServiceSchema } = await import("../../broker.ts");
+    const ada = await shop.shopper("ada"); // signed in; this gateway has not met the token yet
+    const basic = { authorization: `Basic ${Buffer.from(`${ada.email}:${PASSWORD}`).toString("base64")}` };
+    await node.broker.destroyService(node.broker.getLocalService("users")!);
+    try {
+      for (const headers of [as(ada.token), basic]) {
+        const res = await http(`/orders`, { headers });
+        expect({ status: res.status, type: res.body?.type }).toEqual({ status: 503, type: "SERVICE_UNAVAILABLE" });
+        expect(res.headers.get("retry-after")).toBe("5");
+      }
+    } finally {
+      node.broker.createService(await loadServiceSchema("users"));
+      await node.broker.waitForServices(["users"]);
+    }
+    await until("users routed again", async () => (await http(`/health/ready`)).status === 200);
+    expect((await http(`/orders`, { headers: as(ada.token) })).status).toBe(200);
   });
 
   test("a service that is back but not yet routed (aliases regenerate 20 ms later) answers 503, not 404", async () => {
