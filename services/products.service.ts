@@ -12,7 +12,7 @@ import { DataTypes } from "sequelize";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { invalidAll } from "../lib/errors.ts";
 import { ownedEntity } from "../middlewares/ownership.ts";
-import { stockActions, stockMethods, defineReservations, STOCK_STALE_SEC } from "./products/stock.actions.ts";
+import { stockActions, stockMethods, defineReservations, PRODUCT_GET_CACHE, STOCK_STALE_SEC } from "./products/stock.actions.ts";
 import {
   checkReservations,
   reconcileActions,
@@ -156,7 +156,7 @@ const ProductsService: ServiceSchema<ProductsSettings, ProductsMethods, Products
       rest: "GET /:id",
       access: "public",
       // Stock in a cached read is at most STOCK_STALE_SEC old (products/stock.actions.ts).
-      cache: { keys: ["id", "#user.role"], ttl: STOCK_STALE_SEC },
+      cache: PRODUCT_GET_CACHE,
       // An inactive product does not exist for shoppers; staff see every product.
       ownership: { entity: "Product", staff: "admin", anyone: { active: true } },
       params: { $$strict: true, id: { type: "string", max: 64 } },

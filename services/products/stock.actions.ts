@@ -17,6 +17,7 @@
 import { Errors, type ActionSchema, type Context, type Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, Sequelize, type Model, type ModelStatic, type Transaction } from "sequelize";
 import { isUuid } from "../../lib/listing.ts";
+import { ROLES } from "../../lib/access.ts";
 import { deadlineOf, type DbMethods, type DbVars } from "../../mixins/db.mixin.ts";
 import { reservationProblems, type ProductSnapshot, type ProductState } from "../../domain/checkout.ts";
 import { conflict, invalidAll, notFound } from "../../lib/errors.ts";
@@ -34,6 +35,12 @@ const MAX_STOCK = 2_147_483_647;
  * other change (admin edits, releases) still cleans every node's cache at once.
  */
 export const STOCK_STALE_SEC = 5;
+
+/** products.get's cache: a read's key holds the product's id and the caller's role (what it is shown depends on it). */
+export const PRODUCT_GET_CACHE = { keys: ["id", "#user.role"], ttl: STOCK_STALE_SEC };
+
+/** Every role a products.get key can hold: anonymous callers have none. */
+const CALLER_ROLES = [undefined, ...ROLES];
 
 export interface StockMethods extends DbMethods<Product> {
   reservedLines(id: string, transaction?: Transaction): Promise<ReservedLine[] | null>;
@@ -120,8 +127,19 @@ class AlreadyReserved extends Error {
 
 export const stockMethods = {
   forgetStock(this: Self, productIds: readonly string[]): Promise<unknown> {
-    // The keys hold the id (products.get:"<id>"|<role>); cached lists wait for their TTL.
-    return this.broker.cacher ? this.broker.cacher.clean(productIds.map((id) => `${this.fullName}.get:**${id}**`)) : Promise.resolve();
+    const cacher = this.broker.cacher;
+    if (!cacher) return Promise.resolve();
+    // Each product's keys, one per role, made by the cacher's own keygen and deleted by name: a
+    // pattern (\`products.get:**<id>**\`) would be matched against every cached key, which cost
+    // products nodes ~0.4 ms per checkout with the catalogue cached (a SCAN with Redis). Cached
+    // lists wait for their TTL. (Moleculer's typings say the action is its name; it is the action.)
+    const action = { name: `${this.fullName}.get` } as unknown as string;
+    const keys = productIds.flatMap((id) =>
+      CALLER_ROLES.map((role) =>
+        cacher.getCacheKey(action, PRODUCT_GET_CACHE, { params: { id }, meta: { user: role && { role } } } as unknown as Context),
+      ),
+    );
+    return cacher.del(keys);
   },
 
   /** The lines of reservation `id`, or null when there is none. */

@@ -11,6 +11,7 @@ import { startTestShop, type TestNode } from "../support/node.ts";
 import { shopClient } from "../support/shop-client.ts";
 import { until } from "../../scripts/support/until.ts";
 import { STOCK_STALE_SEC } from "../../services/products/stock.actions.ts";
+import { ROLES } from "../../lib/access.ts";
 
 const suite = await describeWithServers("postgres");
 
@@ -136,13 +137,18 @@ suite("products.reserve", () => {
     expect(await reservations(id)).toBe(0);
   });
 
-  test(`a reservation drops this node's cached reads of its products only, and sends no cache.clean; \
-any cached read expires within STOCK_STALE_SEC`, async () => {
+  test(`a reservation drops this node's cached reads of its products only, whoever read them, and sends no \
+cache.clean; any cached read expires within STOCK_STALE_SEC`, async () => {
     const taken = await product({ name: "Taken" });
     const other = await product({ name: "Other" });
-    const read = async (id: string) => (await shop.http(`/products/${id}`)).body;
-    expect((await read(taken.id)).stock).toBe(10);
-    expect((await read(other.id)).stock).toBe(10);
+    // Over HTTP as anyone, and as each role (a cached read's key holds the caller's role).
+    const readers = [
+      async (id: string) => (await shop.http(`/products/${id}`)).body,
+      ...ROLES.map((role) => (id: string) => node.broker.call<any, any>("products.get", { id }, { meta: { user: { id: "x", role } } })),
+    ];
+    const readAll = (id: string) => Promise.all(readers.map((read) => read(id)));
+    expect((await readAll(taken.id)).map((p) => p.stock)).toEqual([10, 10, 10, 10]);
+    expect((await readAll(other.id)).map((p) => p.stock)).toEqual([10, 10, 10, 10]);
     // Behind the service's back, so a cached copy shows the old name.
     const sequelize = (node.broker.getLocalService("products") as any).adapter.db;
     await sequelize.query(`UPDATE products SET name = 'renamed' WHERE id IN ('${taken.id}', '${other.id}')`);
@@ -153,10 +159,10 @@ any cached read expires within STOCK_STALE_SEC`, async () => {
     } finally {
       broadcasts.mockRestore();
     }
-    expect(await read(taken.id)).toMatchObject({ name: "renamed", stock: 6 });
-    expect((await read(other.id)).name).toBe("Other"); // still the cached copy
+    expect((await readAll(taken.id)).map((p) => `${p.name} ${p.stock}`)).toEqual(Array(4).fill("renamed 6"));
+    expect((await readAll(other.id)).map((p) => p.name)).toEqual(Array(4).fill("Other")); // still the cached copies
     const started = Date.now();
-    await until("the cached read to expire", async () => (await read(other.id)).name === "renamed", {
+    await until("the cached read to expire", async () => (await readers[0]!(other.id)).name === "renamed", {
       timeoutMs: (STOCK_STALE_SEC + 2) * 1000,
     });
     expect(Date.now() - started).toBeLessThanOrEqual((STOCK_STALE_SEC + 2) * 1000);
