@@ -21,7 +21,13 @@ import { ROLES } from "../../lib/access.ts";
 import { deadlineOf, type DbMethods, type DbVars } from "../../mixins/db.mixin.ts";
 import { reservationProblems, type ProductSnapshot, type ProductState } from "../../domain/checkout.ts";
 import { conflict, invalidAll, notFound } from "../../lib/errors.ts";
-import { bindPlaceholders, runTransaction, sqlTimestamp } from "../../integrations/database/sequelize.ts";
+import {
+  bindPlaceholders,
+  RETRY_BUDGET_MS,
+  runTransaction,
+  sqlTimestamp,
+  untilDatabaseAnswers,
+} from "../../integrations/database/sequelize.ts";
 import type { Product, ProductsSettings } from "./types.ts";
 
 /** The products.stock column is a 32-bit INTEGER. */
@@ -47,6 +53,8 @@ export interface StockMethods extends DbMethods<Product> {
   /** Drop this node's cached reads of these products (their stock changed); see STOCK_STALE_SEC. */
   forgetStock(productIds: readonly string[]): Promise<unknown>;
   productStates(lines: readonly Line[], transaction?: Transaction): Promise<ProductState[]>;
+  reserveInOneStatement(reservationId: string, lines: readonly Line[], deadline: number): Promise<ReservedLine[] | null>;
+  reserveInTransaction(reservationId: string, items: readonly Line[], lines: readonly Line[], deadline: number): Promise<ReservedLine[]>;
   /** The released lines, or null when the reservation was not held (unknown or already released). */
   releaseReservation(reservationId: string): Promise<ReservedLine[] | null>;
 }
@@ -116,6 +124,9 @@ const TAKE_STOCK = `UPDATE products SET stock = stock - $2, "updatedAt" = $3 WHE
 const ADD_RESERVATION = `INSERT INTO stock_reservations (id, items, status, "createdAt", "updatedAt") VALUES ($1, $2, 'reserved', $3, $3)
   ON CONFLICT (id) DO NOTHING`;
 
+/** A reservation in one statement on PostgreSQL (migration 0014): $1 id, $2 product ids (sorted), $3 quantities, $4 now. */
+const RESERVE_STOCK = `SELECT shop_reserve_stock($1::uuid, $2::uuid[], $3::integer[], $4::timestamptz) AS lines`;
+
 /** Thrown to roll a reservation back when its id was reserved before: the first one's lines are the answer. */
 class AlreadyReserved extends Error {
   readonly lines: ReservedLine[];
@@ -140,6 +151,110 @@ export const stockMethods = {
       ),
     );
     return cacher.del(keys);
+  },
+
+  /**
+   * The reservation as one statement (PostgreSQL, migration 0014's shop_reserve_stock): the
+   * reserved lines; the first reservation's lines when the id was reserved before (SR002); null
+   * when a line could not be taken (SR001: nothing was taken). Tried again while the database is
+   * unreachable, until `deadline`: a try after a lost answer meets its own reservation (SR002).
+   * Done after the deadline, it is given back (the checkout gave up) and answers 504.
+   */
+  async reserveInOneStatement(this: Self, reservationId: string, lines: readonly Line[], deadline: number): Promise<ReservedLine[] | null> {
+    const db = this.adapter.db;
+    const bind = [reservationId, lines.map((l) => l.productId), lines.map((l) => Number(l.quantity)), sqlTimestamp(new Date())];
+    let reserved: ReservedLine[];
+    try {
+      const budget = Math.min(deadline, Date.now() + RETRY_BUDGET_MS) - Date.now();
+      const [row] = await untilDatabaseAnswers(
+        () => db.query<{ lines: ReservedLine[] }>(RESERVE_STOCK, { bind, type: QueryTypes.SELECT, retry: { max: 1 } }),
+        Math.max(0, budget),
+      );
+      reserved = row!.lines;
+    } catch (err) {
+      const code = (err as { parent?: { code?: string } }).parent?.code;
+      if (code === "SR001") return null;
+      if (code !== "SR002") throw err;
+      const first = await this.reservedLines(reservationId);
+      if (first) return first;
+      throw new Error(`Reservation ${reservationId} was neither added nor found.`, { cause: err });
+    }
+    if (Date.now() > deadline) {
+      await this.releaseReservation(reservationId);
+      throw tooLate();
+    }
+    return reserved;
+  },
+
+  /**
+   * The reservation as a transaction: per line an `UPDATE … RETURNING` of the snapshot, then the
+   * reservation row as `INSERT … ON CONFLICT (id) DO NOTHING`; a refusal (a 422 or 409, decided
+   * inside the transaction) or a reservation id that is there already rolls back what it took.
+   */
+  async reserveInTransaction(
+    this: Self,
+    reservationId: string,
+    items: readonly Line[],
+    lines: readonly Line[],
+    deadline: number,
+  ): Promise<ReservedLine[]> {
+    const db = this.adapter.db;
+    try {
+      return await runTransaction(
+        db,
+        async (transaction: Transaction) => {
+          const now = sqlTimestamp(new Date());
+          const taken: ProductRow[] = [];
+          const missed: string[] = [];
+          for (const line of lines) {
+            const rows = isUuid(line.productId)
+              ? await db.query<ProductRow>(TAKE_STOCK, {
+                  bind: [line.productId, Number(line.quantity), now],
+                  type: QueryTypes.SELECT,
+                  transaction,
+                })
+              : [];
+            if (rows.length === 1) taken.push(rows[0]!);
+            else missed.push(line.productId);
+          }
+          const snapshots = taken.map(snapshotOf);
+          // Every line taken (so every product for sale): only the currencies may disagree.
+          let problems = missed.length
+            ? []
+            : reservationProblems(
+                items,
+                snapshots.map((snap) => ({ ...snap, active: true })),
+              );
+          if (missed.length || problems.length) {
+            const first = await this.reservedLines(reservationId, transaction);
+            if (first) throw new AlreadyReserved(first);
+            if (missed.length) problems = reservationProblems(items, await this.productStates(lines, transaction));
+            if (problems.length) throw invalidAll(problems);
+            throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: missed });
+          }
+          const byId = new Map(snapshots.map((s) => [s.productId, s]));
+          const reservedLines: ReservedLine[] = lines.map((l) => ({ ...byId.get(l.productId)!, quantity: l.quantity }));
+          // [_, rows added] on PostgreSQL and SQLite alike.
+          const [, added] = await db.query(ADD_RESERVATION, {
+            bind: [reservationId, JSON.stringify(reservedLines), now],
+            type: QueryTypes.INSERT,
+            transaction,
+          });
+          if (added === 0) {
+            // The same id committed meanwhile (or this is a run after a lost commit answer).
+            const first = await this.reservedLines(reservationId, transaction);
+            if (first) throw new AlreadyReserved(first);
+            throw new Error(`Reservation ${reservationId} was neither added nor found.`);
+          }
+          if (Date.now() > deadline) throw tooLate();
+          return reservedLines;
+        },
+        { idempotent: true, deadline },
+      );
+    } catch (err) {
+      if (err instanceof AlreadyReserved) return err.lines;
+      throw err;
+    }
   },
 
   /** The lines of reservation `id`, or null when there is none. */
@@ -208,13 +323,12 @@ export const stockMethods = {
 export const stockActions: Record<string, ActionSchema<Self>> = {
   /**
    * Take the stock of every line, or of none, and return what the order needs of each product
-   * (name, price, currency: the snapshot at reservation time). One transaction: per line an
-   * `UPDATE … RETURNING` of the snapshot, then the reservation row as
-   * `INSERT … ON CONFLICT (id) DO NOTHING`. A reservation id that is already there (a retry, or
-   * the same order reserved concurrently) rolls back what this run took and answers the first
-   * reservation's lines, so stock is taken once per id. Refusals, decided inside the
-   * transaction: 422 for lines whose product is unknown, inactive or in another currency
-   * (domain/checkout.ts reservationProblems), else 409 INSUFFICIENT_STOCK.
+   * (name, price, currency: the snapshot at reservation time). On PostgreSQL one statement
+   * (reserveInOneStatement); refused there, or on SQLite, one transaction (reserveInTransaction).
+   * A reservation id that is already there (a retry, or the same order reserved concurrently)
+   * takes nothing and answers the first reservation's lines, so stock is taken once per id.
+   * Refusals, decided inside the transaction: 422 for lines whose product is unknown, inactive
+   * or in another currency (domain/checkout.ts reservationProblems), else 409 INSUFFICIENT_STOCK.
    */
   reserve: {
     access: "internal",
@@ -232,65 +346,13 @@ export const stockActions: Record<string, ActionSchema<Self>> = {
         throw tooLate();
       }
       const lines = items.toSorted((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
-      const db = this.adapter.db;
-      try {
-        const reserved = await runTransaction(
-          db,
-          async (transaction: Transaction) => {
-            const now = sqlTimestamp(new Date());
-            const taken: ProductRow[] = [];
-            const missed: string[] = [];
-            for (const line of lines) {
-              const rows = isUuid(line.productId)
-                ? await db.query<ProductRow>(TAKE_STOCK, {
-                    bind: [line.productId, Number(line.quantity), now],
-                    type: QueryTypes.SELECT,
-                    transaction,
-                  })
-                : [];
-              if (rows.length === 1) taken.push(rows[0]!);
-              else missed.push(line.productId);
-            }
-            const snapshots = taken.map(snapshotOf);
-            // Every line taken (so every product for sale): only the currencies may disagree.
-            let problems = missed.length
-              ? []
-              : reservationProblems(
-                  items,
-                  snapshots.map((snap) => ({ ...snap, active: true })),
-                );
-            if (missed.length || problems.length) {
-              const first = await this.reservedLines(reservationId, transaction);
-              if (first) throw new AlreadyReserved(first);
-              if (missed.length) problems = reservationProblems(items, await this.productStates(lines, transaction));
-              if (problems.length) throw invalidAll(problems);
-              throw conflict("Not enough stock for some products.", "INSUFFICIENT_STOCK", { productIds: missed });
-            }
-            const byId = new Map(snapshots.map((s) => [s.productId, s]));
-            const reservedLines: ReservedLine[] = lines.map((l) => ({ ...byId.get(l.productId)!, quantity: l.quantity }));
-            // [_, rows added] on PostgreSQL and SQLite alike.
-            const [, added] = await db.query(ADD_RESERVATION, {
-              bind: [reservationId, JSON.stringify(reservedLines), now],
-              type: QueryTypes.INSERT,
-              transaction,
-            });
-            if (added === 0) {
-              // The same id committed meanwhile (or this is a run after a lost commit answer).
-              const first = await this.reservedLines(reservationId, transaction);
-              if (first) throw new AlreadyReserved(first);
-              throw new Error(`Reservation ${reservationId} was neither added nor found.`);
-            }
-            if (Date.now() > deadline) throw tooLate();
-            return reservedLines;
-          },
-          { idempotent: true, deadline },
-        );
-        await this.forgetStock(lines.map((l) => l.productId));
-        return reserved;
-      } catch (err) {
-        if (err instanceof AlreadyReserved) return err.lines;
-        throw err;
-      }
+      // PostgreSQL: one statement; refused (null), the transaction below takes it again and works out why.
+      const fast = this.adapter.db.getDialect() === "postgres" && lines.every((l) => isUuid(l.productId));
+      const reserved =
+        (fast ? await this.reserveInOneStatement(reservationId, lines, deadline) : null) ??
+        (await this.reserveInTransaction(reservationId, items, lines, deadline));
+      await this.forgetStock(lines.map((l) => l.productId));
+      return reserved;
     },
   },
 

@@ -167,4 +167,46 @@ cache.clean; any cached read expires within STOCK_STALE_SEC`, async () => {
     });
     expect(Date.now() - started).toBeLessThanOrEqual((STOCK_STALE_SEC + 2) * 1000);
   });
+
+  test("a reservation that can be made is one statement and no transaction; a refused one is worked out in a transaction", async () => {
+    const sequelize = (node.broker.getLocalService("products") as any).adapter.db;
+    const queries = jest.spyOn(sequelize, "query");
+    const transactions = jest.spyOn(sequelize, "transaction");
+    try {
+      const p = await product({ stock: 3 });
+      queries.mockClear();
+      await reserve(randomUUID(), [{ productId: p.id, quantity: 2 }]);
+      expect(queries.mock.calls.map((c) => String(c[0]).trim().split(/\s+/)[0])).toEqual(["SELECT"]);
+      expect(transactions).not.toHaveBeenCalled();
+      const err = await refused(reserve(randomUUID(), [{ productId: p.id, quantity: 2 }]));
+      expect(err).toMatchObject({ code: 409, type: "INSUFFICIENT_STOCK", data: { productIds: [p.id] } });
+      expect(transactions).toHaveBeenCalledTimes(1);
+      expect(await stockOf(p.id)).toBe(1);
+    } finally {
+      queries.mockRestore();
+      transactions.mockRestore();
+    }
+  });
+
+  test("a reservation that ends after its checkout's deadline gives its stock back and answers 504", async () => {
+    const p = await product({ stock: 5 });
+    const id = randomUUID();
+    // Another session holds the product's row, so the reservation waits past its deadline.
+    const sequelize = (node.broker.getLocalService("products") as any).adapter.db;
+    const holder = await sequelize.transaction();
+    await sequelize.query(`SELECT id FROM products WHERE id = '${p.id}' FOR UPDATE`, { transaction: holder });
+    const late = refused(
+      node.broker.call(
+        "products.reserve",
+        { reservationId: id, items: [{ productId: p.id, quantity: 2 }] },
+        { meta: { deadline: Date.now() + 300 } },
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 600));
+    await holder.commit();
+    expect(await late).toMatchObject({ code: 504, type: "DEADLINE_EXCEEDED" });
+    expect(await stockOf(p.id)).toBe(5);
+    const row = await (node.broker.getLocalService("products") as any).reservations.findByPk(id);
+    expect(row?.get("status") ?? "none").toMatch(/^(released|none)$/);
+  });
 });
