@@ -13,17 +13,18 @@
  * queue and a redelivery carry the message itself, the dead-letter retry reads it from the row.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { DataTypes, Op, QueryTypes, Sequelize } from "sequelize";
+import { DataTypes, Op, Sequelize } from "sequelize";
 import type { ShopMeta } from "../types/moleculer.d.ts";
 import { getConfig } from "../lib/config.ts";
 import { conflict, notFound } from "../lib/errors.ts";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin.ts";
-import { sqlTimestamp, untilDatabaseAnswers } from "../integrations/database/sequelize.ts";
+import { untilDatabaseAnswers } from "../integrations/database/sequelize.ts";
 import { DurableEventsMixin, type DurableEventMethods, type DurableEventVars } from "../mixins/durable-events.mixin.ts";
 import type { DurableMessage } from "../integrations/messaging/durable-events.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
+import { deliveryLog, type DeliveryLog } from "./mail/delivery-log.ts";
 
 const cfg = getConfig();
 
@@ -51,19 +52,12 @@ interface MailMethods extends DbMethods<Delivery>, DurableEventMethods {
 }
 interface MailVars extends DbVars, DurableEventVars {
   mailer: Mailer;
+  deliveries: DeliveryLog;
 }
 type Self = Service<MailSettings> & MailMethods & MailVars;
 
 /** A "sending" mark older than this belongs to a consumer that died mid-send. */
 const SENDING_TIMEOUT_MS = 5 * 60_000;
-
-/** A message's delivery claimed, unless its id is logged already ($6: now). */
-const CLAIM = `INSERT INTO mail_deliveries (id, event, template, recipient, subject, status, attempts, "createdAt", "updatedAt")
-  VALUES ($1, $2, $3, $4, $5, 'sending', 1, $6, $6) ON CONFLICT (id) DO NOTHING`;
-
-/** A claimed message sent: its record keeps the id and status, not the payload ($2: now). */
-const MARK_SENT = `UPDATE mail_deliveries SET status = 'sent', "sentAt" = $2, "updatedAt" = $2, "lastError" = NULL, payload = NULL
-  WHERE id = $1`;
 
 const FAILED_FIELDS = ["id", "event", "template", "recipient", "subject", "status", "attempts", "lastError", "createdAt", "updatedAt"];
 
@@ -96,6 +90,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
 
   async started() {
     this.mailer = createMailer(cfg.mail);
+    this.deliveries = deliveryLog(this.adapter.db);
     if (this.durable) {
       await this.durable.consume({
         ...shopTopology(cfg).mail,
@@ -193,13 +188,8 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       const note = notificationFor(message.event, message.payload);
       if (!note) return;
       const log = this.adapter.model;
-      const db = this.adapter.db;
-      // Bound SQL for the two statements every message runs (no model instances): claim, then sent.
-      const [, claimed] = await db.query(CLAIM, {
-        bind: [message.messageId, message.event, note.template, note.to, note.subject, sqlTimestamp(new Date())],
-        type: QueryTypes.INSERT,
-      });
-      if (claimed === 0) {
+      const claim = { id: message.messageId, event: message.event, template: note.template, recipient: note.to, subject: note.subject };
+      if (!(await this.deliveries.claim(claim))) {
         // Seen before. Take it over only with a compare-and-set: after a failed attempt, after a
         // retry from the dead letters, or from a consumer that died mid-send long ago.
         const stale = new Date(Date.now() - SENDING_TIMEOUT_MS);
@@ -241,10 +231,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       // redelivery would send it again) nor be given up while the database restarts. The message
       // stays unacknowledged meanwhile; a node that dies now leaves a "sending" row, the one
       // window for a duplicate (taken over after SENDING_TIMEOUT_MS).
-      await untilDatabaseAnswers(
-        () => db.query(MARK_SENT, { bind: [message.messageId, sqlTimestamp(new Date())], type: QueryTypes.UPDATE }),
-        SENDING_TIMEOUT_MS,
-      );
+      await untilDatabaseAnswers(() => this.deliveries.markSent(message.messageId), SENDING_TIMEOUT_MS);
       this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
     },
 

@@ -1,0 +1,89 @@
+/**
+ * The mail delivery log's batched statements on PostgreSQL and SQLite: claims asked for in one
+ * tick are one INSERT (each answered for itself: new, logged before, or the same id twice), sent
+ * marks one UPDATE; a message alone still runs its own statement.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { jest } from "@jest/globals";
+import type { Sequelize } from "sequelize";
+import { loadConfig } from "../../lib/config.ts";
+import { migrateUp } from "../../integrations/database/migrator.ts";
+import { createSequelize } from "../../integrations/database/sequelize.ts";
+import { deliveryLog } from "../../services/mail/delivery-log.ts";
+import { describeWithServers } from "../support/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+const claim = (id: string) => ({
+  id,
+  event: "order.created",
+  template: "order-confirmation",
+  recipient: "ann@example.com",
+  subject: "Order",
+});
+
+function behaves(open: () => Promise<{ db: Sequelize; close: () => Promise<void> }>) {
+  let db: Sequelize;
+  let close: () => Promise<void>;
+  beforeAll(async () => ({ db, close } = await open()), 60_000);
+  afterAll(() => close?.());
+
+  const rows = async () =>
+    Object.fromEntries(
+      ((await db.query(`SELECT id, status, attempts FROM mail_deliveries ORDER BY id`, { type: "SELECT" })) as any[]).map((r) => [
+        r.id,
+        `${r.status}/${r.attempts}`,
+      ]),
+    );
+
+  test("claims in one tick are one INSERT, each answered for itself; sent marks are one UPDATE", async () => {
+    const log = deliveryLog(db);
+    expect(await log.claim(claim("m0"))).toBe(true); // alone: its own statement
+    const statements = jest.spyOn(db, "query");
+    try {
+      const claimed = await Promise.all(["m1", "m2", "m0", "m3", "m3"].map((id) => log.claim(claim(id))));
+      expect(claimed).toEqual([true, true, false, true, false]);
+      expect(statements).toHaveBeenCalledTimes(1);
+      statements.mockClear();
+      await Promise.all(["m1", "m2", "m3"].map((id) => log.markSent(id)));
+      expect(statements).toHaveBeenCalledTimes(1);
+    } finally {
+      statements.mockRestore();
+    }
+    expect(await rows()).toEqual({ m0: "sending/1", m1: "sent/1", m2: "sent/1", m3: "sent/1" });
+  });
+}
+
+describe("mail delivery log on SQLite", () => {
+  behaves(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "delivery-log-"));
+    const database = loadConfig({ SQLITE_PATH: path.join(dir, "shop.sqlite") }).database;
+    await migrateUp(database);
+    const db = createSequelize(database);
+    return {
+      db,
+      close: async () => {
+        await db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+});
+
+const pgSuite = await describeWithServers("postgres");
+pgSuite("mail delivery log on PostgreSQL", () => {
+  behaves(async () => {
+    const scratch: TestDatabase = await createTestDatabase("delivery_log");
+    const database = loadConfig({ DATABASE_URL: scratch.url }).database;
+    await migrateUp(database);
+    const db = createSequelize(database);
+    return {
+      db,
+      close: async () => {
+        await db.close();
+        await scratch.drop();
+      },
+    };
+  });
+});
