@@ -104,11 +104,18 @@ export function targetsTable(anchors: AnchorsResult | undefined, checkout: Check
   const at16 = orders?.load.find((l) => l.inFlight === 16);
   const at64 = orders?.load.find((l) => l.inFlight === 64);
   if (orders && at16) {
-    const ok = at16.perSec >= 300 && (at16.cpuMsPerRequest ?? Infinity) <= 6 && at16.p99 <= 100 && checkout!.stock.ok;
+    // Judged with the e-mails too: a checkout rate the mail node cannot follow is not sustained.
+    const sustained = at16.withMail ?? { perSec: at16.perSec, cpuMsPerRequest: at16.cpuMsPerRequest };
+    const perSec = Math.min(at16.perSec, sustained.perSec);
+    const cpuMs = Math.max(at16.cpuMsPerRequest ?? Infinity, sustained.cpuMsPerRequest ?? Infinity);
+    const ok = perSec >= 300 && cpuMs <= 6 && at16.p99 <= 100 && checkout!.stock.ok;
     targets.push({
       figure: "checkout, 8-node cluster @16",
       measured:
         `${int(at16.perSec)}/s, ${ms(at16.cpuMsPerRequest)} ms CPU each, p99 ${ms(at16.p99, 0)} ms; ` +
+        (at16.withMail && at16.mailBacklog?.queued
+          ? `with its e-mails ${int(at16.withMail.perSec)}/s, ${ms(at16.withMail.cpuMsPerRequest)} ms CPU; `
+          : "") +
         `stock ${checkout!.stock.ok ? "exact" : "MISMATCH"}`,
       ratio: at64 ? `@64: ${int(at64.perSec)}/s, p99 ${ms(at64.p99, 0)} ms` : "-",
       target: "≥ 300/s, ≤ 6 ms CPU, p99 ≤ 100 ms, 0 oversell",

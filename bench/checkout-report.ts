@@ -94,6 +94,11 @@ export function checkoutTables(result: CheckoutResult): string {
       // A rate over a handful of mails, or over less than a second (the queue is polled every 200 ms), says nothing.
       if (backlog && rate?.perSecDraining && rate.sentWhileDraining >= 50 && (backlog.drainedSeconds ?? 0) >= 1)
         parts.push(`(${rate.perSecDraining.toFixed(0)} mails/s with the mail node alone).`);
+      if (l.withMail && backlog && backlog.queued > 0)
+        parts.push(
+          `With its e-mails: ${l.withMail.perSec.toFixed(0)} checkouts/s until the last was sent` +
+            (l.withMail.cpuMsPerRequest === null ? "." : `, ${l.withMail.cpuMsPerRequest.toFixed(2)} ms of CPU each.`),
+        );
       lines.push(parts.join(" "));
     }
   }

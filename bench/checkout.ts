@@ -103,6 +103,13 @@ export interface LoadPhase extends PhaseResult {
    * while it worked off the backlog.
    */
   mail?: MailRate;
+  /**
+   * Checkout with its confirmation e-mails, from the phase's start until the mail node has
+   * worked off what the phase left queued: checkouts per second over that whole time, and the
+   * cluster's CPU time over it per checkout (the e-mails a lagging mail node sends after the
+   * phase included). Null CPU off Linux; absent when the mail backlog was not worked off.
+   */
+  withMail?: { perSec: number; cpuMsPerRequest: number | null };
 }
 
 export interface MailRate {
@@ -557,8 +564,19 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
           // Confirmation mails of this phase would otherwise compete with the next one.
           const sentAfter = await mailsSent();
           row.mailBacklog = await drainMail();
+          const drainedCpu = cpuNow();
           const sentWhileDraining = (await mailsSent()) - sentAfter;
           const drained = row.mailBacklog?.drainedSeconds;
+          if (drained !== null && drained !== undefined && phase.ok > 0) {
+            const shares = before && drainedCpu ? cpuShares(before, drainedCpu) : null;
+            const clusterShare = shares
+              ? Object.entries(shares).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0)
+              : 0;
+            row.withMail = {
+              perSec: phase.ok / (phase.seconds + drained),
+              cpuMsPerRequest: before && drainedCpu ? ((clusterShare / 100) * (drainedCpu.total - before.total) * 1000) / phase.ok : null,
+            };
+          }
           row.mail = {
             sentDuringPhase: sentAfter - sentBefore,
             perSecDuringPhase: (sentAfter - sentBefore) / phase.seconds,
