@@ -1,8 +1,9 @@
 /**
  * Stock held for orders, for other services only (never over HTTP).
  *
- * reserve: all lines or none, in one transaction. Each line is one conditional update
- *   `stock = stock - n WHERE id = ? AND active AND stock >= n`, which PostgreSQL re-checks on
+ * reserve: all lines or none, in one transaction (on PostgreSQL one statement: the
+ *   shop_reserve_stock function of migration 0014 does the same). Each line is one conditional
+ *   update `stock = stock - n WHERE id = ? AND active AND stock >= n`, which PostgreSQL re-checks on
  *   the newest row version under Read Committed: no interleaving of concurrent checkouts on any
  *   number of nodes can oversell. Lines are locked in id order (no deadlocks). The reservation
  *   row is written in the same transaction, keyed by the order id: a retried reserve for the
@@ -141,7 +142,7 @@ export const stockMethods = {
     const cacher = this.broker.cacher;
     if (!cacher) return Promise.resolve();
     // Each product's keys, one per role, made by the cacher's own keygen and deleted by name: a
-    // pattern (\`products.get:**<id>**\`) would be matched against every cached key, which cost
+    // pattern (`products.get:**<id>**`) would be matched against every cached key, which cost
     // products nodes ~0.4 ms per checkout with the catalogue cached (a SCAN with Redis). Cached
     // lists wait for their TTL. (Moleculer's typings say the action is its name; it is the action.)
     const action = { name: `${this.fullName}.get` } as unknown as string;
