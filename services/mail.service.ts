@@ -12,6 +12,7 @@
  * The log keeps a message's payload only while a retry may need it (failed, dead): the retry
  * queue and a redelivery carry the message itself, the dead-letter retry reads it from the row.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { DataTypes, Op, Sequelize } from "sequelize";
 import type { ShopMeta } from "../types/moleculer.d.ts";
@@ -48,13 +49,21 @@ interface MailSettings {
 interface MailMethods extends DbMethods<Delivery>, DurableEventMethods {
   deliver(message: DurableMessage): Promise<void>;
   deliverLocally(message: DurableMessage): Promise<void>;
+  deliverInBackground(message: DurableMessage): void;
   markDead(message: DurableMessage, error: string): Promise<void>;
 }
 interface MailVars extends DbVars, DurableEventVars {
   mailer: Mailer;
   deliveries: DeliveryLog;
+  /** Embedded mode: deliveries in progress, which a stopping node lets finish. */
+  local: Set<Promise<void>>;
+  /** Aborted when the node stops: no embedded delivery waits for its next attempt then. */
+  stopping: AbortController;
 }
 type Self = Service<MailSettings> & MailMethods & MailVars;
+
+/** How long a stopping node waits for its embedded deliveries in progress (the broker's shutdown timeout). */
+const STOP_WAIT_MS = 10_000;
 
 /** A "sending" mark older than this belongs to a consumer that died mid-send. */
 const SENDING_TIMEOUT_MS = 5 * 60_000;
@@ -88,7 +97,12 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
 
   settings: { rest: "/mail" },
 
+  created() {
+    this.local = new Set();
+  },
+
   async started() {
+    this.stopping = new AbortController();
     this.mailer = createMailer(cfg.mail);
     this.deliveries = deliveryLog(this.adapter.db);
     if (this.durable) {
@@ -108,6 +122,11 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
   },
 
   async stopped() {
+    // Embedded deliveries in progress finish before the SMTP pool and (after this handler) the
+    // database close: a node stopped right after a checkout still sends its confirmation once
+    // and records it. One waiting for its next attempt is parked as dead instead (deliverLocally).
+    this.stopping.abort();
+    await Promise.race([Promise.allSettled(this.local), sleep(STOP_WAIT_MS, undefined, { ref: false })]);
     this.mailer?.close();
   },
 
@@ -118,13 +137,13 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       {
         handler(this: Self, ctx: Context<unknown>) {
           if (this.durable) return;
-          const messageId = `${event}:${ctx.id}`;
-          // In the background; a delivery still retrying when the node stops must not become an unhandled rejection.
-          this.deliverLocally({ event, payload: ctx.params, messageId, attempt: 0, publishedAt: new Date().toISOString() }).catch(
-            (err: unknown) => {
-              this.logger.warn(`Mail ${messageId} left undelivered:`, err);
-            },
-          );
+          this.deliverInBackground({
+            event,
+            payload: ctx.params,
+            messageId: `${event}:${ctx.id}`,
+            attempt: 0,
+            publishedAt: new Date().toISOString(),
+          });
         },
       },
     ]),
@@ -175,7 +194,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
           publishedAt: new Date().toISOString(),
         };
         if (this.durable) await this.durable.requeue("mail", message);
-        else void this.deliverLocally(message);
+        else this.deliverInBackground(message);
         ctx.meta.$statusCode = 202;
         return { id: d.id, status: "queued" };
       },
@@ -235,20 +254,32 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
     },
 
-    /** Embedded mode: the same delivery with in-process retries and backoff. */
+    /**
+     * Embedded mode: the same delivery with in-process retries and backoff. A message still to
+     * be tried when the node stops is parked as dead (GET /api/mail/failed lists it, and it can
+     * be retried from there): nothing else would try it again.
+     */
     async deliverLocally(this: Self, message: DurableMessage) {
       for (let attempt = 1; ; attempt++) {
         try {
           await this.deliver(message);
           return;
         } catch (err) {
-          if (attempt >= cfg.mail.maxAttempts) {
-            await this.markDead({ ...message, attempt }, (err as Error).message);
-            return;
-          }
-          await new Promise((r) => setTimeout(r, cfg.mail.retryBaseMs * 2 ** (attempt - 1)));
+          const error = (err as Error).message;
+          if (attempt >= cfg.mail.maxAttempts) return this.markDead({ ...message, attempt }, error);
+          const stopped = await sleep(cfg.mail.retryBaseMs * 2 ** (attempt - 1), false, { signal: this.stopping.signal }).catch(() => true);
+          if (stopped) return this.markDead({ ...message, attempt }, `${error} (the node stopped before attempt ${attempt + 1})`);
         }
       }
+    },
+
+    /** Embedded mode: deliver without holding up the caller; a stopping node waits for it (stopped). */
+    deliverInBackground(this: Self, message: DurableMessage) {
+      const delivery = this.deliverLocally(message).catch((err: unknown) => {
+        this.logger.warn(`Mail ${message.messageId} left undelivered:`, err);
+      });
+      this.local.add(delivery);
+      void delivery.finally(() => this.local.delete(delivery));
     },
 
     async markDead(this: Self, message: DurableMessage, error: string) {

@@ -19,7 +19,8 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startSmtp(): Promise<TestSmtp> {
+/** `acceptAfterMs`: the server answers each message's data this long after it arrived (a slow mail server). */
+export async function startSmtp({ acceptAfterMs = 0 } = {}): Promise<TestSmtp> {
   const messages: ParsedMail[] = [];
   const reject = new Set<string>();
   let connections = 0;
@@ -40,8 +41,10 @@ export async function startSmtp(): Promise<TestSmtp> {
     },
     onData(stream, _session, callback) {
       simpleParser(stream, (err, mail) => {
-        if (!err) messages.push(mail);
-        callback(err ?? undefined);
+        setTimeout(() => {
+          if (!err) messages.push(mail);
+          callback(err ?? undefined);
+        }, acceptAfterMs);
       });
     },
   });
