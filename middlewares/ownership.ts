@@ -5,7 +5,7 @@
  *   ownership: { entity: "Order", owner: "userId", staff: "admin" }
  *
  *  - an action on one row (its `id` param: get, cancel, remove, ...) gets that row, loaded once
- *    with the service's `findRow` (the db mixin), as plain values in `ctx.locals.entity`. A row
+ *    with the service's `findPlainRow` (the db mixin), as plain values in `ctx.locals.entity`. A row
  *    the caller may not see is answered exactly as a missing one: `notFound(entity, id)`, never
  *    a 403 that would tell a stranger the id exists;
  *  - a list (`list: true`) gets `ctx.locals.scope`, the equality conditions of the rows the
@@ -54,14 +54,14 @@ export function ownedScope(ctx: Pick<Context, "locals" | "action">): Record<stri
   return { ...scope };
 }
 
-/** What the middleware needs of the service: the db mixin's `findRow` (null for anything that is not a row id). */
+/** What the middleware needs of the service: the db mixin's `findPlainRow` (null for anything that is not a row id). */
 interface RowSource {
-  findRow(id: unknown): Promise<{ get(options: { plain: true }): object } | null>;
+  findPlainRow(id: unknown): Promise<Record<string, unknown> | null>;
 }
 
 function rowSource(service: Service | undefined): RowSource | null {
   const candidate = service as Partial<RowSource> | undefined;
-  return typeof candidate?.findRow === "function" ? (candidate as RowSource) : null;
+  return typeof candidate?.findPlainRow === "function" ? (candidate as RowSource) : null;
 }
 
 const matches = (row: Record<string, unknown>, values: Record<string, unknown> | undefined) =>
@@ -106,11 +106,10 @@ export const OwnershipMiddleware: Middleware = {
       };
     }
     const rows = rowSource(action.service);
-    if (!rows) throw new Error(`${action.name}: ownership loads rows with the service's findRow (mix in the db mixin).`);
+    if (!rows) throw new Error(`${action.name}: ownership loads rows with the service's findPlainRow (mix in the db mixin).`);
     return async function owned(this: Service, ctx: Context<{ id?: unknown }, { user?: Principal | null }>) {
       const id = ctx.params.id;
-      const found = await rows.findRow(id);
-      const row: Record<string, unknown> | null = found ? { ...found.get({ plain: true }) } : null;
+      const row = await rows.findPlainRow(id);
       if (!row || (rule.only && !matches(row, rule.only)) || !maySee(rule, row, ctx.meta.user)) throw notFound(rule.entity, id);
       ctx.locals.entity = row;
       return next.call(this, ctx);

@@ -23,6 +23,7 @@ import type { Mixin, ShopMeta } from "../types/moleculer.d.ts";
 import {
   DataTypes,
   Op,
+  QueryTypes,
   Sequelize,
   UniqueConstraintError,
   ValidationError as SequelizeValidationError,
@@ -95,6 +96,8 @@ export interface DbMethods<TEntity extends object = Entity> {
     query: { page?: number; pageSize?: number; where?: WhereOptions; attributes: string[]; order: Order },
   ): Promise<Page<Entity>>;
   findRow(id: unknown, transaction?: Transaction): Promise<Model | null>;
+  /** The row's values, as `findRow(id)?.get({ plain: true })` gives them (null: no such row). */
+  findPlainRow(id: unknown): Promise<Record<string, unknown> | null>;
   /** The entity, or a 404. */
   getEntity(id: unknown): Promise<TEntity>;
   insertEntity(ctx: Context, values: Entity): Promise<TEntity>;
@@ -285,6 +288,15 @@ export function DbMixin<TEntity extends object = Entity>(opts: DbMixinOptions): 
         return this.adapter.model.findByPk(id, { transaction });
       },
 
+      async findPlainRow(id: unknown): Promise<Record<string, unknown> | null> {
+        if (!isUuid(id)) return null;
+        const select = plainSelectOf(this.adapter.model);
+        if (select)
+          return (await this.adapter.db.query<Record<string, unknown>>(select, { bind: [id], type: QueryTypes.SELECT }))[0] ?? null;
+        const row = await this.findRow(id);
+        return row ? { ...row.get({ plain: true }) } : null;
+      },
+
       async getEntity(id: unknown): Promise<TEntity> {
         const row = await this.findRow(id);
         if (!row) throw notFound(entityName, id);
@@ -385,6 +397,30 @@ function isModel(row: Model | object): row is Model {
 }
 
 /** When the request that `ctx` belongs to gives up (ms since the epoch); undefined: no deadline. */
+/**
+ * The one bound `SELECT` of a row by id that gives what a model instance's plain values would,
+ * without building the instance (~0.03-0.06 ms of CPU per read): on PostgreSQL, whose driver
+ * returns the same types through Sequelize's parsers, and for a model without getters or
+ * setters. Null elsewhere (SQLite answers booleans as 0/1 and dates as text; the instance
+ * converts them): there the instance is read.
+ */
+const plainSelects = new WeakMap<ModelStatic<Model>, string | null>();
+function plainSelectOf(model: ModelStatic<Model>): string | null {
+  let select = plainSelects.get(model);
+  if (select === undefined) {
+    const attributes = Object.entries(model.getAttributes());
+    const computed = attributes.some(([, a]) => a.get || a.set || a.type instanceof DataTypes.VIRTUAL);
+    const key = model.primaryKeyAttribute;
+    select =
+      model.sequelize?.getDialect() !== "postgres" || computed || key !== "id"
+        ? null
+        : `SELECT ${attributes.map(([name, a]) => (a.field && a.field !== name ? `"${a.field}" AS "${name}"` : `"${name}"`)).join(", ")} ` +
+          `FROM "${model.getTableName() as string}" WHERE "${model.getAttributes()[key]!.field ?? key}" = $1`;
+    plainSelects.set(model, select);
+  }
+  return select;
+}
+
 export function deadlineOf(ctx: Context<unknown, ShopMeta> | undefined): number | undefined {
   // The gateway's own deadline travels in meta; this node's view of the call's timeout counts
   // from when the call reached it, which may be later than the gateway thinks (a slow hop).

@@ -1,7 +1,7 @@
 /**
  * middlewares/ownership.ts on a real broker (in process), in the order moleculer.config.ts
  * registers it: after the access check, before the handler. The service stands in for a db
- * mixin service: `findRow` answers from a table in memory and counts its calls.
+ * mixin service: `findPlainRow` answers from a table in memory and counts its calls.
  */
 import { Errors, ServiceBroker, type Context, type ServiceSchema } from "moleculer";
 import { AccessMiddleware } from "../../../middlewares/access.ts";
@@ -39,10 +39,10 @@ const notes: ServiceSchema = {
     undeclared: { access: "public", handler: (ctx: Context) => ownedEntity<Note>(ctx) },
   },
   methods: {
-    async findRow(id: unknown) {
+    async findPlainRow(id: unknown) {
       lookups++;
       const note = NOTES.find((n) => n.id === id);
-      return note ? { get: () => ({ ...note }) } : null;
+      return note ? { ...note } : null;
     },
   },
 };
@@ -119,10 +119,10 @@ describe("OwnershipMiddleware", () => {
     const broken = (name: string, ownership: Ownership, withRows = true): ServiceSchema => ({
       name,
       actions: { get: { access: "public", ownership, handler: () => null } },
-      ...(withRows ? { methods: { findRow: async () => null } } : {}),
+      ...(withRows ? { methods: { findPlainRow: async () => null } } : {}),
     });
     const local = new ServiceBroker({ logger: false, middlewares: [OwnershipMiddleware] });
-    expect(() => local.createService(broken("rowless", OWN, false))).toThrow(/findRow/);
+    expect(() => local.createService(broken("rowless", OWN, false))).toThrow(/findPlainRow/);
     expect(() => local.createService(broken("nobody", { entity: "X" }))).toThrow(/names nobody/);
     expect(() => local.createService(broken("both", { ...OWN, anyone: { public: true }, list: true }))).toThrow(/not by both/);
   });
