@@ -62,10 +62,10 @@ suite("the transactional outbox", () => {
   });
 
   /** An outbox on orders_outbox publishing through its own RabbitMQ connection (to `url`). */
-  function outboxVia(url: string, pollMs = 100, onPending?: (count: number) => void) {
+  function outboxVia(url: string, pollMs = 100, onPending?: (count: number) => void, deleteAfterMs?: number) {
     const log = quiet();
     const publisher = new DurableEvents(url, namespace, log.logger);
-    const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs, batchSize: 25, onPending });
+    const outbox = new Outbox(sequelize, "orders_outbox", publisher, log.logger, { pollMs, batchSize: 25, onPending, deleteAfterMs });
     cleanup.push(
       () => publisher.close(500),
       () => outbox.stop(),
@@ -114,6 +114,27 @@ with no poll and no relay transaction`, async () => {
     ]);
     await new Promise((r) => setTimeout(r, 200)); // a fixed wait on purpose: it proves that the rolled-back one never goes out
     expect(ids()).toEqual(["committed", "committed-too"]);
+  });
+
+  test("rows confirmed within deleteAfterMs of each other are deleted by one DELETE", async () => {
+    const { outbox } = outboxVia(AMQP, 100, undefined, 1000);
+    const deletes: string[] = [];
+    const original = sequelize.query.bind(sequelize);
+    const spy = jest.spyOn(sequelize, "query").mockImplementation((async (sql: unknown, options?: object) => {
+      if (String(sql).startsWith("DELETE")) deletes.push(String(sql));
+      return original(sql as string, options);
+    }) as typeof sequelize.query);
+    try {
+      for (const i of [0, 1, 2]) {
+        await sequelize.transaction((t) => outbox.add({ event: "order.created", payload: { i }, messageId: `later-${i}` }, t));
+        await until(`message ${i}`, () => received.length === i + 1, { timeoutMs: 5000 }); // published and confirmed, one at a time
+      }
+      expect(deletes).toEqual([]);
+      await until("the outbox to empty", async () => (await outbox.pending()) === 0, { timeoutMs: 5000 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(deletes).toEqual([expect.stringMatching(/WHERE id IN \(\$1, \$2, \$3\)$/)]);
   });
 
   test("rows confirmed while a DELETE runs are deleted together in the next one", async () => {
