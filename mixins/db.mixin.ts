@@ -396,7 +396,6 @@ function isModel(row: Model | object): row is Model {
   return typeof (row as Partial<Model>).get === "function";
 }
 
-/** When the request that `ctx` belongs to gives up (ms since the epoch); undefined: no deadline. */
 /**
  * The one bound `SELECT` of a row by id that gives what a model instance's plain values would,
  * without building the instance (~0.03-0.06 ms of CPU per read): on PostgreSQL, whose driver
@@ -421,6 +420,7 @@ function plainSelectOf(model: ModelStatic<Model>): string | null {
   return select;
 }
 
+/** When the request that `ctx` belongs to gives up (ms since the epoch); undefined: no deadline. */
 export function deadlineOf(ctx: Context<unknown, ShopMeta> | undefined): number | undefined {
   // The gateway's own deadline travels in meta; this node's view of the call's timeout counts
   // from when the call reached it, which may be later than the gateway thinks (a slow hop).
