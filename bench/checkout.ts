@@ -201,6 +201,13 @@ const MAX_PAGE = 100_000;
 /** CPU groups that are not the cluster: the load generator, everything else, idle time. */
 const CLUSTER_CPU_EXCLUDES = new Set(["bench", "other", "idle"]);
 
+/** The cluster's CPU time (its nodes, PostgreSQL, RabbitMQ) between two samples per request, in ms; null without both samples. */
+function clusterCpuMsPerRequest(from: CpuSample | null, to: CpuSample | null, requests: number): number | null {
+  if (!from || !to || requests <= 0) return null;
+  const share = Object.entries(cpuShares(from, to)).reduce((sum, [group, s]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : s), 0);
+  return ((share / 100) * (to.total - from.total) * 1000) / requests;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -554,12 +561,7 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         const after = cpuNow();
         await mark("checkout", `${label}@${inFlight} end`, allPids, { requests: phase.ok });
         const cpu = before && after ? cpuShares(before, after) : null;
-        // The cluster's share of the machine, turned into CPU time per successful request.
-        const cluster = cpu
-          ? Object.entries(cpu).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0)
-          : 0;
-        const cpuMsPerRequest = before && after && phase.ok > 0 ? ((cluster / 100) * (after.total - before.total) * 1000) / phase.ok : null;
-        const row: LoadPhase = { ...phase, inFlight, cpu, cpuMsPerRequest };
+        const row: LoadPhase = { ...phase, inFlight, cpu, cpuMsPerRequest: clusterCpuMsPerRequest(before, after, phase.ok) };
         if (mail) {
           // Confirmation mails of this phase would otherwise compete with the next one.
           const sentAfter = await mailsSent();
@@ -568,13 +570,9 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
           const sentWhileDraining = (await mailsSent()) - sentAfter;
           const drained = row.mailBacklog?.drainedSeconds;
           if (drained !== null && drained !== undefined && phase.ok > 0) {
-            const shares = before && drainedCpu ? cpuShares(before, drainedCpu) : null;
-            const clusterShare = shares
-              ? Object.entries(shares).reduce((sum, [group, share]) => sum + (CLUSTER_CPU_EXCLUDES.has(group) ? 0 : share), 0)
-              : 0;
             row.withMail = {
               perSec: phase.ok / (phase.seconds + drained),
-              cpuMsPerRequest: before && drainedCpu ? ((clusterShare / 100) * (drainedCpu.total - before.total) * 1000) / phase.ok : null,
+              cpuMsPerRequest: clusterCpuMsPerRequest(before, drainedCpu, phase.ok),
             };
           }
           row.mail = {
