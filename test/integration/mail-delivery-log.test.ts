@@ -13,7 +13,7 @@ import { migrateUp } from "../../integrations/database/migrator.ts";
 import { createSequelize } from "../../integrations/database/sequelize.ts";
 import { deliveryLog } from "../../services/mail/delivery-log.ts";
 import { describeWithServers } from "../support/servers.ts";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { createTestDatabase } from "../support/database.ts";
 
 const claim = (id: string) => ({
   id,
@@ -23,11 +23,21 @@ const claim = (id: string) => ({
   subject: "Order",
 });
 
-function behaves(open: () => Promise<{ db: Sequelize; close: () => Promise<void> }>) {
+/** The tests on the database `open` makes (its settings, and how to remove it), migrated. */
+function behaves(open: () => Promise<{ env: Record<string, string>; remove: () => Promise<void> }>) {
   let db: Sequelize;
-  let close: () => Promise<void>;
-  beforeAll(async () => ({ db, close } = await open()), 60_000);
-  afterAll(() => close?.());
+  let remove: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const made = await open();
+    remove = made.remove;
+    const database = loadConfig(made.env).database;
+    await migrateUp(database);
+    db = createSequelize(database);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+    await remove?.();
+  });
 
   const rows = async () =>
     Object.fromEntries(
@@ -64,32 +74,14 @@ function behaves(open: () => Promise<{ db: Sequelize; close: () => Promise<void>
 describe("mail delivery log on SQLite", () => {
   behaves(async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "delivery-log-"));
-    const database = loadConfig({ SQLITE_PATH: path.join(dir, "shop.sqlite") }).database;
-    await migrateUp(database);
-    const db = createSequelize(database);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return { env: { SQLITE_PATH: path.join(dir, "shop.sqlite") }, remove: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   });
 });
 
 const pgSuite = await describeWithServers("postgres");
 pgSuite("mail delivery log on PostgreSQL", () => {
   behaves(async () => {
-    const scratch: TestDatabase = await createTestDatabase("delivery_log");
-    const database = loadConfig({ DATABASE_URL: scratch.url }).database;
-    await migrateUp(database);
-    const db = createSequelize(database);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await scratch.drop();
-      },
-    };
+    const scratch = await createTestDatabase("delivery_log");
+    return { env: { DATABASE_URL: scratch.url }, remove: () => scratch.drop() };
   });
 });
