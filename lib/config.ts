@@ -104,6 +104,8 @@ export interface Config {
     maxAttempts: number;
     /** First retry delay; doubles on each further attempt. */
     retryBaseMs: number;
+    /** Messages a mail node works on at once in a cluster (its prefetch on the durable queue). */
+    concurrency: number;
   };
   /** Text messages (SMS second factor): loadSms below. */
   sms: SmsConfig;
@@ -385,6 +387,7 @@ function readConfig(r: ReturnType<typeof reader>): Config {
       outboxDir: r.string("MAIL_OUTBOX_DIR", "data/outbox"),
       maxAttempts: r.int("MAIL_MAX_ATTEMPTS", 5, 1, 100),
       retryBaseMs: r.int("MAIL_RETRY_BASE_MS", 1000, 10, 3_600_000),
+      concurrency: r.int("MAIL_CONCURRENCY", 100, 1, 1000),
     },
     storage: {
       driver: r.raw("S3_BUCKET") ? "s3" : "local",

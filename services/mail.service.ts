@@ -108,7 +108,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
     if (this.durable) {
       await this.durable.consume({
         ...shopTopology(cfg).mail,
-        prefetch: 10,
+        prefetch: cfg.mail.concurrency,
         handle: (message) => this.deliver(message),
         onDead: (message, error) => this.markDead(message, error),
         logger: this.logger,

@@ -42,7 +42,7 @@ function messageIdFor(id: string): string {
   return `<${createHash("sha256").update(id).digest("hex").slice(0, 32)}@moleculer-shop>`;
 }
 
-export function createMailer(cfg: Config["mail"]): Mailer {
+export function createMailer(cfg: Pick<Config["mail"], "smtpUrl" | "from" | "outboxDir">): Mailer {
   const envelope = (mail: OutgoingMail) => ({
     from: cfg.from,
     to: mail.to,

@@ -15,8 +15,7 @@ const mails = (to: string, n: number): OutgoingMail[] =>
     html: `<p>Body ${i}</p>`,
   }));
 
-const mailer = (smtpUrl: string) =>
-  createMailer({ smtpUrl, from: "Shop <shop@example.com>", outboxDir: "unused", maxAttempts: 1, retryBaseMs: 10 });
+const mailer = (smtpUrl: string) => createMailer({ smtpUrl, from: "Shop <shop@example.com>", outboxDir: "unused" });
 
 let smtp: TestSmtp;
 beforeEach(async () => {

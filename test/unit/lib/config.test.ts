@@ -253,7 +253,9 @@ describe("loadConfig", () => {
 
   test("mail and storage settings", () => {
     const cfg = loadConfig({});
-    expect(cfg.mail).toMatchObject({ smtpUrl: null, outboxDir: "data/outbox", maxAttempts: 5 });
+    expect(cfg.mail).toMatchObject({ smtpUrl: null, outboxDir: "data/outbox", maxAttempts: 5, concurrency: 100 });
+    expect(loadConfig({ MAIL_CONCURRENCY: "8" }).mail.concurrency).toBe(8);
+    expect(() => loadConfig({ MAIL_CONCURRENCY: "0" })).toThrow(/^MAIL_CONCURRENCY must be an integer from 1/);
     expect(cfg.storage).toMatchObject({ driver: "local", localDir: "data/files", bucket: null, forcePathStyle: false, presignTtlSec: 300 });
     const s3 = loadConfig({
       S3_BUCKET: "shop",
