@@ -37,7 +37,7 @@ export function checkoutTables(result: CheckoutResult): string {
     ]),
   );
 
-  const groups = ["api", "users", "products", "orders", "mail", "postgres", "rabbitmq", "bench", "other", "idle"];
+  const groups = ["api", "users", "products", "orders", "mail", "postgres", "rabbitmq", "smtp", "bench", "other", "idle"];
   const underLoad = formatTable(
     ["request, in flight", "req/s", "p50 ms", "p99 ms", "failed", "CPU ms/req", ...groups],
     result.rows.flatMap((r) =>

@@ -1,0 +1,22 @@
+/**
+ * The checkout benchmark's mail server: accepts every message over SMTP (smtp-server, no TLS,
+ * no authentication) and keeps nothing, so the mail node sends its confirmations as in
+ * production (nodemailer's pooled SMTP transport) instead of writing .eml files. A separate
+ * process, so its CPU is counted apart (an external mail relay: not the cluster's).
+ * Prints one line `ready` once it listens on PORT.
+ */
+import { SMTPServer } from "smtp-server";
+
+const server = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ["STARTTLS", "AUTH"],
+  logger: false,
+  // The mail node keeps up to 5 pooled connections: no connection limit gets in its way.
+  maxClients: 100,
+  onData(stream, _session, callback) {
+    stream.on("end", () => callback());
+    stream.resume();
+  },
+});
+server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log("ready"));
+process.once("SIGTERM", () => server.close(() => process.exit(0)));
