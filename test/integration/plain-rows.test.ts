@@ -56,7 +56,10 @@ suite("findPlainRow on PostgreSQL", () => {
       expect(await products.findPlainRow(product.id)).toMatchObject({ id: product.id, sku: product.sku });
       expect(findByPk).not.toHaveBeenCalled();
       expect(query).toHaveBeenCalledTimes(1);
-      expect(String(query.mock.calls[0]![0])).toMatch(/^SELECT .* FROM "products" WHERE "id" = \$1$/);
+      // The id goes in the statement's text (escaped), so PostgreSQL gets one simple query, not Parse/Bind/Execute.
+      expect(String(query.mock.calls[0]![0])).toMatch(/^SELECT .* FROM "products" WHERE "id" = \?$/);
+      expect(query.mock.calls[0]![1]).toMatchObject({ replacements: [product.id] });
+      expect(query.mock.calls[0]![1]).not.toHaveProperty("bind");
     } finally {
       findByPk.mockRestore();
       query.mockRestore();
