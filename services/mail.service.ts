@@ -7,8 +7,9 @@
  * replica at a time. A failed send is retried with exponential backoff, then parked in a
  * dead-letter queue and listed at GET /api/mail/failed. Each message has an id, and the
  * delivery log (mail_deliveries) records it as sent: a redelivered message is not sent
- * again. The one window for a duplicate is a node dying after the SMTP server accepted the
- * message and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
+ * again; one held by a consumer that died is taken over once that consumer is gone (takeOver).
+ * The one window for a duplicate is a node dying after it handed the message to the SMTP
+ * server and before the log write. In embedded mode (no RabbitMQ) delivery is in-process.
  * The log keeps a message's payload only while a retry may need it (failed, dead): the retry
  * queue and a redelivery carry the message itself, the dead-letter retry reads it from the row.
  */
@@ -21,7 +22,7 @@ import { conflict, notFound } from "../lib/errors.ts";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin.ts";
 import { untilDatabaseAnswers } from "../integrations/database/sequelize.ts";
 import { DurableEventsMixin, type DurableEventMethods, type DurableEventVars } from "../mixins/durable-events.mixin.ts";
-import type { DurableMessage } from "../integrations/messaging/durable-events.ts";
+import { DeferDelivery, type DurableMessage } from "../integrations/messaging/durable-events.ts";
 import { shopTopology } from "../mixins/durable-topology.ts";
 import { createMailer, notificationFor, NOTIFIED_EVENTS, type Mailer } from "../integrations/email/index.ts";
 import { PAGE_PARAMS } from "../lib/listing.ts";
@@ -48,6 +49,8 @@ interface MailSettings {
 }
 interface MailMethods extends DbMethods<Delivery>, DurableEventMethods {
   deliver(message: DurableMessage): Promise<void>;
+  takeOver(message: DurableMessage): Promise<"mine" | "done">;
+  consumerAlive(owner: string): boolean;
   deliverLocally(message: DurableMessage): Promise<void>;
   deliverInBackground(message: DurableMessage): void;
   markDead(message: DurableMessage, error: string): Promise<void>;
@@ -67,6 +70,11 @@ const STOP_WAIT_MS = 10_000;
 
 /** A "sending" mark older than this belongs to a consumer that died mid-send. */
 const SENDING_TIMEOUT_MS = 5 * 60_000;
+
+/** This process as a mail consumer: its node and the instance (a restarted node has a new one). */
+function ownerOf(broker: Service["broker"]): string {
+  return `${broker.nodeID}:${broker.instanceID}`;
+}
 
 const FAILED_FIELDS = ["id", "event", "template", "recipient", "subject", "status", "attempts", "lastError", "createdAt", "updatedAt"];
 
@@ -88,6 +96,8 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
         // Kept while a retry may need it (failed, dead); a sent message's record needs only its id and status.
         payload: { type: DataTypes.JSON, allowNull: true },
         sentAt: { type: DataTypes.DATE },
+        // `<nodeID>:<instanceID>` of the consumer that claimed it (deliver).
+        owner: { type: DataTypes.STRING(200) },
       },
       publicFields: FAILED_FIELDS,
       sortable: ["updatedAt", "createdAt"],
@@ -207,30 +217,15 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       const note = notificationFor(message.event, message.payload);
       if (!note) return;
       const log = this.adapter.model;
-      const claim = { id: message.messageId, event: message.event, template: note.template, recipient: note.to, subject: note.subject };
-      if (!(await this.deliveries.claim(claim))) {
-        // Seen before. Take it over only with a compare-and-set: after a failed attempt, after a
-        // retry from the dead letters, or from a consumer that died mid-send long ago.
-        const stale = new Date(Date.now() - SENDING_TIMEOUT_MS);
-        const [owned] = await log.update(
-          { status: "sending", attempts: Sequelize.literal("attempts + 1") },
-          {
-            where: {
-              id: message.messageId,
-              [Op.or]: [{ status: ["failed", "queued"] }, { status: "sending", updatedAt: { [Op.lt]: stale } }],
-            },
-          },
-        );
-        if (owned !== 1) {
-          const status = (await log.findByPk(message.messageId))?.get("status");
-          if (status === "sent" || status === "dead") {
-            this.logger.info(`Mail ${message.messageId} is ${status} already; redelivery ignored.`);
-            return;
-          }
-          // Another replica is sending it right now: look again later (retry queue).
-          throw new Error(`mail ${message.messageId} is being sent by another consumer`);
-        }
-      }
+      const claim = {
+        id: message.messageId,
+        event: message.event,
+        template: note.template,
+        recipient: note.to,
+        subject: note.subject,
+        owner: ownerOf(this.broker),
+      };
+      if (!(await this.deliveries.claim(claim)) && (await this.takeOver(message)) === "done") return;
       let info: { path?: string };
       try {
         info = await this.mailer.send({ id: message.messageId, to: note.to, subject: note.subject, text: note.text, html: note.html });
@@ -252,6 +247,56 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       // window for a duplicate (taken over after SENDING_TIMEOUT_MS).
       await untilDatabaseAnswers(() => this.deliveries.markSent(message.messageId), SENDING_TIMEOUT_MS);
       this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
+    },
+
+    /**
+     * A message seen before: take it over with a compare-and-set after a failed attempt, after a
+     * retry from the dead letters, or from a consumer that is gone (its process is no longer in
+     * the registry: it died while the message was claimed or on its way) or that has held it for
+     * SENDING_TIMEOUT_MS. A consumer that is gone may have handed it to the mail server already:
+     * that is the one window for a duplicate. Held by a live consumer (a redelivery that came
+     * before the registry noticed its consumer's death, or after its consumer lost only its
+     * channel): deferred, without using up an attempt.
+     */
+    async takeOver(this: Self, message: DurableMessage) {
+      const log = this.adapter.model;
+      const row = (await log.findByPk(message.messageId, { attributes: ["status", "owner", "updatedAt"], raw: true })) as {
+        status: Delivery["status"];
+        owner: string | null;
+        updatedAt: Date | string;
+      } | null;
+      if (row?.status === "sent" || row?.status === "dead") {
+        this.logger.info(`Mail ${message.messageId} is ${row.status} already; redelivery ignored.`);
+        return "done";
+      }
+      const stale = new Date(Date.now() - SENDING_TIMEOUT_MS);
+      const gone = row?.status === "sending" && row.owner !== null && !this.consumerAlive(row.owner);
+      const [owned] = await log.update(
+        { status: "sending", owner: ownerOf(this.broker), attempts: Sequelize.literal("attempts + 1") },
+        {
+          where: {
+            id: message.messageId,
+            [Op.or]: [
+              { status: ["failed", "queued"] },
+              { status: "sending", updatedAt: { [Op.lt]: stale } },
+              ...(gone ? [{ status: "sending", owner: row.owner }] : []),
+            ],
+          },
+        },
+      );
+      if (owned === 1) {
+        if (gone) this.logger.warn(`Mail ${message.messageId}: its consumer ${row.owner} is gone; sending it.`);
+        return "mine";
+      }
+      throw new DeferDelivery(`mail ${message.messageId} is held by ${row?.owner ?? "another consumer"}`);
+    },
+
+    /** Whether the consumer `<nodeID>:<instanceID>` still runs: this process, or a node the registry knows as that instance. */
+    consumerAlive(this: Self, owner: string) {
+      if (owner === ownerOf(this.broker)) return true;
+      const at = owner.lastIndexOf(":");
+      const node = this.broker.registry.nodes.get(owner.slice(0, at)) as { available: boolean; instanceID: string | null } | undefined;
+      return node !== undefined && node.available && node.instanceID === owner.slice(at + 1);
     },
 
     /**

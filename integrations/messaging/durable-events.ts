@@ -94,6 +94,15 @@ export function consumerGroupQueues(namespace: string, group: ConsumerGroup): Qu
 }
 
 /** Thrown when a group's queue exists with other arguments (a classic queue of an older version). */
+/**
+ * Thrown by a handler for a message it cannot handle yet through no fault of the message (another
+ * live consumer holds it): the message is looked at again after the first retry delay, and the
+ * look does not count as one of its attempts.
+ */
+export class DeferDelivery extends Error {
+  override readonly name = "DeferDelivery";
+}
+
 export class QueueMismatchError extends Error {
   override name = "QueueMismatchError";
 }
@@ -422,10 +431,19 @@ export class DurableEvents {
       handled = true;
     } catch (err) {
       const error = (err as Error).message ?? String(err);
-      const next = { ...message, attempt: message.attempt + 1 };
+      // Deferred to the first retry queue; without retry queues (one attempt) it fails as any error does.
+      const deferred = err instanceof DeferDelivery && options.maxAttempts > 1;
+      const next = deferred ? message : { ...message, attempt: message.attempt + 1 };
       const body = Buffer.from(JSON.stringify(next));
       try {
-        if (next.attempt < options.maxAttempts) {
+        if (deferred) {
+          options.logger?.info(`Durable events: ${message.event} ${message.messageId} deferred: ${error}`);
+          channel.sendToQueue(`${queue}.retry.0`, body, {
+            persistent: true,
+            messageId: message.messageId,
+            headers: { "x-deferred": error },
+          });
+        } else if (next.attempt < options.maxAttempts) {
           options.logger?.warn(
             `Durable events: ${message.event} ${message.messageId} failed (attempt ${next.attempt}/${options.maxAttempts}): ${error}`,
           );

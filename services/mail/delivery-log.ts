@@ -16,6 +16,8 @@ export interface Claim {
   template: string;
   recipient: string;
   subject: string;
+  /** The consumer that sends it: `<nodeID>:<instanceID>` (see mail.service.ts, deliver). */
+  owner: string;
 }
 
 export interface DeliveryLog {
@@ -28,7 +30,7 @@ export interface DeliveryLog {
 const MAX_BATCH = 100;
 /** Sent marks wait this long for others: the message's acknowledgement waits with them. */
 const MARK_WINDOW_MS = 5;
-const CLAIM_FIELDS = 5;
+const CLAIM_FIELDS = 6;
 
 export function deliveryLog(db: Sequelize): DeliveryLog {
   const claims = new DataLoader<Claim, boolean>(
@@ -38,10 +40,10 @@ export function deliveryLog(db: Sequelize): DeliveryLog {
       const added = await db.query<{ id: string }>(
         // The comment first: Sequelize runs a statement that starts with INSERT INTO on SQLite
         // without reading the rows it returns (sqlite/query.js getDatabaseMethod).
-        `/* claim */ INSERT INTO mail_deliveries (id, event, template, recipient, subject, status, attempts, "createdAt", "updatedAt")
+        `/* claim */ INSERT INTO mail_deliveries (id, event, template, recipient, subject, owner, status, attempts, "createdAt", "updatedAt")
           VALUES ${values.join(", ")} ON CONFLICT (id) DO NOTHING RETURNING id`,
         {
-          bind: [...batch.flatMap((c) => [c.id, c.event, c.template, c.recipient, c.subject]), sqlTimestamp(new Date())],
+          bind: [...batch.flatMap((c) => [c.id, c.event, c.template, c.recipient, c.subject, c.owner]), sqlTimestamp(new Date())],
           type: QueryTypes.SELECT,
         },
       );

@@ -21,6 +21,7 @@ const claim = (id: string) => ({
   template: "order-confirmation",
   recipient: "ann@example.com",
   subject: "Order",
+  owner: "mail-1:test",
 });
 
 /** The tests on the database `open` makes (its settings, and how to remove it), migrated. */

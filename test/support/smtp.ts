@@ -1,6 +1,9 @@
 /**
  * A real SMTP server for tests (smtp-server), collecting parsed messages (mailparser).
- * Recipients listed in `reject` are refused with a permanent 550, as a real server would.
+ * Recipients listed in `reject` are refused with a permanent 550, as a real server would. A
+ * message whose client leaves before the server answers its data is not delivered (RFC 5321
+ * §4.1.1.4: the server has not taken responsibility for it), so a sender that dies mid-send and
+ * sends again later is not counted twice.
  */
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
@@ -24,6 +27,7 @@ export async function startSmtp({ acceptAfterMs = 0 } = {}): Promise<TestSmtp> {
   const messages: ParsedMail[] = [];
   const reject = new Set<string>();
   let connections = 0;
+  const closed = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -32,6 +36,9 @@ export async function startSmtp({ acceptAfterMs = 0 } = {}): Promise<TestSmtp> {
       connections++;
       callback();
     },
+    onClose(session) {
+      closed.add(session.id);
+    },
     onRcptTo(address, _session, callback) {
       if (reject.has(address.address.toLowerCase())) {
         const err = Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 });
@@ -39,10 +46,10 @@ export async function startSmtp({ acceptAfterMs = 0 } = {}): Promise<TestSmtp> {
       }
       callback();
     },
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       simpleParser(stream, (err, mail) => {
         setTimeout(() => {
-          if (!err) messages.push(mail);
+          if (!err && !closed.has(session.id)) messages.push(mail);
           callback(err ?? undefined);
         }, acceptAfterMs);
       });
