@@ -40,7 +40,8 @@ export function deliveryLog(db: Sequelize): DeliveryLog {
       const added = await db.query<{ id: string }>(
         // The comment first: Sequelize runs a statement that starts with INSERT INTO on SQLite
         // without reading the rows it returns (sqlite/query.js getDatabaseMethod).
-        `/* claim */ INSERT INTO mail_deliveries (id, event, template, recipient, subject, owner, status, attempts, "createdAt", "updatedAt")
+        `/* claim */ INSERT INTO mail_deliveries
+          (id, event, template, recipient, subject, owner, status, attempts, "createdAt", "updatedAt")
           VALUES ${values.join(", ")} ON CONFLICT (id) DO NOTHING RETURNING id`,
         {
           bind: [...batch.flatMap((c) => [c.id, c.event, c.template, c.recipient, c.subject, c.owner]), sqlTimestamp(new Date())],
