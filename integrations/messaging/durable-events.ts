@@ -93,7 +93,6 @@ export function consumerGroupQueues(namespace: string, group: ConsumerGroup): Qu
   ];
 }
 
-/** Thrown when a group's queue exists with other arguments (a classic queue of an older version). */
 /**
  * Thrown by a handler for a message it cannot handle yet through no fault of the message (another
  * live consumer holds it): the message is looked at again after the first retry delay, and the
@@ -103,6 +102,7 @@ export class DeferDelivery extends Error {
   override readonly name = "DeferDelivery";
 }
 
+/** Thrown when a group's queue exists with other arguments (a classic queue of an older version). */
 export class QueueMismatchError extends Error {
   override name = "QueueMismatchError";
 }
