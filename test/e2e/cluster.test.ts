@@ -16,6 +16,7 @@ import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../integrations/database/migrator.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
+import { printNodeOutputOnFailure } from "../support/node-output.ts";
 import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 import { until } from "../../scripts/support/until.ts";
 import { HELD_RESERVATION_STATUSES } from "../../domain/reconciliation.ts";
@@ -73,13 +74,7 @@ suite("a multi-node cluster over RabbitMQ", () => {
     await db?.drop();
   }, 30_000);
 
-  afterEach(() => {
-    // On failure, the nodes' own words are the first thing to read.
-    const state = expect.getState();
-    if (state.assertionCalls !== state.numPassingAsserts) {
-      for (const [id, { output }] of nodes) console.log(`--- ${id}\n${output.join("").slice(-4000)}`);
-    }
-  });
+  printNodeOutputOnFailure(nodes, 4000);
 
   test("the gateway serves products from the other nodes", async () => {
     const p = await client.call<any, any>(

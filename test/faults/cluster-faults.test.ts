@@ -17,6 +17,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { startPrivatePostgres, postgresBinaries, type PrivatePostgres } from "../support/private-postgres.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
+import { printNodeOutputOnFailure } from "../support/node-output.ts";
 import { http } from "../support/node.ts";
 import { shopClient, as, ADDRESS } from "../support/shop-client.ts";
 import { timed, load, byStatus, dishonest, recoveryMs, report, type Outcome } from "../support/load.ts";
@@ -105,12 +106,7 @@ describeFaults("faults under load on a real cluster", () => {
     await postgres?.destroy();
   }, 60_000);
 
-  afterEach(() => {
-    const state = expect.getState();
-    if (state.assertionCalls !== state.numPassingAsserts) {
-      for (const [id, { output }] of nodes) console.log(`--- ${id}\n${output.join("").slice(-3000)}`);
-    }
-  });
+  printNodeOutputOnFailure(nodes);
 
   const product = async (stock: number) => (await shop.product(adminToken, { name: "Sturdy mug", priceCents: 900, stock })).id;
 

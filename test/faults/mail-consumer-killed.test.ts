@@ -11,6 +11,7 @@ import { Client } from "pg";
 import { describeWithServers } from "../support/servers.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { printNodeOutputOnFailure } from "../support/node-output.ts";
 import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
 import { localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
@@ -72,11 +73,7 @@ suite("a mail node killed while it holds messages", () => {
     await smtp?.close();
   }, 30_000);
 
-  afterEach(() => {
-    const state = expect.getState();
-    if (state.assertionCalls !== state.numPassingAsserts)
-      for (const [id, { output }] of nodes) console.log(`--- ${id}\n${output.join("").slice(-3000)}`);
-  });
+  printNodeOutputOnFailure(nodes);
 
   test("the other replica takes them over once the dead node is gone, and sends each once", async () => {
     const email = `killed-${randomUUID().slice(0, 6)}@example.com`;
