@@ -18,5 +18,10 @@ const server = new SMTPServer({
     stream.resume();
   },
 });
+// A client that goes away in the middle of a message (a mail node killed) resets its connection:
+// smtp-server reports that as an 'error' event, which unhandled would end the sink. Anything else still does.
+server.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "ECONNRESET" && err.code !== "EPIPE") throw err;
+});
 server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log("ready"));
 process.once("SIGTERM", () => server.close(() => process.exit(0)));
