@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export interface NodeSpec {
   /** NODE_ID of the process, unique in the cluster. */
@@ -25,6 +25,12 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
 ];
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../server.ts");
+/** Node's arguments that start a node as `npm start` does: the compile cache on before the first source is read (compile-cache.mjs). */
+export const SERVER_ARGS = [
+  "--import",
+  pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../compile-cache.mjs")).href,
+  SERVER_ENTRY,
+];
 
 /**
  * The environment of a local cluster that a test, script or benchmark runs: nodes in
@@ -52,7 +58,7 @@ export function localClusterEnv(
 
 /** Start one node as its own process (the Node running this code runs it too). */
 export function spawnNode(spec: NodeSpec, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [SERVER_ENTRY], {
+  return spawn(process.execPath, SERVER_ARGS, {
     env: { ...env, NODE_ID: spec.id, SERVICES: spec.services },
     stdio: ["ignore", "pipe", "pipe"],
   });

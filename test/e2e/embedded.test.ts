@@ -10,7 +10,7 @@ import net from "node:net";
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { SERVER_ENTRY, exited } from "../../scripts/support/cluster.ts";
+import { SERVER_ENTRY, SERVER_ARGS, exited } from "../../scripts/support/cluster.ts";
 import { signToken } from "../../integrations/storage/index.ts";
 import { http, waitUntilReady } from "../support/node.ts";
 import { shopClient, as, PASSWORD } from "../support/shop-client.ts";
@@ -53,7 +53,7 @@ test("an unconfigured node serves the whole shop from ./data and stops cleanly",
     encoding: "utf8",
   });
   expect(su.stdout + su.stderr).toMatch(/Superuser owner@example.com created/);
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     cwd,
     env: { ...env, PORT: String(port), METRICS: "false" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -148,7 +148,7 @@ function freePort(): Promise<number> {
 /** `npm start` in `cwd` with nothing configured: the node, its output and its API, once ready. */
 async function startUnconfigured(cwd: string, port: number) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARS.includes(k)));
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     cwd,
     env: { ...env, PORT: String(port), METRICS: "false" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { describeWithServers } from "../support/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { localClusterEnv, spawnCaptured, exited, SERVER_ENTRY, type NodeSpec, type CapturedNode } from "../../scripts/support/cluster.ts";
+import { localClusterEnv, spawnCaptured, exited, SERVER_ARGS, type NodeSpec, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../integrations/database/migrator.ts";
 import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
@@ -45,7 +45,7 @@ class Repl {
   out = "";
   err = "";
   constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [SERVER_ENTRY, "--repl"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [...SERVER_ARGS, "--repl"], { env, stdio: ["pipe", "pipe", "pipe"] });
     this.child.stdout!.on("data", (d) => (this.out += plain(String(d))));
     this.child.stderr!.on("data", (d) => (this.err += plain(String(d))));
     this.child.stdin!.on("error", () => undefined); // a REPL that died: reported by waitFor, not as EPIPE
