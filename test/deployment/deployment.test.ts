@@ -405,6 +405,26 @@ describe("deployment/Dockerfile", () => {
       expect(labels).toContain(`org.opencontainers.image.${key}=`);
   });
 
+  test("the runtime stage fills Node's compile cache as the user that runs the nodes, then makes it read-only", () => {
+    const env = finalOf("ENV")
+      .map((i) => i.args)
+      .join(" ");
+    expect(env).toMatch(/\bNODE_COMPILE_CACHE=\/\S+/);
+    // Node keeps one cache per user (its folder's name ends in the uid): filled as root, the nodes would never read it.
+    let user = "root";
+    const runs: { user: string; cmd: string }[] = [];
+    for (const i of final.instructions) {
+      if (i.keyword === "USER") user = i.args.split(":")[0]!;
+      if (i.keyword === "RUN") runs.push({ user, cmd: i.args });
+    }
+    const warm = runs.findIndex((r) => r.cmd === "node scripts/warm-compile-cache.ts");
+    expect(warm).toBeGreaterThan(-1);
+    expect(runs[warm]!.user).toBe(finalOf("USER").at(-1)!.args.split(":")[0]);
+    const sealed = runs.slice(warm + 1).find((r) => r.cmd.includes('chown -R root:root "$NODE_COMPILE_CACHE"'));
+    expect(sealed).toMatchObject({ user: "root", cmd: expect.stringMatching(/chmod -R a\+rX,go-w "\$NODE_COMPILE_CACHE"/) });
+    expect(fs.existsSync(path.join(ROOT, "scripts/warm-compile-cache.ts"))).toBe(true);
+  });
+
   test(".dockerignore keeps what the image runs and leaves out dependencies, data, git and secrets", () => {
     const patterns = read(".dockerignore")
       .split("\n")
@@ -430,6 +450,7 @@ describe("deployment/Dockerfile", () => {
       "lib/config.ts",
       "services/api.service.ts",
       "scripts/migrate.ts",
+      "scripts/warm-compile-cache.ts",
       "deployment/healthcheck.ts",
     ];
     needed.push(...fs.readdirSync(path.join(ROOT, "migrations")).map((f) => `migrations/${f}`));
