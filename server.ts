@@ -13,6 +13,7 @@ import type { ServiceBroker } from "moleculer";
 import { getConfig } from "./lib/config.ts";
 import { createBroker } from "./broker.ts";
 import { startupFailure } from "./scripts/support/startup-failure.ts";
+import { releaseStartupMemory } from "./lib/startup-memory.ts";
 
 /** Starts the node (only when this file is what node runs: scripts/warm-compile-cache.ts imports it to compile it). */
 async function main(): Promise<void> {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     }
     broker = await createBroker(config);
     await broker.start();
+    releaseStartupMemory();
   } catch (err) {
     for (const line of startupFailure(err)) console.error(line);
     process.exit(1);
