@@ -33,7 +33,7 @@ import pg from "pg";
 import { loadConfig } from "../lib/config.ts";
 import { migrateUp } from "../integrations/database/migrator.ts";
 import { freePort } from "../scripts/support/free-port.ts";
-import { localClusterEnv, spawnNode, SERVER_ENTRY } from "../scripts/support/cluster.ts";
+import { localClusterEnv, spawnNode, SERVER_ARGS } from "../scripts/support/cluster.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../scripts/support/scratch-database.ts";
 import { deleteNamespace } from "./amqp-cleanup.ts";
 import { deleteDurableTopology } from "./checkout.ts";
@@ -482,7 +482,7 @@ export async function anchors(opts: AnchorsOptions): Promise<AnchorsResult> {
       const bare: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "warn" };
       for (const first of [true, false]) {
         const port = await freePort();
-        const node = started(startChild("embedded default", [SERVER_ENTRY], profiledEnv("startup", { ...bare, PORT: String(port) }), dir));
+        const node = started(startChild("embedded default", SERVER_ARGS, profiledEnv("startup", { ...bare, PORT: String(port) }), dir));
         progress(`embedded default (SQLite): ${first ? "first start (migrates)" : "second start"}`);
         const readySeconds = await waitForHttp(`http://127.0.0.1:${port}/api/health/ready`, readyOk, {
           since: node.startedAt,

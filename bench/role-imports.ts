@@ -1,7 +1,8 @@
 /**
  * What each role loads before it does anything: for the base (lib/config.ts, moleculer.config.ts,
  * broker.ts: what every node imports) and for each service's schema on top of it, in a
- * fresh process each: the time the imports took, the RSS and heap after them (after a GC), and
+ * fresh process each, started as a node is (the compile cache on and filled first: cut 24): the
+ * time the imports took, the RSS and heap after them (after the GC a started node runs: cut 25), and
  * the packages whose CommonJS files were loaded, ranked by how many. ESM-only packages are not
  * in that list (Node keeps no such registry for them); most of the heavy ones here are CommonJS.
  *
@@ -15,6 +16,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatTable } from "./table.ts";
+import { COMPILE_CACHE_PRELOAD } from "../scripts/support/cluster.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROLES = ["base", "api", "users", "products", "orders", "mail", "storage", "all"];
@@ -42,7 +44,8 @@ function probeScript(role: string): string {
     const { loadServiceSchema } = await import(${url("broker.ts")});
     for (const name of ${JSON.stringify(services)}) await loadServiceSchema(name);
     const importMs = performance.now() - start;
-    globalThis.gc?.();
+    const { releaseStartupMemory } = await import(${url("lib/startup-memory.ts")});
+    releaseStartupMemory();
     const mem = process.memoryUsage();
     const cache = Object.keys(createRequire(import.meta.url).cache);
     const counts = {};
@@ -68,7 +71,7 @@ export function loadRole(role: string): Loaded {
     JWT_SECRET: "x".repeat(48),
     SECRETS_KEY: "y".repeat(48),
   };
-  const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", probeScript(role)], {
+  const out = execFileSync(process.execPath, ["--import", COMPILE_CACHE_PRELOAD, "--input-type=module", "-e", probeScript(role)], {
     cwd: ROOT,
     env,
     encoding: "utf8",
@@ -153,6 +156,7 @@ function main() {
     console.error(`Unknown role ${unknown.join(", ")}; choose from ${ROLES.join(", ")}.`);
     process.exit(2);
   }
+  execFileSync(process.execPath, [path.join(ROOT, "scripts/warm-compile-cache.ts")], { stdio: ["ignore", "ignore", "inherit"] });
   const results = (roles.length ? roles : ROLES).map(loadRole);
   console.log(
     formatTable(

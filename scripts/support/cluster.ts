@@ -25,12 +25,12 @@ export const LOCAL_CLUSTER: readonly NodeSpec[] = [
 ];
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../server.ts");
-/** Node's arguments that start a node as `npm start` does: the compile cache on before the first source is read (compile-cache.mjs). */
-export const SERVER_ARGS = [
-  "--import",
-  pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../compile-cache.mjs")).href,
-  SERVER_ENTRY,
-];
+/** For `--import`: the preload that turns the compile cache on before the first source is read (compile-cache.mjs). */
+export const COMPILE_CACHE_PRELOAD = pathToFileURL(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../compile-cache.mjs"),
+).href;
+/** Node's arguments that start a node as `npm start` does. */
+export const SERVER_ARGS = ["--import", COMPILE_CACHE_PRELOAD, SERVER_ENTRY];
 
 /**
  * The environment of a local cluster that a test, script or benchmark runs: nodes in

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { SERVER_ARGS, SERVER_ENTRY, exited } from "../../scripts/support/cluster.ts";
+import { COMPILE_CACHE_PRELOAD, SERVER_ENTRY, exited } from "../../scripts/support/cluster.ts";
 import { nodeSources } from "../../scripts/warm-compile-cache.ts";
 import { waitUntilReady } from "../support/node.ts";
 import { freePort } from "../../scripts/support/free-port.ts";
@@ -83,7 +83,7 @@ test("compile-cache.mjs: a node's first start fills the cache, the next one read
     for (const s of ["api", "users", "products", "orders", "mail", "storage"]) await loadServiceSchema(s);`;
   const run = () => {
     const probe = stripperProbe(dir);
-    const r = spawnSync(process.execPath, [...probe.args, "--import", SERVER_ARGS[1]!, "--input-type=module", "-e", script], {
+    const r = spawnSync(process.execPath, [...probe.args, "--import", COMPILE_CACHE_PRELOAD, "--input-type=module", "-e", script], {
       cwd: dir,
       env,
       encoding: "utf8",
