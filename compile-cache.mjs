@@ -8,7 +8,8 @@
  * The cache is NODE_COMPILE_CACHE when set (the Docker image's, filled when the image is built by
  * scripts/warm-compile-cache.ts), else a folder in the system's temporary folder, filled by a
  * node's first start. Node checks each entry against its file's content: a changed source is
- * compiled afresh, never run stale. A cache that cannot be written only stays as it is.
+ * compiled afresh, never run stale. A cache that cannot be written only stays as it is, and
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  *
  * JavaScript, not TypeScript: a .ts file here would load the stripper it is meant to spare.
  */
