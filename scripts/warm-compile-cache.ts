@@ -2,8 +2,8 @@
  * node scripts/warm-compile-cache.ts
  *
  * Fills Node's compile cache (NODE_COMPILE_CACHE, else the one compile-cache.mjs uses) with every
- * source file a node can load, lazily loaded ones included, so that no node started afterwards
- * loads Node's TypeScript stripper (compile-cache.mjs says what that spares). The Docker image
+ * source file a node can load, lazily loaded ones included, and the health check, so that no node
+ * started afterwards loads Node's TypeScript stripper (compile-cache.mjs says what that spares). The Docker image
  * runs it when it is built (deployment/Dockerfile); elsewhere a node's first start fills the
  * cache with what that node loads.
  *
@@ -20,8 +20,11 @@ import { pathToFileURL } from "node:url";
 import { startupFailure } from "./support/startup-failure.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-/** What a node loads: its entry and configuration, and every layer below them. scripts/ and deployment/ run when imported. */
-const ENTRY_FILES = ["server.ts", "moleculer.config.ts", "broker.ts"];
+/**
+ * What a node loads (its entry and configuration, and every layer below them) and the container's
+ * health check, run every 15 s. Other scripts run when imported, and start seldom.
+ */
+const ENTRY_FILES = ["server.ts", "moleculer.config.ts", "broker.ts", "deployment/healthcheck.ts"];
 const FOLDERS = ["services", "mixins", "middlewares", "domain", "integrations", "lib", "migrations", "repl"];
 
 /** The TypeScript sources a node can load, as absolute paths. */

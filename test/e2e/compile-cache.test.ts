@@ -36,14 +36,15 @@ function bareEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "warn", METRICS: "false", ...extra };
 }
 
-test("the warm-up compiles every source a node can load, its lazily loaded ones and server.ts included", () => {
+test("the warm-up compiles every source a node can load, its lazily loaded ones, server.ts and the health check included", () => {
   const files = nodeSources().map((f) => path.relative(ROOT, f));
   expect(files).toEqual(expect.arrayContaining(["server.ts", "broker.ts", "moleculer.config.ts", "services/products.service.ts"]));
   expect(files).toContain("integrations/database/migrator.ts"); // imported only by a node that migrates
+  expect(files).toContain("deployment/healthcheck.ts"); // the image runs it every 15 s
   expect(files.some((f) => f.endsWith(".d.ts") || f.startsWith("test/") || f.startsWith("scripts/"))).toBe(false);
 });
 
-test("after scripts/warm-compile-cache.ts, an embedded node starts, migrates and serves without the TypeScript stripper", async () => {
+test("after the warm-up, an embedded node starts, migrates and serves, and its health check runs, without the type stripper", async () => {
   const dir = scratch("warm");
   const cache = path.join(dir, "cache");
   const warm = spawnSync(process.execPath, [WARM], { cwd: dir, env: bareEnv({ NODE_COMPILE_CACHE: cache }), encoding: "utf8" });
@@ -64,6 +65,18 @@ test("after scripts/warm-compile-cache.ts, an embedded node starts, migrates and
   node.stderr!.on("data", (d) => (output += d));
   try {
     await waitUntilReady(`http://127.0.0.1:${port}/api`, 20_000);
+    // The container's health check, as the image runs it: from the cache too.
+    const checkProbe = stripperProbe(fs.mkdtempSync(path.join(dir, "check-")));
+    const check = spawnSync(process.execPath, [...checkProbe.args, path.join(ROOT, "deployment/healthcheck.ts")], {
+      cwd: dir,
+      env: bareEnv({ NODE_COMPILE_CACHE: cache, PORT: String(port) }),
+      encoding: "utf8",
+    });
+    expect({ status: check.status, out: check.stdout + check.stderr }).toMatchObject({
+      status: 0,
+      out: expect.stringMatching(/^healthy: /),
+    });
+    expect(checkProbe.loaded()).toBe(false);
   } finally {
     node.kill("SIGTERM");
     await exited(node);
