@@ -28,11 +28,11 @@ async function main(): Promise<void> {
     }
     broker = await createBroker(config);
     await broker.start();
-    releaseStartupMemory();
   } catch (err) {
     for (const line of startupFailure(err)) console.error(line);
     process.exit(1);
   }
+  releaseStartupMemory();
   if (process.argv.includes("--repl")) broker.repl();
 }
 

@@ -13,13 +13,15 @@ import vm from "node:vm";
 
 type GcFunction = (options: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
 
-export function releaseStartupMemory(): void {
-  v8.setFlagsFromString("--expose-gc");
-  let gc: GcFunction;
+/** Whether the collection ran. It never throws: a node that started must not fail for want of it. */
+export function releaseStartupMemory(): boolean {
   try {
-    gc = vm.runInNewContext("gc") as GcFunction;
-  } finally {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("typeof gc === 'function' ? gc : undefined") as GcFunction | undefined;
     v8.setFlagsFromString("--no-expose-gc");
+    gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
+    return gc !== undefined;
+  } catch {
+    return false;
   }
-  gc({ type: "major", execution: "sync", flavor: "last-resort" });
 }

@@ -3,9 +3,9 @@
  *
  * Fills Node's compile cache (NODE_COMPILE_CACHE, else the one compile-cache.mjs uses) with every
  * source file a node can load, lazily loaded ones included, and the health check, so that no node
- * started afterwards loads Node's TypeScript stripper (compile-cache.mjs says what that spares). The Docker image
- * runs it when it is built (deployment/Dockerfile); elsewhere a node's first start fills the
- * cache with what that node loads.
+ * started afterwards loads Node's TypeScript stripper (compile-cache.mjs says what that spares).
+ * The Docker image runs it when it is built (deployment/Dockerfile); elsewhere a node's first
+ * start fills the cache with what that node loads.
  *
  * Each file is imported to be compiled. The services read their settings when imported, so this
  * process gets a throwaway configuration: NODE_ENV=development, run in a temporary folder (where
