@@ -17,6 +17,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatTable } from "./table.ts";
 import { COMPILE_CACHE_PRELOAD } from "../scripts/support/cluster.ts";
+import { fillCompileCache } from "../scripts/warm-compile-cache.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROLES = ["base", "api", "users", "products", "orders", "mail", "storage", "all"];
@@ -156,7 +157,7 @@ function main() {
     console.error(`Unknown role ${unknown.join(", ")}; choose from ${ROLES.join(", ")}.`);
     process.exit(2);
   }
-  execFileSync(process.execPath, [path.join(ROOT, "scripts/warm-compile-cache.ts")], { stdio: ["ignore", "ignore", "inherit"] });
+  fillCompileCache();
   const results = (roles.length ? roles : ROLES).map(loadRole);
   console.log(
     formatTable(

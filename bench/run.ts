@@ -21,8 +21,6 @@
  *                       of such a run are slower than plain ones
  */
 import os from "node:os";
-import path from "node:path";
-import { execFileSync } from "node:child_process";
 import { amqpLatency, type Row } from "./amqp-latency.ts";
 import { checkout, CHECKOUT_LIMITS, type CheckoutResult } from "./checkout.ts";
 import { checkoutTables } from "./checkout-report.ts";
@@ -30,9 +28,9 @@ import { anchors, ANCHOR_LIMITS, ANCHOR_SCENARIOS, type AnchorScenario, type Anc
 import { anchorsTable, targetsTable } from "./anchors-report.ts";
 import type { Limits } from "./measure.ts";
 import { formatTable } from "./table.ts";
+import { fillCompileCache } from "../scripts/warm-compile-cache.ts";
 
 const BENCHMARKS = ["amqp", "anchors", "checkout"] as const;
-const WARM_COMPILE_CACHE = path.resolve(import.meta.dirname, "../scripts/warm-compile-cache.ts");
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const json = process.argv.includes("--json");
@@ -107,7 +105,7 @@ try {
     // Nodes start with the compile cache on (compile-cache.mjs); filled first, as the Docker image
     // is, so that no figure depends on which sources earlier runs happened to load.
     progress("filling Node's compile cache (scripts/warm-compile-cache.ts)");
-    execFileSync(process.execPath, [WARM_COMPILE_CACHE], { stdio: ["ignore", "ignore", "inherit"] });
+    fillCompileCache();
   }
   let amqpRows: Row[] | undefined;
   let checkoutResult: CheckoutResult | undefined;

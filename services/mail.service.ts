@@ -244,7 +244,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailVars> = {
       // Sent: from here on only recording it remains, and that must not fail the delivery (a
       // redelivery would send it again) nor be given up while the database restarts. The message
       // stays unacknowledged meanwhile; a node that dies now leaves a "sending" row, the one
-      // window for a duplicate (taken over after SENDING_TIMEOUT_MS).
+      // window for a duplicate (taken over once this consumer is gone: takeOver).
       await untilDatabaseAnswers(() => this.deliveries.markSent(message.messageId), SENDING_TIMEOUT_MS);
       this.logger.info(`Mail ${note.template} to ${note.to} sent${info.path ? `: ${info.path}` : ""}.`);
     },

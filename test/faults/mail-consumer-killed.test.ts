@@ -12,7 +12,7 @@ import { describeWithServers } from "../support/servers.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { printNodeOutputOnFailure } from "../support/node-output.ts";
-import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
+import { DurableEvents, deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 import { localClusterEnv, spawnCaptured, exited, type CapturedNode } from "../../scripts/support/cluster.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../integrations/database/migrator.ts";
@@ -65,7 +65,7 @@ suite("a mail node killed while it holds messages", () => {
   afterAll(async () => {
     for (const { child } of nodes.values()) child.kill("SIGTERM");
     await Promise.all([...nodes.values()].map(({ child }) => exited(child)));
-    await events?.deleteTopology(Object.values(shopConsumerGroups(loadConfig(env)))).catch(() => undefined);
+    if (env) await deleteShopTopology(AMQP, namespace, loadConfig(env)).catch(() => undefined);
     await events?.close();
     await rabbit?.close();
     await pg?.end();

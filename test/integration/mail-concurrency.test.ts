@@ -11,7 +11,7 @@ import { Client } from "pg";
 import { describeWithServers } from "../support/servers.ts";
 import { startTestNode, startTestShop, type TestNode } from "../support/node.ts";
 import { startSmtp, type TestSmtp } from "../support/smtp.ts";
-import { DurableEvents, shopConsumerGroups } from "../../integrations/messaging/durable-events.ts";
+import { DurableEvents, deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 import { until } from "../../scripts/support/until.ts";
 
 const suite = await describeWithServers("postgres", "rabbitmq");
@@ -40,7 +40,7 @@ suite("mail concurrency", () => {
     await pg?.end();
     await next?.stop();
     await node?.stop();
-    await events?.deleteTopology(Object.values(shopConsumerGroups(node.config))).catch(() => undefined);
+    if (node) await deleteShopTopology(AMQP, namespace, node.config).catch(() => undefined);
     await events?.close();
     await smtp?.close();
   });
