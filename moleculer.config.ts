@@ -137,6 +137,31 @@ export function isOutage(err?: Error): boolean {
   return e?.code === 503 || e?.code === 504;
 }
 
+/**
+ * Moleculer's own middlewares, innermost first: its order (INTERNAL_MIDDLEWARES in
+ * moleculer/src/service-broker.js), but with the cacher outside the call protection instead of
+ * inside it. A cache hit cannot time out, fail or need a retry: it now answers before a timer is
+ * armed and before the circuit breaker and the retry wrapper run (a hit paid for all three), and
+ * the circuit breaker counts the calls that ran, not the hits. The context tracker stays inside
+ * the timeout, so a graceful stop still waits for a handler whose caller gave up on it.
+ */
+export const BUILT_IN_MIDDLEWARES = [
+  "ActionHook",
+  "Validator",
+  "Bulkhead",
+  "ContextTracker",
+  "CircuitBreaker",
+  "Timeout",
+  "Retry",
+  "Cacher",
+  "Fallback",
+  "ErrorHandler",
+  "Tracing",
+  "Metrics",
+  "Debounce",
+  "Throttle",
+] as const;
+
 const isRetryable = (err?: Error) => !!(err as Errors.MoleculerError | undefined)?.retryable;
 
 export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
@@ -197,7 +222,15 @@ export function brokerOptions(cfg: Config = getConfig()): BrokerOptions {
     // RetryPolicy: which calls may run again after a failure (at most once for what is not idempotent).
     // Ownership (first: it wraps the handler innermost, so it runs after Access): whose rows an
     // action's caller may see, as the action declares (middlewares/ownership.ts).
-    middlewares: [OwnershipMiddleware, AccessMiddleware, RetryPolicyMiddleware, TransitBackpressure(), RequestContextMiddleware],
+    middlewares: [
+      OwnershipMiddleware,
+      AccessMiddleware,
+      RetryPolicyMiddleware,
+      TransitBackpressure(),
+      RequestContextMiddleware,
+      ...BUILT_IN_MIDDLEWARES,
+    ],
+    internalMiddlewares: false,
 
     started(broker) {
       broker.logger.info(
