@@ -30,6 +30,7 @@ test("the circuit breaker counts the calls that ran, not the cache hits: a node 
       name: "stock",
       actions: {
         get: {
+          access: "internal",
           cache: { keys: ["id"] },
           handler(ctx: Context<{ id: string }>) {
             if (ctx.params.id === "hot") return { id: "hot" };
@@ -58,7 +59,7 @@ test("the circuit breaker counts the calls that ran, not the cache hits: a node 
 test("a cache hit arms no timeout, a call that runs does", async () => {
   const b = await startBroker({
     name: "stock",
-    actions: { get: { cache: { keys: ["id"] }, handler: (ctx: Context<{ id: string }>) => ({ id: ctx.params.id }) } },
+    actions: { get: { access: "internal", cache: { keys: ["id"] }, handler: (ctx: Context<{ id: string }>) => ({ id: ctx.params.id }) } },
   });
   await b.call("stock.get", { id: "hot" });
   const timers = jest.spyOn(globalThis, "setTimeout");
