@@ -6,10 +6,9 @@
 import type { ServiceSchema } from "moleculer";
 import { DataTypes, type Model } from "sequelize";
 import { getConfig } from "../lib/config.ts";
-import { OutageLog } from "../lib/outage-log.ts";
 import { DbMixin } from "../mixins/db.mixin.ts";
 import { DurableEventsMixin } from "../mixins/durable-events.mixin.ts";
-import { createKeySet, createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
+import { connectCounterStore, createKeySet, createLimiter, verifyAgainstDummy } from "../integrations/authentication/index.ts";
 import { defineUserModels } from "./users/models.ts";
 import {
   methods,
@@ -76,15 +75,7 @@ const UsersService: ServiceSchema<UsersSettings, UsersMethods, UsersVars> = {
 
   async started() {
     this.models = defineUserModels(this.adapter.db);
-    // ioredis (~20 MB) is imported only when the counters live in Redis.
-    this.redis = cfg.auth.rateLimitRedis
-      ? new (await import("ioredis")).Redis(cfg.auth.rateLimitRedis, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
-      : null;
-    if (this.redis) {
-      const outage = new OutageLog("Redis (rate limits)", "rate limits count per node", this.logger);
-      this.redis.on("error", (err: Error) => outage.down(err));
-      this.redis.on("ready", () => outage.up());
-    }
+    this.redis = cfg.auth.rateLimitRedis ? await connectCounterStore(cfg.auth.rateLimitRedis, this.logger) : null;
     const redis = this.redis ?? undefined;
     const n = (points: number) => points * cfg.auth.rateLimitFactor;
     // Per IP and per account; counters live in Redis when configured, so every replica shares them.

@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import type { Redis } from "ioredis";
 import type * as Flexible from "rate-limiter-flexible";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { OutageLog } from "../../lib/outage-log.ts";
 
 const require = createRequire(import.meta.url);
 const RateLimiterMemory: typeof Flexible.RateLimiterMemory = require("rate-limiter-flexible/lib/RateLimiterMemory.js");
@@ -23,6 +24,28 @@ const RateLimiterRes: typeof Flexible.RateLimiterRes = require("rate-limiter-fle
 function redisLimiter(options: ConstructorParameters<typeof Flexible.RateLimiterRedis>[0]): Flexible.RateLimiterRedis {
   const RateLimiterRedis: typeof Flexible.RateLimiterRedis = require("rate-limiter-flexible/lib/RateLimiterRedis.js");
   return new RateLimiterRedis(options);
+}
+
+/**
+ * How long a counter command may go unanswered (a Redis that is stuck, or packets dropped on the
+ * way, with the connection still up) before it fails and the attempt is counted in this process
+ * (the insurance limiter). A failed sign-in asks Redis three times, one after the other.
+ */
+export const COUNTER_COMMAND_TIMEOUT_MS = 500;
+
+/**
+ * The Redis client of the counters (RATE_LIMIT_STORE). ioredis (~20 MB) is imported only here,
+ * when the counters live in Redis. While it reconnects the limiters do not use it
+ * (`rejectIfRedisNotReady`); a command it does not answer fails after COUNTER_COMMAND_TIMEOUT_MS.
+ * An outage is logged once, with its end.
+ */
+export async function connectCounterStore(url: string, logger: ConstructorParameters<typeof OutageLog>[2]): Promise<Redis> {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, commandTimeout: COUNTER_COMMAND_TIMEOUT_MS });
+  const outage = new OutageLog("Redis (rate limits)", "rate limits count per node", logger);
+  redis.on("error", (err: Error) => outage.down(err));
+  redis.on("ready", () => outage.up());
+  return redis;
 }
 
 export interface LimitRule {

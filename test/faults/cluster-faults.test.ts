@@ -26,6 +26,8 @@ import { freePort } from "../../scripts/support/free-port.ts";
 import { until } from "../../scripts/support/until.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { migrateUp } from "../../integrations/database/migrator.ts";
+import { COUNTER_COMMAND_TIMEOUT_MS } from "../../integrations/authentication/rate-limit.ts";
+import { COMMAND_TIMEOUT_MS } from "../../integrations/cache/resilient-redis-cacher.ts";
 import { amqpTransporter } from "../../moleculer.config.ts";
 import { deleteShopTopology } from "../../integrations/messaging/durable-events.ts";
 
@@ -198,6 +200,42 @@ describeFaults("faults under load on a real cluster", () => {
     console.log(report("mail back", [], { "all mail delivered after ms": Date.now() - backAt }));
     await until("every service to be ready", ready, { timeoutMs: 30_000 });
   }, 120_000);
+
+  // Before the Redis cut below: the nodes' Redis clients are connected (after a cut they reconnect with a backoff).
+  test("Redis stops answering (connections open): logins and reads go on, no 504; the cache works again after", async () => {
+    const productId = await product(10);
+    redis.stall();
+    const stalledAt = Date.now();
+    let outcomes: Outcome[];
+    try {
+      // Before: a sign-in waited on the stuck counter store, a read on the stuck cache, until the request's timeout (504).
+      const [signIns, productReads] = await Promise.all([
+        load(
+          4,
+          (i) =>
+            timed(`${api}/auth/login`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ email: "nobody@example.com", password: `wrong ${i}` }),
+            }),
+          { count: 8 },
+        ),
+        load(8, () => read(productId), { until: () => Date.now() - stalledAt > 3000 }),
+      ]);
+      outcomes = [...signIns, ...productReads];
+    } finally {
+      redis.restore();
+    }
+    console.log(report("Redis stalled", outcomes));
+    expect(outcomes.filter((o) => ![200, 401].includes(o.status))).toEqual([]);
+    const logins = outcomes.filter((o) => o.status === 401);
+    expect(logins).toHaveLength(8);
+    // Each did wait for Redis (so the nodes were connected to it when it stalled): a login asks the counters 3 times.
+    expect(Math.min(...logins.map((o) => o.ms))).toBeGreaterThanOrEqual(COUNTER_COMMAND_TIMEOUT_MS);
+    const reads = outcomes.filter((o) => o.status === 200).map((o) => o.ms);
+    expect(reads.filter((ms) => ms >= COMMAND_TIMEOUT_MS).length).toBeGreaterThan(reads.length / 2);
+    await until("reads to be served from Redis again", async () => (await read(productId)).status === 200, { timeoutMs: 10_000 });
+  }, 60_000);
 
   test("Redis unreachable: logins and reads go on (no 500), one log line per node; the cache works again after", async () => {
     const productId = await product(10);

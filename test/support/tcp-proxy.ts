@@ -1,7 +1,9 @@
 /**
- * A TCP proxy to a real server that a test can cut and restore: `cut()` drops every open
- * connection and refuses new ones (as a server that went away), `restore()` lets them through
- * again. With `uploadBytesPerSecond`, what clients send reaches the server no faster than that
+ * A TCP proxy to a real server that a test can cut, stall and restore: `cut()` drops every open
+ * connection and refuses new ones (as a server that went away), `stall()` keeps the connections
+ * open but holds every byte in both directions (a server that hangs, or a network that drops
+ * packets without resetting anything), `restore()` lets them through again, the held bytes
+ * first. With `uploadBytesPerSecond`, what clients send reaches the server no faster than that
  * (a slow or distant server), with TCP backpressure all the way back to the client.
  */
 import net from "node:net";
@@ -11,6 +13,7 @@ import { freePort } from "../../scripts/support/free-port.ts";
 export interface TcpProxy {
   port: number;
   cut(): void;
+  stall(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -27,13 +30,30 @@ function throttle(rate: number): Transform {
   });
 }
 
+/** Passes bytes on unless the proxy is stalled; what arrives meanwhile waits in `held`. */
+function gate(stalled: () => boolean, held: Set<() => void>): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (!stalled()) return done(null, chunk);
+      const release = () => {
+        held.delete(release);
+        done(null, chunk);
+      };
+      held.add(release);
+    },
+  });
+}
+
 export async function startTcpProxy(
   target: { host: string; port: number },
   { uploadBytesPerSecond }: { uploadBytesPerSecond?: number } = {},
 ): Promise<TcpProxy> {
   const port = await freePort();
   const open = new Set<net.Socket>();
+  const held = new Set<() => void>();
   let down = false;
+  let stalled = false;
+  const isStalled = () => stalled;
   const server = net.createServer((client) => {
     if (down) return client.destroy();
     const upstream = net.connect(target);
@@ -42,7 +62,8 @@ export async function startTcpProxy(
       s.on("close", () => open.delete(s));
       s.on("error", () => undefined);
     }
-    (uploadBytesPerSecond ? client.pipe(throttle(uploadBytesPerSecond)) : client).pipe(upstream).pipe(client);
+    (uploadBytesPerSecond ? client.pipe(throttle(uploadBytesPerSecond)) : client).pipe(gate(isStalled, held)).pipe(upstream);
+    upstream.pipe(gate(isStalled, held)).pipe(client);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -53,8 +74,13 @@ export async function startTcpProxy(
       down = true;
       for (const s of open) s.destroy();
     },
+    stall() {
+      stalled = true;
+    },
     restore() {
       down = false;
+      stalled = false;
+      for (const release of held) release(); // each one leaves the set: deleting while iterating a Set is safe
     },
     close: () =>
       new Promise<void>((resolve) => {
