@@ -38,11 +38,11 @@ import { notFound } from "../lib/errors.ts";
 import { getConfig } from "../lib/config.ts";
 import { every } from "../lib/every.ts";
 import { isUuid } from "../lib/listing.ts";
-import { createObjectStore, ObjectNotFoundError } from "../integrations/storage/index.ts";
+import { createObjectStore, ObjectNotFoundError, ObjectStoreUnavailableError } from "../integrations/storage/index.ts";
 import { decideType, SNIFF_BYTES } from "./storage/content-types.ts";
 import { sanitizeFilename } from "./storage/filenames.ts";
 import { peek, UploadGuard } from "./storage/streams.ts";
-import { storageFailure, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
+import { asStoreOutage, storageFailure, storeUnavailable, tooLarge, unsupportedType, uploadFailure, uploadIdle } from "./storage/errors.ts";
 import { defineLinks, linkActions, linkMethods } from "./storage/links.actions.ts";
 import { directUploadActions, directUploadMethods } from "./storage/direct-upload.actions.ts";
 import {
@@ -105,6 +105,15 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
   ],
 
   settings: { rest: "/files" },
+
+  // S3 down or not answering, wherever an action met it (completing an upload, deleting a file): a 503.
+  hooks: {
+    error: {
+      "*"(_ctx: Context, err: unknown) {
+        throw asStoreOutage(err);
+      },
+    },
+  },
 
   async started() {
     // Here rather than in created(): the S3 store's SDK is imported on demand (integrations/storage).
@@ -222,6 +231,7 @@ const StorageService: ServiceSchema<StorageSettings, StorageMethods, StorageVars
           // Removed while this request read its row: the same 404 as a file that is gone.
           if (err instanceof ObjectNotFoundError && !(await this.adapter.model.findByPk(file.id))) throw notFound("File", file.id);
           if (err instanceof ObjectNotFoundError) this.logger.error(`File ${file.id} is ready but its object ${file.key} is missing.`);
+          else if (err instanceof ObjectStoreUnavailableError) throw storeUnavailable();
           else this.logger.error(`Reading file ${file.id} failed:`, err);
           throw storageFailure();
         }

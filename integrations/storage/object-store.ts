@@ -69,6 +69,18 @@ export class ObjectNotFoundError extends Error {
 }
 
 /** The stream did not have the size announced in PutOptions.size. */
+/**
+ * The store did not answer: refused, timed out, or failed on its side (an S3 5xx). An outage,
+ * not a fault of the request: clients get a 503 and may try again (services/storage/errors.ts).
+ */
+export class ObjectStoreUnavailableError extends Error {
+  override name = "ObjectStoreUnavailableError";
+  constructor(cause: unknown) {
+    // The cause (e.g. "connect ECONNREFUSED ...") stays out of the message: it is not the database's.
+    super("The object store is unavailable.", { cause });
+  }
+}
+
 export class SizeMismatchError extends Error {
   override name = "SizeMismatchError";
   readonly expected: number;

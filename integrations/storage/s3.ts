@@ -12,6 +12,10 @@
  *   an `x-amz-checksum-crc32` of the *empty* body into presigned PUT URLs, which real S3 then
  *   rejects, and several S3-compatible servers do not understand the aws-chunked trailers.
  *   We compute SHA-256 ourselves while streaming; TLS protects the transfer.
+ * - An S3 that does not answer fails a request instead of holding it: a connection must be made
+ *   within CONNECTION_TIMEOUT_MS and a socket may sit idle for SOCKET_TIMEOUT_MS at most (the
+ *   SDK has no timeout of its own: a stalled endpoint held each request, and its socket, for
+ *   good). Refused, timed out or failed on S3's side (5xx) is an ObjectStoreUnavailableError.
  */
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -30,6 +34,7 @@ import {
   assertKey,
   Meter,
   ObjectNotFoundError,
+  ObjectStoreUnavailableError,
   type GetResult,
   type ObjectInfo,
   type ObjectStore,
@@ -54,17 +59,40 @@ export interface S3StoreOptions {
   partSize?: number;
   /** Parts uploaded in parallel per file. */
   queueSize?: number;
+  /** Longest a socket to S3 may sit idle, no byte either way (default SOCKET_TIMEOUT_MS). */
+  socketTimeoutMs?: number;
   /** Extra client settings (tests: credentials, retries). */
   client?: Partial<S3ClientConfig>;
 }
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const CONNECTION_TIMEOUT_MS = 5_000;
+/** Far above S3's own pauses; an uploading client that sends nothing for this long is gone too. */
+export const SOCKET_TIMEOUT_MS = 30_000;
 
 function isNotFound(err: unknown): boolean {
   if (err instanceof S3ServiceException) {
     return err.$metadata?.httpStatusCode === 404 || err.name === "NotFound" || err.name === "NoSuchKey";
   }
   return false;
+}
+
+/**
+ * A connection that could not be made, was lost, or did not answer in time: Node's error codes
+ * and the SDK's TimeoutError, found in the error's code, name or message (the SDK's retry layer
+ * wraps an error from another realm as "AWS SDK error wrapper for TimeoutError: socket hang up").
+ */
+const UNREACHABLE =
+  /\b(TimeoutError|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE)\b|socket hang up/;
+
+/** S3 refused the connection, did not answer in time, or failed on its side: `err` as an outage; anything else as it is. */
+function asOutage(err: unknown): unknown {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+  const status = e?.$metadata?.httpStatusCode;
+  const outage =
+    (status !== undefined && status >= 500) ||
+    [e?.code, e?.name, e?.message].some((text) => typeof text === "string" && UNREACHABLE.test(text));
+  return outage ? new ObjectStoreUnavailableError(err) : err;
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -85,6 +113,7 @@ export class S3ObjectStore implements ObjectStore {
         region: opts.region,
         ...(endpoint ? { endpoint } : {}),
         forcePathStyle: opts.forcePathStyle ?? false,
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: opts.socketTimeoutMs ?? SOCKET_TIMEOUT_MS },
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
         ...opts.client,
@@ -108,8 +137,11 @@ export class S3ObjectStore implements ObjectStore {
     // Upload fails first (S3 unreachable, a part refused), it stops reading: destroying the
     // meter ends the pipeline too, instead of leaving the source hanging.
     const uploading = upload.done().catch((err: unknown) => {
-      meter.destroy(err as Error);
-      throw err;
+      // With the meter already failed (the source, or the size check) the Upload only echoes that
+      // error; otherwise S3 failed, and an outage says so on its way through the pipeline.
+      const failure = meter.errored ? err : asOutage(err);
+      meter.destroy(failure as Error);
+      throw failure;
     });
     const [piped, uploaded] = await Promise.allSettled([pipeline(stream, meter), uploading]);
     if (uploaded.status === "rejected") {
@@ -131,7 +163,7 @@ export class S3ObjectStore implements ObjectStore {
       return { stream: out.Body as Readable, contentType: out.ContentType ?? null, size: Number(out.ContentLength ?? 0) };
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(key);
-      throw err;
+      throw asOutage(err);
     }
   }
 
@@ -142,13 +174,15 @@ export class S3ObjectStore implements ObjectStore {
       return { size: Number(out.ContentLength ?? 0), contentType: out.ContentType ?? null };
     } catch (err) {
       if (isNotFound(err)) return null;
-      throw err;
+      throw asOutage(err);
     }
   }
 
   async delete(key: string): Promise<void> {
     assertKey(key);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch((err: unknown) => {
+      throw asOutage(err);
+    });
   }
 
   presignGet(key: string, ttlSec: number, opts: PresignGetOptions): Promise<string> {

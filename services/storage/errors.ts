@@ -4,7 +4,7 @@
  * into them. Nothing here is retryable: a stream cannot be sent twice.
  */
 import { Errors } from "moleculer";
-import { SizeMismatchError } from "../../integrations/storage/index.ts";
+import { ObjectStoreUnavailableError, SizeMismatchError } from "../../integrations/storage/index.ts";
 
 const { MoleculerClientError, MoleculerError } = Errors;
 
@@ -28,6 +28,16 @@ export function signedUrlRefused(message: string, type = "SIGNATURE_MISMATCH") {
   return new MoleculerClientError(message, 403, type);
 }
 
+/** The object store (S3) refused, timed out or failed on its side: a 503 with Retry-After; the client may send it again. */
+export function storeUnavailable() {
+  return new MoleculerError("File storage is unavailable right now; try again shortly.", 503, "STORAGE_UNAVAILABLE");
+}
+
+/** An object-store outage as the 503 above; any other error as it is. */
+export function asStoreOutage(err: unknown): unknown {
+  return err instanceof ObjectStoreUnavailableError ? storeUnavailable() : err;
+}
+
 /** A 500 without details for the client (the gateway logs it), never retried. */
 export function storageFailure() {
   return new MoleculerError("Storing or reading the file failed.", 500, "STORAGE_ERROR");
@@ -38,7 +48,7 @@ const INTERRUPTED = /terminated early|unexpected end of (multipart|form)|aborted
 /**
  * What the client is told when receiving an upload failed: client errors keep their status
  * (also those that crossed the transporter as plain errors with a `code`), an interrupted
- * stream is a 400, anything else (the object store) is logged and becomes a plain 500.
+ * stream is a 400, an object store that is down a 503, anything else is logged and becomes a plain 500.
  */
 export function uploadFailure(err: unknown, log: (msg: string, err: unknown) => void): Error {
   if (err instanceof SizeMismatchError) {
@@ -54,6 +64,7 @@ export function uploadFailure(err: unknown, log: (msg: string, err: unknown) => 
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === "number" && e.code >= 400 && e.code < 500) return err as Error;
   if (typeof e?.message === "string" && INTERRUPTED.test(e.message)) return uploadInterrupted();
+  if (err instanceof ObjectStoreUnavailableError) return storeUnavailable();
   log("Storing an upload failed:", err);
   return storageFailure();
 }

@@ -32,6 +32,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { http as rawHttp } from "../support/node.ts";
 import { shopClient, type ShopTarget } from "../support/shop-client.ts";
 import { until } from "../../scripts/support/until.ts";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 
 /** s3rver ships no types: the part of its API this file uses. */
 interface S3rverServer {
@@ -245,6 +246,8 @@ suite("storage on S3 (s3rver), one node", () => {
   const MAX = 8 * MiB; // above one S3 part (5 MiB): large uploads go multipart
   let db: TestDatabase;
   let s3: Awaited<ReturnType<typeof startS3>>;
+  /** The node reaches S3 through it, so that S3 can go away; clients reach S3 directly. */
+  let s3Link: TcpProxy;
   let shop: Shop;
   let c: ReturnType<typeof client>;
   let alice: { id: string; token: string };
@@ -258,11 +261,12 @@ suite("storage on S3 (s3rver), one node", () => {
     const { loadConfig } = await import("../../lib/config.ts");
     await migrateUp(loadConfig({ DATABASE_URL: db.url }).database);
     s3 = await startS3(bucket);
+    s3Link = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(s3.endpoint).port) });
     shop = await startShop({
       PORT: "0",
       DATABASE_URL: db.url,
       S3_BUCKET: bucket,
-      S3_ENDPOINT: s3.endpoint,
+      S3_ENDPOINT: `http://127.0.0.1:${s3Link.port}`,
       // Clients reach S3 under another name than the nodes (compose: localhost vs minio).
       S3_PUBLIC_ENDPOINT: publicEndpoint(),
       AWS_ACCESS_KEY_ID: "S3RVER",
@@ -277,6 +281,7 @@ suite("storage on S3 (s3rver), one node", () => {
 
   afterAll(async () => {
     await shop?.stop();
+    await s3Link?.close();
     await s3?.stop();
     await db?.drop();
   });
@@ -549,6 +554,46 @@ others get 404; admins see everything`, async () => {
     const wrongType = await c.http(`/files/${fake.id}/complete`, { method: "POST", headers: c.as(alice.token) });
     expect(wrongType).toMatchObject({ status: 415, body: { data: { declared: "application/pdf", detected: null } } });
     expect(await s3.keys()).not.toContain(`files/${fake.id}`);
+  });
+
+  test("S3 unreachable: uploads, streamed downloads and completions answer 503 with Retry-After, leave nothing behind", async () => {
+    const kept = await c.upload(alice.token, png(1000), "image/png", "kept.png");
+    expect(kept.status).toBe(201);
+    // A presigned upload whose bytes reached S3 (clients reach it directly), not yet completed.
+    const bytes = png(1000);
+    const presign = await c.http("/files/presign", {
+      method: "POST",
+      headers: c.as(alice.token),
+      json: { filename: "later.png", contentType: "image/png", size: bytes.length },
+    });
+    expect(presign.status).toBe(201);
+    expect((await fetch(presign.body.url, { method: "PUT", headers: presign.body.headers, body: new Uint8Array(bytes) })).status).toBe(200);
+    const rowsBefore = await pendingRows();
+    const keysBefore = await s3.keys();
+    s3Link.cut();
+    try {
+      const outcomes = {
+        upload: await c.upload(alice.token, png(1000), "image/png", "down.png"),
+        download: await c.http(`/files/${kept.body.id}?redirect=false`, { headers: c.as(alice.token) }),
+        complete: await c.http(`/files/${presign.body.id}/complete`, { method: "POST", headers: c.as(alice.token) }),
+      };
+      // Before: 500 for each (the upload's logged as "Storing an upload failed").
+      for (const [what, res] of Object.entries(outcomes)) {
+        expect({ what, status: res.status, type: res.body?.type, retryAfter: res.headers.get("retry-after") }).toEqual({
+          what,
+          status: 503,
+          type: "STORAGE_UNAVAILABLE",
+          retryAfter: "5",
+        });
+      }
+    } finally {
+      s3Link.restore();
+    }
+    expect(await pendingRows()).toBe(rowsBefore);
+    expect(await s3.keys()).toEqual(keysBefore);
+    const done = await c.http(`/files/${presign.body.id}/complete`, { method: "POST", headers: c.as(alice.token) });
+    expect(done).toMatchObject({ status: 200, body: { sha256: sha256(bytes) } });
+    expect((await c.upload(alice.token, png(1000), "image/png", "back.png")).status).toBe(201);
   });
 
   test("a client that goes away mid-upload leaves neither an object nor a row", async () => {
