@@ -14,8 +14,13 @@
  *    this action from a call it made proves nothing about the action itself.
  *  - `retryPolicy: { enabled: false }` switches retries off (the gateway's own `api.rest`,
  *    whose request moleculer-web has already consumed).
+ *  - A retry never outlives the request: moleculer gives each attempt the call's whole timeout,
+ *    so a read whose every replica waited on a stuck database took up to four timeouts (the
+ *    client's request 12 s and more with a 10 s timeout). An attempt after the first starts only
+ *    before the request's deadline (`meta.deadline`, set by the gateway) and gives up at it, with
+ *    a timeout that is not retried again (504).
  */
-import type { ActionSchema, Errors, Middleware } from "moleculer";
+import { Errors, type ActionSchema, type Context, type Middleware } from "moleculer";
 
 export interface RetryableAction {
   name: string;
@@ -51,14 +56,41 @@ function withRule(action: Pick<ActionSchema, "name" | "idempotent" | "rest" | "r
   action.retryPolicy = { ...action.retryPolicy, check: (err: unknown) => mayRetry(rule, err) };
 }
 
+/** The request's deadline passed: a timeout of `action` that no one retries. */
+function pastDeadline(action: string, nodeID: string | null | undefined): Errors.RequestTimeoutError {
+  const err = new Errors.RequestTimeoutError({ action, nodeID: nodeID ?? "" });
+  err.retryable = false;
+  return err;
+}
+
+type Handler = (ctx: Context) => Promise<unknown>;
+
+/** `handler`, whose retries (not its first attempt: that one has the call's timeout) end at the request's deadline. */
+function retriesWithinDeadline(handler: Handler, action: { name?: string }): Handler {
+  return function retryWithinDeadline(ctx: Context) {
+    // moleculer's Retry middleware counts the attempts of a call on its context.
+    // oxlint-disable-next-line no-underscore-dangle
+    const attempt = (ctx as Context & { _retryAttempts?: number })._retryAttempts;
+    const deadline = (ctx.meta as { deadline?: unknown } | undefined)?.deadline;
+    if (!attempt || typeof deadline !== "number") return handler(ctx);
+    const left = deadline - Date.now();
+    if (left <= 0) return Promise.reject(pastDeadline(action.name ?? "", ctx.nodeID));
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(pastDeadline(action.name ?? "", ctx.nodeID)), left);
+    });
+    return Promise.race([handler(ctx), expiry]).finally(() => clearTimeout(timer));
+  };
+}
+
 export const RetryPolicyMiddleware: Middleware = {
   name: "RetryPolicy",
   localAction(handler, action) {
     withRule(action);
-    return handler;
+    return retriesWithinDeadline(handler as Handler, action);
   },
   remoteAction(handler, action) {
     withRule(action);
-    return handler;
+    return retriesWithinDeadline(handler as Handler, action);
   },
 };

@@ -331,4 +331,33 @@ describeFaults("faults under load on a real cluster", () => {
     const orders = await assertExact(productId, 1000, outcomes);
     await assertMailedOnce(orders.map((o) => o.id));
   }, 150_000);
+
+  test("PostgreSQL frozen 12 s under load (SIGSTOP: connections open, no answer): 503/504 with Retry-After, then back", async () => {
+    const productId = await product(1000);
+    const startedAt = Date.now();
+    let backAt = Infinity;
+    const stopLoad = () => Date.now() > backAt + 5_000 || Date.now() - startedAt > 40_000;
+    const running = Promise.all([
+      load(6, (i) => checkout(productId, i), { until: stopLoad }),
+      load(6, () => read(productId), { until: stopLoad }),
+    ]);
+    await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the freeze
+    postgres.freeze();
+    try {
+      await new Promise((r) => setTimeout(r, 12_000)); // scenario time: frozen 12 s, longer than a request may take
+    } finally {
+      postgres.thaw();
+    }
+    backAt = Date.now();
+    const outcomes = (await running).flat();
+    const recovered = recoveryMs(outcomes, backAt);
+    console.log(report("PostgreSQL frozen 12 s", outcomes, { "recovered after ms": recovered }));
+    // No request outlives its timeout (REQUEST_TIMEOUT_MS, 10 s), retries included: reads once took 12 s and more.
+    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(11_500);
+    expect(dishonest(outcomes)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 503 || o.status === 504).length).toBeGreaterThan(0); // the freeze was seen
+    expect(recovered).toBeLessThan(5_000);
+    const orders = await assertExact(productId, 1000, outcomes);
+    await assertMailedOnce(orders.map((o) => o.id));
+  }, 150_000);
 });

@@ -22,8 +22,33 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** Stop and start again: the few hundred milliseconds of a real restart. */
   restart(mode?: "fast" | "immediate"): Promise<void>;
+  /**
+   * SIGSTOP the server and every process of it: connections stay open and nothing answers (a
+   * server stuck on its disk, or a VM paused); `thaw` lets it go on where it was.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Stop it and delete its data directory. */
   destroy(): Promise<void>;
+}
+
+/** The postmaster (first line of postmaster.pid) and its children (every backend and worker). */
+function serverProcesses(dir: string): number[] {
+  const postmaster = Number(fs.readFileSync(path.join(dir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const children = fs
+    .readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after its ')'.
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
 }
 
 /** The directory of the machine's PostgreSQL server binaries, or null. */
@@ -59,7 +84,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       await stop(mode);
       await start();
     },
+    freeze() {
+      for (const pid of serverProcesses(dir)) process.kill(pid, "SIGSTOP");
+    },
+    thaw() {
+      for (const pid of serverProcesses(dir)) process.kill(pid, "SIGCONT");
+    },
     async destroy() {
+      for (const pid of fs.existsSync(path.join(dir, "postmaster.pid")) ? serverProcesses(dir) : []) process.kill(pid, "SIGCONT");
       await stop("immediate").catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
     },

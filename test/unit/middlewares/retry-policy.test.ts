@@ -87,4 +87,43 @@ describe("on a broker", () => {
     await expect(broker.call("slow.write")).rejects.toThrow(Errors.RequestTimeoutError);
     expect(runs).toEqual({ read: 3, keyed: 3, write: 1 });
   });
+
+  test("a retry ends at the request's deadline: it gives up at it, is not retried again, and no attempt starts after it", async () => {
+    let runsOfStuck = 0;
+    broker = new ServiceBroker({
+      logger: false,
+      requestTimeout: 1_000,
+      retryPolicy: {
+        enabled: true,
+        retries: 3,
+        delay: 1,
+        maxDelay: 5,
+        factor: 1,
+        check: (err: Error) => !!(err as Errors.MoleculerError).retryable,
+      },
+      middlewares: [RetryPolicyMiddleware],
+    });
+    broker.createService({
+      name: "stuck",
+      actions: {
+        read: {
+          rest: "GET /",
+          access: "internal",
+          async handler() {
+            // The first replica is gone at once; the next one waits on a stuck database.
+            if (++runsOfStuck === 1) throw new Errors.MoleculerRetryableError("The replica went away.", 503, "GONE");
+            await new Promise((r) => setTimeout(r, 2_000).unref());
+            return "late";
+          },
+        },
+      },
+    });
+    await broker.start();
+    const started = Date.now();
+    const err = await broker.call("stuck.read", {}, { meta: { deadline: started + 150 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Errors.RequestTimeoutError);
+    expect((err as Errors.MoleculerError).retryable).toBe(false);
+    expect(runsOfStuck).toBe(2); // without the deadline: 4 runs, each given the whole timeout (1 s)
+    expect(Date.now() - started).toBeLessThan(700); // at the deadline (150 ms), not at the attempt's timeout (1 s)
+  });
 });
