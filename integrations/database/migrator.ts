@@ -76,8 +76,9 @@ async function withMigrator<T>(
   progress: MigrationProgress | undefined,
   fn: (u: ReturnType<typeof umzug>) => Promise<T>,
 ): Promise<T> {
-  // One connection: the advisory lock is held by the session that runs the migrations.
-  const sequelize = createSequelize(db, db.dialect === "postgres" ? { pool: { max: 1, min: 0 } } : {});
+  // One connection: the advisory lock is held by the session that runs the migrations. A migration
+  // may run long without a byte on the wire (an index on a big table): no silence limit.
+  const sequelize = createSequelize(db, db.dialect === "postgres" ? { pool: { max: 1, min: 0 } } : {}, { silentConnectionMs: 0 });
   try {
     if (db.dialect === "postgres") await sequelize.query(`SELECT pg_advisory_lock(${LOCK_ID})`);
     await prepareDatabase(sequelize);

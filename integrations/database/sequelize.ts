@@ -12,6 +12,12 @@
  *  - What is still failing after that is a `DatabaseUnavailableError`: 503 with Retry-After.
  *  - A session that idles inside a transaction (its node frozen, or stuck) is ended by
  *    PostgreSQL after IDLE_IN_TRANSACTION_MS, so its row locks do not stall every other node.
+ *  - A connection on which PostgreSQL sends nothing for SILENT_CONNECTION_MS is closed, as if it
+ *    had been reset: a statement on it fails as transient and runs again on a new connection.
+ *    Without that, a connection whose packets are dropped (a failover whose old primary vanished
+ *    without a reset) held its statement, and its place in the pool, until TCP gave up (~15 min
+ *    on Linux): a pool of them stopped the service. Migrations, whose statements may rightly run
+ *    long in silence, go without it.
  *  - SQLite (one process, several services on one file): WAL journal (readers never wait),
  *    IMMEDIATE transactions (a writer takes the write lock at BEGIN, so two transactions never
  *    deadlock on the upgrade from reading to writing), transactions on one file queued in this
@@ -19,6 +25,7 @@
  *    outside them: concurrent writers wait for each other instead of failing with SQLITE_BUSY.
  */
 import fs from "node:fs";
+import net from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Errors } from "moleculer";
@@ -103,13 +110,28 @@ export class DatabaseUnavailableError extends Errors.MoleculerError {
   }
 }
 
+/** Far beyond any statement of a request (they have 10 s) and beyond a pooled connection's idle life (~15 s). */
+export const SILENT_CONNECTION_MS = 30_000;
+
+/** pg's `stream` option: its socket, closed with ETIMEDOUT (a transient error) after `ms` without a byte either way. */
+function silenceLimitedSocket(ms: number): () => net.Socket {
+  return () => {
+    const socket = new net.Socket();
+    socket.setTimeout(ms, () => {
+      const err = Object.assign(new Error(`PostgreSQL sent nothing for ${ms} ms (ETIMEDOUT)`), { code: "ETIMEDOUT" });
+      socket.destroy(err);
+    });
+    return socket;
+  };
+}
+
 /**
  * Retries of one statement: backoff 100 ms · 1.25ⁿ, 14 attempts ≈ 6 s in all (RETRY_BUDGET_MS),
  * enough for a PostgreSQL restart or a short failover.
  */
 const STATEMENT_RETRY = { match: TRANSIENT, max: 14, backoffBase: 100, backoffExponent: 1.25 };
 
-export function sequelizeOptions(db: Config["database"]): Options {
+export function sequelizeOptions(db: Config["database"], { silentConnectionMs = SILENT_CONNECTION_MS } = {}): Options {
   const common: Options = {
     logging: false,
     retry: STATEMENT_RETRY,
@@ -149,14 +171,16 @@ export function sequelizeOptions(db: Config["database"]): Options {
     password: decodeURIComponent(url.password) || undefined,
     dialectOptions: {
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+      ...(silentConnectionMs > 0 ? { stream: silenceLimitedSocket(silentConnectionMs) } : {}),
       ...(sslmode && sslmode !== "disable" ? { ssl: { rejectUnauthorized: sslmode === "verify-full" || sslmode === "verify-ca" } } : {}),
     },
     pool: { max: db.poolMax, min: 0, idle: 10_000, acquire: 30_000, evict: 5_000 },
   };
 }
 
-export function createSequelize(db: Config["database"], overrides: Options = {}): Sequelize {
-  return new Sequelize({ ...sequelizeOptions(db), ...overrides });
+/** `limits.silentConnectionMs`: 0 for none (migrations). */
+export function createSequelize(db: Config["database"], overrides: Options = {}, limits: { silentConnectionMs?: number } = {}): Sequelize {
+  return new Sequelize({ ...sequelizeOptions(db, limits), ...overrides });
 }
 
 /**

@@ -2,8 +2,9 @@
  * A TCP proxy to a real server that a test can cut, stall and restore: `cut()` drops every open
  * connection and refuses new ones (as a server that went away), `stall()` keeps the connections
  * open but holds every byte in both directions (a server that hangs, or a network that drops
- * packets without resetting anything), `restore()` lets them through again, the held bytes
- * first. With `uploadBytesPerSecond`, what clients send reaches the server no faster than that
+ * packets without resetting anything), `stallOpen()` does that to the connections open now
+ * only, while new ones go through (a failover whose old server vanished without a reset),
+ * `restore()` lets them through again, the held bytes first. With `uploadBytesPerSecond`, what clients send reaches the server no faster than that
  * (a slow or distant server), with TCP backpressure all the way back to the client.
  */
 import net from "node:net";
@@ -14,6 +15,7 @@ export interface TcpProxy {
   port: number;
   cut(): void;
   stall(): void;
+  stallOpen(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -30,7 +32,7 @@ function throttle(rate: number): Transform {
   });
 }
 
-/** Passes bytes on unless the proxy is stalled; what arrives meanwhile waits in `held`. */
+/** Passes bytes on unless its connection is stalled; what arrives meanwhile waits in `held`. */
 function gate(stalled: () => boolean, held: Set<() => void>): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -53,10 +55,15 @@ export async function startTcpProxy(
   const held = new Set<() => void>();
   let down = false;
   let stalled = false;
-  const isStalled = () => stalled;
+  /** Per connection: stalled alone (stallOpen), or with every connection (stall). */
+  const connections = new Set<{ stalled: boolean }>();
   const server = net.createServer((client) => {
     if (down) return client.destroy();
     const upstream = net.connect(target);
+    const connection = { stalled: false };
+    connections.add(connection);
+    client.on("close", () => connections.delete(connection));
+    const isStalled = () => stalled || connection.stalled;
     for (const s of [client, upstream]) {
       open.add(s);
       s.on("close", () => open.delete(s));
@@ -77,9 +84,13 @@ export async function startTcpProxy(
     stall() {
       stalled = true;
     },
+    stallOpen() {
+      for (const connection of connections) connection.stalled = true;
+    },
     restore() {
       down = false;
       stalled = false;
+      for (const connection of connections) connection.stalled = false;
       for (const release of held) release(); // each one leaves the set: deleting while iterating a Set is safe
     },
     close: () =>
