@@ -4,8 +4,9 @@
  * open but holds every byte in both directions (a server that hangs, or a network that drops
  * packets without resetting anything), `stallOpen()` does that to the connections open now
  * only, while new ones go through (a failover whose old server vanished without a reset),
- * `restore()` lets them through again, the held bytes first. With `uploadBytesPerSecond`, what clients send reaches the server no faster than that
- * (a slow or distant server), with TCP backpressure all the way back to the client.
+ * `restore()` lets them through again, the held bytes first. With `uploadBytesPerSecond`, what
+ * clients send reaches the server no faster than that (a slow or distant server), with TCP
+ * backpressure all the way back to the client.
  */
 import net from "node:net";
 import { Transform } from "node:stream";
