@@ -2,7 +2,9 @@
  * RabbitMQ stopped and restarted under load (a private RabbitMQ node on its own port,
  * test/support/rabbitmq.ts; never the shared broker): requests succeed again within 5 s of the
  * broker's return, with no 404 and no 500 meanwhile; durable events (a consumer and an outbox
- * relay) reconnect within about a second of its return. Prints the measured figures (FIGURES ...).
+ * relay) reconnect within about a second of its return. Then the same broker frozen (SIGSTOP):
+ * no 404 or 500 either, and requests succeed again within 5 s of the thaw. Prints the measured
+ * figures (FIGURES ...).
  */
 import { randomBytes } from "node:crypto";
 import { describeWithServers } from "../support/servers.ts";
@@ -130,6 +132,50 @@ durable events reconnect within ~1 s`, async () => {
     // The cluster is whole again: ready, and a checkout goes through (orders → products → outbox → mail).
     await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
     const buyer = await shop.rest.shopper("restart");
+    expect((await shop.rest.order(buyer.token, product.id, 1)).status).toBe(201);
+    await shop.smtp.waitFor(buyer.email, 2, 15_000); // welcome + confirmation
+  }, 120_000);
+
+  test("RabbitMQ frozen 16 s (SIGSTOP: connections open, nothing answers): no 404 or 500, back within 5 s of the thaw", async () => {
+    const broker = rabbit.nodes[0]!;
+    await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
+    const product = await shop.client.call<any, any>(
+      "products.create",
+      { sku: "FROZEN-1", name: "Sturdy mug", priceCents: 700, currency: "EUR", stock: 5 },
+      ADMIN,
+    );
+    const load = loop(8, (w, i) =>
+      http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`),
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // scenario time: 1.5 s of reads before the freeze
+    const frozenAt = Date.now();
+    rabbit.freeze(broker);
+    try {
+      // Longer than moleculer's heartbeat timeout (6 s) and than three AMQP heartbeats (15 s): the
+      // nodes lose sight of each other, then drop their connections and reconnect after the thaw.
+      await new Promise((r) => setTimeout(r, 16_000));
+    } finally {
+      rabbit.thaw(broker);
+    }
+    const thawedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 8000)); // scenario time: 8 s of reads after the thaw, every one counted
+    const samples = await load.stop();
+    const statuses = countByStatus(samples);
+    const lastFailure = Math.max(0, ...samples.filter((s) => s.status !== 200).map((s) => s.at));
+    const figures = {
+      frozenMs: thawedAt - frozenAt,
+      requests: samples.length,
+      statuses,
+      succeedAgainMsAfterThaw: Math.max(0, lastFailure - thawedAt),
+      slowestMs: Math.max(...samples.map((s) => s.ms)),
+    };
+    console.log(`FIGURES rabbitmq frozen: ${JSON.stringify(figures)}`);
+    expect(statuses[404] ?? 0).toBe(0);
+    expect(statuses[500] ?? 0).toBe(0);
+    for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);
+    expect(figures.succeedAgainMsAfterThaw).toBeLessThanOrEqual(5000);
+    await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
+    const buyer = await shop.rest.shopper("frozen");
     expect((await shop.rest.order(buyer.token, product.id, 1)).status).toBe(201);
     await shop.smtp.waitFor(buyer.email, 2, 15_000); // welcome + confirmation
   }, 120_000);

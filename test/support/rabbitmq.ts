@@ -107,6 +107,9 @@ export interface RabbitCluster {
   start(node: RabbitNode): Promise<void>;
   /** Graceful stop of the whole node (its Erlang VM). */
   stop(node: RabbitNode): Promise<void>;
+  /** SIGSTOP its Erlang VM: connections stay open and nothing answers; `thaw` lets it go on. */
+  freeze(node: RabbitNode): void;
+  thaw(node: RabbitNode): void;
   ctl(node: RabbitNode, ...args: string[]): Promise<string>;
   /** `rabbitmqctl list_queues` on `node`: name, type, leader (quorum), members. */
   queues(node: RabbitNode): Promise<{ name: string; type: string; leader?: string; members?: string[]; messages: number }[]>;
@@ -161,6 +164,10 @@ export async function createRabbitNodes(count: number, label = "fault", { tls = 
   const ctl = async (node: RabbitNode, ...args: string[]) =>
     (await run("rabbitmqctl", ["-n", node.name, ...args], { env: envOf(node), cwd: os.tmpdir(), timeout: 120_000 })).stdout;
   const started = new Set<RabbitNode>();
+  const signal = (node: RabbitNode, sig: NodeJS.Signals) => {
+    const pid = Number(fs.readFileSync(path.join(node.dir, "pid"), "utf8").trim() || 0);
+    if (pid) process.kill(pid, sig);
+  };
   const cluster: RabbitCluster = {
     nodes,
     urls: nodes.map((n) => n.url).join(";"),
@@ -174,6 +181,8 @@ export async function createRabbitNodes(count: number, label = "fault", { tls = 
       await ctl(node, "stop");
       await until(`${node.name} to close its port`, async () => !(await reachable("127.0.0.1", node.port)), { timeoutMs: 10_000 });
     },
+    freeze: (node) => signal(node, "SIGSTOP"),
+    thaw: (node) => signal(node, "SIGCONT"),
     ctl,
     async queues(node) {
       const out = await ctl(node, "list_queues", "name", "type", "leader", "members", "messages", "--formatter", "json", "--quiet");
@@ -182,6 +191,11 @@ export async function createRabbitNodes(count: number, label = "fault", { tls = 
     async destroy() {
       for (const node of nodes) {
         if (!started.has(node)) continue;
+        try {
+          signal(node, "SIGCONT"); // a test that failed while it was frozen
+        } catch {
+          /* gone */
+        }
         await ctl(node, "stop").catch(() => undefined);
         // Whatever did not stop (a node left half-started) is killed by its pid file.
         try {
