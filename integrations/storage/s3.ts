@@ -67,7 +67,11 @@ export interface S3StoreOptions {
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const CONNECTION_TIMEOUT_MS = 5_000;
-/** Far above S3's own pauses; an uploading client that sends nothing for this long is gone too. */
+/**
+ * Far above S3's own pauses. A slow uploading client never leaves this socket idle (lib-storage
+ * sends each part from a complete buffer); a streamed download whose reader stops for this long
+ * loses it, as S3 itself drops such a connection.
+ */
 export const SOCKET_TIMEOUT_MS = 30_000;
 
 function isNotFound(err: unknown): boolean {
