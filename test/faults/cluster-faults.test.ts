@@ -177,6 +177,35 @@ describeFaults("faults under load on a real cluster", () => {
     expect(orderIds.filter((id) => count(id) !== 1)).toEqual([]);
   }
 
+  /**
+   * A database outage under load: 6 checkout and 6 read workers for 2 s, then `outage` (it
+   * resolves once PostgreSQL is back), then 5 s more. Checks what every such outage must give
+   * (honest failures only, some of them, all answered again within 5 s, exact stock, each e-mail
+   * once) and returns the outcomes.
+   */
+  async function underDatabaseOutage(fault: string, outage: () => Promise<void>): Promise<Outcome[]> {
+    const productId = await product(1000);
+    const startedAt = Date.now();
+    let backAt = Infinity;
+    const stopLoad = () => Date.now() > backAt + 5_000 || Date.now() - startedAt > 40_000;
+    const running = Promise.all([
+      load(6, (i) => checkout(productId, i), { until: stopLoad }),
+      load(6, () => read(productId), { until: stopLoad }),
+    ]);
+    await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the outage
+    await outage();
+    backAt = Date.now();
+    const outcomes = (await running).flat();
+    const recovered = recoveryMs(outcomes, backAt);
+    console.log(report(fault, outcomes, { "recovered after ms": recovered }));
+    expect(dishonest(outcomes)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 503 || o.status === 504).length).toBeGreaterThan(0); // the outage was seen
+    expect(recovered).toBeLessThan(5_000);
+    const orders = await assertExact(productId, 1000, outcomes);
+    await assertMailedOnce(orders.map((o) => o.id));
+    return outcomes;
+  }
+
   test("mail nodes all down: every gateway stays ready, checkout sells, each e-mail goes out once after", async () => {
     const mail = nodes.get("mail-1")!;
     mail.child.kill("SIGTERM");
@@ -309,55 +338,23 @@ describeFaults("faults under load on a real cluster", () => {
   }, 120_000);
 
   test("PostgreSQL down for 10 s under load: 503/504 with Retry-After, then back; exact stock, each e-mail once", async () => {
-    const productId = await product(1000);
-    const startedAt = Date.now();
-    let backAt = Infinity;
-    const stopLoad = () => Date.now() > backAt + 5_000 || Date.now() - startedAt > 40_000;
-    const running = Promise.all([
-      load(6, (i) => checkout(productId, i), { until: stopLoad }),
-      load(6, () => read(productId), { until: stopLoad }),
-    ]);
-    await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the outage
-    await postgres.stop("fast");
-    await new Promise((r) => setTimeout(r, 10_000)); // scenario time: PostgreSQL stays down 10 s
-    await postgres.start();
-    backAt = Date.now();
-    const outcomes = (await running).flat();
-    const recovered = recoveryMs(outcomes, backAt);
-    console.log(report("PostgreSQL down 10 s", outcomes, { "recovered after ms": recovered }));
-    expect(dishonest(outcomes)).toEqual([]);
-    expect(outcomes.filter((o) => o.status === 503 || o.status === 504).length).toBeGreaterThan(0); // the outage was seen
-    expect(recovered).toBeLessThan(5_000);
-    const orders = await assertExact(productId, 1000, outcomes);
-    await assertMailedOnce(orders.map((o) => o.id));
+    await underDatabaseOutage("PostgreSQL down 10 s", async () => {
+      await postgres.stop("fast");
+      await new Promise((r) => setTimeout(r, 10_000)); // scenario time: PostgreSQL stays down 10 s
+      await postgres.start();
+    });
   }, 150_000);
 
   test("PostgreSQL frozen 12 s under load (SIGSTOP: connections open, no answer): 503/504 with Retry-After, then back", async () => {
-    const productId = await product(1000);
-    const startedAt = Date.now();
-    let backAt = Infinity;
-    const stopLoad = () => Date.now() > backAt + 5_000 || Date.now() - startedAt > 40_000;
-    const running = Promise.all([
-      load(6, (i) => checkout(productId, i), { until: stopLoad }),
-      load(6, () => read(productId), { until: stopLoad }),
-    ]);
-    await new Promise((r) => setTimeout(r, 2_000)); // scenario time: 2 s of load before the freeze
-    postgres.freeze();
-    try {
-      await new Promise((r) => setTimeout(r, 12_000)); // scenario time: frozen 12 s, longer than a request may take
-    } finally {
-      postgres.thaw();
-    }
-    backAt = Date.now();
-    const outcomes = (await running).flat();
-    const recovered = recoveryMs(outcomes, backAt);
-    console.log(report("PostgreSQL frozen 12 s", outcomes, { "recovered after ms": recovered }));
+    const outcomes = await underDatabaseOutage("PostgreSQL frozen 12 s", async () => {
+      postgres.freeze();
+      try {
+        await new Promise((r) => setTimeout(r, 12_000)); // scenario time: frozen 12 s, longer than a request may take
+      } finally {
+        postgres.thaw();
+      }
+    });
     // No request outlives its timeout (REQUEST_TIMEOUT_MS, 10 s), retries included: reads once took 12 s and more.
     expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(11_500);
-    expect(dishonest(outcomes)).toEqual([]);
-    expect(outcomes.filter((o) => o.status === 503 || o.status === 504).length).toBeGreaterThan(0); // the freeze was seen
-    expect(recovered).toBeLessThan(5_000);
-    const orders = await assertExact(productId, 1000, outcomes);
-    await assertMailedOnce(orders.map((o) => o.id));
   }, 150_000);
 });

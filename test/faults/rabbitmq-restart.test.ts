@@ -51,14 +51,37 @@ const NODES: NodeSpec[] = [
     if (state.assertionCalls !== state.numPassingAsserts) console.log(shop.output());
   });
 
+  /** A product, and 8 workers reading it and searching the catalogue until stopped. */
+  async function readsUnderLoad(sku: string) {
+    const product = await shop.client.call<any, any>(
+      "products.create",
+      { sku, name: "Sturdy mug", priceCents: 700, currency: "EUR", stock: 5 },
+      ADMIN,
+    );
+    const load = loop(8, (w, i) =>
+      http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`),
+    );
+    return { product, load };
+  }
+
+  /** No 404 and no 500: every failure is an outage's (502, 503, 504). */
+  function expectHonest(samples: { status: number }[], statuses: Record<number, number>) {
+    expect(statuses[404] ?? 0).toBe(0);
+    expect(statuses[500] ?? 0).toBe(0);
+    for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);
+  }
+
+  /** The cluster is whole again: ready, and a checkout goes through (orders → products → outbox → mail). */
+  async function expectWhole(productId: string, shopper: string) {
+    await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
+    const buyer = await shop.rest.shopper(shopper);
+    expect((await shop.rest.order(buyer.token, productId, 1)).status).toBe(201);
+    await shop.smtp.waitFor(buyer.email, 2, 15_000); // welcome + confirmation
+  }
+
   test(`requests succeed again within 5 s of the broker's return, no 404 or 500 meanwhile; \
 durable events reconnect within ~1 s`, async () => {
     const broker = rabbit.nodes[0]!;
-    const product = await shop.client.call<any, any>(
-      "products.create",
-      { sku: "RESTART-1", name: "Sturdy mug", priceCents: 700, currency: "EUR", stock: 5 },
-      ADMIN,
-    );
 
     // Durable events in this process, on the same broker: a consumer, and a publisher used as an outbox relay would.
     const quiet = { info() {}, warn() {}, error() {} };
@@ -80,9 +103,7 @@ durable events reconnect within ~1 s`, async () => {
     await publisher.publish("probe.before", {}, "before");
     await until("the first probe", () => received.length === 1, { timeoutMs: 5000 });
 
-    const load = loop(8, (w, i) =>
-      http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`),
-    );
+    const { product, load } = await readsUnderLoad("RESTART-1");
     await new Promise((r) => setTimeout(r, 1500)); // scenario time: 1.5 s of reads before the stop
     const stoppedAt = Date.now();
     await rabbit.stop(broker);
@@ -122,31 +143,18 @@ durable events reconnect within ~1 s`, async () => {
     await publisher.close(500);
 
     if (statuses[404]) console.log(JSON.stringify(samples.filter((s) => s.status === 404).slice(0, 3)));
-    expect(statuses[404] ?? 0).toBe(0);
-    expect(statuses[500] ?? 0).toBe(0);
-    for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);
+    expectHonest(samples, statuses);
     // ~0.3-0.7 s on a quiet machine; 3.0 s seen with the whole suite running beside it. Issue 14's bound is 5 s.
     expect(successAgainMs).toBeLessThanOrEqual(5000);
     expect(figures.durableConsumerReconnectMs).toBeLessThanOrEqual(2500); // ~1 s; margin for a loaded machine
     expect(figures.durablePublisherReconnectMs).toBeLessThanOrEqual(2500);
-    // The cluster is whole again: ready, and a checkout goes through (orders → products → outbox → mail).
-    await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
-    const buyer = await shop.rest.shopper("restart");
-    expect((await shop.rest.order(buyer.token, product.id, 1)).status).toBe(201);
-    await shop.smtp.waitFor(buyer.email, 2, 15_000); // welcome + confirmation
+    await expectWhole(product.id, "restart");
   }, 120_000);
 
   test("RabbitMQ frozen 16 s (SIGSTOP: connections open, nothing answers): no 404 or 500, back within 5 s of the thaw", async () => {
     const broker = rabbit.nodes[0]!;
     await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
-    const product = await shop.client.call<any, any>(
-      "products.create",
-      { sku: "FROZEN-1", name: "Sturdy mug", priceCents: 700, currency: "EUR", stock: 5 },
-      ADMIN,
-    );
-    const load = loop(8, (w, i) =>
-      http(`${shop.api}/products${i % 4 === 0 ? `/${product.id}` : `?page=${1 + ((w * 1000 + i) % 500)}&search=sturdy`}`),
-    );
+    const { product, load } = await readsUnderLoad("FROZEN-1");
     await new Promise((r) => setTimeout(r, 1500)); // scenario time: 1.5 s of reads before the freeze
     const frozenAt = Date.now();
     rabbit.freeze(broker);
@@ -170,13 +178,8 @@ durable events reconnect within ~1 s`, async () => {
       slowestMs: Math.max(...samples.map((s) => s.ms)),
     };
     console.log(`FIGURES rabbitmq frozen: ${JSON.stringify(figures)}`);
-    expect(statuses[404] ?? 0).toBe(0);
-    expect(statuses[500] ?? 0).toBe(0);
-    for (const s of samples.filter((x) => x.status !== 200)) expect([502, 503, 504]).toContain(s.status);
+    expectHonest(samples, statuses);
     expect(figures.succeedAgainMsAfterThaw).toBeLessThanOrEqual(5000);
-    await until("the gateway to be ready", async () => (await http(`${shop.api}/health/ready`)).status === 200, { timeoutMs: 15_000 });
-    const buyer = await shop.rest.shopper("frozen");
-    expect((await shop.rest.order(buyer.token, product.id, 1)).status).toBe(201);
-    await shop.smtp.waitFor(buyer.email, 2, 15_000); // welcome + confirmation
+    await expectWhole(product.id, "frozen");
   }, 120_000);
 });

@@ -43,6 +43,22 @@ describe("on a broker", () => {
   const runs: Record<string, number> = {};
   afterEach(() => broker?.stop());
 
+  /** A broker that retries 3 times, 1 ms apart, by each action's rule (RetryPolicyMiddleware). */
+  const retryingBroker = (requestTimeout: number) =>
+    new ServiceBroker({
+      logger: false,
+      requestTimeout,
+      retryPolicy: {
+        enabled: true,
+        retries: 3,
+        delay: 1,
+        maxDelay: 5,
+        factor: 1,
+        check: (err: Error) => !!(err as Errors.MoleculerError).retryable,
+      },
+      middlewares: [RetryPolicyMiddleware],
+    });
+
   /** A service whose actions time out on their first two runs. */
   const slow: ServiceSchema = {
     name: "slow",
@@ -67,19 +83,7 @@ describe("on a broker", () => {
   };
 
   test("moleculer's Retry follows each action's rule: a read and a keyed write run again, a write once", async () => {
-    broker = new ServiceBroker({
-      logger: false,
-      requestTimeout: 30,
-      retryPolicy: {
-        enabled: true,
-        retries: 3,
-        delay: 1,
-        maxDelay: 5,
-        factor: 1,
-        check: (err: Error) => !!(err as Errors.MoleculerError).retryable,
-      },
-      middlewares: [RetryPolicyMiddleware],
-    });
+    broker = retryingBroker(30);
     broker.createService(slow);
     await broker.start();
     await expect(broker.call("slow.read")).resolves.toBe("done");
@@ -90,19 +94,7 @@ describe("on a broker", () => {
 
   test("a retry ends at the request's deadline: it gives up at it, is not retried again, and no attempt starts after it", async () => {
     let runsOfStuck = 0;
-    broker = new ServiceBroker({
-      logger: false,
-      requestTimeout: 1_000,
-      retryPolicy: {
-        enabled: true,
-        retries: 3,
-        delay: 1,
-        maxDelay: 5,
-        factor: 1,
-        check: (err: Error) => !!(err as Errors.MoleculerError).retryable,
-      },
-      middlewares: [RetryPolicyMiddleware],
-    });
+    broker = retryingBroker(1_000);
     broker.createService({
       name: "stuck",
       actions: {
