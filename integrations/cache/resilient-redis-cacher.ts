@@ -20,12 +20,15 @@ export const COMMAND_TIMEOUT_MS = 500;
 
 export class ResilientRedisCacher extends Cachers.Redis {
   #outage: OutageLog | undefined;
-  #client: Redis | undefined;
+
+  /** moleculer's Redis cacher keeps its ioredis client here (its typings do not name it). */
+  get #client(): Redis {
+    return (this as unknown as { client: Redis }).client;
+  }
 
   override init(broker: ServiceBroker): void {
     super.init(broker);
-    const client = (this as unknown as { client: Redis }).client;
-    this.#client = client;
+    const client = this.#client;
     this.#outage = new OutageLog("Redis (cache)", "every read runs without the cache", this.logger);
     // Fail fast while disconnected or unanswered: a miss now is better than a request waiting for Redis.
     Object.assign(client.options, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: COMMAND_TIMEOUT_MS });
@@ -68,7 +71,7 @@ export class ResilientRedisCacher extends Cachers.Redis {
     try {
       const result = await op;
       // Answered after commands timed out on a connection that stayed up (a stall): that outage is over.
-      if (this.#outage?.isDown && this.#client?.status === "ready") this.#back();
+      if (this.#outage?.isDown && this.#client.status === "ready") this.#back();
       return result;
     } catch (err) {
       this.#outage?.down(err);

@@ -68,7 +68,6 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
-/** The stream did not have the size announced in PutOptions.size. */
 /**
  * The store did not answer: refused, timed out, or failed on its side (an S3 5xx). An outage,
  * not a fault of the request: clients get a 503 and may try again (services/storage/errors.ts).
@@ -81,6 +80,7 @@ export class ObjectStoreUnavailableError extends Error {
   }
 }
 
+/** The stream did not have the size announced in PutOptions.size. */
 export class SizeMismatchError extends Error {
   override name = "SizeMismatchError";
   readonly expected: number;
